@@ -1,0 +1,58 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check assets install install-dev migrate demo worker beat bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Front-end assets come from the npm registry at build time and are served locally (no CDN).
+static/vendor/.built: package.json package-lock.json scripts/copy_assets.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/copy_assets.py
+	touch $@
+
+assets: static/vendor/.built
+
+migrate: install assets
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_reference
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev assets
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+
+worker: install
+	$(VENV)/bin/celery -A patent_platform worker -l info
+
+beat: install
+	$(VENV)/bin/celery -A patent_platform beat -l info -S django
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor staticfiles var

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EvaluationConfig(AppConfig):
+    name = "evaluation"
+    verbose_name = _("专利密集型产品认定")

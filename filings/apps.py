@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FilingsConfig(AppConfig):
+    name = "filings"
+    verbose_name = _("产品备案")
+
+    def ready(self) -> None:
+        from filings.selectors import unit_ids_of_user
+        from patent_platform.scoping import register_unit_resolver
+
+        register_unit_resolver(unit_ids_of_user)

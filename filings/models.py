@@ -1,0 +1,83 @@
+"""Filing units (备案单位), their members, and product classes.
+
+A filing unit keeps the province, city and county codes of its address (GB/T 2260, 6 digits): they
+are what the scoping rule filters on, with plain indexes.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from filings.choices import ClassScheme, UnitKind
+from filings.identifiers import validate_uscc
+from patent_platform.scoping import ScopedQuerySet
+
+
+def _uscc_validator(value: str) -> None:
+    validate_uscc(value)
+
+
+class FilingUnitQuerySet(ScopedQuerySet):
+    region_prefix = ""
+    unit_field = "id"
+
+
+class FilingUnit(models.Model):
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True, validators=[_uscc_validator])
+    name = models.CharField(_("单位名称"), max_length=200)
+    kind = models.CharField(_("单位类型"), max_length=20, choices=UnitKind.choices, default=UnitKind.COMPANY)
+    region = models.ForeignKey("patent_platform.Region", on_delete=models.PROTECT, verbose_name=_("所在地区"))
+    province_code = models.CharField(_("省级代码"), max_length=6, db_index=True, editable=False)
+    city_code = models.CharField(_("地级代码"), max_length=6, blank=True, db_index=True, editable=False)
+    county_code = models.CharField(_("县级代码"), max_length=6, blank=True, db_index=True, editable=False)
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("注册时间"), auto_now_add=True)
+
+    objects = FilingUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("备案单位")
+        verbose_name_plural = _("备案单位")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        from patent_platform.models import Region
+
+        self.province_code, self.city_code, self.county_code = Region.codes_for(self.region_id)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class UnitMembership(models.Model):
+    """An enterprise user belongs to one filing unit; several users may share a unit."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="unit_membership")
+    unit = models.ForeignKey(FilingUnit, on_delete=models.CASCADE, related_name="memberships")
+    is_manager = models.BooleanField(_("单位管理员"), default=False)
+
+    class Meta:
+        verbose_name = _("单位成员")
+        verbose_name_plural = _("单位成员")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.unit}"
+
+
+class ProductClass(models.Model):
+    """Product classes maintained by the national office; benchmarks hang off them."""
+
+    code = models.CharField(_("分类代码"), max_length=20, unique=True)
+    name = models.CharField(_("分类名称"), max_length=100)
+    scheme = models.CharField(_("分类体系"), max_length=20, choices=ClassScheme.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("产品分类")
+        verbose_name_plural = _("产品分类")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"

@@ -1,0 +1,29 @@
+"""The base API viewsets: the scoping rule applied once, for every list, detail and action."""
+
+from typing import Any, ClassVar
+
+from rest_framework import viewsets
+
+from patent_platform.scoping import ScopedQuerySet
+
+
+class ScopedViewSetMixin:
+    """`get_queryset()` is `queryset.visible_to(request.user)`: out of scope answers 404."""
+
+    scope_policy: ClassVar[str] = "scoped"
+    queryset: Any
+    request: Any
+
+    def get_queryset(self) -> Any:
+        qs = self.queryset.all()
+        if not isinstance(qs, ScopedQuerySet):
+            raise TypeError(f"{type(self).__name__}.queryset is not scoped")
+        return qs.visible_to(self.request.user)
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    pass

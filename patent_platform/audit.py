@@ -1,0 +1,122 @@
+"""Writing the audit log: one place that every service, signal and bulk operation calls.
+
+Signal-based history misses bulk updates and bulk creates, so imports and bulk operations call
+`audit_bulk` themselves; per-object changes call `audit_change` with the before and after values.
+"""
+
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+
+from patent_platform.choices import AuditAction
+from patent_platform.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    actor_id: int | None = None
+    actor_email: str = ""
+    ip: str | None = None
+
+
+_context: ContextVar[RequestContext] = ContextVar("audit_context", default=RequestContext())  # noqa: B039
+
+
+def set_context(*, actor: Any = None, ip: str | None = None) -> object:
+    """Set who acts and from where for the rest of this request or task; returns a reset token."""
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        ctx = RequestContext(actor_id=actor.pk, actor_email=actor.email, ip=ip)
+    else:
+        ctx = RequestContext(ip=ip)
+    return _context.set(ctx)
+
+
+def reset_context(token: object) -> None:
+    _context.reset(token)  # type: ignore[arg-type]
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, models.Model):
+        return value.pk
+    return str(value)
+
+
+def audit_event(
+    *,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    changes: Mapping[str, Any] | None = None,
+    message: str = "",
+    success: bool = True,
+    actor: Any = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    ctx = _context.get()
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        actor_id, actor_email = actor.pk, actor.email
+    else:
+        actor_id, actor_email = ctx.actor_id, ctx.actor_email
+    if obj is not None:
+        object_type = object_type or obj._meta.label
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+    return AuditEvent.objects.create(
+        actor_id=actor_id,
+        actor_email=actor_email,
+        ip=ip or ctx.ip,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        changes=_jsonable(dict(changes or {})),
+        message=message,
+        success=success,
+    )
+
+
+def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The concrete field values of `obj` (foreign keys as ids), for a before/after comparison."""
+    names = fields or [f.attname for f in obj._meta.concrete_fields]
+    return {name: _jsonable(getattr(obj, name)) for name in names}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """{field: [before, after]} for the fields whose value changed."""
+    keys = set(before) | set(after)
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+def audit_change(*, obj: models.Model, before: Mapping[str, Any] | None, message: str = "") -> AuditEvent | None:
+    """Record a create (before is None) or an update of `obj`; nothing if no field changed."""
+    after = snapshot(obj)
+    if before is None:
+        return audit_event(action=AuditAction.CREATE, obj=obj, changes={k: [None, v] for k, v in after.items()})
+    changes = diff(before, after)
+    if not changes:
+        return None
+    return audit_event(action=AuditAction.UPDATE, obj=obj, changes=changes, message=message)
+
+
+def audit_bulk(*, action: str, model: type[models.Model], ids: Iterable[Any], message: str = "") -> AuditEvent:
+    """One record for a bulk create / update / import, naming every affected row."""
+    id_list = [str(i) for i in ids]
+    return audit_event(
+        action=action,
+        object_type=model._meta.label,
+        object_id="",
+        object_repr=f"{len(id_list)} × {model._meta.verbose_name}",
+        changes={"ids": id_list},
+        message=message,
+    )

@@ -1,0 +1,35 @@
+"""Navigation by role, computed once per request for the base layout."""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from patent_platform.choices import Role
+
+# (url name, label, roles that see it); url names of apps above this package are looked up by
+# name only, so this module imports none of them.
+NAVIGATION: list[tuple[str, Any, set[str]]] = [
+    ("enterprise:home", _("我的备案"), {Role.ENTERPRISE}),
+    ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
+    ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
+    ("national:home", _("全国概览"), {Role.NATIONAL_ADMIN}),
+    ("public:search", _("备案产品查询"), set()),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    role = getattr(user, "role", None) if user is not None and user.is_authenticated else None
+    items = []
+    for name, label, roles in NAVIGATION:
+        if roles and role not in roles:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+    return {"nav_items": items, "platform_name": settings.PLATFORM_NAME}

@@ -1,0 +1,5 @@
+from .audit import AuditEvent
+from .regions import Region
+from .users import User
+
+__all__ = ["AuditEvent", "Region", "User"]

@@ -1,0 +1,69 @@
+"""Users log in by e-mail; each has exactly one role."""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from patent_platform.choices import Role
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> "User":
+        if not email:
+            raise ValueError("e-mail is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> "User":
+        extra.setdefault("role", Role.NATIONAL_ADMIN)
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    email = models.EmailField(_("电子邮箱"), unique=True)
+    full_name = models.CharField(_("姓名"), max_length=100, blank=True)
+    phone = models.CharField(_("手机号码"), max_length=30, blank=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.ENTERPRISE)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_national(self) -> bool:
+        return self.role == Role.NATIONAL_ADMIN
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.role == Role.REVIEWER
+
+    @property
+    def is_port_admin(self) -> bool:
+        return self.role == Role.PORT_ADMIN
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.role == Role.ENTERPRISE

