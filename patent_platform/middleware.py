@@ -2,14 +2,23 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from patent_platform import audit
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    # Behind the production reverse proxy REMOTE_ADDR is set from X-Real-IP by the proxy itself
-    # (see docs/DEPLOY.md); X-Forwarded-For from the client is never trusted here.
+def client_ip(request: HttpRequest, *args: object) -> str | None:
+    """The client's address for the audit log and the login lockout.
+
+    Behind PROXY_COUNT trusted reverse proxies, each appends the address it saw to X-Forwarded-For,
+    so the client is the PROXY_COUNT-th entry from the right; anything further left was written by
+    the client itself and is never trusted. With no proxy (PROXY_COUNT=0) it is REMOTE_ADDR."""
+    count = settings.PROXY_COUNT
+    if count > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= count:
+            return forwarded[-count]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -134,7 +134,10 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "patent_platform.views.auth.lockout_response"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# Number of trusted reverse proxies in front of gunicorn (docs/DEPLOY.md); the client address for the
+# audit log and axes comes from X-Forwarded-For accordingly (patent_platform.middleware.client_ip).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "patent_platform.middleware.client_ip"
 
 # Idle timeout (等保 L3-CES1-02): the session expires 30 minutes after the last request,
 # enforced server-side because the expiry is stored with the session and renewed on each request.
@@ -153,7 +156,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Uploaded files are never served from MEDIA_URL: downloads go through scoped views.

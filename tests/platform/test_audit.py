@@ -58,3 +58,14 @@ def test_postgres_refuses_raw_update_and_delete() -> None:
         with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).message == "x"
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(client, demo_users, settings) -> None:
+    settings.PROXY_COUNT = 1
+    client.post(
+        "/accounts/login/",
+        {"username": "ent-hz@example.cn", "password": "bad"},
+        REMOTE_ADDR="172.18.0.5",  # the proxy
+        HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.9",  # a forged entry, then what the proxy saw
+    )
+    assert AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED).ip == "203.0.113.9"

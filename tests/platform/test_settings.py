@@ -52,3 +52,21 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_collectstatic_with_the_production_manifest_storage(tmp_path: Path) -> None:
+    """The Docker image runs this at build time; a missing asset (e.g. a source map) fails it."""
+    result = run_manage(
+        "collectstatic",
+        "--noinput",
+        env={
+            "DJANGO_SETTINGS_MODULE": "patent_platform.settings.production",
+            "SECRET_KEY": "collectstatic-only-" + "x" * 40,
+            "DATABASE_URL": "sqlite:///unused",
+            "ALLOWED_HOSTS": "x",
+            "STATIC_ROOT": str(tmp_path),
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+    assert list((tmp_path / "vendor" / "htmx").glob("htmx.min.*.js"))
