@@ -11,3 +11,9 @@ class FilingsConfig(AppConfig):
         from patent_platform.scoping import register_unit_resolver
 
         register_unit_resolver(unit_ids_of_user)
+
+        from filings.models import FilingUnit, ProductClass, UnitMembership
+        from patent_platform.signals import register_audited
+
+        for model in (FilingUnit, UnitMembership, ProductClass):
+            register_audited(model)

@@ -4,6 +4,7 @@ from typing import Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -14,7 +15,7 @@ from patent_platform.middleware import client_ip
 from patent_platform.models import User
 
 # Fields whose change is not a data change worth recording (or must never be recorded).
-_USER_IGNORED = {"password", "last_login"}
+_USER_IGNORED = frozenset({"password", "last_login"})
 
 
 @receiver(user_logged_in)
@@ -50,30 +51,47 @@ def _locked_out(sender: Any, request: Any, username: str, ip_address: str, **kwa
     )
 
 
-@receiver(pre_save, sender=User)
-def _user_before(sender: Any, instance: User, **kwargs: Any) -> None:
+def _before(sender: Any, instance: Any, **kwargs: Any) -> None:
     if instance.pk and not kwargs.get("raw"):
-        old = User.objects.filter(pk=instance.pk).first()
-        instance._audit_before = audit.snapshot(old) if old else None  # type: ignore[attr-defined]
+        old = sender._default_manager.filter(pk=instance.pk).first()
+        instance._audit_before = audit.snapshot(old) if old else None
 
 
-@receiver(post_save, sender=User)
-def _user_after(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+def _after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if kwargs.get("raw"):
         return
-    before = None if created else getattr(instance, "_audit_before", None)
-    after = {k: v for k, v in audit.snapshot(instance).items() if k not in _USER_IGNORED}
+    ignored = _AUDITED[sender]
+    after = {k: v for k, v in audit.snapshot(instance).items() if k not in ignored}
     if created:
         audit.audit_event(action=AuditAction.CREATE, obj=instance, changes={k: [None, v] for k, v in after.items()})
-    elif before is not None:
-        changes = audit.diff({k: v for k, v in before.items() if k not in _USER_IGNORED}, after)
+        return
+    before = getattr(instance, "_audit_before", None)
+    if before is not None:
+        changes = audit.diff({k: v for k, v in before.items() if k not in ignored}, after)
         if changes:
             audit.audit_event(action=AuditAction.UPDATE, obj=instance, changes=changes)
 
 
-@receiver(post_delete, sender=User)
-def _user_deleted(sender: Any, instance: User, **kwargs: Any) -> None:
-    audit.audit_event(action=AuditAction.DELETE, obj=instance)
+def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    audit.audit_event(action=AuditAction.DELETE, obj=instance, changes=audit.snapshot(instance))
+
+
+_AUDITED: dict[type[models.Model], frozenset[str]] = {}
+
+
+def register_audited(model: type[models.Model], *, ignore: frozenset[str] = frozenset()) -> None:
+    """Record every save and delete of `model` with before → after (fields in `ignore` left out).
+
+    Bulk operations bypass signals: they call `audit.audit_bulk` themselves."""
+    if model in _AUDITED:
+        return
+    _AUDITED[model] = ignore
+    pre_save.connect(_before, sender=model, weak=False, dispatch_uid=f"audit-before-{model._meta.label}")
+    post_save.connect(_after, sender=model, weak=False, dispatch_uid=f"audit-after-{model._meta.label}")
+    post_delete.connect(_deleted, sender=model, weak=False, dispatch_uid=f"audit-delete-{model._meta.label}")
+
+
+register_audited(User, ignore=_USER_IGNORED)
 
 
 def _grant_changed(instance: Any, granted: bool) -> None:

@@ -69,3 +69,36 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(client, de
         HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.9",  # a forged entry, then what the proxy saw
     )
     assert AuditEvent.objects.get(action=AuditAction.LOGIN_FAILED).ip == "203.0.113.9"
+
+
+def test_changes_to_filing_units_and_ports_are_recorded(demo_users, client) -> None:
+    from filings.models import FilingUnit
+
+    unit = FilingUnit.objects.get(city_code="440300")
+    assert AuditEvent.objects.filter(
+        action=AuditAction.CREATE, object_type="filings.FilingUnit", object_id=str(unit.pk)
+    ).exists()
+    client.force_login(demo_users["ent-sz"])
+    client.get("/enterprise/", REMOTE_ADDR="10.9.8.7")  # the request context carries actor and address
+    unit.address = "深圳市南山区科技园"
+    unit.save()
+    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_id=str(unit.pk)).latest("id")
+    assert event.changes == {"address": ["", "深圳市南山区科技园"]}
+    unit_id = unit.pk
+    unit.delete()
+    assert AuditEvent.objects.filter(action=AuditAction.DELETE, object_id=str(unit_id)).exists()
+
+
+def test_create_national_admin_command(db, monkeypatch) -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("weakpassword\n"))
+    with pytest.raises(CommandError, match="3"):
+        call_command("create_national_admin", email="weak@example.cn", password_stdin=True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("Strong-Pass-2026\n"))
+    call_command("create_national_admin", email="Chief@Example.cn", password_stdin=True, stdout=io.StringIO())
+    chief = User.objects.get(email="chief@example.cn")
+    assert chief.is_national and chief.check_password("Strong-Pass-2026")
+    assert not User.objects.filter(email="weak@example.cn").exists()
