@@ -150,7 +150,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Not `locale/`: a top-level folder of that name would shadow the standard-library module.
+LOCALE_PATHS = [BASE_DIR / "translations"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
