@@ -98,12 +98,16 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
 
 
-def audit_change(*, obj: models.Model, before: Mapping[str, Any] | None, message: str = "") -> AuditEvent | None:
-    """Record a create (before is None) or an update of `obj`; nothing if no field changed."""
-    after = snapshot(obj)
+def audit_change(
+    *, obj: models.Model, before: Mapping[str, Any] | None, ignore: frozenset[str] = frozenset(), message: str = ""
+) -> AuditEvent | None:
+    """Record a create (before is None) or an update of `obj`; nothing if no field changed.
+
+    Fields in `ignore` (password hashes, last login) are never written to the log."""
+    after = {k: v for k, v in snapshot(obj).items() if k not in ignore}
     if before is None:
         return audit_event(action=AuditAction.CREATE, obj=obj, changes={k: [None, v] for k, v in after.items()})
-    changes = diff(before, after)
+    changes = diff({k: v for k, v in before.items() if k not in ignore}, after)
     if not changes:
         return None
     return audit_event(action=AuditAction.UPDATE, obj=obj, changes=changes, message=message)

@@ -146,7 +146,3 @@ class ScopedQuerySet(models.QuerySet):
         if self.unit_field is not None and scope.unit_ids:
             q |= Q(**{f"{self.unit_field}__in": sorted(scope.unit_ids)})
         return self.filter(q)
-
-
-def is_scoped_model(model: type[models.Model]) -> bool:
-    return isinstance(model._default_manager.all(), ScopedQuerySet)

@@ -60,16 +60,9 @@ def _before(sender: Any, instance: Any, **kwargs: Any) -> None:
 def _after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
     if kwargs.get("raw"):
         return
-    ignored = _AUDITED[sender]
-    after = {k: v for k, v in audit.snapshot(instance).items() if k not in ignored}
-    if created:
-        audit.audit_event(action=AuditAction.CREATE, obj=instance, changes={k: [None, v] for k, v in after.items()})
-        return
-    before = getattr(instance, "_audit_before", None)
-    if before is not None:
-        changes = audit.diff({k: v for k, v in before.items() if k not in ignored}, after)
-        if changes:
-            audit.audit_event(action=AuditAction.UPDATE, obj=instance, changes=changes)
+    before = None if created else getattr(instance, "_audit_before", None)
+    if created or before is not None:
+        audit.audit_change(obj=instance, before=before, ignore=_AUDITED[sender])
 
 
 def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:

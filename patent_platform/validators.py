@@ -4,7 +4,6 @@ import string
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 
 class CharacterClassesValidator:
@@ -30,8 +29,4 @@ class CharacterClassesValidator:
             )
 
     def get_help_text(self) -> str:
-        return ngettext(
-            "密码须至少包含大写字母、小写字母、数字、符号中的 %(min)d 类。",
-            "密码须至少包含大写字母、小写字母、数字、符号中的 %(min)d 类。",
-            self.min_classes,
-        ) % {"min": self.min_classes}
+        return _("密码须至少包含大写字母、小写字母、数字、符号中的 %(min)d 类。") % {"min": self.min_classes}

@@ -24,18 +24,23 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+def production_env(**extra: str) -> dict[str, str]:
+    return {
+        "DJANGO_SETTINGS_MODULE": "patent_platform.settings.production",
+        "SECRET_KEY": "k3$y-for-checks-only-" + "x" * 40,
+        "DATABASE_URL": "sqlite:///unused",
+        "ALLOWED_HOSTS": "filing.example.cn",
+        **extra,
+    }
+
+
 def test_production_settings_pass_check_deploy() -> None:
     result = run_manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        env={
-            "DJANGO_SETTINGS_MODULE": "patent_platform.settings.production",
-            "SECRET_KEY": "k3$y-for-the-deploy-check-only-" + "x" * 40,
-            "DATABASE_URL": "postgres://platform@127.0.0.1:5432/platform",
-            "ALLOWED_HOSTS": "filing.example.cn",
-        },
+        env=production_env(DATABASE_URL="postgres://platform@127.0.0.1:5432/platform"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -59,13 +64,7 @@ def test_collectstatic_with_the_production_manifest_storage(tmp_path: Path) -> N
     result = run_manage(
         "collectstatic",
         "--noinput",
-        env={
-            "DJANGO_SETTINGS_MODULE": "patent_platform.settings.production",
-            "SECRET_KEY": "collectstatic-only-" + "x" * 40,
-            "DATABASE_URL": "sqlite:///unused",
-            "ALLOWED_HOSTS": "x",
-            "STATIC_ROOT": str(tmp_path),
-        },
+        env=production_env(STATIC_ROOT=str(tmp_path)),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "staticfiles.json").exists()
