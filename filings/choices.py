@@ -7,6 +7,73 @@ class UnitKind(models.TextChoices):
     INSTITUTION = "institution", _("事业单位")
 
 
+class UnitScale(models.TextChoices):
+    """Enterprise size as in 《统计上大中小微型企业划分办法（2017）》."""
+
+    LARGE = "large", _("大型")
+    MEDIUM = "medium", _("中型")
+    SMALL = "small", _("小型")
+    MICRO = "micro", _("微型")
+    NA = "na", _("不适用（事业单位）")
+
+
 class ClassScheme(models.TextChoices):
     PATENT_INTENSIVE_2019 = "pi2019", _("知识产权（专利）密集型产业统计分类（2019）")
     PLATFORM = "platform", _("平台产品分类")
+
+
+class PatentKind(models.TextChoices):
+    INVENTION = "invention", _("发明")
+    UTILITY_MODEL = "utility_model", _("实用新型")
+    DESIGN = "design", _("外观设计")
+
+
+class LegalStatus(models.TextChoices):
+    VALID = "valid", _("有效")
+    PENDING = "pending", _("审查中")
+    LAPSED = "lapsed", _("失效（未缴年费等）")
+    EXPIRED = "expired", _("期限届满")
+    INVALIDATED = "invalidated", _("被宣告无效")
+
+
+class RightKind(models.TextChoices):
+    OWNER = "owner", _("专利权人")
+    CO_OWNER = "co_owner", _("共有专利权人")
+    LICENSEE = "licensee", _("被许可人")
+    TRANSFEREE = "transferee", _("受让人")
+    CAPITAL = "capital", _("作价入股")
+
+
+class LicenceKind(models.TextChoices):
+    EXCLUSIVE = "exclusive", _("独占许可")
+    SOLE = "sole", _("排他许可")
+    ORDINARY = "ordinary", _("普通许可")
+
+
+class FilingStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("已提交待审核")
+    RETURNED = "returned", _("已退回修改")
+    RESUBMITTED = "resubmitted", _("已重新提交")
+    APPROVED = "approved", _("已通过备案")
+    WITHDRAWN = "withdrawn", _("已撤回")
+    REVOKED = "revoked", _("已撤销")
+
+
+# States in which the filer may still edit the version.
+EDITABLE_STATUSES = frozenset({FilingStatus.DRAFT, FilingStatus.RETURNED})
+# States waiting for a reviewer.
+PENDING_STATUSES = frozenset({FilingStatus.SUBMITTED, FilingStatus.RESUBMITTED})
+
+
+class ImportKind(models.TextChoices):
+    PATENTS = "patents", _("专利")
+    PRODUCTS = "products", _("产品")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("校验中")
+    FAILED = "failed", _("有错误，未导入")
+    DONE = "done", _("已导入")
+    ERROR = "error", _("处理出错")

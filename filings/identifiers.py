@@ -249,3 +249,9 @@ def build_uscc(*, region_code: str, org_body: str, authority: str = "9", kind: s
     org = org_body.upper() + _compute_orgcode_check(org_body.upper())
     first17 = f"{authority}{kind}{region_code}{org}"
     return validate_uscc(first17 + compute_uscc_check(first17))
+
+
+def build_patent_number(*, year: int, type_digit: str, serial: int) -> str:
+    """A valid normalised 12-digit application number from its parts (for demo and test data)."""
+    digits = f"{year:04d}{type_digit}{serial:07d}"
+    return f"{digits}.{compute_patent_check(digits)}"

@@ -1,11 +1,11 @@
+"""URLs of the filings app; each area has its own module and namespace."""
+
 from django.urls import include, path
 
-from filings import views
-
-enterprise_patterns = [path("", views.EnterpriseHomeView.as_view(), name="home")]
-review_patterns = [path("", views.ReviewQueueView.as_view(), name="queue")]
-
 urlpatterns = [
-    path("enterprise/", include((enterprise_patterns, "enterprise"))),
-    path("review/", include((review_patterns, "review"))),
+    path("enterprise/imports/", include(("filings.urls_imports", "imports"))),
+    path("enterprise/", include(("filings.urls_enterprise", "enterprise"))),
+    path("review/", include(("filings.urls_review", "review"))),
+    path("documents/", include(("filings.urls_documents", "documents"))),
+    path("products/", include(("filings.urls_public", "public"))),
 ]

@@ -168,6 +168,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@patent-platform.example.cn")
+# The platform's public address, for links in e-mails (pages use the request's own address).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 REDIS_URL = env("REDIS_URL", default="")
 

@@ -15,3 +15,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tasks run in-process in tests, so a test sees their effect; the tests marked `worker` send tasks to
+# a real worker process on Redis with `send_task`, which always goes through the broker.
+CELERY_TASK_ALWAYS_EAGER = True

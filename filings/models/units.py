@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from filings.choices import ClassScheme, UnitKind
+from filings.choices import ClassScheme, UnitKind, UnitScale
 from filings.identifiers import validate_uscc
+from filings.industries import validate_industry
 from patent_platform.scoping import ScopedQuerySet
 
 
@@ -31,6 +32,17 @@ class FilingUnit(models.Model):
     city_code = models.CharField(_("地级代码"), max_length=6, blank=True, db_index=True, editable=False)
     county_code = models.CharField(_("县级代码"), max_length=6, blank=True, db_index=True, editable=False)
     address = models.CharField(_("地址"), max_length=300, blank=True)
+    industry = models.CharField(
+        _("所属行业"),
+        max_length=5,
+        blank=True,
+        validators=[validate_industry],
+        help_text=_("GB/T 4754-2017 门类或大类代码"),
+    )
+    scale = models.CharField(_("企业规模"), max_length=10, choices=UnitScale.choices, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    contact_email = models.EmailField(_("联系邮箱"), blank=True)
     created_at = models.DateTimeField(_("注册时间"), auto_now_add=True)
 
     objects = FilingUnitQuerySet.as_manager()
@@ -48,6 +60,10 @@ class FilingUnit(models.Model):
 
         self.province_code, self.city_code, self.county_code = Region.codes_for(self.region_id)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+        # Products carry their unit's region codes for scoping without a join; keep them in step.
+        self.products.exclude(
+            province_code=self.province_code, city_code=self.city_code, county_code=self.county_code
+        ).update(province_code=self.province_code, city_code=self.city_code, county_code=self.county_code)
 
 
 class UnitMembership(models.Model):

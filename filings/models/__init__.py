@@ -1,0 +1,31 @@
+from filings.models.patents import FilingPolicy, Patent, PatentRight
+from filings.models.products import (
+    FilingNumberSequence,
+    ImportJob,
+    PatentLink,
+    Product,
+    ProductImage,
+    ProductVersion,
+    ReturnReason,
+    Transition,
+)
+from filings.models.units import FilingUnit, FilingUnitQuerySet, ProductClass, UnitMembership, _uscc_validator
+
+__all__ = [
+    "FilingNumberSequence",
+    "FilingPolicy",
+    "FilingUnit",
+    "FilingUnitQuerySet",
+    "ImportJob",
+    "Patent",
+    "PatentLink",
+    "PatentRight",
+    "Product",
+    "ProductClass",
+    "ProductImage",
+    "ProductVersion",
+    "ReturnReason",
+    "Transition",
+    "UnitMembership",
+    "_uscc_validator",
+]

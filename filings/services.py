@@ -1,0 +1,426 @@
+"""Write-side functions of the filings app: registration, patents and rights, product versions.
+
+Views, the API, the Excel import and the admin call these; each runs in one transaction and checks
+its writes against the user's scope. State changes of a filing are in `filings.workflow`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from filings.choices import EDITABLE_STATUSES, LicenceKind, RightKind
+from filings.identifiers import CHINA_TZ, parse_patent_number, validate_uscc
+from filings.models import (
+    FilingPolicy,
+    FilingUnit,
+    Patent,
+    PatentLink,
+    PatentRight,
+    Product,
+    ProductVersion,
+    UnitMembership,
+)
+from patent_platform import audit
+from patent_platform.choices import AuditAction, Role
+from patent_platform.models import User
+from patent_platform.scoping import forget_scope, scope_of
+
+VERSION_FIELDS = (
+    "name",
+    "model",
+    "product_class",
+    "description",
+    "first_sale_date",
+    "sales",
+    "exports",
+    "output_value",
+    "certification_opt_in",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filing units and their members
+
+
+@transaction.atomic
+def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str, Any]) -> tuple[User, FilingUnit]:
+    """A new enterprise user registers its filing unit and becomes its manager."""
+    uscc = validate_uscc(unit_data["uscc"])
+    if FilingUnit.objects.filter(uscc=uscc).exists():
+        raise ValidationError(
+            {"uscc": _("该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号。")}, code="uscc_taken"
+        )
+    email = User.objects.normalize_email(user_data["email"]).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": _("该电子邮箱已注册，请直接登录。")}, code="email_taken")
+    user = User.objects.create_user(
+        email,
+        user_data["password"],
+        full_name=user_data.get("full_name", ""),
+        phone=user_data.get("phone", ""),
+        role=Role.ENTERPRISE,
+    )
+    unit = FilingUnit(**{**unit_data, "uscc": uscc})
+    unit.full_clean()
+    unit.save()
+    UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
+    forget_scope(user)
+    audit.audit_event(action=AuditAction.CREATE, obj=unit, actor=user, message="registration")
+    return user, unit
+
+
+def member_unit(user: Any) -> FilingUnit:
+    """The filing unit of an enterprise user (404 for anyone else)."""
+    ids = scope_of(user).unit_ids
+    if getattr(user, "role", None) != Role.ENTERPRISE or not ids:
+        raise Http404
+    return FilingUnit.objects.visible_to(user).get(pk=min(ids))
+
+
+def is_unit_manager(user: Any, unit: FilingUnit) -> bool:
+    return UnitMembership.objects.filter(user_id=user.pk, unit=unit, is_manager=True).exists()
+
+
+@transaction.atomic
+def add_unit_member(*, manager: Any, unit: FilingUnit, email: str, full_name: str = "", phone: str = "") -> User:
+    """A unit manager adds a colleague; the new account has no usable password until set by link."""
+    if not is_unit_manager(manager, unit):
+        raise PermissionDenied(_("只有单位管理员可以添加成员。"))
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": _("该电子邮箱已注册。")}, code="email_taken")
+    user = User.objects.create_user(email, None, full_name=full_name, phone=phone, role=Role.ENTERPRISE)
+    UnitMembership.objects.create(user=user, unit=unit, is_manager=False)
+    audit.audit_event(action=AuditAction.CREATE, obj=user, actor=manager, message=f"member of unit {unit.pk}")
+    return user
+
+
+# ---------------------------------------------------------------------------------------------
+# Patents and rights
+
+
+def _clean_right(data: Mapping[str, Any]) -> dict[str, Any]:
+    kind = data.get("kind") or RightKind.OWNER
+    licence_kind = data.get("licence_kind") or ""
+    recordal = (data.get("recordal_number") or "").strip()
+    errors: dict[str, str] = {}
+    if kind not in RightKind.values:
+        errors["kind"] = _("未知的权利类型。")
+    if kind == RightKind.LICENSEE:
+        if licence_kind not in LicenceKind.values:
+            errors["licence_kind"] = _("被许可人须注明许可类型（独占、排他或普通）。")
+        elif FilingPolicy.current().require_licence_recordal and not recordal:
+            errors["recordal_number"] = _("平台要求许可须经备案，请填写许可备案号。")
+    elif licence_kind or recordal:
+        errors["licence_kind"] = _("只有被许可人需要填写许可类型和许可备案号。")
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "kind": kind,
+        "licence_kind": licence_kind,
+        "recordal_number": recordal,
+        "valid_until": data.get("valid_until"),
+    }
+
+
+@transaction.atomic
+def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) -> PatentRight:
+    """Record a unit's right to a patent, creating the patent record on first mention.
+
+    `data`: number (any accepted form), title, application_date, grant_date, legal_status, kind,
+    licence_kind, recordal_number, valid_until.
+    """
+    if (
+        not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists()
+        or getattr(user, "role", None) != Role.ENTERPRISE
+    ):
+        raise Http404
+    try:
+        parsed = parse_patent_number(str(data.get("number", "")))
+    except ValidationError as exc:
+        raise ValidationError({"number": exc.messages}) from exc
+    right_fields = _clean_right(data)
+    patent = Patent.objects.filter(number=parsed.normalized).first()
+    if patent is None:
+        if not (data.get("title") or "").strip():
+            raise ValidationError({"title": _("请填写专利名称。")}, code="required")
+        patent = Patent(
+            number=parsed.normalized,
+            kind=parsed.kind,
+            pct=parsed.pct,
+            title=data["title"].strip(),
+            application_date=data.get("application_date"),
+            grant_date=data.get("grant_date"),
+            legal_status=data.get("legal_status") or "valid",
+        )
+        patent.full_clean()
+        patent.save()
+        audit.audit_change(obj=patent, before=None)
+    if PatentRight.objects.filter(unit=unit, patent=patent).exists():
+        raise ValidationError({"number": _("本单位已登记专利 %(n)s。") % {"n": patent.number}}, code="duplicate")
+    right = PatentRight(unit=unit, patent=patent, created_by=user, **right_fields)
+    right.save()
+    audit.audit_change(obj=right, before=None)
+    return right
+
+
+@transaction.atomic
+def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any]) -> PatentRight:
+    right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
+    if getattr(user, "role", None) != Role.ENTERPRISE:
+        raise Http404
+    before = audit.snapshot(right)
+    for k, v in _clean_right({**audit.snapshot(right), **data}).items():
+        setattr(right, k, v)
+    right.save()
+    audit.audit_change(obj=right, before=before)
+    return right
+
+
+@transaction.atomic
+def delete_patent_right(*, right: PatentRight, user: Any) -> None:
+    right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
+    if getattr(user, "role", None) != Role.ENTERPRISE:
+        raise Http404
+    if right.links.exists():
+        raise ValidationError(_("该专利已关联到产品，不能删除；请先从产品中移除。"), code="in_use")
+    audit.audit_event(action=AuditAction.DELETE, obj=right, actor=user)
+    right.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Product versions
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def link_shape_errors(unit_id: int, links: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Errors in the patent list that make it unsavable (foreign rights, duplicates, bad %)."""
+    errors: list[str] = []
+    seen: set[int] = set()
+    total = Decimal(0)
+    rights = {r.pk: r for r in PatentRight.objects.filter(unit_id=unit_id).select_related("patent")}
+    for i, link in enumerate(links, start=1):
+        right_id = int(link["right"]) if link.get("right") not in (None, "") else None
+        if right_id not in rights:
+            errors.append(_("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i})
+            continue
+        if right_id in seen:
+            errors.append(_("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id].patent.number})
+        seen.add(right_id)
+        try:
+            contribution = _decimal(link.get("contribution"))
+        except ArithmeticError:
+            errors.append(_("第 %(i)s 项：贡献度须为数字。") % {"i": i})
+            continue
+        if not Decimal(0) <= contribution <= Decimal(100):
+            errors.append(_("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i})
+        total += contribution
+    if total > 100:
+        errors.append(_("各专利贡献度之和为 %(total)s%%，不能超过 100%%。") % {"total": total.normalize()})
+    return errors
+
+
+def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    labels = {"sales": _("销售额"), "exports": _("出口额"), "output_value": _("产值")}
+    values: dict[str, Decimal] = {}
+    for name, label in labels.items():
+        try:
+            values[name] = _decimal(data.get(name))
+        except ArithmeticError:
+            errors[name] = _("%(label)s须为数字。") % {"label": label}
+            continue
+        if values[name] < 0:
+            errors[name] = _("%(label)s不能为负数。") % {"label": label}
+    if "sales" in values and "exports" in values and "exports" not in errors and values["exports"] > values["sales"]:
+        errors["exports"] = _("出口额（%(exports)s 万元）不能大于上年度销售额（%(sales)s 万元）。") % {
+            "exports": values["exports"],
+            "sales": values["sales"],
+        }
+    return errors
+
+
+def version_rule_errors(version: ProductVersion) -> dict[str, list[str]]:
+    """Everything that keeps a saved version from review, keyed by field ("patents" for the list)."""
+    errors: dict[str, list[str]] = {}
+    for field, message in figure_errors({f: getattr(version, f) for f in ("sales", "exports", "output_value")}).items():
+        errors.setdefault(field, []).append(message)
+    if not version.name.strip():
+        errors.setdefault("name", []).append(_("请填写产品名称。"))
+    if not version.product_class.is_active:
+        errors.setdefault("product_class", []).append(_("该产品分类已停用，请选择其他分类。"))
+    links = list(version.links.select_related("right__patent"))
+    patent_errors = link_shape_errors(
+        version.product.unit_id, [{"right": link.right_id, "contribution": link.contribution} for link in links]
+    )
+    if not links:
+        patent_errors.append(_("请至少关联一项本单位有权使用的专利。"))
+    elif not any(link.is_core for link in links):
+        patent_errors.append(_("请至少标记一项核心专利。"))
+    policy = FilingPolicy.current()
+    kinds, statuses = policy.allowed_kinds(), policy.allowed_statuses()
+    today = dt.datetime.now(CHINA_TZ).date()
+    for link in links:
+        right, patent = link.right, link.right.patent
+        if patent.kind not in kinds:
+            patent_errors.append(
+                _("专利 %(n)s 为%(kind)s，平台目前不接受该类型专利用于备案。")
+                % {"n": patent.number, "kind": patent.get_kind_display()}
+            )
+        if patent.legal_status not in statuses:
+            patent_errors.append(
+                _("专利 %(n)s 的法律状态为“%(status)s”，不能用于备案。")
+                % {"n": patent.number, "status": patent.get_legal_status_display()}
+            )
+        if right.kind == RightKind.LICENSEE and policy.require_licence_recordal and not right.recordal_number:
+            patent_errors.append(_("专利 %(n)s 的许可没有备案号，平台要求许可须经备案。") % {"n": patent.number})
+        if right.valid_until and right.valid_until < today:
+            patent_errors.append(
+                _("本单位对专利 %(n)s 的权利已于 %(d)s 到期。")
+                % {"n": patent.number, "d": right.valid_until.isoformat()}
+            )
+    if patent_errors:
+        errors["patents"] = patent_errors
+    return errors
+
+
+def _apply_links(version: ProductVersion, links: list[Mapping[str, Any]]) -> None:
+    version.links.all().delete()
+    PatentLink.objects.bulk_create(
+        PatentLink(
+            version=version,
+            right_id=int(link["right"]),
+            is_core=bool(link.get("is_core")),
+            contribution=_decimal(link.get("contribution")),
+            embodiment=(link.get("embodiment") or "").strip(),
+        )
+        for link in links
+    )
+
+
+def _check_shape(unit_id: int, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None) -> None:
+    errors: dict[str, Any] = dict(figure_errors(data))
+    if links is not None:
+        shape = link_shape_errors(unit_id, links)
+        if shape:
+            errors["patents"] = shape
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_product(
+    *,
+    unit: FilingUnit,
+    user: Any,
+    data: Mapping[str, Any],
+    links: list[Mapping[str, Any]],
+    data_year: int | None = None,
+) -> ProductVersion:
+    """A new product with its first (draft) version for `data_year` (default: last year)."""
+    from filings.workflow import default_data_year
+
+    if (
+        getattr(user, "role", None) != Role.ENTERPRISE
+        or not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists()
+    ):
+        raise Http404
+    _check_shape(unit.pk, data, links)
+    product = Product(unit=unit, created_by=user)
+    product.save()
+    version = ProductVersion(product=product, data_year=data_year or default_data_year())
+    for f in VERSION_FIELDS:
+        if f in data:
+            setattr(
+                version,
+                f if f != "product_class" else "product_class_id",
+                _fk(data[f]) if f == "product_class" else data[f],
+            )
+    version.full_clean(exclude=["product"])
+    version.save()
+    _apply_links(version, links)
+    audit.audit_change(obj=version, before=None)
+    return version
+
+
+def _fk(value: Any) -> Any:
+    return getattr(value, "pk", value)
+
+
+@transaction.atomic
+def update_version(
+    *, version: ProductVersion, user: Any, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None = None
+) -> ProductVersion:
+    """Edit a draft or returned version (figures and, if given, the whole patent list)."""
+    if getattr(user, "role", None) != Role.ENTERPRISE:
+        raise Http404
+    try:
+        locked = (
+            ProductVersion.objects.visible_to(user).select_for_update().select_related("product").get(pk=version.pk)
+        )
+    except ProductVersion.DoesNotExist as exc:
+        raise Http404 from exc
+    if locked.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            _("当前状态为“%(status)s”，不能修改。") % {"status": locked.get_status_display()}, code="not_editable"
+        )
+    merged = {f: getattr(locked, f) for f in ("sales", "exports", "output_value")} | dict(data)
+    _check_shape(locked.product.unit_id, merged, links)
+    before = audit.snapshot(locked)
+    for f in VERSION_FIELDS:
+        if f in data:
+            if f == "product_class":
+                locked.product_class_id = _fk(data[f])
+            else:
+                setattr(locked, f, data[f])
+    locked.full_clean(exclude=["product"])
+    try:
+        locked.save()
+    except IntegrityError as exc:  # a database constraint the checks above should have caught
+        raise ValidationError(str(exc)) from exc
+    if links is not None:
+        old = sorted((link.right_id, link.is_core, link.contribution) for link in locked.links.all())
+        _apply_links(locked, links)
+        new = sorted((link.right_id, link.is_core, link.contribution) for link in locked.links.all())
+        if old != new:
+            audit.audit_event(
+                action=AuditAction.UPDATE, obj=locked, actor=user, changes={"links": [_jsonable(old), _jsonable(new)]}
+            )
+    audit.audit_change(obj=locked, before=before)
+    version.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
+    return locked
+
+
+def _jsonable(rows: list[tuple[Any, ...]]) -> list[list[str]]:
+    return [[str(v) for v in row] for row in rows]
+
+
+@transaction.atomic
+def delete_draft(*, version: ProductVersion, user: Any) -> None:
+    """A draft that was never submitted may be deleted (with its product if it has no other version)."""
+    if getattr(user, "role", None) != Role.ENTERPRISE:
+        raise Http404
+    try:
+        locked = (
+            ProductVersion.objects.visible_to(user).select_for_update().select_related("product").get(pk=version.pk)
+        )
+    except ProductVersion.DoesNotExist as exc:
+        raise Http404 from exc
+    if locked.status != "draft" or locked.transitions.exclude(action="yearly_update").exists():
+        raise ValidationError(_("只有从未提交过的草稿可以删除；已提交的备案请撤回。"), code="not_deletable")
+    product = locked.product
+    audit.audit_event(action=AuditAction.DELETE, obj=locked, actor=user)
+    locked.delete()
+    if not product.versions.exists() and not product.filing_number:
+        product.delete()

@@ -1,0 +1,21 @@
+"""Background work of the filings app. Tasks take ids, re-read the rows and call one service."""
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_transition(self: Any, transition_id: int) -> int:
+    """E-mail the people concerned by a filing transition; returns how many messages were sent."""
+    from filings.notifications import send_transition_mail
+
+    return send_transition_mail(transition_id)
+
+
+@shared_task(bind=True)
+def run_import(self: Any, job_id: int) -> str:
+    """Validate and (if every row is valid) save an Excel bulk filing; returns the job's final status."""
+    from filings.imports import run_import_job
+
+    return run_import_job(job_id)

@@ -1,0 +1,346 @@
+"""The filing workflow, in one module: a transition is the only way a version changes state.
+
+    draft ──submit──▶ submitted ──approve──▶ approved ──revoke──▶ revoked
+                        │   ▲                    │
+                   return   resubmit (from returned)   yearly update: a new draft version
+                        ▼   │
+                      returned
+    withdraw: from draft, submitted, returned, resubmitted or approved (by the filer).
+
+Each transition locks the version row, checks the current state and who acts (through the scoping
+rule: out of scope is "not found"), writes a `Transition` row and an audit record, and notifies the
+people concerned by e-mail through a Celery task enqueued on commit. Approval allocates the filing
+number (产品备案号) inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
+from filings.identifiers import CHINA_TZ
+from filings.models import (
+    FilingNumberSequence,
+    PatentLink,
+    Product,
+    ProductImage,
+    ProductVersion,
+    ReturnReason,
+    Transition,
+)
+from patent_platform import audit
+from patent_platform.choices import AuditAction, Role
+from patent_platform.scoping import scope_of
+
+S = FilingStatus
+FILER = frozenset({Role.ENTERPRISE})
+REVIEWERS = frozenset({Role.REVIEWER, Role.NATIONAL_ADMIN})
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[str]
+    target: str
+    actors: frozenset[str]
+    label: Any
+
+
+RULES: dict[str, Rule] = {
+    "submit": Rule(frozenset({S.DRAFT}), S.SUBMITTED, FILER, _("提交")),
+    "resubmit": Rule(frozenset({S.RETURNED}), S.RESUBMITTED, FILER, _("重新提交")),
+    "return": Rule(frozenset(PENDING_STATUSES), S.RETURNED, REVIEWERS, _("退回修改")),
+    "approve": Rule(frozenset(PENDING_STATUSES), S.APPROVED, REVIEWERS, _("通过备案")),
+    "withdraw": Rule(
+        frozenset({S.DRAFT, S.SUBMITTED, S.RETURNED, S.RESUBMITTED, S.APPROVED}), S.WITHDRAWN, FILER, _("撤回")
+    ),
+    "revoke": Rule(frozenset({S.APPROVED}), S.REVOKED, REVIEWERS, _("撤销备案")),
+}
+
+# Fields a reviewer can attach a return reason to ("" = the filing as a whole).
+RETURNABLE_FIELDS = (
+    "",
+    "name",
+    "model",
+    "product_class",
+    "description",
+    "images",
+    "first_sale_date",
+    "sales",
+    "exports",
+    "output_value",
+    "patents",
+)
+
+
+class WorkflowError(ValidationError):
+    """A transition that is not allowed from the current state, or whose checks failed."""
+
+
+def china_today() -> dt.date:
+    return dt.datetime.now(CHINA_TZ).date()
+
+
+def default_data_year() -> int:
+    """Certification uses the previous calendar year's data: new filings default to it."""
+    return china_today().year - 1
+
+
+def allowed_actions(version: ProductVersion, user: Any) -> list[str]:
+    """The transitions this user may take on this version now (for buttons and the API)."""
+    actions = []
+    for name, rule in RULES.items():
+        if version.status in rule.sources and getattr(user, "role", None) in rule.actors:
+            actions.append(name)
+    return actions
+
+
+def _lock(version: ProductVersion, user: Any) -> ProductVersion:
+    """Re-read the version under a row lock, through the scoping rule (out of scope: 404)."""
+    try:
+        return ProductVersion.objects.visible_to(user).select_for_update().select_related("product").get(pk=version.pk)
+    except ProductVersion.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _transition(version: ProductVersion, action: str, user: Any, *, reason: str = "") -> ProductVersion:
+    rule = RULES[action]
+    if getattr(user, "role", None) not in rule.actors:
+        raise PermissionDenied(_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
+    locked = _lock(version, user)
+    if locked.status not in rule.sources:
+        raise WorkflowError(
+            _("当前状态为“%(status)s”，不能执行“%(action)s”。"),
+            code="invalid_transition",
+            params={"status": locked.get_status_display(), "action": rule.label},
+        )
+    source = locked.status
+    locked.status = rule.target
+    now = timezone.now()
+    if rule.target in PENDING_STATUSES:
+        locked.submitted_at = now
+    if action in ("approve", "return", "revoke"):
+        locked.decided_at = now
+        locked.decided_by = user
+    locked.save()
+    record = Transition.objects.create(
+        version=locked, action=action, from_status=source, to_status=rule.target, actor=user, reason=reason
+    )
+    audit.audit_event(
+        action=AuditAction.TRANSITION,
+        obj=locked,
+        actor=user,
+        changes={"status": [source, rule.target]},
+        message=f"{action}: {reason}" if reason else action,
+    )
+    from filings.tasks import notify_transition
+
+    transaction.on_commit(lambda: notify_transition.delay(record.pk))
+    version.__dict__.update(locked.__dict__)
+    return locked
+
+
+def check_submittable(version: ProductVersion) -> None:
+    """The rules a version must meet before review; raises ValidationError keyed by field."""
+    from filings.services import version_rule_errors
+
+    errors = version_rule_errors(version)
+    if errors:
+        raise ValidationError(errors)
+
+
+def submit(version: ProductVersion, user: Any) -> ProductVersion:
+    with transaction.atomic():
+        action = "resubmit" if version.status == S.RETURNED else "submit"
+        locked = _lock(version, user)
+        check_submittable(locked)
+        return _transition(version, action, user)
+
+
+def return_for_correction(version: ProductVersion, user: Any, reasons: Mapping[str, str]) -> ProductVersion:
+    """Return with reasons per field (`""` for the filing as a whole); at least one reason."""
+    cleaned = {field: (msg or "").strip() for field, msg in reasons.items() if (msg or "").strip()}
+    unknown = set(cleaned) - set(RETURNABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("未知字段：%(fields)s"), code="unknown_field", params={"fields": ", ".join(sorted(unknown))}
+        )
+    if not cleaned:
+        raise ValidationError(_("退回时请至少填写一条理由。"), code="reason_required")
+    with transaction.atomic():
+        locked = _transition(version, "return", user, reason="; ".join(f"{k or '*'}: {v}" for k, v in cleaned.items()))
+        ProductVersion.objects.filter(pk=locked.pk).update(review_round=F("review_round") + 1)
+        locked.refresh_from_db(fields=["review_round"])
+        ReturnReason.objects.bulk_create(
+            ReturnReason(version=locked, review_round=locked.review_round, field=f, message=m, created_by=user)
+            for f, m in cleaned.items()
+        )
+        version.review_round = locked.review_round
+        return locked
+
+
+def current_return_reasons(version: ProductVersion) -> dict[str, list[str]]:
+    """The reasons of the latest return, by field, while the version is returned."""
+    if version.status != S.RETURNED:
+        return {}
+    result: dict[str, list[str]] = {}
+    for r in version.return_reasons.filter(review_round=version.review_round):
+        result.setdefault(r.field, []).append(r.message)
+    return result
+
+
+def allocate_filing_number(province_code: str, *, year: int | None = None) -> str:
+    """The next 产品备案号 for a province: BA + year + province + 6-digit serial, e.g. BA202644000001.
+
+    The sequence row is created if missing (ignore_conflicts makes concurrent creation safe) and then
+    incremented by an UPDATE, which holds the row lock until the surrounding transaction commits, so
+    concurrent approvals in the same province queue on it and never read the same value. A number is
+    never reused: the sequence only grows, and products keep their numbers when revoked.
+    """
+    year = year or china_today().year
+    province = province_code[:2]
+    FilingNumberSequence.objects.bulk_create(
+        [FilingNumberSequence(year=year, province_code=province)], ignore_conflicts=True
+    )
+    FilingNumberSequence.objects.filter(year=year, province_code=province).update(last=F("last") + 1)
+    serial = FilingNumberSequence.objects.values_list("last", flat=True).get(year=year, province_code=province)
+    return f"BA{year}{province}{serial:06d}"
+
+
+def _republish(product: Product) -> None:
+    newest = product.versions.filter(status=S.APPROVED).order_by("-data_year").first()
+    Product.objects.filter(pk=product.pk).update(published_version=newest)
+    product.published_version = newest
+
+
+def approve(version: ProductVersion, user: Any) -> ProductVersion:
+    with transaction.atomic():
+        locked = _lock(version, user)
+        check_submittable(locked)  # the rules again: a patent may have lapsed since submission
+        locked = _transition(version, "approve", user)
+        product = Product.objects.select_for_update().get(pk=locked.product_id)
+        if not product.filing_number:
+            product.filing_number = allocate_filing_number(product.province_code)
+            product.save(update_fields=["filing_number"])
+            audit.audit_event(
+                action=AuditAction.UPDATE,
+                obj=product,
+                actor=user,
+                changes={"filing_number": [None, product.filing_number]},
+            )
+        _republish(product)
+        locked.product = product
+        version.product = product
+        return locked
+
+
+def withdraw(version: ProductVersion, user: Any, reason: str = "") -> ProductVersion:
+    with transaction.atomic():
+        locked = _transition(version, "withdraw", user, reason=reason)
+        _republish(locked.product)
+        return locked
+
+
+def revoke(version: ProductVersion, user: Any, reason: str) -> ProductVersion:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("撤销备案须说明理由。")}, code="reason_required")
+    with transaction.atomic():
+        locked = _transition(version, "revoke", user, reason=reason.strip())
+        _republish(locked.product)
+        return locked
+
+
+def start_yearly_update(product: Product, user: Any, data_year: int | None = None) -> ProductVersion:
+    """Copy the newest version (figures, links, images) into a draft for the next data year."""
+    if getattr(user, "role", None) not in FILER:
+        raise PermissionDenied(_("只有备案单位可以进行年度更新。"))
+    with transaction.atomic():
+        try:
+            product = Product.objects.visible_to(user).select_for_update().get(pk=product.pk)
+        except Product.DoesNotExist as exc:
+            raise Http404 from exc
+        source = product.versions.order_by("-data_year").first()
+        if source is None:
+            raise WorkflowError(_("该产品还没有任何年度版本。"), code="no_version")
+        year = data_year or source.data_year + 1
+        if year <= source.data_year:
+            raise WorkflowError(
+                _("%(year)s 年度的数据已存在或早于最新版本（%(latest)s 年度）。"),
+                code="year_exists",
+                params={"year": year, "latest": source.data_year},
+            )
+        if year > default_data_year():
+            raise WorkflowError(
+                _("%(year)s 年度的数据须在该年度结束后（%(next)s 年）填报。"),
+                code="year_not_over",
+                params={"year": year, "next": year + 1},
+            )
+        if source.status in EDITABLE_STATUSES or source.status in PENDING_STATUSES:
+            raise WorkflowError(_("最新版本尚未审核完毕，不能开始下一年度的更新。"), code="pending_version")
+        links = list(source.links.all())
+        images = list(source.images.all())
+        new = ProductVersion.objects.get(pk=source.pk)
+        new.pk = None
+        new.id = None
+        new._state.adding = True
+        new.data_year = year
+        new.status = S.DRAFT
+        new.review_round = 0
+        new.submitted_at = new.decided_at = new.decided_by = None
+        new.certification_opt_in = False
+        new.save()
+        PatentLink.objects.bulk_create(
+            PatentLink(
+                version=new,
+                right_id=link.right_id,
+                is_core=link.is_core,
+                contribution=link.contribution,
+                embodiment=link.embodiment,
+            )
+            for link in links
+        )
+        ProductImage.objects.bulk_create(
+            ProductImage(version=new, file=i.file.name, content_type=i.content_type, caption=i.caption) for i in images
+        )
+        Transition.objects.create(
+            version=new,
+            action="yearly_update",
+            from_status="",
+            to_status=S.DRAFT,
+            actor=user,
+            reason=f"{source.data_year} → {year}",
+        )
+        audit.audit_event(
+            action=AuditAction.CREATE, obj=new, actor=user, message=f"yearly update {source.data_year} → {year}"
+        )
+        return new
+
+
+def set_certification_opt_in(version: ProductVersion, user: Any, opt_in: bool) -> ProductVersion:
+    """The filer opts in or out of certification for this data year (not after revocation or withdrawal)."""
+    if getattr(user, "role", None) not in FILER:
+        raise PermissionDenied(_("只有备案单位可以选择是否参与认定。"))
+    with transaction.atomic():
+        locked = _lock(version, user)
+        if locked.status in (S.REVOKED, S.WITHDRAWN):
+            raise WorkflowError(_("已撤回或已撤销的备案不能参与认定。"), code="opt_in_closed")
+        if locked.certification_opt_in != opt_in:
+            before = audit.snapshot(locked, ["certification_opt_in"])
+            locked.certification_opt_in = opt_in
+            locked.save(update_fields=["certification_opt_in", "updated_at"])
+            audit.audit_change(obj=locked, before=before)
+        version.certification_opt_in = opt_in
+        return locked
+
+
+def is_member(user: Any, unit_id: int) -> bool:
+    return unit_id in scope_of(user).unit_ids
