@@ -8,4 +8,5 @@ urlpatterns = [
     path("review/", include(("filings.urls_review", "review"))),
     path("documents/", include(("filings.urls_documents", "documents"))),
     path("products/", include(("filings.urls_public", "public"))),
+    path("filing-settings/", include(("filings.urls_settings", "filing_settings"))),
 ]
