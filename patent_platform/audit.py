@@ -99,18 +99,25 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
 
 
 def audit_change(
-    *, obj: models.Model, before: Mapping[str, Any] | None, ignore: frozenset[str] = frozenset(), message: str = ""
+    *,
+    obj: models.Model,
+    before: Mapping[str, Any] | None,
+    ignore: frozenset[str] = frozenset(),
+    message: str = "",
+    actor: Any = None,
 ) -> AuditEvent | None:
     """Record a create (before is None) or an update of `obj`; nothing if no field changed.
 
     Fields in `ignore` (password hashes, last login) are never written to the log."""
     after = {k: v for k, v in snapshot(obj).items() if k not in ignore}
     if before is None:
-        return audit_event(action=AuditAction.CREATE, obj=obj, changes={k: [None, v] for k, v in after.items()})
+        return audit_event(
+            action=AuditAction.CREATE, obj=obj, changes={k: [None, v] for k, v in after.items()}, actor=actor
+        )
     changes = diff({k: v for k, v in before.items() if k not in ignore}, after)
     if not changes:
         return None
-    return audit_event(action=AuditAction.UPDATE, obj=obj, changes=changes, message=message)
+    return audit_event(action=AuditAction.UPDATE, obj=obj, changes=changes, message=message, actor=actor)
 
 
 def audit_bulk(*, action: str, model: type[models.Model], ids: Iterable[Any], message: str = "") -> AuditEvent:

@@ -13,9 +13,11 @@ from patent_platform.choices import Role
 # name only, so this module imports none of them.
 NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("enterprise:home", _("我的备案"), {Role.ENTERPRISE}),
+    ("enterprise:patents", _("专利管理"), {Role.ENTERPRISE}),
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
     ("national:home", _("全国概览"), {Role.NATIONAL_ADMIN}),
+    ("filing_settings:policy", _("备案规则设置"), {Role.NATIONAL_ADMIN}),
     ("public:search", _("备案产品查询"), set()),
 ]
 
@@ -31,5 +33,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+        items.append({"url": url, "label": label, "active": False})
+    # the entry whose address is the longest prefix of this page is the active one
+    matches = [item for item in items if request.path.startswith(item["url"]) and item["url"] != "/"]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": items, "platform_name": settings.PLATFORM_NAME}

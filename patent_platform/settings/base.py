@@ -216,6 +216,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"PatentKindEnum": "filings.choices.PatentKind", "UnitKindEnum": "filings.choices.UnitKind"},
 }
 
 # Content security policy: everything from our own origin; no inline script.
@@ -247,6 +248,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # axes logs every request it checks; Celery logs every task it runs (in-process in the embedded default)
+    # and WeasyPrint logs every step of every PDF
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 ADMIN_URL = env("ADMIN_URL", default="admin/")
