@@ -1,0 +1,126 @@
+"""Public pages, no login: search approved products and open a product page with its patents.
+
+Only published data appear: products with an approved version (`Product.objects.public()`), shown
+through their `published_version`. Figures (sales, exports, output) and contacts are never shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import ListView
+
+from filings.identifiers import parse_patent_number
+from filings.models import PatentLink, Product, ProductClass, ProductImage
+from filings.views.review import province_choices, serve_image
+from patent_platform.views.base import PublicTemplateView
+
+
+class PublicSearchForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("关键词"),
+        required=False,
+        max_length=100,
+        help_text=gettext_lazy("产品名称、单位名称、产品备案号或专利号"),
+    )
+    product_class = forms.ModelChoiceField(
+        label=gettext_lazy("产品分类"),
+        queryset=ProductClass.objects.filter(is_active=True),
+        required=False,
+        empty_label=gettext_lazy("全部分类"),
+    )
+    province = forms.ChoiceField(label=gettext_lazy("地区"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["province"].choices = [("", _("全部地区")), *province_choices()]
+
+
+def text_query(text: str) -> Q:
+    """Product name, unit name, filing number, or a patent number in any accepted form."""
+    q = (
+        Q(published_version__name__icontains=text)
+        | Q(unit__name__icontains=text)
+        | Q(filing_number__iexact=text.replace(" ", ""))
+    )
+    try:
+        number = parse_patent_number(text).normalized
+    except ValidationError:
+        return q
+    linked = PatentLink.objects.filter(right__patent__number=number).values("version_id")
+    return q | Q(published_version_id__in=linked)
+
+
+class PublicSearchView(ListView):
+    """Search filed (approved) products by keyword, class and province."""
+
+    scope_policy: ClassVar[str] = "public"
+    template_name = "filings/public/search.html"
+    context_object_name = "products"
+    paginate_by = 20
+
+    def get_queryset(self) -> QuerySet[Product]:
+        self.form = PublicSearchForm(self.request.GET or None)
+        qs = Product.objects.public()
+        values: dict[str, Any] = {}
+        if self.form.is_bound:
+            self.form.is_valid()
+            values = self.form.cleaned_data
+        if text := (values.get("q") or "").strip():
+            qs = qs.filter(text_query(text))
+        if product_class := values.get("product_class"):
+            qs = qs.filter(published_version__product_class=product_class)
+        if province := values.get("province"):
+            qs = qs.filter(province_code=province)
+        self.searched = bool(text or product_class or province)
+        return qs.select_related("published_version__product_class", "unit__region__parent__parent").order_by("-id")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(form=self.form, query=query.urlencode(), searched=self.searched)
+        return context
+
+
+class PublicProductView(PublicTemplateView):
+    """A filed product's public page: the published version, the unit, images, the patent marking."""
+
+    template_name = "filings/public/product.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        product = get_object_or_404(
+            Product.objects.public().select_related("published_version__product_class", "unit__region__parent__parent"),
+            filing_number=self.kwargs["filing_number"],
+        )
+        version = product.published_version
+        context.update(
+            product=product,
+            version=version,
+            unit=product.unit,
+            images=version.images.all(),
+            links=version.links.select_related("right__patent"),
+        )
+        return context
+
+
+class PublicImageView(View):
+    """An image of a published version; any other image (drafts, pending, revoked) answers 404."""
+
+    scope_policy: ClassVar[str] = "public"
+
+    def get(self, request: HttpRequest, pk: int) -> FileResponse:
+        published = Product.objects.public().values("published_version_id")
+        image = get_object_or_404(ProductImage.objects.filter(version_id__in=published), pk=pk)
+        response = serve_image(image)
+        response["Cache-Control"] = "public, max-age=3600"
+        return response
