@@ -1,0 +1,202 @@
+"""Excel bulk filing pages: templates, upload, the job page that follows the background check, reports.
+
+Enterprise users only (others get 404); every job is read through `ImportJob.objects.visible_to`, so a
+job of another unit answers 404 like a missing one. The work itself is `filings.imports.run_import_job`,
+run by the `run_import` task (in-process in the embedded default, by a worker with Redis).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django import forms
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from filings import services
+from filings.choices import ImportKind, ImportStatus
+from filings.imports import COLUMNS, DATA_SHEETS, build_template
+from filings.models import ImportJob
+from filings.tasks import run_import
+from patent_platform import audit
+from patent_platform.choices import AuditAction, Role
+from patent_platform.exports import xlsx_response
+from patent_platform.uploads import validate_upload
+from patent_platform.views.base import ScopedDetailView, ScopedTemplateView, ScopedViewMixin
+
+ENTERPRISE = frozenset({Role.ENTERPRISE})
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RUNNING = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+JOBS_SHOWN = 50  # on the home page; the Excel export has them all
+ERRORS_SHOWN = 200  # on the job page; the error report has them all
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("导入内容"), choices=ImportKind.choices, widget=forms.RadioSelect)
+    file = forms.FileField(
+        label=gettext_lazy("Excel 文件"), help_text=gettext_lazy("请使用本页下载的模板填写，.xlsx 格式。")
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        validate_upload(upload, allowed=("xlsx",))
+        return upload
+
+
+class ImportHomeView(ScopedTemplateView):
+    """Template downloads, the upload form and the unit's past imports."""
+
+    roles = ENTERPRISE
+    model = ImportJob
+    template_name = "filings/imports/home.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        jobs = self.scoped_queryset().select_related("created_by")
+        context.setdefault("form", ImportUploadForm(initial={"kind": ImportKind.PATENTS}))
+        context.update(
+            jobs=jobs[:JOBS_SHOWN],
+            job_count=jobs.count(),
+            jobs_shown=JOBS_SHOWN,
+            templates=[{"kind": kind, "label": label} for kind, label in ImportKind.choices],
+        )
+        return context
+
+
+class ImportUploadView(ImportHomeView):
+    """POST only: store the file as a queued job, start the check after commit, go to the job page."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        unit = services.member_unit(request.user)
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        upload = form.cleaned_data["file"]
+        with transaction.atomic():
+            job = ImportJob(
+                unit=unit,
+                kind=form.cleaned_data["kind"],
+                original_name=(upload.name or "upload.xlsx")[-200:],
+                created_by=request.user,
+            )
+            job.file.save("upload.xlsx", upload, save=False)
+            job.save()
+            audit.audit_event(action=AuditAction.CREATE, obj=job, actor=request.user, message="import upload")
+            # Enqueued only once the job row is committed, so a worker always finds it.
+            transaction.on_commit(lambda: run_import.delay(job.pk))
+        return HttpResponseRedirect(reverse("imports:job", args=[job.pk]))
+
+
+class ImportTemplateView(ScopedViewMixin, View):
+    """The Excel template of one kind (built on request: the class list comes from the database)."""
+
+    roles = ENTERPRISE
+    model = ImportJob
+
+    def get(self, request: HttpRequest, kind: str) -> HttpResponse:
+        if kind not in ImportKind.values:
+            raise Http404
+        response = HttpResponse(build_template(kind), content_type=XLSX)
+        name = f"{_('批量导入模板')}-{DATA_SHEETS[kind]}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename=\"import-{kind}.xlsx\"; filename*=UTF-8''{quote(name)}"
+        return response
+
+
+class ImportJobView(ScopedDetailView):
+    """One import: a progress bar that follows the background check, then its result."""
+
+    roles = ENTERPRISE
+    model = ImportJob
+    template_name = "filings/imports/job.html"
+    context_object_name = "job"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        job = context["job"]
+        context.update(
+            running=job.status in RUNNING,
+            errors_shown=job.errors[:ERRORS_SHOWN],
+            errors_hidden=max(0, len(job.errors) - ERRORS_SHOWN),
+            error_limit=ERRORS_SHOWN,
+            columns=[c.header for c in COLUMNS[job.kind]],
+        )
+        return context
+
+
+class ImportJobProgressView(ImportJobView):
+    """The job's status panel alone, fetched every second by htmx while the job runs."""
+
+    template_name = "filings/imports/_progress.html"
+
+
+class ImportErrorsView(ScopedViewMixin, View):
+    """The error report of a failed import as an Excel file: row, column, message."""
+
+    roles = ENTERPRISE
+    model = ImportJob
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+
+        job = get_object_or_404(self.scoped_queryset(), pk=pk)
+        rows = [[e.get("row"), e.get("column", ""), e.get("message", "")] for e in job.errors]
+        if job.message:
+            rows += [[], ["", "", job.message]]
+        return xlsx_response(
+            filename=f"{_('导入错误报告')}-{job.original_name}",
+            title=_("错误报告"),
+            headers=[_("行号"), _("列名"), _("错误原因")],
+            rows=rows,
+            object_type=ImportJob._meta.label,
+            changes={"job": job.pk},
+            message="import error report",
+            actor=request.user,
+        )
+
+
+class ImportJobsExportView(ScopedViewMixin, View):
+    """The unit's import history as an Excel file (the same scoped queryset as the page)."""
+
+    roles = ENTERPRISE
+    model = ImportJob
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        jobs = self.scoped_queryset().select_related("created_by").iterator(chunk_size=1000)
+        return xlsx_response(
+            filename=f"{_('导入记录')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("导入记录"),
+            headers=[
+                _("上传时间"),
+                _("导入内容"),
+                _("文件名"),
+                _("状态"),
+                _("数据行数"),
+                _("导入条数"),
+                _("错误数"),
+                _("上传人"),
+            ],
+            rows=(
+                [
+                    job.created_at,
+                    job.get_kind_display(),
+                    job.original_name,
+                    job.get_status_display(),
+                    job.total_rows,
+                    job.created_count,
+                    len(job.errors),
+                    job.created_by.email if job.created_by else "",
+                ]
+                for job in jobs
+            ),
+            object_type=ImportJob._meta.label,
+            message="import history export",
+            actor=request.user,
+        )
