@@ -1,10 +1,286 @@
+"""Serializers of the filing API: read shapes (flattened, documented) and the write bodies the services take.
+
+The write serializers only check types and shapes; the rules (patent numbers, figures, patent lists,
+workflow states) are the services' and the workflow's, whose field messages the views pass through.
+"""
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from filings.models import FilingUnit
+from filings import workflow
+from filings.choices import LegalStatus, LicenceKind, PatentKind, RightKind
+from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductClass, ProductVersion
+
+# ---------------------------------------------------------------------------------------------
+# Filing units
 
 
 class FilingUnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = FilingUnit
-        fields = ["id", "uscc", "name", "kind", "region", "province_code", "city_code", "county_code", "created_at"]
+        fields = [
+            "id",
+            "uscc",
+            "name",
+            "kind",
+            "region",
+            "province_code",
+            "city_code",
+            "county_code",
+            "industry",
+            "scale",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "created_at",
+        ]
         read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Patent rights
+
+
+class PatentRightSerializer(serializers.ModelSerializer):
+    """A filing unit's right to a patent, with the patent's own fields flattened in."""
+
+    number = serializers.CharField(source="patent.number", read_only=True, help_text=_("规范化申请号"))
+    patent_number = serializers.CharField(source="patent.patent_number", read_only=True, help_text=_("专利号（ZL…）"))
+    title = serializers.CharField(source="patent.title", read_only=True)
+    kind = serializers.ChoiceField(source="patent.kind", choices=PatentKind.choices, read_only=True)
+    pct = serializers.BooleanField(source="patent.pct", read_only=True)
+    legal_status = serializers.ChoiceField(source="patent.legal_status", choices=LegalStatus.choices, read_only=True)
+    application_date = serializers.DateField(source="patent.application_date", read_only=True, allow_null=True)
+    grant_date = serializers.DateField(source="patent.grant_date", read_only=True, allow_null=True)
+    right_kind = serializers.ChoiceField(source="kind", choices=RightKind.choices, read_only=True)
+
+    class Meta:
+        model = PatentRight
+        fields = [
+            "id",
+            "number",
+            "patent_number",
+            "title",
+            "kind",
+            "pct",
+            "legal_status",
+            "application_date",
+            "grant_date",
+            "right_kind",
+            "licence_kind",
+            "recordal_number",
+            "valid_until",
+            "unit",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class PatentRightUpdateSerializer(serializers.Serializer):
+    """The right's own fields (the patent record is shared between units and is not edited here)."""
+
+    right_kind = serializers.ChoiceField(choices=RightKind.choices, required=False)
+    licence_kind = serializers.ChoiceField(choices=LicenceKind.choices, required=False, allow_blank=True)
+    recordal_number = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    valid_until = serializers.DateField(required=False, allow_null=True)
+
+    def service_data(self) -> dict[str, Any]:
+        """The validated body in the shape `services.add_patent_right`/`update_patent_right` take."""
+        data = dict(self.validated_data)
+        if "right_kind" in data:
+            data["kind"] = data.pop("right_kind")
+        return data
+
+
+class PatentRightCreateSerializer(PatentRightUpdateSerializer):
+    number = serializers.CharField(
+        max_length=40, help_text=_("申请号或专利号，任何可接受的写法：CN/ZL 前缀、空格、缺少小数点均可")
+    )
+    title = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text=_("专利名称（首次登记该专利时必填）")
+    )
+    application_date = serializers.DateField(required=False, allow_null=True)
+    grant_date = serializers.DateField(required=False, allow_null=True)
+    legal_status = serializers.ChoiceField(choices=LegalStatus.choices, required=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Products and their versions
+
+
+class PatentLinkSerializer(serializers.ModelSerializer):
+    patent_number = serializers.CharField(source="right.patent.patent_number", read_only=True)
+
+    class Meta:
+        model = PatentLink
+        fields = ["right", "patent_number", "is_core", "contribution", "embodiment"]
+        read_only_fields = fields
+
+
+class PatentLinkInputSerializer(serializers.Serializer):
+    right = serializers.IntegerField(help_text=_("本单位专利权利的 id（/api/v1/patents/ 中的 id）"))
+    is_core = serializers.BooleanField(required=False, default=False)
+    contribution = serializers.DecimalField(max_digits=5, decimal_places=2, help_text=_("贡献度（%），0–100"))
+    embodiment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductVersion
+        fields = ["id", "data_year", "status"]
+        read_only_fields = fields
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    product_class = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    links = PatentLinkSerializer(many=True, read_only=True)
+    return_reasons = serializers.SerializerMethodField(
+        help_text=_("最近一次退回的理由，按字段（空字符串表示整体；patents 表示专利清单）")
+    )
+    allowed_actions = serializers.SerializerMethodField(help_text=_("当前用户现在可以执行的流程操作"))
+
+    class Meta:
+        model = ProductVersion
+        fields = [
+            "id",
+            "data_year",
+            "status",
+            "name",
+            "model",
+            "product_class",
+            "description",
+            "first_sale_date",
+            "sales",
+            "exports",
+            "output_value",
+            "certification_opt_in",
+            "submitted_at",
+            "decided_at",
+            "links",
+            "return_reasons",
+            "allowed_actions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.ListField(child=serializers.CharField()), read_only=True)
+    )
+    def get_return_reasons(self, version: ProductVersion) -> dict[str, list[str]]:
+        return workflow.current_return_reasons(version)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), read_only=True))
+    def get_allowed_actions(self, version: ProductVersion) -> list[str]:
+        request = self.context.get("request")
+        return workflow.allowed_actions(version, getattr(request, "user", None))
+
+
+def current_version(product: Product) -> ProductVersion | None:
+    """The version of the latest data year (from the prefetched, newest-first list when there is one)."""
+    if "versions" in getattr(product, "_prefetched_objects_cache", {}):
+        versions = list(product.versions.all())
+        return max(versions, key=lambda v: (v.data_year, v.pk)) if versions else None
+    return product.versions.order_by("-data_year", "-id").first()
+
+
+def public_path(product: Product) -> str:
+    """The public product page, by filing number."""
+    return reverse("public:product", kwargs={"filing_number": product.filing_number})
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    public_url = serializers.SerializerMethodField(help_text=_("公开产品页（已通过备案时）"))
+    current_version = serializers.SerializerMethodField(help_text=_("最新数据年度的版本"))
+    versions = serializers.SerializerMethodField(help_text=_("各数据年度的版本，新在前"))
+
+    class Meta:
+        model = Product
+        fields = ["id", "filing_number", "unit", "public_url", "current_version", "versions", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_public_url(self, product: Product) -> str | None:
+        if not (product.published_version_id and product.filing_number):
+            return None
+        path = public_path(product)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(VersionSerializer(allow_null=True))
+    def get_current_version(self, product: Product) -> dict[str, Any] | None:
+        version = current_version(product)
+        return VersionSerializer(version, context=self.context).data if version is not None else None
+
+    @extend_schema_field(VersionSummarySerializer(many=True))
+    def get_versions(self, product: Product) -> list[dict[str, Any]]:
+        versions = sorted(product.versions.all(), key=lambda v: (v.data_year, v.pk), reverse=True)
+        return VersionSummarySerializer(versions, many=True).data
+
+
+class ProductUpdateSerializer(serializers.Serializer):
+    """The editable fields of the current version; `links`, when given, replaces the whole patent list."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    product_class = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=ProductClass.objects.filter(is_active=True),
+        required=False,
+        help_text=_("产品分类代码"),
+    )
+    description = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    first_sale_date = serializers.DateField(required=False, allow_null=True)
+    sales = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text=_("上年度销售额（万元）")
+    )
+    exports = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text=_("年度出口额（万元）")
+    )
+    output_value = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, help_text=_("产值（万元）")
+    )
+    links = PatentLinkInputSerializer(many=True, required=False)
+
+    def service_data(self) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+        data = dict(self.validated_data)
+        links = data.pop("links", None)
+        return data, ([dict(link) for link in links] if links is not None else None)
+
+
+class ProductCreateSerializer(ProductUpdateSerializer):
+    data_year = serializers.IntegerField(
+        min_value=2000, max_value=2100, required=False, help_text=_("数据年度，默认上一年")
+    )
+    name = serializers.CharField(max_length=200)
+    product_class = serializers.SlugRelatedField(
+        slug_field="code", queryset=ProductClass.objects.filter(is_active=True), help_text=_("产品分类代码")
+    )
+    links = PatentLinkInputSerializer(many=True, help_text=_("关联专利清单（可为空，提交审核前须至少一项核心专利）"))
+
+
+class ReturnSerializer(serializers.Serializer):
+    reasons = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=1000),
+        help_text=_(
+            "退回理由，按字段：name、model、product_class、description、images、first_sale_date、sales、exports、"
+            "output_value、patents；空字符串表示整体"
+        ),
+    )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class YearlyUpdateSerializer(serializers.Serializer):
+    data_year = serializers.IntegerField(
+        min_value=2000, max_value=2100, required=False, allow_null=True, help_text=_("默认最新版本的下一年")
+    )
+
+
+class OptInSerializer(serializers.Serializer):
+    opt_in = serializers.BooleanField(help_text=_("是否参与本数据年度的专利密集型产品认定"))
