@@ -44,13 +44,14 @@ def send_transition_mail(transition_id: int) -> int:
         return 0
     version = transition.version
     with translation.override(settings.LANGUAGE_CODE):
+        # the state this transition led to (the version may have moved on before the task ran)
         subject = _("【专利产品备案】%(name)s：%(status)s") % {
             "name": version.name,
-            "status": version.get_status_display(),
+            "status": transition.get_to_status_display(),
         }
         lines = [
             _("产品：%(name)s（%(year)s 年度）") % {"name": version.name, "year": version.data_year},
-            _("状态：%(status)s") % {"status": version.get_status_display()},
+            _("状态：%(status)s") % {"status": transition.get_to_status_display()},
         ]
         if version.product.filing_number:
             lines.append(_("产品备案号：%(n)s") % {"n": version.product.filing_number})

@@ -53,7 +53,10 @@ VERSION_FIELDS = (
 @transaction.atomic
 def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str, Any]) -> tuple[User, FilingUnit]:
     """A new enterprise user registers its filing unit and becomes its manager."""
-    uscc = validate_uscc(unit_data["uscc"])
+    try:
+        uscc = validate_uscc(unit_data["uscc"])
+    except ValidationError as exc:
+        raise ValidationError({"uscc": exc.messages}) from exc
     if FilingUnit.objects.filter(uscc=uscc).exists():
         raise ValidationError(
             {"uscc": _("该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号。")}, code="uscc_taken"
@@ -163,31 +166,37 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
         )
         patent.full_clean()
         patent.save()
-        audit.audit_change(obj=patent, before=None)
+        audit.audit_change(obj=patent, before=None, actor=user)
     if PatentRight.objects.filter(unit=unit, patent=patent).exists():
         raise ValidationError({"number": _("本单位已登记专利 %(n)s。") % {"n": patent.number}}, code="duplicate")
     right = PatentRight(unit=unit, patent=patent, created_by=user, **right_fields)
     right.save()
-    audit.audit_change(obj=right, before=None)
+    audit.audit_change(obj=right, before=None, actor=user)
     return right
 
 
 @transaction.atomic
 def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any]) -> PatentRight:
-    right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
+    try:
+        right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
+    except PatentRight.DoesNotExist as exc:
+        raise Http404 from exc
     if getattr(user, "role", None) != Role.ENTERPRISE:
         raise Http404
     before = audit.snapshot(right)
     for k, v in _clean_right({**audit.snapshot(right), **data}).items():
         setattr(right, k, v)
     right.save()
-    audit.audit_change(obj=right, before=before)
+    audit.audit_change(obj=right, before=before, actor=user)
     return right
 
 
 @transaction.atomic
 def delete_patent_right(*, right: PatentRight, user: Any) -> None:
-    right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
+    try:
+        right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
+    except PatentRight.DoesNotExist as exc:
+        raise Http404 from exc
     if getattr(user, "role", None) != Role.ENTERPRISE:
         raise Http404
     if right.links.exists():
@@ -227,7 +236,7 @@ def link_shape_errors(unit_id: int, links: Iterable[Mapping[str, Any]]) -> list[
             errors.append(_("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i})
         total += contribution
     if total > 100:
-        errors.append(_("各专利贡献度之和为 %(total)s%%，不能超过 100%%。") % {"total": total.normalize()})
+        errors.append(_("各专利贡献度之和为 %(total)s%%，不能超过 100%%。") % {"total": f"{total.normalize():f}"})
     return errors
 
 
@@ -350,7 +359,7 @@ def create_product(
     version.full_clean(exclude=["product"])
     version.save()
     _apply_links(version, links)
-    audit.audit_change(obj=version, before=None)
+    audit.audit_change(obj=version, before=None, actor=user)
     return version
 
 
@@ -397,7 +406,7 @@ def update_version(
             audit.audit_event(
                 action=AuditAction.UPDATE, obj=locked, actor=user, changes={"links": [_jsonable(old), _jsonable(new)]}
             )
-    audit.audit_change(obj=locked, before=before)
+    audit.audit_change(obj=locked, before=before, actor=user)
     version.__dict__.update({k: v for k, v in locked.__dict__.items() if not k.startswith("_")})
     return locked
 

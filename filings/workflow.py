@@ -20,11 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
@@ -80,6 +81,14 @@ RETURNABLE_FIELDS = (
     "output_value",
     "patents",
 )
+
+
+def field_label(field: str) -> str:
+    """The label of a returnable field ("" = the filing as a whole) in the active language."""
+    special = {"": _("总体意见"), "images": _("产品图片"), "patents": _("关联专利")}
+    if field in special:
+        return str(special[field])
+    return str(ProductVersion._meta.get_field(field).verbose_name)
 
 
 class WorkflowError(ValidationError):
@@ -160,8 +169,8 @@ def check_submittable(version: ProductVersion) -> None:
 
 def submit(version: ProductVersion, user: Any) -> ProductVersion:
     with transaction.atomic():
-        action = "resubmit" if version.status == S.RETURNED else "submit"
         locked = _lock(version, user)
+        action = "resubmit" if locked.status == S.RETURNED else "submit"  # the stored state, not a stale copy
         check_submittable(locked)
         return _transition(version, action, user)
 
@@ -177,7 +186,9 @@ def return_for_correction(version: ProductVersion, user: Any, reasons: Mapping[s
     if not cleaned:
         raise ValidationError(_("退回时请至少填写一条理由。"), code="reason_required")
     with transaction.atomic():
-        locked = _transition(version, "return", user, reason="; ".join(f"{k or '*'}: {v}" for k, v in cleaned.items()))
+        with translation.override(settings.LANGUAGE_CODE):  # stored text: the platform's language
+            summary = "；".join(f"{field_label(k)}：{v}" for k, v in cleaned.items())
+        locked = _transition(version, "return", user, reason=summary)
         ProductVersion.objects.filter(pk=locked.pk).update(review_round=F("review_round") + 1)
         locked.refresh_from_db(fields=["review_round"])
         ReturnReason.objects.bulk_create(
@@ -189,12 +200,15 @@ def return_for_correction(version: ProductVersion, user: Any, reasons: Mapping[s
 
 
 def current_return_reasons(version: ProductVersion) -> dict[str, list[str]]:
-    """The reasons of the latest return, by field, while the version is returned."""
+    """The reasons of the latest return, by field, while the version is returned.
+
+    Reads `version.return_reasons.all()`, so a list that prefetched them runs no query per version."""
     if version.status != S.RETURNED:
         return {}
     result: dict[str, list[str]] = {}
-    for r in version.return_reasons.filter(review_round=version.review_round):
-        result.setdefault(r.field, []).append(r.message)
+    for r in version.return_reasons.all():  # ordered by round and id
+        if r.review_round == version.review_round:
+            result.setdefault(r.field, []).append(r.message)
     return result
 
 
@@ -334,10 +348,10 @@ def set_certification_opt_in(version: ProductVersion, user: Any, opt_in: bool) -
         if locked.status in (S.REVOKED, S.WITHDRAWN):
             raise WorkflowError(_("已撤回或已撤销的备案不能参与认定。"), code="opt_in_closed")
         if locked.certification_opt_in != opt_in:
-            before = audit.snapshot(locked, ["certification_opt_in"])
+            before = audit.snapshot(locked)
             locked.certification_opt_in = opt_in
             locked.save(update_fields=["certification_opt_in", "updated_at"])
-            audit.audit_change(obj=locked, before=before)
+            audit.audit_change(obj=locked, before=before, ignore=frozenset({"updated_at"}), actor=user)
         version.certification_opt_in = opt_in
         return locked
 

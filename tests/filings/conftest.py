@@ -77,9 +77,7 @@ def add_right() -> Callable[..., PatentRight]:
 
 
 @pytest.fixture
-def new_version(
-    add_right: Callable[..., PatentRight], product_class: ProductClass
-) -> Callable[..., ProductVersion]:
+def new_version(add_right: Callable[..., PatentRight], product_class: ProductClass) -> Callable[..., ProductVersion]:
     """new_version(unit, user, **figures): a draft product with one core patent (60 %)."""
 
     def make(unit: FilingUnit, user: User, links: list[dict[str, Any]] | None = None, **data: Any) -> ProductVersion:

@@ -1,0 +1,672 @@
+"""The filing workflow: every transition from every state, who may act, and what each step leaves behind.
+
+Versions are brought into each state through the real workflow (no status written into the table), so
+the table test also proves that every state is reachable the way a user reaches it.
+"""
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.http import Http404
+from guardian.shortcuts import assign_perm
+
+from filings import services, workflow
+from filings.choices import FilingStatus
+from filings.models import (
+    FilingUnit,
+    PatentRight,
+    Product,
+    ProductClass,
+    ProductImage,
+    ProductVersion,
+    ReturnReason,
+    Transition,
+    UnitMembership,
+)
+from filings.workflow import RULES, WorkflowError
+from patent_platform.choices import AuditAction, Role
+from patent_platform.models import AuditEvent, Region, User
+from patent_platform.models.regions import MANAGE_REGION_PERMISSION
+from patent_platform.scoping import forget_scope
+
+S = FilingStatus
+REASONS = {"sales": "销售额与财务报表不一致，请核对。", "patents": "核心专利与产品的关系请补充说明。"}
+
+# --------------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture
+def national(make_user: Callable[..., User]) -> User:
+    return make_user("national-w@example.cn", Role.NATIONAL_ADMIN)
+
+
+@pytest.fixture
+def other_reviewer(make_user: Callable[..., User]) -> User:
+    return make_user("reviewer-2@example.cn", Role.REVIEWER)
+
+
+def _port_admin(make_user: Callable[..., User], email: str, region_code: str) -> User:
+    user = make_user(email, Role.PORT_ADMIN)
+    assign_perm(MANAGE_REGION_PERMISSION, user, Region.objects.get(code=region_code))
+    forget_scope(user)
+    return user
+
+
+@pytest.fixture
+def port_gd(make_user: Callable[..., User], reference: None) -> User:
+    """The Guangdong port: unit_a (广州) is inside its scope."""
+    return _port_admin(make_user, "port-gd@example.cn", "440000")
+
+
+@pytest.fixture
+def port_zj(make_user: Callable[..., User], reference: None) -> User:
+    """The Zhejiang port: unit_a is outside its scope."""
+    return _port_admin(make_user, "port-zj@example.cn", "330000")
+
+
+@pytest.fixture
+def colleague(make_user: Callable[..., User], unit_a: FilingUnit) -> User:
+    """A second member of unit A (not its manager): hears about the unit's filings too."""
+    user = make_user("colleague-a@example.cn", Role.ENTERPRISE)
+    UnitMembership.objects.create(user=user, unit=unit_a, is_manager=False)
+    return user
+
+
+@pytest.fixture
+def reach(
+    new_version: Callable[..., ProductVersion], unit_a: FilingUnit, filer_a: User, reviewer: User
+) -> Callable[[str], ProductVersion]:
+    """reach(status): a fresh version of unit A brought into `status` through the workflow."""
+
+    paths: dict[str, list[Callable[[ProductVersion], Any]]] = {
+        S.DRAFT: [],
+        S.SUBMITTED: [lambda v: workflow.submit(v, filer_a)],
+        S.RETURNED: [
+            lambda v: workflow.submit(v, filer_a),
+            lambda v: workflow.return_for_correction(v, reviewer, REASONS),
+        ],
+        S.RESUBMITTED: [
+            lambda v: workflow.submit(v, filer_a),
+            lambda v: workflow.return_for_correction(v, reviewer, REASONS),
+            lambda v: workflow.submit(v, filer_a),
+        ],
+        S.APPROVED: [lambda v: workflow.submit(v, filer_a), lambda v: workflow.approve(v, reviewer)],
+        S.WITHDRAWN: [lambda v: workflow.withdraw(v, filer_a, "不再备案")],
+        S.REVOKED: [
+            lambda v: workflow.submit(v, filer_a),
+            lambda v: workflow.approve(v, reviewer),
+            lambda v: workflow.revoke(v, reviewer, "产品已停产"),
+        ],
+    }
+
+    def make(status: str) -> ProductVersion:
+        version = new_version(unit_a, filer_a)
+        for step in paths[status]:
+            step(version)
+        version.refresh_from_db()
+        assert version.status == status
+        return version
+
+    return make
+
+
+def _product(
+    unit: FilingUnit, user: User, right: PatentRight, product_class: ProductClass, data_year: int, **data: Any
+) -> ProductVersion:
+    fields = {
+        "name": "年度更新测试产品",
+        "model": "Y-1",
+        "product_class": product_class,
+        "sales": Decimal("2000.50"),
+        "exports": Decimal("300"),
+        "output_value": Decimal("2500"),
+        "description": "用于年度更新的测试产品",
+        **data,
+    }
+    links = [{"right": right.pk, "is_core": True, "contribution": Decimal("45.5"), "embodiment": "控制模块"}]
+    return services.create_product(unit=unit, user=user, data=fields, links=links, data_year=data_year)
+
+
+def _approve(version: ProductVersion, filer: User, reviewer: User) -> ProductVersion:
+    workflow.submit(version, filer)
+    workflow.approve(version, reviewer)
+    version.refresh_from_db()
+    return version
+
+
+def _counts(version: ProductVersion) -> tuple[int, int, int]:
+    return (
+        Transition.objects.filter(version=version).count(),
+        AuditEvent.objects.filter(object_type="filings.ProductVersion", object_id=str(version.pk)).count(),
+        ReturnReason.objects.filter(version=version).count(),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# the state table
+
+
+def _perform(action: str, version: ProductVersion, filer: User, reviewer: User) -> None:
+    """The public function a user's action calls, with an actor the rule allows."""
+    if action in ("submit", "resubmit"):
+        workflow.submit(version, filer)  # one button: it resubmits a returned version
+    elif action == "return":
+        workflow.return_for_correction(version, reviewer, {"name": "产品名称与型号不符"})
+    elif action == "approve":
+        workflow.approve(version, reviewer)
+    elif action == "withdraw":
+        workflow.withdraw(version, filer, "企业决定撤回")
+    elif action == "revoke":
+        workflow.revoke(version, reviewer, "发现专利权属争议")
+    else:  # pragma: no cover - a new rule needs a line here
+        raise AssertionError(f"no test step for {action}")
+
+
+def test_the_table_covers_every_rule_and_state() -> None:
+    assert set(RULES) == {"submit", "resubmit", "return", "approve", "withdraw", "revoke"}
+    for rule in RULES.values():
+        assert rule.sources <= set(S.values) and rule.target in S.values
+    # every state but the draft is some rule's target, so every state is reachable
+    assert {rule.target for rule in RULES.values()} | {S.DRAFT} == set(S.values)
+
+
+@pytest.mark.parametrize("status", S.values)
+@pytest.mark.parametrize("action", list(RULES))
+def test_every_transition_from_every_state(
+    action: str, status: str, reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
+) -> None:
+    version = reach(status)
+    effective = "resubmit" if action in ("submit", "resubmit") and status == S.RETURNED else action
+    if action in ("submit", "resubmit") and status == S.DRAFT:
+        effective = "submit"
+    rule = RULES[effective]
+    before = _counts(version)
+    decided_before = version.decided_at
+
+    if status in rule.sources:
+        _perform(action, version, filer_a, reviewer)
+        version.refresh_from_db()
+        assert version.status == rule.target
+        record = Transition.objects.filter(version=version).latest("id")
+        assert (record.action, record.from_status, record.to_status) == (effective, status, rule.target)
+        event = AuditEvent.objects.filter(
+            action=AuditAction.TRANSITION, object_type="filings.ProductVersion", object_id=str(version.pk)
+        ).latest("id")
+        assert event.changes == {"status": [status, rule.target]}
+        assert event.message.startswith(effective)
+    else:
+        with pytest.raises(WorkflowError) as exc:
+            _perform(action, version, filer_a, reviewer)
+        assert exc.value.code == "invalid_transition"
+        assert str(S(status).label) in exc.value.messages[0]
+        version.refresh_from_db()
+        assert version.status == status
+        assert version.decided_at == decided_before
+        assert _counts(version) == before  # no transition, no audit record, no reasons
+
+
+@pytest.mark.parametrize("status", S.values)
+def test_allowed_actions_follow_the_rules(
+    status: str,
+    reach: Callable[[str], ProductVersion],
+    filer_a: User,
+    reviewer: User,
+    national: User,
+    port_gd: User,
+) -> None:
+    version = reach(status)
+    for user in (filer_a, reviewer, national, port_gd):
+        expected = [name for name, rule in RULES.items() if status in rule.sources and user.role in rule.actors]
+        assert workflow.allowed_actions(version, user) == expected
+    assert workflow.allowed_actions(version, port_gd) == []  # a port only watches
+
+
+# --------------------------------------------------------------------------------------------------
+# who may act
+
+
+def test_roles_that_may_not_act_are_refused_and_nothing_changes(
+    reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User, port_gd: User
+) -> None:
+    draft = reach(S.DRAFT)
+    for user in (reviewer, port_gd):
+        with pytest.raises(PermissionDenied):
+            workflow.submit(draft, user)
+        with pytest.raises(PermissionDenied):
+            workflow.withdraw(draft, user)
+    pending = reach(S.SUBMITTED)
+    for user in (filer_a, port_gd):
+        with pytest.raises(PermissionDenied):
+            workflow.approve(pending, user)
+        with pytest.raises(PermissionDenied):
+            workflow.return_for_correction(pending, user, REASONS)
+    approved = reach(S.APPROVED)
+    for user in (filer_a, port_gd):
+        with pytest.raises(PermissionDenied):
+            workflow.revoke(approved, user, "理由")
+    for version, status in ((draft, S.DRAFT), (pending, S.SUBMITTED), (approved, S.APPROVED)):
+        version.refresh_from_db()
+        assert version.status == status
+    assert not Transition.objects.filter(version=draft).exists()
+
+
+def test_another_units_filer_and_an_outside_port_do_not_even_find_the_filing(
+    reach: Callable[[str], ProductVersion], filer_b: User, port_zj: User
+) -> None:
+    draft = reach(S.DRAFT)
+    with pytest.raises(Http404):
+        workflow.submit(draft, filer_b)
+    with pytest.raises(Http404):
+        workflow.withdraw(draft, filer_b)
+    with pytest.raises(Http404):
+        workflow.set_certification_opt_in(draft, filer_b, True)
+    with pytest.raises(Http404):
+        workflow.start_yearly_update(draft.product, filer_b)
+    with pytest.raises((Http404, PermissionDenied)):
+        workflow.approve(reach(S.SUBMITTED), port_zj)
+    draft.refresh_from_db()
+    assert draft.status == S.DRAFT and not draft.certification_opt_in
+
+
+def test_a_national_administrator_may_review(reach: Callable[[str], ProductVersion], national: User) -> None:
+    version = reach(S.SUBMITTED)
+    workflow.approve(version, national)
+    assert version.status == S.APPROVED and version.decided_by == national
+
+
+# --------------------------------------------------------------------------------------------------
+# return for correction and resubmission
+
+
+def test_return_needs_at_least_one_reason(reach: Callable[[str], ProductVersion], reviewer: User) -> None:
+    version = reach(S.SUBMITTED)
+    for reasons in ({}, {"": "  "}, {"sales": ""}):
+        with pytest.raises(ValidationError) as exc:
+            workflow.return_for_correction(version, reviewer, reasons)
+        assert exc.value.messages == ["退回时请至少填写一条理由。"]
+    with pytest.raises(ValidationError, match="未知字段"):
+        workflow.return_for_correction(version, reviewer, {"password": "x"})
+    version.refresh_from_db()
+    assert version.status == S.SUBMITTED and version.review_round == 0
+    assert not ReturnReason.objects.filter(version=version).exists()
+
+
+def test_reasons_are_stored_per_field_with_the_review_round(
+    reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
+) -> None:
+    version = reach(S.SUBMITTED)
+    workflow.return_for_correction(version, reviewer, {**REASONS, "": "  请整体核对。 "})
+    version.refresh_from_db()
+    assert version.status == S.RETURNED and version.review_round == 1
+    assert workflow.current_return_reasons(version) == {
+        "sales": [REASONS["sales"]],
+        "patents": [REASONS["patents"]],
+        "": ["请整体核对。"],
+    }
+    assert set(ReturnReason.objects.filter(version=version).values_list("review_round", "created_by")) == {
+        (1, reviewer.pk)
+    }
+
+    # the filer corrects and resubmits: the reasons are history, no longer "current"
+    services.update_version(version=version, user=filer_a, data={"sales": Decimal(1500)})
+    workflow.submit(version, filer_a)
+    version.refresh_from_db()
+    assert version.status == S.RESUBMITTED
+    assert Transition.objects.filter(version=version).latest("id").action == "resubmit"
+    assert workflow.current_return_reasons(version) == {}
+
+    # a second round: only its own reasons are current
+    workflow.return_for_correction(version, reviewer, {"model": "型号仍未填写完整"})
+    version.refresh_from_db()
+    assert version.review_round == 2
+    assert workflow.current_return_reasons(version) == {"model": ["型号仍未填写完整"]}
+    assert ReturnReason.objects.filter(version=version, review_round=1).count() == 3
+
+    workflow.submit(version, filer_a)
+    workflow.approve(version, reviewer)
+    version.refresh_from_db()
+    assert version.status == S.APPROVED
+    assert workflow.current_return_reasons(version) == {}
+    actions = list(Transition.objects.filter(version=version).values_list("action", flat=True))
+    assert actions == ["submit", "return", "resubmit", "return", "resubmit", "approve"]
+
+
+def test_a_returned_version_can_be_edited_and_a_submitted_one_cannot(
+    reach: Callable[[str], ProductVersion], filer_a: User
+) -> None:
+    returned = reach(S.RETURNED)
+    services.update_version(version=returned, user=filer_a, data={"name": "改正后的名称"})
+    returned.refresh_from_db()
+    assert returned.name == "改正后的名称"
+    submitted = reach(S.SUBMITTED)
+    with pytest.raises(ValidationError, match="不能修改"):
+        services.update_version(version=submitted, user=filer_a, data={"name": "偷偷修改"})
+    submitted.refresh_from_db()
+    assert submitted.name == "测试产品"
+
+
+# --------------------------------------------------------------------------------------------------
+# approval and filing numbers
+
+
+def test_approval_allocates_a_filing_number_and_publishes(
+    reach: Callable[[str], ProductVersion], reviewer: User
+) -> None:
+    version = reach(S.SUBMITTED)
+    assert version.product.filing_number is None
+    workflow.approve(version, reviewer)
+    product = Product.objects.get(pk=version.product_id)
+    year = workflow.china_today().year
+    assert re.fullmatch(rf"BA{year}44\d{{6}}", product.filing_number)
+    assert product.published_version_id == version.pk
+    assert version.decided_by == reviewer and version.decided_at is not None
+    assert AuditEvent.objects.filter(
+        object_type="filings.Product",
+        object_id=str(product.pk),
+        changes={"filing_number": [None, product.filing_number]},
+    ).exists()
+    assert Product.objects.public().filter(pk=product.pk).exists()
+
+
+def test_numbers_are_consecutive_per_province_and_never_reused(
+    reach: Callable[[str], ProductVersion],
+    new_version: Callable[..., ProductVersion],
+    unit_b: FilingUnit,
+    filer_b: User,
+    reviewer: User,
+) -> None:
+    first = reach(S.APPROVED)
+    number = first.product.filing_number
+    serial = int(number[-6:])
+    workflow.revoke(first, reviewer, "专利权属存在争议")
+    first.product.refresh_from_db()
+    assert first.product.filing_number == number  # kept after revocation
+    assert first.product.published_version is None
+    assert not Product.objects.public().filter(pk=first.product_id).exists()
+
+    second = reach(S.APPROVED)  # same province (广东)
+    assert second.product.filing_number == number[:-6] + f"{serial + 1:06d}"  # the revoked number is not reused
+
+    other = _approve(new_version(unit_b, filer_b), filer_b, reviewer)  # 浙江: its own sequence
+    year = workflow.china_today().year
+    assert other.product.filing_number.startswith(f"BA{year}33")
+    assert len({first.product.filing_number, second.product.filing_number, other.product.filing_number}) == 3
+
+
+def test_revoke_requires_a_reason(reach: Callable[[str], ProductVersion], reviewer: User) -> None:
+    version = reach(S.APPROVED)
+    for reason in ("", "   "):
+        with pytest.raises(ValidationError) as exc:
+            workflow.revoke(version, reviewer, reason)
+        assert exc.value.message_dict == {"reason": ["撤销备案须说明理由。"]}
+    version.refresh_from_db()
+    assert version.status == S.APPROVED
+    workflow.revoke(version, reviewer, "  提供虚假销售数据  ")
+    assert Transition.objects.filter(version=version).latest("id").reason == "提供虚假销售数据"
+
+
+# --------------------------------------------------------------------------------------------------
+# yearly update, withdrawal and republishing
+
+
+def test_yearly_update_copies_the_filing_into_a_draft_for_the_next_year(
+    unit_a: FilingUnit,
+    filer_a: User,
+    reviewer: User,
+    add_right: Callable[..., PatentRight],
+    product_class: ProductClass,
+    media_root: str,
+) -> None:
+    last = workflow.default_data_year()
+    right = add_right(unit_a, filer_a)
+    old = _product(unit_a, filer_a, right, product_class, data_year=last - 1)
+    image = ProductImage(version=old, content_type="image/png", caption="正面")
+    image.file.save("front.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
+    workflow.set_certification_opt_in(old, filer_a, True)
+    old = _approve(old, filer_a, reviewer)
+    number = old.product.filing_number
+
+    new = workflow.start_yearly_update(old.product, filer_a)
+    assert new.pk != old.pk and new.product_id == old.product_id
+    assert (new.data_year, new.status, new.review_round) == (last, S.DRAFT, 0)
+    for field in ("name", "model", "product_class_id", "description", "sales", "exports", "output_value"):
+        assert getattr(new, field) == getattr(old, field), field
+    assert new.certification_opt_in is False  # opting in is a decision per year
+    assert new.submitted_at is None and new.decided_by is None
+    assert list(new.links.values_list("right_id", "is_core", "contribution", "embodiment")) == [
+        (right.pk, True, Decimal("45.50"), "控制模块")
+    ]
+    assert list(new.images.values_list("file", "caption")) == [(image.file.name, "正面")]
+    record = Transition.objects.get(version=new)
+    assert (record.action, record.to_status, record.reason) == ("yearly_update", S.DRAFT, f"{last - 1} → {last}")
+    assert AuditEvent.objects.filter(
+        action=AuditAction.CREATE, object_type="filings.ProductVersion", object_id=str(new.pk)
+    ).exists()
+    # the old year is untouched and still what the public sees
+    old.refresh_from_db()
+    assert old.status == S.APPROVED and old.links.count() == 1 and old.images.count() == 1
+    assert Product.objects.get(pk=old.product_id).published_version_id == old.pk
+
+    # approving the new year keeps the product's number and publishes the new year
+    services.update_version(version=new, user=filer_a, data={"sales": Decimal(3000)})
+    new = _approve(new, filer_a, reviewer)
+    product = Product.objects.get(pk=old.product_id)
+    assert product.filing_number == number
+    assert product.published_version_id == new.pk
+
+    # withdrawing the newest approved year falls back to the older one, then to nothing
+    workflow.withdraw(new, filer_a, "数据有误")
+    product.refresh_from_db()
+    assert product.published_version_id == old.pk
+    workflow.withdraw(old, filer_a)
+    product.refresh_from_db()
+    assert product.published_version is None and product.filing_number == number
+    assert not Product.objects.public().filter(pk=product.pk).exists()
+
+
+def test_revoking_the_newest_year_also_falls_back(
+    unit_a: FilingUnit,
+    filer_a: User,
+    reviewer: User,
+    add_right: Callable[..., PatentRight],
+    product_class: ProductClass,
+) -> None:
+    old = _approve(
+        _product(unit_a, filer_a, add_right(unit_a, filer_a), product_class, workflow.default_data_year() - 1),
+        filer_a,
+        reviewer,
+    )
+    new = _approve(workflow.start_yearly_update(old.product, filer_a), filer_a, reviewer)
+    workflow.revoke(new, reviewer, "本年度数据不实")
+    assert Product.objects.get(pk=old.product_id).published_version_id == old.pk
+
+
+def test_yearly_update_is_refused_for_a_year_not_over_or_while_pending(
+    unit_a: FilingUnit,
+    filer_a: User,
+    reviewer: User,
+    add_right: Callable[..., PatentRight],
+    product_class: ProductClass,
+    reach: Callable[[str], ProductVersion],
+) -> None:
+    current = reach(S.APPROVED)  # data of last year: this year is not over
+    assert current.data_year == workflow.default_data_year()
+    with pytest.raises(WorkflowError) as exc:
+        workflow.start_yearly_update(current.product, filer_a)
+    assert exc.value.code == "year_not_over"
+    with pytest.raises(WorkflowError) as exc:
+        workflow.start_yearly_update(current.product, filer_a, data_year=current.data_year)
+    assert exc.value.code == "year_exists"
+    with pytest.raises(PermissionDenied):
+        workflow.start_yearly_update(current.product, reviewer)
+
+    right = add_right(unit_a, filer_a)
+    older = _product(unit_a, filer_a, right, product_class, data_year=workflow.default_data_year() - 1)
+    for step in (lambda: None, lambda: workflow.submit(older, filer_a)):  # draft, then pending
+        step()
+        with pytest.raises(WorkflowError) as exc:
+            workflow.start_yearly_update(older.product, filer_a)
+        assert exc.value.code == "pending_version"
+    assert older.product.versions.count() == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# certification opt-in
+
+
+def test_opt_in_is_audited_and_closed_after_withdrawal(
+    reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
+) -> None:
+    version = reach(S.APPROVED)
+    workflow.set_certification_opt_in(version, filer_a, True)
+    version.refresh_from_db()
+    assert version.certification_opt_in is True
+    event = AuditEvent.objects.filter(
+        action=AuditAction.UPDATE, object_type="filings.ProductVersion", object_id=str(version.pk)
+    ).latest("id")
+    assert event.changes == {"certification_opt_in": [False, True]}
+
+    count = AuditEvent.objects.filter(object_id=str(version.pk), action=AuditAction.UPDATE).count()
+    workflow.set_certification_opt_in(version, filer_a, True)  # no change, no record
+    assert AuditEvent.objects.filter(object_id=str(version.pk), action=AuditAction.UPDATE).count() == count
+
+    with pytest.raises(PermissionDenied):
+        workflow.set_certification_opt_in(version, reviewer, False)
+
+    workflow.withdraw(version, filer_a)
+    with pytest.raises(WorkflowError) as exc:
+        workflow.set_certification_opt_in(version, filer_a, False)
+    assert exc.value.code == "opt_in_closed"
+    version.refresh_from_db()
+    assert version.certification_opt_in is True
+
+    revoked = reach(S.REVOKED)
+    with pytest.raises(WorkflowError):
+        workflow.set_certification_opt_in(revoked, filer_a, True)
+
+
+# --------------------------------------------------------------------------------------------------
+# e-mail
+
+
+def _recipients() -> list[str]:
+    return sorted(address for message in mail.outbox for address in message.to)
+
+
+def test_who_hears_about_each_step(
+    django_capture_on_commit_callbacks: Any,
+    new_version: Callable[..., ProductVersion],
+    unit_a: FilingUnit,
+    filer_a: User,
+    colleague: User,
+    reviewer: User,
+    other_reviewer: User,
+) -> None:
+    unit_a.contact_email = "contact@gz-test.example.cn"
+    unit_a.save()
+    members = sorted([filer_a.email, colleague.email, "contact@gz-test.example.cn"])
+    version = new_version(unit_a, filer_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.submit(version, filer_a)
+    assert mail.outbox == []  # the queue is the reviewers' notice
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.return_for_correction(version, reviewer, REASONS)
+    assert _recipients() == members
+    assert "已退回修改" in mail.outbox[0].subject
+    assert "测试产品" in mail.outbox[0].subject
+    assert REASONS["sales"] in mail.outbox[0].body
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.submit(version, filer_a)
+    assert _recipients() == [reviewer.email]  # the reviewer who returned it, not every reviewer
+    assert "已重新提交" in mail.outbox[0].subject
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.approve(version, other_reviewer)
+    assert _recipients() == members
+    number = Product.objects.get(pk=version.product_id).filing_number
+    assert all(number in message.body for message in mail.outbox)
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.revoke(version, other_reviewer, "专利已被宣告无效")
+    assert _recipients() == members
+    assert "已撤销" in mail.outbox[0].subject and "专利已被宣告无效" in mail.outbox[0].body
+
+
+def test_inactive_members_and_withdrawals_send_nothing_extra(
+    django_capture_on_commit_callbacks: Any,
+    reach: Callable[[str], ProductVersion],
+    filer_a: User,
+    colleague: User,
+    reviewer: User,
+) -> None:
+    colleague.is_active = False
+    colleague.save()
+    version = reach(S.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.approve(version, reviewer)
+    assert _recipients() == [filer_a.email]
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.withdraw(version, filer_a, "停产")
+    assert mail.outbox == []
+
+
+def test_nothing_is_sent_or_kept_when_the_transaction_rolls_back(
+    django_capture_on_commit_callbacks: Any, reach: Callable[[str], ProductVersion], reviewer: User
+) -> None:
+    version = reach(S.SUBMITTED)
+    before = _counts(version)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        workflow.approve(version, reviewer)
+        raise RuntimeError("something after the approval failed")
+    assert callbacks == []
+    assert mail.outbox == []
+    version.refresh_from_db()
+    assert version.status == S.SUBMITTED
+    assert _counts(version) == before
+    assert Product.objects.get(pk=version.product_id).filing_number is None
+
+
+def test_each_mail_names_the_state_its_step_led_to(
+    django_capture_on_commit_callbacks: Any, reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
+) -> None:
+    """The task may run after the filing moved on: a return mail still says "returned"."""
+    version = reach(S.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        workflow.return_for_correction(version, reviewer, REASONS)
+    workflow.submit(version, filer_a)  # the filer resubmits before the mail task ran
+    mail.outbox.clear()
+    for callback in callbacks:
+        callback()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject.endswith("已退回修改")
+    assert "状态：已退回修改" in mail.outbox[0].body
+
+
+def test_submit_acts_on_the_stored_state_not_a_stale_copy(
+    reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
+) -> None:
+    version = reach(S.SUBMITTED)
+    stale = ProductVersion.objects.get(pk=version.pk)  # the filer's page, loaded before the return
+    workflow.return_for_correction(version, reviewer, REASONS)
+    workflow.submit(stale, filer_a)
+    assert stale.status == S.RESUBMITTED
+    assert Transition.objects.filter(version=version).latest("id").action == "resubmit"
