@@ -7,7 +7,10 @@ part skips the test with the reason; with CI=true it fails: CI never passes by s
 import os
 import shutil
 import socket
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -106,3 +109,30 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("media")
     settings.MEDIA_ROOT = str(path)
     return str(path)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def worker(transactional_db: None, reference: None, settings: object, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process on the Redis broker, reading the PostgreSQL test database and the
+    test's media folder (uploaded files are read from the same disk)."""
+    media = tmp_path / "worker-media"
+    settings.MEDIA_ROOT = str(media)  # type: ignore[attr-defined]
+    db = settings.DATABASES["default"]  # type: ignore[attr-defined]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "patent_platform.settings.test",
+        "MEDIA_ROOT": str(media),
+        # the worker must read the test database that pytest-django created, not the configured one
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+            f"/{connection.settings_dict['NAME']}"
+        ),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "patent_platform", "worker", "--pool=solo", "-l", "warning"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=30)

@@ -72,6 +72,9 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(client, de
 
 
 def test_changes_to_filing_units_and_ports_are_recorded(demo_users, client) -> None:
+    from django.db.models import ProtectedError
+
+    from filings.identifiers import build_uscc
     from filings.models import FilingUnit
 
     unit = FilingUnit.objects.get(city_code="440300")
@@ -84,9 +87,15 @@ def test_changes_to_filing_units_and_ports_are_recorded(demo_users, client) -> N
     unit.save()
     event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_id=str(unit.pk)).latest("id")
     assert event.changes == {"address": ["", "深圳市南山区科技园"]}
-    unit_id = unit.pk
-    unit.delete()
-    assert AuditEvent.objects.filter(action=AuditAction.DELETE, object_id=str(unit_id)).exists()
+    # a unit with filings is protected; one without is deleted, and the deletion is recorded
+    with pytest.raises(ProtectedError):
+        unit.delete()
+    spare = FilingUnit.objects.create(
+        uscc=build_uscc(region_code="440305", org_body="MA5DEL01"), name="待删除", region_id="440305"
+    )
+    spare_id = spare.pk
+    spare.delete()
+    assert AuditEvent.objects.filter(action=AuditAction.DELETE, object_id=str(spare_id)).exists()
 
 
 def test_create_national_admin_command(db, monkeypatch) -> None:

@@ -4,13 +4,16 @@ Loaded only by this command (never by migrations or production settings). Runnin
 nothing. Every demo account's password is `Demo-2026!`.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
-from filings.identifiers import build_uscc
-from filings.models import FilingUnit, UnitMembership
+from filings import services, workflow
+from filings.identifiers import build_patent_number, build_uscc
+from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial.models import ManagementUnit
@@ -26,19 +29,139 @@ ACCOUNTS = [
     ("zhejiang@example.cn", "浙江省管理端口（演示）", Role.PORT_ADMIN, "330000"),
     ("shenzhen@example.cn", "深圳市管理端口（演示）", Role.PORT_ADMIN, "440300"),
 ]
-# (e-mail, contact name, unit name, county code, organisation code body)
+# (e-mail, contact name, unit name, county code, organisation code body, industry, scale)
 ENTERPRISES = [
-    ("ent-gz@example.cn", "陈广", "广州云帆智能装备有限公司", "440106", "MA59GD01"),
-    ("ent-sz@example.cn", "李深", "深圳鹏芯微电子有限公司", "440305", "MA5FPX02"),
-    ("ent-hz@example.cn", "王杭", "杭州西溪新材料科技有限公司", "330106", "MA2HC003"),
+    ("ent-gz@example.cn", "陈广", "广州云帆智能装备有限公司", "440106", "MA59GD01", "34", "medium"),
+    ("ent-sz@example.cn", "李深", "深圳鹏芯微电子有限公司", "440305", "MA5FPX02", "39", "large"),
+    ("ent-hz@example.cn", "王杭", "杭州西溪新材料科技有限公司", "330106", "MA2HC003", "26", "small"),
+]
+# Patents per demo enterprise: (year, type digit, serial, title, right kind, licence kind)
+PATENTS = {
+    "ent-gz@example.cn": [
+        (2019, "1", 1100231, "一种协作机器人关节力矩控制方法", "owner", ""),
+        (2020, "1", 1045672, "基于视觉的巡检机器人定位系统", "owner", ""),
+        (2021, "2", 2210458, "一种精密摆线针轮减速器", "owner", ""),
+        (2022, "3", 3301124, "巡检机器人外壳", "owner", ""),
+        (2018, "1", 1087761, "工业机器人末端执行器快换装置", "licensee", "exclusive"),
+    ],
+    "ent-sz@example.cn": [
+        (2018, "1", 1203345, "一种车规级微控制器的安全启动方法", "owner", ""),
+        (2019, "1", 1098812, "低功耗电源管理电路", "owner", ""),
+        (2020, "1", 1156790, "图像信号处理流水线及芯片", "owner", ""),
+        (2021, "2", 2045563, "蓝牙射频前端模块", "co_owner", ""),
+    ],
+    "ent-hz@example.cn": [
+        (2017, "1", 1060186, "高导热石墨烯薄膜的制备方法", "owner", ""),
+        (2019, "1", 1120037, "一种高阻隔多层复合包装膜", "owner", ""),
+        (2020, "1", 1033321, "PBAT 可降解改性材料及其制备方法", "capital", ""),
+    ],
+}
+# Products: (enterprise, name, model, class, data year, sales, exports, output, patents [(index, core, %)], story)
+# story: draft / submitted / returned / resubmitted / approved / approved+opt / updated (approved, then the next
+# data year submitted as a yearly update)
+LAST_YEAR = workflow.default_data_year()
+PRODUCTS = [
+    (
+        "ent-gz@example.cn",
+        "工业协作机器人",
+        "YF-CR6",
+        "03",
+        LAST_YEAR - 1,
+        5200,
+        800,
+        5600,
+        [(0, True, 45), (4, False, 15)],
+        "updated",
+    ),
+    (
+        "ent-gz@example.cn",
+        "智能巡检机器人",
+        "YF-IR2",
+        "03",
+        LAST_YEAR,
+        3100,
+        0,
+        3300,
+        [(1, True, 50), (3, False, 10)],
+        "approved+opt",
+    ),
+    ("ent-gz@example.cn", "精密摆线减速器", "YF-RV40", "03", LAST_YEAR, 1800, 260, 1900, [(2, True, 60)], "submitted"),
+    ("ent-gz@example.cn", "视觉引导分拣系统", "YF-VS1", "03", LAST_YEAR, 600, 0, 650, [(1, True, 40)], "draft"),
+    (
+        "ent-sz@example.cn",
+        "车规级微控制器",
+        "PX32A",
+        "01",
+        LAST_YEAR,
+        26800,
+        9400,
+        27500,
+        [(0, True, 55)],
+        "approved+opt",
+    ),
+    ("ent-sz@example.cn", "电源管理芯片", "PX-PM8", "01", LAST_YEAR, 8700, 2100, 9000, [(1, True, 60)], "approved"),
+    (
+        "ent-sz@example.cn",
+        "图像信号处理芯片",
+        "PX-ISP3",
+        "01",
+        LAST_YEAR,
+        4300,
+        1200,
+        4500,
+        [(2, False, 40)],
+        "returned",
+    ),
+    (
+        "ent-sz@example.cn",
+        "蓝牙低功耗 SoC",
+        "PX-BT5",
+        "01",
+        LAST_YEAR,
+        2900,
+        1500,
+        3000,
+        [(3, True, 35)],
+        "resubmitted",
+    ),
+    (
+        "ent-hz@example.cn",
+        "石墨烯导热膜",
+        "XX-G100",
+        "04",
+        LAST_YEAR,
+        7600,
+        3300,
+        8100,
+        [(0, True, 70)],
+        "approved+opt",
+    ),
+    ("ent-hz@example.cn", "高阻隔包装膜", "XX-B20", "04", LAST_YEAR, 2400, 300, 2550, [(1, True, 50)], "approved"),
+    ("ent-hz@example.cn", "可降解 PBAT 改性料", "XX-P3", "04", LAST_YEAR, 950, 0, 990, [(2, True, 65)], "submitted"),
+    (
+        "ent-sz@example.cn",
+        "高速接口芯片",
+        "PX-HS2",
+        "01",
+        LAST_YEAR,
+        1500,
+        700,
+        1600,
+        [(0, False, 20), (1, True, 30)],
+        "approved",
+    ),
 ]
 
 
 class Command(BaseCommand):
     help = "Load the demo accounts and data (password Demo-2026! for all). Never run it in production."
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        # Demo mail goes nowhere (the transitions would otherwise print a dozen e-mails on commit).
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+            self._load()
+
+    def _load(self) -> None:
         rows = []
         for email, name, role, port_code in ACCOUNTS:
             user = self._user(email, name, role)
@@ -55,17 +178,92 @@ class Command(BaseCommand):
                 rows.append((email, f"{role.label} · {unit.name}"))
             else:
                 rows.append((email, str(role.label)))
-        for email, contact, unit_name, county, org in ENTERPRISES:
+        for email, contact, unit_name, county, org, industry, scale in ENTERPRISES:
             user = self._user(email, contact, Role.ENTERPRISE)
             unit, _created = FilingUnit.objects.get_or_create(
                 uscc=build_uscc(region_code=county, org_body=org),
-                defaults={"name": unit_name, "region_id": county},
+                defaults={
+                    "name": unit_name,
+                    "region_id": county,
+                    "industry": industry,
+                    "scale": scale,
+                    "contact_name": contact,
+                    "contact_phone": "020-8888" + org[-4:].replace("D", "0").replace("X", "1").replace("C", "2"),
+                    "contact_email": email,
+                },
             )
             UnitMembership.objects.get_or_create(user=user, defaults={"unit": unit, "is_manager": True})
             rows.append((email, f"{Role.ENTERPRISE.label} · {unit.name}"))
+        self._filings()
+        self.stdout.write(self.style.SUCCESS(f"demo filings: {ProductVersion.objects.count()} product versions"))
         self.stdout.write("Demo accounts (password Demo-2026! for all):")
         for email, what in rows:
             self.stdout.write(f"  {email:<24} {what}")
+
+    def _filings(self) -> None:
+        """Patents and a dozen products in every state, made through the services and the workflow."""
+        reviewer = User.objects.get(email="reviewer@example.cn")
+        for email, patents in PATENTS.items():
+            user = User.objects.get(email=email)
+            unit = user.unit_membership.unit
+            if unit.patent_rights.exists():
+                continue  # loaded before
+            rights = []
+            for year, digit, serial, title, kind, licence in patents:
+                number = build_patent_number(year=year, type_digit=digit, serial=serial)
+                data = {"number": number, "title": title, "kind": kind, "licence_kind": licence}
+                if licence:
+                    data["recordal_number"] = f"{year}990000{serial % 1000:03d}"
+                rights.append(services.add_patent_right(unit=unit, user=user, data=data))
+            for owner, name, model, cls, year, sales, exports, output, links, story in PRODUCTS:
+                if owner != email:
+                    continue
+                version = services.create_product(
+                    unit=unit,
+                    user=user,
+                    data_year=year,
+                    data={
+                        "name": name,
+                        "model": model,
+                        "product_class": ProductClass.objects.get(code=cls),
+                        "description": f"{name}（演示数据）",
+                        "sales": Decimal(sales),
+                        "exports": Decimal(exports),
+                        "output_value": Decimal(output),
+                    },
+                    links=[
+                        {"right": rights[i].pk, "is_core": core, "contribution": Decimal(pct), "embodiment": ""}
+                        for i, core, pct in links
+                    ],
+                )
+                self._story(version, story, user, reviewer)
+
+    def _story(self, version: Any, story: str, user: User, reviewer: User) -> None:
+        if story == "draft":
+            return
+        if story == "returned" or story == "resubmitted":
+            # the demo's returned filing has no core patent: the reviewer asks for one
+            if not version.links.filter(is_core=True).exists():
+                version.links.update(is_core=True)
+            workflow.submit(version, user)
+            workflow.return_for_correction(
+                version, reviewer, {"patents": "请说明核心专利在产品中的具体体现。", "sales": "请核对上年度销售额。"}
+            )
+            if story == "resubmitted":
+                workflow.submit(version, user)
+            return
+        workflow.submit(version, user)
+        if story == "submitted":
+            return
+        workflow.approve(version, reviewer)
+        if story == "approved+opt":
+            workflow.set_certification_opt_in(version, user, True)
+        if story == "updated":
+            new = workflow.start_yearly_update(version.product, user)
+            services.update_version(
+                version=new, user=user, data={"sales": Decimal(6100), "output_value": Decimal(6500)}
+            )
+            workflow.submit(new, user)
 
     def _user(self, email: str, name: str, role: str) -> User:
         user = User.objects.filter(email=email).first()
