@@ -6,3 +6,22 @@ class UnitKind(models.TextChoices):
     PROVINCE = "province", _("省级")
     XPCC = "xpcc", _("新疆生产建设兵团")
     CITY = "city", _("副省级城市")
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("已提交待审核")
+    RETURNED = "returned", _("已退回")
+    APPROVED = "approved", _("已批准，端口已开通")
+
+
+class RosterCategory(models.TextChoices):
+    """The target rosters of the notice (DOMAIN.md §1): dated reference data, imported per year."""
+
+    NATIONAL_ADVANTAGE = "national_advantage", _("国家知识产权优势企业")
+    NATIONAL_DEMONSTRATION = "national_demonstration", _("国家知识产权示范企业")
+    LOCAL_ADVANTAGE = "local_advantage", _("地方知识产权优势企业")
+    LOCAL_DEMONSTRATION = "local_demonstration", _("地方知识产权示范企业")
+    AWARD_PROVINCE = "award_province", _("奖补省份政策受益企业")
+    KEY_CITY = "key_city", _("重点城市政策受益企业")
+    LITTLE_GIANT = "little_giant", _("专精特新“小巨人”企业")
+    PROVINCIAL_SPECIALIZED = "provincial_specialized", _("省级专精特新中小企业")

@@ -6,11 +6,33 @@ XPCC has no GB/T 2260 province code of its own: its unit has the internal code `
 GB code) and is granted its county-level cities 659001–659012.
 """
 
+import uuid
+from typing import Any, Self
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from provincial.choices import UnitKind
+from patent_platform.scoping import ScopedQuerySet, scope_of
+from provincial.choices import ApplicationStatus, RosterCategory, UnitKind
+
+
+class ManagementUnitQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        """National: all ports. A port administrator: the ports whose regions lie inside its scope (a
+        province sees itself and the city ports inside it; a city port only itself). 47 rows: the
+        check runs on the regions in Python."""
+        scope = scope_of(user)
+        if scope.everything:
+            return self.all()
+        if not scope.has_regions:
+            return self.none()
+        ids = [
+            unit.pk
+            for unit in ManagementUnit.objects.prefetch_related("regions")
+            if any(scope.covers_region(region.code) for region in unit.regions.all())
+        ]
+        return self.filter(pk__in=ids)
 
 
 class ManagementUnit(models.Model):
@@ -21,6 +43,8 @@ class ManagementUnit(models.Model):
     regions = models.ManyToManyField("patent_platform.Region", verbose_name=_("管辖区划"), related_name="+")
     separately_planned = models.BooleanField(_("计划单列市"), default=False)
     is_open = models.BooleanField(_("端口已开通"), default=False)
+
+    objects = ManagementUnitQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("管理端口")
@@ -43,3 +67,147 @@ class PortMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.unit}"
+
+
+class PortContactQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(unit__in=ManagementUnit.objects.visible_to(user))
+
+
+class PortContact(models.Model):
+    """A contact of a port (attachment 2 of the notice); used for notifications and publications."""
+
+    unit = models.ForeignKey(ManagementUnit, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("姓名"), max_length=50)
+    post = models.CharField(_("职务"), max_length=50, blank=True)
+    office_phone = models.CharField(_("办公电话"), max_length=30, blank=True)
+    mobile = models.CharField(_("手机"), max_length=30, blank=True)
+    email = models.EmailField(_("电子邮箱"))
+    is_admin = models.BooleanField(_("端口管理员"), default=False, help_text=_("开通端口时为其创建账号并发送邀请"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PortContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("端口联系人")
+        verbose_name_plural = _("端口联系人")
+        ordering = ["unit", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+
+def _application_scan_name(instance: "PortApplication", filename: str) -> str:
+    return f"port-applications/{uuid.uuid4().hex}.pdf"
+
+
+class PortApplicationQuerySet(ScopedQuerySet):
+    """Applications are read by the national office only (and the applicant through the e-mail)."""
+
+    def visible_to(self, user: Any) -> Self:
+        return self.all() if getattr(user, "is_authenticated", False) and user.role == "national_admin" else self.none()
+
+
+class PortApplication(models.Model):
+    """An office applies for its management port (attachment 3: the office, the person in charge, the
+    stamped form as a PDF scan; attachment 2: the contacts, kept as a list until approval)."""
+
+    unit = models.ForeignKey(
+        ManagementUnit, on_delete=models.PROTECT, related_name="applications", verbose_name=_("申请开通的端口")
+    )
+    office_name = models.CharField(_("申请单位"), max_length=200)
+    person_in_charge = models.CharField(_("负责人"), max_length=50)
+    person_post = models.CharField(_("负责人职务"), max_length=50, blank=True)
+    person_phone = models.CharField(_("负责人电话"), max_length=30, blank=True)
+    applicant_email = models.EmailField(_("联系邮箱"), help_text=_("审核结果发送到此邮箱"))
+    form_scan = models.FileField(_("盖章申请表扫描件（PDF）"), upload_to=_application_scan_name, max_length=200)
+    contacts = models.JSONField(_("联系人"), default=list)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+    )
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PortApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("端口开通申请")
+        verbose_name_plural = _("端口开通申请")
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.office_name}"
+
+
+class RosterQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        """National rosters (owner empty) and the rosters of the ports in the user's scope; the entries
+        of a national roster are themselves scoped by region (RosterEntry)."""
+        scope = scope_of(user)
+        if scope.everything:
+            return self.all()
+        if not scope.has_regions:
+            return self.none()
+        return self.filter(models.Q(owner__isnull=True) | models.Q(owner__in=ManagementUnit.objects.visible_to(user)))
+
+
+class Roster(models.Model):
+    """A target list of enterprises for a category and year, uploaded as Excel (USCC and name)."""
+
+    category = models.CharField(_("名单类别"), max_length=30, choices=RosterCategory.choices)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    title = models.CharField(_("名单名称"), max_length=200)
+    owner = models.ForeignKey(
+        ManagementUnit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rosters",
+        verbose_name=_("上传端口"),
+        help_text=_("为空表示国家局上传的全国名单"),
+    )
+    source_name = models.CharField(_("来源文件"), max_length=200, blank=True)
+    entry_count = models.PositiveIntegerField(_("企业数"), default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    objects = RosterQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("重点企业名单")
+        verbose_name_plural = _("重点企业名单")
+        ordering = ["-year", "category", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RosterEntryQuerySet(ScopedQuerySet):
+    region_prefix = ""
+
+
+class RosterEntry(models.Model):
+    """One enterprise on a roster. Its region comes from the USCC (characters 3–8: the registering
+    authority's GB/T 2260 code), so ports see the entries of their own regions."""
+
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="entries")
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, db_index=True)
+    name = models.CharField(_("企业名称"), max_length=200)
+    province_code = models.CharField(max_length=6, db_index=True)
+    city_code = models.CharField(max_length=6, blank=True, db_index=True)
+    county_code = models.CharField(max_length=6, blank=True, db_index=True)
+
+    objects = RosterEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("名单企业")
+        verbose_name_plural = _("名单企业")
+        ordering = ["roster", "id"]
+        constraints = [models.UniqueConstraint(fields=["roster", "uscc"], name="roster_entry_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.uscc})"

@@ -1,11 +1,10 @@
+"""URLs of the provincial app; each area has its own module and namespace."""
+
 from django.urls import include, path
 
-from provincial import views
-
-port_patterns = [path("", views.PortHomeView.as_view(), name="home")]
-national_patterns = [path("", views.NationalHomeView.as_view(), name="home")]
-
 urlpatterns = [
-    path("port/", include((port_patterns, "port"))),
-    path("national/", include((national_patterns, "national"))),
+    path("port/", include(("provincial.urls_port", "port"))),
+    path("national/", include(("provincial.urls_national", "national"))),
+    path("ports/apply/", include(("provincial.urls_applications", "port_apply"))),
+    path("rosters/", include(("provincial.urls_rosters", "rosters"))),
 ]

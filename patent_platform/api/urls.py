@@ -7,4 +7,5 @@ from patent_platform.api.views import ObtainTokenView
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("", include("filings.api.urls")),
+    path("provincial/", include("provincial.api.urls")),
 ]
