@@ -6,7 +6,6 @@ urlpatterns = [
     path("", v.EnterpriseHomeView.as_view(), name="home"),
     path("register/", v.RegisterView.as_view(), name="register"),
     path("regions/", v.RegionOptionsView.as_view(), name="regions"),
-    path("activate/<uidb64>/<token>/", v.ActivateView.as_view(), name="activate"),
     path("unit/", v.UnitEditView.as_view(), name="unit_edit"),
     path("members/", v.MembersView.as_view(), name="members"),
     path("products/export/", v.ProductsExportView.as_view(), name="products_export"),

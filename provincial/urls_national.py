@@ -1,5 +1,19 @@
 from django.urls import path
 
+from provincial.views import applications as apps
 from provincial.views import dashboard
 
-urlpatterns = [path("", dashboard.NationalHomeView.as_view(), name="home")]
+urlpatterns = [
+    path("", dashboard.NationalHomeView.as_view(), name="home"),
+    path("applications/", apps.ApplicationListView.as_view(), name="applications"),
+    path("applications/export/", apps.ApplicationExportView.as_view(), name="applications_export"),
+    path("applications/<int:pk>/", apps.ApplicationDetailView.as_view(), name="application"),
+    path("applications/<int:pk>/scan/", apps.ApplicationScanView.as_view(), name="application_scan"),
+    path("applications/<int:pk>/approve/", apps.ApplicationApproveView.as_view(), name="application_approve"),
+    path("applications/<int:pk>/return/", apps.ApplicationReturnView.as_view(), name="application_return"),
+    path("ports/", apps.PortListView.as_view(), name="ports"),
+    path("ports/export/", apps.PortExportView.as_view(), name="ports_export"),
+    path("ports/<int:pk>/", apps.PortDetailView.as_view(), name="port"),
+    path("ports/<int:pk>/contacts/", apps.PortContactAddView.as_view(), name="port_contact_add"),
+    path("contacts/<int:pk>/delete/", apps.PortContactDeleteView.as_view(), name="port_contact_delete"),
+]

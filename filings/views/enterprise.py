@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -21,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import content_disposition_header, urlsafe_base64_encode
@@ -284,7 +283,7 @@ def send_activation_mail(user: User, unit: FilingUnit, manager: Any) -> None:
     """A one-time link to set the password (Django's password-reset token: void once the password is set)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = settings.SITE_URL.rstrip("/") + reverse("enterprise:activate", args=[uid, token])
+    link = settings.SITE_URL.rstrip("/") + reverse("activate", args=[uid, token])
     days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     subject = _("【专利产品备案】%(unit)s 邀请您设置登录密码") % {"unit": unit.name}
     body = "\n".join(
@@ -331,28 +330,6 @@ class MembersView(EnterpriseMixin, ScopedTemplateView):
                 )
                 return redirect("enterprise:members")
         return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class ActivateView(auth_views.PasswordResetConfirmView):
-    """A new member sets the password through the one-time link, then is logged in."""
-
-    scope_policy: ClassVar[str] = "account"
-    template_name = "filings/enterprise/activate.html"
-    post_reset_login = True
-    post_reset_login_backend = MODEL_BACKEND
-    success_url = reverse_lazy("enterprise:home")
-
-    def get_form(self, form_class: Any = None) -> Any:
-        form = super().get_form(form_class)
-        for field in form.fields.values():
-            field.widget.attrs["class"] = "form-control"
-        return form
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        audit.audit_event(action=AuditAction.PASSWORD_CHANGE, obj=form.user, actor=form.user, message="activation")
-        messages.success(self.request, _("密码已设置，欢迎使用。"))
-        return response
 
 
 # ---------------------------------------------------------------------------------------------

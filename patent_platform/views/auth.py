@@ -1,4 +1,4 @@
-"""Login, logout and password change; the lockout page after too many failed logins."""
+"""Login, logout, password change and account activation; the lockout page after too many failed logins."""
 
 from typing import Any, ClassVar
 
@@ -60,6 +60,34 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         audit.audit_event(action=AuditAction.PASSWORD_CHANGE, obj=self.request.user)
         messages.success(self.request, _("密码已修改。"))
+        return response
+
+
+# The backend that logs a user in after activation: Django's model backend. Axes' backend only guards
+# authenticate() (password logins); logging in with an explicit backend passes no password through it.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class ActivateView(auth_views.PasswordResetConfirmView):
+    """A one-time link (Django's password-reset token, void once the password changes): a new account
+    sets its password, is logged in and goes to the home page of its role."""
+
+    scope_policy: ClassVar[str] = "account"
+    template_name = "registration/activate.html"
+    post_reset_login = True
+    post_reset_login_backend = MODEL_BACKEND
+    success_url = reverse_lazy("home")
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        for field in form.fields.values():
+            field.widget.attrs["class"] = "form-control"
+        return form
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit.audit_event(action=AuditAction.PASSWORD_CHANGE, obj=form.user, actor=form.user, message="activation")
+        messages.success(self.request, _("密码已设置，欢迎使用。"))
         return response
 
 
