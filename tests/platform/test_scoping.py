@@ -117,10 +117,10 @@ def test_pages_are_role_scoped(client, demo_users: dict[str, User], who: str, ur
 
 def test_port_pages_count_only_their_scope(client, demo_users: dict[str, User]) -> None:
     client.force_login(demo_users["shenzhen"])
-    page = client.get("/port/")
-    assert page.context["unit_count"] == 1
-    assert [row["city_code"] for row in page.context["by_city"]] == ["440300"]
+    data = client.get("/port/").context["data"]
+    assert data["totals"]["units"] == 1
+    assert {row["code"][:4] for row in data["ranking"] if row["units"]} == {"4403"}
     client.force_login(demo_users["guangdong"])
-    assert client.get("/port/").context["unit_count"] == 2
+    assert client.get("/port/").context["data"]["totals"]["units"] == 2
     client.force_login(demo_users["national"])
-    assert client.get("/national/").context["unit_count"] == 3
+    assert client.get("/national/").context["data"]["totals"]["units"] == 3

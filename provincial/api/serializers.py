@@ -1,0 +1,71 @@
+"""Serializers of the provincial statistics API (read-only: they describe what `provincial.stats` returns)."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class PortSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("端口代码：省级为 GB/T 2260 省级代码，兵团为 XPCC"))
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text=_("province（省级）、xpcc（兵团）或 city（副省级城市）"))
+
+
+class TotalsSerializer(serializers.Serializer):
+    units = serializers.IntegerField(help_text=_("备案单位数"))
+    filed = serializers.IntegerField(help_text=_("已提交备案的产品数（至少一个年度版本曾提交审核）"))
+    approved = serializers.IntegerField(help_text=_("通过备案的产品数（有已公开的通过版本）"))
+    growth = serializers.IntegerField(help_text=_("近 12 个月首次通过备案的产品数"))
+    sales = serializers.DecimalField(**MONEY, help_text=_("通过备案产品的上年度销售额合计（万元）"))
+    exports = serializers.DecimalField(**MONEY, help_text=_("通过备案产品的年度出口额合计（万元）"))
+    certified = serializers.IntegerField(help_text=_("认定产品数：认定功能上线前为 0"))
+    certified_note = serializers.CharField()
+
+
+class TrendPointSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text=_("月份 YYYY-MM（北京时间）"))
+    count = serializers.IntegerField(help_text=_("该月首次通过备案的产品数"))
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text=_("分组值（地区代码、产品分类 id、行业门类字母或企业规模）；“-”表示未填写"))
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text=_("通过备案的产品数"))
+
+
+class RegionRankingSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    code = serializers.CharField(help_text=_("地区代码；“-”表示未细分到该级"))
+    name = serializers.CharField()
+    units = serializers.IntegerField()
+    filed = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    growth = serializers.IntegerField()
+    sales = serializers.DecimalField(**MONEY)
+
+
+class DashboardSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(help_text=_("数据截至"))
+    port = PortSerializer(allow_null=True, help_text=_("所看的端口；无端口的用户（国家局）为 null"))
+    level = serializers.CharField(help_text=_("按地区分组的级别：province、city 或 county"))
+    totals = TotalsSerializer()
+    trend = TrendPointSerializer(many=True)
+    by_region = BreakdownRowSerializer(many=True)
+    by_class = BreakdownRowSerializer(many=True)
+    by_section = BreakdownRowSerializer(many=True)
+    by_scale = BreakdownRowSerializer(many=True)
+    ranking = RegionRankingSerializer(many=True)
+
+
+class PortRankingSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text=_("province（省级）、xpcc（兵团）或 city（副省级城市）"))
+    is_open = serializers.BooleanField()
+    units = serializers.IntegerField()
+    filed = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    growth = serializers.IntegerField()
+    sales = serializers.DecimalField(**MONEY)

@@ -1,0 +1,78 @@
+"""The statistics API: the same figures as the dashboards, through the same scoping rule.
+
+These endpoints are not model viewsets: they return aggregates. They are APIViews that take
+`ScopedViewSetMixin` (a plain mixin: `scope_policy = "scoped"` and a `get_queryset()` that is
+`queryset.visible_to(request.user)`), and every figure is computed by `provincial.stats` from
+`Product/FilingUnit.objects.visible_to(request.user)`. Roles other than port and national
+administrators get 404, as on the pages.
+"""
+
+from typing import Any, ClassVar
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from filings.models import Product
+from patent_platform.api.base import ScopedViewSetMixin
+from patent_platform.choices import Role
+from provincial import stats
+from provincial.api.serializers import DashboardSerializer, PortRankingSerializer
+
+READ_ERRORS = {
+    403: OpenApiResponse(OpenApiTypes.OBJECT, description=_('未登录：{"detail": "…"}')),
+    404: OpenApiResponse(OpenApiTypes.OBJECT, description=_("不存在、不在您的数据范围内，或您的角色不能查看统计")),
+}
+
+
+class StatisticsAPIView(ScopedViewSetMixin, APIView):
+    """Base of the statistics endpoints: role gate (404) and the scoped product queryset."""
+
+    queryset = Product.objects.all()
+    roles: ClassVar[frozenset[str]] = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.user.role not in self.roles:
+            raise Http404
+
+
+class DashboardView(StatisticsAPIView):
+    @extend_schema(
+        operation_id="provincial_dashboard",
+        summary=_("统计概览"),
+        description=_(
+            "本端口（或国家局：全国）的备案统计：总数、近 12 个月趋势、按地区/产品分类/行业门类/企业规模的"
+            "通过备案产品数、下级地区排名；与统计页面显示的数字相同。"
+        ),
+        parameters=[
+            OpenApiParameter(
+                "port",
+                OpenApiTypes.STR,
+                description=_("只看数据范围内的一个端口（端口代码，如 440300）；范围外的端口返回 404"),
+            )
+        ],
+        responses={200: DashboardSerializer, **READ_ERRORS},
+        tags=["provincial"],
+    )
+    def get(self, request: Request) -> Response:
+        area = stats.area_for(request.user, request.query_params.get("port", "").strip())
+        return Response(DashboardSerializer(stats.dashboard(area)).data)
+
+
+class NationalRankingView(StatisticsAPIView):
+    roles = frozenset({Role.NATIONAL_ADMIN})
+
+    @extend_schema(
+        operation_id="provincial_national_ranking",
+        summary=_("管理端口排名"),
+        description=_("全部 47 个管理端口（不论是否开通）按通过备案产品数、备案单位数和近 12 个月新增排名；仅国家局。"),
+        responses={200: PortRankingSerializer(many=True), **READ_ERRORS},
+        tags=["provincial"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(PortRankingSerializer(stats.national_ranking(request.user), many=True).data)
