@@ -1,1 +1,17 @@
-urlpatterns: list = []
+"""Target rosters and coverage (namespace `rosters`, under /rosters/)."""
+
+from django.urls import path
+
+from provincial.views import rosters
+
+urlpatterns = [
+    path("", rosters.RosterListView.as_view(), name="list"),
+    path("export/", rosters.RosterListExportView.as_view(), name="export"),
+    path("upload/", rosters.RosterUploadView.as_view(), name="upload"),
+    path("template/", rosters.RosterTemplateView.as_view(), name="template"),
+    path("<int:pk>/delete/", rosters.RosterDeleteView.as_view(), name="delete"),
+    path("coverage/", rosters.CoverageView.as_view(), name="coverage"),
+    path("coverage/export/", rosters.CoverageExportView.as_view(), name="coverage_export"),
+    path("missing/", rosters.MissingView.as_view(), name="missing"),
+    path("missing/export/", rosters.MissingExportView.as_view(), name="missing_export"),
+]

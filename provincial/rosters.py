@@ -1,0 +1,646 @@
+"""Target rosters (重点企业名单) and their coverage.
+
+Services: parse an uploaded roster (an Excel sheet of USCCs and names), check every row and save it in
+one transaction, or save nothing; delete a roster. Selectors: the coverage figures that the pages, the
+Excel exports and the API share, so the three always agree.
+
+Scope: a user sees the rosters of `Roster.objects.visible_to` and, of those, the entries of
+`RosterEntry.objects.visible_to` (by the region in the entry's USCC, characters 3–8): a province port
+sees only its own enterprises on a national roster. An entry counts as covered when a filing unit with
+the same USCC has at least one approved product (`Product.published_version` set) — a fact about the
+in-scope enterprise itself, checked with one EXISTS per entry.
+
+Rosters are dated reference data uploaded by the administrators; no enterprise list is hard-coded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from typing import IO, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
+from filings.identifiers import build_uscc, validate_uscc
+from filings.models import FilingUnit, Product, ProductVersion
+from filings.workflow import china_today
+from patent_platform import audit
+from patent_platform.choices import AuditAction, RegionLevel, Role
+from patent_platform.models import Region
+from patent_platform.scoping import Scope, scope_of
+from provincial.choices import RosterCategory, UnitKind
+from provincial.models import ManagementUnit, PortMembership, Roster, RosterEntry
+
+HEADER_USCC = "统一社会信用代码"
+HEADER_NAME = "企业名称"
+MAX_ROWS = 50_000
+FIRST_YEAR = 2000
+ROSTER_ADMINS = frozenset({Role.NATIONAL_ADMIN, Role.PORT_ADMIN})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parsing and saving
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    row: int
+    uscc: str
+    name: str
+    province_code: str
+    city_code: str
+    county_code: str
+
+
+class RosterImportError(Exception):
+    """The uploaded roster has errors; nothing was saved."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        super().__init__(f"{len(errors)} errors")
+        self.errors = list(errors)
+
+
+def port_of(user: Any) -> ManagementUnit | None:
+    """The management unit of a port administrator (None for anyone else)."""
+    membership = PortMembership.objects.filter(user_id=getattr(user, "pk", None)).select_related("unit").first()
+    return membership.unit if membership else None
+
+
+def build_template() -> bytes:
+    """The Excel template: one sheet with the two header cells, and a sheet explaining them."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("名单")
+    sheet.append([HEADER_USCC, HEADER_NAME])
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 40
+    notes = workbook.create_sheet(_("说明"))
+    for line in (
+        _("第一个工作表的第一行为列名：统一社会信用代码、企业名称（列的顺序不限），从第二行起每行一家企业。"),
+        _("统一社会信用代码为 18 位，平台逐行校验其校验位；同一文件中不能重复。"),
+        _("企业所属地区由统一社会信用代码第 3–8 位（登记管理机关行政区划码）确定。"),
+        _("管理端口上传的名单只能包含本端口管辖范围内的企业。"),
+        _("任何一行有错误时整份名单都不会导入，请按错误提示修改后重新上传。"),
+    ):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 100
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _header_key(value: Any) -> str:
+    return "".join(_text(value).split()).rstrip("*＊")
+
+
+def region_of(uscc: str, known: set[str] | frozenset[str]) -> tuple[str, str, str] | None:
+    """(province, city, county) of the registering authority in a USCC (characters 3–8), or None.
+
+    A code that is not in GB/T 2260 (a retired or renamed county, say) falls back to its province."""
+    code = uscc[2:8]
+    if code in known:
+        return Region.codes_for(code)
+    province = code[:2] + "0000"
+    if province in known:
+        return province, "", ""
+    return None
+
+
+def _most_specific(codes: tuple[str, str, str]) -> str:
+    province, city, county = codes
+    return county or city or province
+
+
+def parse_roster(file: IO[bytes], *, scope: Scope | None = None) -> list[ParsedEntry]:
+    """Read and check every row of the first sheet; raise RosterImportError listing all the errors.
+
+    `scope`: for a port's roster, every enterprise must lie inside it (None: a national roster)."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(file, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise RosterImportError([RowError(0, _("无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式。"))]) from exc
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        keys = [_header_key(v) for v in header or ()]
+        missing = [h for h in (HEADER_USCC, HEADER_NAME) if h not in keys]
+        if missing:
+            raise RosterImportError(
+                [
+                    RowError(
+                        1,
+                        _("表头缺少列：%(missing)s。第一个工作表的第一行应为列名“%(uscc)s”和“%(name)s”。")
+                        % {"missing": "、".join(missing), "uscc": HEADER_USCC, "name": HEADER_NAME},
+                    )
+                ]
+            )
+        uscc_col, name_col = keys.index(HEADER_USCC), keys.index(HEADER_NAME)
+        known = set(Region.objects.values_list("code", flat=True))
+        entries: list[ParsedEntry] = []
+        errors: list[RowError] = []
+        seen: dict[str, int] = {}
+        for number, values in enumerate(rows, start=2):
+            raw_uscc = _text(values[uscc_col]) if uscc_col < len(values) else ""
+            name = _text(values[name_col]) if name_col < len(values) else ""
+            if not raw_uscc and not name:
+                continue  # a blank line
+            if number - 1 > MAX_ROWS:
+                errors.append(RowError(number, _("名单过长：一次最多导入 %(max)s 家企业。") % {"max": MAX_ROWS}))
+                break
+            row_errors = []
+            uscc = ""
+            if not raw_uscc:
+                row_errors.append(_("缺少统一社会信用代码。"))
+            else:
+                try:
+                    uscc = validate_uscc(raw_uscc)
+                except ValidationError as exc:
+                    row_errors.extend(str(m) for m in exc.messages)
+            if not name:
+                row_errors.append(_("缺少企业名称。"))
+            elif len(name) > 200:
+                row_errors.append(_("企业名称过长：最多 200 个字符。"))
+            codes = None
+            if uscc:
+                if uscc in seen:
+                    row_errors.append(
+                        _("统一社会信用代码 %(uscc)s 与第 %(row)s 行重复。") % {"uscc": uscc, "row": seen[uscc]}
+                    )
+                else:
+                    seen[uscc] = number
+                codes = region_of(uscc, known)
+                if codes is None:
+                    row_errors.append(
+                        _("统一社会信用代码 %(uscc)s 的行政区划码 %(code)s 不在 GB/T 2260 中，无法确定企业所属地区。")
+                        % {"uscc": uscc, "code": uscc[2:8]}
+                    )
+                elif scope is not None and not scope.covers_region(_most_specific(codes)):
+                    row_errors.append(_("不在本端口管辖范围：%(uscc)s（%(name)s）。") % {"uscc": uscc, "name": name})
+            if row_errors:
+                errors.extend(RowError(number, message) for message in row_errors)
+            elif codes is not None:
+                entries.append(ParsedEntry(number, uscc, name, *codes))
+    finally:
+        workbook.close()
+    if errors:
+        raise RosterImportError(errors)
+    if not entries:
+        raise RosterImportError([RowError(2, _("文件中没有企业数据：请从第二行起每行填写一家企业。"))])
+    return entries
+
+
+def validate_year(year: int) -> None:
+    last = china_today().year + 1
+    if not FIRST_YEAR <= year <= last:
+        raise ValidationError(
+            _("年度应在 %(first)s 至 %(last)s 之间。") % {"first": FIRST_YEAR, "last": last}, code="roster_year"
+        )
+
+
+def _save_roster(
+    *,
+    user: Any,
+    owner: ManagementUnit | None,
+    category: str,
+    year: int,
+    title: str,
+    source_name: str,
+    entries: Iterable[ParsedEntry],
+) -> Roster:
+    entries = list(entries)
+    roster = Roster.objects.create(
+        category=category,
+        year=year,
+        title=title,
+        owner=owner,
+        source_name=source_name[-200:],
+        entry_count=len(entries),
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    RosterEntry.objects.bulk_create(
+        [
+            RosterEntry(
+                roster=roster,
+                uscc=e.uscc,
+                name=e.name,
+                province_code=e.province_code,
+                city_code=e.city_code,
+                county_code=e.county_code,
+            )
+            for e in entries
+        ],
+        batch_size=1000,
+    )
+    audit.audit_event(action=AuditAction.CREATE, obj=roster, actor=user, message="roster upload")
+    audit.audit_bulk(
+        action=AuditAction.IMPORT,
+        model=RosterEntry,
+        ids=roster.entries.order_by("id").values_list("id", flat=True),
+        message=f"roster {roster.pk}: {title} ({source_name})",
+    )
+    return roster
+
+
+@transaction.atomic
+def import_roster(*, user: Any, category: str, year: int, title: str, file: IO[bytes], source_name: str = "") -> Roster:
+    """Check the uploaded file and save the roster with all its entries, or nothing (RosterImportError).
+
+    A national administrator uploads a national roster (owner empty); a port administrator uploads
+    its port's roster, whose enterprises must all lie inside the port's scope."""
+    if category not in RosterCategory.values:
+        raise ValidationError({"category": _("请选择名单类别。")})
+    validate_year(year)
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": _("请填写名单名称。")})
+    role = getattr(user, "role", None)
+    if role == Role.NATIONAL_ADMIN:
+        owner, scope = None, None
+    elif role == Role.PORT_ADMIN and (owner := port_of(user)) is not None:
+        scope = scope_of(user)
+    else:
+        raise PermissionDenied(_("只有国家局管理员和管理端口管理员可以上传名单。"))
+    entries = parse_roster(file, scope=scope)
+    return _save_roster(
+        user=user, owner=owner, category=category, year=year, title=title, source_name=source_name, entries=entries
+    )
+
+
+def can_delete(user: Any, roster: Roster) -> bool:
+    """National administrators delete any roster; a port administrator deletes its own port's rosters."""
+    role = getattr(user, "role", None)
+    if role == Role.NATIONAL_ADMIN:
+        return True
+    if role == Role.PORT_ADMIN and roster.owner_id is not None:
+        unit = port_of(user)
+        return unit is not None and unit.pk == roster.owner_id
+    return False
+
+
+@transaction.atomic
+def delete_roster(*, roster: Roster, user: Any) -> None:
+    if not can_delete(user, roster):
+        raise PermissionDenied(_("只能删除本端口上传的名单；全国名单由国家局维护。"))
+    ids = list(roster.entries.values_list("id", flat=True))
+    audit.audit_event(
+        action=AuditAction.DELETE,
+        obj=roster,
+        actor=user,
+        changes={"category": [roster.category, None], "year": [roster.year, None], "entries": [len(ids), 0]},
+    )
+    roster.delete()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Coverage selectors
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass
+class CoverageRow:
+    key: str
+    label: str
+    entries: int
+    covered: int
+
+    @property
+    def missing(self) -> int:
+        return self.entries - self.covered
+
+    @property
+    def percent(self) -> float | None:
+        return percent(self.covered, self.entries)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "entries": self.entries,
+            "covered": self.covered,
+            "missing": self.missing,
+            "percent": self.percent,
+        }
+
+
+def approved_filing_exists(uscc_ref: str = "uscc") -> Exists:
+    """Whether the enterprise with the outer row's USCC has at least one approved (published) product."""
+    return Exists(Product.objects.filter(unit__uscc=OuterRef(uscc_ref), published_version__isnull=False))
+
+
+def visible_rosters(user: Any, *, year: int | None = None, category: str | None = None) -> QuerySet[Roster]:
+    qs = Roster.objects.visible_to(user)
+    if year is not None:
+        qs = qs.filter(year=year)
+    if category:
+        qs = qs.filter(category=category)
+    return qs
+
+
+def roster_entries(
+    user: Any, *, year: int | None = None, category: str | None = None, roster: Roster | None = None
+) -> QuerySet[RosterEntry]:
+    """The entries the user sees: of the visible rosters, those inside the user's regions."""
+    qs = RosterEntry.objects.visible_to(user).filter(roster__in=visible_rosters(user, year=year, category=category))
+    if roster is not None:
+        qs = qs.filter(roster=roster)
+    return qs
+
+
+def rosters_with_counts(user: Any, *, year: int | None = None, category: str | None = None) -> QuerySet[Roster]:
+    """The visible rosters, each with `scope_count` (its entries in the user's scope) and `scope_covered`."""
+    in_scope = RosterEntry.objects.visible_to(user).filter(roster=OuterRef("pk")).order_by().values("roster")
+    return (
+        visible_rosters(user, year=year, category=category)
+        .select_related("owner", "uploaded_by")
+        .annotate(
+            scope_count=Coalesce(Subquery(in_scope.annotate(n=Count("id")).values("n")), Value(0)),
+            scope_covered=Coalesce(
+                Subquery(in_scope.filter(approved_filing_exists()).annotate(n=Count("id")).values("n")), Value(0)
+            ),
+        )
+    )
+
+
+def _distinct_counts(filter_q: Q | None = None) -> tuple[Count, Count]:
+    base = filter_q if filter_q is not None else Q()
+    return (
+        Count("uscc", distinct=True, filter=base if filter_q is not None else None),
+        Count("uscc", distinct=True, filter=base & Q(covered=True)),
+    )
+
+
+def coverage_by_category(user: Any, *, year: int | None = None) -> tuple[list[CoverageRow], CoverageRow]:
+    """Per category: distinct enterprises on the rosters in scope and how many have an approved filing;
+    and the total (an enterprise on several categories' rosters counts once)."""
+    entries = roster_entries(user, year=year).annotate(covered=approved_filing_exists()).order_by()
+    n, c = _distinct_counts()
+    found = {row["roster__category"]: row for row in entries.values("roster__category").annotate(n=n, c=c).order_by()}
+    rows = [
+        CoverageRow(key=value, label=str(label), entries=found[value]["n"], covered=found[value]["c"])
+        for value, label in RosterCategory.choices
+        if value in found
+    ]
+    total = entries.aggregate(n=n, c=c)
+    return rows, CoverageRow(key="", label=_("合计（去重）"), entries=total["n"], covered=total["c"])
+
+
+def unit_scope(unit: ManagementUnit) -> Scope:
+    """The regions of a management unit as a Scope (province units by province code, city units by city
+    code, XPCC by its county-level cities)."""
+    regions = list(unit.regions.all())
+    return Scope(
+        province_codes=frozenset(r.code for r in regions if r.level == RegionLevel.PROVINCE),
+        city_codes=frozenset(r.code for r in regions if r.level == RegionLevel.CITY),
+        county_codes=frozenset(r.code for r in regions if r.level == RegionLevel.COUNTY),
+    )
+
+
+def _port_sort_key(unit: ManagementUnit) -> tuple[str, int, str]:
+    parent = unit.parent.code if unit.parent_id and unit.parent else unit.code
+    return parent, 0 if unit.kind != UnitKind.CITY else 1, unit.code
+
+
+def coverage_by_port(user: Any, *, year: int | None = None, category: str | None = None) -> list[CoverageRow]:
+    """Per management unit visible to the user (all 47 for the national office; a province and the city
+    ports inside it for a province port): distinct enterprises in the unit's regions and how many are
+    covered. One query: two filtered counts per unit."""
+    units = sorted(
+        ManagementUnit.objects.visible_to(user).select_related("parent").prefetch_related("regions"),
+        key=_port_sort_key,
+    )
+    entries = roster_entries(user, year=year, category=category).annotate(covered=approved_filing_exists()).order_by()
+    aggregates: dict[str, Count] = {}
+    for unit in units:
+        scope = unit_scope(unit)
+        if scope.has_regions:
+            aggregates[f"n{unit.pk}"], aggregates[f"c{unit.pk}"] = _distinct_counts(scope.region_q(""))
+    figures = entries.aggregate(**aggregates) if aggregates else {}
+    return [
+        CoverageRow(
+            key=unit.code,
+            label=unit.name,
+            entries=figures.get(f"n{unit.pk}", 0) or 0,
+            covered=figures.get(f"c{unit.pk}", 0) or 0,
+        )
+        for unit in units
+    ]
+
+
+def _months(first: dt.date, last: dt.date) -> list[dt.date]:
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def coverage_trend(user: Any, *, year: int | None = None, category: str | None = None) -> list[dict[str, Any]]:
+    """The cumulative share of today's roster enterprises covered, by month of their first approval.
+
+    The first approval of an enterprise is the earliest `decided_at` of its approved versions (a Min per
+    unit, in the database). Months run from the first covered month to the current one."""
+    entries = roster_entries(user, year=year, category=category).order_by()
+    total = entries.values("uscc").distinct().count()
+    first_approval = (
+        ProductVersion.objects.filter(product__unit__uscc=OuterRef("uscc"), status=FilingStatus.APPROVED)
+        .order_by()
+        .values("product__unit__uscc")
+        .annotate(first=Min("decided_at"))
+        .values("first")[:1]
+    )
+    firsts = (
+        entries.filter(approved_filing_exists())
+        .annotate(first=Subquery(first_approval))
+        .values_list("uscc", "first")
+        .distinct()
+    )
+    today = china_today()
+    by_month: dict[dt.date, int] = {}
+    for _uscc, first in firsts:
+        month = (timezone.localtime(first).date() if first else today).replace(day=1)
+        by_month[month] = by_month.get(month, 0) + 1
+    if not by_month:
+        return []
+    trend, running = [], 0
+    for month in _months(min(by_month), today):
+        running += by_month.get(month, 0)
+        trend.append(
+            {"month": month.strftime("%Y-%m"), "covered": running, "entries": total, "percent": percent(running, total)}
+        )
+    return trend
+
+
+def coverage(user: Any, *, year: int | None = None, category: str | None = None) -> dict[str, Any]:
+    """Everything the coverage page and the API show, from the selectors above."""
+    rows, total = coverage_by_category(user, year=year)
+    ports = coverage_by_port(user, year=year, category=category)
+    return {
+        "year": year,
+        "category": category or None,
+        "total": total,
+        "categories": rows,
+        "ports": ports if len(ports) > 1 else [],
+        "trend": coverage_trend(user, year=year, category=category),
+    }
+
+
+def roster_years(user: Any) -> list[int]:
+    return sorted(set(Roster.objects.visible_to(user).values_list("year", flat=True)), reverse=True)
+
+
+# The filing state of a roster enterprise without an approved filing.
+STATE_UNREGISTERED = "unregistered"
+STATE_OUTSIDE = "outside"
+STATE_PENDING = "pending"
+STATE_DRAFT = "draft"
+STATE_REGISTERED = "registered"
+
+
+def state_labels() -> dict[str, str]:
+    return {
+        STATE_UNREGISTERED: _("未注册"),
+        STATE_OUTSIDE: _("已注册（所在地不在本辖区，联系方式不显示）"),
+        STATE_PENDING: _("已提交，待审核"),
+        STATE_DRAFT: _("有草稿或退回待修改"),
+        STATE_REGISTERED: _("已注册，尚未填报"),
+    }
+
+
+def missing_entries(
+    user: Any, *, year: int | None = None, category: str | None = None, roster: Roster | None = None
+) -> QuerySet[RosterEntry]:
+    """One row per enterprise (distinct USCC) in scope on the chosen rosters without an approved filing,
+    ordered by region then USCC: values with uscc, name, province_code, city_code, county_code."""
+    return (
+        roster_entries(user, year=year, category=category, roster=roster)
+        .filter(~approved_filing_exists())
+        .order_by()
+        .values("uscc")
+        .annotate(
+            name=Max("name"),
+            province=Max("province_code"),
+            city=Max("city_code"),
+            county=Max("county_code"),
+        )
+        .order_by("province", "city", "county", "uscc")
+    )
+
+
+def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to each row of `missing_entries` its region names and, if the enterprise is registered, its
+    filing state and (when its unit lies in the user's scope) the unit's contact: two queries per page."""
+    usccs = [row["uscc"] for row in rows]
+    units = {
+        unit.uscc: unit
+        for unit in FilingUnit.objects.visible_to(user)
+        .filter(uscc__in=usccs)
+        .annotate(
+            has_pending=Exists(
+                ProductVersion.objects.filter(product__unit=OuterRef("pk"), status__in=list(PENDING_STATUSES))
+            ),
+            has_draft=Exists(
+                ProductVersion.objects.filter(product__unit=OuterRef("pk"), status__in=list(EDITABLE_STATUSES))
+            ),
+        )
+    }
+    elsewhere = set(FilingUnit.objects.filter(uscc__in=set(usccs) - set(units)).values_list("uscc", flat=True))
+    codes = {c for row in rows for c in (row["province"], row["city"], row["county"]) if c}
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    labels = state_labels()
+    described = []
+    for row in rows:
+        unit = units.get(row["uscc"])
+        if unit is not None:
+            state = STATE_PENDING if unit.has_pending else STATE_DRAFT if unit.has_draft else STATE_REGISTERED
+        else:
+            state = STATE_OUTSIDE if row["uscc"] in elsewhere else STATE_UNREGISTERED
+        region = "".join(
+            names.get(c, "") for c in (row["province"], row["city"], row["county"]) if c and names.get(c) != "市辖区"
+        )
+        described.append(
+            {
+                **row,
+                "region": region,
+                "state": state,
+                "state_label": labels[state],
+                "unit_name": unit.name if unit else "",
+                "contact_name": unit.contact_name if unit else "",
+                "contact_phone": unit.contact_phone if unit else "",
+                "contact_email": unit.contact_email if unit else "",
+            }
+        )
+    return described
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Demo data (called by `load_demo`)
+
+DEMO_FILED = ["广州云帆智能装备有限公司", "深圳鹏芯微电子有限公司", "杭州西溪新材料科技有限公司"]
+# (name, county code, organisation code body): made-up enterprises that have not filed
+DEMO_UNFILED = [
+    ("佛山禅城示例精密机械有限公司", "440604", "MA5DM001"),
+    ("广州越秀示例智能科技有限公司", "440104", "MA5DM002"),
+    ("深圳福田示例光电技术有限公司", "440304", "MA5DM003"),
+    ("杭州上城示例生物医药有限公司", "330102", "MA2DM004"),
+    ("宁波海曙示例新能源有限公司", "330203", "MA2DM005"),
+]
+
+
+@transaction.atomic
+def load_demo_rosters(national_user: Any) -> Roster:
+    """A national 国家知识产权优势企业 roster for this year: the three demo enterprises and five made-up
+    ones in 广东 and 浙江 that have not filed. Running it twice changes nothing."""
+    year = china_today().year
+    title = _("%(year)s 年国家知识产权优势企业名单（演示）") % {"year": year}
+    existing = Roster.objects.filter(
+        category=RosterCategory.NATIONAL_ADVANTAGE, year=year, owner=None, title=title
+    ).first()
+    if existing is not None:
+        return existing
+    known = set(Region.objects.values_list("code", flat=True))
+    pairs = list(FilingUnit.objects.filter(name__in=DEMO_FILED).order_by("name").values_list("uscc", "name"))
+    pairs += [(build_uscc(region_code=county, org_body=org), name) for name, county, org in DEMO_UNFILED]
+    entries = []
+    for number, (uscc, name) in enumerate(pairs, start=2):
+        codes = region_of(uscc, known)
+        if codes is not None:
+            entries.append(ParsedEntry(number, uscc, name, *codes))
+    return _save_roster(
+        user=national_user,
+        owner=None,
+        category=RosterCategory.NATIONAL_ADVANTAGE,
+        year=year,
+        title=title,
+        source_name="demo",
+        entries=entries,
+    )

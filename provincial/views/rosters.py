@@ -1,0 +1,355 @@
+"""Target rosters (namespace `rosters`, under /rosters/): upload, list, delete, coverage, the not-filed list.
+
+National and port administrators only; every other role answers 404, like data out of scope. Every
+figure and list goes through `provincial.rosters` (itself on `visible_to`), and every table exports to
+Excel through the same selectors. The not-filed list shows the registered enterprises' contacts in full:
+chasing those enterprises is what the list is for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from filings.workflow import china_today
+from patent_platform.exports import xlsx_response
+from patent_platform.uploads import CONTENT_TYPES, validate_upload
+from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
+from provincial import rosters as svc
+from provincial.choices import RosterCategory
+from provincial.models import Roster, RosterEntry
+
+ERRORS_SHOWN = 200
+MISSING_PER_PAGE = 50
+
+
+class RosterForm(forms.Form):
+    category = forms.ChoiceField(label=gettext_lazy("名单类别"), choices=RosterCategory.choices)
+    year = forms.IntegerField(label=gettext_lazy("年度"))
+    title = forms.CharField(label=gettext_lazy("名单名称"), max_length=200)
+    file = forms.FileField(
+        label=gettext_lazy("Excel 文件"),
+        help_text=gettext_lazy("第一个工作表，第一行为列名：统一社会信用代码、企业名称；.xlsx 格式。"),
+    )
+
+    def clean_year(self) -> int:
+        year = self.cleaned_data["year"]
+        svc.validate_year(year)
+        return year
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise ValidationError(_("请填写名单名称。"))
+        return title
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        validate_upload(upload, allowed=("xlsx",))
+        return upload
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RosterAdminMixin(ScopedViewMixin):
+    roles = svc.ROSTER_ADMINS
+
+    def filters(self) -> dict[str, Any]:
+        """year, category and roster from the query string; a roster out of scope answers 404."""
+        params = self.request.GET
+        year = _int(params.get("year"))
+        category = params.get("category") or None
+        if category not in RosterCategory.values:
+            category = None
+        roster = None
+        roster_id = _int(params.get("roster"))
+        if params.get("roster"):
+            roster = get_object_or_404(self.scoped_queryset(Roster), pk=roster_id or 0)
+            category = roster.category
+        return {"year": year, "category": category, "roster": roster}
+
+    @staticmethod
+    def query(**params: Any) -> str:
+        clean = {k: (v.pk if isinstance(v, Roster) else v) for k, v in params.items() if v not in (None, "")}
+        return urlencode(clean)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rosters: list, export, upload, template, delete
+
+
+class RosterListView(RosterAdminMixin, ScopedListView):
+    model = Roster
+    template_name = "provincial/rosters/list.html"
+    context_object_name = "rosters"
+
+    def get_queryset(self) -> Any:
+        return svc.rosters_with_counts(self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        for roster in context["rosters"]:
+            roster.coverage = svc.percent(roster.scope_covered, roster.scope_count)
+            roster.deletable = svc.can_delete(self.request.user, roster)
+        context["port"] = svc.port_of(self.request.user)
+        return context
+
+
+class RosterListExportView(RosterAdminMixin, View):
+    model = Roster
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        rosters = svc.rosters_with_counts(request.user)
+        return xlsx_response(
+            filename=f"{_('重点企业名单')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("重点企业名单"),
+            headers=[
+                _("名单名称"),
+                _("名单类别"),
+                _("年度"),
+                _("上传端口"),
+                _("本辖区企业数"),
+                _("已备案企业数"),
+                _("覆盖率（%）"),
+                _("上传时间"),
+            ],
+            rows=(
+                [
+                    r.title,
+                    r.get_category_display(),
+                    r.year,
+                    r.owner.name if r.owner else _("全国（国家局）"),
+                    r.scope_count,
+                    r.scope_covered,
+                    svc.percent(r.scope_covered, r.scope_count),
+                    r.uploaded_at,
+                ]
+                for r in rosters
+            ),
+            object_type=Roster._meta.label,
+            message="roster list export",
+            actor=request.user,
+        )
+
+
+class RosterUploadView(RosterAdminMixin, ScopedTemplateView):
+    model = Roster
+    template_name = "provincial/rosters/upload.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.setdefault(
+            "form",
+            RosterForm(initial={"year": china_today().year, "category": RosterCategory.NATIONAL_ADVANTAGE}),
+        )
+        context["port"] = svc.port_of(self.request.user)
+        context["error_limit"] = ERRORS_SHOWN
+        return context
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = RosterForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        data = form.cleaned_data
+        try:
+            roster = svc.import_roster(
+                user=request.user,
+                category=data["category"],
+                year=data["year"],
+                title=data["title"],
+                file=data["file"],
+                source_name=data["file"].name or "",
+            )
+        except svc.RosterImportError as exc:
+            context = self.get_context_data(
+                form=form, row_errors=exc.errors[:ERRORS_SHOWN], error_count=len(exc.errors)
+            )
+            return self.render_to_response(context, status=400)
+        messages.success(
+            request,
+            _("名单“%(title)s”已导入，共 %(n)s 家企业。") % {"title": roster.title, "n": roster.entry_count},
+        )
+        return HttpResponseRedirect(reverse("rosters:list"))
+
+
+class RosterTemplateView(RosterAdminMixin, View):
+    model = Roster
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(svc.build_template(), content_type=CONTENT_TYPES["xlsx"])
+        response["Content-Disposition"] = content_disposition_header(True, f"{_('重点企业名单模板')}.xlsx")
+        return response
+
+
+class RosterDeleteView(RosterAdminMixin, View):
+    """GET: a confirmation page; POST: delete. A roster out of scope answers 404; a roster the user sees
+    but may not delete (a port and a national roster, or another port's roster) answers 403."""
+
+    model = Roster
+
+    def get_roster(self, pk: int) -> Roster:
+        roster = get_object_or_404(self.scoped_queryset().select_related("owner"), pk=pk)
+        if not svc.can_delete(self.request.user, roster):
+            raise PermissionDenied(_("只能删除本端口上传的名单；全国名单由国家局维护。"))
+        return roster
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        roster = self.get_roster(pk)
+        return render(request, "provincial/rosters/delete.html", {"roster": roster})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        roster = self.get_roster(pk)
+        title = roster.title
+        svc.delete_roster(roster=roster, user=request.user)
+        messages.success(request, _("名单“%(title)s”已删除。") % {"title": title})
+        return HttpResponseRedirect(reverse("rosters:list"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Coverage
+
+
+class CoverageView(RosterAdminMixin, ScopedTemplateView):
+    model = RosterEntry
+    template_name = "provincial/rosters/coverage.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        f = self.filters()
+        figures = svc.coverage(self.request.user, year=f["year"], category=f["category"])
+        context.update(
+            figures,
+            years=svc.roster_years(self.request.user),
+            category_choices=RosterCategory.choices,
+            category_label=RosterCategory(f["category"]).label if f["category"] else "",
+            query=self.query(year=f["year"], category=f["category"]),
+            year_query=self.query(year=f["year"]),
+        )
+        return context
+
+
+class CoverageExportView(RosterAdminMixin, View):
+    """The coverage page's tables in one sheet: by category, the total, by port, by month."""
+
+    model = RosterEntry
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        f = self.filters()
+        figures = svc.coverage(request.user, year=f["year"], category=f["category"])
+
+        def rows() -> Any:
+            for row in [*figures["categories"], figures["total"]]:
+                yield [_("名单类别"), row.label, row.entries, row.covered, row.missing, row.percent]
+            for row in figures["ports"]:
+                yield [_("管理端口"), row.label, row.entries, row.covered, row.missing, row.percent]
+            for point in figures["trend"]:
+                entries, covered = point["entries"], point["covered"]
+                yield [_("月份"), point["month"], entries, covered, entries - covered, point["percent"]]
+
+        return xlsx_response(
+            filename=f"{_('重点企业备案覆盖情况')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("备案覆盖情况"),
+            headers=[_("维度"), _("名称"), _("名单企业数"), _("已备案"), _("未备案"), _("覆盖率（%）")],
+            rows=rows(),
+            object_type=RosterEntry._meta.label,
+            changes={"year": f["year"], "category": f["category"]},
+            message="roster coverage export",
+            actor=request.user,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Enterprises on the rosters without an approved filing
+
+
+def _missing_headers() -> list[str]:
+    return [
+        _("统一社会信用代码"),
+        _("企业名称"),
+        _("所属地区"),
+        _("备案状态"),
+        _("平台注册单位名称"),
+        _("联系人"),
+        _("联系电话"),
+        _("电子邮箱"),
+    ]
+
+
+def _missing_row(row: dict[str, Any]) -> list[Any]:
+    return [
+        row["uscc"],
+        row["name"],
+        row["region"],
+        row["state_label"],
+        row["unit_name"],
+        row["contact_name"],
+        row["contact_phone"],
+        row["contact_email"],
+    ]
+
+
+class MissingView(RosterAdminMixin, ScopedTemplateView):
+    model = RosterEntry
+    template_name = "provincial/rosters/missing.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        f = self.filters()
+        rows = svc.missing_entries(self.request.user, **f)
+        page = Paginator(rows, MISSING_PER_PAGE).get_page(self.request.GET.get("page"))
+        query = self.query(**f)
+        context.update(
+            f,
+            page_obj=page,
+            rows=svc.describe_missing(self.request.user, list(page.object_list)),
+            total=page.paginator.count,
+            years=svc.roster_years(self.request.user),
+            category_choices=RosterCategory.choices,
+            rosters=svc.visible_rosters(self.request.user, year=f["year"], category=f["category"]),
+            query=query,
+            page_prefix=f"?{query}&page=" if query else "?page=",
+        )
+        return context
+
+
+class MissingExportView(RosterAdminMixin, View):
+    model = RosterEntry
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        f = self.filters()
+        entries = svc.missing_entries(request.user, **f)
+
+        def rows() -> Any:
+            chunk = 1000
+            for start in range(0, entries.count(), chunk):
+                for row in svc.describe_missing(request.user, list(entries[start : start + chunk])):
+                    yield _missing_row(row)
+
+        return xlsx_response(
+            filename=f"{_('名单内未备案企业')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("未备案企业"),
+            headers=_missing_headers(),
+            rows=rows(),
+            object_type=RosterEntry._meta.label,
+            changes={"year": f["year"], "category": f["category"], "roster": f["roster"].pk if f["roster"] else None},
+            message="roster not-filed export (contacts for follow-up)",
+            actor=request.user,
+        )
