@@ -17,6 +17,10 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
     ("national:home", _("全国概览"), {Role.NATIONAL_ADMIN}),
+    ("national:applications", _("端口开通申请"), {Role.NATIONAL_ADMIN}),
+    ("national:ports", _("管理端口"), {Role.NATIONAL_ADMIN}),
+    ("rosters:list", _("重点企业名单"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
+    ("rosters:coverage", _("名单覆盖情况"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
     ("filing_settings:policy", _("备案规则设置"), {Role.NATIONAL_ADMIN}),
     ("public:search", _("备案产品查询"), set()),
 ]

@@ -17,6 +17,7 @@ from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembers
 from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial.models import ManagementUnit
+from provincial.rosters import load_demo_rosters
 from provincial.services import port_add_admin
 
 DEMO_PASSWORD = "Demo-2026!"
@@ -195,6 +196,7 @@ class Command(BaseCommand):
             UnitMembership.objects.get_or_create(user=user, defaults={"unit": unit, "is_manager": True})
             rows.append((email, f"{Role.ENTERPRISE.label} · {unit.name}"))
         self._filings()
+        load_demo_rosters(User.objects.get(email="national@example.cn"))
         self.stdout.write(self.style.SUCCESS(f"demo filings: {ProductVersion.objects.count()} product versions"))
         self.stdout.write("Demo accounts (password Demo-2026! for all):")
         for email, what in rows:
