@@ -258,16 +258,7 @@ class UnitForm(BootstrapFormMixin, RegionFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = FilingUnit
-        fields = (
-            "name",
-            "kind",
-            "address",
-            "industry",
-            "scale",
-            "contact_name",
-            "contact_phone",
-            "contact_email",
-        )
+        fields = tuple(f for f in UNIT_FIELDS if f != "uscc")  # the USCC never changes
 
     field_order = ("name", "kind", "province", "city", "county", "address", "industry", "scale")
 

@@ -31,7 +31,7 @@ from filings.models import (
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import User
-from patent_platform.scoping import forget_scope, scope_of
+from patent_platform.scoping import forget_scope, lock_visible, scope_of
 
 VERSION_FIELDS = (
     "name",
@@ -78,6 +78,14 @@ def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str,
     forget_scope(user)
     audit.audit_event(action=AuditAction.CREATE, obj=unit, actor=user, message="registration")
     return user, unit
+
+
+def _require_filer(user: Any, unit: FilingUnit | None = None) -> None:
+    """Only an enterprise user writes filing data, and only for its own unit: anyone else gets 404."""
+    if getattr(user, "role", None) != Role.ENTERPRISE:
+        raise Http404
+    if unit is not None and not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists():
+        raise Http404
 
 
 def member_unit(user: Any) -> FilingUnit:
@@ -141,11 +149,7 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
     `data`: number (any accepted form), title, application_date, grant_date, legal_status, kind,
     licence_kind, recordal_number, valid_until.
     """
-    if (
-        not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists()
-        or getattr(user, "role", None) != Role.ENTERPRISE
-    ):
-        raise Http404
+    _require_filer(user, unit)
     try:
         parsed = parse_patent_number(str(data.get("number", "")))
     except ValidationError as exc:
@@ -177,12 +181,8 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
 
 @transaction.atomic
 def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any]) -> PatentRight:
-    try:
-        right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
-    except PatentRight.DoesNotExist as exc:
-        raise Http404 from exc
-    if getattr(user, "role", None) != Role.ENTERPRISE:
-        raise Http404
+    _require_filer(user)
+    right = lock_visible(PatentRight.objects.all(), user, right.pk)
     before = audit.snapshot(right)
     for k, v in _clean_right({**audit.snapshot(right), **data}).items():
         setattr(right, k, v)
@@ -193,12 +193,8 @@ def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any
 
 @transaction.atomic
 def delete_patent_right(*, right: PatentRight, user: Any) -> None:
-    try:
-        right = PatentRight.objects.visible_to(user).select_for_update().get(pk=right.pk)
-    except PatentRight.DoesNotExist as exc:
-        raise Http404 from exc
-    if getattr(user, "role", None) != Role.ENTERPRISE:
-        raise Http404
+    _require_filer(user)
+    right = lock_visible(PatentRight.objects.all(), user, right.pk)
     if right.links.exists():
         raise ValidationError(_("该专利已关联到产品，不能删除；请先从产品中移除。"), code="in_use")
     audit.audit_event(action=AuditAction.DELETE, obj=right, actor=user)
@@ -340,11 +336,7 @@ def create_product(
     """A new product with its first (draft) version for `data_year` (default: last year)."""
     from filings.workflow import default_data_year
 
-    if (
-        getattr(user, "role", None) != Role.ENTERPRISE
-        or not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists()
-    ):
-        raise Http404
+    _require_filer(user, unit)
     _check_shape(unit.pk, data, links)
     product = Product(unit=unit, created_by=user)
     product.save()
@@ -372,14 +364,8 @@ def update_version(
     *, version: ProductVersion, user: Any, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None = None
 ) -> ProductVersion:
     """Edit a draft or returned version (figures and, if given, the whole patent list)."""
-    if getattr(user, "role", None) != Role.ENTERPRISE:
-        raise Http404
-    try:
-        locked = (
-            ProductVersion.objects.visible_to(user).select_for_update().select_related("product").get(pk=version.pk)
-        )
-    except ProductVersion.DoesNotExist as exc:
-        raise Http404 from exc
+    _require_filer(user)
+    locked = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
     if locked.status not in EDITABLE_STATUSES:
         raise ValidationError(
             _("当前状态为“%(status)s”，不能修改。") % {"status": locked.get_status_display()}, code="not_editable"
@@ -418,14 +404,8 @@ def _jsonable(rows: list[tuple[Any, ...]]) -> list[list[str]]:
 @transaction.atomic
 def delete_draft(*, version: ProductVersion, user: Any) -> None:
     """A draft that was never submitted may be deleted (with its product if it has no other version)."""
-    if getattr(user, "role", None) != Role.ENTERPRISE:
-        raise Http404
-    try:
-        locked = (
-            ProductVersion.objects.visible_to(user).select_for_update().select_related("product").get(pk=version.pk)
-        )
-    except ProductVersion.DoesNotExist as exc:
-        raise Http404 from exc
+    _require_filer(user)
+    locked = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
     if locked.status != "draft" or locked.transitions.exclude(action="yearly_update").exists():
         raise ValidationError(_("只有从未提交过的草稿可以删除；已提交的备案请撤回。"), code="not_deletable")
     product = locked.product

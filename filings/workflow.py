@@ -24,7 +24,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +40,7 @@ from filings.models import (
 )
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
-from patent_platform.scoping import scope_of
+from patent_platform.scoping import lock_visible, scope_of
 
 S = FilingStatus
 FILER = frozenset({Role.ENTERPRISE})
@@ -115,10 +114,7 @@ def allowed_actions(version: ProductVersion, user: Any) -> list[str]:
 
 def _lock(version: ProductVersion, user: Any) -> ProductVersion:
     """Re-read the version under a row lock, through the scoping rule (out of scope: 404)."""
-    try:
-        return ProductVersion.objects.visible_to(user).select_for_update().select_related("product").get(pk=version.pk)
-    except ProductVersion.DoesNotExist as exc:
-        raise Http404 from exc
+    return lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
 
 
 def _transition(version: ProductVersion, action: str, user: Any, *, reason: str = "") -> ProductVersion:
@@ -278,10 +274,7 @@ def start_yearly_update(product: Product, user: Any, data_year: int | None = Non
     if getattr(user, "role", None) not in FILER:
         raise PermissionDenied(_("只有备案单位可以进行年度更新。"))
     with transaction.atomic():
-        try:
-            product = Product.objects.visible_to(user).select_for_update().get(pk=product.pk)
-        except Product.DoesNotExist as exc:
-            raise Http404 from exc
+        product = lock_visible(Product.objects.all(), user, product.pk)
         source = product.versions.order_by("-data_year").first()
         if source is None:
             raise WorkflowError(_("该产品还没有任何年度版本。"), code="no_version")

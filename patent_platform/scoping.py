@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from django.db import models
 from django.db.models import Q
+from django.http import Http404
 
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models.regions import MANAGE_REGION_PERMISSION, Region
@@ -146,3 +147,14 @@ class ScopedQuerySet(models.QuerySet):
         if self.unit_field is not None and scope.unit_ids:
             q |= Q(**{f"{self.unit_field}__in": sorted(scope.unit_ids)})
         return self.filter(q)
+
+
+def lock_visible(queryset: ScopedQuerySet, user: Any, pk: Any) -> Any:
+    """Row `pk` of `queryset` as `user` sees it, locked until the transaction ends (404 if out of scope).
+
+    Writes re-read their row through this inside the transaction: the scope is checked on the row that
+    is written, and concurrent writers of the same row queue on the lock."""
+    try:
+        return queryset.visible_to(user).select_for_update().get(pk=pk)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404 from exc

@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from filings import workflow
+from filings import services, workflow
 from filings.choices import LegalStatus, LicenceKind, PatentKind, RightKind
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductClass, ProductVersion
 
@@ -150,15 +150,7 @@ class VersionSerializer(serializers.ModelSerializer):
             "id",
             "data_year",
             "status",
-            "name",
-            "model",
-            "product_class",
-            "description",
-            "first_sale_date",
-            "sales",
-            "exports",
-            "output_value",
-            "certification_opt_in",
+            *services.VERSION_FIELDS,
             "submitted_at",
             "decided_at",
             "links",
