@@ -9,6 +9,7 @@ class Role(models.TextChoices):
     REVIEWER = "reviewer", _("平台审核员")
     PORT_ADMIN = "port_admin", _("管理端口管理员")
     NATIONAL_ADMIN = "national_admin", _("国家局管理员")
+    EXPERT = "expert", _("评审专家")
 
 
 class RegionLevel(models.TextChoices):
@@ -31,3 +32,4 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("导出")
     DOWNLOAD = "download", _("下载")
     IMPORT = "import", _("导入")
+    SCORE = "score", _("专家评分")

@@ -22,7 +22,12 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("rosters:list", _("重点企业名单"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
     ("rosters:coverage", _("名单覆盖情况"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
     ("filing_settings:policy", _("备案规则设置"), {Role.NATIONAL_ADMIN}),
+    ("certification:rounds", _("专利密集型产品认定"), {Role.NATIONAL_ADMIN}),
+    ("certification:mine", _("产品认定"), {Role.ENTERPRISE}),
+    ("certification:region", _("认定结果"), {Role.PORT_ADMIN}),
+    ("certification:expert_home", _("评审任务"), {Role.EXPERT}),
     ("public:search", _("备案产品查询"), set()),
+    ("certified:list", _("认定产品查询"), set()),
 ]
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("patent_platform.api.urls")),
     path("", include("filings.urls")),
+    path("", include("evaluation.urls")),
     path("", include("provincial.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

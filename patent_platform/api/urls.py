@@ -7,5 +7,6 @@ from patent_platform.api.views import ObtainTokenView
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("", include("filings.api.urls")),
+    path("evaluation/", include("evaluation.api.urls")),
     path("provincial/", include("provincial.api.urls")),
 ]

@@ -67,3 +67,7 @@ class User(AbstractUser):
     @property
     def is_enterprise(self) -> bool:
         return self.role == Role.ENTERPRISE
+
+    @property
+    def is_expert(self) -> bool:
+        return self.role == Role.EXPERT

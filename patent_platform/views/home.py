@@ -14,6 +14,7 @@ ROLE_HOMES = {
     Role.REVIEWER: "review:queue",
     Role.PORT_ADMIN: "port:home",
     Role.NATIONAL_ADMIN: "national:home",
+    Role.EXPERT: "certification:expert_home",
 }
 
 

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
 
+from evaluation.demo import EXPERTS, load_demo_evaluation
 from filings import services, workflow
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
@@ -196,8 +197,18 @@ class Command(BaseCommand):
             UnitMembership.objects.get_or_create(user=user, defaults={"unit": unit, "is_manager": True})
             rows.append((email, f"{Role.ENTERPRISE.label} · {unit.name}"))
         self._filings()
-        load_demo_rosters(User.objects.get(email="national@example.cn"))
+        national = User.objects.get(email="national@example.cn")
+        load_demo_rosters(national)
+        certification = load_demo_evaluation(national, DEMO_PASSWORD, LAST_YEAR)
+        for email, _name, organisation, _province, _title in EXPERTS:
+            rows.append((email, f"{Role.EXPERT.label} · {organisation}"))
         self.stdout.write(self.style.SUCCESS(f"demo filings: {ProductVersion.objects.count()} product versions"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"demo certification: {certification['benchmark_sets']} benchmark sets, "
+                f"{certification['certified']} certified products"
+            )
+        )
         self.stdout.write("Demo accounts (password Demo-2026! for all):")
         for email, what in rows:
             self.stdout.write(f"  {email:<24} {what}")

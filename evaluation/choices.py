@@ -1,0 +1,64 @@
+"""Choices of the evaluation app (T/PPAC 402-2022 method, benchmarks, certification rounds)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Trait(models.TextChoices):
+    """The standard's four traits of a patent-intensive product (DOMAIN.md §3)."""
+
+    PROTECTION = "protection", _("专利保护强度")
+    VALUE = "value", _("专利价值贡献")
+    DEPENDENCE = "dependence", _("竞争力对专利依赖度")
+    BENEFIT = "benefit", _("经济效益")
+
+
+class Direction(models.TextChoices):
+    HIGHER = "higher", _("越高越好（不低于基准值为达标）")
+    LOWER = "lower", _("越低越好（不高于基准值为达标）")
+
+
+class MethodStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    ACTIVE = "active", _("现行")
+    RETIRED = "retired", _("已停用")
+
+
+class ScoreRule(models.TextChoices):
+    MEAN = "mean", _("算术平均")
+    TRIMMED_MEAN = "trimmed_mean", _("去掉一个最高分和一个最低分后平均（不少于 5 位专家时）")
+
+
+class BenchmarkStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    FIXED = "fixed", _("已确定")
+
+
+class Stage(models.TextChoices):
+    PATENT = "patent", _("专利性评价")
+    INFO = "info", _("补充材料")
+    INDUSTRY = "industry", _("产业性评价")
+    PUBLICITY = "publicity", _("公示")
+    FINAL = "final", _("已公布认定结果")
+
+
+STAGE_ORDER = [Stage.PATENT, Stage.INFO, Stage.INDUSTRY, Stage.PUBLICITY, Stage.FINAL]
+
+
+class CandidateStatus(models.TextChoices):
+    PATENT_FAILED = "patent_failed", _("未通过专利性评价")
+    PATENT_PASSED = "patent_passed", _("通过专利性评价")
+    INFO_REQUESTED = "info_requested", _("待补充材料")
+    INFO_SUBMITTED = "info_submitted", _("已补充材料")
+    INFO_MISSING = "info_missing", _("未按期补充材料")
+    EXPERT_REVIEW = "expert_review", _("专家评审中")
+    EXPERT_FAILED = "expert_failed", _("未通过产业性评价")
+    PROPOSED = "proposed", _("公示中")
+    OBJECTION_UPHELD = "objection_upheld", _("异议成立，不予认定")
+    CERTIFIED = "certified", _("已认定")
+
+
+class ObjectionStatus(models.TextChoices):
+    PENDING = "pending", _("待处理")
+    UPHELD = "upheld", _("异议成立")
+    DISMISSED = "dismissed", _("异议不成立")

@@ -1,0 +1,470 @@
+"""The T/PPAC 402-2022 method as versioned data, per-class benchmarks, certification rounds.
+
+- `MethodVersion` fixes an indicator set and the pass rule. Once a round has used it, it is frozen:
+  a change makes a new version (`evaluation.methods.copy_method`) and old results keep theirs.
+- `BenchmarkSet` holds the benchmark values of one method version, product class and data year.
+  A draft is edited; fixing it freezes it; a change after that is a new set with a higher number.
+- `Round` is one certification round; `Candidate` one product-year in it, with its indicator results
+  (`IndicatorResult`), additional information, expert assignments and objections.
+
+Scoping: methods, benchmarks and rounds are reference data every signed-in user may read; a
+candidate and everything hanging off it is scoped like the product (region codes copied onto the
+candidate, the filing unit for enterprise users) and, for experts, by their assignments.
+"""
+
+import uuid
+from pathlib import PurePosixPath
+from typing import Any, Self
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from evaluation.choices import (
+    BenchmarkStatus,
+    CandidateStatus,
+    Direction,
+    MethodStatus,
+    ObjectionStatus,
+    ScoreRule,
+    Stage,
+    Trait,
+)
+from evaluation.formulas import FORMULA_CHOICES
+from patent_platform.choices import Role
+from patent_platform.scoping import ScopedQuerySet, scope_of
+
+VALUE = {"max_digits": 24, "decimal_places": 4}
+SCORE = {"max_digits": 5, "decimal_places": 2}
+
+
+class ReferenceQuerySet(ScopedQuerySet):
+    """Reference data of the evaluation: readable by every signed-in user with a role."""
+
+    def visible_to(self, user: Any) -> Self:
+        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active or not user.role:
+            return self.none()
+        return self.all()
+
+
+class MethodVersion(models.Model):
+    code = models.CharField(_("版本号"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    statement = models.TextField(_("说明"), help_text=_("本版本的依据与适用范围"))
+    status = models.CharField(_("状态"), max_length=10, choices=MethodStatus.choices, default=MethodStatus.DRAFT)
+    min_passed_per_trait = models.PositiveSmallIntegerField(
+        _("每个特征至少达标指标数"), default=1, validators=[MaxValueValidator(20)]
+    )
+    min_passed_total = models.PositiveSmallIntegerField(
+        _("合计至少达标指标数"), default=5, validators=[MaxValueValidator(50)]
+    )
+    default_percentile = models.PositiveSmallIntegerField(
+        _("基准值建议分位数"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text=_("按同类已通过备案产品的分布建议基准值时使用的百分位数"),
+    )
+    score_rule = models.CharField(
+        _("专家评分合成规则"), max_length=20, choices=ScoreRule.choices, default=ScoreRule.MEAN
+    )
+    expert_pass_score = models.DecimalField(
+        _("产业性评价通过分数"),
+        **SCORE,
+        default=70,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("修订自")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("评价方法版本")
+        verbose_name_plural = _("评价方法版本")
+        ordering = ["-id"]
+        constraints = [
+            # at most one version is current at a time
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status=MethodStatus.ACTIVE), name="one_active_method"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_frozen(self) -> bool:
+        """Used by a round: never changed again."""
+        return self.rounds.exists()
+
+    @classmethod
+    def active(cls) -> "MethodVersion | None":
+        return cls.objects.filter(status=MethodStatus.ACTIVE).first()
+
+
+class Indicator(models.Model):
+    method = models.ForeignKey(MethodVersion, on_delete=models.CASCADE, related_name="indicators")
+    code = models.CharField(_("指标代码"), max_length=20)
+    name = models.CharField(_("指标名称"), max_length=100)
+    trait = models.CharField(_("所属特征"), max_length=20, choices=Trait.choices)
+    unit = models.CharField(_("单位"), max_length=20, blank=True)
+    formula = models.CharField(_("计算公式"), max_length=40, choices=FORMULA_CHOICES)
+    direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices, default=Direction.HIGHER)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("评价指标")
+        verbose_name_plural = _("评价指标")
+        ordering = ["method", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["method", "code"], name="indicator_code_once_per_method"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def formula_text(self) -> str:
+        from evaluation.formulas import FORMULAS
+
+        return str(FORMULAS[self.formula].text)
+
+
+class BenchmarkSet(models.Model):
+    method = models.ForeignKey(MethodVersion, on_delete=models.PROTECT, related_name="benchmark_sets")
+    product_class = models.ForeignKey(
+        "filings.ProductClass", on_delete=models.PROTECT, related_name="benchmark_sets", verbose_name=_("产品分类")
+    )
+    data_year = models.PositiveSmallIntegerField(_("数据年度"))
+    number = models.PositiveSmallIntegerField(_("版本"), default=1)
+    status = models.CharField(_("状态"), max_length=10, choices=BenchmarkStatus.choices, default=BenchmarkStatus.DRAFT)
+    percentile = models.PositiveSmallIntegerField(
+        _("建议分位数"), default=50, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    sample_size = models.PositiveIntegerField(_("样本数"), default=0)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fixed_at = models.DateTimeField(_("确定时间"), null=True, blank=True)
+    fixed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("基准值")
+        verbose_name_plural = _("基准值")
+        ordering = ["-data_year", "product_class__code", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["method", "product_class", "data_year", "number"], name="benchmark_set_number"
+            ),
+            # one draft at a time per method, class and year
+            models.UniqueConstraint(
+                fields=["method", "product_class", "data_year"],
+                condition=Q(status=BenchmarkStatus.DRAFT),
+                name="one_draft_benchmark_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_class} · {self.data_year} · v{self.number}"
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.status == BenchmarkStatus.FIXED
+
+
+class Benchmark(models.Model):
+    set = models.ForeignKey(BenchmarkSet, on_delete=models.CASCADE, related_name="values")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="benchmarks")
+    value = models.DecimalField(_("基准值"), **VALUE, null=True, blank=True)
+    suggested = models.DecimalField(_("建议值"), **VALUE, null=True, blank=True)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("指标基准值")
+        verbose_name_plural = _("指标基准值")
+        ordering = ["indicator__order", "indicator_id"]
+        constraints = [models.UniqueConstraint(fields=["set", "indicator"], name="benchmark_once_per_indicator")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} = {self.value}"
+
+
+class RoundQuerySet(ReferenceQuerySet):
+    pass
+
+
+class Round(models.Model):
+    name = models.CharField(_("批次名称"), max_length=200)
+    data_year = models.PositiveSmallIntegerField(_("数据年度"))
+    method = models.ForeignKey(
+        MethodVersion, on_delete=models.PROTECT, related_name="rounds", verbose_name=_("评价方法版本")
+    )
+    deadline = models.DateField(_("备案通过截止日"), help_text=_("截至该日（含）已通过审核的备案参与本批次"))
+    stage = models.CharField(_("阶段"), max_length=20, choices=Stage.choices, default=Stage.PATENT)
+    evaluated_at = models.DateTimeField(_("专利性评价完成时间"), null=True, blank=True)
+    evaluation_runs = models.PositiveIntegerField(_("专利性评价次数"), default=0)
+    info_due = models.DateField(_("补充材料截止日"), null=True, blank=True)
+    experts_per_product = models.PositiveSmallIntegerField(
+        _("每个产品评审专家数"), default=3, validators=[MinValueValidator(3), MaxValueValidator(15)]
+    )
+    publicity_start = models.DateField(_("公示开始日"), null=True, blank=True)
+    publicity_end = models.DateField(_("公示截止日"), null=True, blank=True)
+    finalized_at = models.DateTimeField(_("结果公布时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("认定批次")
+        verbose_name_plural = _("认定批次")
+        ordering = ["-data_year", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CandidateQuerySet(ScopedQuerySet):
+    region_prefix = ""
+    unit_field = "unit_id"
+
+    def visible_to(self, user: Any) -> Self:
+        if getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.EXPERT:
+            return self.filter(pk__in=Assignment.objects.filter(expert=user).values("candidate_id"))
+        return super().visible_to(user)
+
+    def public(self) -> Self:
+        """Candidates the public may see: on a list under publicity, or certified."""
+        return self.filter(
+            Q(status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL)
+            | Q(status=CandidateStatus.PROPOSED, round__stage=Stage.PUBLICITY)
+        )
+
+
+class Candidate(models.Model):
+    """A product-year in a round. Region codes are copied from the product for scoping."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="candidates")
+    version = models.ForeignKey(
+        "filings.ProductVersion", on_delete=models.PROTECT, related_name="candidacies", verbose_name=_("产品")
+    )
+    product = models.ForeignKey("filings.Product", on_delete=models.PROTECT, related_name="candidacies")
+    unit = models.ForeignKey("filings.FilingUnit", on_delete=models.PROTECT, related_name="candidacies")
+    product_class = models.ForeignKey("filings.ProductClass", on_delete=models.PROTECT, related_name="+")
+    province_code = models.CharField(max_length=6, db_index=True, editable=False)
+    city_code = models.CharField(max_length=6, blank=True, db_index=True, editable=False)
+    county_code = models.CharField(max_length=6, blank=True, db_index=True, editable=False)
+    benchmark_set = models.ForeignKey(BenchmarkSet, on_delete=models.PROTECT, related_name="candidates")
+    status = models.CharField(
+        _("状态"), max_length=20, choices=CandidateStatus.choices, default=CandidateStatus.PATENT_FAILED
+    )
+    passed_protection = models.PositiveSmallIntegerField(default=0)
+    passed_value = models.PositiveSmallIntegerField(default=0)
+    passed_dependence = models.PositiveSmallIntegerField(default=0)
+    passed_benefit = models.PositiveSmallIntegerField(default=0)
+    passed_total = models.PositiveSmallIntegerField(_("达标指标数"), default=0)
+    patent_passed = models.BooleanField(_("通过专利性评价"), default=False)
+    expert_score = models.DecimalField(_("产业性评价得分"), **SCORE, null=True, blank=True)
+    certificate_number = models.CharField(_("证书编号"), max_length=20, unique=True, null=True, blank=True)
+    certified_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
+
+    objects = CandidateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("参评产品")
+        verbose_name_plural = _("参评产品")
+        ordering = ["round", "product_class__code", "id"]
+        constraints = [
+            # a product-year is evaluated in one round only
+            models.UniqueConstraint(fields=["version"], name="candidate_once_per_version"),
+        ]
+        indexes = [models.Index(fields=["round", "status"], name="candidate_round_status")]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.version}"
+
+    def passed_in(self, trait: str) -> int:
+        return getattr(self, f"passed_{trait}")
+
+
+class IndicatorResultQuerySet(ScopedQuerySet):
+    region_prefix = "candidate__"
+    unit_field = "candidate__unit_id"
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(candidate__in=Candidate.objects.visible_to(user))
+
+
+class IndicatorResult(models.Model):
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="results")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="results")
+    value = models.DecimalField(_("指标值"), **VALUE, null=True, blank=True)
+    benchmark = models.DecimalField(_("基准值"), **VALUE, null=True, blank=True)
+    passed = models.BooleanField(_("达标"), default=False)
+
+    objects = IndicatorResultQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("指标结果")
+        verbose_name_plural = _("指标结果")
+        ordering = ["indicator__order", "indicator_id"]
+        constraints = [models.UniqueConstraint(fields=["candidate", "indicator"], name="result_once_per_indicator")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code}: {self.value}"
+
+
+def _random_attachment_name(instance: Any, filename: str) -> str:
+    suffix = PurePosixPath(filename).suffix.lower()[:5]
+    return f"evaluation/{uuid.uuid4().hex}{suffix}"
+
+
+class AdditionalInfoQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(candidate__in=Candidate.objects.visible_to(user))
+
+
+class AdditionalInfo(models.Model):
+    """What a filer adds after passing the patent evaluation (for the experts)."""
+
+    candidate = models.OneToOneField(Candidate, on_delete=models.CASCADE, related_name="info")
+    market_position = models.TextField(_("市场地位与竞争优势"), max_length=3000)
+    technology = models.TextField(_("技术先进性"), max_length=3000)
+    patent_use = models.TextField(_("专利运用与保护情况"), max_length=3000)
+    attachment = models.FileField(_("证明材料（PDF）"), upload_to=_random_attachment_name, blank=True, max_length=200)
+    submitted_at = models.DateTimeField(_("提交时间"), auto_now=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = AdditionalInfoQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("补充材料")
+        verbose_name_plural = _("补充材料")
+
+    def __str__(self) -> str:
+        return str(self.candidate)
+
+
+class NationalOnlyQuerySet(ScopedQuerySet):
+    """Rows only national administrators read (they name people: experts, objectors)."""
+
+    def visible_to(self, user: Any) -> Self:
+        if getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.NATIONAL_ADMIN:
+            return self.all()
+        return self.none()
+
+
+class ExpertProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="expert_profile")
+    organisation = models.CharField(_("工作单位"), max_length=200)
+    province_code = models.CharField(_("所在省份代码"), max_length=6)
+    title = models.CharField(_("职称"), max_length=100, blank=True)
+    classes = models.ManyToManyField(
+        "filings.ProductClass", related_name="experts", verbose_name=_("评审领域（产品分类）")
+    )
+    is_active = models.BooleanField(_("在库"), default=True)
+
+    objects = NationalOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("专家信息")
+        verbose_name_plural = _("专家信息")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organisation}"
+
+
+# The scoring form: criteria and their maximum points (total 100).
+CRITERIA = [
+    ("technology", _("技术先进性"), 30),
+    ("market", _("市场竞争力"), 30),
+    ("patent", _("专利对产品的支撑作用"), 25),
+    ("benefit", _("经济与社会效益"), 15),
+]
+
+
+class AssignmentQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.role == Role.EXPERT:
+            return self.filter(expert=user)
+        if scope_of(user).everything and user.role == Role.NATIONAL_ADMIN:
+            return self.all()
+        return self.none()
+
+
+class Assignment(models.Model):
+    """An expert's task: score one candidate (the industry evaluation)."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="assignments")
+    expert = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    technology = models.DecimalField(_("技术先进性（30 分）"), **SCORE, null=True, blank=True)
+    market = models.DecimalField(_("市场竞争力（30 分）"), **SCORE, null=True, blank=True)
+    patent = models.DecimalField(_("专利对产品的支撑作用（25 分）"), **SCORE, null=True, blank=True)
+    benefit = models.DecimalField(_("经济与社会效益（15 分）"), **SCORE, null=True, blank=True)
+    total = models.DecimalField(_("总分"), **SCORE, null=True, blank=True)
+    comments = models.TextField(_("评审意见"), max_length=3000, blank=True)
+    scored_at = models.DateTimeField(_("评分时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("专家评审任务")
+        verbose_name_plural = _("专家评审任务")
+        ordering = ["candidate", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "expert"], name="expert_once_per_candidate"),
+            models.CheckConstraint(
+                condition=Q(total__gte=0, total__lte=100) | Q(total__isnull=True), name="total_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} ← {self.expert}"
+
+
+class Objection(models.Model):
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="objections")
+    name = models.CharField(_("异议人（单位或姓名）"), max_length=200)
+    contact = models.CharField(_("联系方式"), max_length=100)
+    reasons = models.TextField(_("异议理由"), max_length=5000)
+    lodged_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(
+        _("处理结果"), max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.PENDING
+    )
+    decision = models.TextField(_("处理意见"), max_length=3000, blank=True)
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = NationalOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("异议")
+        verbose_name_plural = _("异议")
+        ordering = ["-lodged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} · {self.name}"

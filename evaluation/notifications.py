@@ -1,0 +1,53 @@
+"""E-mails of the certification rounds, to the filers of the products concerned."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from evaluation.models import Candidate
+
+
+def _addresses(candidate: Candidate) -> list[str]:
+    unit = candidate.unit
+    emails = {m.user.email for m in unit.memberships.select_related("user") if m.user.is_active}
+    if unit.contact_email:
+        emails.add(unit.contact_email)
+    return sorted(emails)
+
+
+def send_candidate_mail(candidate_ids: list[int], kind: str) -> int:
+    sent = 0
+    candidates = Candidate.objects.filter(pk__in=candidate_ids).select_related("round", "version", "unit")
+    with translation.override(settings.LANGUAGE_CODE):
+        for candidate in candidates:
+            recipients = _addresses(candidate)
+            if not recipients:
+                continue
+            rnd, name = candidate.round, candidate.version.name
+            url = settings.SITE_URL.rstrip("/") + reverse("certification:candidate", args=[candidate.pk])
+            if kind == "info_requested":
+                subject = _("【专利密集型产品认定】%(name)s 通过专利性评价，请补充材料") % {"name": name}
+                body = _(
+                    "您的产品“%(name)s”在“%(round)s”中通过专利性评价，请于 %(due)s 前登录平台补充材料：%(url)s"
+                ) % {
+                    "name": name,
+                    "round": rnd.name,
+                    "due": rnd.info_due.isoformat() if rnd.info_due else "",
+                    "url": url,
+                }
+            elif kind == "certified":
+                subject = _("【专利密集型产品认定】%(name)s 已被认定为专利密集型产品") % {"name": name}
+                body = _(
+                    "您的产品“%(name)s”在“%(round)s”中被认定为专利密集型产品，证书编号 %(no)s。证书下载：%(url)s"
+                ) % {
+                    "name": name,
+                    "round": rnd.name,
+                    "no": candidate.certificate_number,
+                    "url": url,
+                }
+            else:
+                continue
+            sent += send_mail(subject, body, None, recipients)
+    return sent

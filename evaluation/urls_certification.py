@@ -1,0 +1,43 @@
+"""/certification/: the national office's rounds, methods and benchmarks; filers', experts' and ports' pages."""
+
+from django.urls import path
+
+from evaluation.views import documents, methods, national, participants
+
+urlpatterns = [
+    # national office: rounds
+    path("", national.RoundListView.as_view(), name="rounds"),
+    path("rounds/new/", national.RoundCreateView.as_view(), name="round_new"),
+    path("rounds/<int:pk>/", national.RoundDetailView.as_view(), name="round"),
+    path("rounds/<int:pk>/progress/", national.RoundProgressView.as_view(), name="round_progress"),
+    path("rounds/<int:pk>/actions/<slug:action>/", national.RoundActionView.as_view(), name="round_action"),
+    path("rounds/<int:pk>/export.xlsx", national.RoundExportView.as_view(), name="round_export"),
+    path("objections/<int:pk>/decide/", national.ObjectionDecideView.as_view(), name="objection_decide"),
+    path("experts/", national.ExpertListView.as_view(), name="experts"),
+    path("experts/new/", national.ExpertCreateView.as_view(), name="expert_new"),
+    # national office: method versions and benchmarks
+    path("methods/", methods.MethodListView.as_view(), name="methods"),
+    path("methods/<int:pk>/", methods.MethodDetailView.as_view(), name="method"),
+    path("methods/<int:pk>/copy/", methods.MethodCopyView.as_view(), name="method_copy"),
+    path("methods/<int:pk>/activate/", methods.MethodActivateView.as_view(), name="method_activate"),
+    path("methods/<int:pk>/indicators/new/", methods.IndicatorEditView.as_view(), name="indicator_new"),
+    path("indicators/<int:pk>/edit/", methods.IndicatorEditView.as_view(), name="indicator_edit"),
+    path("indicators/<int:pk>/delete/", methods.IndicatorDeleteView.as_view(), name="indicator_delete"),
+    path("benchmarks/", methods.BenchmarkListView.as_view(), name="benchmarks"),
+    path("benchmarks/<int:pk>/", methods.BenchmarkSetView.as_view(), name="benchmark_set"),
+    path("benchmarks/<int:pk>/export.xlsx", methods.BenchmarkExportView.as_view(), name="benchmark_export"),
+    # every participant: a candidate's result with its explanation (scoped)
+    path("candidates/<int:pk>/", participants.CandidateView.as_view(), name="candidate"),
+    path("candidates/<int:pk>/info/", participants.CandidateInfoView.as_view(), name="candidate_info"),
+    path("candidates/<int:pk>/attachment/", documents.AttachmentView.as_view(), name="attachment"),
+    path("candidates/<int:pk>/certificate.pdf", documents.CertificateView.as_view(), name="certificate"),
+    # enterprises
+    path("mine/", participants.MyCandidatesView.as_view(), name="mine"),
+    path("self-check/<int:version_pk>/", participants.SelfCheckView.as_view(), name="self_check"),
+    # ports
+    path("region/", participants.RegionResultsView.as_view(), name="region"),
+    path("region/export.xlsx", participants.RegionExportView.as_view(), name="region_export"),
+    # experts
+    path("expert/", participants.ExpertHomeView.as_view(), name="expert_home"),
+    path("expert/assignments/<int:pk>/", participants.AssignmentView.as_view(), name="assignment"),
+]
