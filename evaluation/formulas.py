@@ -101,25 +101,33 @@ def core_patents(path: str) -> Expression:
     return _rounded(_count(path, Q(is_core=True)))
 
 
-def application_year() -> Expression:
-    """The year of application: from the application date, else from the application number itself
-    (digits 1–4 of a 12-digit number since 2003, 19 + digits 1–2 of an 8-digit one before)."""
+def number_year() -> Expression:
+    """The year in the application number: digits 1–4 of a 12-digit number (since 2003); of an 8-digit
+    one (1985–2003) 19 + digits 1–2 for 85–99 and 20 + digits 1–2 for 00–03 (filings.identifiers)."""
     number = "right__patent__number"
-    from_number = Case(
+    yy = Cast(Substr(number, 1, 2), IntegerField())
+    return Case(
         When(Q(**{f"{number}__regex": r"^[0-9]{12}"}), then=Cast(Substr(number, 1, 4), IntegerField())),
-        default=Value(1900) + Cast(Substr(number, 1, 2), IntegerField()),
+        When(Q(**{f"{number}__regex": r"^(8[5-9]|9[0-9])"}), then=Value(1900) + yy),
+        default=Value(2000) + yy,
         output_field=IntegerField(),
     )
-    return Coalesce(ExtractYear("right__patent__application_date"), from_number, output_field=IntegerField())
+
+
+def application_year() -> Expression:
+    """The year of application: from the application date, else from the application number itself."""
+    return Coalesce(ExtractYear("right__patent__application_date"), number_year(), output_field=IntegerField())
 
 
 def core_remaining_years(path: str) -> Expression:
+    design = Q(right__patent__kind=PatentKind.DESIGN)
     term = Case(
         When(right__patent__kind=PatentKind.INVENTION, then=Value(20)),
         When(right__patent__kind=PatentKind.UTILITY_MODEL, then=Value(10)),
+        When(design & Q(right__patent__application_date__gte=DESIGN_15_YEARS_FROM), then=Value(15)),
+        # no application date: only a number of 2022 or later is surely applied for from 2021-06-01
         When(
-            right__patent__kind=PatentKind.DESIGN,
-            right__patent__application_date__gte=DESIGN_15_YEARS_FROM,
+            design & Q(right__patent__application_date__isnull=True, number_year__gte=DESIGN_15_YEARS_FROM.year + 1),
             then=Value(15),
         ),
         default=Value(10),
@@ -131,6 +139,7 @@ def core_remaining_years(path: str) -> Expression:
     )
     links = (
         PatentLink.objects.filter(version_id=_version_ref(path), is_core=True)
+        .annotate(number_year=number_year())
         .annotate(remaining=remaining)
         .order_by()
         .values("version_id")
@@ -197,8 +206,9 @@ FORMULAS: dict[str, Formula] = {
             _("核心专利平均剩余保护期"),
             _("年"),
             _(
-                "各核心专利（申请年 + 法定保护期 − 数据年度）的平均值；申请年取申请日，未填申请日时取申请号前四位；"
+                "各核心专利（申请年 + 法定保护期 − 数据年度）的平均值；申请年取申请日，未填申请日时取申请号中的年份；"
                 "法定保护期：发明 20 年，实用新型 10 年，外观设计 2021-06-01 起申请的 15 年、之前 10 年"
+                "（未填申请日时按申请号年份，2022 年起为 15 年）"
             ),
             core_remaining_years,
         ),

@@ -242,7 +242,8 @@ def set_values(
     for ind_id, value in values.items():
         row = rows.get(int(ind_id))
         if row is not None:
-            row.value = value
+            # stored with 4 places: the audit record shows what is stored, not what was typed
+            row.value = None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
             row.save(update_fields=["value"])
     if note is not None:
         bset.note = note[:500]

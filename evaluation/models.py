@@ -217,6 +217,7 @@ class Round(models.Model):
     )
     deadline = models.DateField(_("备案通过截止日"), help_text=_("截至该日（含）已通过审核的备案参与本批次"))
     stage = models.CharField(_("阶段"), max_length=20, choices=Stage.choices, default=Stage.PATENT)
+    evaluation_requested_at = models.DateTimeField(_("专利性评价请求时间"), null=True, blank=True)
     evaluated_at = models.DateTimeField(_("专利性评价完成时间"), null=True, blank=True)
     evaluation_runs = models.PositiveIntegerField(_("专利性评价次数"), default=0)
     info_due = models.DateField(_("补充材料截止日"), null=True, blank=True)
@@ -240,6 +241,12 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def evaluating(self) -> bool:
+        """A patent evaluation was asked for and has not finished since (the task is queued or running)."""
+        requested = self.evaluation_requested_at
+        return requested is not None and (self.evaluated_at is None or self.evaluated_at < requested)
 
 
 class CandidateQuerySet(ScopedQuerySet):

@@ -11,6 +11,7 @@ writes an audit record and sends its e-mails after commit.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -117,6 +118,7 @@ def start_round(
         method=method,
         experts_per_product=experts_per_product,
         created_by=user,
+        evaluation_requested_at=timezone.now(),
     )
     missing = engine.missing_benchmarks(rnd)
     if missing:
@@ -148,6 +150,8 @@ def rerun_patent_evaluation(rnd: Round, user: Any) -> Round:
     """Compute the patent evaluation again (e.g. after a correction); the same data gives the same rows."""
     _require(user, Role.NATIONAL_ADMIN)
     rnd = _lock_round(rnd, Stage.PATENT)
+    rnd.evaluation_requested_at = timezone.now()
+    rnd.save(update_fields=["evaluation_requested_at"])
     audit.audit_event(action=AuditAction.UPDATE, obj=rnd, message=str(_("重新进行专利性评价")), actor=user)
     _queue_evaluation(rnd)
     return rnd
@@ -199,7 +203,9 @@ def submit_information(candidate_id: int, user: Any, data: Mapping[str, Any], at
     _require(user, Role.ENTERPRISE)
     candidate = lock_visible(Candidate.objects.select_related("round"), user, candidate_id)
     rnd = candidate.round
-    if rnd.stage != Stage.INFO or candidate.status not in (C.INFO_REQUESTED, C.INFO_SUBMITTED):
+    if rnd.stage != Stage.INFO:
+        raise RoundError(_("本批次现在不在补充材料阶段，不能补充材料。"), code="wrong_stage")
+    if candidate.status not in (C.INFO_REQUESTED, C.INFO_SUBMITTED):
         raise RoundError(_("现在不能为该产品补充材料。"), code="info_closed")
     if rnd.info_due and china_today() > rnd.info_due:
         raise RoundError(_("补充材料已于 %(due)s 截止。") % {"due": rnd.info_due.isoformat()}, code="info_overdue")
@@ -230,14 +236,19 @@ def submit_information(candidate_id: int, user: Any, data: Mapping[str, Any], at
 # --- 3. industry evaluation by experts -----------------------------------------------------------
 
 
+def organisation_key(name: str) -> str:
+    """An organisation's name for comparison: full-width forms folded (NFKC), every space dropped."""
+    return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+
 def conflicting(candidate: Candidate, expert: User) -> str | None:
     """Why an expert may not score a candidate (None when they may)."""
     profile = getattr(expert, "expert_profile", None)
-    if profile is None or not profile.is_active or not expert.is_active:
+    if profile is None or not profile.is_active or not expert.is_active or expert.role != Role.EXPERT:
         return str(_("不在专家库中"))
     if profile.province_code == candidate.province_code:
         return str(_("与企业同省"))
-    if profile.organisation.strip() == candidate.unit.name.strip():
+    if organisation_key(profile.organisation) == organisation_key(candidate.unit.name):
         return str(_("与企业同单位"))
     return None
 
@@ -252,19 +263,19 @@ def panel(candidate: Candidate) -> list[User]:
             expert_profile__classes=candidate.product_class_id,
         )
         .exclude(expert_profile__province_code=candidate.province_code)
-        .exclude(expert_profile__organisation=candidate.unit.name)
         .select_related("expert_profile")
         .annotate(load=Count("assignments", filter=Q(assignments__candidate__round_id=candidate.round_id)))
         .order_by("load", "pk")
     )
-    return list(experts)
+    # the same test as `conflicting` (names compared with spaces and full-width forms folded)
+    return [expert for expert in experts if conflicting(candidate, expert) is None]
 
 
 def _choose(candidate: Candidate, size: int, load: dict[int, int]) -> list[User]:
     chosen: list[User] = []
     organisations: set[str] = set()
     for expert in sorted(panel(candidate), key=lambda e: (load.get(e.pk, 0), e.pk)):
-        org = expert.expert_profile.organisation.strip()
+        org = organisation_key(expert.expert_profile.organisation)
         if org in organisations:
             continue  # no two experts of one organisation on a product
         chosen.append(expert)
@@ -341,7 +352,8 @@ def submit_score(assignment_id: int, user: Any, scores: Mapping[str, Any], comme
     _require(user, Role.EXPERT)
     assignment = lock_visible(Assignment.objects.select_related("candidate__round"), user, assignment_id)
     if assignment.candidate.round.stage != Stage.INDUSTRY:
-        raise RoundError(_("产业性评价已结束，评分不能再修改。"), code="scoring_closed")
+        # assignments exist from the industry evaluation on: outside it, the scoring is over
+        raise RoundError(_("产业性评价已结束，评分不能再修改。"), code="wrong_stage")
     errors = score_errors(scores)
     if not (comments or "").strip():
         errors["comments"] = str(_("请填写评审意见。"))
