@@ -15,6 +15,8 @@ urlpatterns = [
     path("objections/<int:pk>/decide/", national.ObjectionDecideView.as_view(), name="objection_decide"),
     path("experts/", national.ExpertListView.as_view(), name="experts"),
     path("experts/new/", national.ExpertCreateView.as_view(), name="expert_new"),
+    path("experts/export.xlsx", national.ExpertExportView.as_view(), name="expert_export"),
+    path("experts/<int:pk>/active/", national.ExpertActiveView.as_view(), name="expert_active"),
     # national office: method versions and benchmarks
     path("methods/", methods.MethodListView.as_view(), name="methods"),
     path("methods/<int:pk>/", methods.MethodDetailView.as_view(), name="method"),

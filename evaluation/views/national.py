@@ -1,39 +1,640 @@
-"""Placeholder: being written."""
+"""The national office's certification desk: rounds stage by stage, objections, the expert pool.
 
-from patent_platform.views.base import ScopedTemplateView
+National administrators only (everyone else gets 404). Reads go through `visible_to`; every change
+through `evaluation.rounds` / `evaluation.experts`, whose errors are shown next to the field they
+concern with the input kept (HTTP 400).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from evaluation import engine, experts, rounds
+from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ObjectionStatus, Stage
+from evaluation.models import Candidate, ExpertProfile, IndicatorResult, MethodVersion, Objection, Round
+from filings.forms import BootstrapFormMixin, DateInput
+from filings.models import ProductClass
+from filings.workflow import china_today, default_data_year
+from patent_platform.choices import RegionLevel, Role
+from patent_platform.exports import xlsx_response
+from patent_platform.models import Region
+from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
+
+NATIONAL = frozenset({Role.NATIONAL_ADMIN})
+C = CandidateStatus
 
 
-class RoundListView(ScopedTemplateView):
-    roles = frozenset()
+def province_names() -> dict[str, str]:
+    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+
+
+def error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    """A service's ValidationError as {field: [messages]}; field-less messages under "__all__"."""
+    if hasattr(exc, "error_dict"):
+        return {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+    return {NON_FIELD_ERRORS: [str(m) for m in exc.messages]}
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    for field, messages_ in error_dict(exc).items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class StyledForm(BootstrapFormMixin, forms.Form):
+    """Bootstrap classes on every widget; radio and checkbox lists get the check-input class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                field.widget.attrs["class"] = "form-check-input"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+
+
+class RoundForm(StyledForm):
+    name = forms.CharField(label=gettext_lazy("批次名称"), max_length=200)
+    data_year = forms.IntegerField(
+        label=gettext_lazy("数据年度"),
+        min_value=2000,
+        max_value=2100,
+        help_text=gettext_lazy("认定使用该年度的备案数据（上一自然年）"),
+    )
+    deadline = forms.DateField(
+        label=gettext_lazy("备案通过截止日"),
+        widget=DateInput(),
+        help_text=gettext_lazy("截至该日（含）已通过审核、且选择参与认定的备案参与本批次"),
+    )
+    method = forms.ModelChoiceField(
+        label=gettext_lazy("评价方法版本"),
+        queryset=MethodVersion.objects.filter(status=MethodStatus.ACTIVE),
+        empty_label=None,
+    )
+    experts_per_product = forms.IntegerField(
+        label=gettext_lazy("每个产品评审专家数"), min_value=3, max_value=15, initial=3
+    )
+
+
+def round_counts(rnd: Round) -> dict[str, int]:
+    by_status = dict(rnd.candidates.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    return {status: by_status.get(status, 0) for status in C.values} | {"all": sum(by_status.values())}
+
+
+class RoundListView(ScopedListView):
+    roles = NATIONAL
+    model = Round
+    template_name = "evaluation/national/rounds.html"
+    context_object_name = "rounds"
+    paginate_by = 30
+
+    def get_queryset(self) -> QuerySet[Round]:
+        return (
+            self.scoped_queryset()
+            .select_related("method")
+            .annotate(
+                n_candidates=Count("candidates"),
+                n_passed=Count("candidates", filter=Q(candidates__patent_passed=True)),
+                n_certified=Count("candidates", filter=Q(candidates__status=C.CERTIFIED)),
+            )
+            .order_by("-data_year", "-id")  # Meta.ordering does not apply to GROUP BY queries
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "active_method": MethodVersion.active()}
 
 
 class RoundCreateView(ScopedTemplateView):
-    roles = frozenset()
+    """Start a round: the form says beforehand how many filings are eligible and which classes lack benchmarks."""
+
+    roles = NATIONAL
+    model = Round
+    template_name = "evaluation/national/round_new.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = kwargs.get("form") or RoundForm(
+            initial={
+                "data_year": self.request.GET.get("data_year") or default_data_year(),
+                "deadline": china_today(),
+                "name": _("%(year)s 年度专利密集型产品认定") % {"year": default_data_year()},
+                "experts_per_product": 3,
+                "method": MethodVersion.active(),
+            }
+        )
+        method = MethodVersion.active()
+        preview = None
+        year = form["data_year"].value()
+        deadline = form["deadline"].value()
+        try:
+            year = int(year)
+            deadline = deadline if isinstance(deadline, dt.date) else dt.date.fromisoformat(str(deadline))
+        except (TypeError, ValueError):
+            year = None
+        if method is not None and year:
+            probe = Round(data_year=year, deadline=deadline, method=method)
+            preview = {
+                "year": year,
+                "deadline": deadline,
+                "eligible": engine.eligible_versions(probe).count(),
+                "missing": engine.missing_benchmarks(probe),
+            }
+        context.update(form=form, method=method, preview=preview)
+        return context
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = RoundForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                rnd = rounds.start_round(
+                    user=request.user,
+                    name=data["name"],
+                    data_year=data["data_year"],
+                    deadline=data["deadline"],
+                    method=data["method"],
+                    experts_per_product=data["experts_per_product"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("认定批次已发起，专利性评价正在后台进行。"))
+                return HttpResponseRedirect(reverse("certification:round", args=[rnd.pk]))
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class InfoForm(StyledForm):
+    info_due = forms.DateField(label=gettext_lazy("补充材料截止日"), widget=DateInput())
+
+
+class PublicityForm(StyledForm):
+    days = forms.IntegerField(label=gettext_lazy("公示天数"), min_value=1, max_value=60, initial=5)
+    start = forms.DateField(
+        label=gettext_lazy("公示开始日"),
+        widget=DateInput(),
+        required=False,
+        help_text=gettext_lazy("不填为今天"),
+    )
+
+
+class CandidateFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=gettext_lazy("状态"), required=False, choices=[("", gettext_lazy("全部状态")), *C.choices]
+    )
+    product_class = forms.ModelChoiceField(
+        label=gettext_lazy("产品分类"),
+        queryset=ProductClass.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("全部分类"),
+    )
+    q = forms.CharField(label=gettext_lazy("搜索"), required=False, max_length=100)
+
+    def apply(self, qs: QuerySet[Candidate]) -> QuerySet[Candidate]:
+        if not self.is_valid():
+            return qs
+        data = self.cleaned_data
+        if data.get("status"):
+            qs = qs.filter(status=data["status"])
+        if data.get("product_class"):
+            qs = qs.filter(product_class=data["product_class"])
+        if text := (data.get("q") or "").strip():
+            qs = qs.filter(
+                Q(version__name__icontains=text)
+                | Q(unit__name__icontains=text)
+                | Q(product__filing_number__icontains=text.upper())
+            )
+        return qs
+
+
+# What the national office does in each stage: (action slug, label, needs a form)
+STAGE_ACTIONS: Mapping[str, list[str]] = {
+    Stage.PATENT: ["evaluate", "request-information"],
+    Stage.INFO: ["start-industry"],
+    Stage.INDUSTRY: ["start-publicity"],
+    Stage.PUBLICITY: ["finalize"],
+    Stage.FINAL: [],
+}
 
 
 class RoundDetailView(ScopedTemplateView):
-    roles = frozenset()
+    roles = NATIONAL
+    model = Round
+    template_name = "evaluation/national/round.html"
+
+    def get_round(self) -> Round:
+        return get_object_or_404(self.scoped_queryset().select_related("method", "created_by"), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        rnd = kwargs.get("round") or self.get_round()
+        filters = CandidateFilterForm(self.request.GET or None)
+        candidates = filters.apply(
+            self.scoped_queryset(Candidate)
+            .filter(round=rnd)
+            .select_related("version", "unit", "product", "product_class")
+            .order_by("-patent_passed", "-passed_total", "product_class__code", "pk")
+        )
+        total = candidates.count()
+        shown = list(candidates[:200])
+        provinces = province_names()
+        for candidate in shown:
+            candidate.province_name = provinces.get(candidate.province_code, candidate.province_code)
+        objections = (
+            self.scoped_queryset(Objection)
+            .filter(candidate__round=rnd)
+            .select_related("candidate__version", "candidate__unit", "decided_by")
+        )
+        stage_index = STAGE_ORDER.index(rnd.stage)
+        stages = [
+            {"key": s, "label": Stage(s).label, "done": i < stage_index, "current": i == stage_index}
+            for i, s in enumerate(STAGE_ORDER)
+        ]
+        scoring = None
+        if rnd.stage == Stage.INDUSTRY:
+            assignments = rnd.candidates.aggregate(
+                total=Count("assignments"), scored=Count("assignments", filter=Q(assignments__scored_at__isnull=False))
+            )
+            scoring = assignments
+        query = self.request.GET.copy()
+        context.update(
+            round=rnd,
+            counts=round_counts(rnd),
+            status_labels=dict(C.choices),
+            stages=stages,
+            candidates=shown,
+            candidates_total=total,
+            candidates_truncated=total > len(shown),
+            filters=filters,
+            query=query.urlencode(),
+            objections=list(objections),
+            pending_objections=sum(1 for o in objections if o.status == ObjectionStatus.PENDING),
+            actions=STAGE_ACTIONS[rnd.stage],
+            info_form=kwargs.get("info_form") or InfoForm(initial={"info_due": china_today() + dt.timedelta(days=14)}),
+            publicity_form=kwargs.get("publicity_form") or PublicityForm(initial={"days": 5}),
+            action_errors=kwargs.get("action_errors", {}),
+            scoring=scoring,
+            publicity_open=rounds.publicity_open(rnd),
+            today=china_today(),
+        )
+        return context
 
 
 class RoundProgressView(ScopedTemplateView):
-    roles = frozenset()
+    """The patent evaluation's progress, polled by htmx; once it is done the page reloads itself."""
+
+    roles = NATIONAL
+    model = Round
+    template_name = "evaluation/national/_evaluation_progress.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rnd = get_object_or_404(self.scoped_queryset(), pk=kwargs["pk"])
+        response = self.render_to_response({"round": rnd, "counts": round_counts(rnd)})
+        if not rnd.evaluating and request.headers.get("HX-Request"):
+            response["HX-Refresh"] = "true"
+        return response
 
 
-class RoundActionView(ScopedTemplateView):
-    roles = frozenset()
+class RoundActionView(ScopedViewMixin, View):
+    """POST only: the stage actions. Errors re-render the round page with the message next to the form."""
+
+    roles = NATIONAL
+    model = Round
+
+    def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        rnd = get_object_or_404(self.scoped_queryset(), pk=pk)
+        user = request.user
+        info_form = publicity_form = None
+        try:
+            if action == "evaluate":
+                rounds.rerun_patent_evaluation(rnd, user)
+                messages.success(request, _("已重新发起专利性评价，结果将在完成后显示。"))
+            elif action == "request-information":
+                info_form = InfoForm(request.POST)
+                if not info_form.is_valid():
+                    raise ValidationError([m for ms in info_form.errors.values() for m in ms])
+                rounds.request_information(rnd, user, info_form.cleaned_data["info_due"])
+                messages.success(request, _("已通知通过专利性评价的企业补充材料。"))
+            elif action == "start-industry":
+                counts = rounds.start_industry_evaluation(rnd, user)
+                messages.success(
+                    request,
+                    _(
+                        "产业性评价已开始：%(products)s 个产品，分配评审任务 %(assigned)s 项；"
+                        "%(missing_info)s 个产品未按期补充材料。"
+                    )
+                    % counts,
+                )
+            elif action == "start-publicity":
+                publicity_form = PublicityForm(request.POST)
+                if not publicity_form.is_valid():
+                    raise ValidationError([m for ms in publicity_form.errors.values() for m in ms])
+                data = publicity_form.cleaned_data
+                counts = rounds.start_publicity(rnd, user, data["days"], data.get("start"))
+                messages.success(
+                    request, _("拟认定名单已公示：%(proposed)s 个产品；%(failed)s 个产品未达到通过分数。") % counts
+                )
+            elif action == "finalize":
+                counts = rounds.finalize(rnd, user)
+                messages.success(request, _("认定结果已公布：%(certified)s 个产品获得认定，证书已生成。") % counts)
+            else:
+                raise Http404
+        except ValidationError as exc:
+            view = RoundDetailView()
+            view.setup(request, pk=pk)
+            context = view.get_context_data(
+                round=view.get_round(),
+                info_form=info_form,
+                publicity_form=publicity_form,
+                action_errors={action: [m for ms in error_dict(exc).values() for m in ms]},
+            )
+            return view.render_to_response(context, status=400)
+        return HttpResponseRedirect(reverse("certification:round", args=[pk]))
 
 
-class RoundExportView(ScopedTemplateView):
-    roles = frozenset()
+class RoundExportView(ScopedViewMixin, View):
+    """Every candidate of the round with every indicator's value, benchmark and result."""
+
+    roles = NATIONAL
+    model = Round
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        rnd = get_object_or_404(self.scoped_queryset().select_related("method"), pk=pk)
+        indicators = list(rnd.method.indicators.all())
+        candidates = (
+            self.scoped_queryset(Candidate)
+            .filter(round=rnd)
+            .select_related("version", "unit", "product", "product_class")
+            .order_by("product_class__code", "pk")
+        )
+        provinces = province_names()
+        headers: list[Any] = [
+            _("产品名称"),
+            _("产品备案号"),
+            _("备案单位"),
+            _("统一社会信用代码"),
+            _("省份"),
+            _("产品分类"),
+            _("状态"),
+            _("通过专利性评价"),
+            _("达标指标数"),
+        ]
+        for ind in indicators:
+            headers += [f"{ind.code} {ind.name}", _("%(code)s 基准值") % {"code": ind.code}]
+        headers += [_("产业性评价得分"), _("证书编号")]
+
+        def rows() -> Iterator[list[Any]]:
+            for chunk_start in range(0, candidates.count(), 500):
+                chunk = list(candidates[chunk_start : chunk_start + 500])
+                results: dict[int, dict[int, IndicatorResult]] = {}
+                for result in IndicatorResult.objects.filter(candidate__in=chunk):
+                    results.setdefault(result.candidate_id, {})[result.indicator_id] = result
+                for c in chunk:
+                    row: list[Any] = [
+                        c.version.name,
+                        c.product.filing_number or "",
+                        c.unit.name,
+                        c.unit.uscc,
+                        provinces.get(c.province_code, c.province_code),
+                        c.product_class.name,
+                        c.get_status_display(),
+                        _("是") if c.patent_passed else _("否"),
+                        c.passed_total,
+                    ]
+                    for ind in indicators:
+                        r = results.get(c.pk, {}).get(ind.pk)
+                        row += [r.value if r else None, r.benchmark if r else None]
+                    row += [c.expert_score, c.certificate_number or ""]
+                    yield row
+
+        return xlsx_response(
+            filename=f"{rnd.name}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("参评产品"),
+            headers=headers,
+            rows=rows(),
+            object_type=Candidate._meta.label,
+            changes={"round": rnd.pk},
+            message="round export",
+            actor=request.user,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Objections
+
+
+class DecisionForm(StyledForm):
+    uphold = forms.TypedChoiceField(
+        label=gettext_lazy("处理结果"),
+        choices=[("0", gettext_lazy("异议不成立")), ("1", gettext_lazy("异议成立（不予认定）"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+    )
+    decision = forms.CharField(
+        label=gettext_lazy("处理意见"), max_length=3000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
 
 
 class ObjectionDecideView(ScopedTemplateView):
-    roles = frozenset()
+    """Uphold or dismiss one objection, with the reasons and the candidate beside the form."""
+
+    roles = NATIONAL
+    model = Objection
+    template_name = "evaluation/national/objection.html"
+
+    def get_objection(self) -> Objection:
+        return get_object_or_404(
+            self.scoped_queryset().select_related("candidate__round", "candidate__version", "candidate__unit"),
+            pk=self.kwargs["pk"],
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        objection = self.get_objection()
+        context.update(
+            objection=objection,
+            candidate=objection.candidate,
+            form=kwargs.get("form") or DecisionForm(),
+            next=_safe_next(self.request, reverse("certification:round", args=[objection.candidate.round_id])),
+        )
+        return context
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        objection = self.get_objection()
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                rounds.decide_objection(
+                    objection.pk,
+                    request.user,
+                    uphold=form.cleaned_data["uphold"],
+                    decision=form.cleaned_data["decision"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("异议已处理。"))
+                return HttpResponseRedirect(
+                    _safe_next(request, reverse("certification:round", args=[objection.candidate.round_id]))
+                )
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+# ---------------------------------------------------------------------------------------------
+# The expert pool
+
+
+class ExpertForm(StyledForm):
+    email = forms.EmailField(label=gettext_lazy("邮箱（登录账号）"))
+    full_name = forms.CharField(label=gettext_lazy("姓名"), max_length=150)
+    organisation = forms.CharField(label=gettext_lazy("工作单位"), max_length=200)
+    province_code = forms.ChoiceField(label=gettext_lazy("所在省份"))
+    title = forms.CharField(label=gettext_lazy("职称"), max_length=100, required=False)
+    classes = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("评审领域（产品分类）"),
+        queryset=ProductClass.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["province_code"].choices = [("", _("请选择")), *province_names().items()]
+
+
+def _experts(view: ScopedViewMixin) -> QuerySet[ExpertProfile]:
+    return (
+        view.scoped_queryset(ExpertProfile)
+        .select_related("user")
+        .prefetch_related("classes")
+        .annotate(
+            n_assigned=Count("user__assignments"),
+            n_scored=Count("user__assignments", filter=Q(user__assignments__scored_at__isnull=False)),
+        )
+        .order_by("-is_active", "province_code", "organisation", "pk")
+    )
 
 
 class ExpertListView(ScopedTemplateView):
-    roles = frozenset()
+    roles = NATIONAL
+    model = ExpertProfile
+    template_name = "evaluation/national/experts.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        profiles = list(_experts(self))
+        provinces = province_names()
+        for profile in profiles:
+            profile.province_name = provinces.get(profile.province_code, profile.province_code)
+        context["profiles"] = profiles
+        return context
+
+
+class ExpertExportView(ScopedViewMixin, View):
+    roles = NATIONAL
+    model = ExpertProfile
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        provinces = province_names()
+        rows = (
+            [
+                p.user.get_full_name(),
+                p.user.email,
+                p.organisation,
+                provinces.get(p.province_code, p.province_code),
+                p.title,
+                "、".join(c.name for c in p.classes.all()),
+                _("在库") if p.is_active else _("已移出"),
+                p.n_assigned,
+                p.n_scored,
+            ]
+            for p in _experts(self)
+        )
+        return xlsx_response(
+            filename=f"{_('专家库')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("专家库"),
+            headers=[
+                _("姓名"),
+                _("邮箱"),
+                _("工作单位"),
+                _("所在省份"),
+                _("职称"),
+                _("评审领域"),
+                _("状态"),
+                _("评审任务"),
+                _("已评分"),
+            ],
+            rows=rows,
+            object_type=ExpertProfile._meta.label,
+            message="expert pool export",
+            actor=request.user,
+        )
 
 
 class ExpertCreateView(ScopedTemplateView):
-    roles = frozenset()
+    roles = NATIONAL
+    model = ExpertProfile
+    template_name = "evaluation/national/expert_new.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "form": kwargs.get("form") or ExpertForm()}
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ExpertForm(request.POST)
+        if form.is_valid():
+            try:
+                expert = experts.create_expert(user=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("已将 %(name)s 加入专家库，设置密码的链接已发送到 %(email)s。")
+                    % {
+                        "name": expert.get_full_name(),
+                        "email": expert.email,
+                    },
+                )
+                return HttpResponseRedirect(reverse("certification:experts"))
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ExpertActiveView(ScopedViewMixin, View):
+    """POST: withdraw an expert from the pool or bring them back."""
+
+    roles = NATIONAL
+    model = ExpertProfile
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        profile = get_object_or_404(self.scoped_queryset(), pk=pk)
+        active = request.POST.get("active") == "1"
+        experts.set_expert_active(profile, request.user, active=active)
+        messages.success(
+            request,
+            (_("%(name)s 已恢复在库。") if active else _("%(name)s 已移出专家库，不再分配新的评审任务。"))
+            % {"name": profile.user.get_full_name()},
+        )
+        return HttpResponseRedirect(reverse("certification:experts"))

@@ -1,0 +1,127 @@
+"""The expert pool (专家库) of the industry evaluation: national administrators add and withdraw experts.
+
+An expert is a user with the expert role and a profile (organisation, province, product classes); the
+profile's province and organisation are what the conflict rule of `evaluation.rounds` compares. A new
+expert gets a one-time link to set a password, the same activation link every other account uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from evaluation.models import ExpertProfile
+from filings.models import ProductClass
+from patent_platform import audit
+from patent_platform.choices import AuditAction, RegionLevel, Role
+from patent_platform.models import Region, User
+
+
+def _require_national(user: Any) -> None:
+    if not getattr(user, "is_authenticated", False) or user.role != Role.NATIONAL_ADMIN:
+        raise PermissionDenied(gettext_lazy("只有国家局管理员可以维护专家库。"))
+
+
+def activation_link(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL.rstrip("/") + reverse("activate", args=[uid, token])
+
+
+def send_expert_invitation(user_id: int) -> None:
+    user = User.objects.select_related("expert_profile").get(pk=user_id)
+    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("【专利密集型产品认定】您已被聘为评审专家")
+        body = "\n".join(
+            [
+                _("%(name)s：") % {"name": user.get_full_name()},
+                _("国家知识产权局已将您加入专利密集型产品认定专家库，您将收到产业性评价的评审任务。"),
+                _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
+                activation_link(user),
+                _("登录账号：%(email)s") % {"email": user.email},
+            ]
+        )
+    send_mail(subject, body, None, [user.email])
+
+
+@transaction.atomic
+def create_expert(
+    *,
+    user: Any,
+    email: str,
+    full_name: str,
+    organisation: str,
+    province_code: str,
+    title: str = "",
+    classes: Iterable[ProductClass] = (),
+) -> User:
+    """A new expert account with its profile; the invitation is e-mailed after commit."""
+    _require_national(user)
+    email = email.strip().lower()
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = _("请填写邮箱。")
+    elif User.objects.filter(email__iexact=email).exists():
+        errors["email"] = _("邮箱 %(email)s 已被平台上的其他账号使用。") % {"email": email}
+    if not full_name.strip():
+        errors["full_name"] = _("请填写姓名。")
+    if not organisation.strip():
+        errors["organisation"] = _("请填写工作单位（用于回避同单位的产品）。")
+    if not Region.objects.filter(code=province_code, level=RegionLevel.PROVINCE).exists():
+        errors["province_code"] = _("请选择所在省份（用于回避同省的产品）。")
+    classes = list(classes)
+    if not classes:
+        errors["classes"] = _("请至少选择一个评审领域。")
+    if errors:
+        raise ValidationError(errors)
+    expert = User.objects.create_user(email, None, full_name=full_name.strip(), role=Role.EXPERT)
+    profile = ExpertProfile.objects.create(
+        user=expert, organisation=organisation.strip(), province_code=province_code, title=title.strip()
+    )
+    profile.classes.set(classes)
+    audit.audit_event(
+        action=AuditAction.CREATE,
+        obj=profile,
+        changes={
+            "email": [None, email],
+            "organisation": [None, profile.organisation],
+            "province_code": [None, province_code],
+            "classes": [None, [c.code for c in classes]],
+        },
+        message=str(gettext_lazy("加入专家库")),
+        actor=user,
+    )
+    transaction.on_commit(lambda: send_expert_invitation(expert.pk))
+    return expert
+
+
+@transaction.atomic
+def set_expert_active(profile: ExpertProfile, user: Any, *, active: bool) -> ExpertProfile:
+    """Withdraw an expert from the pool (new assignments skip them; their scores stay) or bring them back."""
+    _require_national(user)
+    profile = ExpertProfile.objects.select_for_update().get(pk=profile.pk)
+    if profile.is_active == active:
+        return profile
+    profile.is_active = active
+    profile.save(update_fields=["is_active"])
+    audit.audit_event(
+        action=AuditAction.UPDATE,
+        obj=profile,
+        changes={"is_active": [not active, active]},
+        message=str(gettext_lazy("恢复在库") if active else gettext_lazy("移出专家库")),
+        actor=user,
+    )
+    return profile
