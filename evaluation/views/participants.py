@@ -1,35 +1,615 @@
-"""Placeholder: being written."""
+"""Participants' pages of the certification: a candidate's result and why, the filer's information
+form, the enterprise's candidacies and self-assessment, the port's regional results, the expert's tasks.
 
+Every page reads through the scoping rule (`scoped_queryset` / `visible_to`): another unit's, another
+region's or an unassigned candidate answers 404, the same as a missing one. Writes go through
+`evaluation.rounds`; the errors it raises are shown per field with the input kept.
+
+Who sees whom: expert identities and objectors are read through their national-only querysets; for
+everyone else the scores and objection decisions of a visible candidate are read as bare values
+(never the expert, the objector's name or contact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, F, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from evaluation import engine, rounds
+from evaluation.choices import CandidateStatus, Direction, Stage, Trait
+from evaluation.models import (
+    CRITERIA,
+    AdditionalInfo,
+    Assignment,
+    Candidate,
+    IndicatorResult,
+    Objection,
+    Round,
+)
+from filings.choices import FilingStatus
+from filings.forms import BootstrapFormMixin, apply_service_errors
+from filings.models import ProductClass, ProductVersion
+from filings.workflow import china_today
+from patent_platform.choices import Role
+from patent_platform.exports import xlsx_response
+from patent_platform.models import Region
+from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedTemplateView
+
+C = CandidateStatus
+STAGE_AFTER_SCORING = (Stage.PUBLICITY, Stage.FINAL)
+CANDIDATE_ROLES = frozenset({Role.NATIONAL_ADMIN, Role.REVIEWER, Role.PORT_ADMIN, Role.ENTERPRISE, Role.EXPERT})
+CANDIDATE_RELATED = ("round__method", "version", "product", "unit", "product_class", "benchmark_set__product_class")
+
+
+def _stamp() -> str:
+    return timezone.localtime().strftime("%Y%m%d")
+
+
+def info_open(candidate: Candidate) -> bool:
+    """Whether the filer may (still) add information to this candidate today."""
+    rnd = candidate.round
+    return (
+        rnd.stage == Stage.INFO
+        and candidate.status in (C.INFO_REQUESTED, C.INFO_SUBMITTED)
+        and (rnd.info_due is None or china_today() <= rnd.info_due)
+    )
+
+
+def info_closed_message(candidate: Candidate) -> str:
+    rnd = candidate.round
+    if rnd.stage == Stage.INFO and candidate.status in (C.INFO_REQUESTED, C.INFO_SUBMITTED) and rnd.info_due:
+        return _("补充材料已于 %(due)s 截止，不能再提交或修改。") % {"due": rnd.info_due.isoformat()}
+    if candidate.status in (C.PATENT_FAILED, C.PATENT_PASSED) and rnd.stage == Stage.PATENT:
+        return _("本批次尚未通知补充材料。")
+    return _("该产品现在不需要（或不能再）补充材料：当前状态为“%(status)s”，批次处于“%(stage)s”阶段。") % {
+        "status": candidate.get_status_display(),
+        "stage": rnd.get_stage_display(),
+    }
+
+
+def trait_groups(rows: Iterable[Any], method: Any, passed_of: Any) -> list[dict[str, Any]]:
+    """Rows (with `.indicator` / ["indicator"]) grouped by the standard's four traits, with the rule."""
+    by_trait: dict[str, list[Any]] = {t: [] for t in Trait.values}
+    for row in rows:
+        indicator = row["indicator"] if isinstance(row, dict) else row.indicator
+        by_trait.setdefault(indicator.trait, []).append(row)
+    groups = []
+    for trait in Trait:
+        passed = passed_of(trait.value)
+        groups.append(
+            {
+                "trait": trait.value,
+                "label": trait.label,
+                "rows": by_trait.get(trait.value, []),
+                "passed": passed,
+                "needed": method.min_passed_per_trait,
+                "ok": passed >= method.min_passed_per_trait,
+            }
+        )
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# The candidate: a result that always answers "why"
+
+
+def expert_numbers(candidate: Candidate) -> dict[int, int]:
+    """{assignment id: 1, 2, 3 …}: the anonymous numbering of a candidate's experts (stable: by id)."""
+    ids = Assignment.objects.filter(candidate=candidate).order_by("pk").values_list("pk", flat=True)
+    return {pk: n for n, pk in enumerate(ids, start=1)}
+
+
+def criteria_scores(assignment: Any) -> list[dict[str, Any]]:
+    get = assignment.get if isinstance(assignment, dict) else lambda name: getattr(assignment, name)
+    return [{"name": name, "label": label, "max": points, "value": get(name)} for name, label, points in CRITERIA]
 
 
 class CandidateView(ScopedTemplateView):
-    roles = frozenset()
+    template_name = "evaluation/participants/candidate.html"
+    roles: ClassVar[frozenset[str] | None] = CANDIDATE_ROLES
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        candidate = get_object_or_404(
+            self.scoped_queryset(Candidate).select_related(*CANDIDATE_RELATED), pk=self.kwargs["pk"]
+        )
+        rnd, method = candidate.round, candidate.round.method
+        results = list(IndicatorResult.objects.visible_to(user).filter(candidate=candidate).select_related("indicator"))
+        info = AdditionalInfo.objects.visible_to(user).filter(candidate=candidate).first()
+        is_national = user.role == Role.NATIONAL_ADMIN
+        context.update(
+            candidate=candidate,
+            round=rnd,
+            method=method,
+            bset=candidate.benchmark_set,
+            groups=trait_groups(results, method, candidate.passed_in),
+            has_results=bool(results),
+            info=info,
+            is_national=is_national,
+            is_filer=user.role == Role.ENTERPRISE,
+            can_add_info=user.role == Role.ENTERPRISE and info_open(candidate),
+            **self.industry(candidate),
+            **self.objections(candidate),
+        )
+        return context
+
+    def industry(self, candidate: Candidate) -> dict[str, Any]:
+        """The expert scores as this user may see them."""
+        user = self.request.user
+        rnd = candidate.round
+        numbers = expert_numbers(candidate)
+        rows: list[dict[str, Any]] = []
+        if user.role == Role.NATIONAL_ADMIN:
+            for a in (
+                Assignment.objects.visible_to(user)
+                .filter(candidate=candidate)
+                .select_related("expert__expert_profile")
+                .order_by("pk")
+            ):
+                profile = getattr(a.expert, "expert_profile", None)
+                rows.append(
+                    {
+                        "label": _("专家 %(n)s") % {"n": numbers.get(a.pk, "")},
+                        "name": a.expert.full_name or a.expert.email,
+                        "organisation": profile.organisation if profile else "",
+                        "criteria": criteria_scores(a),
+                        "total": a.total,
+                        "comments": a.comments,
+                        "scored_at": a.scored_at,
+                    }
+                )
+        elif user.role == Role.EXPERT:
+            for a in Assignment.objects.visible_to(user).filter(candidate=candidate).order_by("pk"):
+                rows.append(
+                    {
+                        "label": _("我的评分"),
+                        "criteria": criteria_scores(a),
+                        "total": a.total,
+                        "comments": a.comments,
+                        "scored_at": a.scored_at,
+                        "assignment_pk": a.pk,
+                    }
+                )
+        elif rnd.stage in STAGE_AFTER_SCORING:
+            # the filer, ports and reviewers: the scores of a visible candidate, never who gave them
+            fields = ["pk", "total", "scored_at", *(name for name, _l, _p in CRITERIA)]
+            for a in Assignment.objects.filter(candidate=candidate).order_by("pk").values(*fields):
+                rows.append(
+                    {
+                        "label": _("专家 %(n)s") % {"n": numbers.get(a["pk"], "")},
+                        "criteria": criteria_scores(a),
+                        "total": a["total"],
+                        "scored_at": a["scored_at"],
+                    }
+                )
+        assigned = len(numbers)
+        scored = Assignment.objects.filter(candidate=candidate, scored_at__isnull=False).count() if assigned else 0
+        return {
+            "criteria": [{"name": n, "label": label, "max": p} for n, label, p in CRITERIA],
+            "score_rows": rows,
+            "experts_assigned": assigned,
+            "experts_scored": scored,
+            "scores_hidden": not rows and assigned and rnd.stage == Stage.INDUSTRY,
+        }
+
+    def objections(self, candidate: Candidate) -> dict[str, Any]:
+        user = self.request.user
+        if user.role == Role.NATIONAL_ADMIN:
+            full = list(Objection.objects.visible_to(user).filter(candidate=candidate).order_by("lodged_at"))
+            return {
+                "objections": full,
+                "objection_count": len(full),
+                "can_decide": candidate.round.stage == Stage.PUBLICITY,
+                "decide_next": reverse("certification:candidate", args=[candidate.pk]),
+            }
+        # everyone else: how many, and what was decided; never who objected or how to reach them
+        decisions = list(
+            Objection.objects.filter(candidate=candidate)
+            .order_by("lodged_at")
+            .values("status", "decision", "decided_at", "lodged_at")
+        )
+        labels = dict(Objection._meta.get_field("status").choices)
+        for d in decisions:
+            d["status_label"] = labels.get(d["status"], d["status"])
+        return {"objections": decisions, "objection_count": len(decisions), "can_decide": False}
+
+
+# ---------------------------------------------------------------------------------------------
+# The filer's additional information
+
+
+class InfoForm(BootstrapFormMixin, forms.Form):
+    market_position = forms.CharField(
+        label=AdditionalInfo._meta.get_field("market_position").verbose_name,
+        max_length=3000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 3000}),
+    )
+    technology = forms.CharField(
+        label=AdditionalInfo._meta.get_field("technology").verbose_name,
+        max_length=3000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 3000}),
+    )
+    patent_use = forms.CharField(
+        label=AdditionalInfo._meta.get_field("patent_use").verbose_name,
+        max_length=3000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 3000}),
+    )
+    attachment = forms.FileField(
+        label=AdditionalInfo._meta.get_field("attachment").verbose_name,
+        required=False,
+        help_text=gettext_lazy("选填。PDF 文件，按内容检查；含脚本或嵌入文件的 PDF 不予接受。重新上传将替换原文件。"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
+
+    def clean_attachment(self) -> Any:
+        file = self.cleaned_data.get("attachment")
+        if file:
+            validate_upload(file, allowed=("pdf",))
+        return file or None
+
+    def service_data(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name) or "" for name in rounds.INFO_FIELDS}
 
 
 class CandidateInfoView(ScopedTemplateView):
-    roles = frozenset()
+    template_name = "evaluation/participants/info_form.html"
+    roles: ClassVar[frozenset[str] | None] = frozenset({Role.ENTERPRISE})
+
+    def get_candidate(self) -> Candidate:
+        qs = self.scoped_queryset(Candidate).select_related("round", "version", "product_class")
+        return get_object_or_404(qs, pk=self.kwargs["pk"])
+
+    def render_page(self, candidate: Candidate, form: InfoForm, status: int = 200) -> HttpResponse:
+        info = AdditionalInfo.objects.visible_to(self.request.user).filter(candidate=candidate).first()
+        context = {
+            "candidate": candidate,
+            "round": candidate.round,
+            "form": form,
+            "info": info,
+            "open": info_open(candidate),
+            "closed_message": "" if info_open(candidate) else info_closed_message(candidate),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        candidate = self.get_candidate()
+        info = AdditionalInfo.objects.visible_to(request.user).filter(candidate=candidate).first()
+        initial = {name: getattr(info, name) for name in rounds.INFO_FIELDS} if info else {}
+        return self.render_page(candidate, InfoForm(initial=initial))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        candidate = self.get_candidate()
+        form = InfoForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                rounds.submit_information(
+                    candidate.pk, request.user, form.service_data(), form.cleaned_data.get("attachment")
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("补充材料已提交。截止日（%(due)s）前仍可修改。")
+                    % {"due": candidate.round.info_due.isoformat() if candidate.round.info_due else "—"},
+                )
+                return redirect("certification:candidate", pk=candidate.pk)
+        candidate.refresh_from_db()
+        return self.render_page(candidate, form, status=400)
+
+
+# ---------------------------------------------------------------------------------------------
+# The enterprise's candidacies and self-assessment
 
 
 class MyCandidatesView(ScopedTemplateView):
-    roles = frozenset()
+    template_name = "evaluation/participants/mine.html"
+    roles: ClassVar[frozenset[str] | None] = frozenset({Role.ENTERPRISE})
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        candidates = list(
+            self.scoped_queryset(Candidate)
+            .select_related("round", "version", "product_class")
+            .order_by("-round__data_year", "-round_id", "pk")
+        )
+        for c in candidates:
+            c.info_open = info_open(c)
+            c.info_overdue = (
+                c.round.stage == Stage.INFO and c.status in (C.INFO_REQUESTED, C.INFO_SUBMITTED) and not c.info_open
+            )
+        waiting = (
+            self.scoped_queryset(ProductVersion)
+            .filter(status=FilingStatus.APPROVED, certification_opt_in=True, candidacies__isnull=True)
+            .select_related("product", "product_class")
+            .order_by("-data_year", "name")
+        )
+        context.update(candidates=candidates, waiting=list(waiting))
+        return context
 
 
 class SelfCheckView(ScopedTemplateView):
-    roles = frozenset()
+    template_name = "evaluation/participants/self_check.html"
+    roles: ClassVar[frozenset[str] | None] = frozenset({Role.ENTERPRISE})
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        version = get_object_or_404(
+            self.scoped_queryset(ProductVersion).select_related("product", "product_class"),
+            pk=self.kwargs["version_pk"],
+        )
+        result = engine.self_assessment(version)
+        method, bset, outcome = result["method"], result["benchmark_set"], result["outcome"]
+        rows = result["rows"] if bset else []
+        groups = []
+        if method is not None and bset is not None and outcome is not None:
+            groups = trait_groups(rows, method, lambda trait: outcome.per_trait.get(trait, 0))
+        context.update(
+            version=version,
+            method=method,
+            bset=bset,
+            outcome=outcome,
+            groups=groups,
+            missed=[r for r in rows if not r["passed"]],
+            earlier_year=bset is not None and bset.data_year != version.data_year,
+            indicators=result["rows"],
+        )
+        return context
 
 
-class RegionResultsView(ScopedTemplateView):
-    roles = frozenset()
+# ---------------------------------------------------------------------------------------------
+# Ports: the candidates of their region
 
 
-class RegionExportView(ScopedTemplateView):
-    roles = frozenset()
+class RegionFilterForm(forms.Form):
+    round = forms.TypedChoiceField(label=gettext_lazy("认定批次"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=gettext_lazy("状态"), required=False)
+    product_class = forms.TypedChoiceField(label=gettext_lazy("产品分类"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, visible: QuerySet[Candidate], rounds_qs: QuerySet[Round], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["round"].choices = [("", _("全部批次"))] + [(r.pk, r.name) for r in rounds_qs]
+        self.fields["status"].choices = [("", _("全部状态")), *C.choices]
+        classes = ProductClass.objects.filter(pk__in=visible.values("product_class_id")).order_by("code")
+        self.fields["product_class"].choices = [("", _("全部分类"))] + [(c.pk, str(c)) for c in classes]
+
+
+class RegionMixin:
+    roles: ClassVar[frozenset[str] | None] = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
+    request: HttpRequest
+    scoped_queryset: Any
+
+    def filtered(self) -> tuple[RegionFilterForm, QuerySet[Candidate], QuerySet[Candidate]]:
+        """The filter form, the rows (all filters) and the base of the status counts (all but status)."""
+        visible = self.scoped_queryset(Candidate)
+        form = RegionFilterForm(
+            self.request.GET or None,
+            visible=visible,
+            rounds_qs=self.scoped_queryset(Round).order_by("-data_year", "-pk"),
+        )
+        base = visible
+        status = ""
+        if form.is_bound and form.is_valid():
+            if form.cleaned_data["round"]:
+                base = base.filter(round_id=form.cleaned_data["round"])
+            if form.cleaned_data["product_class"]:
+                base = base.filter(product_class_id=form.cleaned_data["product_class"])
+            status = form.cleaned_data["status"]
+        elif form.is_bound:
+            base = visible.none()
+        rows = base.filter(status=status) if status else base
+        rows = rows.select_related("round", "version", "unit", "product_class").order_by(
+            "-round__data_year", "-round_id", "product_class__code", "pk"
+        )
+        return form, rows, base
+
+    @staticmethod
+    def region_names(candidates: Iterable[Candidate]) -> dict[str, str]:
+        codes = {c.city_code or c.province_code for c in candidates}
+        return dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+class RegionResultsView(RegionMixin, ScopedTemplateView):
+    template_name = "evaluation/participants/region.html"
+    paginate_by = 100
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form, rows, base = self.filtered()
+        counts = dict(base.order_by().values_list("status").annotate(n=Count("pk")))
+        page = Paginator(rows, self.paginate_by).get_page(self.request.GET.get("page"))
+        names = self.region_names(page.object_list)
+        for c in page.object_list:
+            c.region_name = names.get(c.city_code or c.province_code, "")
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            form=form,
+            page_obj=page,
+            candidates=page.object_list,
+            total=page.paginator.count,
+            status_counts=[
+                {"status": value, "label": label, "count": counts.get(value, 0)}
+                for value, label in C.choices
+                if counts.get(value)
+            ],
+            all_count=sum(counts.values()),
+            query=query.urlencode(),
+        )
+        return context
+
+
+class RegionExportView(RegionMixin, ScopedTemplateView):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form, rows, _base = self.filtered()
+        candidates = list(rows)
+        names = self.region_names(candidates)
+        headers = [
+            _("认定批次"),
+            _("数据年度"),
+            _("产品名称"),
+            _("备案单位"),
+            _("所在地区"),
+            _("产品分类"),
+            _("状态"),
+            _("达标指标数"),
+            _("产业性评价得分"),
+            _("证书编号"),
+        ]
+        data = [
+            [
+                c.round.name,
+                c.round.data_year,
+                c.version.name,
+                c.unit.name,
+                names.get(c.city_code or c.province_code, ""),
+                str(c.product_class),
+                str(c.get_status_display()),
+                c.passed_total,
+                c.expert_score,
+                c.certificate_number or "",
+            ]
+            for c in candidates
+        ]
+        return xlsx_response(
+            filename=f"certification-region-{_stamp()}.xlsx",
+            title=_("本地区参评产品"),
+            headers=headers,
+            rows=data,
+            object_type=Candidate._meta.label,
+            changes={"filters": {k: v for k, v in request.GET.items() if v}},
+            actor=request.user,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Experts: their assignments and the scoring form
 
 
 class ExpertHomeView(ScopedTemplateView):
-    roles = frozenset()
+    template_name = "evaluation/participants/expert_home.html"
+    roles: ClassVar[frozenset[str] | None] = frozenset({Role.EXPERT})
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        assignments = (
+            self.scoped_queryset(Assignment)
+            .select_related("candidate__round", "candidate__version", "candidate__product_class")
+            .order_by(
+                "-candidate__round__data_year", "-candidate__round_id", F("scored_at").asc(nulls_first=True), "pk"
+            )
+        )
+        groups: list[dict[str, Any]] = []
+        for a in assignments:
+            rnd = a.candidate.round
+            if not groups or groups[-1]["round"].pk != rnd.pk:
+                groups.append({"round": rnd, "open": rnd.stage == Stage.INDUSTRY, "assignments": [], "todo": 0})
+            groups[-1]["assignments"].append(a)
+            if a.scored_at is None and rnd.stage == Stage.INDUSTRY:
+                groups[-1]["todo"] += 1
+        context.update(groups=groups, todo=sum(g["todo"] for g in groups))
+        return context
+
+
+class ScoreForm(BootstrapFormMixin, forms.Form):
+    """Raw inputs; the bounds are the service's (`rounds.score_errors`), shown on the fields."""
+
+    comments = forms.CharField(
+        label=Assignment._meta.get_field("comments").verbose_name,
+        required=False,
+        max_length=3000,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 3000}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        criteria = {}
+        for name, label, points in CRITERIA:
+            criteria[name] = forms.CharField(
+                label=_("%(label)s（满分 %(max)s 分）") % {"label": label, "max": points},
+                required=False,
+                max_length=10,
+                widget=forms.NumberInput(attrs={"min": 0, "max": points, "step": "0.01", "inputmode": "decimal"}),
+            )
+        self.fields = {**criteria, **self.fields}
+        self._style_widgets()
+
+    def scores(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name) or "" for name, _l, _p in CRITERIA}
 
 
 class AssignmentView(ScopedTemplateView):
-    roles = frozenset()
+    template_name = "evaluation/participants/assignment.html"
+    roles: ClassVar[frozenset[str] | None] = frozenset({Role.EXPERT})
+
+    def get_assignment(self) -> Assignment:
+        qs = self.scoped_queryset(Assignment).select_related(
+            "candidate__round__method", "candidate__version", "candidate__unit", "candidate__product_class"
+        )
+        return get_object_or_404(qs, pk=self.kwargs["pk"])
+
+    def render_page(self, assignment: Assignment, form: ScoreForm | None, status: int = 200) -> HttpResponse:
+        user = self.request.user
+        candidate = assignment.candidate
+        results = list(IndicatorResult.objects.visible_to(user).filter(candidate=candidate).select_related("indicator"))
+        context = {
+            "assignment": assignment,
+            "candidate": candidate,
+            "version": candidate.version,
+            "round": candidate.round,
+            "method": candidate.round.method,
+            "groups": trait_groups(results, candidate.round.method, candidate.passed_in),
+            "info": AdditionalInfo.objects.visible_to(user).filter(candidate=candidate).first(),
+            "form": form,
+            "open": candidate.round.stage == Stage.INDUSTRY,
+            "saved": criteria_scores(assignment),
+            "total_max": sum(p for _n, _l, p in CRITERIA),
+            "direction_lower": Direction.LOWER,
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        assignment = self.get_assignment()
+        form = None
+        if assignment.candidate.round.stage == Stage.INDUSTRY:
+            initial = {name: getattr(assignment, name) for name, _l, _p in CRITERIA}
+            initial["comments"] = assignment.comments
+            form = ScoreForm(initial=initial)
+        return self.render_page(assignment, form)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        assignment = self.get_assignment()
+        form = ScoreForm(request.POST)
+        if form.is_valid():
+            try:
+                rounds.submit_score(assignment.pk, request.user, form.scores(), form.cleaned_data.get("comments") or "")
+            except ValidationError as exc:
+                if getattr(exc, "code", None) in ("wrong_stage", "scoring_closed"):
+                    messages.error(request, " ".join(exc.messages))
+                    return redirect("certification:assignment", pk=assignment.pk)
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("评分已保存。产业性评价结束前仍可修改。"))
+                return redirect("certification:expert_home")
+        return self.render_page(assignment, form, status=400)
