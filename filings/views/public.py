@@ -103,7 +103,11 @@ class PublicProductView(PublicTemplateView):
             filing_number=self.kwargs["filing_number"],
         )
         version = product.published_version
+        # The certification (evaluation app) is read through the reverse relation only: filings sits
+        # below evaluation and may not import it. A certificate counts once its round is final.
+        certificates = product.candidacies.filter(status="certified", round__stage="final").select_related("round")
         context.update(
+            certificates=certificates.order_by("-round__data_year", "certificate_number"),
             product=product,
             version=version,
             unit=product.unit,

@@ -1,0 +1,77 @@
+"""The certificate of a patent-intensive product (专利密集型产品认定证书): a PDF with the certificate
+number, the product, the unit, the class, the data year, the round, the standard, the date and a QR
+code to the public verification page.
+
+Rendered by WeasyPrint from `templates/evaluation/documents/certificate.html`, the same way as the
+filing receipt (filings/receipts.py): the CSS names "Noto Sans CJK SC" (fonts-noto-cjk), embedded in the
+PDF, and the renderer may fetch nothing but data: URIs, so a certificate never reaches the network or
+the disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from evaluation.choices import CandidateStatus, Stage
+from evaluation.models import Candidate
+from filings.choices import FilingStatus
+from filings.models import Product
+from filings.receipts import qr_data_uri
+
+TEMPLATE = "evaluation/documents/certificate.html"
+STANDARD = "T/PPAC 402-2022《企业专利密集型产品评价方法》"
+
+
+def is_certified(candidate: Candidate) -> bool:
+    """Certified on a published final list, with a certificate number."""
+    return (
+        candidate.status == CandidateStatus.CERTIFIED
+        and candidate.round.stage == Stage.FINAL
+        and bool(candidate.certificate_number)
+    )
+
+
+def filing_in_force(candidate: Candidate) -> bool:
+    """The certified product-year is still a filing in force (not revoked, product still public).
+
+    `candidate.product_public` may be annotated by the caller; otherwise it is read."""
+    if candidate.version.status == FilingStatus.REVOKED:
+        return False
+    public = getattr(candidate, "product_public", None)
+    if public is None:
+        public = Product.objects.public().filter(pk=candidate.product_id).exists()
+    return bool(public)
+
+
+def certificate_context(candidate: Candidate, verify_url: str) -> dict[str, Any]:
+    if not is_certified(candidate):
+        raise ValueError("a certificate needs a certified candidate of a final round")
+    certified_at = timezone.localtime(candidate.certified_at) if candidate.certified_at else None
+    return {
+        "candidate": candidate,
+        "number": candidate.certificate_number,
+        "version": candidate.version,
+        "unit": candidate.unit,
+        "product_class": candidate.product_class,
+        "round": candidate.round,
+        "standard": STANDARD,
+        "certified_at": certified_at,
+        "verify_url": verify_url,
+        "qr": qr_data_uri(verify_url),
+    }
+
+
+def render_certificate_html(candidate: Candidate, verify_url: str) -> str:
+    return render_to_string(TEMPLATE, certificate_context(candidate, verify_url))
+
+
+def build_certificate_pdf(candidate: Candidate, verify_url: str) -> bytes:
+    """The certificate of a certified `candidate` as PDF bytes; the QR code points at `verify_url`."""
+    import weasyprint
+
+    html = render_certificate_html(candidate, verify_url)
+    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
