@@ -216,7 +216,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"PatentKindEnum": "filings.choices.PatentKind", "UnitKindEnum": "filings.choices.UnitKind"},
+    # choices named "status" in several apps: one schema component each, named after its choices class
+    "ENUM_NAME_OVERRIDES": {
+        "PatentKindEnum": "filings.choices.PatentKind",
+        "UnitKindEnum": "filings.choices.UnitKind",
+        "FilingStatusEnum": "filings.choices.FilingStatus",
+        "MethodStatusEnum": "evaluation.choices.MethodStatus",
+        "BenchmarkStatusEnum": "evaluation.choices.BenchmarkStatus",
+        "CandidateStatusEnum": "evaluation.choices.CandidateStatus",
+    },
 }
 
 # Content security policy: everything from our own origin; no inline script.

@@ -1,0 +1,320 @@
+"""Serializers of the evaluation API: read shapes (flattened, documented) and the write bodies the services take.
+
+The write serializers only check types and shapes; the rules (stages, dates, percentiles, benchmark values)
+are those of `evaluation.methods` and `evaluation.rounds`, whose field messages the views pass through.
+
+Expert scores on a result depend on who asks (`expert_scores`): national administrators see every expert's
+scores with their names; an expert sees only their own; everyone else who may see the result (the filer,
+ports of its region, reviewers) sees the list of totals, without who gave them, once the industry
+evaluation is closed.
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from evaluation.choices import STAGE_ORDER, CandidateStatus, Stage, Trait
+from evaluation.models import (
+    CRITERIA,
+    Assignment,
+    Benchmark,
+    BenchmarkSet,
+    Candidate,
+    Indicator,
+    IndicatorResult,
+    MethodVersion,
+    Round,
+)
+from filings.models import ProductClass
+from patent_platform.choices import Role
+
+# ---------------------------------------------------------------------------------------------
+# Methods
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    formula_text = serializers.CharField(read_only=True, help_text=_("计算公式的文字说明"))
+
+    class Meta:
+        model = Indicator
+        fields = ["id", "code", "name", "trait", "unit", "formula", "formula_text", "direction", "order"]
+        read_only_fields = fields
+
+
+class MethodSerializer(serializers.ModelSerializer):
+    based_on_code = serializers.CharField(
+        source="based_on.code", read_only=True, allow_null=True, default=None, help_text=_("修订自的版本号")
+    )
+    indicators = IndicatorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = MethodVersion
+        fields = [
+            "id",
+            "code",
+            "name",
+            "statement",
+            "status",
+            "min_passed_per_trait",
+            "min_passed_total",
+            "default_percentile",
+            "score_rule",
+            "expert_pass_score",
+            "based_on",
+            "based_on_code",
+            "created_at",
+            "indicators",
+        ]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmark sets
+
+
+class BenchmarkValueSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="indicator.code", read_only=True, help_text=_("指标代码"))
+    name = serializers.CharField(source="indicator.name", read_only=True)
+
+    class Meta:
+        model = Benchmark
+        fields = ["indicator", "code", "name", "value", "suggested"]
+        read_only_fields = fields
+
+
+class BenchmarkSetSerializer(serializers.ModelSerializer):
+    method_code = serializers.CharField(source="method.code", read_only=True)
+    product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
+    product_class_name = serializers.CharField(source="product_class.name", read_only=True)
+    values = BenchmarkValueSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = BenchmarkSet
+        fields = [
+            "id",
+            "method",
+            "method_code",
+            "product_class",
+            "product_class_name",
+            "data_year",
+            "number",
+            "status",
+            "percentile",
+            "sample_size",
+            "note",
+            "created_at",
+            "fixed_at",
+            "values",
+        ]
+        read_only_fields = fields
+
+
+class BenchmarkSetCreateSerializer(serializers.Serializer):
+    method = serializers.PrimaryKeyRelatedField(
+        queryset=MethodVersion.objects.all(), required=False, help_text=_("评价方法版本 id，默认现行版本")
+    )
+    product_class = serializers.SlugRelatedField(
+        slug_field="code", queryset=ProductClass.objects.all(), help_text=_("产品分类代码")
+    )
+    data_year = serializers.IntegerField(min_value=2000, max_value=2100)
+    percentile = serializers.IntegerField(
+        required=False, allow_null=True, help_text=_("建议值使用的百分位数（1–99），默认方法版本的设定")
+    )
+
+
+class BenchmarkValuesSerializer(serializers.Serializer):
+    values = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, allow_null=True, max_length=40),
+        required=False,
+        help_text=_('按指标代码给出基准值，如 {"P1": "3.5"}；空字符串或 null 清空该值；未给出的指标不变'),
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class PercentileSerializer(serializers.Serializer):
+    percentile = serializers.IntegerField(help_text=_("百分位数（1–99）"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    method_code = serializers.CharField(source="method.code", read_only=True)
+    evaluating = serializers.BooleanField(read_only=True, help_text=_("已请求专利性评价且尚未完成（任务排队或运行中）"))
+    counts = serializers.SerializerMethodField(
+        help_text=_("本人数据范围内的参评产品数，按状态（只列出有产品的状态）；total 为合计")
+    )
+
+    class Meta:
+        model = Round
+        fields = [
+            "id",
+            "name",
+            "data_year",
+            "method",
+            "method_code",
+            "deadline",
+            "stage",
+            "evaluation_requested_at",
+            "evaluating",
+            "evaluated_at",
+            "evaluation_runs",
+            "info_due",
+            "experts_per_product",
+            "publicity_start",
+            "publicity_end",
+            "finalized_at",
+            "created_at",
+            "counts",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField(), read_only=True))
+    def get_counts(self, rnd: Round) -> dict[str, int]:
+        by_status = dict(self.context.get("counts", {}).get(rnd.pk, {}))
+        return {**by_status, "total": sum(by_status.values())}
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    data_year = serializers.IntegerField(min_value=2000, max_value=2100)
+    deadline = serializers.DateField(help_text=_("备案通过截止日：截至该日（含）已通过审核的备案参与本批次"))
+    method = serializers.PrimaryKeyRelatedField(
+        queryset=MethodVersion.objects.all(), required=False, help_text=_("评价方法版本 id，默认现行版本")
+    )
+    experts_per_product = serializers.IntegerField(required=False, default=3, help_text=_("每个产品评审专家数"))
+
+
+class InformationRequestSerializer(serializers.Serializer):
+    info_due = serializers.DateField(help_text=_("补充材料截止日"))
+
+
+class PublicitySerializer(serializers.Serializer):
+    days = serializers.IntegerField(help_text=_("公示天数（1–60）"))
+    start = serializers.DateField(required=False, allow_null=True, help_text=_("公示开始日，默认今天"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results (candidates)
+
+
+class IndicatorResultSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="indicator.code", read_only=True)
+    name = serializers.CharField(source="indicator.name", read_only=True)
+    trait = serializers.ChoiceField(source="indicator.trait", choices=Trait.choices, read_only=True)
+    unit = serializers.CharField(source="indicator.unit", read_only=True)
+    direction = serializers.CharField(source="indicator.direction", read_only=True, help_text=_("higher 或 lower"))
+
+    class Meta:
+        model = IndicatorResult
+        fields = ["code", "name", "trait", "unit", "value", "benchmark", "direction", "passed"]
+        read_only_fields = fields
+
+
+class ExpertScoreSerializer(serializers.ModelSerializer):
+    """One expert's scores; only the total (the rest null) for those who see totals without identities."""
+
+    expert = serializers.SerializerMethodField()
+    expert_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "expert",
+            "expert_name",
+            *(name for name, _label, _points in CRITERIA),
+            "total",
+            "comments",
+            "scored_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_expert(self, assignment: Assignment) -> int | None:
+        return assignment.expert_id
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_expert_name(self, assignment: Assignment) -> str | None:
+        return assignment.expert.full_name or assignment.expert.email
+
+
+PASSED_FIELDS = {trait: f"passed_{trait}" for trait in Trait.values}
+
+
+def score_view(user: Any) -> str:
+    """How much of the expert scores `user` sees: "named", "own" or "totals"."""
+    role = getattr(user, "role", None)
+    if role == Role.NATIONAL_ADMIN:
+        return "named"
+    if role == Role.EXPERT:
+        return "own"
+    return "totals"
+
+
+class ResultSerializer(serializers.ModelSerializer):
+    round_name = serializers.CharField(source="round.name", read_only=True)
+    stage = serializers.CharField(source="round.stage", read_only=True, help_text=_("批次当前阶段"))
+    data_year = serializers.IntegerField(source="round.data_year", read_only=True)
+    product_name = serializers.CharField(source="version.name", read_only=True)
+    filing_number = serializers.CharField(source="product.filing_number", read_only=True, allow_null=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
+    product_class_name = serializers.CharField(source="product_class.name", read_only=True)
+    status = serializers.ChoiceField(choices=CandidateStatus.choices, read_only=True)
+    passed = serializers.SerializerMethodField(help_text=_("各特征的达标指标数"))
+    indicators = IndicatorResultSerializer(source="results", many=True, read_only=True)
+    expert_scores = serializers.SerializerMethodField(
+        help_text=_(
+            "专家评分：国家局管理员看到每位专家的评分和姓名；专家只看到自己的评分；"
+            "备案单位、管理端口和审核员在产业性评价结束后看到各位专家的总分（不含专家身份）"
+        )
+    )
+
+    class Meta:
+        model = Candidate
+        fields = [
+            "id",
+            "round",
+            "round_name",
+            "stage",
+            "data_year",
+            "product",
+            "product_name",
+            "filing_number",
+            "unit",
+            "unit_name",
+            "product_class",
+            "product_class_name",
+            "province_code",
+            "city_code",
+            "status",
+            "passed",
+            "passed_total",
+            "patent_passed",
+            "expert_score",
+            "certificate_number",
+            "certified_at",
+            "indicators",
+            "expert_scores",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField(), read_only=True))
+    def get_passed(self, candidate: Candidate) -> dict[str, int]:
+        return {trait: getattr(candidate, field) for trait, field in PASSED_FIELDS.items()}
+
+    @extend_schema_field(ExpertScoreSerializer(many=True))
+    def get_expert_scores(self, candidate: Candidate) -> list[dict[str, Any]]:
+        request = self.context.get("request")
+        view = score_view(getattr(request, "user", None))
+        assignments = list(candidate.assignments.all())  # prefetched for the asker (see ResultViewSet)
+        if view == "totals":
+            closed = STAGE_ORDER.index(Stage(candidate.round.stage)) > STAGE_ORDER.index(Stage.INDUSTRY)
+            if not closed:
+                return []
+            totals = sorted((a.total for a in assignments if a.total is not None), reverse=True)
+            return [dict.fromkeys(ExpertScoreSerializer.Meta.fields) | {"total": str(t)} for t in totals]
+        return ExpertScoreSerializer(assignments, many=True).data
