@@ -13,7 +13,7 @@ the list behind it always agree):
   a draft withdrawn before submission was never filed);
 - approved products: `published_version` set (the newest approved version);
 - previous-year sales and exports: summed over the published versions of the approved products;
-- certified products: 0 until the certification (evaluation) feature exists;
+- certified products: products with a certificate from a round whose final list is published;
 - month of approval: the month (Asia/Shanghai) of a product's first currently approved version;
 - growth: approved products whose first approval lies in the trend window (the last 12 months).
 """
@@ -33,6 +33,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from evaluation.choices import CandidateStatus, Stage
+from evaluation.models import Candidate
 from filings.choices import FilingStatus, UnitScale
 from filings.industries import industries
 from filings.models import FilingUnit, Product, ProductVersion
@@ -48,7 +50,7 @@ FILED = "filed"
 APPROVED = "approved"
 STATUSES = (FILED, APPROVED)
 LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY)
-CERTIFIED_NOTE = "认定功能上线后统计"
+CERTIFIED_NOTE = "已公布认定结果的专利密集型产品"
 MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})  # 直辖市
 
 
@@ -125,6 +127,13 @@ def area_for(user: Any, port_code: str = "") -> Area:
 
 def filed_condition() -> Exists:
     return Exists(ProductVersion.objects.filter(product=OuterRef("pk"), submitted_at__isnull=False))
+
+
+def certified_condition() -> Exists:
+    """The product holds a certificate of a round whose final list is published."""
+    return Exists(
+        Candidate.objects.filter(product=OuterRef("pk"), status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL)
+    )
 
 
 def approved_before(moment: dt.datetime) -> Exists:
@@ -289,6 +298,7 @@ def totals(area: Area) -> dict[str, Any]:
         growth=Count("pk", filter=Q(published_version__isnull=False) & ~Q(approved_before(trend_start()))),
         sales=Sum("published_version__sales"),
         exports=Sum("published_version__exports"),
+        certified=Count("pk", filter=Q(certified_condition())),
     )
     return {
         "units": area.units().count(),
@@ -297,7 +307,7 @@ def totals(area: Area) -> dict[str, Any]:
         "growth": figures["growth"],
         "sales": figures["sales"] or Decimal(0),
         "exports": figures["exports"] or Decimal(0),
-        "certified": 0,
+        "certified": figures["certified"],
         "certified_note": _(CERTIFIED_NOTE),
     }
 

@@ -19,7 +19,7 @@ class TotalsSerializer(serializers.Serializer):
     growth = serializers.IntegerField(help_text=_("近 12 个月首次通过备案的产品数"))
     sales = serializers.DecimalField(**MONEY, help_text=_("通过备案产品的上年度销售额合计（万元）"))
     exports = serializers.DecimalField(**MONEY, help_text=_("通过备案产品的年度出口额合计（万元）"))
-    certified = serializers.IntegerField(help_text=_("认定产品数：认定功能上线前为 0"))
+    certified = serializers.IntegerField(help_text=_("认定产品数：持有已公布认定结果的批次所发证书的产品"))
     certified_note = serializers.CharField()
 
 

@@ -233,7 +233,7 @@ class DashboardExportView(AreaMixin, View):
             [_("总体"), _("近12个月新增通过"), totals["growth"]],
             [_("总体"), _("上年度销售额（万元）"), totals["sales"]],
             [_("总体"), _("年度出口额（万元）"), totals["exports"]],
-            [_("总体"), _("认定产品"), f"0（{totals['certified_note']}）"],
+            [_("总体"), _("认定产品"), totals["certified"]],
         ]
         rows += [[_("按月通过备案"), r["month"], r["count"]] for r in data["trend"]]
         for key, title in (

@@ -32,6 +32,8 @@ EXPECTED = {
     "zhejiang": (1, 3, 2, {"杭州西溪新材料科技有限公司"}),
     "national": (3, 11, 7, {"广州云帆智能装备有限公司", "深圳鹏芯微电子有限公司", "杭州西溪新材料科技有限公司"}),
 }
+# the demo's finished round certified one product of each demo enterprise
+CERTIFIED = {"guangdong": 2, "shenzhen": 1, "zhejiang": 1, "national": 3}
 PAGES = [
     "port:home",
     "port:products",
@@ -75,10 +77,11 @@ def test_each_role_sees_its_own_figures(demo_users: dict[str, User], who: str) -
     answer = client.get(home_url(demo_users[who]))
     assert answer.status_code == 200
     totals = answer.context["data"]["totals"]
-    assert (totals["units"], totals["filed"], totals["approved"], totals["certified"]) == (units, filed, approved, 0)
+    expected = (units, filed, approved, CERTIFIED[who])
+    assert (totals["units"], totals["filed"], totals["approved"], totals["certified"]) == expected
     page = answer.content.decode()
     assert f'data-testid="figure-approved">{approved}</a>' in page
-    assert "数据截至" in page and "认定功能上线后统计" in page
+    assert "数据截至" in page and f'data-testid="figure-certified">{CERTIFIED[who]}<' in page
     assert 'id="dashboard-data"' in page and "<script>" not in page  # data as JSON, no inline script
     assert "vendor/echarts/echarts.min.js" in page and "js/dashboard.js" in page
     # the units list shows exactly the units in scope, and no other

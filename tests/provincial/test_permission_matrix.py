@@ -472,6 +472,7 @@ class Expected:
     roster_entries: dict[int, int]  # roster pk → entries in the region
     entries: set[str]
     covered: set[str]
+    certified: set[int]
 
     @property
     def missing(self) -> set[str]:
@@ -500,6 +501,11 @@ def expected_for(role: str) -> Expected:
         },
         entries=usccs,
         covered=usccs & filed_usccs,
+        certified=set(
+            products.filter(candidacies__status="certified", candidacies__round__stage="final").values_list(
+                "pk", flat=True
+            )
+        ),
     )
 
 
@@ -516,6 +522,7 @@ def test_the_world_tells_the_scopes_apart(world: dict[str, Any]) -> None:
     assert sz.units < gd.units and hz.units < zj.units and not gd.units & zj.units
     assert sz.entries < gd.entries and hz.entries < zj.entries
     assert sz.covered and hz.covered and sz.missing and hz.missing
+    assert sz.certified < gd.certified < nat.certified and zj.certified < nat.certified
     assert BINJIANG in zj.missing and BINJIANG not in hz.entries  # on 浙江's roster, which 杭州 does not see
     assert NINGBO in zj.covered and NINGBO not in hz.entries
 
@@ -532,7 +539,7 @@ def test_no_total_includes_out_of_scope_data(world: dict[str, Any], role: str) -
     totals = client.get(home).context["data"]["totals"]
     figures = (totals["units"], totals["filed"], totals["approved"], totals["sales"], totals["exports"])
     assert figures == (len(want.units), len(want.filed), len(want.approved), want.sales, want.exports)
-    assert totals["certified"] == 0
+    assert totals["certified"] == len(want.certified)
     api_totals = api.get(reverse("provincial-dashboard")).json()["totals"]
     assert (api_totals["units"], api_totals["filed"], api_totals["approved"]) == figures[:3]
     assert Decimal(str(api_totals["sales"])) == want.sales
