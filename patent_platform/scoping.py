@@ -149,6 +149,33 @@ class ScopedQuerySet(models.QuerySet):
         return self.filter(q)
 
 
+@dataclass(frozen=True)
+class Principal:
+    """A reader that is not a person: a background task reading on behalf of a port (or of the nation).
+
+    It goes through the same `visible_to` as a user: `scope_of` returns its fixed scope, and role-based
+    querysets see its role. It holds no grants and cannot sign in; tasks use it so that a port's
+    publication counts exactly what the port's administrators see.
+    """
+
+    role: str
+    scope: Scope
+    label: str = ""
+    is_authenticated: bool = True
+    is_active: bool = True
+    pk: None = None
+
+    @property
+    def _platform_scope(self) -> Scope:  # read by scope_of
+        return self.scope
+
+
+def principal_for(scope: Scope, *, label: str = "") -> Principal:
+    """A task's reader: the national office for EVERYTHING, otherwise a port with these regions."""
+    role = Role.NATIONAL_ADMIN if scope.everything else Role.PORT_ADMIN
+    return Principal(role=role, scope=scope, label=label)
+
+
 def lock_visible(queryset: ScopedQuerySet, user: Any, pk: Any) -> Any:
     """Row `pk` of `queryset` as `user` sees it, locked until the transaction ends (404 if out of scope).
 

@@ -25,3 +25,15 @@ class RosterCategory(models.TextChoices):
     KEY_CITY = "key_city", _("重点城市政策受益企业")
     LITTLE_GIANT = "little_giant", _("专精特新“小巨人”企业")
     PROVINCIAL_SPECIALIZED = "provincial_specialized", _("省级专精特新中小企业")
+
+
+class PublicationKind(models.TextChoices):
+    MONTHLY = "monthly", _("月度备案数据")
+    YEAREND = "yearend", _("年度成效评价")
+
+
+class PublicationStatus(models.TextChoices):
+    PENDING = "pending", _("待生成")
+    BUILDING = "building", _("生成中")
+    READY = "ready", _("已生成")
+    FAILED = "failed", _("生成失败")

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.scoping import ScopedQuerySet, scope_of
-from provincial.choices import ApplicationStatus, RosterCategory, UnitKind
+from provincial.choices import ApplicationStatus, PublicationKind, PublicationStatus, RosterCategory, UnitKind
 
 
 class ManagementUnitQuerySet(ScopedQuerySet):
@@ -211,3 +211,97 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.uscc})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Publications: the monthly filing data of each port and the year-end evaluation of localities
+
+
+NATIONAL_SCOPE = "NATIONAL"  # the `scope_key` of the national office's own publications
+
+
+class PublicationQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        """National: every publication. A port administrator: those of the ports inside its scope (a
+        province port sees its city ports' too); the national publication only national users."""
+        scope = scope_of(user)
+        if scope.everything:
+            return self.all()
+        if not scope.has_regions:
+            return self.none()
+        return self.filter(unit__in=ManagementUnit.objects.visible_to(user))
+
+
+class Publication(models.Model):
+    """One publication of one port (or of the national office: `unit` empty) for one period and kind.
+
+    The row is created before the files: building it is claimed with a conditional UPDATE (status
+    pending/failed, or building with an expired lease) that stores a fresh `claim` token; only the
+    claimant whose token still matches may mark it ready. Files are written under a temporary name and
+    moved into place, so a reader never sees half a file; a worker killed half-way leaves the row
+    building until its lease expires and the next run (the hourly sweep) completes it.
+    """
+
+    unit = models.ForeignKey(
+        ManagementUnit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="publications",
+        verbose_name=_("管理端口"),
+    )
+    scope_key = models.CharField(max_length=10, editable=False, help_text="unit code, or NATIONAL")
+    kind = models.CharField(_("类型"), max_length=10, choices=PublicationKind.choices)
+    period = models.DateField(_("期间"), help_text=_("月度：该月 1 日；年度：该年 1 月 1 日"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=PublicationStatus.choices, default=PublicationStatus.PENDING
+    )
+    claim = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    revision = models.PositiveSmallIntegerField(_("版次"), default=0, help_text=_("重新生成一次加 1"))
+    progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)
+    error = models.TextField(_("错误信息"), blank=True)
+    xlsx_file = models.CharField(max_length=300, blank=True)
+    xlsx_sha256 = models.CharField(max_length=64, blank=True)
+    xlsx_size = models.PositiveBigIntegerField(default=0)
+    pdf_file = models.CharField(max_length=300, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_size = models.PositiveBigIntegerField(default=0)
+    figures = models.JSONField(_("数据快照"), default=dict, blank=True)
+    data_as_of = models.DateTimeField(_("数据截至"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    built_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("通知时间"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("数据发布")
+        verbose_name_plural = _("数据发布")
+        ordering = ["-period", "kind", "scope_key"]
+        constraints = [
+            # exactly one publication per (port, period, kind): the monthly run and the sweep may race
+            models.UniqueConstraint(fields=["scope_key", "kind", "period"], name="one_publication_per_port_period"),
+            models.CheckConstraint(
+                condition=(models.Q(unit__isnull=True, scope_key=NATIONAL_SCOPE))
+                | (models.Q(unit__isnull=False) & ~models.Q(scope_key=NATIONAL_SCOPE)),
+                name="publication_scope_key_matches_unit",
+            ),
+        ]
+        indexes = [
+            # the sweep: rows still to build, oldest first
+            models.Index(fields=["status", "lease_until"], name="publication_todo"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.unit.name if self.unit_id else _("全国")
+        return f"{who} · {self.get_kind_display()} · {self.period:%Y-%m}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.scope_key = self.unit.code if self.unit_id else NATIONAL_SCOPE
+        super().save(*args, **kwargs)

@@ -40,7 +40,7 @@ from filings.industries import industries
 from filings.models import FilingUnit, Product, ProductVersion
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models import Region
-from patent_platform.scoping import Scope, scope_of
+from patent_platform.scoping import EVERYTHING, Scope, principal_for, scope_of
 from provincial.models import ManagementUnit, PortMembership
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -119,6 +119,17 @@ def area_for(user: Any, port_code: str = "") -> Area:
         membership = PortMembership.objects.filter(user=user).select_related("unit").first()
         port = membership.unit if membership else None
     return Area(user=user, port=port, level=_breakdown_level(scope), regions_scope=scope)
+
+
+def area_for_unit(unit: ManagementUnit | None) -> Area:
+    """What a port's administrators see (or the national office, for None), for a background task: read
+    through the scoping rule by a `Principal` holding the port's regions."""
+    if unit is None:
+        return Area(user=principal_for(EVERYTHING, label="national"), regions_scope=EVERYTHING)
+    scope = unit_scope(unit)
+    return Area(
+        user=principal_for(scope, label=unit.code), port=unit, level=_breakdown_level(scope), regions_scope=scope
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 from filings.models import FilingUnit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import AuditEvent, User
-from provincial.models import ManagementUnit
+from provincial import stats
+from provincial.models import ManagementUnit, PortMembership
 from provincial.services import port_add_admin
 from provincial.views.dashboard import mask_email, mask_name, mask_phone
 
@@ -273,3 +274,23 @@ def test_dashboard_query_count_is_pinned(
     client.get(home_url(demo_users[who]))  # warm caches (sessions, content types)
     with django_assert_max_num_queries(limit):
         assert client.get(home_url(demo_users[who])).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["guangdong", "shenzhen", "zhejiang", "national"])
+def test_a_task_reading_for_a_port_sees_what_its_administrators_see(demo_users: dict[str, User], who: str) -> None:
+    """`area_for_unit` reads through the scoping rule with a Principal holding the port's regions."""
+    user = demo_users[who]
+    unit = None if who == "national" else PortMembership.objects.get(user=user).unit
+    task_area = stats.area_for_unit(unit)
+    admin_area = stats.area_for(user)
+    assert set(task_area.products().values_list("pk", flat=True)) == set(
+        admin_area.products().values_list("pk", flat=True)
+    )
+    assert stats.totals(task_area) == stats.totals(admin_area)
+    assert stats.by_region(stats.ranking(task_area)) == stats.by_region(stats.ranking(admin_area))
+    if unit is not None:
+        assert (
+            not ManagementUnit.objects.visible_to(task_area.user)
+            .exclude(pk__in=ManagementUnit.objects.visible_to(user))
+            .exists()
+        )
