@@ -1,7 +1,7 @@
 from django.urls import path
 
 from provincial.views import applications as apps
-from provincial.views import dashboard
+from provincial.views import dashboard, publications
 
 urlpatterns = [
     path("", dashboard.NationalHomeView.as_view(), name="home"),
@@ -16,4 +16,8 @@ urlpatterns = [
     path("ports/<int:pk>/", apps.PortDetailView.as_view(), name="port"),
     path("ports/<int:pk>/contacts/", apps.PortContactAddView.as_view(), name="port_contact_add"),
     path("contacts/<int:pk>/delete/", apps.PortContactDeleteView.as_view(), name="port_contact_delete"),
+    path("publications/", publications.NationalPublicationsView.as_view(), name="publications"),
+    path("publications/progress/", publications.PublicationProgressView.as_view(), name="publications_progress"),
+    path("publications/rebuild/", publications.RebuildView.as_view(), name="publications_rebuild"),
+    path("publications/yearend/", publications.YearendView.as_view(), name="publications_yearend"),
 ]

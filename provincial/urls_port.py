@@ -3,7 +3,7 @@ with `?port=<code>` for one port)."""
 
 from django.urls import path
 
-from provincial.views import dashboard
+from provincial.views import dashboard, publications
 
 urlpatterns = [
     path("", dashboard.PortHomeView.as_view(), name="home"),
@@ -12,4 +12,11 @@ urlpatterns = [
     path("products/export/", dashboard.ProductExportView.as_view(), name="products_export"),
     path("units/", dashboard.UnitListView.as_view(), name="units"),
     path("units/export/", dashboard.UnitExportView.as_view(), name="units_export"),
+    path("publications/", publications.PortPublicationsView.as_view(), name="publications"),
+    path("publications/export/", publications.PortPublicationsExportView.as_view(), name="publications_export"),
+    path(
+        "publications/<int:pk>/<str:ext>/",
+        publications.PublicationDownloadView.as_view(),
+        name="publication_download",
+    ),
 ]

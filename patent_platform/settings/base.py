@@ -196,6 +196,32 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Enqueueing from a web request while the broker is down must neither raise nor hold the request: the
+# tasks' base class (patent_platform.celery.ResilientTask) logs the failure and returns None, and the
+# publish retry and the connection timeouts are kept to a few seconds. The hourly publication sweep
+# builds whatever was not enqueued once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# The Redis result store subscribes to a task's result when it is sent: the same short retry (its
+# default is 20 retries a second apart).
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
+
+# Monthly publications and the year-end evaluation (provincial.publications). A build holds a lease on
+# its row; a row still "building" after its lease is taken over by the next run. The task's time limits
+# stay below the lease, and the lease below the broker's visibility timeout.
+PUBLICATION_DIR = "publications"  # under MEDIA_ROOT
+PUBLICATION_TASK_TIME_LIMIT = env.int("PUBLICATION_TASK_TIME_LIMIT", default=min(25 * 60, CELERY_TASK_TIME_LIMIT))
+PUBLICATION_TASK_SOFT_TIME_LIMIT = PUBLICATION_TASK_TIME_LIMIT - 60
+PUBLICATION_LEASE_SECONDS = env.int("PUBLICATION_LEASE_SECONDS", default=30 * 60)
+PUBLICATION_MAX_RETRIES = env.int("PUBLICATION_MAX_RETRIES", default=5)  # retries of one task, with backoff
+PUBLICATION_MAX_ATTEMPTS = env.int("PUBLICATION_MAX_ATTEMPTS", default=8)  # claims of one row re-enqueued by the sweep
+# Tests only (set by the worker test's own settings module, never from the environment here): seconds
+# a build sleeps with its temporary files written, before they are moved into place, so a test can
+# kill the worker half-way.
+PUBLICATION_TEST_PAUSE = 0.0
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

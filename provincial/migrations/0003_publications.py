@@ -6,48 +6,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provincial', '0002_ports_rosters'),
+        ("provincial", "0002_ports_rosters"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Publication',
+            name="Publication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope_key', models.CharField(editable=False, help_text='unit code, or NATIONAL', max_length=10)),
-                ('kind', models.CharField(choices=[('monthly', '月度备案数据'), ('yearend', '年度成效评价')], max_length=10, verbose_name='类型')),
-                ('period', models.DateField(help_text='月度：该月 1 日；年度：该年 1 月 1 日', verbose_name='期间')),
-                ('status', models.CharField(choices=[('pending', '待生成'), ('building', '生成中'), ('ready', '已生成'), ('failed', '生成失败')], default='pending', max_length=10, verbose_name='状态')),
-                ('claim', models.UUIDField(blank=True, editable=False, null=True)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='尝试次数')),
-                ('revision', models.PositiveSmallIntegerField(default=0, help_text='重新生成一次加 1', verbose_name='版次')),
-                ('progress', models.PositiveSmallIntegerField(default=0, verbose_name='进度（%）')),
-                ('error', models.TextField(blank=True, verbose_name='错误信息')),
-                ('xlsx_file', models.CharField(blank=True, max_length=300)),
-                ('xlsx_sha256', models.CharField(blank=True, max_length=64)),
-                ('xlsx_size', models.PositiveBigIntegerField(default=0)),
-                ('pdf_file', models.CharField(blank=True, max_length=300)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('pdf_size', models.PositiveBigIntegerField(default=0)),
-                ('figures', models.JSONField(blank=True, default=dict, verbose_name='数据快照')),
-                ('data_as_of', models.DateTimeField(blank=True, null=True, verbose_name='数据截至')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('built_at', models.DateTimeField(blank=True, null=True, verbose_name='生成时间')),
-                ('notified_at', models.DateTimeField(blank=True, null=True, verbose_name='通知时间')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='publications', to='provincial.managementunit', verbose_name='管理端口')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope_key", models.CharField(editable=False, help_text="unit code, or NATIONAL", max_length=10)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("monthly", "月度备案数据"), ("yearend", "年度成效评价")],
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("period", models.DateField(help_text="月度：该月 1 日；年度：该年 1 月 1 日", verbose_name="期间")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待生成"),
+                            ("building", "生成中"),
+                            ("ready", "已生成"),
+                            ("failed", "生成失败"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("claim", models.UUIDField(blank=True, editable=False, null=True)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="尝试次数")),
+                (
+                    "revision",
+                    models.PositiveSmallIntegerField(default=0, help_text="重新生成一次加 1", verbose_name="版次"),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0, verbose_name="进度（%）")),
+                ("error", models.TextField(blank=True, verbose_name="错误信息")),
+                ("xlsx_file", models.CharField(blank=True, max_length=300)),
+                ("xlsx_sha256", models.CharField(blank=True, max_length=64)),
+                ("xlsx_size", models.PositiveBigIntegerField(default=0)),
+                ("pdf_file", models.CharField(blank=True, max_length=300)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("pdf_size", models.PositiveBigIntegerField(default=0)),
+                ("figures", models.JSONField(blank=True, default=dict, verbose_name="数据快照")),
+                ("data_as_of", models.DateTimeField(blank=True, null=True, verbose_name="数据截至")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("built_at", models.DateTimeField(blank=True, null=True, verbose_name="生成时间")),
+                ("notified_at", models.DateTimeField(blank=True, null=True, verbose_name="通知时间")),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="publications",
+                        to="provincial.managementunit",
+                        verbose_name="管理端口",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '数据发布',
-                'verbose_name_plural': '数据发布',
-                'ordering': ['-period', 'kind', 'scope_key'],
-                'indexes': [models.Index(fields=['status', 'lease_until'], name='publication_todo')],
-                'constraints': [models.UniqueConstraint(fields=('scope_key', 'kind', 'period'), name='one_publication_per_port_period'), models.CheckConstraint(condition=models.Q(models.Q(('scope_key', 'NATIONAL'), ('unit__isnull', True)), models.Q(('unit__isnull', False), models.Q(('scope_key', 'NATIONAL'), _negated=True)), _connector='OR'), name='publication_scope_key_matches_unit')],
+                "verbose_name": "数据发布",
+                "verbose_name_plural": "数据发布",
+                "ordering": ["-period", "kind", "scope_key"],
+                "indexes": [models.Index(fields=["status", "lease_until"], name="publication_todo")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scope_key", "kind", "period"), name="one_publication_per_port_period"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("scope_key", "NATIONAL"), ("unit__isnull", True)),
+                            models.Q(("unit__isnull", False), models.Q(("scope_key", "NATIONAL"), _negated=True)),
+                            _connector="OR",
+                        ),
+                        name="publication_scope_key_matches_unit",
+                    ),
+                ],
             },
         ),
     ]

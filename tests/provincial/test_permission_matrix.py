@@ -42,8 +42,17 @@ from patent_platform.models import User
 from provincial import applications as application_service
 from provincial import rosters as roster_service
 from provincial.choices import RosterCategory
-from provincial.models import ManagementUnit, PortApplication, PortContact, Roster, RosterEntry
+from provincial.models import (
+    NATIONAL_SCOPE,
+    ManagementUnit,
+    PortApplication,
+    PortContact,
+    Publication,
+    Roster,
+    RosterEntry,
+)
 from provincial.services import port_add_admin
+from provincial.views.publications import last_year, previous_month
 
 ROLES = ["national", "guangdong", "zhejiang", "shenzhen", "hangzhou", "enterprise", "reviewer", "anonymous"]
 PORTS = ("guangdong", "zhejiang", "shenzhen", "hangzhou")
@@ -239,6 +248,37 @@ MATRIX: dict[str, list[Probe]] = {
     "rosters:coverage_export": by_roster(),
     "rosters:missing": by_roster(),
     "rosters:missing_export": by_roster(),
+    # monthly publications and year-end evaluations (the download's `ext` is looked up in `world` too)
+    "port:publications": narrowed(admins(national=Redirect("/national/publications/"))),
+    "port:publications_export": narrowed(admins()),
+    "port:publication_download": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_publication", "ext": "xlsx"}, label="深圳 xlsx"),
+        Probe(only(IN_GD), kwargs={"pk": "gd_publication", "ext": "pdf"}, label="广东 pdf"),
+        Probe(only(("national", "zhejiang")), kwargs={"pk": "zj_publication", "ext": "pdf"}, label="浙江 pdf"),
+        Probe(only(NATIONAL_ONLY), kwargs={"pk": "national_publication", "ext": "xlsx"}, label="全国 xlsx"),
+        Probe(only(()), kwargs={"pk": "sz_publication", "ext": "docx"}, label="no such file type"),
+    ],
+    "national:publications": [
+        Probe(only(NATIONAL_ONLY)),
+        Probe(only(NATIONAL_ONLY, national=400), query={"period": "2025-13"}, label="bad month"),
+    ],
+    "national:publications_progress": [Probe(only(NATIONAL_ONLY))],
+    "national:publications_rebuild": [
+        Probe(
+            only(NATIONAL_ONLY, national=Redirect("/national/publications/")),
+            method="post",
+            data={"kind": "monthly", "period": f"{previous_month():%Y-%m}", "port": "440300"},
+        ),
+        Probe(only(NATIONAL_ONLY, national=400), method="post", label="POST empty form"),
+    ],
+    "national:publications_yearend": [
+        Probe(
+            only(NATIONAL_ONLY, national=Redirect("/national/publications/")),
+            method="post",
+            data={"year": last_year()},
+        ),
+        Probe(only(NATIONAL_ONLY, national=400), method="post", label="POST empty form"),
+    ],
     # the API
     "provincial-dashboard": narrowed(admins(anonymous=API_ANON), api=True),
     "provincial-national-ranking": [Probe(only(NATIONAL_ONLY, anonymous=API_ANON), api=True)],
@@ -343,8 +383,21 @@ def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+def ready_publication(code: str, media_root: str) -> Publication:
+    """Last month's publication of a port (or NATIONAL), ready, with two small files under MEDIA_ROOT."""
+    unit = None if code == NATIONAL_SCOPE else ManagementUnit.objects.get(code=code)
+    publication = Publication(unit=unit, kind="monthly", period=previous_month(), status="ready", progress=100)
+    for ext in ("xlsx", "pdf"):
+        relative = f"publications/matrix/{code}.{ext}"
+        (Path(media_root) / relative).parent.mkdir(parents=True, exist_ok=True)
+        (Path(media_root) / relative).write_bytes(f"{ext} {code}".encode())
+        setattr(publication, f"{ext}_file", relative)
+    publication.save()
+    return publication
+
+
 @pytest.fixture
-def world(demo_users: dict[str, User], make_user: Callable[..., User]) -> dict[str, Any]:
+def world(demo_users: dict[str, User], make_user: Callable[..., User], settings: Any) -> dict[str, Any]:
     users = dict(demo_users)
     hangzhou_unit = ManagementUnit.objects.get(code="330100")
     users["hangzhou"] = make_user("hangzhou@example.cn", Role.PORT_ADMIN)
@@ -364,6 +417,10 @@ def world(demo_users: dict[str, User], make_user: Callable[..., User]) -> dict[s
         "js_application": apply_for("320000", "admin@js.example.cn"),
         "sc_application": apply_for("510000", "admin@sc.example.cn"),
         "sz_unit": ManagementUnit.objects.get(code="440300"),
+        "sz_publication": ready_publication("440300", settings.MEDIA_ROOT),
+        "gd_publication": ready_publication("440000", settings.MEDIA_ROOT),
+        "zj_publication": ready_publication("330000", settings.MEDIA_ROOT),
+        "national_publication": ready_publication(NATIONAL_SCOPE, settings.MEDIA_ROOT),
     }
     objects["sz_contact"] = application_service.add_contact(
         unit=objects["sz_unit"],
@@ -372,6 +429,7 @@ def world(demo_users: dict[str, User], make_user: Callable[..., User]) -> dict[s
     )
     pks = {key: obj.pk for key, obj in objects.items()}
     pks["missing_pk"] = max(pks["js_application"], pks["sc_application"]) + 1000
+    pks.update({"xlsx": "xlsx", "pdf": "pdf", "docx": "docx"})  # the download's `ext` kwarg
     return {"users": users, "objects": objects, "pks": pks}
 
 

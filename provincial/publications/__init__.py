@@ -1,0 +1,8 @@
+"""Monthly publications of each port's filing data and the year-end evaluation of localities (issue 6).
+
+- `figures`: the numbers, computed through a port's Area (what its administrators see);
+- `documents`: the XLSX and PDF files made from those numbers;
+- `services`: the rows (one per port, kind and period), claims, exactly-once builds, rebuilds, downloads;
+- `mail`: the notice to the port's contacts when a publication is ready.
+The Celery tasks and beat schedules are in `provincial.tasks` and migration 0004.
+"""

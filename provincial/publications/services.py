@@ -1,0 +1,686 @@
+"""Publications, exactly once: rows, claims, builds, rebuilds and the notice e-mail.
+
+One row per (port, kind, period) exists before any file (`ensure_publications`; the database refuses a
+second). Building it:
+
+1. claim: a conditional UPDATE takes the row if it is pending or failed, or building with an expired
+   lease, and stores a fresh uuid `claim` token and a lease; whoever updates zero rows does nothing;
+2. the figures are computed (through the port's Area: the scoping rule), the XLSX and the PDF written to
+   temporary files in the target directory (flushed and fsync'ed), then moved into place with
+   `os.replace` (atomic on one file system); names carry the revision and the claim, so two attempts
+   never write the same final file;
+3. the row is marked ready `WHERE pk = … AND claim = <token>`, with the checksums and sizes of the files
+   on disk; a claimant whose token no longer matches (its lease expired and another took over, or a
+   rebuild was requested) removes its own files and stops;
+4. on an error the row is marked failed with the error text (again only with the matching token), the
+   files of this attempt are removed and the exception re-raised, so the task retries with backoff.
+
+A worker killed half-way leaves temporary files only (removed by the sweep) and the row building; once
+its lease has expired the hourly sweep enqueues it again and the next attempt completes it. Progress
+(0–100) is written to the row as the build goes, each step also renewing the lease.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from patent_platform import audit
+from patent_platform.choices import AuditAction, Role
+from provincial.choices import PublicationKind, PublicationStatus
+from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
+
+logger = logging.getLogger(__name__)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+EXTENSIONS = ("xlsx", "pdf")
+S = PublicationStatus
+
+
+class PublicationError(ValidationError):
+    """A request about publications that cannot be carried out (shown to the user)."""
+
+
+class ClaimLost(Exception):
+    """This attempt's claim token no longer matches the row: another attempt (or a rebuild) owns it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+
+
+def china_today() -> dt.date:
+    return timezone.now().astimezone(CHINA).date()
+
+
+def previous_month(today: dt.date | None = None) -> dt.date:
+    """The first day of the month before `today` (Asia/Shanghai): the period the monthly run builds."""
+    today = today or china_today()
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def normalize_period(kind: str, period: dt.date) -> dt.date:
+    """Monthly: the month's first day; year-end: 1 January of the year."""
+    if kind == PublicationKind.MONTHLY:
+        return period.replace(day=1)
+    if kind == PublicationKind.YEAREND:
+        return dt.date(period.year, 1, 1)
+    raise PublicationError(_("未知的数据发布类型：%(kind)s") % {"kind": kind}, code="kind")
+
+
+def period_end(kind: str, period: dt.date) -> dt.datetime:
+    """The moment the period ends (the snapshot time of its data), Asia/Shanghai."""
+    if kind == PublicationKind.MONTHLY:
+        nxt = (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    else:
+        nxt = dt.date(period.year + 1, 1, 1)
+    return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=CHINA)
+
+
+def _check_period(kind: str, period: dt.date) -> None:
+    today = china_today()
+    if period.year < 2000:
+        raise PublicationError(_("期间不正确。"), code="period")
+    if kind == PublicationKind.MONTHLY and period >= today.replace(day=1):
+        raise PublicationError(_("只能生成已结束月份的月度备案数据。"), code="period")
+    if kind == PublicationKind.YEAREND and period.year > today.year:
+        raise PublicationError(_("不能生成未来年度的成效评价。"), code="period")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+
+
+def ensure_publications(kind: str, period: dt.date) -> list[Publication]:
+    """The rows of every open port and of the national office for this kind and period, created if
+    missing (a concurrent creator's rows are kept: conflicts are ignored); ordered by scope key."""
+    period = normalize_period(kind, period)
+    units = list(ManagementUnit.objects.filter(is_open=True).order_by("code"))
+    keys = [u.code for u in units] + [NATIONAL_SCOPE]
+    existing = set(
+        Publication.objects.filter(kind=kind, period=period, scope_key__in=keys).values_list("scope_key", flat=True)
+    )
+    missing = [Publication(unit=u, scope_key=u.code, kind=kind, period=period) for u in units if u.code not in existing]
+    if NATIONAL_SCOPE not in existing:
+        missing.append(Publication(unit=None, scope_key=NATIONAL_SCOPE, kind=kind, period=period))
+    if missing:
+        with transaction.atomic():
+            Publication.objects.bulk_create(missing, ignore_conflicts=True)
+            created = list(
+                Publication.objects.filter(
+                    kind=kind, period=period, scope_key__in=[m.scope_key for m in missing]
+                ).values_list("pk", flat=True)
+            )
+            audit.audit_bulk(
+                action=AuditAction.CREATE,
+                model=Publication,
+                ids=created,
+                message=f"{kind} publications of {period:%Y-%m} created for {len(created)} ports",
+            )
+    return list(
+        Publication.objects.filter(kind=kind, period=period, scope_key__in=keys)
+        .select_related("unit")
+        .order_by("scope_key")
+    )
+
+
+def _require_national(user: Any) -> None:
+    if not (getattr(user, "is_authenticated", False) and getattr(user, "role", None) == Role.NATIONAL_ADMIN):
+        raise PermissionDenied(_("只有国家局管理员可以生成或重新生成数据发布。"))
+
+
+def _enqueue_builds(ids: Iterable[int]) -> None:
+    """One build task per row, sent after the commit (each on its own: one failed send loses one)."""
+    from provincial.tasks import build_publication as build_task
+
+    for pk in ids:
+        transaction.on_commit(partial(build_task.delay, pk))
+
+
+@transaction.atomic
+def request_rebuild(
+    *, user: Any, kind: str, period: dt.date, unit: ManagementUnit | None = None, all_ports: bool = False
+) -> list[Publication]:
+    """A national administrator rebuilds one period for one port (`unit`; None: the national one) or
+    for all: each row goes back to pending with revision + 1 and is built again in the background. The
+    old files stay in place (and downloadable) until the new ones replace them; the audit log keeps
+    the old revision and checksums."""
+    _require_national(user)
+    period = normalize_period(kind, period)
+    _check_period(kind, period)
+    if all_ports:
+        ensure_publications(kind, period)
+        rows = list(Publication.objects.select_for_update().filter(kind=kind, period=period).order_by("scope_key"))
+    else:
+        scope_key = unit.code if unit is not None else NATIONAL_SCOPE
+        row = Publication.objects.select_for_update().filter(kind=kind, period=period, scope_key=scope_key).first()
+        if row is None:
+            if unit is not None and not unit.is_open:
+                raise PublicationError(_("“%(unit)s”管理端口尚未开通。") % {"unit": unit.name}, code="closed")
+            ensure_publications(kind, period)
+            row = Publication.objects.select_for_update().get(kind=kind, period=period, scope_key=scope_key)
+        rows = [row]
+    for row in rows:
+        before = {
+            "status": row.status,
+            "revision": row.revision,
+            "xlsx_sha256": row.xlsx_sha256,
+            "pdf_sha256": row.pdf_sha256,
+            "built_at": row.built_at,
+        }
+        row.status = S.PENDING
+        row.revision = row.revision + 1
+        row.attempts = 0
+        row.progress = 0
+        row.error = ""
+        row.claim = None  # an attempt still running can no longer mark the row ready
+        row.lease_until = None
+        row.started_at = None
+        row.notified_at = None
+        row.requested_by = user if getattr(user, "pk", None) else None
+        row.save(
+            update_fields=[
+                "status",
+                "revision",
+                "attempts",
+                "progress",
+                "error",
+                "claim",
+                "lease_until",
+                "started_at",
+                "notified_at",
+                "requested_by",
+            ]
+        )
+        audit.audit_event(
+            action=AuditAction.TRANSITION,
+            obj=row,
+            changes={
+                "status": [before["status"], row.status],
+                "revision": [before["revision"], row.revision],
+                "xlsx_sha256": [before["xlsx_sha256"], None],
+                "pdf_sha256": [before["pdf_sha256"], None],
+                "built_at": [before["built_at"], None],
+            },
+            message="publication rebuild requested",
+            actor=user,
+        )
+    _enqueue_builds([r.pk for r in rows])
+    return rows
+
+
+@transaction.atomic
+def request_yearend(*, user: Any, year: int) -> list[Publication]:
+    """A national administrator asks for the year-end evaluation of `year`: the rows of every open
+    port and the national one, the ones not built yet built in the background (a built year is
+    refreshed with `request_rebuild`)."""
+    _require_national(user)
+    period = dt.date(int(year), 1, 1)
+    _check_period(PublicationKind.YEAREND, period)
+    rows = ensure_publications(PublicationKind.YEAREND, period)
+    todo = [r for r in rows if r.status != S.READY]
+    if todo and getattr(user, "pk", None):
+        Publication.objects.filter(pk__in=[r.pk for r in todo], requested_by__isnull=True).update(requested_by=user)
+    audit.audit_event(
+        action=AuditAction.CREATE,
+        object_type=Publication._meta.label,
+        object_repr=f"year-end evaluation {year}",
+        changes={"year": year, "publications": [r.pk for r in rows], "to_build": [r.pk for r in todo]},
+        message=f"year-end evaluation {year} requested",
+        actor=user,
+    )
+    _enqueue_builds([r.pk for r in todo])
+    return rows
+
+
+def run_period(kind: str, period: dt.date) -> list[int]:
+    """The scheduled run: ensure the rows, enqueue every row not built yet; returns the ids enqueued."""
+    rows = ensure_publications(kind, period)
+    ids = [r.pk for r in rows if r.status != S.READY]
+    _enqueue_builds(ids)
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def _media_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def _relative_dir(publication: Publication) -> str:
+    return f"{settings.PUBLICATION_DIR}/{publication.kind}/{publication.period:%Y-%m}"
+
+
+def _stem_prefix(publication: Publication) -> str:
+    return f"{publication.scope_key}-{publication.kind}-{publication.period:%Y%m}-"
+
+
+def publication_path(publication: Publication, ext: str) -> Path:
+    """The file of a ready publication on disk (`ext`: "xlsx" or "pdf"); 404 if there is none."""
+    if ext not in EXTENSIONS:
+        raise Http404
+    name = getattr(publication, f"{ext}_file")
+    if not name:
+        raise Http404
+    path = (_media_root() / name).resolve()
+    if _media_root().resolve() not in path.parents:
+        raise Http404
+    return path
+
+
+def download_name(publication: Publication, ext: str) -> str:
+    """A file name for the user: 广东省-2026年11月-月度备案数据.xlsx (a rebuilt one adds 第 n 版)."""
+    who = publication.unit.name if publication.unit_id else _("全国")
+    if publication.kind == PublicationKind.MONTHLY:
+        period = publication.period
+        when = _("%(year)s年%(month)s月") % {"year": period.year, "month": f"{period.month:02d}"}
+    else:
+        when = _("%(year)s年度") % {"year": publication.period.year}
+    parts = [who, when, str(publication.get_kind_display())]
+    if publication.revision:
+        parts.append(_("第%(n)s版") % {"n": publication.revision + 1})
+    return "-".join(parts) + f".{ext}"
+
+
+def open_file(publication: Publication, ext: str) -> File:
+    """The file opened for reading, named for the download; 404 if it is missing on disk."""
+    path = publication_path(publication, ext)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return File(handle, name=download_name(publication, ext))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - not every platform opens directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_temp(directory: Path, final_name: str, write: Callable[[BinaryIO], Any], written: list[Path]) -> Path:
+    """Write a temporary file next to its final name (same file system: the later rename is atomic),
+    flushed and fsync'ed; recorded in `written` before any byte is written."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{final_name}.", suffix=".tmp")
+    path = Path(name)
+    written.append(path)
+    with os.fdopen(fd, "wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return path
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:  # pragma: no cover - logged, the sweep tries again
+            logger.exception("could not remove %s", path)
+
+
+def _remove_other_files(publication: Publication) -> None:
+    """After a publication is ready: remove the files of its earlier revisions and of attempts that
+    died after moving a file into place; keep the two the row names."""
+    directory = _media_root() / _relative_dir(publication)
+    keep = {Path(publication.xlsx_file).name, Path(publication.pdf_file).name}
+    prefix = _stem_prefix(publication)
+    if not directory.is_dir():
+        return
+    _remove(p for p in directory.iterdir() if p.name.startswith(prefix) and p.name not in keep)
+
+
+def remove_stale_temp_files(older_than: dt.timedelta | None = None) -> int:
+    """Temporary files left by killed workers (older than a lease); returns how many were removed."""
+    root = _media_root() / settings.PUBLICATION_DIR
+    if not root.is_dir():
+        return 0
+    age = (older_than or dt.timedelta(seconds=settings.PUBLICATION_LEASE_SECONDS)).total_seconds()
+    cutoff = time.time() - age
+    stale = [p for p in root.rglob(".*.tmp") if p.is_file() and p.stat().st_mtime < cutoff]
+    _remove(stale)
+    return len(stale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+
+@dataclass
+class Parts:
+    """What a build writes: the figures (stored on the row as the snapshot), the XLSX writer and the
+    PDF renderer (both called by the build, so their time counts in the progress)."""
+
+    figures: dict[str, Any]
+    write_xlsx: Callable[[BinaryIO], Any]
+    render_pdf: Callable[[], bytes]
+
+
+Builder = Callable[[Publication], Parts]
+
+
+def document_parts(publication: Publication) -> Parts:
+    """The figures and documents of helper modules `figures` and `documents` (computed through the
+    port's Area, i.e. what the port's administrators see)."""
+    from provincial.publications import documents, figures
+
+    unit = publication.unit if publication.unit_id else None
+    if publication.kind == PublicationKind.MONTHLY:
+        data = figures.monthly_figures(unit, publication.period)
+        return Parts(
+            figures=data,
+            write_xlsx=lambda fh: documents.write_monthly_xlsx(data, fh),
+            render_pdf=lambda: documents.render_monthly_pdf(data),
+        )
+    cards = figures.yearend_cards(publication.period.year)
+    return Parts(
+        figures=cards,
+        write_xlsx=lambda fh: documents.write_yearend_xlsx(cards, fh, unit=unit),
+        render_pdf=lambda: documents.render_yearend_pdf(cards, unit=unit),
+    )
+
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.PUBLICATION_LEASE_SECONDS)
+
+
+def _claimable(now: dt.datetime) -> Q:
+    return (
+        Q(status__in=[S.PENDING, S.FAILED])
+        | Q(status=S.BUILDING, lease_until__lt=now)
+        | Q(status=S.BUILDING, lease_until__isnull=True)
+    )
+
+
+def _claim(publication: Publication) -> uuid.UUID | None:
+    """Take the row with a conditional UPDATE; the token if this call got it, else None."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    taken = (
+        Publication.objects.filter(pk=publication.pk)
+        .filter(_claimable(now))
+        .update(
+            status=S.BUILDING,
+            claim=token,
+            lease_until=now + _lease(),
+            attempts=F("attempts") + 1,
+            started_at=now,
+            progress=0,
+            error="",
+        )
+    )
+    return token if taken else None
+
+
+def _progress(pk: int, token: uuid.UUID, percent: int) -> None:
+    """Record progress and renew the lease; a claimant that lost the row stops here."""
+    updated = Publication.objects.filter(pk=pk, claim=token, status=S.BUILDING).update(
+        progress=percent, lease_until=timezone.now() + _lease()
+    )
+    if not updated:
+        raise ClaimLost
+
+
+def _test_pause() -> None:
+    """Tests only: hold the build with its temporary files written (a test kills the worker here)."""
+    seconds = float(getattr(settings, "PUBLICATION_TEST_PAUSE", 0) or 0)
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def build_publication(publication_id: int, *, builder: Builder | None = None) -> Publication:
+    """Build one publication exactly once (see the module docstring); returns the row as stored.
+
+    Does nothing if it is ready or another attempt holds a live lease. On an error the row is marked
+    failed and the exception re-raised (the task retries)."""
+    publication = Publication.objects.select_related("unit").get(pk=publication_id)
+    if publication.status == S.READY:
+        return publication
+    before = {"status": publication.status, "claim": publication.claim, "lease_until": publication.lease_until}
+    token = _claim(publication)
+    if token is None:
+        publication.refresh_from_db()
+        return publication
+    publication.refresh_from_db()
+    audit.audit_event(
+        action=AuditAction.TRANSITION,
+        obj=publication,
+        changes={
+            "status": [before["status"], S.BUILDING],
+            "attempts": publication.attempts,
+            "revision": publication.revision,
+            "claim": [before["claim"], token],
+        },
+        message=(
+            "publication build taken over (lease expired)" if before["status"] == S.BUILDING else "publication build"
+        ),
+    )
+    written: list[Path] = []
+    try:
+        ready = _build(publication, token, builder or document_parts, written)
+    except ClaimLost:
+        _remove(written)
+        logger.warning("publication %s: claim %s lost to another attempt; its files removed", publication_id, token)
+        return Publication.objects.select_related("unit").get(pk=publication_id)
+    except Exception as exc:
+        _remove(written)
+        if _mark_failed(publication_id, token, exc):
+            raise
+        return Publication.objects.select_related("unit").get(pk=publication_id)
+    return ready
+
+
+def _build(publication: Publication, token: uuid.UUID, builder: Builder, written: list[Path]) -> Publication:
+    pk = publication.pk
+    _progress(pk, token, 5)
+    parts = builder(publication)
+    # the moment the figures were read (the files print the same one)
+    read_at = parts.figures.get("data_as_of") if isinstance(parts.figures, dict) else None
+    data_as_of = dt.datetime.fromisoformat(read_at) if isinstance(read_at, str) else timezone.now()
+    _progress(pk, token, 30)
+    directory = _media_root() / _relative_dir(publication)
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{_stem_prefix(publication)}r{publication.revision}-{token.hex[:8]}"
+    xlsx_tmp = _write_temp(directory, f"{stem}.xlsx", parts.write_xlsx, written)
+    _progress(pk, token, 60)
+    pdf = parts.render_pdf()
+    pdf_tmp = _write_temp(directory, f"{stem}.pdf", lambda fh: fh.write(pdf), written)
+    _progress(pk, token, 90)
+    _test_pause()
+    _progress(pk, token, 95)  # still ours? only then move the files into place
+    finals = {}
+    for ext, tmp in (("xlsx", xlsx_tmp), ("pdf", pdf_tmp)):
+        final = directory / f"{stem}.{ext}"
+        os.replace(tmp, final)
+        written.append(final)
+        finals[ext] = final
+    _fsync_dir(directory)
+    relative = _relative_dir(publication)
+    fields = {}
+    for ext, final in finals.items():
+        fields[f"{ext}_file"] = f"{relative}/{final.name}"
+        fields[f"{ext}_sha256"] = sha256_of(final)
+        fields[f"{ext}_size"] = final.stat().st_size
+    return _mark_ready(pk, token, fields, parts.figures, data_as_of)
+
+
+def _mark_ready(
+    pk: int, token: uuid.UUID, fields: dict[str, Any], figures: dict[str, Any], data_as_of: dt.datetime
+) -> Publication:
+    with transaction.atomic():
+        row = Publication.objects.select_for_update().filter(pk=pk, claim=token, status=S.BUILDING).first()
+        if row is None:
+            raise ClaimLost
+        before = audit.snapshot(row, ["xlsx_sha256", "pdf_sha256", "xlsx_file", "pdf_file", "built_at"])
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.status = S.READY
+        row.progress = 100
+        row.error = ""
+        row.figures = figures
+        row.data_as_of = data_as_of
+        row.built_at = timezone.now()
+        row.lease_until = None
+        row.save(
+            update_fields=[
+                *fields,
+                "status",
+                "progress",
+                "error",
+                "figures",
+                "data_as_of",
+                "built_at",
+                "lease_until",
+            ]
+        )
+        audit.audit_event(
+            action=AuditAction.TRANSITION,
+            obj=row,
+            changes={
+                "status": [S.BUILDING, S.READY],
+                "revision": row.revision,
+                "attempts": row.attempts,
+                **{name: [before[name], getattr(row, name)] for name in before},
+                "xlsx_size": row.xlsx_size,
+                "pdf_size": row.pdf_size,
+            },
+            message="publication ready",
+        )
+        transaction.on_commit(partial(_after_ready, pk))
+    return Publication.objects.select_related("unit").get(pk=pk)
+
+
+def _after_ready(pk: int) -> None:
+    publication = Publication.objects.select_related("unit").get(pk=pk)
+    if publication.status != S.READY:
+        return
+    _remove_other_files(publication)
+    try:
+        notify_ready(pk)
+    except Exception:  # the sweep sends it later (notified_at stays empty)
+        logger.exception("publication %s: the notice e-mail failed", pk)
+
+
+def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> bool:
+    """Failed, with the error, if this attempt still owns the row; True if it did."""
+    error = f"{type(exc).__name__}: {exc}"[:4000]
+    with transaction.atomic():
+        updated = Publication.objects.filter(pk=pk, claim=token, status=S.BUILDING).update(
+            status=S.FAILED, error=error, lease_until=None
+        )
+        if updated:
+            row = Publication.objects.get(pk=pk)
+            audit.audit_event(
+                action=AuditAction.TRANSITION,
+                obj=row,
+                changes={"status": [S.BUILDING, S.FAILED], "attempts": row.attempts, "error": error},
+                message="publication build failed",
+                success=False,
+            )
+    logger.error("publication %s: build failed (attempt owned: %s): %s", pk, bool(updated), error)
+    return bool(updated)
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+
+
+def notify_ready(publication_id: int) -> int:
+    """E-mail the link to a ready publication once (notified_at set first, so concurrent callers send
+    one notice; reset if sending fails, for the sweep to try again); returns the messages sent."""
+    from provincial.publications.mail import send_publication_mail
+
+    now = timezone.now()
+    taken = Publication.objects.filter(pk=publication_id, status=S.READY, notified_at__isnull=True).update(
+        notified_at=now
+    )
+    if not taken:
+        return 0
+    publication = Publication.objects.select_related("unit").get(pk=publication_id)
+    try:
+        recipients = send_publication_mail(publication)
+    except Exception:
+        Publication.objects.filter(pk=publication_id, notified_at=now).update(notified_at=None)
+        raise
+    audit.audit_event(
+        action=AuditAction.UPDATE,
+        obj=publication,
+        changes={"notified_at": [None, now], "recipients": len(recipients)},
+        message="publication notice e-mailed",
+    )
+    return len(recipients)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """The hourly safety net: last month's rows if the monthly run never happened (and in January
+    last year's evaluation), then enqueue what is pending, failed with attempts left, or building with
+    an expired lease; send notices that were not sent; remove stale temporary files."""
+    now = now or timezone.now()
+    local = now.astimezone(CHINA)
+    ensure_publications(PublicationKind.MONTHLY, previous_month(local.date()))
+    if local.month == 1 and local.day >= 3:  # the year-end run is on 2 January
+        ensure_publications(PublicationKind.YEAREND, dt.date(local.year - 1, 1, 1))
+    todo = list(
+        Publication.objects.filter(
+            Q(status=S.PENDING)
+            | Q(status=S.FAILED, attempts__lt=settings.PUBLICATION_MAX_ATTEMPTS)
+            | Q(status=S.BUILDING, lease_until__lt=now)
+            | Q(status=S.BUILDING, lease_until__isnull=True)
+        )
+        .order_by("period", "scope_key")
+        .values_list("pk", flat=True)
+    )
+    _enqueue_builds(todo)
+    notices = 0
+    unsent = Publication.objects.filter(
+        status=S.READY, notified_at__isnull=True, built_at__gte=now - dt.timedelta(days=7)
+    ).values_list("pk", flat=True)
+    for pk in unsent:
+        try:
+            notices += notify_ready(pk)
+        except Exception:
+            logger.exception("publication %s: the notice e-mail failed again", pk)
+    return {"enqueued": len(todo), "notices": notices, "temp_removed": remove_stale_temp_files()}

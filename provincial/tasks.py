@@ -1,0 +1,77 @@
+"""Background work of the provincial app: the monthly publications, the year-end evaluation and the
+hourly sweep. Tasks are thin: they take ids and ISO dates and call `provincial.publications.services`.
+
+Every task acknowledges late and is rejected (so redelivered) when its worker is lost; its time limits
+lie below the publication lease, and the lease below the broker's visibility timeout, so a message
+is redelivered only after its attempt can no longer be alive. Builds are one task per port (no chords);
+a failed build retries with exponential backoff a bounded number of times, after which the hourly
+sweep enqueues it again while its attempts stay below PUBLICATION_MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+
+RELIABLE = {"acks_late": True, "reject_on_worker_lost": True}
+SHORT = {
+    **RELIABLE,
+    "soft_time_limit": min(5 * 60, settings.PUBLICATION_TASK_SOFT_TIME_LIMIT),
+    "time_limit": min(6 * 60, settings.PUBLICATION_TASK_TIME_LIMIT),
+    "autoretry_for": (Exception,),
+    "dont_autoretry_for": (ValidationError, PermissionDenied),
+    "retry_backoff": 10,
+    "retry_backoff_max": 10 * 60,
+    "max_retries": 3,
+}
+
+
+@shared_task(
+    **RELIABLE,
+    soft_time_limit=settings.PUBLICATION_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.PUBLICATION_TASK_TIME_LIMIT,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(ObjectDoesNotExist, ValidationError, PermissionDenied),
+    retry_backoff=30,
+    retry_backoff_max=30 * 60,
+    retry_jitter=True,
+    max_retries=settings.PUBLICATION_MAX_RETRIES,
+)
+def build_publication(publication_id: int) -> str:
+    """Build one port's publication (nothing if it is ready or another attempt holds it); a failure is
+    recorded on the row and retried. Returns the row's status."""
+    from provincial.publications import services
+
+    return services.build_publication(publication_id).status
+
+
+@shared_task(**SHORT)
+def monthly_publications(period_iso: str | None = None) -> int:
+    """Beat, the 1st of each month: last month's publication of every open port and the national one
+    (or of the month `period_iso`, YYYY-MM-DD); returns how many builds were enqueued."""
+    from provincial.choices import PublicationKind
+    from provincial.publications import services
+
+    period = dt.date.fromisoformat(period_iso) if period_iso else services.previous_month()
+    return len(services.run_period(PublicationKind.MONTHLY, period))
+
+
+@shared_task(**SHORT)
+def yearend_publications(year: int | None = None) -> int:
+    """Beat, early January: the year-end evaluation of the previous year (or of `year`)."""
+    from provincial.choices import PublicationKind
+    from provincial.publications import services
+
+    year = int(year) if year else services.china_today().year - 1
+    return len(services.run_period(PublicationKind.YEAREND, dt.date(year, 1, 1)))
+
+
+@shared_task(**SHORT)
+def sweep_publications() -> dict[str, int]:
+    """Beat, hourly: build what the scheduled runs missed (broker down, worker killed, retries spent)."""
+    from provincial.publications import services
+
+    return services.sweep()

@@ -1,0 +1,329 @@
+"""Publications on real Celery worker processes, the real Redis broker and the PostgreSQL test database:
+the monthly run builds every port exactly once; a worker killed half-way leaves no file and the sweep
+completes the build; with Redis stopped filing still works and the sweep builds after Redis is back.
+
+The workers run `tests.provincial.publication_worker_settings` (the test settings, but tasks sent by a
+task go through the broker: one build task per port, as in production)."""
+
+import contextlib
+import hashlib
+import importlib
+import io
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.apps import apps as django_apps
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from filings.choices import FilingStatus
+from filings.models import ProductVersion
+from patent_platform.celery import app
+from patent_platform.models import User
+from provincial.choices import PublicationKind as K
+from provincial.choices import PublicationStatus as S
+from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
+from provincial.publications import services
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored", "ignore::RuntimeWarning"),
+]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float, workers: list[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for proc in workers:
+            assert proc.poll() is None, f"a worker process died while waiting for: {what}"
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    path = tmp_path / "worker-media"
+    settings.MEDIA_ROOT = str(path)
+    return path
+
+
+@pytest.fixture
+def start_worker(transactional_db: None, reference: None, media: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start a worker process with extra environment (its Redis, a lease, a pause); all stopped after."""
+    procs: list[subprocess.Popen] = []
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # this run's own Redis database: no leftovers
+    db = connection.settings_dict
+
+    def start(redis_url: str | None = None, **extra: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.provincial.publication_worker_settings",
+            "MEDIA_ROOT": str(media),
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+                f"/{db['NAME']}"
+            ),
+            "REDIS_URL": redis_url or os.environ["REDIS_URL"],
+            **extra,
+        }
+        name = f"publications-{len(procs)}-{os.getpid()}@%h"
+        command = [sys.executable, "-m", "celery", "-A", "patent_platform", "worker", "--pool=solo", "-n", name]
+        proc = subprocess.Popen([*command, "-l", "warning"], cwd=ROOT, env=env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def demo_data(start_worker: Callable[..., subprocess.Popen]) -> None:
+    """The demo (`make run`) in the test database; an earlier transactional test may have emptied the
+    rows its migrations created (the default evaluation method): put them back first."""
+    from evaluation.models import MethodVersion
+
+    if not MethodVersion.objects.exists():
+        importlib.import_module("evaluation.migrations.0002_default_method").create(django_apps, None)
+    call_command("load_demo", verbosity=0, stdout=io.StringIO())
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def finals(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(".")) if directory.exists() else []
+
+
+def temporaries(directory: Path) -> list[Path]:
+    return sorted(directory.glob(".*.tmp")) if directory.exists() else []
+
+
+def assert_complete(publication: Publication) -> None:
+    assert publication.status == S.READY and publication.progress == 100
+    for ext in ("xlsx", "pdf"):
+        path = services.publication_path(publication, ext)
+        assert sha(path) == getattr(publication, f"{ext}_sha256")
+        assert path.stat().st_size == getattr(publication, f"{ext}_size") > 0
+    assert services.publication_path(publication, "pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def open_only(*codes: str) -> int:
+    ManagementUnit.objects.update(is_open=False)
+    return ManagementUnit.objects.filter(code__in=codes).update(is_open=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) the monthly run, twice
+
+
+def test_the_monthly_task_builds_exactly_one_publication_per_port_and_a_rerun_changes_nothing(
+    start_worker: Callable[..., subprocess.Popen], demo_data: None
+) -> None:
+    period = services.previous_month()
+    expected = {u.code for u in ManagementUnit.objects.filter(is_open=True)} | {NATIONAL_SCOPE}
+    assert len(expected) >= 4  # the demo's three open ports and the national office
+    worker = start_worker()
+    first = app.send_task("provincial.tasks.monthly_publications", kwargs={"period_iso": period.isoformat()})
+    rows = Publication.objects.filter(kind=K.MONTHLY, period=period)
+    wait_for(
+        lambda: rows.filter(status=S.READY).count() == len(expected), "every port's publication ready", 240, [worker]
+    )
+    assert first.get(timeout=10) == len(expected)  # one build task per port
+    assert set(rows.values_list("scope_key", flat=True)) == expected
+    for publication in rows:
+        assert_complete(publication)
+        assert publication.attempts == 1 and publication.figures
+    before = sorted(rows.values_list("pk", "scope_key", "xlsx_sha256", "pdf_sha256", "built_at", "attempts"))
+    folder = Path(services.publication_path(rows.first(), "pdf")).parent
+    on_disk = finals(folder)
+    assert len(on_disk) == 2 * len(expected)
+
+    again = app.send_task("provincial.tasks.monthly_publications", kwargs={"period_iso": period.isoformat()})
+    assert again.get(timeout=60) == 0  # everything is built: nothing enqueued
+    swept = app.send_task("provincial.tasks.sweep_publications")
+    assert swept.get(timeout=60)["enqueued"] == 0
+    assert sorted(rows.values_list("pk", "scope_key", "xlsx_sha256", "pdf_sha256", "built_at", "attempts")) == before
+    assert finals(folder) == on_disk and temporaries(folder) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) a worker killed half-way
+
+
+def test_a_worker_killed_mid_build_leaves_no_file_and_the_sweep_completes_exactly_one(
+    start_worker: Callable[..., subprocess.Popen], media: Path
+) -> None:
+    open_only("440300")
+    period = services.previous_month()
+    rows = services.ensure_publications(K.MONTHLY, period)
+    target = next(r for r in rows if r.scope_key == "440300")
+    folder = media / "publications" / "monthly" / f"{period:%Y-%m}"
+
+    doomed = start_worker(PUBLICATION_TEST_PAUSE="300", PUBLICATION_LEASE_SECONDS="4")
+    app.send_task("provincial.tasks.build_publication", args=[target.pk])
+
+    def half_way() -> bool:
+        target.refresh_from_db()
+        return target.progress == 90 and len(temporaries(folder)) == 2
+
+    wait_for(half_way, "the build paused with its temporary files written", 120, [doomed])
+    doomed.kill()  # SIGKILL: no clean-up of any kind
+    doomed.wait(timeout=30)
+    target.refresh_from_db()
+    assert target.status == S.BUILDING and target.attempts == 1
+    assert (target.xlsx_file, target.pdf_file, target.xlsx_sha256) == ("", "", "")
+    assert finals(folder) == []  # no final file, complete or half
+    killed_claim = target.claim
+
+    lease = 10
+    rescuer = start_worker(PUBLICATION_LEASE_SECONDS=str(lease))
+    # the killed attempt's lease (4 s) runs out; its temporary files are older than a lease
+    wait_for(
+        lambda: (
+            timezone.now() > target.lease_until
+            and all(p.stat().st_mtime < time.time() - lease - 1 for p in temporaries(folder))
+        ),
+        "the killed attempt's lease expired",
+        60,
+        [rescuer],
+    )
+    app.send_task("provincial.tasks.sweep_publications")
+    wait_for(
+        lambda: Publication.objects.get(pk=target.pk).status == S.READY, "the sweep's build completed", 180, [rescuer]
+    )
+    done = Publication.objects.get(pk=target.pk)
+    assert_complete(done)
+    assert done.attempts == 2 and done.claim != killed_claim
+    assert Publication.objects.filter(scope_key="440300", kind=K.MONTHLY, period=period).count() == 1
+    wait_for(
+        lambda: Publication.objects.filter(period=period, status=S.READY).count() == 2, "national ready", 120, [rescuer]
+    )
+    mine = [p for p in finals(folder) if p.name.startswith("440300-")]
+    assert sorted(mine) == sorted([services.publication_path(done, "xlsx"), services.publication_path(done, "pdf")])
+    assert temporaries(folder) == []  # the killed attempt's leftovers removed by the sweep
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) Redis stopped
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed for this test (apt-get install redis-server)"
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen([*command, "--daemonize", "no"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if redis.Redis(port=port, socket_connect_timeout=1).ping():
+                return proc
+        except redis.exceptions.ConnectionError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.1)
+
+
+def _drop_connections() -> None:
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+
+
+@contextlib.contextmanager
+def broker(url: str) -> Iterator[None]:
+    """This process's app sends through `url` (broker and results), not in-process."""
+    conf = app.conf
+    saved = {k: conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    conf.update(broker_url=url, result_backend=url, task_always_eager=False)
+    _drop_connections()
+    try:
+        yield
+    finally:
+        conf.update(saved)
+        _drop_connections()
+
+
+def test_with_redis_stopped_filing_still_works_and_the_sweep_builds_once_redis_is_back(
+    start_worker: Callable[..., subprocess.Popen], demo_data: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    from provincial.tasks import monthly_publications, sweep_publications
+
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = start_redis(port)
+    try:
+        with broker(url):
+            server.terminate()  # our own Redis, not the machine's
+            server.wait(timeout=20)
+            filer = User.objects.get(email="ent-gz@example.cn")
+            draft = ProductVersion.objects.get(name="视觉引导分拣系统", status=FilingStatus.DRAFT)
+            client = Client()
+            client.force_login(filer)
+            started = time.monotonic()
+            with caplog.at_level(logging.ERROR, logger="patent_platform.celery"):
+                response = client.post(reverse("enterprise:version_submit", args=[draft.pk]))
+                assert response.status_code == 302
+                assert response["Location"] == reverse("enterprise:version", args=[draft.pk])
+                assert time.monotonic() - started < 15  # the request is not held up by the broker
+                draft.refresh_from_db()
+                assert draft.status == FilingStatus.SUBMITTED and draft.submitted_at is not None
+                assert "could not enqueue task filings.tasks.notify_transition" in caplog.text
+
+                # beat (or anyone) sending the monthly run fails softly too: nothing is built
+                assert monthly_publications.delay() is None
+                assert "could not enqueue task provincial.tasks.monthly_publications" in caplog.text
+            period = services.previous_month()
+            rows = Publication.objects.filter(kind=K.MONTHLY, period=period)
+            assert not rows.exists()
+
+            server = start_redis(port)  # Redis is back
+            worker = start_worker(redis_url=url)
+            result = sweep_publications.delay()
+            assert result is not None
+            expected = {u.code for u in ManagementUnit.objects.filter(is_open=True)} | {NATIONAL_SCOPE}
+            wait_for(
+                lambda: rows.filter(status=S.READY).count() == len(expected),
+                "the sweep's builds after Redis came back",
+                240,
+                [worker],
+            )
+            assert result.get(timeout=10)["enqueued"] == len(expected)
+            assert set(rows.values_list("scope_key", flat=True)) == expected
+            for publication in rows:
+                assert_complete(publication)
+                assert publication.data_as_of == services.period_end(K.MONTHLY, period)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=20)
