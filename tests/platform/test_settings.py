@@ -20,7 +20,8 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
         env={**clean, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        # collectstatic hashes every vendored asset: seconds alone, minutes on a loaded 2-core machine
+        timeout=600,
     )
 
 
