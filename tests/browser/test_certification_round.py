@@ -147,7 +147,9 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
     log_out(page)
 
     # --- a member of the public objects (on a phone)
-    public = page.context.browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    public = page.context.browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844}
+    )
     visitor = public.new_page()
     visitor.goto("/certified/")
     visitor.locator("[data-testid=publicity-round]", has_text=ROUND).locator("a").click()

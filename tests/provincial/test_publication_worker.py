@@ -151,7 +151,7 @@ def test_the_monthly_task_builds_exactly_one_publication_per_port_and_a_rerun_ch
     wait_for(
         lambda: rows.filter(status=S.READY).count() == len(expected), "every port's publication ready", 240, [worker]
     )
-    assert first.get(timeout=10) == len(expected)  # one build task per port
+    assert first.get(timeout=10, disable_sync_subtasks=False) == len(expected)  # one build task per port
     assert set(rows.values_list("scope_key", flat=True)) == expected
     for publication in rows:
         assert_complete(publication)
@@ -162,9 +162,9 @@ def test_the_monthly_task_builds_exactly_one_publication_per_port_and_a_rerun_ch
     assert len(on_disk) == 2 * len(expected)
 
     again = app.send_task("provincial.tasks.monthly_publications", kwargs={"period_iso": period.isoformat()})
-    assert again.get(timeout=60) == 0  # everything is built: nothing enqueued
+    assert again.get(timeout=60, disable_sync_subtasks=False) == 0  # everything is built: nothing enqueued
     swept = app.send_task("provincial.tasks.sweep_publications")
-    assert swept.get(timeout=60)["enqueued"] == 0
+    assert swept.get(timeout=60, disable_sync_subtasks=False)["enqueued"] == 0
     assert sorted(rows.values_list("pk", "scope_key", "xlsx_sha256", "pdf_sha256", "built_at", "attempts")) == before
     assert finals(folder) == on_disk and temporaries(folder) == []
 
@@ -318,7 +318,7 @@ def test_with_redis_stopped_filing_still_works_and_the_sweep_builds_once_redis_i
                 240,
                 [worker],
             )
-            assert result.get(timeout=10)["enqueued"] == len(expected)
+            assert result.get(timeout=10, disable_sync_subtasks=False)["enqueued"] == len(expected)
             assert set(rows.values_list("scope_key", flat=True)) == expected
             for publication in rows:
                 assert_complete(publication)
