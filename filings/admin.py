@@ -1,4 +1,7 @@
-"""The Django admin of the filings app (staff only: national administrators).
+"""The Django admin of the filings app (the system administrator and deploy-team superusers only).
+
+Permissions come from patent_platform.admin.DutyAdminMixin: the system administrator edits reference
+data (product classes) and reads the rest; contacts are masked to it (MaskedContactsAdminMixin).
 
 The admin is a window for looking things up and for correcting master data. It never changes the
 state of a filing: a version's status, its review fields and a product's filing number are read-only
@@ -31,10 +34,11 @@ from filings.models import (
     UnitMembership,
 )
 from patent_platform import audit
+from patent_platform.admin import DutyAdminMixin, MaskedContactsAdminMixin
 from patent_platform.choices import AuditAction
 
 
-class AuditedAdmin(admin.ModelAdmin):
+class AuditedAdmin(DutyAdminMixin, admin.ModelAdmin):
     """Every save and delete made in the admin, and in its inlines, goes to the audit log (before → after).
 
     Models whose saves are already audited by a signal (units, memberships, classes) do not use it."""
@@ -86,20 +90,22 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(ProductClass)
-class ProductClassAdmin(admin.ModelAdmin):
+class ProductClassAdmin(DutyAdminMixin, admin.ModelAdmin):
+    reference_data = True  # the system administrator adds and corrects product classes
     list_display = ["code", "name", "scheme", "is_active"]
     list_filter = ["scheme", "is_active"]
     search_fields = ["code", "name"]
 
 
-class UnitMembershipInline(admin.TabularInline):
+class UnitMembershipInline(DutyAdminMixin, admin.TabularInline):
     model = UnitMembership
     extra = 0
     raw_id_fields = ["user"]
 
 
 @admin.register(FilingUnit)
-class FilingUnitAdmin(admin.ModelAdmin):
+class FilingUnitAdmin(MaskedContactsAdminMixin, DutyAdminMixin, admin.ModelAdmin):
+    masked_fields = ("contact_name", "contact_phone", "contact_email")
     list_display = ["name", "uscc", "province_code", "city_code", "industry", "scale"]
     list_filter = ["kind", "scale"]
     search_fields = ["name", "uscc"]
@@ -108,7 +114,7 @@ class FilingUnitAdmin(admin.ModelAdmin):
     inlines = [UnitMembershipInline]
 
 
-class PatentRightInline(admin.TabularInline):
+class PatentRightInline(DutyAdminMixin, admin.TabularInline):
     """The units' rights to this patent: licence details may be corrected; rights are recorded by the units."""
 
     model = PatentRight
@@ -140,7 +146,7 @@ class PatentRightAdmin(AuditedAdmin):
         return False  # units record their rights (services.add_patent_right checks the number and the policy)
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(DutyAdminMixin, admin.TabularInline):
     """A product's yearly versions, for orientation only: open a version to see its details."""
 
     model = ProductVersion
@@ -186,7 +192,7 @@ def _editable(obj: Any) -> bool:
     return obj is None or obj.status in EDITABLE_STATUSES
 
 
-class VersionContentInline(admin.TabularInline):
+class VersionContentInline(DutyAdminMixin, admin.TabularInline):
     """Links and images of a version: read-only once it is submitted (corrections go through a return)."""
 
     extra = 0
@@ -211,14 +217,14 @@ class ProductImageInline(VersionContentInline):
     readonly_fields = ["content_type", "uploaded_at"]
 
 
-class ReturnReasonInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReturnReasonInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = ReturnReason
     extra = 0
     fields = ["review_round", "field", "message", "created_by", "created_at"]
     readonly_fields = fields
 
 
-class TransitionInline(ReadOnlyAdminMixin, admin.TabularInline):
+class TransitionInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Transition
     extra = 0
     fields = ["at", "action", "from_status", "to_status", "actor", "reason"]
@@ -267,7 +273,7 @@ class ProductVersionAdmin(AuditedAdmin):
 
 
 @admin.register(Transition)
-class TransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransitionAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "version", "action", "from_status", "to_status", "actor"]
     list_filter = ["action", "to_status"]
     search_fields = ["version__name", "version__product__filing_number", "reason"]
@@ -275,13 +281,13 @@ class TransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReturnReason)
-class ReturnReasonAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReturnReasonAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "version", "review_round", "field", "message", "created_by"]
     search_fields = ["version__name", "message"]
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ImportJobAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "unit", "kind", "status", "original_name", "total_rows", "created_count"]
     list_filter = ["kind", "status"]
     search_fields = ["unit__name", "original_name"]
@@ -295,7 +301,7 @@ class FilingPolicyAdmin(AuditedAdmin):
     readonly_fields = ["updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not FilingPolicy.objects.exists()
+        return not FilingPolicy.objects.exists() and super().has_add_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -13,6 +13,7 @@ from django.db import models
 
 from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent
+from patent_platform.models.audit import GENESIS, retention_days
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,45 @@ def audit_bulk(*, action: str, model: type[models.Model], ids: Iterable[Any], me
         changes={"ids": id_list},
         message=message,
     )
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    count: int  # records checked
+    broken_id: int | None = None  # the first record that does not fit, if any
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+def verify_chain(*, using: str = "default", chunk_size: int = 2000) -> ChainReport:
+    """Walk the audit chain in id order (streaming) and report the first record that does not fit:
+    its `prev_hash` is not the previous record's `hash` (a record removed or inserted), or its `hash`
+    is not the hash of its content (a record changed)."""
+    prev = GENESIS
+    count = 0
+    rows = AuditEvent._base_manager.using(using).order_by("id").iterator(chunk_size=chunk_size)
+    for event in rows:
+        if event.prev_hash != prev:
+            return ChainReport(count, event.pk, "prev_hash does not match the previous record's hash")
+        if event.hash != event.compute_hash():
+            return ChainReport(count, event.pk, "hash does not match the record's content")
+        prev = event.hash
+        count += 1
+    return ChainReport(count)
+
+
+__all__ = [
+    "ChainReport",
+    "audit_bulk",
+    "audit_change",
+    "audit_event",
+    "diff",
+    "reset_context",
+    "retention_days",
+    "set_context",
+    "snapshot",
+    "verify_chain",
+]

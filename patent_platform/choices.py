@@ -10,6 +10,15 @@ class Role(models.TextChoices):
     PORT_ADMIN = "port_admin", _("管理端口管理员")
     NATIONAL_ADMIN = "national_admin", _("国家局管理员")
     EXPERT = "expert", _("评审专家")
+    # 三权分立 (等保 2.0 L3-CES1-08): three administrators, each an account of its own; none sees business data.
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("审计管理员")
+
+
+# The three administrator roles of the separation of duties. A user has one `role`, so one account holds
+# at most one of them; an account that holds one never changes to another (patent_platform/duties.py).
+ADMIN_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
 class RegionLevel(models.TextChoices):

@@ -28,6 +28,9 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("certification:mine", _("产品认定"), {Role.ENTERPRISE}),
     ("certification:region", _("认定结果"), {Role.PORT_ADMIN}),
     ("certification:expert_home", _("评审任务"), {Role.EXPERT}),
+    ("admin:index", _("系统管理"), {Role.SYSTEM_ADMIN}),
+    ("security-accounts", _("账号与角色"), {Role.SECURITY_ADMIN}),
+    ("audit-log", _("审计日志"), {Role.AUDIT_ADMIN}),
     ("public:search", _("备案产品查询"), set()),
     ("certified:list", _("认定产品查询"), set()),
 ]

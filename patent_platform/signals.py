@@ -101,7 +101,7 @@ def _grant_changed(instance: Any, granted: bool) -> None:
 @receiver(post_save, sender=UserObjectPermission)
 @receiver(post_save, sender=GroupObjectPermission)
 def _grant_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    if created:
+    if created and not kwargs.get("raw"):  # a restore loads grants as they were, already audited
         _grant_changed(instance, True)
 
 

@@ -9,3 +9,12 @@ from patent_platform.models import Region
 def ping() -> dict[str, int | str]:
     """A health check that proves a worker can reach the database: used by the ops page and tests."""
     return {"pong": "pong", "regions": Region.objects.count()}
+
+
+@shared_task(name="patent_platform.disable_inactive_accounts")
+def disable_inactive_accounts() -> dict[str, int | list[str]]:
+    """Daily (beat, 03:30 Asia/Shanghai): disable accounts unused for INACTIVE_ACCOUNT_DAYS (等保 L3-CES1-07)."""
+    from patent_platform.security import disable_inactive_accounts as disable
+
+    disabled = disable()
+    return {"disabled": len(disabled), "accounts": disabled}

@@ -7,14 +7,21 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import auth, home
+from patent_platform.views import audit, auth, home, roles
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", auth.TwoFactorView.as_view(), name="two_factor"),
+    path("accounts/two-factor/setup/", auth.TwoFactorSetupView.as_view(), name="two_factor_setup"),
     path("accounts/password/", auth.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/activate/<uidb64>/<token>/", auth.ActivateView.as_view(), name="activate"),
+    path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
+    path("audit/export/", audit.AuditLogExportView.as_view(), name="audit-export"),
+    path("security/accounts/", roles.AccountListView.as_view(), name="security-accounts"),
+    path("security/accounts/export/", roles.AccountExportView.as_view(), name="security-accounts-export"),
+    path("security/accounts/<int:pk>/", roles.AccountDetailView.as_view(), name="security-account"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -25,3 +32,6 @@ urlpatterns = [
     path("", include("provincial.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+# A path under /api/ that no route matches answers JSON, like the API's own 404s.
+handler404 = "patent_platform.api.views.not_found"

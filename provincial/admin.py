@@ -1,4 +1,6 @@
-"""The Django admin of the provincial app (staff only: national administrators): read-mostly.
+"""The Django admin of the provincial app (the system administrator and deploy-team superusers): read-only.
+
+Permissions: patent_platform.admin.DutyAdminMixin; contacts are masked to the system administrator.
 
 Ports are opened, administrators granted and applications decided only through
 `provincial.applications` (one transaction, audit, e-mails); rosters are uploaded through their
@@ -10,6 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from patent_platform.admin import DutyAdminMixin, MaskedContactsAdminMixin
 from provincial.models import (
     ManagementUnit,
     PortApplication,
@@ -20,7 +23,7 @@ from provincial.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(DutyAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -46,21 +49,23 @@ class PortMembershipAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PortContact)
-class PortContactAdmin(ReadOnlyAdmin):
+class PortContactAdmin(MaskedContactsAdminMixin, ReadOnlyAdmin):
+    masked_fields = ("office_phone", "mobile", "email")
     list_display = ["name", "unit", "post", "office_phone", "mobile", "email", "is_admin"]
     list_filter = ["is_admin", "unit"]
     search_fields = ["name", "email", "unit__name"]
 
 
 @admin.register(PortApplication)
-class PortApplicationAdmin(ReadOnlyAdmin):
+class PortApplicationAdmin(MaskedContactsAdminMixin, ReadOnlyAdmin):
+    masked_fields = ("person_phone", "applicant_email", "contacts")
     list_display = ["unit", "office_name", "person_in_charge", "applicant_email", "status", "submitted_at"]
     list_filter = ["status"]
     search_fields = ["office_name", "unit__name", "applicant_email"]
     exclude = ["form_scan"]  # the scan is downloaded through the scoped, audited national page
 
 
-class RosterEntryInline(admin.TabularInline):
+class RosterEntryInline(DutyAdminMixin, admin.TabularInline):
     model = RosterEntry
     extra = 0
     can_delete = False

@@ -219,6 +219,8 @@ class ExpertScoreSerializer(serializers.ModelSerializer):
 
     expert = serializers.SerializerMethodField()
     expert_name = serializers.SerializerMethodField()
+    # null on the totals-only view (score_view), like the criteria
+    comments = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Assignment

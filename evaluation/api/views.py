@@ -203,7 +203,7 @@ class BenchmarkSetViewSet(ApiErrorsMixin, ScopedModelViewSet):
         "resuggest", _("按另一个百分位数重新建议并采用为基准值（草稿；国家局管理员）"), PercentileSerializer
     )
     @action(detail=True, methods=["post"])
-    def resuggest(self, request: Request, pk: str | None = None) -> Response:
+    def resuggest(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         bset = self.get_object()
         require_national(request.user)
         body = PercentileSerializer(data=request.data)
@@ -213,7 +213,7 @@ class BenchmarkSetViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_benchmark_action("fix", _("确定基准值：此后不再修改，认定批次可以使用（国家局管理员）"))
     @action(detail=True, methods=["post"])
-    def fix(self, request: Request, pk: str | None = None) -> Response:
+    def fix(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         bset = self.get_object()
         require_national(request.user)
         methods.fix(bset, request.user)
@@ -305,7 +305,7 @@ class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_round_action("evaluate", _("重新进行专利性评价（在后台运行；专利性评价阶段；国家局管理员）"), code=202)
     @action(detail=True, methods=["post"])
-    def evaluate(self, request: Request, pk: str | None = None) -> Response:
+    def evaluate(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
         rounds.rerun_patent_evaluation(rnd, request.user)
         return self._respond(rnd.pk, status.HTTP_202_ACCEPTED)
@@ -316,7 +316,7 @@ class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
         InformationRequestSerializer,
     )
     @action(detail=True, methods=["post"], url_path="request-information", url_name="request-information")
-    def request_information(self, request: Request, pk: str | None = None) -> Response:
+    def request_information(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
         body = InformationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -325,14 +325,14 @@ class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_round_action("start_industry_evaluation", _("结束补充材料，分配专家，进入产业性评价阶段（国家局管理员）"))
     @action(detail=True, methods=["post"], url_path="start-industry-evaluation", url_name="start-industry-evaluation")
-    def start_industry_evaluation(self, request: Request, pk: str | None = None) -> Response:
+    def start_industry_evaluation(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
         rounds.start_industry_evaluation(rnd, request.user)
         return self._respond(rnd.pk)
 
     @_round_action("start_publicity", _("合成专家评分，公示拟认定名单（国家局管理员）"), PublicitySerializer)
     @action(detail=True, methods=["post"], url_path="start-publicity", url_name="start-publicity")
-    def start_publicity(self, request: Request, pk: str | None = None) -> Response:
+    def start_publicity(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
         body = PublicitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -341,7 +341,7 @@ class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_round_action("finalize", _("公示期满后公布认定结果并编发证书编号（国家局管理员）"))
     @action(detail=True, methods=["post"])
-    def finalize(self, request: Request, pk: str | None = None) -> Response:
+    def finalize(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
         rounds.finalize(rnd, request.user)
         return self._respond(rnd.pk)

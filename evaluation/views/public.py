@@ -30,6 +30,7 @@ from filings.views.review import province_choices
 from filings.workflow import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.middleware import client_ip
+from patent_platform.ratelimit import rate_limit
 from patent_platform.views.base import PublicTemplateView
 
 LODGED_KEY = "certified_objection_lodged"
@@ -83,6 +84,7 @@ def text_query(text: str) -> Q:
     )
 
 
+@rate_limit("search", methods=("GET", "HEAD"))
 class CertifiedListView(ListView):
     """The final lists: certified products, searchable; and the lists under publicity now."""
 
@@ -257,6 +259,7 @@ class ObjectionForm(BootstrapFormMixin, forms.Form):
         self._style_widgets()
 
 
+@rate_limit("objection")
 class ObjectionView(View):
     """Lodge an objection against a product on a list under publicity (anyone, while the publicity lasts)."""
 
@@ -309,6 +312,7 @@ class ObjectionView(View):
         return self.render(candidate, form, status=400)
 
 
+@rate_limit("search", methods=("GET", "HEAD"))
 class VerifyView(PublicTemplateView):
     """A certificate by its number: what was certified, to whom, when, and whether it is valid."""
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -58,6 +57,8 @@ class PatentRightSerializer(serializers.ModelSerializer):
     application_date = serializers.DateField(source="patent.application_date", read_only=True, allow_null=True)
     grant_date = serializers.DateField(source="patent.grant_date", read_only=True, allow_null=True)
     right_kind = serializers.ChoiceField(source="kind", choices=RightKind.choices, read_only=True)
+    # blank when the right is not a licence (the schema must allow "")
+    licence_kind = serializers.ChoiceField(choices=LicenceKind.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = PatentRight
@@ -194,7 +195,7 @@ class ProductSerializer(serializers.ModelSerializer):
         fields = ["id", "filing_number", "unit", "public_url", "current_version", "versions", "created_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_public_url(self, product: Product) -> str | None:
         if not (product.published_version_id and product.filing_number):
             return None

@@ -267,14 +267,14 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_action_schema("submit", _("提交审核（已退回的版本：重新提交）"))
     @action(detail=True, methods=["post"])
-    def submit(self, request: Request, pk: str | None = None) -> Response:
+    def submit(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         workflow.submit(self._current(product), request.user)
         return self._respond(product.pk)
 
     @_action_schema("return", _("退回修改，按字段说明理由（审核员）"), ReturnSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
-    def return_for_correction(self, request: Request, pk: str | None = None) -> Response:
+    def return_for_correction(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         body = ReturnSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -283,14 +283,14 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_action_schema("approve", _("通过备案，首次通过时分配产品备案号（审核员）"))
     @action(detail=True, methods=["post"])
-    def approve(self, request: Request, pk: str | None = None) -> Response:
+    def approve(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         workflow.approve(self._current(product), request.user)
         return self._respond(product.pk)
 
     @_action_schema("withdraw", _("撤回（备案单位）"), ReasonSerializer)
     @action(detail=True, methods=["post"])
-    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+    def withdraw(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -299,7 +299,7 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_action_schema("revoke", _("撤销备案，须说明理由（审核员）"), ReasonSerializer)
     @action(detail=True, methods=["post"])
-    def revoke(self, request: Request, pk: str | None = None) -> Response:
+    def revoke(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -310,7 +310,7 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
         "yearly_update", _("年度更新：复制最新版本为下一数据年度的草稿（备案单位）"), YearlyUpdateSerializer, 201
     )
     @action(detail=True, methods=["post"], url_path="yearly-update", url_name="yearly-update")
-    def yearly_update(self, request: Request, pk: str | None = None) -> Response:
+    def yearly_update(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         body = YearlyUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -319,7 +319,7 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
 
     @_action_schema("opt_in", _("选择当前数据年度是否参与专利密集型产品认定（备案单位）"), OptInSerializer)
     @action(detail=True, methods=["post"], url_path="opt-in", url_name="opt-in")
-    def opt_in(self, request: Request, pk: str | None = None) -> Response:
+    def opt_in(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
         body = OptInSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -58,6 +58,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import local_time, xlsx_response
 from patent_platform.models import User
+from patent_platform.ratelimit import rate_limit
 from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
@@ -95,6 +96,7 @@ def _stamp() -> str:
 # Registration and region options
 
 
+@rate_limit("registration")
 class RegisterView(FormView):
     """An anonymous visitor registers a filing unit and becomes its manager."""
 

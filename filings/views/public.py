@@ -21,6 +21,7 @@ from django.views.generic import ListView
 from filings.identifiers import parse_patent_number
 from filings.models import PatentLink, Product, ProductClass, ProductImage
 from filings.views.review import province_choices, serve_image
+from patent_platform.ratelimit import rate_limit
 from patent_platform.views.base import PublicTemplateView
 
 
@@ -59,6 +60,7 @@ def text_query(text: str) -> Q:
     return q | Q(published_version_id__in=linked)
 
 
+@rate_limit("search", methods=("GET", "HEAD"))
 class PublicSearchView(ListView):
     """Search filed (approved) products by keyword, class and province."""
 

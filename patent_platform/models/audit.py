@@ -1,23 +1,119 @@
-"""The append-only audit log: who, when, what, before → after, from which address.
+"""The append-only, hash-chained audit log: who, when, what, before → after, from which address.
 
-The application has no update or delete path for these rows: `save()` refuses to change an existing
-row, `delete()` refuses, and the queryset's bulk `update()` / `delete()` refuse. On PostgreSQL a
-trigger (migration 0002) refuses UPDATE and DELETE as well, so not even a raw query can rewrite history.
+Append-only: the application has no update or delete path for these rows: `save()` refuses to change
+an existing row, `delete()` refuses, and the queryset's bulk `update()` / `delete()` / `bulk_create()`
+refuse; the model is not registered in the admin and has only the "view" permission. On PostgreSQL a
+trigger (migration 0002) refuses UPDATE and DELETE, so not even a raw query can rewrite history; on
+SQLite a trigger (migration 0004) refuses UPDATE (see there why not DELETE).
+
+Tamper-evident (等保 2.0 L3-CES1-14/26): every row carries `prev_hash`, the `hash` of the row inserted
+before it, and its own `hash`, sha256 over a canonical JSON of its content and `prev_hash`
+(`content_hash`). Inserting takes a transaction-level advisory lock on PostgreSQL, so two transactions
+cannot both chain onto the same predecessor; `prev_hash` is unique as a second guard. `manage.py
+verify_audit` walks the chain in id order and names the first record that does not fit.
 """
 
+import datetime as dt
+import hashlib
+import json
 from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.core import checks
+from django.db import connections, models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patent_platform.choices import AuditAction
+from patent_platform.choices import AuditAction, Role
+from patent_platform.scoping import ScopedQuerySet
+
+# Any constant fits; it only has to be the same for every process writing the audit table.
+ADVISORY_LOCK_KEY = 0x61756469  # "audi"
+GENESIS = ""  # prev_hash of the first record
+# 等保 2.0 L3-CES1-14 asks for audit records to be kept; the Cybersecurity Law (art. 21) says 6 months.
+AUDIT_RETENTION_MINIMUM_DAYS = 180
+# Who reads the audit log (views/audit.py): the audit administrator of the separation of duties
+# (三权分立, 等保 L3-CES1-08) and nobody else — not even the national administrator, whose actions it records.
+AUDIT_READER_ROLES: frozenset[str] = frozenset({Role.AUDIT_ADMIN})
 
 
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or remove an audit record."""
 
 
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+def _canonical_time(value: dt.datetime) -> str:
+    # Milliseconds in UTC: Django's JSON serializer (dumpdata, hence backups) keeps milliseconds only,
+    # so a record restored from a backup hashes exactly as it did when it was written.
+    utc = value.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def content_hash(
+    *,
+    at: dt.datetime,
+    actor_id: int | None,
+    actor_email: str,
+    ip: str | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    object_repr: str,
+    changes: Any,
+    message: str,
+    success: bool,
+    prev_hash: str,
+) -> str:
+    """sha256 (hex) of the record's canonical JSON: sorted keys, no whitespace, UTF-8."""
+    document = {
+        "at": _canonical_time(at),
+        "actor_id": actor_id,
+        "actor_email": actor_email,
+        "ip": ip or None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "changes": changes,
+        "message": message,
+        "success": bool(success),
+        "prev_hash": prev_hash,
+    }
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+HASHED_FIELDS = (
+    "at",
+    "actor_id",
+    "actor_email",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "message",
+    "success",
+    "prev_hash",
+)
+
+
+class AuditEventQuerySet(ScopedQuerySet):
+    # No region and no unit: only the audit readers (AUDIT_READER_ROLES) read the log, whatever the
+    # scope of other roles (national administrators and reviewers see all business data, not this).
+    region_prefix = None
+    unit_field = None
+
+    def visible_to(self, user: Any) -> "AuditEventQuerySet":
+        # The audit administrator sees no business data (its scope is empty) but reads every record.
+        if (
+            getattr(user, "is_authenticated", False)
+            and getattr(user, "is_active", False)
+            and getattr(user, "role", None) in AUDIT_READER_ROLES
+        ):
+            return self.all()
+        return self.none()
+
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("audit records cannot be updated")
 
@@ -28,9 +124,14 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def _raw_delete(self, using: str) -> int:
         raise AppendOnlyError("audit records cannot be deleted")
 
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list["AuditEvent"]:
+        # Rows created in bulk would not be chained one by one.
+        raise AppendOnlyError("audit records are created one at a time (audit_event)")
+
 
 class AuditEvent(models.Model):
-    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    # Set by save() (not auto_now_add) because the time is part of the hashed content.
+    at = models.DateTimeField(_("时间"), default=timezone.now, editable=False, db_index=True)
     # The actor is kept as an id and an e-mail snapshot, not a foreign key: deleting or renaming a
     # user must never change or remove the record of what that user did.
     actor_id = models.BigIntegerField(_("操作人 ID"), null=True, blank=True, db_index=True)
@@ -43,6 +144,8 @@ class AuditEvent(models.Model):
     changes = models.JSONField(_("变更（前 → 后）"), default=dict, blank=True)
     message = models.TextField(_("说明"), blank=True)
     success = models.BooleanField(_("成功"), default=True)
+    prev_hash = models.CharField(_("前一记录哈希"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("记录哈希"), max_length=64, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -54,6 +157,10 @@ class AuditEvent(models.Model):
             # "history of this object" on detail pages and in the audit administrator's search
             models.Index(fields=["object_type", "object_id", "at"], name="audit_object_history"),
         ]
+        constraints = [
+            # Two records chained onto the same predecessor would fork the chain.
+            models.UniqueConstraint(fields=["prev_hash"], name="audit_chain_no_fork"),
+        ]
         default_permissions = ("view",)
 
     def __str__(self) -> str:
@@ -62,7 +169,44 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None or not self._state.adding:
             raise AppendOnlyError("audit records cannot be changed")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        # What is hashed is what the database gives back: the address as stored, the changes as JSON.
+        self.ip = self._meta.get_field("ip").get_prep_value(self.ip) or None
+        self.changes = json.loads(json.dumps(self.changes, ensure_ascii=False, allow_nan=False))
+        with transaction.atomic(using=using):
+            connection = connections[using]
+            if connection.vendor == "postgresql":
+                # Held until the outermost transaction ends: the next writer reads our row as the last.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+            last = type(self)._base_manager.using(using).order_by("-id").values_list("hash", flat=True).first()
+            self.prev_hash = last if last is not None else GENESIS
+            self.at = timezone.now()
+            self.hash = self.compute_hash()
+            super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit records cannot be deleted")
+
+    def compute_hash(self) -> str:
+        return content_hash(**{name: getattr(self, name) for name in HASHED_FIELDS})
+
+
+def retention_days() -> int:
+    """How long audit records are kept at least (settings.AUDIT_RETENTION_DAYS, never below 180)."""
+    days = int(getattr(settings, "AUDIT_RETENTION_DAYS", AUDIT_RETENTION_MINIMUM_DAYS))
+    return max(days, AUDIT_RETENTION_MINIMUM_DAYS)
+
+
+@checks.register(checks.Tags.security)
+def check_audit_retention(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    days = getattr(settings, "AUDIT_RETENTION_DAYS", AUDIT_RETENTION_MINIMUM_DAYS)
+    if not isinstance(days, int) or days < AUDIT_RETENTION_MINIMUM_DAYS:
+        return [
+            checks.Error(
+                f"AUDIT_RETENTION_DAYS is {days!r}; audit records must be kept at least "
+                f"{AUDIT_RETENTION_MINIMUM_DAYS} days (等保 2.0 L3-CES1-14).",
+                id="patent_platform.E101",
+            )
+        ]
+    return []

@@ -33,6 +33,9 @@ class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=100, blank=True)
     phone = models.CharField(_("手机号码"), max_length=30, blank=True)
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.ENTERPRISE)
+    # Password age (等保 L3-CES1-01, periodic change; patent_platform/security.py). Set whenever a password
+    # is set; empty for accounts older than the field, whose age counts from date_joined.
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -22,7 +22,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "patent_platform.adminsite.PlatformAdminConfig",  # django.contrib.admin, open to the system administrator
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -223,6 +223,59 @@ PUBLICATION_MAX_ATTEMPTS = env.int("PUBLICATION_MAX_ATTEMPTS", default=8)  # cla
 # kill the worker half-way.
 PUBLICATION_TEST_PAUSE = 0.0
 
+# ---- Rate limits (等保 L3 intrusion prevention; patent_platform/ratelimit.py) ------------------------------
+# Per client address (and, for `<scope>_account`, per account e-mail); "N/period" with period s, min, hour
+# or day, optionally a multiple ("3/10s"); "" switches one scope off. GET of a form is never limited.
+# The counters live in the cache: Redis (REDIS_URL) shares them between workers.
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMITS = {
+    "login": env("RATE_LIMIT_LOGIN", default="10/min"),
+    "login_account": env("RATE_LIMIT_LOGIN_ACCOUNT", default="10/min"),
+    "token": env("RATE_LIMIT_TOKEN", default="10/min"),
+    "token_account": env("RATE_LIMIT_TOKEN_ACCOUNT", default="10/min"),
+    "registration": env("RATE_LIMIT_REGISTRATION", default="5/hour"),
+    "search": env("RATE_LIMIT_SEARCH", default="60/min"),
+    "objection": env("RATE_LIMIT_OBJECTION", default="5/hour"),
+    "port_application": env("RATE_LIMIT_PORT_APPLICATION", default="5/hour"),
+}
+# ---- end of rate limits -------------------------------------------------------------------------------
+
+# Audit records are kept at least 180 days (等保 L3-CES1-14; the Cybersecurity Law, art. 21): a lower value
+# is a configuration error (patent_platform.E101). Nothing in the application deletes them.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=180)
+
+# ---- Identification and authentication (等保 L3-CES1-01/04/07; patent_platform/security.py) ------------------
+# Second factor: TOTP (django-otp). OTP_REQUIRED_ROLES lists role values; "staff" stands for every role but
+# the enterprise user (enterprise users may enrol on /accounts/two-factor/setup/). Default: required for all
+# staff, except under the dev settings (`make run` on a laptop) and the test settings, where it is off and a
+# warning after login says so; the tests of the 2FA flow switch it on themselves. Set OTP_REQUIRED_ROLES=staff
+# (or a list of roles) to switch it on there, OTP_REQUIRED_ROLES= (empty) to switch it off.
+_SETTINGS_NAME = env("DJANGO_SETTINGS_MODULE", default="").rsplit(".", 1)[-1]
+OTP_REQUIRED_ROLES = env.list("OTP_REQUIRED_ROLES", default=[] if _SETTINGS_NAME in {"dev", "test"} else ["staff"])
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+# The 2FA step and expired passwords before any other page; after the messages (it leaves one).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "patent_platform.security.SecurityPolicyMiddleware",
+)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="专利产品备案平台")
+OTP_TOTP_SYNC = False  # one step (30 s) of drift either way around the server's clock, never more
+OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp's own back-off: 1, 2, 4 … seconds after consecutive wrong codes
+# Password age and reuse: 等保 asks for periodic change (OWASP ASVS advises against it; the national office
+# may relax it): a password older than PASSWORD_MAX_AGE_DAYS must be changed at the next login; the last
+# PASSWORD_HISTORY passwords (the current one included) are refused. 0 switches either off.
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
+PASSWORD_HISTORY = env.int("PASSWORD_HISTORY", default=5)
+AUTH_PASSWORD_VALIDATORS += [{"NAME": "patent_platform.security.PasswordHistoryValidator"}]
+# Accounts unused (no login, or never logged in since joining) this many days are disabled by the daily task
+# patent_platform.disable_inactive_accounts; 0 switches it off.
+INACTIVE_ACCOUNT_DAYS = env.int("INACTIVE_ACCOUNT_DAYS", default=180)
+# ---- end of identification and authentication ----------------------------------------------------------
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -232,7 +285,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "patent_platform.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_RATES": {"login": "10/min", "anon_search": "60/min"},
+    # No DEFAULT_THROTTLE_RATES: the API's throttles (patent_platform.ratelimit.TokenRateThrottle) read RATE_LIMITS.
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "专利产品备案与认定平台 API",

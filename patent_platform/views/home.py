@@ -15,6 +15,9 @@ ROLE_HOMES = {
     Role.PORT_ADMIN: "port:home",
     Role.NATIONAL_ADMIN: "national:home",
     Role.EXPERT: "certification:expert_home",
+    Role.SYSTEM_ADMIN: "admin:index",
+    Role.SECURITY_ADMIN: "security-accounts",
+    Role.AUDIT_ADMIN: "audit-log",
 }
 
 

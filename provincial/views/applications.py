@@ -26,6 +26,8 @@ from django.views import View
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_response
+from patent_platform.masking import mask_contact_text, mask_email, mask_phone
+from patent_platform.ratelimit import rate_limit
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import applications as service
@@ -188,6 +190,7 @@ class StatusFilterForm(forms.Form):
 # The public application form
 
 
+@rate_limit("port_application")
 class ApplyView(View):
     """An office applies for its port (no login). A unit already open or with a pending application is refused."""
 
@@ -311,8 +314,11 @@ APPLICATION_HEADERS = (
 
 
 def _contacts_text(contacts: list[dict[str, Any]], admins_only: bool = False) -> str:
+    # masked in the export (patent_platform/masking.py): the application's page shows them in full
     return "；".join(
-        f"{c.get('name', '')} <{c.get('email', '')}>" for c in contacts if c.get("is_admin") or not admins_only
+        f"{c.get('name', '')} <{mask_email(c.get('email', ''))}>"
+        for c in contacts
+        if c.get("is_admin") or not admins_only
     )
 
 
@@ -332,8 +338,8 @@ class ApplicationExportView(ScopedViewMixin, View):
                     a.office_name,
                     a.person_in_charge,
                     a.person_post,
-                    a.person_phone,
-                    a.applicant_email,
+                    mask_phone(a.person_phone),
+                    mask_email(a.applicant_email),
                     _contacts_text(a.contacts),
                     _contacts_text(a.contacts, admins_only=True),
                     str(a.get_status_display()),
@@ -348,8 +354,8 @@ class ApplicationExportView(ScopedViewMixin, View):
             headers=APPLICATION_HEADERS,
             rows=rows(),
             object_type=PortApplication._meta.label,
-            changes={"filters": {k: v for k, v in request.GET.items() if v}},
-            message="port applications export",
+            changes={"filters": {k: v for k, v in request.GET.items() if v}, "personal_data": False},
+            message="port applications export (contacts masked)",
             actor=request.user,
         )
 
@@ -515,8 +521,7 @@ class PortExportView(ScopedViewMixin, View):
                     _("是") if p.is_open else _("否"),
                     "；".join(u.email for u in p.admin_users),
                     "；".join(
-                        f"{c.name} {c.post} {c.office_phone} {c.mobile} <{c.email}>".replace("  ", " ")
-                        for c in p.contacts.all()
+                        mask_contact_text(c.name, c.post, c.office_phone, c.mobile, c.email) for c in p.contacts.all()
                     ),
                     p.pending_application.office_name if p.pending_application else "",
                 ]
@@ -527,7 +532,8 @@ class PortExportView(ScopedViewMixin, View):
             headers=PORT_HEADERS,
             rows=rows(),
             object_type=ManagementUnit._meta.label,
-            message="ports export",
+            changes={"personal_data": False},
+            message="ports export (contacts masked)",
             actor=request.user,
         )
 

@@ -6,8 +6,9 @@ says. Port administrators and national administrators only (others: 404). `?port
 these pages to one management unit inside the user's scope (a province may look at its city ports; the
 national office at any port); a port outside the scope answers 404.
 
-Contacts of filing units are shown masked (138****5678, a***@example.cn): who may see them in full is
-decided later (issue 8).
+Contacts of filing units are shown masked (138****5678, a***@example.cn) to port and national
+administrators alike: these are statistics lists; who sees contacts in full where is set out in
+patent_platform/masking.py.
 """
 
 from __future__ import annotations
@@ -31,39 +32,13 @@ from filings.industries import industries, industry_name
 from filings.models import FilingUnit, Product, ProductClass, ProductVersion
 from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
+from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F401  (re-exported)
 from patent_platform.models import Region
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import stats
 
 DASHBOARD_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 TILE_SHADES = ("bg-opacity-10", "bg-opacity-25", "bg-opacity-50", "bg-opacity-75", "bg-opacity-100")
-
-
-# ---------------------------------------------------------------------------------------------
-# Masking contacts (full contacts: issue 8)
-
-
-def mask_phone(value: str) -> str:
-    """138****5678: the first three and the last four characters stay."""
-    value = (value or "").strip()
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_email(value: str) -> str:
-    """a***@example.cn: the first character of the local part and the domain stay."""
-    value = (value or "").strip()
-    if "@" not in value:
-        return "*" * len(value)
-    local, domain = value.split("@", 1)
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_name(value: str) -> str:
-    """陈** : the first character stays."""
-    value = (value or "").strip()
-    return value[:1] + "*" * (len(value) - 1) if value else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,7 +485,11 @@ class UnitExportView(UnitListMixin, View):
             headers=UNIT_HEADERS,
             rows=rows(),
             object_type=FilingUnit._meta.label,
-            changes={"filters": self.filters.params(status=""), "port": self.get_area().port_code},
+            changes={
+                "filters": self.filters.params(status=""),
+                "port": self.get_area().port_code,
+                "personal_data": False,  # contacts masked
+            },
             message="port units export (contacts masked)",
             actor=request.user,
         )

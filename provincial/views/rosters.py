@@ -349,7 +349,13 @@ class MissingExportView(RosterAdminMixin, View):
             headers=_missing_headers(),
             rows=rows(),
             object_type=RosterEntry._meta.label,
-            changes={"year": f["year"], "category": f["category"], "roster": f["roster"].pk if f["roster"] else None},
+            changes={
+                "year": f["year"],
+                "category": f["category"],
+                "roster": f["roster"].pk if f["roster"] else None,
+                # unmasked contacts: the list is for following the enterprises up (patent_platform/masking.py)
+                "personal_data": True,
+            },
             message="roster not-filed export (contacts for follow-up)",
             actor=request.user,
         )

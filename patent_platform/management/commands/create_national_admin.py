@@ -1,4 +1,8 @@
-"""Create the first national administrator. There is no default account: production starts empty."""
+"""Create the first national administrator. There is no default account: production starts empty.
+
+The national administrator is the business role of the national office; it does not use the Django admin
+site (only the system administrator does, see patent_platform/duties.py), so the account is not staff.
+An existing e-mail is refused: one account holds one role."""
 
 import getpass
 import sys
@@ -30,7 +34,7 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("the passwords differ")
-        user = User(email=email, full_name=options["name"], role=Role.NATIONAL_ADMIN, is_staff=True)
+        user = User(email=email, full_name=options["name"], role=Role.NATIONAL_ADMIN)
         try:
             validate_password(password, user)
         except ValidationError as exc:

@@ -30,6 +30,10 @@ ACCOUNTS = [
     ("guangdong@example.cn", "广东省管理端口（演示）", Role.PORT_ADMIN, "440000"),
     ("zhejiang@example.cn", "浙江省管理端口（演示）", Role.PORT_ADMIN, "330000"),
     ("shenzhen@example.cn", "深圳市管理端口（演示）", Role.PORT_ADMIN, "440300"),
+    # 三权分立: the three administrators, each an account of its own (no business data)
+    ("sysadmin@example.cn", "系统管理员（演示）", Role.SYSTEM_ADMIN, None),
+    ("secadmin@example.cn", "安全管理员（演示）", Role.SECURITY_ADMIN, None),
+    ("audit@example.cn", "审计管理员（演示）", Role.AUDIT_ADMIN, None),
 ]
 # (e-mail, contact name, unit name, county code, organisation code body, industry, scale)
 ENTERPRISES = [
@@ -167,7 +171,7 @@ class Command(BaseCommand):
         rows = []
         for email, name, role, port_code in ACCOUNTS:
             user = self._user(email, name, role)
-            if role == Role.NATIONAL_ADMIN and not user.is_staff:
+            if role == Role.SYSTEM_ADMIN and not user.is_staff:  # the admin site is the system administrator's
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             if port_code:
