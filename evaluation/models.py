@@ -33,7 +33,7 @@ from evaluation.choices import (
     Trait,
 )
 from evaluation.formulas import FORMULA_CHOICES
-from patent_platform.choices import Role
+from patent_platform.choices import ADMIN_ROLES, Role
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 VALUE = {"max_digits": 24, "decimal_places": 4}
@@ -41,10 +41,13 @@ SCORE = {"max_digits": 5, "decimal_places": 2}
 
 
 class ReferenceQuerySet(ScopedQuerySet):
-    """Reference data of the evaluation: readable by every signed-in user with a role."""
+    """Reference data of the evaluation: readable by every signed-in user with a business role (the three
+    administrators of 三权分立 see no business data)."""
 
     def visible_to(self, user: Any) -> Self:
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active or not user.role:
+            return self.none()
+        if user.role in ADMIN_ROLES:
             return self.none()
         return self.all()
 
