@@ -322,7 +322,7 @@ def test_with_redis_stopped_filing_still_works_and_the_sweep_builds_once_redis_i
             assert set(rows.values_list("scope_key", flat=True)) == expected
             for publication in rows:
                 assert_complete(publication)
-                assert publication.data_as_of == services.period_end(K.MONTHLY, period)
+                assert publication.data_as_of <= timezone.now()  # when its figures were read
     finally:
         if server.poll() is None:
             server.terminate()
