@@ -11,14 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 from django.utils import translation
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,18 +22,13 @@ from evaluation.models import ExpertProfile
 from filings.models import ProductClass
 from patent_platform import audit
 from patent_platform.choices import AuditAction, RegionLevel, Role
+from patent_platform.links import activation_link
 from patent_platform.models import Region, User
 
 
 def _require_national(user: Any) -> None:
     if not getattr(user, "is_authenticated", False) or user.role != Role.NATIONAL_ADMIN:
         raise PermissionDenied(gettext_lazy("只有国家局管理员可以维护专家库。"))
-
-
-def activation_link(user: User) -> str:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    return settings.SITE_URL.rstrip("/") + reverse("activate", args=[uid, token])
 
 
 def send_expert_invitation(user_id: int) -> None:

@@ -21,17 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from patent_platform import audit
 from patent_platform.choices import ADMIN_ROLES, AuditAction, Role
+from patent_platform.links import activation_link
 from patent_platform.models import User
 from patent_platform.scoping import forget_scope
 
@@ -126,9 +123,7 @@ def send_password_reset(actor: Any, user: User) -> None:
         audit.audit_event(
             action=AuditAction.PERMISSION, obj=user, changes={}, message="password reset link sent", actor=actor
         )
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    link = settings.SITE_URL.rstrip("/") + reverse("activate", args=[uid, token])
+    link = activation_link(user)
     days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     body = "\n".join(
         [

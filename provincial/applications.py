@@ -12,19 +12,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.links import activation_link
 from patent_platform.models import User
 from patent_platform.uploads import validate_upload
 from provincial.choices import ApplicationStatus
@@ -296,13 +294,6 @@ def _site_link(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def invitation_link(user: User) -> str:
-    """A one-time link to set the password (void once the password is set, or after PASSWORD_RESET_TIMEOUT)."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    return _site_link(reverse("activate", args=[uid, token]))
-
-
 def send_receipt_mail(application: PortApplication) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("已收到“%(unit)s”管理端口开通申请") % {"unit": application.unit.name}
@@ -345,7 +336,7 @@ def send_invitation_mail(user: User, unit: ManagementUnit) -> None:
         else:
             lines += [
                 _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-                invitation_link(user),
+                activation_link(user),
             ]
         lines.append(_("登录账号：%(email)s") % {"email": user.email})
     send_mail(subject, "\n".join(lines), None, [user.email])

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -22,8 +21,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import content_disposition_header, urlsafe_base64_encode
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -57,6 +55,7 @@ from filings.models import (
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import local_time, xlsx_response
+from patent_platform.links import activation_link
 from patent_platform.models import User
 from patent_platform.ratelimit import rate_limit
 from patent_platform.uploads import CONTENT_TYPES
@@ -283,9 +282,7 @@ class UnitEditView(EnterpriseMixin, ScopedTemplateView):
 
 def send_activation_mail(user: User, unit: FilingUnit, manager: Any) -> None:
     """A one-time link to set the password (Django's password-reset token: void once the password is set)."""
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    link = settings.SITE_URL.rstrip("/") + reverse("activate", args=[uid, token])
+    link = activation_link(user)
     days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     subject = _("【专利产品备案】%(unit)s 邀请您设置登录密码") % {"unit": unit.name}
     body = "\n".join(
