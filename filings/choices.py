@@ -77,3 +77,18 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", _("有错误，未导入")
     DONE = "done", _("已导入")
     ERROR = "error", _("处理出错")
+
+
+# Legal statuses that end a patent's use in a filing (issue 9: drift flags).
+ENDED_STATUSES = frozenset({LegalStatus.LAPSED, LegalStatus.EXPIRED, LegalStatus.INVALIDATED})
+
+
+class ConflictKind(models.TextChoices):
+    MULTIPLE_OWNERS = "multiple_owners", _("同一专利被多个无关单位声明为专利权人")
+    LICENCE_WITHOUT_OWNER = "licence_without_owner", _("声明被许可但平台上没有专利权人")
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", _("待处理")
+    RESOLVED = "resolved", _("已处理")
+    DISMISSED = "dismissed", _("经核实无冲突")

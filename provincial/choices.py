@@ -37,3 +37,12 @@ class PublicationStatus(models.TextChoices):
     BUILDING = "building", _("生成中")
     READY = "ready", _("已生成")
     FAILED = "failed", _("生成失败")
+
+
+class ReportCategory(models.TextChoices):
+    """Categories of a locality's progress report (工作报送, notice §3)."""
+
+    PROGRESS = "progress", _("工作进展")
+    PROBLEM = "problem", _("存在问题")
+    GOOD_PRACTICE = "good_practice", _("经验做法")
+    POLICY = "policy", _("出台政策")

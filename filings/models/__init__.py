@@ -1,3 +1,4 @@
+from filings.models.drift import FilingFlag, PatentConflict, PatentStatusChange, PatentStatusImport
 from filings.models.patents import FilingPolicy, Patent, PatentRight
 from filings.models.products import (
     FilingNumberSequence,
@@ -12,14 +13,18 @@ from filings.models.products import (
 from filings.models.units import FilingUnit, FilingUnitQuerySet, ProductClass, UnitMembership, _uscc_validator
 
 __all__ = [
+    "FilingFlag",
     "FilingNumberSequence",
     "FilingPolicy",
     "FilingUnit",
     "FilingUnitQuerySet",
     "ImportJob",
     "Patent",
+    "PatentConflict",
     "PatentLink",
     "PatentRight",
+    "PatentStatusChange",
+    "PatentStatusImport",
     "Product",
     "ProductClass",
     "ProductImage",
