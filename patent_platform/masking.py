@@ -4,8 +4,9 @@ Who sees contacts in full, place by place (README "Who sees what" and docs/SECUR
 - an enterprise user: its own unit's contact and colleagues (its own data);
 - the platform reviewer and the national administrator on the review page: in full (they call the
   filer about a filing);
-- the port's and the national dashboards' unit lists and their exports: masked (a statistics list,
-  nobody calls from it);
+- the port's and the national dashboards' unit lists and their exports, and the filing-unit API
+  (`/api/v1/enterprises/`) for port and national administrators: masked (a statistics list, nobody calls
+  from it); in full in the API for the unit's own users and the reviewers;
 - the not-filed follow-up list of a roster and its export: in full for port and national administrators
   (its purpose is to contact the enterprises); the export's audit record says `personal_data: true`;
 - port contacts: in full on the port's own page, on a port's page and on an application's page of the

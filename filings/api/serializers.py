@@ -14,6 +14,8 @@ from rest_framework import serializers
 from filings import services, workflow
 from filings.choices import LegalStatus, LicenceKind, PatentKind, RightKind
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductClass, ProductVersion
+from patent_platform.choices import Role
+from patent_platform.masking import mask_email, mask_name, mask_phone
 
 # ---------------------------------------------------------------------------------------------
 # Filing units
@@ -39,6 +41,20 @@ class FilingUnitSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    # Port and national administrators read units as statistics (patent_platform/masking.py): contacts
+    # masked, as in the dashboards' unit lists. The unit's own users and the reviewers (who call the filer
+    # about a filing) see them in full.
+    MASKED_FOR_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
+
+    def to_representation(self, instance: FilingUnit) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and getattr(request.user, "role", None) in self.MASKED_FOR_ROLES:
+            data["contact_name"] = mask_name(data["contact_name"])
+            data["contact_phone"] = mask_phone(data["contact_phone"])
+            data["contact_email"] = mask_email(data["contact_email"])
+        return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -148,3 +148,21 @@ def test_admin_site_masks_contacts_for_the_system_administrator(
     assert record.count("深圳鹏芯微电子有限公司") and PHONE not in record and EMAIL not in record
     listing = client.get(reverse("admin:provincial_portapplication_changelist")).content.decode()
     assert "o***@hz.example.cn" in listing and "office@hz.example.cn" not in listing
+
+
+@pytest.mark.parametrize(
+    ("who", "masked"), [("shenzhen", True), ("national", True), ("reviewer", False), ("ent-sz", False)]
+)
+def test_filing_unit_api_masks_contacts_for_port_and_national_administrators(
+    demo_users: dict[str, User], unit: FilingUnit, who: str, masked: bool
+) -> None:
+    client = client_for(demo_users[who])
+    listed = client.get("/api/v1/enterprises/").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    row = next(r for r in rows if r["id"] == unit.pk)
+    detail = client.get(f"/api/v1/enterprises/{unit.pk}/").json()
+    for data in (row, detail):
+        if masked:
+            assert (data["contact_phone"], data["contact_email"]) == ("138****5678", "l***@sz-chip.example.cn")
+        else:
+            assert (data["contact_phone"], data["contact_email"]) == (PHONE, EMAIL)
