@@ -1,4 +1,4 @@
-"""Masking personal contact data (等保 2.0 L3-CES1-34/35; issue 8 item 5) for roles that do not need it.
+"""Masking personal contact data (等保 2.0 L3-CES1-33/34; issue 8 item 5) for roles that do not need it.
 
 Who sees contacts in full, place by place (README "Who sees what" and docs/SECURITY.md):
 - an enterprise user: its own unit's contact and colleagues (its own data);

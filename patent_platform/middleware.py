@@ -36,7 +36,7 @@ class RequestContextMiddleware:
 
 class NoStoreForAuthenticatedMiddleware:
     """Pages seen by a logged-in user may carry personal or confidential data: never cache them
-    (等保 L3-CES1-32/33, residual information)."""
+    (等保 L3-CES1-31/32, residual information)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -1,7 +1,7 @@
 """Uploads are checked by content and size, never by their name or declared type.
 
 Accepted: PDF, JPEG, PNG (and XLSX where a view asks for spreadsheets). PDFs that carry scripts,
-embedded files or launch actions are refused (等保 L3-CES1-23, malicious code).
+embedded files or launch actions are refused (等保 L3-CES1-22, malicious code).
 """
 
 import re

@@ -6,7 +6,7 @@ refuse; the model is not registered in the admin and has only the "view" permiss
 trigger (migration 0002) refuses UPDATE and DELETE, so not even a raw query can rewrite history; on
 SQLite a trigger (migration 0004) refuses UPDATE (see there why not DELETE).
 
-Tamper-evident (等保 2.0 L3-CES1-14/26): every row carries `prev_hash`, the `hash` of the row inserted
+Tamper-evident (等保 2.0 L3-CES1-14/25): every row carries `prev_hash`, the `hash` of the row inserted
 before it, and its own `hash`, sha256 over a canonical JSON of its content and `prev_hash`
 (`content_hash`). Inserting takes a transaction-level advisory lock on PostgreSQL, so two transactions
 cannot both chain onto the same predecessor; `prev_hash` is unique as a second guard. `manage.py

@@ -46,7 +46,7 @@ def _remember_active(sender: Any, instance: Any, raw: bool = False, **kwargs: An
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="security-user-disabled")
 def _end_sessions_when_disabled(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """is_active True → False by any save (the inactive-accounts task, the admin site, a service): the
-    account's sessions are deleted from the session store and its API tokens deleted (L3-CES1-32)."""
+    account's sessions are deleted from the session store and its API tokens deleted (L3-CES1-31)."""
     if raw or instance.is_active or not getattr(instance, "_security_was_active", False):
         return
     from patent_platform.security import end_access
