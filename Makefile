@@ -10,7 +10,7 @@ PORT ?= 8000
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
+	$(PIP) install -q --upgrade pip "setuptools>=78.1.1"  # older setuptools: CVE-2022-40897, CVE-2024-6345, CVE-2025-47273
 	$(PIP) install -q -c constraints.txt -e .
 	touch $@
 
