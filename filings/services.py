@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from filings import conflicts
 from filings.choices import EDITABLE_STATUSES, LicenceKind, RightKind
 from filings.identifiers import CHINA_TZ, parse_patent_number, validate_uscc
 from filings.models import (
@@ -176,6 +177,7 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
     right = PatentRight(unit=unit, patent=patent, created_by=user, **right_fields)
     right.save()
     audit.audit_change(obj=right, before=None, actor=user)
+    conflicts.detect_after_commit([patent.pk])
     return right
 
 
@@ -188,6 +190,7 @@ def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any
         setattr(right, k, v)
     right.save()
     audit.audit_change(obj=right, before=before, actor=user)
+    conflicts.detect_after_commit([right.patent_id])
     return right
 
 
@@ -198,7 +201,9 @@ def delete_patent_right(*, right: PatentRight, user: Any) -> None:
     if right.links.exists():
         raise ValidationError(_("该专利已关联到产品，不能删除；请先从产品中移除。"), code="in_use")
     audit.audit_event(action=AuditAction.DELETE, obj=right, actor=user)
+    patent_id = right.patent_id
     right.delete()
+    conflicts.detect_after_commit([patent_id])
 
 
 # ---------------------------------------------------------------------------------------------

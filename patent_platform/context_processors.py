@@ -15,6 +15,7 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("enterprise:home", _("我的备案"), {Role.ENTERPRISE}),
     ("enterprise:patents", _("专利管理"), {Role.ENTERPRISE}),
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
+    ("review:conflicts", _("专利权属冲突"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
     ("port:publications", _("数据发布"), {Role.PORT_ADMIN}),
     ("national:home", _("全国概览"), {Role.NATIONAL_ADMIN}),
