@@ -401,6 +401,12 @@ def _report_attachment_name(instance: "ProgressReportAttachment", filename: str)
     return f"reports/{uuid.uuid4().hex}.{instance.kind or 'bin'}"
 
 
+class ProgressReportAttachmentQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        """The attachments of the reports the user sees (`ProgressReport.objects.visible_to`)."""
+        return self.filter(report__in=ProgressReport.objects.visible_to(user))
+
+
 class ProgressReportAttachment(models.Model):
     report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=_report_attachment_name, max_length=200)
@@ -408,6 +414,8 @@ class ProgressReportAttachment(models.Model):
     original_name = models.CharField(_("文件名"), max_length=200)
     size = models.PositiveIntegerField(default=0)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProgressReportAttachmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("报送附件")

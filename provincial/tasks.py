@@ -75,3 +75,19 @@ def sweep_publications() -> dict[str, int]:
     from provincial.publications import services
 
     return services.sweep()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_report_submitted(report_id: int) -> int:
+    """A port's progress report (工作报送): e-mail the national administrators; returns how many."""
+    from provincial import reports
+
+    return len(reports.send_submitted_mail(report_id))
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_report_comment(comment_id: int) -> int:
+    """The national office's comment on a report: e-mail the port's contacts and administrators."""
+    from provincial import reports
+
+    return len(reports.send_comment_mail(comment_id))

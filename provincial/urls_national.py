@@ -1,7 +1,7 @@
 from django.urls import path
 
 from provincial.views import applications as apps
-from provincial.views import dashboard, publications
+from provincial.views import dashboard, publications, reports
 
 urlpatterns = [
     path("", dashboard.NationalHomeView.as_view(), name="home"),
@@ -20,4 +20,10 @@ urlpatterns = [
     path("publications/progress/", publications.PublicationProgressView.as_view(), name="publications_progress"),
     path("publications/rebuild/", publications.RebuildView.as_view(), name="publications_rebuild"),
     path("publications/yearend/", publications.YearendView.as_view(), name="publications_yearend"),
+    path("reports/", reports.NationalReportListView.as_view(), name="reports"),
+    path("reports/export/", reports.NationalReportExportView.as_view(), name="reports_export"),
+    path("reports/typical/", reports.TypicalCasesView.as_view(), name="reports_typical"),
+    path("reports/<int:pk>/", reports.NationalReportDetailView.as_view(), name="report"),
+    path("reports/<int:pk>/comment/", reports.ReportCommentView.as_view(), name="report_comment"),
+    path("reports/<int:pk>/typical/", reports.ReportTypicalView.as_view(), name="report_typical"),
 ]

@@ -3,7 +3,7 @@ with `?port=<code>` for one port)."""
 
 from django.urls import path
 
-from provincial.views import dashboard, publications
+from provincial.views import dashboard, publications, reports
 
 urlpatterns = [
     path("", dashboard.PortHomeView.as_view(), name="home"),
@@ -19,4 +19,9 @@ urlpatterns = [
         publications.PublicationDownloadView.as_view(),
         name="publication_download",
     ),
+    path("reports/", reports.PortReportListView.as_view(), name="reports"),
+    path("reports/export/", reports.PortReportExportView.as_view(), name="reports_export"),
+    path("reports/new/", reports.ReportNewView.as_view(), name="report_new"),
+    path("reports/<int:pk>/", reports.PortReportDetailView.as_view(), name="report"),
+    path("reports/attachments/<int:pk>/", reports.ReportAttachmentView.as_view(), name="report_attachment"),
 ]

@@ -321,6 +321,8 @@ RANKING_HEADERS = (
     "名单覆盖率（%）",
     "含发明专利产品占比（%）",
     "认定的专利密集型产品",
+    "工作报送（篇）",
+    "典型案例",
 )
 
 
@@ -338,6 +340,8 @@ def _ranking_row(card: dict[str, Any]) -> list[Any]:
         _percent_cell(card["coverage_total"]["percent"]),
         _percent_cell(card["invention_percent"]),
         card["certified"],
+        card["reports"],
+        card["typical"],
     ]
 
 
@@ -360,6 +364,10 @@ def card_rows(card: dict[str, Any], total: int) -> list[list[Any]]:
     for row in card["coverage"]:
         if row["entries"]:
             rows.append([_("名单覆盖率：%(label)s（%%）") % {"label": row["label"]}, _percent_cell(row["percent"])])
+    rows.append([_("年度工作报送（篇）"), card["reports"]])
+    for row in card["reports_by_category"]:
+        rows.append([_("工作报送：%(label)s（篇）") % {"label": row["label"]}, row["count"]])
+    rows.append([_("报送被列为典型案例"), card["typical"]])
     return rows
 
 
@@ -384,6 +392,11 @@ def write_yearend_xlsx(cards: dict[str, Any], fileobj: IO[bytes], unit: Manageme
                 sheet.append(
                     [card["name"], row["label"], row["entries"], row["covered"], _percent_cell(row["percent"])]
                 )
+        sheet = workbook.create_sheet(_("工作报送"))
+        sheet.append([_("端口"), *(c["label"] for c in cards["report_categories"]), _("合计"), _("典型案例")])
+        for card in [*ranked, cards["national"]]:
+            by_category = [row["count"] for row in card["reports_by_category"]]
+            sheet.append([card["name"], *by_category, card["reports"], card["typical"]])
     sheet = workbook.create_sheet(_("评分方法"))
     sheet.append([_("指标"), _("权重")])
     for row in weight_rows(cards):

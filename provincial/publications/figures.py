@@ -34,31 +34,39 @@ from filings.choices import PatentKind
 from filings.choices import UnitKind as FilingUnitKind
 from filings.models import PatentLink
 from patent_platform.choices import RegionLevel
+from provincial import reports as progress_reports
 from provincial import rosters, stats
-from provincial.choices import RosterCategory
+from provincial.choices import ReportCategory, RosterCategory
 from provincial.models import ManagementUnit, Roster
 
 TREND_MONTHS = stats.TREND_MONTHS
 NATIONAL_CODE = "NATIONAL"
 
 # The composite score of the year-end evaluation: each part is scaled to 0–100, then weighted (sum 1).
-# Counts (approved products at year end, new approvals in the year, certified products) are scaled against
-# the highest port (the port with the most gets 100); percentages (roster coverage, invention share) are
-# taken as they are (a port without rosters scores 0 for coverage).
+# Counts (approved products at year end, new approvals in the year, certified products, reports marked as
+# typical cases) are scaled against the highest port (the port with the most gets 100); percentages (roster
+# coverage, invention share) are taken as they are (a port without rosters scores 0 for coverage); the
+# port's own progress reports (工作报送) of the year count up to REPORTS_FULL_MARKS (one a month) for 100.
 SCORE_WEIGHTS: dict[str, Decimal] = {
-    "approved": Decimal("0.30"),
+    "approved": Decimal("0.25"),
     "new": Decimal("0.20"),
     "coverage": Decimal("0.20"),
     "invention": Decimal("0.15"),
-    "certified": Decimal("0.15"),
+    "certified": Decimal("0.10"),
+    "reports": Decimal("0.05"),
+    "typical": Decimal("0.05"),
 }
+REPORTS_FULL_MARKS = 12
 SCORE_LABELS = {
     "approved": gettext_lazy("年末通过备案产品数"),
     "new": gettext_lazy("年度新增通过备案产品数"),
     "coverage": gettext_lazy("重点企业名单覆盖率（去重合计）"),
     "invention": gettext_lazy("含发明专利产品占比"),
     "certified": gettext_lazy("认定的专利密集型产品数"),
+    "reports": gettext_lazy("年度工作报送篇数（12 篇及以上满分）"),
+    "typical": gettext_lazy("报送被列为典型案例数"),
 }
+SCALED_AGAINST_TOP = ("approved", "new", "certified", "typical")
 LEVEL_LABELS = {
     RegionLevel.PROVINCE: gettext_lazy("省份"),
     RegionLevel.CITY: gettext_lazy("城市"),
@@ -360,7 +368,16 @@ def _card(unit: ManagementUnit | None, year: int) -> dict[str, Any]:
         "invention": figures["invention"],
         "invention_percent": share_percent(figures["invention"], figures["approved"]),
         "certified": figures["certified"],
+        **_report_figures(area.user, year, unit),
     }
+
+
+def _report_figures(reader: Any, year: int, unit: ManagementUnit | None) -> dict[str, Any]:
+    """The port's own progress reports submitted in `year` (a province's card does not count its city
+    ports', which have cards of their own; the national card counts every port's), by category, and how
+    many of them the national office marked as typical cases."""
+    counts = progress_reports.year_counts(reader, year, unit)
+    return {"reports": counts["total"], "reports_by_category": counts["by_category"], "typical": counts["typical"]}
 
 
 def _scaled(value: int, top: int) -> Decimal:
@@ -375,6 +392,8 @@ def score_parts(card: dict[str, Any], tops: dict[str, int]) -> dict[str, Decimal
         "coverage": Decimal(card["coverage_total"]["percent"] or 0),
         "invention": Decimal(card["invention_percent"] or 0),
         "certified": _scaled(card["certified"], tops["certified"]),
+        "reports": Decimal(100) * min(card["reports"], REPORTS_FULL_MARKS) / REPORTS_FULL_MARKS,
+        "typical": _scaled(card["typical"], tops["typical"]),
     }
 
 
@@ -387,13 +406,14 @@ def yearend_cards(year: int) -> dict[str, Any]:
     1 January (Asia/Shanghai); new approvals: first approval inside the year; growth: against the year before.
     Roster coverage: the rosters of `year`. Invention share: approved products at year end whose published
     version links at least one invention patent. Certified: see `certified_in_year_condition` (rounds of data
-    year `year - 1`).
+    year `year - 1`). Reports: the port's own progress reports submitted in the year (Asia/Shanghai) by
+    category, and how many of them are marked typical when the evaluation is built.
     """
     as_of = timezone.now()
     national_reader = stats.area_for_unit(None).user
     units = list(ManagementUnit.objects.visible_to(national_reader).order_by("code").prefetch_related("regions"))
     cards = [_card(unit, year) for unit in units]
-    tops = {key: max((c[key] for c in cards), default=0) for key in ("approved", "new", "certified")}
+    tops = {key: max((c[key] for c in cards), default=0) for key in SCALED_AGAINST_TOP}
     for card in cards:
         parts = score_parts(card, tops)
         card["score_parts"] = {key: str(value.quantize(Decimal("0.1"))) for key, value in parts.items()}
@@ -412,6 +432,8 @@ def yearend_cards(year: int) -> dict[str, Any]:
         "weight_labels": {key: str(label) for key, label in SCORE_LABELS.items()},
         "tops": tops,
         "categories": [{"key": value, "label": str(label)} for value, label in RosterCategory.choices],
+        "report_categories": [{"key": value, "label": str(label)} for value, label in ReportCategory.choices],
+        "reports_full_marks": REPORTS_FULL_MARKS,
         "cards": cards,
         "national": national,
     }

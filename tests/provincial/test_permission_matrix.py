@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q, Sum
 from django.test import Client
@@ -47,6 +48,8 @@ from provincial.models import (
     ManagementUnit,
     PortApplication,
     PortContact,
+    ProgressReport,
+    ProgressReportAttachment,
     Publication,
     Roster,
     RosterEntry,
@@ -185,6 +188,12 @@ CONTACT = {
     "email": "new@sz.example.cn",
 }
 
+
+def report_page(key: str) -> Redirect:
+    """The national page of the report `key` of `world` (the port page sends national administrators there)."""
+    return Redirect(f"/national/reports/{{{key}}}/")
+
+
 MATRIX: dict[str, list[Probe]] = {
     # the public application form
     "port_apply:new": [Probe(everyone(200)), Probe(everyone(400), method="post", label="POST empty form")],
@@ -278,6 +287,41 @@ MATRIX: dict[str, list[Probe]] = {
             data={"year": last_year()},
         ),
         Probe(only(NATIONAL_ONLY, national=400), method="post", label="POST empty form"),
+    ],
+    # progress reports (工作报送)
+    "port:reports": [Probe(admins(national=Redirect("/national/reports/")))],
+    "port:reports_export": [Probe(admins())],
+    "port:report_new": [Probe(only(PORTS)), Probe(only(PORTS, 400), method="post", label="POST empty form")],
+    "port:report": [
+        Probe(only(IN_SZ, national=report_page("sz_report")), kwargs={"pk": "sz_report"}, label="深圳"),
+        Probe(only(IN_GD, national=report_page("gd_report")), kwargs={"pk": "gd_report"}, label="广东"),
+        Probe(only(IN_HZ, national=report_page("hz_report")), kwargs={"pk": "hz_report"}, label="杭州"),
+    ],
+    "port:report_attachment": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_attachment"}, label="深圳"),
+        Probe(only(IN_GD), kwargs={"pk": "gd_attachment"}, label="广东"),
+    ],
+    "national:reports": [Probe(only(NATIONAL_ONLY))],
+    "national:reports_export": [Probe(only(NATIONAL_ONLY))],
+    "national:reports_typical": [Probe(only(NATIONAL_ONLY))],
+    "national:report": [Probe(only(NATIONAL_ONLY), kwargs={"pk": "hz_report"})],
+    "national:report_comment": [
+        Probe(
+            only(NATIONAL_ONLY, national=report_page("hz_report")),
+            method="post",
+            kwargs={"pk": "hz_report"},
+            data={"body": "请补充具体数据。"},
+        ),
+        Probe(only(NATIONAL_ONLY, national=400), method="post", kwargs={"pk": "hz_report"}, label="POST empty"),
+    ],
+    "national:report_typical": [
+        Probe(only(NATIONAL_ONLY), kwargs={"pk": "hz_report"}, label="GET confirm"),
+        Probe(
+            only(NATIONAL_ONLY, national=report_page("hz_report")),
+            method="post",
+            kwargs={"pk": "hz_report"},
+            data={"typical": "1"},
+        ),
     ],
     # the API
     "provincial-dashboard": narrowed(admins(anonymous=API_ANON), api=True),
@@ -427,6 +471,15 @@ def world(demo_users: dict[str, User], make_user: Callable[..., User], settings:
         data={"name": "深联系", "mobile": "13800000000", "email": "contact@sz.example.cn"},
         user=users["national"],
     )
+    objects["sz_report"] = ProgressReport.objects.get(unit__code="440300")  # the demo's
+    objects["gd_report"] = ProgressReport.objects.get(unit__code="440000")  # the demo's
+    objects["hz_report"] = ProgressReport.objects.create(
+        unit=hangzhou_unit, category="problem", title="杭州报送", body="正文", submitted_by=users["hangzhou"]
+    )
+    for key in ("sz", "gd"):
+        objects[f"{key}_attachment"] = ProgressReportAttachment.objects.create(
+            report=objects[f"{key}_report"], file=ContentFile(PDF, name="r.pdf"), kind="pdf", original_name="r.pdf"
+        )
     pks = {key: obj.pk for key, obj in objects.items()}
     pks["missing_pk"] = max(pks["js_application"], pks["sc_application"]) + 1000
     pks.update({"xlsx": "xlsx", "pdf": "pdf", "docx": "docx"})  # the download's `ext` kwarg

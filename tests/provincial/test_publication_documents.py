@@ -381,6 +381,10 @@ def test_year_end_cards_on_hand_built_data(year_data: int) -> None:
     national = cards["national"]
     assert (national["approved"], national["new"], national["new_previous"], national["certified"]) == (7, 5, 2, 3)
     assert national["rank"] is None and national["score"] is None
+    # progress reports of the year (the demo's two): each port counts its own, the nation all of them
+    assert (sz["reports"], sz["typical"], gd["reports"], gd["typical"], zj["reports"]) == (1, 0, 1, 1, 0)
+    assert {r["key"]: r["count"] for r in gd["reports_by_category"]}["good_practice"] == 1
+    assert (national["reports"], national["typical"]) == (2, 1)
     assert national["invention_percent"] == str((Decimal(600) / 7).quantize(Decimal("0.1")))  # 6 of 7
 
 
@@ -388,7 +392,8 @@ def test_the_score_applies_the_stated_weights_and_ranks_the_ports(year_data: int
     cards = figures.yearend_cards(year_data)
     weights = figures.SCORE_WEIGHTS
     assert sum(weights.values()) == 1
-    tops = {"approved": 5, "new": 4, "certified": 2}  # 广东 has the most of each
+    # 广东 has the most of each; the demo's typical case is 广东's own good-practice report
+    tops = {"approved": 5, "new": 4, "certified": 2, "typical": 1}
     assert cards["tops"] == tops
     for card in cards["cards"]:
         coverage = Decimal(card["coverage_total"]["percent"] or 0)
@@ -399,11 +404,13 @@ def test_the_score_applies_the_stated_weights_and_ranks_the_ports(year_data: int
             + weights["coverage"] * coverage
             + weights["invention"] * invention
             + weights["certified"] * 100 * card["certified"] / tops["certified"]
+            + weights["reports"] * 100 * min(card["reports"], 12) / 12
+            + weights["typical"] * 100 * card["typical"] / tops["typical"]
         )
         assert Decimal(card["score"]) == expected.quantize(Decimal("0.01")), card["code"]
     sz = next(c for c in cards["cards"] if c["code"] == "440300")
-    # 0.30·60 + 0.20·50 + 0.20·33.3 + 0.15·100 + 0.15·50
-    assert sz["score"] == "57.16"  # coverage: 1 of 3 distinct enterprises, 33.3% as shown
+    # 0.25·60 + 0.20·50 + 0.20·33.3 + 0.15·100 + 0.10·50 + 0.05·(100/12: one report) + 0.05·0 (no typical case)
+    assert sz["score"] == "52.08"  # coverage: 1 of 3 distinct enterprises, 33.3% as shown
     ranked = cards["cards"]
     assert [c["rank"] for c in ranked] == list(range(1, 48))
     scores = [Decimal(c["score"]) for c in ranked]
@@ -422,25 +429,31 @@ def test_year_end_files_for_a_port_and_for_the_nation(year_data: int, tmp_path: 
     book = load_workbook(BytesIO(buffer.getvalue()), read_only=True)
     assert book.sheetnames == ["本端口", "全国排名", "评分方法"]
     own = {row[0]: row[1] for row in book["本端口"].iter_rows(values_only=True)}
-    assert own["端口"] == "深圳市" and own["全国排名"] == "2 / 47" and own["综合得分"] == 57.16
+    assert own["端口"] == "深圳市" and own["全国排名"] == "2 / 47" and own["综合得分"] == 52.08
+    assert own["年度工作报送（篇）"] == 1 and own["工作报送：工作进展（篇）"] == 1 and own["报送被列为典型案例"] == 0
     assert own["名单覆盖率：专精特新“小巨人”企业（%）"] == 50
     ranking = list(book["全国排名"].iter_rows(values_only=True))
     assert len(ranking) == 48 and ranking[2][:2] == (2, "深圳市")
     weights = dict(book["评分方法"].iter_rows(values_only=True, min_row=2))
-    assert weights["年末通过备案产品数"] == 0.3 and sum(weights.values()) == pytest.approx(1)
+    assert weights["年末通过备案产品数"] == 0.25 and sum(weights.values()) == pytest.approx(1)
+    assert weights["年度工作报送篇数（12 篇及以上满分）"] == 0.05 and weights["报送被列为典型案例数"] == 0.05
 
     buffer = BytesIO()
     documents.write_yearend_xlsx(cards, buffer)
     book = load_workbook(BytesIO(buffer.getvalue()), read_only=True)
-    assert book.sheetnames == ["全国排名", "名单覆盖", "评分方法"]
+    assert book.sheetnames == ["全国排名", "名单覆盖", "工作报送", "评分方法"]
     assert list(book["全国排名"].iter_rows(values_only=True))[-1][1] == "全国"
+    reports_sheet = {row[0]: row[1:] for row in book["工作报送"].iter_rows(values_only=True, min_row=2)}
+    assert reports_sheet["广东省"] == (0, 0, 1, 0, 1, 1)  # progress, problem, good practice, policy, total, typical
+    assert reports_sheet["全国"] == (1, 0, 1, 0, 2, 1)
 
     text = squeeze(pdf_text(documents.render_yearend_pdf(cards, shenzhen), tmp_path))
     for expected in (
         f"深圳市专利产品备案工作成效评价（{year_data}年度）",
         "全国排名2/47",
-        "综合得分57.16",
-        "30%",
+        "综合得分52.08",
+        "25%",
+        "年度工作报送（篇）1",
         "数据截至",
     ):
         assert expected in text, expected

@@ -18,6 +18,7 @@ from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembers
 from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial.models import ManagementUnit
+from provincial.reports import load_demo_reports
 from provincial.rosters import load_demo_rosters
 from provincial.services import port_add_admin
 
@@ -203,6 +204,7 @@ class Command(BaseCommand):
         self._filings()
         national = User.objects.get(email="national@example.cn")
         load_demo_rosters(national)
+        load_demo_reports(national)
         certification = load_demo_evaluation(national, DEMO_PASSWORD, LAST_YEAR)
         for email, _name, organisation, _province, _title in EXPERTS:
             rows.append((email, f"{Role.EXPERT.label} · {organisation}"))
