@@ -14,6 +14,7 @@ from patent_platform.choices import Role
 NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("enterprise:home", _("我的备案"), {Role.ENTERPRISE}),
     ("enterprise:patents", _("专利管理"), {Role.ENTERPRISE}),
+    ("statements:mine", _("备案情况证明"), {Role.ENTERPRISE}),
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:conflicts", _("专利权属冲突"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
@@ -26,6 +27,7 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("national:reports", _("工作报送"), {Role.NATIONAL_ADMIN}),
     ("rosters:list", _("重点企业名单"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
     ("rosters:coverage", _("名单覆盖情况"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
+    ("statements:list", _("备案情况证明"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
     ("filing_settings:policy", _("备案规则设置"), {Role.NATIONAL_ADMIN}),
     ("certification:rounds", _("专利密集型产品认定"), {Role.NATIONAL_ADMIN}),
     ("certification:mine", _("产品认定"), {Role.ENTERPRISE}),

@@ -7,4 +7,5 @@ urlpatterns = [
     path("national/", include(("provincial.urls_national", "national"))),
     path("ports/apply/", include(("provincial.urls_applications", "port_apply"))),
     path("rosters/", include(("provincial.urls_rosters", "rosters"))),
+    path("", include(("provincial.urls_statements", "statements"))),
 ]

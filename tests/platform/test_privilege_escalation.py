@@ -64,6 +64,7 @@ from patent_platform.choices import Role
 from patent_platform.models import AuditEvent, User
 from patent_platform.scoping import ScopedQuerySet, forget_scope
 from provincial import applications as application_service
+from provincial import statements
 from provincial.choices import RosterCategory
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication, Roster
 from provincial.views.publications import CONTENT_TYPES, previous_month
@@ -314,6 +315,7 @@ def world(
             original_name="i.xlsx",
             created_by=member,
         )
+        statements.issue_statement(unit, national)
     for code in ("440300", "440100", "440000", "330000", NATIONAL_SCOPE):
         _ready_publication(code)
     for code in ("440300", "440000", "330000"):
