@@ -54,5 +54,9 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A patent_platform beat -l info -S django
 
+# Every benchmark of issue 7 on its own database (BENCH_DATABASE_URL, default pp_bench); BENCH_ARGS=--products 100000
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles var

@@ -1,0 +1,321 @@
+"""The benchmarks. Each returns a `Result` with the platform and its baseline measured in the same run.
+
+1. seed_scale vs a raw COPY of the very same rows (generated beforehand, written as-is).
+2. The certification patent evaluation (set-based engine) vs a per-object ORM loop, the loop timed on a
+   sample of product-years and scaled to the round's size.
+3. The port dashboard's server time vs the same figures by live GROUP BY queries (the goal needs summary
+   tables: what is measured is the present state), and its throughput vs a bare Django response.
+4. The product list API's throughput vs a bare Django response.
+
+Throughput is measured in-process with Django's test client (one thread, the full middleware stack on
+both sides, no network); gunicorn with a load generator is a later step (docs/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection, transaction
+from django.test import Client
+
+from bench.runner import Result, measured, median_time, throughput
+
+BARE = "/bench/bare/"
+PORT = "440000"  # 广东, the largest port
+
+# The port dashboard's figures for one province, straight from the base tables (no summary tables):
+# units; filed and approved products with sales and exports; approved by class, by industry and scale,
+# by city; units by city; first approvals per month over the last 12 months; certified products.
+LIVE_GROUP_BY = [
+    "SELECT count(*) FROM filings_filingunit WHERE province_code = %(p)s",
+    """SELECT count(*) FILTER (WHERE p.published_version_id IS NOT NULL),
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM filings_productversion v
+                                              WHERE v.product_id = p.id AND v.submitted_at IS NOT NULL)),
+              COALESCE(sum(pv.sales), 0), COALESCE(sum(pv.exports), 0)
+         FROM filings_product p LEFT JOIN filings_productversion pv ON pv.id = p.published_version_id
+        WHERE p.province_code = %(p)s""",
+    """SELECT pv.product_class_id, count(*), sum(pv.sales)
+         FROM filings_product p JOIN filings_productversion pv ON pv.id = p.published_version_id
+        WHERE p.province_code = %(p)s GROUP BY 1""",
+    """SELECT u.industry, u.scale, count(*)
+         FROM filings_product p JOIN filings_filingunit u ON u.id = p.unit_id
+        WHERE p.province_code = %(p)s AND p.published_version_id IS NOT NULL GROUP BY 1, 2""",
+    """SELECT p.city_code, count(*) FILTER (WHERE p.published_version_id IS NOT NULL), count(*),
+              COALESCE(sum(pv.sales), 0)
+         FROM filings_product p LEFT JOIN filings_productversion pv ON pv.id = p.published_version_id
+        WHERE p.province_code = %(p)s GROUP BY 1""",
+    "SELECT city_code, count(*) FROM filings_filingunit WHERE province_code = %(p)s GROUP BY 1",
+    """SELECT date_trunc('month', f.first AT TIME ZONE 'Asia/Shanghai'), count(*)
+         FROM (SELECT p.id, min(v.decided_at) AS first
+                 FROM filings_product p JOIN filings_productversion v ON v.product_id = p.id AND v.status = 'approved'
+                WHERE p.province_code = %(p)s GROUP BY p.id) f
+        WHERE f.first >= now() - interval '12 months' GROUP BY 1""",
+    """SELECT count(DISTINCT c.product_id) FROM evaluation_candidate c JOIN evaluation_round r ON r.id = c.round_id
+        WHERE c.province_code = %(p)s AND c.status = 'certified' AND r.stage = 'final'""",
+]
+
+
+def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
+    results = [bench_seed(args, log)]
+    for name, fn in (
+        ("evaluation", bench_evaluation),
+        ("dashboard", bench_dashboard),
+        ("api", bench_api),
+    ):
+        if not wanted or name in wanted:
+            log(f"… {name}")
+            results.extend(fn(args, log))
+    return results
+
+
+# --- 1. seed_scale vs raw COPY --------------------------------------------------------------------
+
+
+def bench_seed(args: Any, log: Callable[[str], Any]) -> Result:
+    from provincial import scale
+    from provincial.management.commands.seed_scale import national_user, seed_rosters, seed_round
+
+    plan = scale.Plan(products=args.products, seed=args.seed)
+    with transaction.atomic():
+        scale.truncate()
+    log(f"… seed: generating {args.products:,} products in memory for the raw-COPY baseline")
+    held = {"chunks": scale.generate_all(plan)}
+    rows = sum(len(lines) for _spec, lines in held["chunks"])
+
+    def raw() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for spec, lines in held["chunks"]:
+                scale.copy_lines(cursor.cursor, spec, lines)
+
+    raw_s, raw_mb, _ = measured(raw)
+    log(f"… seed: raw COPY {rows:,} rows in {raw_s:.1f} s")
+    held.clear()
+    gc.collect()
+    with transaction.atomic():
+        scale.truncate()
+
+    def seed() -> scale.Report:
+        with transaction.atomic():
+            return scale.seed_tables(plan, analyze_tables=False)
+
+    seed_s, seed_mb, report = measured(seed)
+    log(f"… seed: seed_scale {report.total_rows:,} rows in {seed_s:.1f} s")
+    started = time.perf_counter()
+    with transaction.atomic():
+        scale.analyze()
+        national = national_user()
+        seed_rosters(national, plan)
+        counts = seed_round(national, plan)
+    seconds = time.perf_counter() - started
+    log(f"… seed: ANALYZE, rosters and the round ({counts['candidates']:,} candidates) in {seconds:.1f} s")
+    ratio = raw_s / seed_s
+    return Result(
+        name="seed_scale",
+        platform=f"{report.total_rows:,} rows in {seed_s:.2f} s ({report.total_rows / seed_s:,.0f} rows/s)",
+        baseline=f"raw COPY of the same rows: {raw_s:.2f} s ({rows / raw_s:,.0f} rows/s)",
+        ratio=ratio,
+        ratio_text=f"{ratio * 100:.0f} % of its speed",
+        goal=0.5,
+        goal_text="≥ 50 % of its speed",
+        platform_mb=seed_mb,
+        baseline_mb=raw_mb,
+        note="both timings include the commit (deferred FK checks); seed_scale also generates the rows, moves the "
+        "id and filing-number sequences; ANALYZE, rosters and the round are not in either figure",
+    )
+
+
+# --- 2. certification patent evaluation -------------------------------------------------------------
+
+
+def bench_evaluation(args: Any, log: Callable[[str], Any]) -> list[Result]:
+    from evaluation import engine
+    from evaluation.models import Round
+
+    rnd = Round.objects.filter(name__contains="规模测试").order_by("-pk").first()
+    plat_s, plat_mb, counts = measured(lambda: engine.evaluate_round(rnd))
+    n = counts["candidates"]
+    elapsed, done, base_mb = _per_object_sample(rnd, args.sample)
+    scaled = elapsed / max(done, 1) * n
+    ratio = scaled / plat_s if plat_s else 0.0
+    return [
+        Result(
+            name="certification patent evaluation",
+            platform=f"set-based engine: {n:,} product-years in {plat_s:.2f} s",
+            baseline=f"per-object ORM loop: {done} in {elapsed:.2f} s → {scaled:.1f} s for {n:,}",
+            ratio=ratio,
+            ratio_text=f"{ratio:.0f}× faster",
+            goal=50,
+            goal_text="≥ 50× faster",
+            platform_mb=plat_mb,
+            baseline_mb=base_mb,
+            note=f"{n:,} candidate product-years at this size (opted-in approved versions of the last data year); "
+            "the loop computes each version's indicators with the same expressions and saves row by row, "
+            "rolled back",
+        )
+    ]
+
+
+def _per_object_sample(rnd: Any, size: int) -> tuple[float, int, float]:
+    """The patent evaluation object by object for `size` product-years (rolled back): seconds, count, MiB."""
+    from evaluation import engine
+    from evaluation.choices import BenchmarkStatus, CandidateStatus
+    from evaluation.models import Benchmark, BenchmarkSet, Candidate, IndicatorResult
+    from filings.models import Product, ProductVersion
+
+    method = rnd.method
+    indicators = list(method.indicators.all())
+    box: dict[str, Any] = {}
+
+    def loop() -> None:
+        with transaction.atomic():
+            Candidate.objects.filter(round=rnd).delete()
+            sample = list(engine.eligible_versions(rnd).order_by("pk")[:size])
+            started = time.perf_counter()
+            for version in sample:
+                product = Product.objects.get(pk=version.product_id)
+                bset = (
+                    BenchmarkSet.objects.filter(
+                        method=method,
+                        data_year=rnd.data_year,
+                        status=BenchmarkStatus.FIXED,
+                        product_class_id=version.product_class_id,
+                    )
+                    .order_by("-number")
+                    .first()
+                )
+                if bset is None:
+                    continue
+                bench = {b.indicator_id: b.value for b in Benchmark.objects.filter(set=bset)}
+                values = engine.values_for(ProductVersion.objects.filter(pk=version.pk), indicators)[version.pk]
+                candidate = Candidate.objects.create(
+                    round=rnd,
+                    version=version,
+                    product=product,
+                    unit_id=product.unit_id,
+                    product_class_id=version.product_class_id,
+                    province_code=product.province_code,
+                    city_code=product.city_code,
+                    county_code=product.county_code,
+                    benchmark_set=bset,
+                    status=CandidateStatus.PATENT_FAILED,
+                )
+                per_trait: dict[str, int] = {}
+                for ind in indicators:
+                    ok = engine.meets(values[ind.pk], bench.get(ind.pk), ind.direction)
+                    IndicatorResult.objects.create(
+                        candidate=candidate, indicator=ind, value=values[ind.pk], benchmark=bench.get(ind.pk), passed=ok
+                    )
+                    per_trait[ind.trait] = per_trait.get(ind.trait, 0) + int(ok)
+                outcome = engine.apply_rule(method, per_trait)
+                for trait, count in outcome.per_trait.items():
+                    setattr(candidate, f"passed_{trait}", count)
+                candidate.passed_total = outcome.total
+                candidate.patent_passed = outcome.passed
+                if outcome.passed:
+                    candidate.status = CandidateStatus.PATENT_PASSED
+                candidate.save()
+            box["elapsed"] = time.perf_counter() - started
+            box["done"] = len(sample)
+            transaction.set_rollback(True)
+
+    _s, mb, _ = measured(loop)
+    return box["elapsed"], box["done"], mb
+
+
+# --- 3. port dashboard ------------------------------------------------------------------------------
+
+
+def _port_admin() -> Any:
+    from patent_platform.choices import Role
+    from patent_platform.models import User
+    from provincial.models import ManagementUnit
+    from provincial.services import port_add_admin
+
+    user = User.objects.filter(email="bench-port@example.cn").first()
+    if user is None:
+        user = User.objects.create_user("bench-port@example.cn", None, role=Role.PORT_ADMIN, full_name="bench")
+        port_add_admin(unit=ManagementUnit.objects.get(code=PORT), user=user)
+    return user
+
+
+def _getter(client: Client, url: str) -> Callable[[], Any]:
+    def get() -> Any:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}")
+        return response
+
+    return get
+
+
+def live_group_by() -> None:
+    with connection.cursor() as cursor:
+        for sql in LIVE_GROUP_BY:
+            cursor.execute(sql, {"p": PORT})
+            cursor.fetchall()
+
+
+def bench_dashboard(args: Any, log: Callable[[str], Any]) -> list[Result]:
+    client = Client()
+    client.force_login(_port_admin())
+    page = _getter(client, "/port/")
+    page_s, page_mb = median_time(page, args.repeat)
+    live_s, live_mb = median_time(live_group_by, args.repeat)
+    ratio = live_s / page_s
+    page_rps, page_rps_mb, _ = throughput(page, args.seconds)
+    bare_rps, bare_mb, _ = throughput(_getter(client, BARE), args.seconds)
+    return [
+        Result(
+            name="port dashboard, server time (广东)",
+            platform=f"GET /port/: {page_s * 1000:.0f} ms (median of {args.repeat})",
+            baseline=f"the same figures by live GROUP BY: {live_s * 1000:.0f} ms",
+            ratio=ratio,
+            ratio_text=f"{ratio:.2f}× the live query's speed",
+            goal=50,
+            goal_text="≥ 50× the live query",
+            platform_mb=page_mb,
+            baseline_mb=live_mb,
+            note="the dashboard still computes its figures live (summary tables are the next step), so it cannot "
+            "beat the live query yet",
+        ),
+        Result(
+            name="port dashboard, throughput (广东)",
+            platform=f"{page_rps:.1f} req/s",
+            baseline=f"bare Django response: {bare_rps:.0f} req/s",
+            ratio=page_rps / bare_rps,
+            ratio_text=f"{page_rps / bare_rps * 100:.1f} % of its throughput",
+            goal=0.5,
+            goal_text="≥ 50 % of its throughput",
+            platform_mb=page_rps_mb,
+            baseline_mb=bare_mb,
+        ),
+    ]
+
+
+# --- 4. product list API ----------------------------------------------------------------------------
+
+
+def bench_api(args: Any, log: Callable[[str], Any]) -> list[Result]:
+    from provincial.management.commands.seed_scale import national_user
+
+    client = Client()
+    client.force_login(national_user())
+    api_rps, api_mb, _ = throughput(_getter(client, "/api/v1/products/"), args.seconds)
+    bare_rps, bare_mb, _ = throughput(_getter(client, BARE), args.seconds)
+    ratio = api_rps / bare_rps
+    return [
+        Result(
+            name="product list API (national, first page of 50)",
+            platform=f"GET /api/v1/products/: {api_rps:.1f} req/s",
+            baseline=f"bare Django response: {bare_rps:.0f} req/s",
+            ratio=ratio,
+            ratio_text=f"{ratio * 100:.1f} % of its throughput",
+            goal=0.3,
+            goal_text="≥ 30 % of its throughput",
+            platform_mb=api_mb,
+            baseline_mb=bare_mb,
+        )
+    ]
