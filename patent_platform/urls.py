@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("patent_platform.api.urls")),
+    path("", include(("patent_platform.urls_manual", "manual"))),
     path("", include("filings.urls")),
     path("", include("evaluation.urls")),
     path("", include("provincial.urls")),
