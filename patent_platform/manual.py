@@ -92,6 +92,13 @@ SCREENSHOTS: tuple[Screenshot, ...] = (
     Screenshot("public-certified", "/certified/", None, "专利密集型产品认定名单", "认定产品名单"),
     Screenshot("public-verify", "/certified/verify/{certificate}/", None, "专利密集型产品认定证书查验", "认定证书查验"),
     Screenshot("public-search-phone", "/products/", None, "备案产品查询", "手机上的备案产品查询", phone=True),
+    Screenshot(
+        "public-statement-verify",
+        "/verify/statement/{statement_token}/",
+        None,
+        "备案情况证明查验",
+        "备案情况证明查验",
+    ),
     Screenshot("port-apply", "/ports/apply/", None, "申请开通管理端口", "申请开通管理端口"),
     Screenshot("enterprise-register", "/enterprise/register/", None, "注册备案单位", "注册备案单位"),
     Screenshot("login", "/accounts/login/", None, "登录", "登录页面"),
@@ -109,10 +116,12 @@ SCREENSHOTS: tuple[Screenshot, ...] = (
     Screenshot("enterprise-imports", "/enterprise/imports/", E_GZ, "Excel 批量导入", "Excel 批量导入"),
     Screenshot("enterprise-members", "/enterprise/members/", E_GZ, "单位成员", "单位成员"),
     Screenshot("enterprise-certification", "/certification/mine/", E_SZ, "专利密集型产品认定", "产品认定"),
+    Screenshot("enterprise-statements", "/statements/mine/", E_SZ, "备案情况证明", "本单位的备案情况证明"),
     Screenshot("enterprise-home-phone", "/enterprise/", E_SZ, "我的备案", "手机上的“我的备案”", phone=True),
     # platform reviewers
     Screenshot("review-queue", "/review/", REVIEWER, "审核工作台", "审核工作台"),
     Screenshot("review-detail", "/review/versions/{submitted_version}/", REVIEWER, "精密摆线减速器", "审核页面"),
+    Screenshot("review-conflicts", "/review/conflicts/", REVIEWER, "专利权属冲突", "专利权属冲突"),
     Screenshot("review-queue-phone", "/review/", REVIEWER, "审核工作台", "手机上的审核工作台", phone=True),
     # port administrators
     Screenshot("port-dashboard", "/port/", GUANGDONG, "广东省", "省级管理端口的本地统计"),
@@ -121,6 +130,8 @@ SCREENSHOTS: tuple[Screenshot, ...] = (
     Screenshot("port-missing", "/rosters/missing/", GUANGDONG, "名单内未备案企业", "名单内未备案企业"),
     Screenshot("port-publications", "/port/publications/", GUANGDONG, "数据发布", "按月发布的备案数据"),
     Screenshot("port-certification", "/certification/region/", GUANGDONG, "本地区专利密集型产品认定", "本地区认定结果"),
+    Screenshot("port-reports", "/port/reports/", GUANGDONG, "工作报送", "本端口的工作报送"),
+    Screenshot("port-statements", "/statements/", GUANGDONG, "备案情况证明", "按统一社会信用代码查询备案情况证明"),
     Screenshot("port-city-phone", "/port/", SHENZHEN, "深圳市", "手机上的城市管理端口", phone=True),
     # national administrators
     Screenshot("national-home", "/national/", NATIONAL, "全国概览", "全国概览"),
@@ -129,6 +140,7 @@ SCREENSHOTS: tuple[Screenshot, ...] = (
     Screenshot("national-rosters", "/rosters/", NATIONAL, "重点企业名单", "重点企业名单"),
     Screenshot("national-filing-settings", "/filing-settings/", NATIONAL, "备案规则设置", "备案规则设置"),
     Screenshot("national-publications", "/national/publications/", NATIONAL, "数据发布", "数据发布与成效评价"),
+    Screenshot("national-reports", "/national/reports/", NATIONAL, "工作报送", "各端口的工作报送"),
     Screenshot("national-methods", "/certification/methods/", NATIONAL, "评价方法版本", "评价方法版本"),
     Screenshot("national-benchmarks", "/certification/benchmarks/", NATIONAL, "基准值", "基准值"),
     Screenshot("national-rounds", "/certification/", NATIONAL, "专利密集型产品认定", "认定批次"),
@@ -353,6 +365,7 @@ ENTERPRISE = Manual(
                 "列出各年度已备案和已认定的产品及其编号，注明生成时间和涵盖范围，并附查验二维码；"
                 "受理部门扫码即可在平台的“备案情况证明查验”页面（/verify/statement/…）核对。",
             ),
+            screenshot="enterprise-statements",
         ),
         Section(
             "专利状态变化提醒",
@@ -421,6 +434,7 @@ REVIEWER_MANUAL = Manual(
                 "平台列入“专利权属冲突”（/review/conflicts/），"
                 "并列显示双方的登记信息，供审核员核实后关闭并写明结论；列表可导出 Excel。",
             ),
+            screenshot="review-conflicts",
         ),
         Section(
             "在手机上使用",
@@ -503,6 +517,7 @@ PORT = Manual(
                 "填写内容并可附文件，"
                 "报送国家局。国家局阅读、回复并可标为典型案例；本端口可查看历次报送及回复。报送情况纳入年度成效评价。",
             ),
+            screenshot="port-reports",
         ),
         Section(
             "备案情况证明的查询",
@@ -511,6 +526,7 @@ PORT = Manual(
                 "可在“备案情况证明”（/statements/）按统一社会信用代码查询辖区内单位的备案情况并生成证明，"
                 "或扫描证明上的二维码在平台核对。",
             ),
+            screenshot="port-statements",
         ),
         Section(
             "城市端口与手机",
@@ -574,6 +590,7 @@ NATIONAL_MANUAL = Manual(
                 "在“工作报送”（/national/reports/）阅读各端口报送的进展、问题、经验和政策，写回复，标记典型案例；"
                 "“典型案例”汇总已标记的报送。",
             ),
+            screenshot="national-reports",
         ),
         Section(
             "开放数据",
@@ -701,11 +718,16 @@ PUBLIC = Manual(
         ),
         Section(
             "证书查验",
-            (
-                "扫描认定证书上的二维码，或打开 /certified/verify/证书编号/，核对证书是否有效。"
-                "备案情况证明同样可以扫码查验。",
-            ),
+            ("扫描认定证书上的二维码，或打开 /certified/verify/证书编号/，核对证书是否有效。",),
             screenshot="public-verify",
+        ),
+        Section(
+            "备案情况证明查验",
+            (
+                "企业申报奖项、项目时提交的备案情况证明附有二维码。扫码打开查验页面，"
+                "可看到证明编号、生成时间、涵盖范围和当时的备案与认定情况，以及此后发生的变化。",
+            ),
+            screenshot="public-statement-verify",
         ),
         Section(
             "开放数据",

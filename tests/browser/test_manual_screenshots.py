@@ -25,6 +25,8 @@ from evaluation.models import Candidate
 from filings.choices import FilingStatus
 from filings.models import ProductVersion
 from patent_platform import manual
+from patent_platform.models import User
+from provincial.statements import issue_statement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,7 +48,11 @@ def demo_objects() -> dict[str, str]:
 
     certified = Candidate.objects.exclude(certificate_number=None).exclude(certificate_number="").order_by("pk")
     assert certified.exists(), "the demo data has no certified product"
+    filer = User.objects.get(email="ent-sz@example.cn")
+    chip = version("车规级微控制器", FilingStatus.APPROVED)
+    statement = issue_statement(chip.product.unit, filer)  # what a bureau checks through the QR code
     return {
+        "statement_token": statement.token,
         "filing_number": version("车规级微控制器", FilingStatus.APPROVED).product.filing_number,
         "returned_version": str(version("图像信号处理芯片", FilingStatus.RETURNED).pk),
         "submitted_version": str(version("精密摆线减速器", FilingStatus.SUBMITTED).pk),
