@@ -19,3 +19,19 @@ def run_import(self: Any, job_id: int) -> str:
     from filings.imports import run_import_job
 
     return run_import_job(job_id)
+
+
+@shared_task(bind=True)
+def run_status_import(self: Any, import_id: int) -> str:
+    """Validate and (if every row is valid) apply a patent legal-status file; returns the final status."""
+    from filings.drift import run_status_import as run
+
+    return run(import_id)
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_flags(self: Any, flag_ids: list[int]) -> int:
+    """E-mail the filer and the approving reviewer about new patent-status flags; returns messages sent."""
+    from filings.drift import send_flag_mail
+
+    return send_flag_mail(flag_ids)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from filings.views import conflicts, review
+from filings.views import conflicts, drift, review
 
 urlpatterns = [
     path("", review.ReviewQueueView.as_view(), name="queue"),
@@ -14,4 +14,14 @@ urlpatterns = [
     path("conflicts/export.xlsx", conflicts.ConflictExportView.as_view(), name="conflicts-export"),
     path("conflicts/<int:pk>/", conflicts.ConflictDetailView.as_view(), name="conflict"),
     path("conflicts/<int:pk>/close/", conflicts.ConflictCloseView.as_view(), name="conflict-close"),
+    path("patent-status/", drift.StatusImportHomeView.as_view(), name="patent_status"),
+    path("patent-status/upload/", drift.StatusImportUploadView.as_view(), name="patent_status_upload"),
+    path("patent-status/export.xlsx", drift.StatusImportsExportView.as_view(), name="patent_status_export"),
+    path("patent-status/template/<slug:ext>/", drift.StatusTemplateView.as_view(), name="patent_status_template"),
+    path("patent-status/<int:pk>/", drift.StatusImportDetailView.as_view(), name="patent_status_detail"),
+    path("patent-status/<int:pk>/progress/", drift.StatusImportProgressView.as_view(), name="patent_status_progress"),
+    path("patent-status/<int:pk>/errors/", drift.StatusImportErrorsView.as_view(), name="patent_status_errors"),
+    path("flags/", drift.FlagListView.as_view(), name="flags"),
+    path("flags/export.xlsx", drift.FlagExportView.as_view(), name="flags_export"),
+    path("flags/<int:pk>/resolve/", drift.FlagResolveView.as_view(), name="flag_resolve"),
 ]

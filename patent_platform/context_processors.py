@@ -17,6 +17,7 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("statements:mine", _("备案情况证明"), {Role.ENTERPRISE}),
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:conflicts", _("专利权属冲突"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
+    ("review:flags", _("专利状态提示"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
     ("port:publications", _("数据发布"), {Role.PORT_ADMIN}),
     ("port:reports", _("工作报送"), {Role.PORT_ADMIN}),

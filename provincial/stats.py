@@ -14,6 +14,8 @@ the list behind it always agree):
 - approved products: `published_version` set (the newest approved version);
 - previous-year sales and exports: summed over the published versions of the approved products;
 - certified products: products with a certificate from a round whose final list is published;
+- flagged products: approved products with an open patent-status flag (a linked patent lapsed, expired or
+  was invalidated) on one of their approved versions;
 - month of approval: the month (Asia/Shanghai) of a product's first currently approved version;
 - growth: approved products whose first approval lies in the trend window (the last 12 months).
 """
@@ -37,7 +39,7 @@ from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate
 from filings.choices import FilingStatus, UnitScale
 from filings.industries import industries
-from filings.models import FilingUnit, Product, ProductVersion
+from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models import Region
 from patent_platform.scoping import EVERYTHING, Scope, principal_for, scope_of
@@ -144,6 +146,15 @@ def certified_condition() -> Exists:
     """The product holds a certificate of a round whose final list is published."""
     return Exists(
         Candidate.objects.filter(product=OuterRef("pk"), status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL)
+    )
+
+
+def flagged_condition(user: Any) -> Exists:
+    """An approved version of the product carries an open patent-status flag (read through the scoping rule)."""
+    return Exists(
+        FilingFlag.objects.visible_to(user)
+        .open()
+        .filter(version__product=OuterRef("pk"), version__status=FilingStatus.APPROVED)
     )
 
 
@@ -310,6 +321,7 @@ def totals(area: Area) -> dict[str, Any]:
         sales=Sum("published_version__sales"),
         exports=Sum("published_version__exports"),
         certified=Count("pk", filter=Q(certified_condition())),
+        flagged=Count("pk", filter=Q(published_version__isnull=False) & Q(flagged_condition(area.user))),
     )
     return {
         "units": area.units().count(),
@@ -320,6 +332,7 @@ def totals(area: Area) -> dict[str, Any]:
         "exports": figures["exports"] or Decimal(0),
         "certified": figures["certified"],
         "certified_note": _(CERTIFIED_NOTE),
+        "flagged": figures["flagged"],
     }
 
 

@@ -21,6 +21,9 @@ class TotalsSerializer(serializers.Serializer):
     exports = serializers.DecimalField(**MONEY, help_text=_("通过备案产品的年度出口额合计（万元）"))
     certified = serializers.IntegerField(help_text=_("认定产品数：持有已公布认定结果的批次所发证书的产品"))
     certified_note = serializers.CharField()
+    flagged = serializers.IntegerField(
+        help_text=_("关联专利已失效、期限届满或被宣告无效（提示未处理）的通过备案产品数")
+    )
 
 
 class TrendPointSerializer(serializers.Serializer):

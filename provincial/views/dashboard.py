@@ -209,6 +209,7 @@ class DashboardExportView(AreaMixin, View):
             [_("总体"), _("上年度销售额（万元）"), totals["sales"]],
             [_("总体"), _("年度出口额（万元）"), totals["exports"]],
             [_("总体"), _("认定产品"), totals["certified"]],
+            [_("总体"), _("关联专利失效待处理的备案产品"), totals["flagged"]],
         ]
         rows += [[_("按月通过备案"), r["month"], r["count"]] for r in data["trend"]]
         for key, title in (

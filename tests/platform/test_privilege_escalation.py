@@ -338,6 +338,13 @@ def world(
     info.attachment.save("material.pdf", ContentFile(PDF), save=True)
     for candidate in Candidate.objects.filter(status="certified")[:2]:
         Objection.objects.create(candidate=candidate, name="某企业", contact="010-1", reasons="专利已无效。")
+    # a patent status import and open flags on approved versions of two units (patent status drift)
+    from filings.models import FilingFlag, PatentLink, PatentStatusImport
+
+    PatentStatusImport.objects.create(file=ContentFile(b"x", name="s.csv"), original_name="s.csv", created_by=national)
+    for unit in (units["广州"], units["深圳"]):
+        link = PatentLink.objects.filter(version__product__unit=unit, version__status="approved").first()
+        FilingFlag.objects.create(version=link.version, patent=link.right.patent, legal_status="lapsed")
     neighbours = {
         "shenzhen": users["guangdong"],  # 广州: the same province, another city
         "guangdong": users["zhejiang"],

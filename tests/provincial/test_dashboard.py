@@ -294,3 +294,33 @@ def test_a_task_reading_for_a_port_sees_what_its_administrators_see(demo_users: 
             .exclude(pk__in=ManagementUnit.objects.visible_to(user))
             .exists()
         )
+
+
+# patent status drift: the patent of 深圳鹏芯's 电源管理芯片 lapses; 高速接口芯片 uses it too → two flagged
+# approved products, both in 深圳
+FLAGGED = {"guangdong": 2, "shenzhen": 2, "zhejiang": 0, "national": 2}
+
+
+@pytest.mark.parametrize("who", list(FLAGGED))
+def test_flagged_filings_count_in_the_region_of_the_filing(demo_users: dict[str, User], who: str) -> None:
+    from filings import drift
+    from filings.models import FilingFlag, ProductVersion
+
+    version = ProductVersion.objects.get(name="电源管理芯片", status="approved")
+    patent = version.links.get().right.patent
+    drift.apply([drift.Row(1, patent.number, "lapsed")], source=None, user=demo_users["reviewer"])
+    user = demo_users[who]
+    area = stats.area_for(user)
+    direct = (
+        area.products()
+        .filter(published_version__isnull=False, versions__flags__in=FilingFlag.objects.open())
+        .distinct()
+        .count()
+    )
+    client = client_for(user)
+    answer = client.get(home_url(user))
+    assert answer.context["data"]["totals"]["flagged"] == direct == FLAGGED[who]
+    assert f'data-testid="figure-flagged">{FLAGGED[who]}<' in answer.content.decode()
+    rows = sheet_rows(client.get(reverse("port:dashboard_export")))
+    assert ("总体", "关联专利失效待处理的备案产品", FLAGGED[who]) in [row[:3] for row in rows]
+    assert client.get("/api/v1/provincial/dashboard/").json()["totals"]["flagged"] == FLAGGED[who]

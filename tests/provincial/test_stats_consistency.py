@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 
 from filings.choices import FilingStatus
 from filings.identifiers import build_uscc
-from filings.models import FilingUnit, Product, ProductClass, ProductVersion
+from filings.models import FilingFlag, FilingUnit, Patent, Product, ProductClass, ProductVersion
 from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial import stats
@@ -78,6 +78,7 @@ product_strategy = st.tuples(
     st.integers(min_value=0, max_value=6),  # product class
     st.integers(min_value=0, max_value=500),  # days since the (first) approval
     st.integers(min_value=0, max_value=90_000),  # sales
+    st.booleans(),  # a patent of the product lapsed: an open flag on a version (counted if that one is approved)
 )
 unit_strategy = st.tuples(
     st.sampled_from(REGIONS),
@@ -95,6 +96,7 @@ class Expected:
     first_approval: dt.datetime | None
     sales: Decimal
     product_id: int
+    flagged: bool = False
 
 
 def make_unit(region: str, industry: str, scale: str) -> FilingUnit:
@@ -112,7 +114,9 @@ def make_unit(region: str, industry: str, scale: str) -> FilingUnit:
     return unit
 
 
-def make_product(unit: FilingUnit, story: str, cls: ProductClass, days: int, sales: int) -> Expected:
+def make_product(
+    unit: FilingUnit, story: str, cls: ProductClass, days: int, sales: int, flag: Patent | None = None
+) -> Expected:
     now = timezone.now()
     product = Product(unit=unit)
     product.save()
@@ -133,6 +137,7 @@ def make_product(unit: FilingUnit, story: str, cls: ProductClass, days: int, sal
 
     submitted = first - dt.timedelta(days=1)
     published = None
+    flagged_version = None
     if story == "draft":
         version(2024, S.DRAFT, None, None)
     elif story == "withdrawn_draft":
@@ -146,12 +151,12 @@ def make_product(unit: FilingUnit, story: str, cls: ProductClass, days: int, sal
         if story == "approved_then_draft":
             version(2025, S.DRAFT, None, None)
     elif story == "approved_twice":
-        version(2023, S.APPROVED, submitted, first)
+        flagged_version = version(2023, S.APPROVED, submitted, first)  # an older approved year counts too
         published = version(
             2024, S.APPROVED, now - dt.timedelta(days=days // 2 + 1), now - dt.timedelta(days=days // 2)
         )
     elif story == "revoked":
-        version(2024, S.REVOKED, submitted, first)
+        flagged_version = version(2024, S.REVOKED, submitted, first)  # not approved: not counted
     elif story == "withdrawn_after_approval":
         version(2024, S.WITHDRAWN, submitted, first)
     if published is not None or story in ("revoked", "withdrawn_after_approval"):
@@ -159,6 +164,9 @@ def make_product(unit: FilingUnit, story: str, cls: ProductClass, days: int, sal
         product.published_version = published
         product.save(update_fields=["filing_number", "published_version"])
     approved = story in APPROVED_STORIES
+    flagged_version = flagged_version or published
+    if flag is not None and flagged_version is not None:
+        FilingFlag.objects.create(version=flagged_version, patent=flag, legal_status="lapsed")
     return Expected(
         region=unit.region_id,
         filed=story not in ("draft", "withdrawn_draft"),
@@ -166,6 +174,7 @@ def make_product(unit: FilingUnit, story: str, cls: ProductClass, days: int, sal
         first_approval=first if approved else None,
         sales=Decimal(sales) if approved else Decimal(0),
         product_id=product.pk,
+        flagged=approved and flag is not None,
     )
 
 
@@ -211,11 +220,12 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
     with transaction.atomic():
         units: list[FilingUnit] = []
         products: list[Expected] = []
+        lapsed = Patent.objects.create(number="201710601862.3", kind="invention", title="失效的专利")
         for region, industry, scale, product_specs in data:
             unit = make_unit(region, industry, scale)
             units.append(unit)
-            for story, cls, days, sales in product_specs:
-                products.append(make_product(unit, story, classes[cls], days, sales))
+            for story, cls, days, sales, flag in product_specs:
+                products.append(make_product(unit, story, classes[cls], days, sales, lapsed if flag else None))
         start = stats.trend_start()
 
         figures: dict[str, dict[str, Any]] = {}
@@ -228,6 +238,7 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
                 "approved": sum(p.approved for p in mine),
                 "growth": sum(1 for p in mine if p.first_approval and p.first_approval >= start),
                 "sales": sum((p.sales for p in mine), Decimal(0)),
+                "flagged": sum(p.flagged for p in mine),
             }
             area = stats.area_for(user)
             data_ = stats.dashboard(area)
@@ -258,15 +269,15 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
             assert list_count(client, "port:products", {"since": data_["trend"][0]["month"]}) == totals["growth"]
             assert list_count(client, "port:units", {}) == totals["units"], who
             body = api.get("/api/v1/provincial/dashboard/").json()
-            assert {k: body["totals"][k] for k in ("units", "filed", "approved", "growth")} == {
-                k: totals[k] for k in ("units", "filed", "approved", "growth")
+            assert {k: body["totals"][k] for k in ("units", "filed", "approved", "growth", "flagged")} == {
+                k: totals[k] for k in ("units", "filed", "approved", "growth", "flagged")
             }, who
             assert Decimal(body["totals"]["sales"]) == totals["sales"]
             figures[who] = totals
 
         # a city port never exceeds its province
         for city, province in CITY_IN_PROVINCE.items():
-            for field in ("units", "filed", "approved", "growth"):
+            for field in ("units", "filed", "approved", "growth", "flagged"):
                 assert figures[city][field] <= figures[province][field], (city, field)
         # the 47 ports: the ranking matches each port's own dashboard; the provinces add up to the country
         ranking = {row["code"]: row for row in stats.national_ranking(admins["national"])}

@@ -1,0 +1,692 @@
+"""Patent legal-status drift: the status file (format: docs/PATENT_STATUS.md), its import, and the flags.
+
+An import reads the whole file (.xlsx, or .csv in UTF-8 with or without BOM, or GB18030) and checks every
+row before it writes anything: the errors are collected as {row, column, message} with the file's row
+numbers. Only a file without a single error is applied, in one transaction:
+
+- `Patent.legal_status` / `status_updated_at` are updated for the patents whose status really changes
+  (one UPDATE per new status); each such change writes a `PatentStatusChange` row (the patent's history);
+- a change into ENDED_STATUSES (lapsed, expired, invalidated) raises a `FilingFlag` on every approved
+  version that links a right to that patent (an open flag already there takes the newer status);
+- a patent back to valid resolves its open flags ("专利恢复有效");
+- patents the platform does not hold are counted, not errors; a row whose status is unchanged does nothing,
+  so importing the same file again changes nothing.
+
+After commit, one e-mail per new flag goes to the filer (the unit's members and contact address) and to
+the reviewer who approved the version, through the `notify_flags` task.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from filings.choices import ENDED_STATUSES, FilingStatus, ImportStatus, LegalStatus
+from filings.imports import CellError, _blank, _date, _norm_header, _patent, _plain, _text
+from filings.models import FilingFlag, Patent, PatentLink, PatentStatusChange, PatentStatusImport
+from filings.workflow import china_today
+from patent_platform import audit
+from patent_platform.choices import AuditAction
+from patent_platform.scoping import EVERYTHING, principal_for
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 200  # rows between two progress updates a browser can watch
+MAX_ROWS = 100_000  # data rows per file
+MAX_ERRORS = 5000  # errors kept on the import (the count in the message is always complete)
+SOURCE_LANGUAGE = "zh-hans"  # the file format (headers, status labels) is in Chinese
+RESOLVED_BY_VALID = "专利恢复有效"  # the resolution of a flag whose patent is valid again (stored text)
+SHEET = "法律状态"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    required: bool
+    note: Any
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS = (
+    Column(
+        "number",
+        "申请号",
+        True,
+        gettext_lazy("如 201710601862.3 或 95115608.X；可带 CN、ZL 前缀、空格，可省略小数点。"),
+        aliases=("专利申请号", "专利号"),
+    ),
+    Column(
+        "status",
+        "法律状态",
+        True,
+        gettext_lazy("有效、审查中、失效、期限届满、被宣告无效（同义词见说明），或代码 valid、lapsed 等。"),
+        aliases=("当前法律状态", "专利法律状态"),
+    ),
+    Column(
+        "effective_date",
+        "生效日期",
+        False,
+        gettext_lazy("法律状态变化生效的日期，如 2025-03-01；可留空。"),
+        aliases=("法律状态公告日", "公告日"),
+    ),
+)
+HEADERS = {c.key: c.header for c in COLUMNS}
+
+# Accepted values of 法律状态 (compared after NFKC, without spaces, case-insensitive) → LegalStatus.
+SYNONYMS: dict[str, str] = {
+    "有效": LegalStatus.VALID,
+    "专利权有效": LegalStatus.VALID,
+    "授权": LegalStatus.VALID,
+    "恢复": LegalStatus.VALID,
+    "权利恢复": LegalStatus.VALID,
+    "专利权恢复": LegalStatus.VALID,
+    "审查中": LegalStatus.PENDING,
+    "审中": LegalStatus.PENDING,
+    "实质审查": LegalStatus.PENDING,
+    "失效": LegalStatus.LAPSED,
+    "专利权终止": LegalStatus.LAPSED,
+    "权利终止": LegalStatus.LAPSED,
+    "未缴年费终止": LegalStatus.LAPSED,
+    "未缴年费专利权终止": LegalStatus.LAPSED,
+    "放弃专利权": LegalStatus.LAPSED,
+    "期限届满": LegalStatus.EXPIRED,
+    "届满终止": LegalStatus.EXPIRED,
+    "专利权期限届满": LegalStatus.EXPIRED,
+    "被宣告无效": LegalStatus.INVALIDATED,
+    "无效": LegalStatus.INVALIDATED,
+    "宣告无效": LegalStatus.INVALIDATED,
+    "全部无效": LegalStatus.INVALIDATED,
+    "宣告全部无效": LegalStatus.INVALIDATED,
+    "专利权全部无效": LegalStatus.INVALIDATED,
+}
+PARTIAL = {"部分无效", "宣告部分无效", "专利权部分无效"}  # the patent stays in force: say so, do not guess
+
+
+def _key(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+def accepted_statuses() -> dict[str, str]:
+    """Every accepted spelling (normalised) → status code: the labels, the codes and the synonyms."""
+    values = {_key(code): code for code in LegalStatus.values}
+    with translation.override(SOURCE_LANGUAGE):
+        values.update({_key(str(label)): code for code, label in LegalStatus.choices})
+    values.update({_key(k): v for k, v in SYNONYMS.items()})
+    return values
+
+
+def status_labels() -> list[tuple[str, str, list[str]]]:
+    """(code, Chinese label, synonyms) per status, for the template's instructions and the docs."""
+    with translation.override(SOURCE_LANGUAGE):
+        labels = [(code, str(label)) for code, label in LegalStatus.choices]
+    return [(code, label, [k for k, v in SYNONYMS.items() if v == code and k != label]) for code, label in labels]
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+
+
+def build_template_xlsx() -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for i, column in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=i, value=column.header)
+        cell.font, cell.fill = Font(bold=True, color="C00000" if column.required else "000000"), fill
+    for letter in "AB":
+        sheet.column_dimensions[letter].width = 22
+        sheet.column_dimensions[letter].number_format = "@"
+    sheet.column_dimensions["C"].width = 16
+    sheet.column_dimensions["C"].number_format = "yyyy-mm-dd"
+    sheet.append(["201710601862.3", "有效", None])
+    sheet.append(["ZL 200710308494.X", "未缴年费终止", "2025-03-01"])
+    for row in sheet.iter_rows(min_row=2, max_col=2):
+        for cell in row:
+            cell.number_format = "@"
+    guide = book.create_sheet("说明")
+    guide.column_dimensions["A"].width = 16
+    guide.column_dimensions["B"].width = 90
+    guide.append([_("专利法律状态导入说明")])
+    guide["A1"].font = Font(bold=True, size=14)
+    for line in general_rules():
+        guide.append(["", str(line)])
+    guide.append([])
+    for column in COLUMNS:
+        guide.append([column.header, f"{_('必填') if column.required else _('选填')}。{column.note}"])
+    guide.append([])
+    for _code, label, synonyms in status_labels():
+        guide.append([label, "、".join([_code, *synonyms])])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def build_template_csv() -> bytes:
+    """The CSV template in UTF-8 with a BOM (Excel on Windows then opens it with the right encoding)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.header for c in COLUMNS])
+    writer.writerow(["201710601862.3", "有效", ""])
+    writer.writerow(["ZL 200710308494.X", "未缴年费终止", "2025-03-01"])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def general_rules() -> list[Any]:
+    return [
+        _("1. 第 1 行为表头（申请号、法律状态、生效日期），第 2 行起每行一项专利；示例行请删除或替换。"),
+        _("2. 可上传 .xlsx 或 .csv 文件；CSV 用 UTF-8（可带 BOM）或 GB18030/GBK 编码，逗号分隔。"),
+        _(
+            "3. 平台先校验全部行：只要有一处错误（申请号无效、法律状态无法识别、同一申请号重复），"
+            "整个文件都不会导入，并列出每处错误的行号、列名和原因。"
+        ),
+        _("4. 平台上没有的专利只计数，不算错误；法律状态未变化的专利不做任何改动，同一文件重复导入不会重复处理。"),
+        _(
+            "5. 专利变为失效、期限届满或被宣告无效时，使用该专利的已通过备案会被标记，"
+            "并通知备案单位和通过该备案的审核员；专利恢复有效时，标记自动解除。"
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file
+
+
+class FileError(Exception):
+    """The file as a whole cannot be imported (not readable, wrong headers, no data)."""
+
+    def __init__(self, message: Any, column: str = "", row: int = 1) -> None:
+        super().__init__(str(message))
+        self.error = {"row": row, "column": column, "message": str(message)}
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312); raises FileError."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\x00" in data[:4096]:
+        raise FileError(_("无法读取该 CSV 文件：请另存为 UTF-8 或 GB18030 编码的 CSV，或上传 .xlsx 文件。"))
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FileError(_("无法读取该 CSV 文件：请另存为 UTF-8 或 GB18030 编码的 CSV，或上传 .xlsx 文件。"))
+
+
+def read_table(data: bytes) -> list[tuple[int, list[Any]]]:
+    """All rows of the file as (row number, cells), the header first (row 1); raises FileError."""
+    if data.startswith(b"PK\x03\x04"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # any reason the file is not a readable workbook
+            raise FileError(_("无法读取该 Excel 文件，请另存为 .xlsx 后重新上传。")) from exc
+        try:
+            sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+            rows = [(n, list(values)) for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            book.close()
+        return rows
+    text = decode_csv(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
+    except csv.Error as exc:
+        raise FileError(_("CSV 文件格式有误：%(error)s") % {"error": exc}) from exc
+
+
+def match_header(header: Sequence[Any]) -> dict[str, int | None]:
+    found = {_norm_header(v): i for i, v in enumerate(header) if not _blank(v)}
+    position: dict[str, int | None] = {}
+    missing = []
+    for column in COLUMNS:
+        names = [_norm_header(n) for n in (column.header, *column.aliases)]
+        position[column.key] = next((found[n] for n in names if n in found), None)
+        if position[column.key] is None and column.required:
+            missing.append(column.header)
+    if missing:
+        raise FileError(
+            _("第 1 行表头不符：缺少列%(cols)s，请使用平台模板。") % {"cols": "、".join(f"“{m}”" for m in missing)},
+            column=missing[0],
+        )
+    return position
+
+
+@dataclass
+class Row:
+    number: int  # the file's row number
+    patent: str | None = None
+    status: str | None = None
+    effective_date: dt.date | None = None
+
+
+@dataclass
+class Parsed:
+    rows: list[Row]
+    errors: list[dict[str, Any]]
+
+
+def _status(value: Any, accepted: dict[str, str]) -> str:
+    text = _plain(value)
+    key = _key(text)
+    if key in accepted:
+        return accepted[key]
+    if key in {_key(p) for p in PARTIAL}:
+        raise CellError(_("“%(value)s”：部分无效宣告后专利权仍然有效，请填写“有效”。") % {"value": text})
+    raise CellError(
+        _("无法识别的法律状态“%(value)s”：请填写有效、审查中、失效、期限届满或被宣告无效（同义词见模板说明）。")
+        % {"value": _text(value)}
+    )
+
+
+def parse(data: bytes, progress: Any = None) -> Parsed:
+    """Read and check every row; nothing is written. Raises FileError for the file as a whole."""
+    table = read_table(data)
+    if not table or all(_blank(v) for v in table[0][1]):
+        raise FileError(_("文件是空的：第 1 行应为表头（申请号、法律状态、生效日期），请使用平台模板。"))
+    position = match_header(table[0][1])
+    accepted = accepted_statuses()
+    today = china_today()
+    errors: list[dict[str, Any]] = []
+    rows: list[Row] = []
+    first_row: dict[str, int] = {}
+
+    def error(row: int, key: str, message: Any) -> None:
+        errors.append({"row": row, "column": HEADERS[key], "message": str(message)})
+
+    body = [(n, values) for n, values in table[1:] if values and not all(_blank(v) for v in values)]
+    if not body:
+        raise FileError(_("文件中没有数据：请从第 2 行起填写，每行一项专利。"), row=2)
+    if len(body) > MAX_ROWS:
+        raise FileError(_("文件超过 %(n)s 行数据，请拆分为多个文件上传。") % {"n": MAX_ROWS})
+    if progress is not None:
+        progress(total_rows=len(body))
+    for done, (number, values) in enumerate(body, start=1):
+
+        def cell(key: str, values: Sequence[Any] = values) -> Any:
+            index = position[key]
+            return values[index] if index is not None and index < len(values) else None
+
+        row = Row(number)
+        raw_number, raw_status, raw_date = cell("number"), cell("status"), cell("effective_date")
+        if _blank(raw_number):
+            error(number, "number", _("必填，请填写。"))
+        else:
+            try:
+                row.patent = _patent(raw_number)
+            except CellError as exc:
+                error(number, "number", exc)
+        if _blank(raw_status):
+            error(number, "status", _("必填，请填写。"))
+        else:
+            try:
+                row.status = _status(raw_status, accepted)
+            except CellError as exc:
+                error(number, "status", exc)
+        if not _blank(raw_date):
+            try:
+                row.effective_date = _date(raw_date)
+                if row.effective_date > today:
+                    error(number, "effective_date", _("生效日期不能晚于今天。"))
+            except CellError as exc:
+                error(number, "effective_date", exc)
+        if row.patent is not None:
+            if row.patent in first_row:
+                error(
+                    number,
+                    "number",
+                    _("与第 %(row)s 行的申请号 %(n)s 重复：每项专利只能出现一次。")
+                    % {"row": first_row[row.patent], "n": row.patent},
+                )
+            else:
+                first_row[row.patent] = number
+        rows.append(row)
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(processed_rows=done)
+    order = {c.header: i for i, c in enumerate(COLUMNS)}
+    errors.sort(key=lambda e: (e["row"], order.get(e["column"], -1)))
+    return Parsed(rows=rows, errors=errors)
+
+
+# ---------------------------------------------------------------------------------------------
+# Applying a valid file
+
+
+@dataclass
+class Outcome:
+    changed: int = 0
+    unchanged: int = 0
+    unknown: int = 0
+    flagged: int = 0
+    resolved: int = 0
+    new_flag_ids: list[int] | None = None
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> Outcome:
+    """Write the statuses of valid rows (call inside a transaction); returns the counts and new flags."""
+    wanted = {r.patent: r for r in rows if r.patent and r.status}
+    current: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(wanted)):
+        current.update(
+            (number, (pk, status))
+            for pk, number, status in Patent.objects.filter(number__in=chunk).values_list(
+                "pk", "number", "legal_status"
+            )
+        )
+    outcome = Outcome(unknown=len(wanted) - len(current), new_flag_ids=[])
+    changes: list[PatentStatusChange] = []
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for number, (pk, old) in current.items():
+        row = wanted[number]
+        if row.status == old:
+            outcome.unchanged += 1
+            continue
+        by_status[row.status].append(pk)
+        changes.append(
+            PatentStatusChange(
+                patent_id=pk,
+                from_status=old,
+                to_status=row.status,
+                effective_date=row.effective_date,
+                source=source,
+                recorded_by=user if getattr(user, "pk", None) else None,
+            )
+        )
+    outcome.changed = len(changes)
+    if not changes:
+        return outcome
+    now = timezone.now()
+    for status, ids in by_status.items():
+        for chunk in _chunks(sorted(ids)):
+            Patent.objects.filter(pk__in=chunk).update(legal_status=status, status_updated_at=now)
+    PatentStatusChange.objects.bulk_create(changes, batch_size=1000)
+    change_ids = {c.patent_id: c.pk for c in changes}
+    if None in change_ids.values():  # a backend that does not return ids from a bulk insert
+        change_ids = dict(
+            PatentStatusChange.objects.filter(patent_id__in=list(change_ids), recorded_at__gte=now)
+            .order_by("patent_id", "id")
+            .values_list("patent_id", "pk")
+        )
+
+    ended = sorted(pk for status, ids in by_status.items() if status in ENDED_STATUSES for pk in ids)
+    valid = sorted(by_status.get(LegalStatus.VALID, []))
+    new_status = {c.patent_id: c.to_status for c in changes}
+    if valid:
+        for chunk in _chunks(valid):
+            outcome.resolved += (
+                FilingFlag.objects.open()
+                .filter(patent_id__in=chunk)
+                .update(
+                    resolved_at=now,
+                    resolved_by=user if getattr(user, "pk", None) else None,
+                    resolution=RESOLVED_BY_VALID,
+                )
+            )
+    new_flags: list[FilingFlag] = []
+    for chunk in _chunks(ended):
+        pairs = set(
+            PatentLink.objects.filter(right__patent_id__in=chunk, version__status=FilingStatus.APPROVED)
+            .values_list("version_id", "right__patent_id")
+            .distinct()
+        )
+        existing: dict[tuple[int, int], int] = {
+            (v, p): pk
+            for pk, v, p in FilingFlag.objects.open()
+            .filter(patent_id__in=chunk)
+            .values_list("pk", "version_id", "patent_id")
+        }
+        # an open flag (lapsed, now expired, say) takes the newer status and change; no second flag
+        for patent_id in chunk:
+            still_open = [pk for (v, p), pk in existing.items() if p == patent_id]
+            if still_open:
+                FilingFlag.objects.filter(pk__in=still_open).update(
+                    legal_status=new_status[patent_id], change_id=change_ids.get(patent_id)
+                )
+        for version_id, patent_id in sorted(pairs - set(existing)):
+            new_flags.append(
+                FilingFlag(
+                    version_id=version_id,
+                    patent_id=patent_id,
+                    change_id=change_ids.get(patent_id),
+                    legal_status=new_status[patent_id],
+                )
+            )
+    FilingFlag.objects.bulk_create(new_flags, batch_size=1000)
+    outcome.flagged = len(new_flags)
+    outcome.new_flag_ids = [f.pk for f in new_flags if f.pk is not None]
+    if len(outcome.new_flag_ids) != len(new_flags):
+        wanted_pairs = {(f.version_id, f.patent_id) for f in new_flags}
+        outcome.new_flag_ids = [
+            pk
+            for pk, v, p in FilingFlag.objects.open()
+            .filter(patent_id__in=ended, raised_at__gte=now)
+            .values_list("pk", "version_id", "patent_id")
+            if (v, p) in wanted_pairs
+        ]
+    audit.audit_bulk(
+        action=AuditAction.IMPORT,
+        model=Patent,
+        ids=[c.patent_id for c in changes],
+        message=f"patent status import {source.pk if source else '-'}: {len(changes)} changed, "
+        f"{outcome.flagged} flags raised, {outcome.resolved} resolved",
+    )
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# The import job
+
+
+def _progress(job: PatentStatusImport, **fields: Any) -> None:
+    # A queryset update outside any transaction: visible at once to the page that polls the import.
+    PatentStatusImport.objects.filter(pk=job.pk).update(**fields)
+
+
+def _finish(job: PatentStatusImport, status: str, **fields: Any) -> str:
+    _progress(job, status=status, finished_at=timezone.now(), **fields)
+    return status
+
+
+def run_status_import(import_id: int) -> str:
+    """Validate a queued status file and, if every row is valid, apply it; returns the final status."""
+    # Claim the import: a redelivered task finds it finished and does nothing.
+    claimed = PatentStatusImport.objects.filter(
+        pk=import_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.RUNNING, processed_rows=0, errors=[], message="")
+    job = PatentStatusImport.objects.select_related("created_by").get(pk=import_id)
+    if not claimed:
+        return job.status
+    token = audit.set_context(actor=job.created_by)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            return _run(job)
+    except Exception as exc:
+        logger.exception("patent status import %s failed", import_id)
+        return _finish(
+            job, ImportStatus.ERROR, message=_("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc}
+        )
+    finally:
+        audit.reset_context(token)
+
+
+def _run(job: PatentStatusImport) -> str:
+    try:
+        with job.file.open("rb") as handle:
+            data = handle.read()
+        parsed = parse(data, progress=lambda **fields: _progress(job, **fields))
+    except FileError as exc:
+        return _finish(job, ImportStatus.FAILED, errors=[exc.error], message=exc.error["message"])
+    _progress(job, processed_rows=len(parsed.rows))
+    if parsed.errors:
+        return _finish(
+            job,
+            ImportStatus.FAILED,
+            errors=parsed.errors[:MAX_ERRORS],
+            message=_("发现 %(n)s 处错误，未导入任何数据。请按错误报告修改后重新上传。") % {"n": len(parsed.errors)},
+        )
+    # All or nothing: any failure rolls back every status, history row and flag written before it.
+    with transaction.atomic():
+        outcome = apply(parsed.rows, source=job, user=job.created_by)
+        message = _(
+            "已导入：%(changed)s 项专利法律状态变化，%(unchanged)s 项未变，%(unknown)s 项平台上没有；"
+            "新标记 %(flagged)s 个备案，解除 %(resolved)s 个标记。"
+        ) % {
+            "changed": outcome.changed,
+            "unchanged": outcome.unchanged,
+            "unknown": outcome.unknown,
+            "flagged": outcome.flagged,
+            "resolved": outcome.resolved,
+        }
+        _finish(
+            job,
+            ImportStatus.DONE,
+            changed_count=outcome.changed,
+            unchanged_count=outcome.unchanged,
+            unknown_count=outcome.unknown,
+            flagged_count=outcome.flagged,
+            message=message,
+        )
+        flag_ids = list(outcome.new_flag_ids or [])
+        if flag_ids:
+            from filings.tasks import notify_flags
+
+            transaction.on_commit(lambda: notify_flags.delay(flag_ids))
+    return ImportStatus.DONE
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving a flag by hand, and the e-mails
+
+
+class ResolveError(Exception):
+    pass
+
+
+def resolve_flag(flag_id: int, user: Any, note: str) -> FilingFlag:
+    """A reviewer closes an open flag with a note (the filing was updated, withdrawn, checked...)."""
+    note = (note or "").strip()
+    if not note:
+        raise ResolveError(_("请填写处理说明。"))
+    if len(note) > 500:
+        raise ResolveError(_("处理说明不能超过 500 个字。"))
+    from patent_platform.scoping import lock_visible
+
+    with transaction.atomic():
+        flag = lock_visible(FilingFlag.objects.all(), user, flag_id)
+        if flag.resolved_at is not None:
+            raise ResolveError(
+                _("该提示已于 %(at)s 处理。") % {"at": timezone.localtime(flag.resolved_at).strftime("%Y-%m-%d %H:%M")}
+            )
+        flag.resolved_at, flag.resolved_by, flag.resolution = timezone.now(), user, note
+        flag.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+        audit.audit_event(
+            action=AuditAction.UPDATE,
+            obj=flag,
+            actor=user,
+            changes={"resolved_at": [None, flag.resolved_at.isoformat()], "resolution": ["", note]},
+            message="filing flag resolved",
+        )
+    return flag
+
+
+def _filer_addresses(flag: FilingFlag) -> list[str]:
+    unit = flag.version.product.unit
+    emails = {m.user.email for m in unit.memberships.select_related("user") if m.user.is_active}
+    if unit.contact_email:
+        emails.add(unit.contact_email)
+    return sorted(emails)
+
+
+def send_flag_mail(flag_ids: Sequence[int]) -> int:
+    """One message per new open flag to the filer and one to the approving reviewer; returns the count sent."""
+    reader = principal_for(EVERYTHING, label="flag mail")
+    flags = (
+        FilingFlag.objects.visible_to(reader)
+        .open()
+        .filter(pk__in=list(flag_ids), notified_at__isnull=True)
+        .select_related("version__product__unit", "version__decided_by", "patent", "change")
+    )
+    messages = []
+    done = []
+    site = settings.SITE_URL.rstrip("/")
+    with translation.override(settings.LANGUAGE_CODE):
+        for flag in flags:
+            version, patent = flag.version, flag.patent
+            status = flag.get_legal_status_display()
+            since = flag.change.effective_date if flag.change and flag.change.effective_date else None
+            subject = _("【专利产品备案】%(name)s：关联专利 %(number)s %(status)s") % {
+                "name": version.name,
+                "number": patent.number,
+                "status": status,
+            }
+            lines = [
+                _("产品：%(name)s（%(year)s 年度）") % {"name": version.name, "year": version.data_year},
+                _("备案单位：%(unit)s") % {"unit": version.product.unit.name},
+            ]
+            if version.product.filing_number:
+                lines.append(_("产品备案号：%(n)s") % {"n": version.product.filing_number})
+            lines.append(
+                _("关联专利：%(number)s %(title)s，法律状态变为“%(status)s”")
+                % {"number": patent.number, "title": patent.title, "status": status}
+            )
+            if since:
+                lines.append(_("生效日期：%(date)s") % {"date": since.isoformat()})
+            filer_lines = [
+                *lines,
+                _(
+                    "该专利已不能支撑备案。请更换关联专利后更新备案（年度更新），或撤回该备案；专利恢复有效后提示自动解除。"
+                ),
+                _("查看详情：%(url)s") % {"url": site + reverse("enterprise:version", args=[version.pk])},
+            ]
+            body = "\n".join(str(line) for line in filer_lines)
+            for address in _filer_addresses(flag):
+                messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [address]))
+            reviewer = version.decided_by
+            if reviewer is not None and reviewer.is_active and reviewer.email:
+                review_lines = [
+                    *lines,
+                    _("您通过了该备案。请关注备案单位的处理，核实后可在“专利状态提示”中处理该提示。"),
+                    _("查看详情：%(url)s") % {"url": site + reverse("review:detail", args=[version.pk])},
+                ]
+                messages.append(
+                    (
+                        subject,
+                        "\n".join(str(line) for line in review_lines),
+                        settings.DEFAULT_FROM_EMAIL,
+                        [reviewer.email],
+                    )
+                )
+            done.append(flag.pk)
+    sent = send_mass_mail(messages, fail_silently=False) if messages else 0
+    if done:
+        FilingFlag.objects.filter(pk__in=done).update(notified_at=timezone.now())
+    return sent
