@@ -39,6 +39,7 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("audit-log", _("审计日志"), {Role.AUDIT_ADMIN}),
     ("public:search", _("备案产品查询"), set()),
     ("certified:list", _("认定产品查询"), set()),
+    ("opendata:index", _("开放数据"), set()),
 ]
 
 

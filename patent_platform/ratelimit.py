@@ -46,6 +46,7 @@ SCOPE_LABELS: dict[str, Any] = {
     "search": _("公开查询"),
     "objection": _("提交异议"),
     "port_application": _("管理端口开通申请"),
+    "open_data": _("开放数据下载"),
 }
 
 PERIODS = {

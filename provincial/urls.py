@@ -7,5 +7,6 @@ urlpatterns = [
     path("national/", include(("provincial.urls_national", "national"))),
     path("ports/apply/", include(("provincial.urls_applications", "port_apply"))),
     path("rosters/", include(("provincial.urls_rosters", "rosters"))),
+    path("open-data/", include(("provincial.urls_opendata", "opendata"))),
     path("", include(("provincial.urls_statements", "statements"))),
 ]

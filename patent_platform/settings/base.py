@@ -237,6 +237,7 @@ RATE_LIMITS = {
     "search": env("RATE_LIMIT_SEARCH", default="60/min"),
     "objection": env("RATE_LIMIT_OBJECTION", default="5/hour"),
     "port_application": env("RATE_LIMIT_PORT_APPLICATION", default="5/hour"),
+    "open_data": env("RATE_LIMIT_OPEN_DATA", default="60/min"),
 }
 # ---- end of rate limits -------------------------------------------------------------------------------
 

@@ -57,8 +57,8 @@ from rest_framework.views import APIView
 from evaluation import rounds
 from evaluation.choices import Stage
 from evaluation.models import AdditionalInfo, Assignment, Candidate, ExpertProfile, MethodVersion, Objection, Round
-from filings.choices import ImportKind
-from filings.models import FilingUnit, ImportJob, Product, ProductImage, ProductVersion
+from filings.choices import ConflictKind, ImportKind
+from filings.models import FilingUnit, ImportJob, PatentConflict, PatentRight, Product, ProductImage, ProductVersion
 from filings.workflow import china_today
 from patent_platform.choices import Role
 from patent_platform.models import AuditEvent, User
@@ -96,6 +96,7 @@ VALUE_KWARGS: dict[str, list[str]] = {
     "action": ["evaluate", "request-information", "start-industry", "start-publicity", "finalize"],
     "uidb64": ["MQ"],
     "token": ["set-password"],
+    "month": ["2026-01"],  # open data: a month (public files)
 }
 # Routes whose object kwarg is not the pk of the view's `model` (or whose view has no `model`):
 # route name → (kwarg, model, the model field the kwarg holds).
@@ -338,6 +339,11 @@ def world(
     info.attachment.save("material.pdf", ContentFile(PDF), save=True)
     for candidate in Candidate.objects.filter(status="certified")[:2]:
         Objection.objects.create(candidate=candidate, name="某企业", contact="010-1", reasons="专利已无效。")
+    # a conflict on a patent of unit A, its two sides in two units (reviewers and national administrators only)
+    right_a = PatentRight.objects.filter(unit=units["广州"]).first()
+    right_b = PatentRight.objects.filter(unit=units["深圳"]).first()
+    conflict = PatentConflict.objects.create(patent=right_a.patent, kind=ConflictKind.MULTIPLE_OWNERS)
+    conflict.rights.set([right_a, right_b])
     # a patent status import and open flags on approved versions of two units (patent status drift)
     from filings.models import FilingFlag, PatentLink, PatentStatusImport
 
