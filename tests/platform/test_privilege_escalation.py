@@ -66,7 +66,14 @@ from patent_platform.scoping import ScopedQuerySet, forget_scope
 from provincial import applications as application_service
 from provincial import statements
 from provincial.choices import RosterCategory
-from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication, Roster
+from provincial.models import (
+    NATIONAL_SCOPE,
+    ManagementUnit,
+    ProgressReport,
+    ProgressReportAttachment,
+    Publication,
+    Roster,
+)
 from provincial.views.publications import CONTENT_TYPES, previous_month
 from tests.evaluation.conftest import SCORES, second_round  # noqa: F401  (the fixture, used by `world`)
 
@@ -326,6 +333,11 @@ def world(
         )
         Roster.objects.create(
             category=RosterCategory.LITTLE_GIANT, year=china_today().year, title=f"{code} 名单", owner=unit
+        )
+        # progress reports (工作报送) of three ports, each with an attachment
+        report = ProgressReport.objects.create(unit=unit, category="progress", title=f"{code} 报送", body="正文")
+        ProgressReportAttachment.objects.create(
+            report=report, file=ContentFile(PDF, name="r.pdf"), kind="pdf", original_name="r.pdf"
         )
     application_service.submit_application(
         unit=ManagementUnit.objects.get(code="320000"),
