@@ -99,6 +99,7 @@ SCREENSHOTS: tuple[Screenshot, ...] = (
         "备案情况证明查验",
         "备案情况证明查验",
     ),
+    Screenshot("public-open-data", "/open-data/", None, "开放数据", "开放数据"),
     Screenshot("port-apply", "/ports/apply/", None, "申请开通管理端口", "申请开通管理端口"),
     Screenshot("enterprise-register", "/enterprise/register/", None, "注册备案单位", "注册备案单位"),
     Screenshot("login", "/accounts/login/", None, "登录", "登录页面"),
@@ -122,6 +123,8 @@ SCREENSHOTS: tuple[Screenshot, ...] = (
     Screenshot("review-queue", "/review/", REVIEWER, "审核工作台", "审核工作台"),
     Screenshot("review-detail", "/review/versions/{submitted_version}/", REVIEWER, "精密摆线减速器", "审核页面"),
     Screenshot("review-conflicts", "/review/conflicts/", REVIEWER, "专利权属冲突", "专利权属冲突"),
+    Screenshot("review-patent-status", "/review/patent-status/", REVIEWER, "专利法律状态导入", "专利法律状态导入"),
+    Screenshot("review-flags", "/review/flags/", REVIEWER, "专利状态提示", "专利状态提示"),
     Screenshot("review-queue-phone", "/review/", REVIEWER, "审核工作台", "手机上的审核工作台", phone=True),
     # port administrators
     Screenshot("port-dashboard", "/port/", GUANGDONG, "广东省", "省级管理端口的本地统计"),
@@ -417,15 +420,22 @@ REVIEWER_MANUAL = Manual(
             ),
         ),
         Section(
-            "专利法律状态导入与标记",
+            "专利法律状态导入",
             (
                 "在“专利法律状态导入”（/review/patent-status/）下载模板，"
                 "上传 Excel 或 CSV 格式的法律状态数据（格式见页面说明），"
-                "页面显示处理进度，有错误时可下载错误报告。"
-                "专利失效、届满或被宣告无效时，依赖它的已通过备案被标记，在“专利状态提示”（/review/flags/）中列出，"
-                "备案单位和审核员同时收到通知；核实后处理提示并写明结果。备案保留完整的状态历史，"
-                "提示也计入管理端口的统计。",
+                "页面显示处理进度；任何一行有错误时不导入，可下载错误报告（行号和说明）。",
             ),
+            screenshot="review-patent-status",
+        ),
+        Section(
+            "专利状态提示",
+            (
+                "专利失效、届满或被宣告无效时，依赖它的已通过备案被标记，在“专利状态提示”（/review/flags/）中列出，"
+                "备案单位和审核员同时收到通知；核实后处理提示并写明结果，专利恢复有效时提示自动解除。"
+                "备案保留完整的状态历史，提示也计入管理端口的统计；列表可导出 Excel。",
+            ),
+            screenshot="review-flags",
         ),
         Section(
             "权属冲突",
@@ -735,6 +745,7 @@ PUBLIC = Manual(
                 "平台按月公开各地区、各产品分类的统计数据（CSV 和 JSON），不含企业级数据，每月一个固定网址，"
                 "附字段说明，见“开放数据”（/open-data/）。",
             ),
+            screenshot="public-open-data",
         ),
         Section("在手机上查询", ("查询页面适配手机。",), screenshot="public-search-phone"),
     ),

@@ -19,10 +19,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from evaluation.models import Candidate
-from filings.choices import FilingStatus
+from filings import drift
+from filings.choices import FilingStatus, LegalStatus
+from filings.identifiers import build_patent_number
 from filings.models import ProductVersion
 from patent_platform import manual
 from patent_platform.models import User
@@ -51,6 +55,15 @@ def demo_objects() -> dict[str, str]:
     filer = User.objects.get(email="ent-sz@example.cn")
     chip = version("车规级微控制器", FilingStatus.APPROVED)
     statement = issue_statement(chip.product.unit, filer)  # what a bureau checks through the QR code
+    # 杭州西溪's 高阻隔包装膜 relies on this patent: it lapses, so the reviewer's list shows a flag
+    lapsed = build_patent_number(year=2019, type_digit="1", serial=1120037)
+    with transaction.atomic():
+        outcome = drift.apply(
+            [drift.Row(number=2, patent=lapsed, status=LegalStatus.LAPSED, effective_date=timezone.localdate())],
+            source=None,
+            user=User.objects.get(email="reviewer@example.cn"),
+        )
+    assert outcome.new_flag_ids, "the lapsed patent flags no filing"
     return {
         "statement_token": statement.token,
         "filing_number": version("车规级微控制器", FilingStatus.APPROVED).product.filing_number,
