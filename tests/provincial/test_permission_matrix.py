@@ -42,6 +42,7 @@ from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial import applications as application_service
 from provincial import rosters as roster_service
+from provincial import statements as statement_service
 from provincial.choices import RosterCategory
 from provincial.models import (
     NATIONAL_SCOPE,
@@ -189,6 +190,11 @@ CONTACT = {
 }
 
 
+def unit_page(key: str) -> Redirect:
+    """The statements page of the filing unit `key` of `world` (where a USCC lookup in scope leads)."""
+    return Redirect(f"/statements/units/{{{key}}}/")
+
+
 def report_page(key: str) -> Redirect:
     """The national page of the report `key` of `world` (the port page sends national administrators there)."""
     return Redirect(f"/national/reports/{{{key}}}/")
@@ -322,6 +328,57 @@ MATRIX: dict[str, list[Probe]] = {
             kwargs={"pk": "hz_report"},
             data={"typical": "1"},
         ),
+    ],
+    # filing statements (备案情况证明): 深圳鹏芯 (深圳), 广州云帆 (广州, the matrix's enterprise), 杭州西溪 (杭州)
+    "statements:list": [
+        Probe(admins()),
+        Probe(
+            only(IN_GD, national=unit_page("gz_filing_unit"), guangdong=unit_page("gz_filing_unit")),
+            query={"uscc": "@gz_uscc"},
+            label="uscc=广州云帆",
+        ),
+        Probe(
+            only(IN_SZ, **{role: unit_page("sz_filing_unit") for role in IN_SZ}),
+            query={"uscc": "@sz_uscc"},
+            label="uscc=深圳鹏芯",
+        ),
+        Probe(admins(400), query={"uscc": "not-a-code"}, label="bad uscc"),
+    ],
+    "statements:export": [Probe(admins())],
+    "statements:mine": [
+        Probe(only(("enterprise",))),
+        Probe(only(("enterprise",), Redirect("/statements/mine/")), method="post", label="POST issue"),
+    ],
+    "statements:unit": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_filing_unit"}, label="深圳鹏芯"),
+        Probe(only(IN_GD), kwargs={"pk": "gz_filing_unit"}, label="广州云帆"),
+        Probe(only(IN_HZ), kwargs={"pk": "hz_filing_unit"}, label="杭州西溪"),
+        Probe(
+            only(IN_HZ, **{role: unit_page("hz_filing_unit") for role in IN_HZ}),
+            method="post",
+            kwargs={"pk": "hz_filing_unit"},
+            label="POST issue 杭州西溪",
+        ),
+    ],
+    "statements:pdf": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_statement"}, label="深圳鹏芯"),
+        Probe(only((*IN_GD, "enterprise")), kwargs={"pk": "gz_statement"}, label="广州云帆 (the enterprise's own)"),
+        Probe(only(IN_HZ), kwargs={"pk": "hz_statement"}, label="杭州西溪"),
+    ],
+    "statements:verify": [
+        Probe(everyone(200), kwargs={"token": "sz_token"}),
+        Probe(everyone(404), kwargs={"token": "missing_token"}, label="unknown token"),
+    ],
+    # open data: public; only complete months (the current and future months answer 404)
+    "opendata:index": [Probe(everyone(200))],
+    "opendata:schema": [Probe(everyone(200))],
+    "opendata:csv": [
+        Probe(everyone(404), kwargs={"month": "this_month"}, label="this month"),
+        Probe(everyone(404), kwargs={"month": "future_month"}, label="a future month"),
+    ],
+    "opendata:json": [
+        Probe(everyone(404), kwargs={"month": "this_month"}, label="this month"),
+        Probe(everyone(404), kwargs={"month": "future_month"}, label="a future month"),
     ],
     # the API
     "provincial-dashboard": narrowed(admins(anonymous=API_ANON), api=True),
@@ -480,7 +537,20 @@ def world(demo_users: dict[str, User], make_user: Callable[..., User], settings:
         objects[f"{key}_attachment"] = ProgressReportAttachment.objects.create(
             report=objects[f"{key}_report"], file=ContentFile(PDF, name="r.pdf"), kind="pdf", original_name="r.pdf"
         )
+    for key, name in (
+        ("sz", "深圳鹏芯微电子有限公司"),
+        ("gz", "广州云帆智能装备有限公司"),
+        ("hz", "杭州西溪新材料科技有限公司"),
+    ):
+        objects[f"{key}_filing_unit"] = FilingUnit.objects.get(name=name)
+        objects[f"{key}_statement"] = statement_service.issue_statement(
+            objects[f"{key}_filing_unit"], users["national"]
+        )
     pks = {key: obj.pk for key, obj in objects.items()}
+    for key in ("sz", "gz", "hz"):
+        pks[f"{key}_uscc"] = objects[f"{key}_filing_unit"].uscc
+    pks["sz_token"], pks["missing_token"] = objects["sz_statement"].token, "0" * 32
+    pks["this_month"], pks["future_month"] = china_today().strftime("%Y-%m"), f"{china_today().year + 1}-01"
     pks["missing_pk"] = max(pks["js_application"], pks["sc_application"]) + 1000
     pks.update({"xlsx": "xlsx", "pdf": "pdf", "docx": "docx"})  # the download's `ext` kwarg
     return {"users": users, "objects": objects, "pks": pks}
