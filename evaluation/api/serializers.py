@@ -28,6 +28,7 @@ from evaluation.models import (
     Round,
 )
 from filings.models import ProductClass
+from patent_platform.api.fields import CodeRelatedField
 from patent_platform.choices import Role
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ class BenchmarkSetCreateSerializer(serializers.Serializer):
     method = serializers.PrimaryKeyRelatedField(
         queryset=MethodVersion.objects.all(), required=False, help_text=_("评价方法版本 id，默认现行版本")
     )
-    product_class = serializers.SlugRelatedField(
+    product_class = CodeRelatedField(
         slug_field="code", queryset=ProductClass.objects.all(), help_text=_("产品分类代码")
     )
     data_year = serializers.IntegerField(min_value=2000, max_value=2100)

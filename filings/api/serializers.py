@@ -14,6 +14,7 @@ from rest_framework import serializers
 from filings import services, workflow
 from filings.choices import LegalStatus, LicenceKind, PatentKind, RightKind
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductClass, ProductVersion
+from patent_platform.api.fields import CodeRelatedField
 from patent_platform.choices import Role
 from patent_platform.masking import mask_email, mask_name, mask_phone
 
@@ -235,7 +236,7 @@ class ProductUpdateSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=200, required=False)
     model = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    product_class = serializers.SlugRelatedField(
+    product_class = CodeRelatedField(
         slug_field="code",
         queryset=ProductClass.objects.filter(is_active=True),
         required=False,
@@ -265,7 +266,7 @@ class ProductCreateSerializer(ProductUpdateSerializer):
         min_value=2000, max_value=2100, required=False, help_text=_("数据年度，默认上一年")
     )
     name = serializers.CharField(max_length=200)
-    product_class = serializers.SlugRelatedField(
+    product_class = CodeRelatedField(
         slug_field="code", queryset=ProductClass.objects.filter(is_active=True), help_text=_("产品分类代码")
     )
     links = PatentLinkInputSerializer(many=True, help_text=_("关联专利清单（可为空，提交审核前须至少一项核心专利）"))

@@ -233,6 +233,10 @@ def test_product_figures_and_patent_list_errors(
 
     answer = client.post("/api/v1/products/", product_body(r1.pk, product_class="NO-SUCH"), format="json")
     assert answer.status_code == 400 and "product_class" in answer.json()
+    # a NUL character (PostgreSQL refuses it in a query), an overlong code and a non-string: 400, not 500
+    for bad in ("0\x003", "9" * 60, ["03"], True):
+        answer = client.post("/api/v1/products/", product_body(r1.pk, product_class=bad), format="json")
+        assert answer.status_code == 400 and "product_class" in answer.json(), bad
     answer = client.post("/api/v1/products/", {"name": "缺少清单", "product_class": "03"}, format="json")
     assert answer.status_code == 400 and "links" in answer.json()
     assert not Product.objects.exists()
