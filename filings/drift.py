@@ -43,6 +43,7 @@ from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction
 from patent_platform.scoping import EVERYTHING, principal_for
+from patent_platform.signals import figures_changed
 
 logger = logging.getLogger(__name__)
 
@@ -492,6 +493,15 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
             .values_list("pk", "version_id", "patent_id")
             if (v, p) in wanted_pairs
         ]
+    if outcome.flagged or outcome.resolved:
+        # the flags were written set-based: the dashboards' "flagged" figure of these products moves
+        for chunk in _chunks(sorted({c.patent_id for c in changes})):
+            figures_changed.send(
+                sender=FilingFlag,
+                products=PatentLink.objects.filter(right__patent_id__in=chunk)
+                .values_list("version__product_id", flat=True)
+                .distinct(),
+            )
     audit.audit_bulk(
         action=AuditAction.IMPORT,
         model=Patent,

@@ -6,7 +6,7 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from patent_platform import audit
@@ -109,3 +109,9 @@ def _grant_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> No
 @receiver(post_delete, sender=GroupObjectPermission)
 def _grant_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     _grant_changed(instance, False)
+
+
+# Sent after a set-based write (queryset.update, bulk_create) that may move a dashboard figure, which
+# no post_save signal reports: `products` the ids of the products concerned. provincial.summary marks
+# their regions dirty (inside the sender's transaction).
+figures_changed = Signal()

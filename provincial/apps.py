@@ -12,3 +12,7 @@ class ProvincialConfig(AppConfig):
 
         for model in (ManagementUnit, PortMembership):
             register_audited(model)
+
+        from provincial import summary
+
+        summary.connect()

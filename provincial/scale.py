@@ -748,6 +748,10 @@ FORCE_TRUNCATE = (
     "filings_filingnumbersequence",
     "provincial_rosterentry",
     "provincial_roster",
+    # the dashboard summary: emptied, so it is rebuilt from the new rows (seed_scale does at the end)
+    "provincial_summarycell",
+    "provincial_summarydirty",
+    "provincial_summarystate",
 )
 
 

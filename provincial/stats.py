@@ -150,12 +150,10 @@ def certified_condition() -> Exists:
 
 
 def flagged_condition(user: Any) -> Exists:
-    """An approved version of the product carries an open patent-status flag (read through the scoping rule)."""
-    return Exists(
-        FilingFlag.objects.visible_to(user)
-        .open()
-        .filter(version__product=OuterRef("pk"), version__status=FilingStatus.APPROVED)
-    )
+    """An approved version of the product carries an open patent-status flag (read through the scoping rule;
+    `user` None: unscoped, for building the summary cells, which are scoped when read)."""
+    flags = FilingFlag.objects.all() if user is None else FilingFlag.objects.visible_to(user)
+    return Exists(flags.open().filter(version__product=OuterRef("pk"), version__status=FilingStatus.APPROVED))
 
 
 def approved_before(moment: dt.datetime) -> Exists:
@@ -449,8 +447,13 @@ def _region_figures(products: QuerySet[Product], units: QuerySet[FilingUnit], fi
 def ranking(area: Area) -> list[dict[str, Any]]:
     """One row per region at the breakdown level (all of the area's regions, zeros included), ranked by
     approved products, then filing units."""
+    product_rows, unit_rows = _region_figures(area.products(), area.units(), [level_field(area.level)])
+    return rank(area, product_rows, unit_rows)
+
+
+def rank(area: Area, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
+    """The ranking's rows from grouped figures (live, or from the summary cells)."""
     code_field = level_field(area.level)
-    product_rows, unit_rows = _region_figures(area.products(), area.units(), [code_field])
     rows: dict[str, dict[str, Any]] = {}
 
     def row(code: str, name: str = "") -> dict[str, Any]:
@@ -498,7 +501,15 @@ def by_region(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dashboard(area: Area) -> dict[str, Any]:
-    """Everything the dashboard page and `GET /api/v1/provincial/dashboard/` show."""
+    """Everything the dashboard page and `GET /api/v1/provincial/dashboard/` show, read from the summary
+    cells (provincial/summary.py: same figures, kept fresh, with the time they are as of)."""
+    from provincial import summary
+
+    return summary.dashboard(area)
+
+
+def live_dashboard(area: Area) -> dict[str, Any]:
+    """`dashboard` computed from the base tables (the reference the summary is checked against)."""
     ranked = ranking(area)
     return {
         "as_of": timezone.now(),
@@ -522,10 +533,23 @@ def national_ranking(user: Any) -> list[dict[str, Any]]:
     One grouped query per model over (province, city, county); each unit then sums the rows of its
     regions (province units by province, city units by city, XPCC by its county-level cities).
     """
+    from provincial import summary
+
+    return summary.national_ranking(user)
+
+
+def live_national_ranking(user: Any) -> list[dict[str, Any]]:
+    """`national_ranking` computed from the base tables."""
     fields = ["province_code", "city_code", "county_code"]
     product_rows, unit_rows = _region_figures(
         Product.objects.visible_to(user), FilingUnit.objects.visible_to(user), fields
     )
+    return rank_ports(user, product_rows, unit_rows)
+
+
+def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
+    """The 47 units' rows from figures grouped by (province, city, county)."""
+    fields = ["province_code", "city_code", "county_code"]
     by_code: dict[str, Counter[str]] = defaultdict(Counter)
     sales: dict[str, Decimal] = defaultdict(Decimal)
     for r in product_rows:

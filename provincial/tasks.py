@@ -91,3 +91,24 @@ def notify_report_comment(comment_id: int) -> int:
     from provincial import reports
 
     return len(reports.send_comment_mail(comment_id))
+
+
+@shared_task(**RELIABLE, soft_time_limit=20 * 60, time_limit=25 * 60)
+def rebuild_summary() -> dict:
+    """Rebuild the dashboards' summary cells in full (beat: every 10 minutes; a stale dashboard asks too)."""
+    from django.core.cache import cache
+
+    from provincial import summary
+
+    try:
+        return summary.rebuild()
+    finally:
+        cache.delete(summary.REBUILD_LOCK)
+
+
+@shared_task(**RELIABLE, soft_time_limit=5 * 60, time_limit=6 * 60)
+def drain_summary() -> int:
+    """Recompute the cells of every dirty region (beat: every minute), so reads rarely have to."""
+    from provincial import summary
+
+    return summary.drain()
