@@ -35,3 +35,13 @@ def notify_flags(self: Any, flag_ids: list[int]) -> int:
     from filings.drift import send_flag_mail
 
     return send_flag_mail(flag_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=30 * 60, time_limit=35 * 60)
+def detect_conflicts() -> dict[str, int]:
+    """The daily full scan for ownership and licence conflicts (beat: 04:10), which also catches rights
+    edited where no hook runs (the admin site); returns the counts."""
+    from filings.conflicts import detect_all
+
+    result = detect_all()
+    return {"checked": result.checked, "opened": result.opened, "updated": result.updated, "closed": result.closed}

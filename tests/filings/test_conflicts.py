@@ -435,3 +435,22 @@ def test_the_review_page_of_a_version_using_a_patent_in_conflict_warns_with_a_li
     detail = client.get(reverse("review:conflict", args=[conflict.pk])).content.decode()
     assert reverse("review:detail", args=[version.pk]) in detail  # the product using the right, with its status
     assert Patent.objects.get(number=number).conflicts.count() == 1
+
+
+def test_the_daily_scan_is_scheduled_and_opens_what_no_hook_saw(
+    claim: Callable, number: str, unit_a: FilingUnit, unit_b: FilingUnit, filer_a: User, filer_b: User
+) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from filings.tasks import detect_conflicts
+
+    entry = PeriodicTask.objects.get(task="filings.tasks.detect_conflicts")
+    assert entry.enabled and (entry.crontab.minute, entry.crontab.hour) == ("10", "4")
+    assert str(entry.crontab.timezone) == "Asia/Shanghai"
+    a = claim(unit_a, filer_a, number)
+    b = claim(unit_b, filer_b, number)
+    PatentConflict.objects.all().delete()  # as if the second right had been written in the admin site
+    counts = detect_conflicts.delay().get()
+    assert counts["opened"] == 1 and counts["checked"] >= 1
+    assert open_conflicts(number) == [(ConflictKind.MULTIPLE_OWNERS, {a.pk, b.pk})]
+    assert detect_conflicts.delay().get()["opened"] == 0  # idempotent
