@@ -95,7 +95,7 @@ def notify_report_comment(comment_id: int) -> int:
 
 @shared_task(**RELIABLE, soft_time_limit=20 * 60, time_limit=25 * 60)
 def rebuild_summary() -> dict:
-    """Rebuild the dashboards' summary cells in full (beat: every 10 minutes; a stale dashboard asks too)."""
+    """Rebuild the dashboards' summary cells in full (beat: hourly; a stale dashboard asks too)."""
     from django.core.cache import cache
 
     from provincial import summary

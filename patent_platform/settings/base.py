@@ -220,8 +220,8 @@ PUBLICATION_MAX_RETRIES = env.int("PUBLICATION_MAX_RETRIES", default=5)  # retri
 PUBLICATION_MAX_ATTEMPTS = env.int("PUBLICATION_MAX_ATTEMPTS", default=8)  # claims of one row re-enqueued by the sweep
 
 # The dashboards read summary cells (provincial/summary.py): dirty regions are drained on read; every
-# region is rebuilt in full when the last rebuild is older than this (and by the beat entry every 10 min).
-SUMMARY_MAX_AGE = env.int("SUMMARY_MAX_AGE", default=600)
+# region is rebuilt in full when the last rebuild is older than this (and by the beat entry every hour).
+SUMMARY_MAX_AGE = env.int("SUMMARY_MAX_AGE", default=3600)
 # Tests only (set by the worker test's own settings module, never from the environment here): seconds
 # a build sleeps with its temporary files written, before they are moved into place, so a test can
 # kill the worker half-way.

@@ -2,8 +2,8 @@
 
 - drain: every minute, the regions marked dirty by the platform's writes are recomputed (a dashboard read
   drains the dirty regions of its own area as well); a message not started within 50 s expires;
-- rebuild: every 10 minutes, every cell is recomputed from the base tables (writes outside the platform
-  are caught there); expires after 9 minutes.
+- rebuild: hourly at minute 41, every cell is recomputed from the base tables (writes outside the
+  platform are caught there); expires after 50 minutes.
 
 Idempotent and reversible, like 0004_publication_schedules.
 """
@@ -25,9 +25,9 @@ SCHEDULES = [
     (
         "summary: rebuild",
         "provincial.tasks.rebuild_summary",
-        ("*/10", "*", "*", "*", "*"),
-        9 * 60,
-        "每 10 分钟全量重算看板统计汇总",
+        ("41", "*", "*", "*", "*"),
+        50 * 60,
+        "每小时全量重算看板统计汇总",
     ),
 ]
 

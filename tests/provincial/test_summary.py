@@ -233,14 +233,14 @@ def test_full_rebuild_command_and_cell_kinds(demo_users: dict[str, User]) -> Non
     )
 
 
-def test_the_beat_schedule_drains_every_minute_and_rebuilds_every_ten() -> None:
+def test_the_beat_schedule_drains_every_minute_and_rebuilds_hourly() -> None:
     from django_celery_beat.models import PeriodicTask
 
     drain = PeriodicTask.objects.get(task="provincial.tasks.drain_summary")
     rebuild = PeriodicTask.objects.get(task="provincial.tasks.rebuild_summary")
     assert drain.enabled and rebuild.enabled
     assert (drain.crontab.minute, drain.crontab.hour) == ("*", "*")
-    assert (rebuild.crontab.minute, rebuild.crontab.hour) == ("*/10", "*")
+    assert (rebuild.crontab.minute, rebuild.crontab.hour) == ("41", "*")
     assert str(rebuild.crontab.timezone) == "Asia/Shanghai"
 
 
