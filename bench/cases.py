@@ -1,14 +1,20 @@
 """The benchmarks. Each returns a `Result` with the platform and its baseline measured in the same run.
 
-1. seed_scale vs a raw COPY of the very same rows (generated beforehand, written as-is).
+1. seed_scale vs a raw COPY of the very same rows (generated beforehand, written as-is); with `--reuse`
+   a database that already holds the dataset of this `--products` and `--seed` is not seeded again.
 2. The certification patent evaluation (set-based engine) vs a per-object ORM loop, the loop timed on a
    sample of product-years and scaled to the round's size.
-3. The port dashboard's server time vs the same figures by live GROUP BY queries (the goal needs summary
-   tables: what is measured is the present state), and its throughput vs a bare Django response.
+3. The port dashboard's server time (in-process, median) vs the same figures by live GROUP BY queries
+   (the goal needs summary tables), and its throughput vs a bare Django response.
 4. The product list API's throughput vs a bare Django response.
+5. The monthly publication of every port + national vs COPY of its rows + WeasyPrint of its HTML
+   (bench/publication.py).
+6. The Excel product import with full validation vs bulk_create of the same rows (bench/excel_import.py).
 
-Throughput is measured in-process with Django's test client (one thread, the full middleware stack on
-both sides, no network); gunicorn with a load generator is a later step (docs/PERFORMANCE.md).
+Throughput is measured under gunicorn (`--workers` sync workers, the bench settings and database) with
+wrk on loopback (`-t1 -c<--connections>`, `--seconds`), a session cookie of a logged-in user in a
+Cookie header (bench/loopback.py); the in-process test client's figures are kept in the note. Without
+wrk the rows fall back to the in-process client and say so.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.test import Client
 
+from bench import loopback
 from bench.runner import Result, measured, median_time, throughput
 
 BARE = "/bench/bare/"
@@ -58,27 +65,123 @@ LIVE_GROUP_BY = [
 ]
 
 
+NAMES = ("evaluation", "dashboard", "api", "publication", "import")
+
+
+class Servers:
+    """The gunicorn server of the throughput benchmarks, started once when first needed (None: no wrk)."""
+
+    def __init__(self, args: Any) -> None:
+        self.args = args
+        self.server: loopback.Loopback | None = None
+
+    def get(self) -> loopback.Loopback | None:
+        if loopback.wrk_path() is None:
+            return None
+        if self.server is None:
+            self.server = loopback.Loopback(self.args.database_url, workers=self.args.workers)
+            self.server.start()
+        return self.server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
+    from bench.excel_import import bench_import
+    from bench.publication import bench_publication
+
+    unknown = wanted - set(NAMES)
+    if unknown:
+        raise SystemExit(f"unknown benchmarks: {', '.join(sorted(unknown))} (known: {', '.join(NAMES)})")
     results = [bench_seed(args, log)]
-    for name, fn in (
-        ("evaluation", bench_evaluation),
-        ("dashboard", bench_dashboard),
-        ("api", bench_api),
-    ):
-        if not wanted or name in wanted:
-            log(f"… {name}")
-            results.extend(fn(args, log))
+    servers = Servers(args)
+    args.servers = servers
+    try:
+        for name, fn in (
+            ("evaluation", bench_evaluation),
+            ("dashboard", bench_dashboard),
+            ("api", bench_api),
+            ("publication", bench_publication),
+            ("import", bench_import),
+        ):
+            if not wanted or name in wanted:
+                log(f"… {name}")
+                results.extend(fn(args, log))
+    finally:
+        servers.stop()
     return results
 
 
 # --- 1. seed_scale vs raw COPY --------------------------------------------------------------------
 
 
+# The bench's own record of the dataset it seeded (bench database only; not a Django model).
+MARKER_DDL = """CREATE TABLE IF NOT EXISTS bench_dataset (
+    products integer NOT NULL, seed integer NOT NULL, rows bigint NOT NULL, seeded_at timestamptz NOT NULL)"""
+
+
+def seeded_dataset() -> dict[str, Any] | None:
+    """The dataset recorded by the last complete seed, if the database still holds it (its product count
+    and its certification round); None otherwise."""
+    from evaluation.models import Round
+    from filings.models import Product
+
+    with connection.cursor() as cursor:
+        cursor.execute(MARKER_DDL)
+        cursor.execute("SELECT products, seed, rows, seeded_at FROM bench_dataset ORDER BY seeded_at DESC LIMIT 1")
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found = {"products": row[0], "seed": row[1], "rows": row[2], "seeded_at": row[3]}
+    if Product.objects.count() != found["products"] or not Round.objects.filter(name__contains="规模测试").exists():
+        return None
+    return found
+
+
+def _record_dataset(products: int, seed: int, rows: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(MARKER_DDL)
+        cursor.execute("DELETE FROM bench_dataset")
+        cursor.execute(
+            "INSERT INTO bench_dataset (products, seed, rows, seeded_at) VALUES (%s, %s, %s, now())",
+            [products, seed, rows],
+        )
+
+
+def _forget_dataset() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(MARKER_DDL)
+        cursor.execute("DELETE FROM bench_dataset")
+
+
 def bench_seed(args: Any, log: Callable[[str], Any]) -> Result:
     from provincial import scale
     from provincial.management.commands.seed_scale import national_user, seed_rosters, seed_round
 
+    if args.reuse:
+        found = seeded_dataset()
+        if found and found["products"] == args.products and found["seed"] == args.seed:
+            log(f"… seed: reusing the dataset seeded {found['seeded_at']:%Y-%m-%d %H:%M} ({found['rows']:,} rows)")
+            return Result(
+                name="seed_scale",
+                platform=f"reused: {found['products']:,} products, seed {found['seed']}, {found['rows']:,} rows "
+                f"seeded {found['seeded_at']:%Y-%m-%d %H:%M}",
+                baseline="not run",
+                ratio=0.0,
+                ratio_text="reused",
+                goal=0.5,
+                goal_text="≥ 50 % of its speed",
+                platform_mb=0.0,
+                baseline_mb=0.0,
+                compared=False,
+                note="--reuse: the database already held this dataset; nothing seeded, nothing compared",
+            )
+        log("… seed: --reuse, but the database holds no dataset of this size and seed: seeding")
     plan = scale.Plan(products=args.products, seed=args.seed)
+    _forget_dataset()
     with transaction.atomic():
         scale.truncate()
     log(f"… seed: generating {args.products:,} products in memory for the raw-COPY baseline")
@@ -111,6 +214,7 @@ def bench_seed(args: Any, log: Callable[[str], Any]) -> Result:
         counts = seed_round(national, plan)
     seconds = time.perf_counter() - started
     log(f"… seed: ANALYZE, rosters and the round ({counts['candidates']:,} candidates) in {seconds:.1f} s")
+    _record_dataset(args.products, args.seed, report.total_rows)
     ratio = raw_s / seed_s
     return Result(
         name="seed_scale",
@@ -258,19 +362,67 @@ def live_group_by() -> None:
             cursor.fetchall()
 
 
-def bench_dashboard(args: Any, log: Callable[[str], Any]) -> list[Result]:
+def _session_cookie(user: Any) -> str:
+    """A Cookie header value for `user`: logged in programmatically, the session stored in the database."""
+    from django.conf import settings
+
     client = Client()
-    client.force_login(_port_admin())
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def throughput_pair(args: Any, client: Client, user: Any, path: str, log: Callable[[str], Any]) -> dict[str, Any]:
+    """Requests per second of `path` and of the bare response: under gunicorn with wrk when wrk is installed
+    (the in-process client's figures in the note), else with the in-process client."""
+    page_rps, page_mb, _ = throughput(_getter(client, path), args.seconds)
+    bare_rps, bare_mb, _ = throughput(_getter(client, BARE), args.seconds)
+    in_process = f"in-process test client: {page_rps:.1f} vs {bare_rps:.0f} req/s ({page_rps / bare_rps * 100:.1f} %)"
+    server = args.servers.get()
+    if server is None:
+        return {
+            "platform": f"{page_rps:.1f} req/s (in-process)",
+            "baseline": f"bare Django response: {bare_rps:.0f} req/s (in-process)",
+            "ratio": page_rps / bare_rps,
+            "platform_mb": page_mb,
+            "baseline_mb": bare_mb,
+            "note": "wrk not found: measured with the in-process test client (one thread, no gunicorn)",
+        }
+    cookie = _session_cookie(user)
+    server.wait_ready(cookie, BARE)
+    page, page_mb, page_d = server.measure(path, cookie, args.seconds, args.connections)
+    bare, bare_mb, bare_d = server.measure(BARE, cookie, args.seconds, args.connections)
+    log(f"… {path}: {page.rps:.1f} req/s, bare {bare.rps:.0f} req/s under gunicorn")
+
+    def text(result: loopback.WrkResult) -> str:
+        parts = [f"{result.requests:,} requests", f"p50 {result.p50_ms:.0f} ms" if result.p50_ms is not None else ""]
+        if result.errors:
+            parts.append(f"{result.errors} errors")
+        return f"{result.rps:.1f} req/s ({', '.join(p for p in parts if p)})"
+
+    return {
+        "platform": f"GET {path}: {text(page)}",
+        "baseline": f"bare Django response: {text(bare)}",
+        "ratio": page.rps / bare.rps if bare.rps else 0.0,
+        "platform_mb": page_mb,
+        "baseline_mb": bare_mb,
+        "note": f"gunicorn {args.workers} sync workers, wrk -t1 -c{args.connections} on loopback (-d{page_d}s for the "
+        f"page, -d{bare_d}s for the bare response), session cookie; MiB: the largest gunicorn worker; {in_process}",
+    }
+
+
+def bench_dashboard(args: Any, log: Callable[[str], Any]) -> list[Result]:
+    user = _port_admin()
+    client = Client()
+    client.force_login(user)
     page = _getter(client, "/port/")
     page_s, page_mb = median_time(page, args.repeat)
     live_s, live_mb = median_time(live_group_by, args.repeat)
     ratio = live_s / page_s
-    page_rps, page_rps_mb, _ = throughput(page, args.seconds)
-    bare_rps, bare_mb, _ = throughput(_getter(client, BARE), args.seconds)
+    served = throughput_pair(args, client, user, "/port/", log)
     return [
         Result(
             name="port dashboard, server time (广东)",
-            platform=f"GET /port/: {page_s * 1000:.0f} ms (median of {args.repeat})",
+            platform=f"GET /port/: {page_s * 1000:.0f} ms (median of {args.repeat}, in-process)",
             baseline=f"the same figures by live GROUP BY: {live_s * 1000:.0f} ms",
             ratio=ratio,
             ratio_text=f"{ratio:.2f}× the live query's speed",
@@ -278,19 +430,20 @@ def bench_dashboard(args: Any, log: Callable[[str], Any]) -> list[Result]:
             goal_text="≥ 50× the live query",
             platform_mb=page_mb,
             baseline_mb=live_mb,
-            note="the dashboard still computes its figures live (summary tables are the next step), so it cannot "
-            "beat the live query yet",
+            note="the page's server time with the in-process client (no network); the live GROUP BY queries "
+            "are the ones in bench/cases.py",
         ),
         Result(
             name="port dashboard, throughput (广东)",
-            platform=f"{page_rps:.1f} req/s",
-            baseline=f"bare Django response: {bare_rps:.0f} req/s",
-            ratio=page_rps / bare_rps,
-            ratio_text=f"{page_rps / bare_rps * 100:.1f} % of its throughput",
+            platform=served["platform"],
+            baseline=served["baseline"],
+            ratio=served["ratio"],
+            ratio_text=f"{served['ratio'] * 100:.1f} % of its throughput",
             goal=0.5,
             goal_text="≥ 50 % of its throughput",
-            platform_mb=page_rps_mb,
-            baseline_mb=bare_mb,
+            platform_mb=served["platform_mb"],
+            baseline_mb=served["baseline_mb"],
+            note=served["note"],
         ),
     ]
 
@@ -301,21 +454,21 @@ def bench_dashboard(args: Any, log: Callable[[str], Any]) -> list[Result]:
 def bench_api(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from provincial.management.commands.seed_scale import national_user
 
+    user = national_user()
     client = Client()
-    client.force_login(national_user())
-    api_rps, api_mb, _ = throughput(_getter(client, "/api/v1/products/"), args.seconds)
-    bare_rps, bare_mb, _ = throughput(_getter(client, BARE), args.seconds)
-    ratio = api_rps / bare_rps
+    client.force_login(user)
+    served = throughput_pair(args, client, user, "/api/v1/products/", log)
     return [
         Result(
             name="product list API (national, first page of 50)",
-            platform=f"GET /api/v1/products/: {api_rps:.1f} req/s",
-            baseline=f"bare Django response: {bare_rps:.0f} req/s",
-            ratio=ratio,
-            ratio_text=f"{ratio * 100:.1f} % of its throughput",
+            platform=served["platform"],
+            baseline=served["baseline"],
+            ratio=served["ratio"],
+            ratio_text=f"{served['ratio'] * 100:.1f} % of its throughput",
             goal=0.3,
             goal_text="≥ 30 % of its throughput",
-            platform_mb=api_mb,
-            baseline_mb=bare_mb,
+            platform_mb=served["platform_mb"],
+            baseline_mb=served["baseline_mb"],
+            note=served["note"],
         )
     ]
