@@ -8,6 +8,7 @@ transaction, as the commit would.
 import io
 import os
 import re
+import shutil
 from collections import Counter
 from urllib.parse import quote
 
@@ -34,7 +35,7 @@ from filings.models import (
 from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial import scale
-from provincial.models import ManagementUnit, Roster
+from provincial.models import ManagementUnit, Publication, Roster
 from provincial.services import port_add_admin
 
 N = 300
@@ -164,6 +165,11 @@ def test_seed_scale_refuses_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
         seed()
 
 
+def _table_rows(out: str) -> dict[str, list[str]]:
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "benchmark" not in line]
+    return {cells[0]: cells for cells in ([c.strip() for c in row.strip("|").split("|")] for row in rows)}
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_bench_prints_the_table_with_ratios(
@@ -181,21 +187,50 @@ def test_bench_prints_the_table_with_ratios(
         monkeypatch.setenv(name, os.environ.get(name, ""))
     monkeypatch.setenv("BENCH_DATABASE_URL", url)
     saved = settings.ROOT_URLCONF, settings.ALLOWED_HOSTS
+    quick = ["--products", "200", "--seconds", "0.2", "--repeat", "1", "--sample", "20"]
     try:
-        assert main(["--products", "200", "--seconds", "0.2", "--repeat", "1", "--sample", "20"]) == 0
+        # the publication for one port + national only, a small import file: the test stays fast
+        assert main([*quick, "--ports", "440000", "--import-rows", "120"]) == 0
+        first = capsys.readouterr().out
+        versions = set(ProductVersion.objects.values_list("pk", "status", "name"))
+        # a second run on the same dataset: nothing seeded again
+        assert main([*quick, "--reuse", "--only", "evaluation"]) == 0
+        second = capsys.readouterr().out
     finally:
         settings.ROOT_URLCONF, settings.ALLOWED_HOSTS = saved
         clear_url_caches()
-    out = capsys.readouterr().out
     header = "| benchmark | platform | baseline | ratio | goal | met | peak RSS MiB (platform / baseline) |"
-    assert header in out
-    rows = [line for line in out.splitlines() if line.startswith("| ") and "benchmark" not in line]
-    names = [row.split(" | ")[0].lstrip("| ") for row in rows]
+    assert header in first
+    table = _table_rows(first)
+    names = list(table)
     assert names[:2] == ["seed_scale", "certification patent evaluation"]
-    assert any(name.startswith("port dashboard") for name in names)
+    assert any(name.startswith("port dashboard, throughput") for name in names)
     assert any(name.startswith("product list API") for name in names)
-    for row in rows:
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert re.search(r"[0-9]", cells[3]), row  # the ratio column holds a figure
+    publication = next(cells for name, cells in table.items() if name.startswith("monthly publication"))
+    assert "1 port(s) + national" in publication[0]
+    assert "2 publications" in publication[1] and "WeasyPrint" in publication[2]
+    assert publication[4] == "≤ 1.5×"
+    excel = table["Excel import, 120 product rows with full validation"]
+    assert "run_import_job: 120 rows" in excel[1] and "bulk_create" in excel[2]
+    for cells in table.values():
+        assert re.search(r"[0-9]", cells[3]), cells  # the ratio column holds a figure
         assert cells[5] in {"yes", "no"}
+    # met follows the goal's direction: a time ratio is met at or below its ceiling
+    ratio = float(re.match(r"([0-9.]+)×", publication[3]).group(1))
+    assert publication[5] == ("yes" if ratio <= 1.5 else "no")
+    if shutil.which("wrk"):
+        throughput = next(cells for name, cells in table.items() if name.startswith("port dashboard, throughput"))
+        assert "gunicorn" in first and "wrk -t1 -c4" in first
+        assert re.search(r"GET /port/: [0-9.]+ req/s \([1-9][0-9,]* requests", throughput[1]), throughput
+        api = next(cells for name, cells in table.items() if name.startswith("product list API"))
+        assert re.search(r"GET /api/v1/products/: [0-9.]+ req/s \([1-9][0-9,]* requests", api[1]), api
+    # the import and the publication were rolled back: the seeded data is as it was
     assert Product.objects.count() == 200
+    assert not ProductVersion.objects.filter(name__startswith="基准导入产品").exists()
+    assert not Publication.objects.exists()
+
+    reused = _table_rows(second)
+    assert list(reused) == ["seed_scale", "certification patent evaluation"]
+    assert reused["seed_scale"][1].startswith("reused: 200 products, seed 1")
+    assert reused["seed_scale"][3] == "reused" and reused["seed_scale"][5] == "—"
+    assert set(ProductVersion.objects.values_list("pk", "status", "name")) == versions
