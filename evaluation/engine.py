@@ -1,9 +1,10 @@
 """The computing part of the method: indicator values, benchmark suggestion, the pass rule.
 
-The patent evaluation of a round runs in the database, set-based: one INSERT … SELECT creates the
-candidates of the round, one INSERT … SELECT per indicator writes every candidate's value, benchmark
-and pass/fail, and two UPDATEs count what passed per trait and apply the pass rule. No Python loop
-runs over the products, and running it again gives the same rows.
+The patent evaluation of a round runs in the database, set-based: one SELECT computes every
+indicator of every eligible product-year into a temporary table, one INSERT … SELECT writes the
+candidates with their passes per trait (one GROUP BY) and the rule applied, and one INSERT … SELECT
+writes every value, benchmark and pass/fail. No Python loop runs over the products, no candidate is
+updated after its INSERT, and running it again gives the same rows (updated in place).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -11,21 +12,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
     F,
-    IntegerField,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from evaluation.choices import BenchmarkStatus, CandidateStatus, Direction, Trait
@@ -182,16 +176,6 @@ def missing_benchmarks(rnd: Round) -> list[str]:
     return [f"{code} {name}" for code, name in classes]
 
 
-def _insert_select(model: type, columns: Sequence[str], queryset: QuerySet) -> int:
-    """INSERT INTO model (columns) SELECT … — the queryset's values_list must match `columns`."""
-    sql, params = queryset.query.sql_with_params()
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({cols}) {sql}", params)
-        return cursor.rowcount
-
-
 def _latest_fixed_set(rnd: Round) -> Subquery:
     return Subquery(
         BenchmarkSet.objects.filter(
@@ -205,101 +189,236 @@ def _latest_fixed_set(rnd: Round) -> Subquery:
     )
 
 
+# the scratch tables of one evaluation (temporary: private to the connection, dropped before it returns)
+VALUES_TABLE = "evaluation_scratch_value"
+RESULTS_TABLE = "evaluation_scratch_result"
+# the candidate columns an evaluation writes, in the order of the INSERT … SELECT below
+CANDIDATE_COLUMNS = [
+    "round_id",
+    "version_id",
+    "product_id",
+    "unit_id",
+    "product_class_id",
+    "province_code",
+    "city_code",
+    "county_code",
+    "benchmark_set_id",
+    "status",
+    "passed_protection",
+    "passed_value",
+    "passed_dependence",
+    "passed_benefit",
+    "passed_total",
+    "patent_passed",
+]
+# what later stages write on a candidate: a re-evaluated candidate starts again without them
+RESET_COLUMNS = ["expert_score", "certificate_number", "certified_at"]
+
+
+def _q(name: str) -> str:
+    """A quoted table or column name. The SQL below is built only from model tables, these constants
+    and indicator ids (integers); every value goes as a parameter (hence the S608 noqa)."""
+    return connection.ops.quote_name(name)
+
+
+def _values_query(rnd: Round, indicators: Sequence[Indicator]) -> tuple[str, tuple]:
+    """One row per eligible product-year that has a benchmark set: what its candidate copies, the
+    set, and one column v<indicator id> per indicator (the formula's expression, as in the self-assessment)."""
+    rows = (
+        eligible_versions(rnd)
+        .annotate(c_bset=_latest_fixed_set(rnd))
+        .filter(c_bset__isnull=False)
+        .annotate(
+            c_version=F("pk"),
+            c_product=F("product_id"),
+            c_unit=F("product__unit_id"),
+            c_class=F("product_class_id"),
+            c_province=F("product__province_code"),
+            c_city=F("product__city_code"),
+            c_county=F("product__county_code"),
+            **{f"v{ind.pk}": build(ind.formula) for ind in indicators},
+        )
+        .order_by()
+        .values(
+            "c_version",
+            "c_product",
+            "c_unit",
+            "c_class",
+            "c_province",
+            "c_city",
+            "c_county",
+            "c_bset",
+            *(f"v{ind.pk}" for ind in indicators),
+        )
+    )
+    return rows.query.sql_with_params()
+
+
+def _delete_stale(rnd: Round, method: MethodVersion) -> None:
+    """What a from-scratch evaluation would not create again: candidates of the round whose product-year
+    is no longer eligible (through the ORM, so cascades and receivers run; usually none), whatever later
+    stages hung on the round's candidates, and results of indicators outside the round's method."""
+    stale = Candidate.objects.filter(round=rnd).exclude(
+        version_id__in=RawSQL(f"SELECT c_version FROM {_q(VALUES_TABLE)}", ())  # noqa: S608,S611
+    )
+    if stale.exists():
+        stale.delete()
+    for relation in Candidate._meta.related_objects:
+        if relation.related_model is not IndicatorResult:
+            relation.related_model._default_manager.filter(**{f"{relation.field.name}__round": rnd}).delete()
+    others = Indicator.objects.exclude(method=method)  # through the indicator index: usually no row at all
+    IndicatorResult.objects.filter(indicator__in=others, candidate__round=rnd).delete()
+
+
+def _upsert(
+    model: type, conflict: Sequence[str], columns: Sequence[str], nulls: Sequence[str] = (), where: str = ""
+) -> str:
+    """ON CONFLICT … DO UPDATE: a row of an earlier run is updated in place, and only if something in it
+    changed (an unchanged row is not rewritten: no new row version, no index entries, no WAL)."""
+    updates = ", ".join([*(f"{_q(c)} = excluded.{_q(c)}" for c in columns), *(f"{_q(c)} = NULL" for c in nulls)])
+    # NULL-safe "differs": IS DISTINCT FROM on PostgreSQL, IS NOT on SQLite
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    table = _q(model._meta.db_table)
+    changed = " OR ".join(
+        [
+            *(f"{table}.{_q(c)} {differs} excluded.{_q(c)}" for c in columns),
+            *(f"{table}.{_q(c)} IS NOT NULL" for c in nulls),
+        ]
+    )
+    condition = f"({where}) AND ({changed})" if where else changed
+    return f"ON CONFLICT ({', '.join(_q(c) for c in conflict)}) DO UPDATE SET {updates} WHERE {condition}"
+
+
+def _fk_constraints(cursor: Any) -> list[str]:
+    """PostgreSQL: the deferrable FKs of candidates and results, and those that reference candidates."""
+    candidate, result = Candidate._meta.db_table, IndicatorResult._meta.db_table
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable"
+        " AND (conrelid IN (%s::regclass, %s::regclass) OR confrelid IN (%s::regclass, %s::regclass))"
+        " ORDER BY conname",
+        [candidate, result, candidate, result],
+    )
+    return [name for (name,) in cursor.fetchall()]
+
+
+def _set_constraints(cursor: Any, names: Sequence[str], state: str) -> None:
+    """SET CONSTRAINTS … IMMEDIATE: checked at the end of each statement (index look-ups while the pages
+    are hot), not queued as one trigger event per row for the commit; DEFERRED: Django's
+    INITIALLY DEFERRED again for the rest of the caller's transaction."""
+    if names:
+        cursor.execute(f"SET CONSTRAINTS {', '.join(_q(n) for n in names)} {state}")
+
+
 @transaction.atomic
 def evaluate_round(rnd: Round) -> dict[str, int]:
-    """Compute the patent evaluation of a round from scratch. Returns counts for the note and the page."""
+    """Compute the patent evaluation of a round from scratch. Returns counts for the note and the page.
+
+    1. on PostgreSQL, the FKs of candidates and results are checked per statement, not at commit;
+    2. one SELECT computes every indicator of every eligible product-year into a temporary table;
+    3. from it, a temporary table of (product-year, indicator, value, benchmark, met) rows;
+    4. what a fresh evaluation would not write again goes (`_delete_stale`);
+    5. one INSERT … SELECT writes the candidates with their passed counts per trait (one GROUP BY) and
+       the rule already applied; a candidate of an earlier run is updated in place (ON CONFLICT), keeps
+       its id and loses what later stages wrote on it;
+    6. one INSERT … SELECT writes (or updates in place) every candidate's indicator results.
+
+    The stored rows are those of a fresh evaluation (tests/evaluation/test_engine_set_based.py).
+    """
     rnd = Round.objects.select_for_update().get(pk=rnd.pk)
-    IndicatorResult.objects.filter(candidate__round=rnd).delete()
-    Candidate.objects.filter(round=rnd).delete()
+    method = rnd.method
+    indicators = list(method.indicators.all())
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        constraints = _fk_constraints(cursor) if postgres else []
+        _set_constraints(cursor, constraints, "IMMEDIATE")
 
-    # 1. the candidates: eligible product-years with the benchmark set of their class
-    eligible = (
-        eligible_versions(rnd)
-        .annotate(bset=_latest_fixed_set(rnd))
-        .filter(bset__isnull=False)
-        .order_by("pk")
-        .values_list(
-            Value(rnd.pk, output_field=IntegerField()),
-            "pk",
-            "product_id",
-            "product__unit_id",
-            "product_class_id",
-            "product__province_code",
-            "product__city_code",
-            "product__county_code",
-            "bset",
-            Value(CandidateStatus.PATENT_FAILED),
-            Value(0),
-            Value(0),
-            Value(0),
-            Value(0),
-            Value(0),
-            Value(False, output_field=BooleanField()),
+    values_sql, values_params = _values_query(rnd, indicators)
+    with connection.cursor() as cursor:
+        for table in (VALUES_TABLE, RESULTS_TABLE):
+            cursor.execute(f"DROP TABLE IF EXISTS {_q(table)}")
+        # 2. every indicator of every eligible product-year (one row each)
+        cursor.execute(f"CREATE TEMPORARY TABLE {_q(VALUES_TABLE)} AS {values_sql}", values_params)
+        # 3. one row per product-year and indicator: the value, the class benchmark, met or not
+        value_case = " ".join(f"WHEN {ind.pk} THEN t.{_q(f'v{ind.pk}')}" for ind in indicators) or "WHEN 0 THEN NULL"
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {_q(RESULTS_TABLE)} AS
+            SELECT s.version_id, s.indicator_id, s.trait, s.value, s.benchmark,
+                CASE WHEN s.direction = %s AND s.value <= s.benchmark THEN %s
+                     WHEN s.direction <> %s AND s.value >= s.benchmark THEN %s
+                     ELSE %s END AS passed
+            FROM (
+                SELECT t.c_version AS version_id, i.id AS indicator_id, i.trait AS trait, i.direction AS direction,
+                    CASE i.id {value_case} END AS value, b.value AS benchmark
+                FROM {_q(VALUES_TABLE)} t
+                CROSS JOIN {_q(Indicator._meta.db_table)} i
+                LEFT JOIN {_q(Benchmark._meta.db_table)} b ON b.set_id = t.c_bset AND b.indicator_id = i.id
+                WHERE i.method_id = %s
+            ) s""",  # noqa: S608
+            [Direction.LOWER, True, Direction.LOWER, True, False, method.pk],
         )
-    )
-    created = _insert_select(
-        Candidate,
-        [
-            "round_id",
-            "version_id",
-            "product_id",
-            "unit_id",
-            "product_class_id",
-            "province_code",
-            "city_code",
-            "county_code",
-            "benchmark_set_id",
-            "status",
-            "passed_protection",
-            "passed_value",
-            "passed_dependence",
-            "passed_benefit",
-            "passed_total",
-            "patent_passed",
-        ],
-        eligible,
-    )
-
-    # 2. one INSERT … SELECT per indicator: value, the class benchmark, met or not
-    candidates = Candidate.objects.filter(round=rnd)
-    for ind in rnd.method.indicators.all():
-        value = build(ind.formula, "version__")
-        bench = Subquery(
-            Benchmark.objects.filter(set_id=OuterRef("benchmark_set_id"), indicator_id=ind.pk).values("value")[:1]
+        if postgres:  # the planner's row counts for the joins below
+            cursor.execute(f"ANALYZE {_q(VALUES_TABLE)}, {_q(RESULTS_TABLE)}")
+        cursor.execute(f"SELECT COUNT(*) FROM {_q(VALUES_TABLE)}")  # noqa: S608 (our scratch table)
+        expected = cursor.fetchone()[0]
+        _delete_stale(rnd, method)  # 4.
+        # an existing row of another round (taken meanwhile) is left alone: the count below notices it
+        same_round = f"{_q(Candidate._meta.db_table)}.{_q('round_id')} = excluded.{_q('round_id')}"
+        # 5. the candidates, counted per trait in one GROUP BY and judged by the rule
+        traits = list(Trait.values)
+        k, n = method.min_passed_per_trait, method.min_passed_total
+        sums = ", ".join(
+            f"SUM(CASE WHEN r.passed AND r.trait = %s THEN 1 ELSE 0 END) AS p_{i}" for i, _t in enumerate(traits)
         )
-        meets_q = Q(v__lte=F("b")) if ind.direction == Direction.LOWER else Q(v__gte=F("b"))
-        rows = (
-            candidates.annotate(v=value, b=bench)
-            .annotate(ok=Case(When(meets_q, then=Value(True)), default=Value(False), output_field=BooleanField()))
-            .order_by("pk")
-            .values_list("pk", Value(ind.pk, output_field=IntegerField()), "v", "b", "ok")
+        counts = ", ".join(f"COALESCE(n.p_{i}, 0) AS p_{i}" for i in range(len(traits)))
+        rule = " AND ".join([*(f"s.p_{i} >= %s" for i in range(len(traits))), "s.total >= %s"])
+        cursor.execute(
+            f"""INSERT INTO {_q(Candidate._meta.db_table)} ({", ".join(_q(c) for c in CANDIDATE_COLUMNS)})
+            SELECT %s, s.c_version, s.c_product, s.c_unit, s.c_class, s.c_province, s.c_city, s.c_county, s.c_bset,
+                CASE WHEN {rule} THEN %s ELSE %s END,
+                {", ".join(f"s.p_{i}" for i in range(len(traits)))}, s.total,
+                CASE WHEN {rule} THEN %s ELSE %s END
+            FROM (
+                SELECT t.*, {counts}, {" + ".join(f"COALESCE(n.p_{i}, 0)" for i in range(len(traits)))} AS total
+                FROM {_q(VALUES_TABLE)} t
+                LEFT JOIN (
+                    SELECT r.version_id, {sums} FROM {_q(RESULTS_TABLE)} r GROUP BY r.version_id
+                ) n ON n.version_id = t.c_version
+            ) s
+            WHERE 1 = 1
+            ORDER BY s.c_version
+            {_upsert(Candidate, ["version_id"], CANDIDATE_COLUMNS[2:], RESET_COLUMNS, same_round)}""",  # noqa: S608
+            [
+                rnd.pk,
+                *([k] * len(traits)),
+                n,
+                CandidateStatus.PATENT_PASSED,
+                CandidateStatus.PATENT_FAILED,
+                *([k] * len(traits)),
+                n,
+                True,
+                False,
+                *traits,
+            ],
         )
-        _insert_select(IndicatorResult, ["candidate_id", "indicator_id", "value", "benchmark", "passed"], rows)
-
-    # 3. count what passed per trait, then apply the rule
-    def met(trait: str | None) -> Coalesce:
-        results = IndicatorResult.objects.filter(candidate_id=OuterRef("pk"), passed=True)
-        if trait:
-            results = results.filter(indicator__trait=trait)
-        count = results.order_by().values("candidate_id").annotate(n=Count("pk")).values("n")[:1]
-        return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
-
-    candidates.update(
-        passed_protection=met(Trait.PROTECTION),
-        passed_value=met(Trait.VALUE),
-        passed_dependence=met(Trait.DEPENDENCE),
-        passed_benefit=met(Trait.BENEFIT),
-        passed_total=met(None),
-    )
-    k, n = rnd.method.min_passed_per_trait, rnd.method.min_passed_total
-    rule = Q(
-        passed_protection__gte=k,
-        passed_value__gte=k,
-        passed_dependence__gte=k,
-        passed_benefit__gte=k,
-        passed_total__gte=n,
-    )
-    passed = candidates.filter(rule).update(patent_passed=True, status=CandidateStatus.PATENT_PASSED)
+        created = Candidate.objects.filter(round=rnd).count()
+        if created != expected:  # a product-year taken by another round meanwhile: never moved over
+            raise IntegrityError(f"round {rnd.pk}: {created} candidates written of {expected}")
+        # 6. the results of every candidate
+        cursor.execute(
+            f"""INSERT INTO {_q(IndicatorResult._meta.db_table)}
+                ({_q("candidate_id")}, {_q("indicator_id")}, {_q("value")}, {_q("benchmark")}, {_q("passed")})
+            SELECT c.id, r.indicator_id, r.value, r.benchmark, r.passed
+            FROM {_q(RESULTS_TABLE)} r
+            JOIN {_q(Candidate._meta.db_table)} c ON c.version_id = r.version_id
+            WHERE c.round_id = %s
+            ORDER BY c.id, r.indicator_id
+            {_upsert(IndicatorResult, ["candidate_id", "indicator_id"], ["value", "benchmark", "passed"])}""",  # noqa: S608
+            [rnd.pk],
+        )
+        for table in (VALUES_TABLE, RESULTS_TABLE):
+            cursor.execute(f"DROP TABLE {_q(table)}")
+        _set_constraints(cursor, constraints, "DEFERRED")
+    passed = Candidate.objects.filter(round=rnd, patent_passed=True).count()
 
     rnd.evaluated_at = timezone.now()
     rnd.evaluation_runs = F("evaluation_runs") + 1
