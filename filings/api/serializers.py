@@ -4,16 +4,31 @@ The write serializers only check types and shapes; the rules (patent numbers, fi
 workflow states) are the services' and the workflow's, whose field messages the views pass through.
 """
 
+import functools
+import re
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from filings import services, workflow
-from filings.choices import LegalStatus, LicenceKind, PatentKind, RightKind
-from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductClass, ProductVersion
+from filings.choices import FilingStatus, LegalStatus, LicenceKind, PatentKind, RightKind
+from filings.models import (
+    FilingUnit,
+    Patent,
+    PatentLink,
+    PatentRight,
+    Product,
+    ProductClass,
+    ProductVersion,
+    ReturnReason,
+)
 from patent_platform.api.fields import CodeRelatedField
 from patent_platform.choices import Role
 from patent_platform.masking import mask_email, mask_name, mask_phone
@@ -229,6 +244,178 @@ class ProductSerializer(serializers.ModelSerializer):
     def get_versions(self, product: Product) -> list[dict[str, Any]]:
         versions = sorted(product.versions.all(), key=lambda v: (v.data_year, v.pk), reverse=True)
         return VersionSummarySerializer(versions, many=True).data
+
+
+# ---------------------------------------------------------------------------------------------
+# The product list: the same JSON as ProductSerializer(many=True), built from a few value queries
+
+# VersionSerializer's fields that are not a column of the version itself
+_VERSION_COMPUTED = ("product_class", "links", "return_reasons", "allowed_actions")
+_SUMMARY_FIELDS = tuple(VersionSummarySerializer.Meta.fields)  # id, data_year, status
+_LINK_COLUMNS = ("is_core", "contribution", "embodiment")
+# the columns of a product the list reads (`values()`: a page of dicts, no model instance per product)
+PRODUCT_LIST_COLUMNS = ("id", "unit_id", "filing_number", "published_version_id", "created_at")
+
+
+class _PatentNumber:
+    """Just enough of a Patent for `Patent.patent_number` (the property itself, not a copy of its rule)."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+
+
+_patent_number = Patent.patent_number.fget  # type: ignore[attr-defined]
+_PLAIN_FILING_NUMBER = re.compile(r"[A-Z0-9]+")  # needs no quoting in a URL
+_SENTINEL = "FILINGNUMBER0"
+
+# (name, the field's to_representation, the value type it gives back unchanged)
+Formatter = tuple[str, Callable[[Any], Any], type]
+# Fields whose to_representation returns a value of this exact type as it is (str(s), int(i), a bool, a
+# choice's own code): the list skips the call for such values, the others go through the field.
+_UNCHANGED = {
+    serializers.CharField: str,
+    serializers.ChoiceField: str,
+    serializers.IntegerField: int,
+    serializers.BooleanField: bool,
+}
+
+
+@functools.cache
+def _list_format(tz: Any) -> dict[str, tuple[Formatter, ...]]:
+    """The serializers' own fields, built once per process and time zone (building them per product was
+    half the list's time): each value is formatted by the very field ProductSerializer would use, a
+    DateTimeField with the time zone its `default_timezone()` would look up for every value fixed."""
+    columns = [n for n in VersionSerializer.Meta.fields if n not in _VERSION_COMPUTED]
+    version, link, product = VersionSerializer().fields, PatentLinkSerializer().fields, ProductSerializer().fields
+
+    def formatters(fields: Any, names: Sequence[str]) -> tuple[Formatter, ...]:
+        result = []
+        for name in names:
+            field = fields[name]
+            if isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
+                field.timezone = tz  # these field objects serve this cache entry only
+            result.append((name, field.to_representation, _UNCHANGED.get(type(field), type(None))))
+        return tuple(result)
+
+    return {
+        "version": formatters(version, columns),
+        "link": formatters(link, _LINK_COLUMNS),
+        "product": formatters(product, ("id", "filing_number", "created_at")),
+    }
+
+
+def _formatted(formatters: tuple[Formatter, ...], values: Sequence[Any]) -> dict[str, Any]:
+    # as Serializer.to_representation: None stays None, any other value goes through its field
+    return {
+        name: v if v is None or type(v) is unchanged else to_repr(v)
+        for (name, to_repr, unchanged), v in zip(formatters, values, strict=True)
+    }
+
+
+def product_list_data(products: Sequence[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:
+    """`ProductSerializer(products, many=True, context=context).data` for a page of products read as
+    `values(*PRODUCT_LIST_COLUMNS)`, without a serializer per product or a model instance per product,
+    version or link (the list endpoint's cost, issue 7).
+
+    The products come from a scoped queryset; their versions and links are read through `visible_to`
+    too, in at most three more queries for any number of products: every version (newest first), the
+    current versions' links with the patent numbers and, when a current version is returned, its return
+    reasons. tests/filings/test_api_queries.py checks that every row equals ProductSerializer's and pins
+    the query count.
+    """
+    if not products:
+        return []
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    fmt = _list_format(timezone.get_current_timezone() if settings.USE_TZ else None)
+    version_format, link_format = fmt["version"], fmt["link"]
+    (_, id_repr, _), (_, number_repr, _), (_, created_repr, _) = fmt["product"]
+    columns = [name for name, _repr, _type in version_format]
+    # a version row: product_id, review_round, class code, then the columns
+    id_at, status_at = 3 + columns.index("id"), 3 + columns.index("status")
+    summary_at = [3 + columns.index(name) for name in _SUMMARY_FIELDS]
+
+    # 1. every version of these products, newest first (as current_version()): the first is the current
+    versions: dict[int, list[tuple[Any, ...]]] = {}
+    for row in (
+        ProductVersion.objects.visible_to(user)
+        .filter(product_id__in=[p["id"] for p in products])
+        .order_by("product_id", "-data_year", "-id")
+        .values_list("product_id", "review_round", "product_class__code", *columns)
+    ):
+        versions.setdefault(row[0], []).append(row)
+    current = {rows[0][id_at]: rows[0] for rows in versions.values()}
+
+    # 2. the current versions' patent links, in the model's order
+    links: dict[int, list[dict[str, Any]]] = {}
+    if current:
+        for version_id, right_id, number, *values in (
+            PatentLink.objects.visible_to(user)
+            .filter(version_id__in=list(current))
+            .values_list("version_id", "right_id", "right__patent__number", *_LINK_COLUMNS)
+        ):
+            link = {"right": right_id, "patent_number": _patent_number(_PatentNumber(number))}
+            link.update(_formatted(link_format, values))
+            links.setdefault(version_id, []).append(link)
+
+    # 3. the reasons of the latest return (as workflow.current_return_reasons), for returned versions only;
+    # ReturnReason is not a scoped model: these version ids were read through visible_to above
+    reasons: dict[int, dict[str, list[str]]] = {}
+    rounds = {vid: row[1] for vid, row in current.items() if row[status_at] == FilingStatus.RETURNED}
+    if rounds:
+        for version_id, review_round, field, message in ReturnReason.objects.filter(
+            version_id__in=list(rounds)
+        ).values_list("version_id", "review_round", "field", "message"):  # ordered by round and id
+            if review_round == rounds[version_id]:
+                reasons.setdefault(version_id, {}).setdefault(field, []).append(message)
+
+    # allowed actions depend on the version's status and the user's role only (workflow.RULES): once per status
+    actions: dict[str, list[str]] = {}
+    # the public page's URL, reversed and made absolute once (a filing number is letters and digits:
+    # nothing in it to quote); any other number goes the long way, as get_public_url does
+    template = reverse("public:product", kwargs={"filing_number": _SENTINEL})
+    if request is not None:
+        template = request.build_absolute_uri(template)
+    head, _, tail = template.partition(_SENTINEL)
+
+    data = []
+    for product in products:
+        rows = versions.get(product["id"], [])
+        version_data = None
+        if rows:
+            row = rows[0]
+            values = _formatted(version_format, row[3:])
+            values["product_class"] = row[2]
+            values["links"] = links.get(row[id_at], [])
+            values["return_reasons"] = reasons.get(row[id_at], {})
+            status = values["status"]
+            if status not in actions:
+                actions[status] = workflow.allowed_actions(ProductVersion(status=status), user)
+            values["allowed_actions"] = list(actions[status])
+            version_data = {name: values[name] for name in VersionSerializer.Meta.fields}  # the serializer's order
+        filing_number = product["filing_number"]
+        public_url = None
+        if product["published_version_id"] and filing_number:
+            if _PLAIN_FILING_NUMBER.fullmatch(filing_number):
+                public_url = head + filing_number + tail
+            else:
+                path = public_path(SimpleNamespace(filing_number=filing_number))  # type: ignore[arg-type]
+                public_url = request.build_absolute_uri(path) if request is not None else path
+        data.append(
+            {
+                "id": id_repr(product["id"]),
+                "filing_number": None if filing_number is None else number_repr(filing_number),
+                "unit": product["unit_id"],
+                "public_url": public_url,
+                "current_version": version_data,
+                # ints and a status code: VersionSummarySerializer's fields give them back as they are
+                "versions": [dict(zip(_SUMMARY_FIELDS, [r[i] for i in summary_at], strict=True)) for r in rows],
+                "created_at": None if product["created_at"] is None else created_repr(product["created_at"]),
+            }
+        )
+    return data
 
 
 class ProductUpdateSerializer(serializers.Serializer):

@@ -473,7 +473,7 @@ def test_list_filters_and_cursor_pages(
     assert seen == sorted({drafted.product_id, approved.product_id, classed.product_id}, reverse=True)
 
 
-LIST_QUERIES = 4  # products, their versions (with classes), the versions' links (with rights, patents), reasons
+LIST_QUERIES = 4  # products, their versions (with classes), the current versions' links (with patents), reasons
 
 
 def test_product_list_runs_a_fixed_number_of_queries(

@@ -1,0 +1,211 @@
+"""The product list API (`GET /api/v1/products/`) at scale: a fixed number of queries whatever the page size,
+and rows identical to what the detail serializer gives for the same product (issue 7: the list builds its
+rows from a few value queries instead of a ModelSerializer per product).
+
+The catalogue is built through the services and the workflow: 20 products of one unit with one to three
+data years each, three patents per version (one right shared by every product), and current versions in
+every state the list shows differently (returned twice, approved and published, a draft after two approved
+years, submitted, revoked).
+"""
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from filings import services, workflow
+from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion
+from patent_platform.models import User
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/products/"
+# the products of the page; their versions (with the class codes); the current versions' links (with the
+# rights' patents); the current returned versions' reasons. Scope, session and user are not counted: the
+# client authenticates without a session and the user's scope is computed once per user object.
+PAGE_QUERIES = 4
+PRODUCTS = 20
+
+
+def api(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def catalogue(
+    unit_a: FilingUnit,
+    filer_a: User,
+    reviewer: User,
+    add_right: Callable[..., PatentRight],
+    product_class: ProductClass,
+) -> list[int]:
+    """20 products, newest first by id; every fourth (from the newest) has a returned current version, so
+    every page of five holds one."""
+    shared = add_right(unit_a, filer_a)
+    other_class = ProductClass.objects.filter(is_active=True).exclude(pk=product_class.pk).first()
+    year = workflow.default_data_year()
+    ids = []
+    for i in range(PRODUCTS):
+        own = [add_right(unit_a, filer_a), add_right(unit_a, filer_a)]
+        links = [
+            {"right": own[0].pk, "is_core": True, "contribution": Decimal(60), "embodiment": "主体结构"},
+            {"right": shared.pk, "is_core": False, "contribution": Decimal("12.5"), "embodiment": ""},
+            {"right": own[1].pk, "is_core": i % 2 == 0, "contribution": Decimal(25), "embodiment": "控制模块"},
+        ]
+        kind = i % 4
+        data = {
+            "name": f"产品{i:02d}",
+            "model": f"M-{i}",
+            "product_class": other_class if i % 3 else product_class,
+            "description": "" if i % 5 else f"第 {i} 号产品的简介",
+            "first_sale_date": date(2020, 1 + i % 12, 1) if i % 2 else None,
+            "sales": Decimal("1000.5") + i,
+            "exports": Decimal(i),
+            "output_value": Decimal("1234.56"),
+        }
+        first_year = year - 2 if kind in (1, 2) else year
+        version = services.create_product(unit=unit_a, user=filer_a, data=data, links=links, data_year=first_year)
+        product = version.product
+        if kind == 0:  # returned twice: only the latest round's reasons are shown
+            workflow.submit(version, filer_a)
+            workflow.return_for_correction(version, reviewer, {"sales": f"请核对{i}。", "": "材料不全。"})
+            workflow.submit(version, filer_a)
+            workflow.return_for_correction(version, reviewer, {"patents": f"第二轮{i}"})
+        elif kind in (1, 2):  # approved two years running, then a draft (1) or a submitted version (2)
+            workflow.submit(version, filer_a)
+            workflow.approve(version, reviewer)
+            second = workflow.start_yearly_update(product, filer_a, year - 1)
+            if kind == 1:
+                workflow.submit(second, filer_a)
+                workflow.approve(second, reviewer)
+                workflow.start_yearly_update(product, filer_a, year)
+            else:
+                workflow.submit(second, filer_a)
+        else:  # approved (published) or approved then revoked (a filing number, no public page)
+            workflow.submit(version, filer_a)
+            workflow.approve(version, reviewer)
+            if i % 8 == 7:
+                workflow.revoke(version, reviewer, "数据不实")
+        ids.append(product.pk)
+    return sorted(ids, reverse=True)
+
+
+def rows(client: APIClient, **params: Any) -> list[dict[str, Any]]:
+    answer = client.get(URL, params)
+    assert answer.status_code == 200, answer.content
+    return answer.json()["results"]
+
+
+def test_the_catalogue_covers_what_the_list_shows(catalogue: list[int]) -> None:
+    statuses = {p.pk: p.latest_version().status for p in Product.objects.filter(pk__in=catalogue)}
+    assert set(statuses.values()) == {"returned", "approved", "draft", "submitted", "revoked"}
+    assert ProductVersion.objects.filter(product_id__in=catalogue).count() == 5 * 1 + 5 * 3 + 5 * 2 + 5 * 1
+    returned = {pid for pid, s in statuses.items() if s == "returned"}
+    assert all(returned & set(catalogue[start : start + 5]) for start in range(0, PRODUCTS, 5))
+
+
+def test_the_query_count_does_not_grow_with_the_page(
+    catalogue: list[int], filer_a: User, django_assert_num_queries: Any
+) -> None:
+    client = api(filer_a)
+    client.get(URL)  # the user's scope (memberships) is computed once per user object
+    with django_assert_num_queries(PAGE_QUERIES):
+        twenty = rows(client, page_size=PRODUCTS)
+    assert [row["id"] for row in twenty] == catalogue
+    assert sum(1 for row in twenty if len(row["versions"]) == 3) == 5
+    assert sum(len(row["current_version"]["links"]) for row in twenty) == 3 * PRODUCTS
+
+    with django_assert_num_queries(PAGE_QUERIES):
+        five = rows(client, page_size=5)
+    assert [row["id"] for row in five] == catalogue[:5]
+
+    # the next page through the cursor, and a filter: the same count
+    following = client.get(URL, {"page_size": 5}).json()["next"]
+    with django_assert_num_queries(PAGE_QUERIES):
+        second = client.get(following).json()["results"]
+    assert [row["id"] for row in second] == catalogue[5:10]
+    with django_assert_num_queries(PAGE_QUERIES):
+        returned = rows(client, status="returned")
+    assert len(returned) == 5 and all(row["current_version"]["return_reasons"] for row in returned)
+
+
+def test_a_page_without_returned_versions_or_products_runs_fewer(
+    catalogue: list[int], filer_a: User, filer_b: User, django_assert_num_queries: Any
+) -> None:
+    client = api(filer_a)
+    client.get(URL)
+    with django_assert_num_queries(PAGE_QUERIES - 1):  # no reasons to read
+        approved = rows(client, status="approved", page_size=PRODUCTS)
+    assert approved and not any(row["current_version"]["return_reasons"] for row in approved)
+    other = api(filer_b)
+    other.get(URL)
+    with django_assert_num_queries(1):  # another unit: no product, nothing more to read
+        assert rows(other) == []
+
+
+@pytest.mark.parametrize("who", ["filer", "reviewer", "guangdong", "national"])
+def test_every_row_equals_the_detail_serializers(
+    who: str, catalogue: list[int], filer_a: User, reviewer: User, demo_users: dict[str, User]
+) -> None:
+    """Same keys in the same order and the same values as GET /api/v1/products/{id}/ (ProductSerializer),
+    for every role that reads products (allowed actions differ by role)."""
+    user = {"filer": filer_a, "reviewer": reviewer}.get(who) or demo_users[who]
+    client = api(user)
+    listed = rows(client, page_size=500)
+    assert set(catalogue) <= {row["id"] for row in listed}
+    for row in listed:
+        detail = client.get(f"{URL}{row['id']}/")
+        assert detail.status_code == 200
+        assert list(row) == list(detail.json())
+        if row["current_version"] is not None:
+            assert list(row["current_version"]) == list(detail.json()["current_version"])
+        assert row == detail.json(), row["id"]
+
+
+def test_rows_show_the_latest_round_and_the_public_page(catalogue: list[int], filer_a: User, reviewer: User) -> None:
+    by_id = {row["id"]: row for row in rows(api(reviewer), page_size=PRODUCTS)}
+    returned = by_id[catalogue[PRODUCTS - 1 - 16]]  # i = 16: returned twice
+    assert returned["current_version"]["return_reasons"] == {"patents": ["第二轮16"]}
+    assert returned["current_version"]["allowed_actions"] == []  # a returned version is the filer's
+    assert api(filer_a).get(f"{URL}{returned['id']}/").json()["current_version"]["allowed_actions"]
+    draft = by_id[catalogue[PRODUCTS - 1 - 17]]  # i = 17: approved 2 years, then a draft
+    assert [v["status"] for v in draft["versions"]] == ["draft", "approved", "approved"]
+    assert draft["public_url"] == f"http://testserver/products/{draft['filing_number']}/"
+    links = draft["current_version"]["links"]
+    assert [(link["is_core"], link["contribution"]) for link in links] == [
+        (True, "60.00"),
+        (False, "25.00"),
+        (False, "12.50"),
+    ]
+    assert all(link["patent_number"].startswith("ZL") for link in links)
+    revoked = by_id[catalogue[PRODUCTS - 1 - 15]]  # i = 15: approved, then revoked
+    assert revoked["filing_number"] and revoked["public_url"] is None
+
+
+def test_the_schema_still_describes_the_list(filer_a: User) -> None:
+    schema = api(filer_a).get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"][URL]["get"]
+    # the viewset's docstring, as before the list had its own method
+    assert operation["description"] == (
+        "A product, its current version (the latest data year) embedded, and the workflow on that version."
+    )
+    listing = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listing == {"$ref": "#/components/schemas/PaginatedProductList"}
+    page = schema["components"]["schemas"]["PaginatedProductList"]
+    assert page["properties"]["results"]["items"] == {"$ref": "#/components/schemas/Product"}
+    assert "count" not in page["properties"]  # a cursor page: no COUNT(*)
+    product = schema["components"]["schemas"]["Product"]
+    assert list(product["properties"]) == [
+        "id",
+        "filing_number",
+        "unit",
+        "public_url",
+        "current_version",
+        "versions",
+        "created_at",
+    ]
