@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="comma-separated benchmark names: evaluation, dashboard, api, publication, import "
-        "(the seed always runs first)",
+        "(the seed always runs first; --only seed runs nothing else)",
     )
     parser.add_argument(
         "--reuse",
