@@ -2,9 +2,10 @@
 
 A job reads the whole sheet first and checks every row and cell without writing anything; the errors
 are collected as {row, column, message} (row = the Excel row number, column = the header). Only a file
-without a single error is saved, in one transaction, through the same services a user's form calls
-(`services.add_patent_right`, `services.create_product`), acting as the user who uploaded it. So a
-file is imported completely or not at all.
+without a single error is saved, in one transaction, acting as the user who uploaded it: patents
+through the service a user's form calls (`services.add_patent_right`); products, whose rules
+(those of `services.create_product`) are checked for the whole file against the unit's rights read
+once, set-based with bulk_create (see `_save_products`). So a file is imported completely or not at all.
 
 The column headers are the file format and stay in Chinese whatever the user's language; the notes,
 the instruction sheet and the error messages are translated.
@@ -32,10 +33,20 @@ from django.utils.translation import gettext_lazy
 from filings import services
 from filings.choices import ImportKind, ImportStatus, LegalStatus, LicenceKind, RightKind
 from filings.identifiers import parse_patent_number
-from filings.models import FilingPolicy, ImportJob, Patent, PatentRight, ProductClass, ProductVersion
+from filings.models import (
+    FilingPolicy,
+    ImportJob,
+    Patent,
+    PatentLink,
+    PatentRight,
+    Product,
+    ProductClass,
+    ProductVersion,
+)
 from filings.workflow import china_today, default_data_year
 from patent_platform import audit
 from patent_platform.choices import AuditAction
+from patent_platform.signals import figures_changed
 
 logger = logging.getLogger(__name__)
 
@@ -676,6 +687,7 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
         rights.update(
             PatentRight.objects.filter(unit=job.unit, patent__number__in=chunk).values_list("patent__number", "pk")
         )
+    right_numbers = {pk: number for number, pk in rights.items()}  # the unit's rights this file names
     existing = set(ProductVersion.objects.filter(product__unit=job.unit).values_list("name", "model", "data_year"))
     max_year = default_data_year()
     today = china_today()
@@ -774,7 +786,7 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
             )
         if not link_errors:
             # the rules of a patent list the product form also applies (the sum of contributions, ...)
-            for message in services.link_shape_errors(job.unit_id, links):
+            for message in services.link_shape_errors(job.unit_id, links, rights=right_numbers):
                 problems.add(first, "contribution", message)
         products.append({"row": first, "data": data, "links": links, "data_year": year})
     return products
@@ -794,20 +806,72 @@ def _save_patents(job: ImportJob, rows: list[Row]) -> list[int]:
     return ids
 
 
+BATCH_SIZE = 1000  # rows per INSERT when the products are saved
+
+
 def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
-    ids = []
+    """Save the checked products set-based (what `services.create_product` writes, product by product).
+
+    `_check_products` has already applied every rule `create_product` applies (figures, the patent
+    list against the unit's rights, the names) to the whole file, so each version is only checked
+    against its fields' own validators here: the uniqueness of (product, data year) holds for a new
+    product, the classes were read from the active ones, and the database's CHECK constraints are the
+    figure rules above. Products, versions and links are then written with bulk_create; the import's
+    audit record (`audit_bulk`, in `_run`) names every version; the dashboards' summary is told through
+    `figures_changed`, as no post_save signal is sent."""
+    unit, user = job.unit, job.created_by
+    services._require_filer(user, unit)  # 404 (handled by _run) if the uploader lost access meanwhile
+    versions: list[ProductVersion] = []
     for product in products:
-        data = {k: v for k, v in product["data"].items() if k != "data_year"}
+        version = ProductVersion(data_year=product["data_year"])
+        for f in services.VERSION_FIELDS:
+            if f in product["data"]:
+                if f == "product_class":
+                    version.product_class = product["data"][f]
+                else:
+                    setattr(version, f, product["data"][f])
         try:
-            version = services.create_product(
-                unit=job.unit, user=job.created_by, data=data, links=product["links"], data_year=product["data_year"]
-            )
+            version.full_clean(exclude=["product", "product_class"], validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             raise _SaveFailed(product["row"], " ".join(exc.messages)) from exc
+        versions.append(version)
+    for start in range(0, len(products), BATCH_SIZE):
+        batch = products[start : start + BATCH_SIZE]
+        batch_versions = versions[start : start + BATCH_SIZE]
+        try:
+            made = Product.objects.bulk_create(
+                [
+                    Product(
+                        unit=unit,
+                        created_by=user,
+                        province_code=unit.province_code,
+                        city_code=unit.city_code,
+                        county_code=unit.county_code,
+                    )
+                    for _ in batch
+                ]
+            )
+            for product, version in zip(made, batch_versions, strict=True):
+                version.product = product
+            ProductVersion.objects.bulk_create(batch_versions)
+            PatentLink.objects.bulk_create(
+                [
+                    PatentLink(
+                        version=version,
+                        right_id=int(link["right"]),
+                        is_core=bool(link.get("is_core")),
+                        contribution=services._decimal(link.get("contribution")),
+                        embodiment=(link.get("embodiment") or "").strip(),
+                    )
+                    for version, product in zip(batch_versions, batch, strict=True)
+                    for link in product["links"]
+                ],
+                batch_size=BATCH_SIZE,
+            )
         except DatabaseError as exc:
-            raise _SaveFailed(product["row"], str(exc)) from exc
-        ids.append(version.pk)
-    return ids
+            raise _SaveFailed(batch[0]["row"], str(exc)) from exc
+        figures_changed.send(sender=Product, products=[p.pk for p in made])
+    return [v.pk for v in versions]
 
 
 def _finish(job: ImportJob, status: str, **fields: Any) -> str:

@@ -214,19 +214,25 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
-def link_shape_errors(unit_id: int, links: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Errors in the patent list that make it unsavable (foreign rights, duplicates, bad %)."""
+def link_shape_errors(
+    unit_id: int, links: Iterable[Mapping[str, Any]], rights: Mapping[int, str] | None = None
+) -> list[str]:
+    """Errors in the patent list that make it unsavable (foreign rights, duplicates, bad %).
+
+    `rights`: the unit's rights as {right id: patent number}, when the caller has read them already
+    (the Excel import checks thousands of products against one read); read here otherwise."""
     errors: list[str] = []
     seen: set[int] = set()
     total = Decimal(0)
-    rights = {r.pk: r for r in PatentRight.objects.filter(unit_id=unit_id).select_related("patent")}
+    if rights is None:
+        rights = dict(PatentRight.objects.filter(unit_id=unit_id).values_list("pk", "patent__number"))
     for i, link in enumerate(links, start=1):
         right_id = int(link["right"]) if link.get("right") not in (None, "") else None
         if right_id not in rights:
             errors.append(_("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i})
             continue
         if right_id in seen:
-            errors.append(_("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id].patent.number})
+            errors.append(_("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id]})
         seen.add(right_id)
         try:
             contribution = _decimal(link.get("contribution"))
