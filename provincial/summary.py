@@ -9,8 +9,9 @@ like the products they count.
 How fresh:
 - Every write that can move a figure marks its region dirty (`SummaryDirty`), in the same transaction
   as the write: saves and deletions of filing units (old and new region), products, product versions,
-  patent-status flags, candidates and rounds (receivers in `connect()`), and the set-based writes of the
-  platform (the drift import's flags) through `patent_platform.signals.figures_changed`.
+  patent-status flags, and saves of rounds (a final list certifies), by receivers in `connect()`; and
+  the set-based writes of the platform (the drift import's flags, the Excel import) through
+  `patent_platform.signals.figures_changed`.
 - A dashboard read first drains the dirty regions inside its area (recomputes their cells from the base
   tables: cheap, a few counties), so figures after the platform's own writes are current.
 - Everything is rebuilt in full every hour by the `summary: rebuild` beat entry (and by `manage.py
@@ -480,7 +481,7 @@ def _figures_changed(sender: Any, products: Iterable[int] = (), **kwargs: Any) -
 def connect() -> None:
     from django.db.models.signals import post_delete, post_save, pre_save
 
-    from evaluation.models import Candidate, Round
+    from evaluation.models import Round
     from filings.models import FilingFlag, ProductVersion
     from patent_platform.signals import figures_changed
 
@@ -488,9 +489,11 @@ def connect() -> None:
     pre_save.connect(_unit_before, sender=FilingUnit, dispatch_uid=f"{uid}.unit_before")
     post_save.connect(_unit_saved, sender=FilingUnit, dispatch_uid=f"{uid}.unit_saved")
     post_delete.connect(_coded_changed, sender=FilingUnit, dispatch_uid=f"{uid}.unit_deleted")
-    for model in (Product, Candidate):
-        post_save.connect(_coded_changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}.saved")
-        post_delete.connect(_coded_changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}.deleted")
+    post_save.connect(_coded_changed, sender=Product, dispatch_uid=f"{uid}.product_saved")
+    post_delete.connect(_coded_changed, sender=Product, dispatch_uid=f"{uid}.product_deleted")
+    # Candidates need no receiver: a product counts as certified only once its round is final, and a round
+    # becomes final (after its candidates are saved) through Round.save, which marks their regions. The
+    # engine's set-based writes and the per-candidate saves of the earlier stages move no figure.
     post_save.connect(_version_changed, sender=ProductVersion, dispatch_uid=f"{uid}.version_saved")
     post_delete.connect(_version_changed, sender=ProductVersion, dispatch_uid=f"{uid}.version_deleted")
     post_save.connect(_flag_changed, sender=FilingFlag, dispatch_uid=f"{uid}.flag_saved")

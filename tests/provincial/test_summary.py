@@ -276,3 +276,23 @@ def test_a_worker_rebuilds_and_drains_the_summary(worker: Any) -> None:
     national = User.objects.get(email="national@example.cn")
     area = stats.area_for(national)
     assert _without_time(stats.dashboard(area)) == _without_time(stats.live_dashboard(area))
+
+
+def test_a_rounds_stage_moves_the_certified_figure(demo_users: dict[str, User]) -> None:
+    """Candidates are certified while their round is in publicity; the Round.save that makes it final (or,
+    here, takes it back and makes it final again) marks their regions."""
+    from evaluation.choices import CandidateStatus, Stage
+    from evaluation.models import Round
+
+    national = demo_users["national"]
+    before = stats.dashboard(stats.area_for(national))["totals"]["certified"]
+    rnd = Round.objects.filter(stage=Stage.FINAL, candidates__status=CandidateStatus.CERTIFIED).distinct().first()
+    assert rnd is not None and before > 0, "the demo has a final round with certificates"
+    rnd.stage = Stage.PUBLICITY
+    rnd.save()
+    assert stats.dashboard(stats.area_for(national))["totals"]["certified"] < before
+    assert_same(demo_users)
+    rnd.stage = Stage.FINAL
+    rnd.save()
+    assert stats.dashboard(stats.area_for(national))["totals"]["certified"] == before
+    assert_same(demo_users)
