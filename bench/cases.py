@@ -239,14 +239,43 @@ def bench_evaluation(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from evaluation.models import Round
 
     rnd = Round.objects.filter(name__contains="规模测试").order_by("-pk").first()
+
+    def first_run() -> dict[str, int]:
+        """The round evaluated for the first time: its candidates removed first (untimed), rolled back."""
+        from evaluation.models import Candidate, IndicatorResult
+
+        box: dict[str, Any] = {}
+        with transaction.atomic():
+            IndicatorResult.objects.filter(candidate__round=rnd)._raw_delete(IndicatorResult.objects.db)
+            Candidate.objects.filter(round=rnd)._raw_delete(Candidate.objects.db)
+            seconds, mb, counts = measured(lambda: engine.evaluate_round(rnd))
+            box.update(seconds=seconds, mb=mb, counts=counts)
+            transaction.set_rollback(True)
+        return box
+
+    first = first_run()
     plat_s, plat_mb, counts = measured(lambda: engine.evaluate_round(rnd))
     n = counts["candidates"]
     elapsed, done, base_mb = _per_object_sample(rnd, args.sample)
     scaled = elapsed / max(done, 1) * n
     ratio = scaled / plat_s if plat_s else 0.0
+    first_ratio = scaled / first["seconds"] if first["seconds"] else 0.0
     return [
         Result(
-            name="certification patent evaluation",
+            name="certification patent evaluation, first run",
+            platform=f"set-based engine: {first['counts']['candidates']:,} product-years in {first['seconds']:.2f} s",
+            baseline=f"per-object ORM loop: {done} in {elapsed:.2f} s → {scaled:.1f} s for {n:,}",
+            ratio=first_ratio,
+            ratio_text=f"{first_ratio:.0f}× faster",
+            goal=50,
+            goal_text="≥ 50× faster",
+            platform_mb=first["mb"],
+            baseline_mb=base_mb,
+            note="the round's candidates and results removed first (not timed), evaluated, rolled back: what "
+            "starting a round costs",
+        ),
+        Result(
+            name="certification patent evaluation, re-run",
             platform=f"set-based engine: {n:,} product-years in {plat_s:.2f} s",
             baseline=f"per-object ORM loop: {done} in {elapsed:.2f} s → {scaled:.1f} s for {n:,}",
             ratio=ratio,
@@ -256,9 +285,10 @@ def bench_evaluation(args: Any, log: Callable[[str], Any]) -> list[Result]:
             platform_mb=plat_mb,
             baseline_mb=base_mb,
             note=f"{n:,} candidate product-years at this size (opted-in approved versions of the last data year); "
+            "the round evaluated again (as after a benchmark correction: unchanged rows are not rewritten); "
             "the loop computes each version's indicators with the same expressions and saves row by row, "
             "rolled back",
-        )
+        ),
     ]
 
 

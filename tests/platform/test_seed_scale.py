@@ -203,7 +203,11 @@ def test_bench_prints_the_table_with_ratios(
     assert header in first
     table = _table_rows(first)
     names = list(table)
-    assert names[:2] == ["seed_scale", "certification patent evaluation"]
+    assert names[:3] == [
+        "seed_scale",
+        "certification patent evaluation, first run",
+        "certification patent evaluation, re-run",
+    ]
     assert any(name.startswith("port dashboard, throughput") for name in names)
     assert any(name.startswith("product list API") for name in names)
     publication = next(cells for name, cells in table.items() if name.startswith("monthly publication"))
@@ -230,7 +234,11 @@ def test_bench_prints_the_table_with_ratios(
     assert not Publication.objects.exists()
 
     reused = _table_rows(second)
-    assert list(reused) == ["seed_scale", "certification patent evaluation"]
+    assert list(reused) == [
+        "seed_scale",
+        "certification patent evaluation, first run",
+        "certification patent evaluation, re-run",
+    ]
     assert reused["seed_scale"][1].startswith("reused: 200 products, seed 1")
     assert reused["seed_scale"][3] == "reused" and reused["seed_scale"][5] == "—"
     assert set(ProductVersion.objects.values_list("pk", "status", "name")) == versions
