@@ -315,6 +315,19 @@ def trend(area: stats.Area) -> list[dict[str, Any]]:
     return [{"month": m, "count": counts.get(m, 0)} for m in months]
 
 
+def months(area: stats.Area, first: str, end: str) -> dict[str, int]:
+    """Approved products by month of first approval (YYYY-MM keys) in [first, end)."""
+    return {
+        row["key"]: row["n"] or 0
+        for row in cells(area, SummaryKind.MONTH)
+        .filter(key__gte=first, key__lt=end)
+        .exclude(key=stats.BLANK)
+        .values("key")
+        .annotate(n=Sum("approved"))
+        .order_by()
+    }
+
+
 def breakdowns(area: stats.Area) -> dict[str, Counter[str]]:
     """Approved products per key of the class, section and scale cells (one query)."""
     counts: dict[str, Counter[str]] = {

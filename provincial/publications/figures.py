@@ -4,10 +4,13 @@ Every figure is read through an `Area` from `provincial.stats.area_for_unit` (a 
 port's regions, or the national office), with the dashboard's own functions and definitions, so a
 publication counts exactly what the port's administrators see on their dashboard:
 
-- the summary (`stats.totals`), the breakdowns (`stats.ranking` / `by_region`, `by_class`, `by_section`,
-  `by_scale`) and the roster coverage (`rosters.coverage_by_category`) are the state of the data when the
-  publication is built (`data_as_of`; the monthly run builds last month's publication on the 1st, so that is
-  the state at the month's end);
+- the summary (totals), the breakdowns (ranking / by region, by class, by section, by scale) and the
+  month counts come from the dashboards' summary cells (`provincial.summary`, made current for the area
+  first: the same definitions and the same figures as the dashboard); the list of the month's new
+  approvals and the breakdown by unit kind are read from the base tables, the roster coverage from
+  `rosters.coverage_by_category`. All of it is the state of the data when the publication is built
+  (`data_as_of`; the monthly run builds last month's publication on the 1st, so that is the state at the
+  month's end);
 - "new approvals of a month" are the approved products whose first currently approved version was decided
   inside that month (Asia/Shanghai): the dashboard's month drill-down (`stats.Filters(month=…)`) and trend.
 
@@ -22,7 +25,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,9 +38,9 @@ from filings.choices import UnitKind as FilingUnitKind
 from filings.models import PatentLink
 from patent_platform.choices import RegionLevel
 from provincial import reports as progress_reports
-from provincial import rosters, stats
+from provincial import rosters, stats, summary
 from provincial.choices import ReportCategory, RosterCategory
-from provincial.models import ManagementUnit, Roster
+from provincial.models import ManagementUnit, Roster, SummaryKind
 
 TREND_MONTHS = stats.TREND_MONTHS
 NATIONAL_CODE = "NATIONAL"
@@ -170,8 +173,14 @@ def _region_rows(area: stats.Area, start: dt.datetime) -> list[dict[str, Any]]:
     """The dashboard's ranking (every region at the breakdown level), with the month's new approvals."""
     code_field = stats.level_field(area.level)
     new_by_code: Counter[str] = Counter()
-    for row in new_approvals(area, start).values(code_field).annotate(n=Count("pk")).order_by():
-        new_by_code[row[code_field] or stats.BLANK] += row["n"]
+    for row in (
+        summary.cells(area, SummaryKind.MONTH)
+        .filter(key=month_key(start))
+        .values(code_field)
+        .annotate(n=Sum("approved"))
+        .order_by()
+    ):
+        new_by_code[row[code_field] or stats.BLANK] += row["n"] or 0
     return [
         {
             "rank": r["rank"],
@@ -184,7 +193,7 @@ def _region_rows(area: stats.Area, start: dt.datetime) -> list[dict[str, Any]]:
             "sales": _money(r["sales"]),
             "new": new_by_code.get(r["code"], 0),
         }
-        for r in stats.ranking(area)
+        for r in summary.ranking(area)
     ]
 
 
@@ -231,18 +240,22 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
     12-month trend ending with the month: by month of first approval, as the dashboard's trend counts.
     """
     area = stats.area_for_unit(unit)
-    as_of = timezone.now()
+    # the aggregates come from the dashboards' summary cells (provincial/summary.py), made current for
+    # this area first: the same definitions as the dashboard, without scanning the base tables per port
+    as_of = max(summary.ensure_fresh(area), timezone.now())
     start = stats.month_start(period.year, period.month)
     end = stats.next_month(start)
     previous = _shift_month(start, -1)
     last_year = _shift_month(start, -12)
     trend_first = _shift_month(start, -(TREND_MONTHS - 1))
-    by_month = approvals_by_month(area, trend_first, end)
-    last_year_count = new_approvals(area, last_year).count()
+    months = summary.months(area, month_key(last_year), month_key(end))
+    by_month = {k: n for k, n in months.items() if k >= month_key(trend_first)}
+    last_year_count = months.get(month_key(last_year), 0)
     new_rows = _new_rows(area, start)
     current = len(new_rows)
     previous_count = by_month.get(month_key(previous), 0)
-    totals = stats.totals(area)
+    totals = summary.totals(area, sum(m["count"] for m in summary.trend(area)))
+    breakdowns = summary.breakdowns(area)
     roster_year = roster_year_for(area.user, period.year)
     return {
         "kind": "monthly",
@@ -287,9 +300,9 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
             for m in (_shift_month(trend_first, i) for i in range(TREND_MONTHS))
         ],
         "by_region": _region_rows(area, start),
-        "by_class": _counts(stats.by_class(area)),
-        "by_section": _counts(stats.by_section(area)),
-        "by_scale": _counts(stats.by_scale(area)),
+        "by_class": _counts(summary.by_class(breakdowns[SummaryKind.CLASS])),
+        "by_section": _counts(summary.by_section(breakdowns[SummaryKind.SECTION])),
+        "by_scale": _counts(summary.by_scale(breakdowns[SummaryKind.SCALE])),
         "by_unit_kind": _by_unit_kind(area),
         "coverage": _coverage(area.user, roster_year),
     }
