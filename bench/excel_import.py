@@ -226,7 +226,7 @@ def bench_import(args: Any, log: Callable[[str], Any]) -> list[Result]:
             platform_mb=plat_mb,
             baseline_mb=base_mb,
             note=f"one job for one unit (the seeded unit with the most rights: {len(rights)}); the platform reads and "
-            "checks the XLSX and saves product by product through services.create_product; bulk_create writes "
+            "checks the XLSX, then saves products, versions and links in batches (filings.imports); bulk_create writes "
             "Product, ProductVersion and PatentLink rows; deferred FK checks forced in both timings; rolled back",
         )
     ]
