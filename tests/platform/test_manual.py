@@ -4,6 +4,7 @@ The screenshots themselves are renewed by tests/browser/test_manual_screenshots.
 that what is committed is what the registry names and what that test wrote (the manifest's checksums),
 and that every page and PDF shows it."""
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import resolve, reverse
+from django.utils import timezone
 from PIL import Image
 
 from patent_platform import manual
@@ -122,8 +124,9 @@ def test_the_pages_answer_anonymous_visitors(client) -> None:  # type: ignore[no
         assert doc.title in text
         assert f'href="/manual/{doc.slug}/"' in text and f'href="/manual/{doc.slug}.pdf"' in text
     assert 'href="/rules/"' in text and 'href="/manual/all.pdf"' in text
-    generated = manual.manifest()["generated_at"][:10]
-    assert f"截图生成于 {generated}" in text
+    # the page shows the time in Asia/Shanghai; the manifest holds an ISO instant (UTC after 16:00 is the next day)
+    generated = timezone.localtime(dt.datetime.fromisoformat(manual.manifest()["generated_at"]))
+    assert f"截图生成于 {generated:%Y-%m-%d}" in text
 
     for doc in DOCS:
         url = "/rules/" if doc is manual.RULES else f"/manual/{doc.slug}/"
