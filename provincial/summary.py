@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from filings.industries import industries
 from filings.models import FilingUnit, Product
+from patent_platform.locks import advisory_xact_lock
 from provincial import stats
 from provincial.models import SummaryCell, SummaryDirty, SummaryKind, SummaryState
 
@@ -171,9 +172,7 @@ def _triples_q(triples: set[Triple]) -> Q:
 def _lock() -> None:
     """Serialise refreshes (two would insert the same cells): a transaction-level advisory lock on
     PostgreSQL; SQLite serialises writers itself."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('provincial.summary'))")
+    advisory_xact_lock("provincial.summary")
 
 
 def _write(cells: list[tuple[Any, ...]]) -> None:

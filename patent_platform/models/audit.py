@@ -20,15 +20,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.db import connections, models, router, transaction
+from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import AuditAction, Role
+from patent_platform.locks import advisory_xact_lock
 from patent_platform.scoping import ScopedQuerySet
 
-# Any constant fits; it only has to be the same for every process writing the audit table.
-ADVISORY_LOCK_KEY = 0x61756469  # "audi"
+# The advisory lock every process writing the audit table takes (per database: patent_platform.locks).
+ADVISORY_LOCK_NAME = "patent_platform.audit"
 GENESIS = ""  # prev_hash of the first record
 # 等保 2.0 L3-CES1-14 asks for audit records to be kept; the Cybersecurity Law (art. 21) says 6 months.
 AUDIT_RETENTION_MINIMUM_DAYS = 180
@@ -174,11 +175,8 @@ class AuditEvent(models.Model):
         self.ip = self._meta.get_field("ip").get_prep_value(self.ip) or None
         self.changes = json.loads(json.dumps(self.changes, ensure_ascii=False, allow_nan=False))
         with transaction.atomic(using=using):
-            connection = connections[using]
-            if connection.vendor == "postgresql":
-                # Held until the outermost transaction ends: the next writer reads our row as the last.
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+            # Held until the outermost transaction ends: the next writer reads our row as the last.
+            advisory_xact_lock(ADVISORY_LOCK_NAME, using)
             last = type(self)._base_manager.using(using).order_by("-id").values_list("hash", flat=True).first()
             self.prev_hash = last if last is not None else GENESIS
             self.at = timezone.now()
