@@ -39,8 +39,11 @@ demo: migrate
 run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# In parallel, one process per core (pytest-xdist; each process has its own test database and Redis database);
+# PYTEST_XDIST= runs in one process. The 30 slowest tests are listed at the end (pyproject.toml).
+PYTEST_XDIST ?= -n auto --dist loadgroup
 test: install-dev assets
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 check: install-dev
 	$(VENV)/bin/ruff check .

@@ -32,7 +32,12 @@ from patent_platform import manual
 from patent_platform.models import User
 from provincial.statements import issue_statement
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# One xdist worker for this and tests/platform/test_manual.py, which reads the files written here.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("manual-screenshots"),
+]
 
 SCREENS = Path(settings.BASE_DIR) / "static" / manual.SCREENS_DIR
 MAX_BYTES = 250_000

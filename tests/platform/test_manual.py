@@ -22,7 +22,8 @@ from PIL import Image
 
 from patent_platform import manual
 
-pytestmark = pytest.mark.django_db
+# One xdist worker for this and tests/browser/test_manual_screenshots.py, which rewrites the files read here.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("manual-screenshots")]
 
 SCREENS = Path(settings.BASE_DIR) / "static" / manual.SCREENS_DIR
 DOCS = [manual.RULES, *manual.MANUALS]
