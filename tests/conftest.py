@@ -4,7 +4,6 @@ A test marked `postgres`, `redis`, `worker` or `browser` needs that real part. O
 part skips the test with the reason; with CI=true it fails: CI never passes by skipping.
 """
 
-import io
 import os
 import shutil
 import socket
@@ -21,7 +20,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from patent_platform.choices import Role
-from patent_platform.models import Region, User
+from patent_platform.models import User
+from tests import worlds
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -68,9 +68,50 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
-    """Load the reference data (regions, management units, product classes) once per session."""
+    """Load the reference data (regions, management units, product classes) once per process and keep a
+    copy of that state (the base world, tests/worlds.py)."""
     with django_db_blocker.unblock():
         call_command("load_reference", verbosity=0)
+        worlds.take_base()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The demo's rows go in before any other function fixture writes: they were copied with the audit chain
+    and the ids of a database holding only the base world (tests/worlds.py)."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if not names or "demo" not in names:
+            continue
+        defs = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+        names.remove("demo")
+        first = next(
+            (i for i, n in enumerate(names) if n in defs and defs[n][-1].scope == "function"),
+            len(names),
+        )
+        names.insert(first, "demo")
+
+
+def _transactional(item: pytest.Item) -> bool:
+    """Whether pytest-django runs the test as a TransactionTestCase (committed, then flushed)."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    names = getattr(item, "fixturenames", ())
+    return any(n in names for n in ("transactional_db", "live_server", "django_db_reset_sequences"))
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """After a transactional test's flush, put the base world back (every test starts from it)."""
+    result = yield
+    # Only once the test database exists (its setup takes the base copy), and not after the last test,
+    # when it is gone: the connection would point at the configured database again.
+    if _transactional(item) and nextitem is not None and worlds.has_base():
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            worlds.restore_base()
+    return result
 
 
 @pytest.fixture(autouse=True)
@@ -81,9 +122,10 @@ def _clean_cache() -> None:
 
 @pytest.fixture
 def reference(db: None) -> None:
-    """Reference data present even after a transactional test emptied the tables."""
-    if not Region.objects.exists():
-        call_command("load_reference", verbosity=0)
+    """Reference data present even after a transactional test emptied the tables (restored from the
+    base world's copy, tests/worlds.py)."""
+    if not worlds.base_is_intact():
+        worlds.restore_base()
 
 
 @pytest.fixture
@@ -94,10 +136,18 @@ def make_user(db: None) -> Callable[..., User]:
     return make
 
 
+@pytest.fixture(scope="session")
+def demo_world(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    """`load_demo` once per process, outside every test's transaction, and its rows copied (tests/worlds.py)."""
+    with django_db_blocker.unblock():
+        worlds.take_demo()
+
+
 @pytest.fixture
-def demo(reference: None) -> None:
-    """The demo accounts and units of `make run`."""
-    call_command("load_demo", verbosity=0, stdout=io.StringIO())
+def demo(demo_world: None, reference: None) -> None:
+    """The demo accounts and units of `make run`: each test gets the rows of `load_demo` back from the
+    copy (tests/worlds.py), rolled back with the test."""
+    worlds.ensure_demo()
 
 
 @pytest.fixture

@@ -38,61 +38,66 @@ def method(demo: None) -> MethodVersion:
     return MethodVersion.objects.get(status=MethodStatus.ACTIVE)
 
 
+def walk_second_round(national: User, stage: str = Stage.PATENT, *, percentile: int = 10, objections: int = 0) -> Round:
+    """The second round of the demo's data year, walked through the services to `stage` (the demo loaded)."""
+    today = workflow.china_today()
+    versions = ProductVersion.objects.filter(
+        data_year=YEAR, status=FilingStatus.APPROVED, certification_opt_in=False
+    ).select_related("product__unit")
+    for version in versions:
+        workflow.set_certification_opt_in(version, filer_of(version), True)
+    active = MethodVersion.active()
+    for product_class in ProductClass.objects.filter(
+        pk__in=ProductVersion.objects.filter(data_year=YEAR, certification_opt_in=True).values("product_class")
+    ):
+        bset = methods.create_benchmark_set(
+            method=active, product_class=product_class, data_year=YEAR, user=national, percentile=percentile
+        )
+        for b in bset.values.filter(value__isnull=True):
+            methods.set_values(bset, national, {b.indicator_id: 0})
+        methods.fix(bset, national)
+    rnd = rounds.start_round(user=national, name=f"{YEAR} 年度认定（第二批）", data_year=YEAR, deadline=today)
+    rounds.evaluate(rnd.pk)
+    rnd.refresh_from_db()
+    if stage == Stage.PATENT:
+        return rnd
+    rounds.request_information(rnd, national, today + dt.timedelta(days=10))
+    for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
+        rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
+    rnd.refresh_from_db()
+    if stage == Stage.INFO:
+        return rnd
+    rounds.start_industry_evaluation(rnd, national)
+    rnd.refresh_from_db()
+    if stage == Stage.INDUSTRY:
+        return rnd
+    for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
+        for assignment in expert.assignments.filter(candidate__round=rnd):
+            rounds.submit_score(assignment.pk, expert, SCORES, "技术先进，专利支撑作用明显。")
+    rounds.start_publicity(rnd, national, days=5)
+    rnd.refresh_from_db()
+    for candidate in rnd.candidates.filter(status=CandidateStatus.PROPOSED)[:objections]:
+        rounds.lodge_objection(
+            candidate.pk,
+            name="某竞争企业",
+            contact="010-12345678",
+            reasons="该产品的核心专利已被宣告无效，请核实。",
+        )
+    if stage == Stage.PUBLICITY:
+        return rnd
+    for objection in Objection.objects.filter(candidate__round=rnd, status="pending"):
+        rounds.decide_objection(objection.pk, national, uphold=False, decision="经核实，该专利仍有效，异议不成立。")
+    rounds.finalize(rnd, national, today=rnd.publicity_end + dt.timedelta(days=1))
+    rnd.refresh_from_db()
+    return rnd
+
+
 @pytest.fixture
 def second_round(demo: None, demo_users: dict[str, User]) -> Callable[..., Round]:
     national = demo_users["national"]
 
     def make(stage: str = Stage.PATENT, *, percentile: int = 10, objections: int = 0) -> Round:
-        today = workflow.china_today()
-        versions = ProductVersion.objects.filter(
-            data_year=YEAR, status=FilingStatus.APPROVED, certification_opt_in=False
-        ).select_related("product__unit")
-        for version in versions:
-            workflow.set_certification_opt_in(version, filer_of(version), True)
-        active = MethodVersion.active()
-        for product_class in ProductClass.objects.filter(
-            pk__in=ProductVersion.objects.filter(data_year=YEAR, certification_opt_in=True).values("product_class")
-        ):
-            bset = methods.create_benchmark_set(
-                method=active, product_class=product_class, data_year=YEAR, user=national, percentile=percentile
-            )
-            for b in bset.values.filter(value__isnull=True):
-                methods.set_values(bset, national, {b.indicator_id: 0})
-            methods.fix(bset, national)
-        rnd = rounds.start_round(user=national, name=f"{YEAR} 年度认定（第二批）", data_year=YEAR, deadline=today)
-        rounds.evaluate(rnd.pk)
-        rnd.refresh_from_db()
-        if stage == Stage.PATENT:
-            return rnd
-        rounds.request_information(rnd, national, today + dt.timedelta(days=10))
-        for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
-            rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
-        rnd.refresh_from_db()
-        if stage == Stage.INFO:
-            return rnd
-        rounds.start_industry_evaluation(rnd, national)
-        rnd.refresh_from_db()
-        if stage == Stage.INDUSTRY:
-            return rnd
-        for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
-            for assignment in expert.assignments.filter(candidate__round=rnd):
-                rounds.submit_score(assignment.pk, expert, SCORES, "技术先进，专利支撑作用明显。")
-        rounds.start_publicity(rnd, national, days=5)
-        rnd.refresh_from_db()
-        for candidate in rnd.candidates.filter(status=CandidateStatus.PROPOSED)[:objections]:
-            rounds.lodge_objection(
-                candidate.pk,
-                name="某竞争企业",
-                contact="010-12345678",
-                reasons="该产品的核心专利已被宣告无效，请核实。",
-            )
-        if stage == Stage.PUBLICITY:
-            return rnd
-        for objection in Objection.objects.filter(candidate__round=rnd, status="pending"):
-            rounds.decide_objection(objection.pk, national, uphold=False, decision="经核实，该专利仍有效，异议不成立。")
-        rounds.finalize(rnd, national, today=rnd.publicity_end + dt.timedelta(days=1))
-        rnd.refresh_from_db()
-        return rnd
+        return walk_second_round(national, stage, percentile=percentile, objections=objections)
 
     return make
 

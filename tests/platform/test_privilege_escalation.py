@@ -35,9 +35,10 @@ What is asserted, per role:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RoutePattern
 from rest_framework.test import APIClient
@@ -78,7 +79,9 @@ from provincial.models import (
     SummaryState,
 )
 from provincial.views.publications import CONTENT_TYPES, previous_month
-from tests.evaluation.conftest import SCORES, second_round  # noqa: F401  (the fixture, used by `world`)
+from tests import worlds
+from tests.conftest import PASSWORD
+from tests.evaluation.conftest import SCORES, walk_second_round
 
 pytestmark = pytest.mark.django_db
 
@@ -288,17 +291,37 @@ def _ready_publication(code: str) -> Publication:
     return publication
 
 
+def _make_user(email: str, role: str) -> User:
+    return User.objects.create_user(email, PASSWORD, role=role, full_name=email.split("@")[0])
+
+
+@pytest.fixture(scope="module")
+def module_world(
+    django_db_setup: None, django_db_blocker: Any, demo_world: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The world, built once for the module's tests (each sweep asserts that it changes nothing; each test
+    runs in a savepoint inside the module's transaction all the same)."""
+    media = tmp_path_factory.mktemp("escalation-media")
+    # OTP_REQUIRED_ROLES as in production: staff pass the second factor (see `sign_in`)
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=str(media), OTP_REQUIRED_ROLES=["staff"]),
+        worlds.module_world(),
+    ):
+        worlds.ensure_demo()
+        yield _build_world()
+
+
 @pytest.fixture
-def world(
-    demo_users: dict[str, User],
-    second_round: Callable[..., Round],  # noqa: F811 (the fixture imported above)
-    make_user: Callable[..., User],
-    settings: Any,
-    tmp_path: Path,
-) -> World:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.OTP_REQUIRED_ROLES = ["staff"]  # as in production: staff pass the second factor (see `sign_in`)
-    second_round(Stage.INDUSTRY)  # pending expert assignments, candidates at several statuses
+def world(module_world: World, db: None) -> World:
+    return copy.deepcopy(module_world)  # a test may change the objects it holds: the next one gets them fresh
+
+
+def _build_world() -> World:
+    demo_users = {u.email.split("@")[0]: u for u in User.objects.all()}
+    make_user = _make_user
+    # pending expert assignments, candidates at several statuses
+    walk_second_round(demo_users["national"], Stage.INDUSTRY)
     users = {key: demo_users[key] for key in ("national", "reviewer", "guangdong", "shenzhen", "zhejiang")}
     users |= {"enterprise-a": demo_users["ent-gz"], "enterprise-b": demo_users["ent-sz"]}
     users["expert-assigned"] = demo_users["expert1"]

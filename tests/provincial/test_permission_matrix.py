@@ -17,6 +17,7 @@ export figure equals a count made here straight from the ORM, restricted by regi
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q, Sum
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openpyxl import Workbook, load_workbook
 from rest_framework.test import APIClient
@@ -57,6 +59,8 @@ from provincial.models import (
 )
 from provincial.services import port_add_admin
 from provincial.views.publications import last_year, previous_month
+from tests import worlds
+from tests.conftest import PASSWORD
 
 ROLES = ["national", "guangdong", "zhejiang", "shenzhen", "hangzhou", "enterprise", "reviewer", "anonymous"]
 PORTS = ("guangdong", "zhejiang", "shenzhen", "hangzhou")
@@ -479,9 +483,11 @@ def apply_for(code: str, admin_email: str) -> PortApplication:
     )
 
 
-@pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+@pytest.fixture(scope="module", autouse=True)
+def _media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    media = str(tmp_path_factory.mktemp("matrix-media"))
+    with override_settings(MEDIA_ROOT=media):
+        yield media
 
 
 def ready_publication(code: str, media_root: str) -> Publication:
@@ -497,9 +503,28 @@ def ready_publication(code: str, media_root: str) -> Publication:
     return publication
 
 
+def make_user(email: str, role: str) -> User:
+    return User.objects.create_user(email, PASSWORD, role=role, full_name=email.split("@")[0])
+
+
+@pytest.fixture(scope="module")
+def module_world(
+    django_db_setup: None, django_db_blocker: Any, demo_world: None, _media: str
+) -> Iterator[dict[str, Any]]:
+    """The world, built once for the module's tests; each test runs in a savepoint inside the module's
+    transaction (the matrix's POSTs change data: the next test does not see it)."""
+    with django_db_blocker.unblock(), worlds.module_world():
+        worlds.ensure_demo()
+        yield _build_world()
+
+
 @pytest.fixture
-def world(demo_users: dict[str, User], make_user: Callable[..., User], settings: Any) -> dict[str, Any]:
-    users = dict(demo_users)
+def world(module_world: dict[str, Any], db: None) -> dict[str, Any]:
+    return copy.deepcopy(module_world)  # the objects as built, whatever the test before did to its copy
+
+
+def _build_world() -> dict[str, Any]:
+    users = {u.email.split("@")[0]: u for u in User.objects.all()}
     hangzhou_unit = ManagementUnit.objects.get(code="330100")
     users["hangzhou"] = make_user("hangzhou@example.cn", Role.PORT_ADMIN)
     port_add_admin(unit=hangzhou_unit, user=users["hangzhou"])
