@@ -22,7 +22,8 @@ from filings.identifiers import build_patent_number, build_uscc
 from filings.models import Product, ProductClass
 from patent_platform.choices import Role
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# embedded (CI runs it on SQLite too): one browser journey on the embedded default
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 PASSWORD = "Demo-2026!"  # the make_user fixture's password
 FILER_PASSWORD = "Yunfan#Filing-2026"

@@ -23,6 +23,9 @@ from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent, User
 from provincial.models import SummaryDirty
 
+# embedded (CI runs it on SQLite too): SQLite's limit on the parameters of one statement
+pytestmark = pytest.mark.embedded
+
 LINKS_PER_PRODUCT = 2
 
 

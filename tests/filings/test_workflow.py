@@ -36,6 +36,9 @@ from patent_platform.models import AuditEvent, Region, User
 from patent_platform.models.regions import MANAGE_REGION_PERMISSION
 from patent_platform.scoping import forget_scope
 
+# embedded (CI runs it on SQLite too): row locks (select_for_update) are no-ops on SQLite
+pytestmark = pytest.mark.embedded
+
 S = FilingStatus
 REASONS = {"sales": "销售额与财务报表不一致，请核对。", "patents": "核心专利与产品的关系请补充说明。"}
 

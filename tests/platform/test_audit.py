@@ -8,7 +8,8 @@ from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent, User
 from patent_platform.models.audit import AppendOnlyError
 
-pytestmark = pytest.mark.django_db
+# embedded (CI runs it on SQLite too): audit rows written without PostgreSQL's lock and trigger
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_logins_and_failures_are_recorded_with_the_address(client, demo_users: dict[str, User]) -> None:

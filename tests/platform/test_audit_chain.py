@@ -22,7 +22,8 @@ from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent, User
 from patent_platform.models.audit import HASHED_FIELDS, AppendOnlyError, content_hash
 
-pytestmark = pytest.mark.django_db
+# embedded (CI runs it on SQLite too): SQLite has its own UPDATE trigger and no advisory lock
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def _events(n: int, **extra: object) -> list[AuditEvent]:

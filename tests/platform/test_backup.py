@@ -16,7 +16,8 @@ from patent_platform.choices import AuditAction
 from patent_platform.management.commands.backup import row_counts
 from patent_platform.models import AuditEvent, User
 
-pytestmark = pytest.mark.django_db
+# embedded (CI runs it on SQLite too): backup and restore take another path per database
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # the bytes matter, not the picture
 

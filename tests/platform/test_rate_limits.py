@@ -19,6 +19,9 @@ from rest_framework.test import APIClient
 from patent_platform import ratelimit
 from patent_platform.models import User
 
+# embedded (CI runs it on SQLite too): counters in the local-memory cache, not Redis
+pytestmark = pytest.mark.embedded
+
 ADDRESS = "198.51.100.7"  # documentation addresses (RFC 5737): strings only, no traffic
 OTHER = "198.51.100.8"
 GOOD = {"email": "ent-gz@example.cn", "password": "Demo-2026!"}

@@ -9,7 +9,8 @@ from patent_platform.models import Region
 from provincial.choices import UnitKind
 from provincial.models import ManagementUnit
 
-pytestmark = pytest.mark.django_db
+# embedded (CI runs it on SQLite too): load_reference on SQLite
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 
 def test_regions_cover_the_mainland_provinces_cities_and_counties() -> None:

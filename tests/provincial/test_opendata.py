@@ -18,7 +18,8 @@ from filings.models import FilingUnit, Product, ProductVersion
 from provincial import opendata, stats
 from provincial.models import ManagementUnit
 
-pytestmark = pytest.mark.django_db
+# embedded (CI runs it on SQLite too): month boundaries in SQLite's date functions
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 # How far back each demo product's decisions are moved (by product id modulo 3): three different past months.
 OFFSETS = (dt.timedelta(days=40), dt.timedelta(days=75), dt.timedelta(days=110))

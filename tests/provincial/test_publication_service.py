@@ -29,6 +29,9 @@ from provincial.models import NATIONAL_SCOPE, ManagementUnit, PortContact, Publi
 from provincial.publications import services
 from provincial.publications.services import Parts
 
+# embedded (CI runs it on SQLite too): publications built in-process on SQLite
+pytestmark = pytest.mark.embedded
+
 OPEN = ("440000", "440300", "330000")
 PERIOD = dt.date(2026, 3, 1)
 

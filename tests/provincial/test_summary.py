@@ -22,7 +22,8 @@ from patent_platform.models import Region, User
 from provincial import stats
 from provincial.models import SummaryCell, SummaryDirty, SummaryKind, SummaryState
 
-pytestmark = pytest.mark.django_db
+# embedded (CI runs it on SQLite too): cells written with bulk_create on SQLite (COPY on PostgreSQL)
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 WHO = ("national", "guangdong", "shenzhen", "zhejiang")
 
