@@ -42,6 +42,7 @@ from filings.industries import industries
 from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models import Region
+from patent_platform.ranking import competition_rank
 from patent_platform.scoping import EVERYTHING, Scope, principal_for, scope_of
 from provincial.models import ManagementUnit, PortMembership
 
@@ -480,8 +481,8 @@ def rank(area: Area, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
     ranked = sorted(
         rows.values(), key=lambda r: (-r["approved"], -r["units"], -r["filed"], r["code"] == BLANK, r["code"])
     )
-    for position, r in enumerate(ranked, start=1):
-        r["rank"] = position
+    competition_rank(ranked, key=lambda r: (r["approved"], r["units"], r["filed"]))
+    for r in ranked:
         region = Filters(region=r["code"], level=area.level)
         r["filters"] = {
             "approved": Filters(status=APPROVED, region=region.region, level=region.level).params(),
@@ -581,6 +582,5 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
             }
         )
     result.sort(key=lambda r: (-r["approved"], -r["units"], -r["growth"], r["code"]))
-    for position, r in enumerate(result, start=1):
-        r["rank"] = position
+    competition_rank(result, key=lambda r: (r["approved"], r["units"], r["growth"]))
     return result

@@ -37,8 +37,13 @@ class BreakdownRowSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text=_("通过备案的产品数"))
 
 
+RANK_HELP = _("名次：标准竞赛排名，并列者名次相同，其后名次顺延（1、1、3）")
+TIED_HELP = _("是否与其他行并列该名次")
+
+
 class RegionRankingSerializer(serializers.Serializer):
-    rank = serializers.IntegerField()
+    rank = serializers.IntegerField(help_text=RANK_HELP)
+    tied = serializers.BooleanField(help_text=TIED_HELP)
     code = serializers.CharField(help_text=_("地区代码；“-”表示未细分到该级"))
     name = serializers.CharField()
     units = serializers.IntegerField()
@@ -62,7 +67,8 @@ class DashboardSerializer(serializers.Serializer):
 
 
 class PortRankingSerializer(serializers.Serializer):
-    rank = serializers.IntegerField()
+    rank = serializers.IntegerField(help_text=RANK_HELP)
+    tied = serializers.BooleanField(help_text=TIED_HELP)
     code = serializers.CharField()
     name = serializers.CharField()
     kind = serializers.CharField(help_text=_("province（省级）、xpcc（兵团）或 city（副省级城市）"))

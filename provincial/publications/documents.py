@@ -21,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from patent_platform.ranking import rank_label
 from provincial.models import ManagementUnit
 from provincial.publications.figures import SCORE_WEIGHTS, card_for
 
@@ -349,7 +350,7 @@ def card_rows(card: dict[str, Any], total: int) -> list[list[Any]]:
     """A card as label, value rows (the port's own sheet and the PDF's card)."""
     rows: list[list[Any]] = [
         [_("端口"), card["name"]],
-        [_("全国排名"), f"{card['rank']} / {total}" if card["rank"] is not None else "—"],
+        [_("全国排名"), f"{rank_label(card)} / {total}" if card["rank"] is not None else "—"],
         [_("综合得分"), _percent_cell(card["score"])],
         [_("年末通过备案产品"), card["approved"]],
         [_("上年末通过备案产品"), card["approved_previous"]],

@@ -37,6 +37,7 @@ from filings.choices import PatentKind
 from filings.choices import UnitKind as FilingUnitKind
 from filings.models import PatentLink
 from patent_platform.choices import RegionLevel
+from patent_platform.ranking import competition_rank
 from provincial import reports as progress_reports
 from provincial import rosters, stats, summary
 from provincial.choices import ReportCategory, RosterCategory
@@ -413,7 +414,8 @@ def score_parts(card: dict[str, Any], tops: dict[str, int]) -> dict[str, Decimal
 def yearend_cards(year: int) -> dict[str, Any]:
     """A score card for every one of the 47 management units (open or not) and one for the nation, each read
     through `area_for_unit`, with the composite score (`SCORE_WEIGHTS`) and the national ranking by it
-    (ties: more approved products, then the port code). The national card has no score or rank.
+    (standard competition ranking, patent_platform/ranking.py: equal score and approved products share a rank,
+    `tied`; the port code only orders them). The national card has no score or rank.
 
     Approved products at year end: currently approved products whose first approval came before the next
     1 January (Asia/Shanghai); new approvals: first approval inside the year; growth: against the year before.
@@ -432,10 +434,9 @@ def yearend_cards(year: int) -> dict[str, Any]:
         card["score_parts"] = {key: str(value.quantize(Decimal("0.1"))) for key, value in parts.items()}
         card["score"] = str(sum((SCORE_WEIGHTS[k] * v for k, v in parts.items()), Decimal(0)).quantize(Decimal("0.01")))
     cards.sort(key=lambda c: (-Decimal(c["score"]), -c["approved"], c["code"]))
-    for position, card in enumerate(cards, start=1):
-        card["rank"] = position
+    competition_rank(cards, key=lambda c: (Decimal(c["score"]), c["approved"]))
     national = _card(None, year)
-    national.update(score=None, score_parts=None, rank=None)
+    national.update(score=None, score_parts=None, rank=None, tied=False)
     return {
         "kind": "yearend",
         "year": year,

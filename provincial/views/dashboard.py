@@ -34,6 +34,7 @@ from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
 from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F401  (re-exported)
 from patent_platform.models import Region
+from patent_platform.ranking import rank_label
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import stats
 
@@ -191,7 +192,7 @@ class NationalHomeView(DashboardMixin, ScopedTemplateView):
 
 
 def _ranking_row(title: str, r: dict[str, Any]) -> list[Any]:
-    return [title, f"{r['rank']}. {r['name']}", r["approved"], r["filed"], r["units"], r["growth"], r["sales"]]
+    return [title, f"{rank_label(r)}. {r['name']}", r["approved"], r["filed"], r["units"], r["growth"], r["sales"]]
 
 
 class DashboardExportView(AreaMixin, View):

@@ -194,7 +194,9 @@ class ReportScopeMixin(ScopedViewMixin):
 
     def reports(self) -> QuerySet[ProgressReport]:
         qs = self.scoped_queryset().select_related("unit", "submitted_by")
-        qs = qs.annotate(attachment_count=Count("attachments", distinct=True), comment_count=Count("comments"))
+        qs = qs.annotate(
+            attachment_count=Count("attachments", distinct=True), comment_count=Count("comments", distinct=True)
+        )
         return self.filter_form().apply(qs).order_by("-submitted_at", "-id")
 
 

@@ -60,7 +60,7 @@ def comparable(data: dict[str, Any]) -> dict[str, Any]:
         "ranking": [
             {
                 f: (f"{r[f]:.2f}" if f == "sales" else r[f])
-                for f in ("rank", "code", "name", "units", "filed", "approved", "growth", "sales")
+                for f in ("rank", "tied", "code", "name", "units", "filed", "approved", "growth", "sales")
             }
             for r in data["ranking"]
         ],
@@ -120,7 +120,12 @@ def test_national_ranking_for_national_admins_only(demo_users: dict[str, User]) 
     assert answer.status_code == 200
     rows = answer.json()
     assert len(rows) == ManagementUnit.objects.count() == 47
-    assert [r["rank"] for r in rows] == list(range(1, 48))
+    # standard competition ranking: a rank is 1 + the ports with strictly better figures, shared ranks marked
+    figures = [(r["approved"], r["units"], r["growth"]) for r in rows]
+    assert figures == sorted(figures, reverse=True)
+    assert [r["rank"] for r in rows] == [1 + sum(other > mine for other in figures) for mine in figures]
+    assert [r["tied"] for r in rows] == [figures.count(mine) > 1 for mine in figures]
+    assert sum(r["tied"] for r in rows) >= 40  # most ports have no filing: they share the last rank
     by_code = {r["code"]: r for r in rows}
     assert (by_code["440000"]["approved"], by_code["440000"]["units"], by_code["440000"]["filed"]) == (5, 2, 8)
     assert by_code["440000"]["rank"] == 1
@@ -130,8 +135,8 @@ def test_national_ranking_for_national_admins_only(demo_users: dict[str, User]) 
     client = Client()
     client.force_login(demo_users["national"])
     page = client.get(reverse("national:home")).context["ports"]
-    assert [(r["code"], r["approved"], r["units"], r["growth"]) for r in page] == [
-        (r["code"], r["approved"], r["units"], r["growth"]) for r in rows
+    assert [(r["rank"], r["tied"], r["code"], r["approved"], r["units"], r["growth"]) for r in page] == [
+        (r["rank"], r["tied"], r["code"], r["approved"], r["units"], r["growth"]) for r in rows
     ]
 
 

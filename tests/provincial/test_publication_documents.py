@@ -412,9 +412,13 @@ def test_the_score_applies_the_stated_weights_and_ranks_the_ports(year_data: int
     # 0.25·60 + 0.20·50 + 0.20·33.3 + 0.15·100 + 0.10·50 + 0.05·(100/12: one report) + 0.05·0 (no typical case)
     assert sz["score"] == "52.08"  # coverage: 1 of 3 distinct enterprises, 33.3% as shown
     ranked = cards["cards"]
-    assert [c["rank"] for c in ranked] == list(range(1, 48))
     scores = [Decimal(c["score"]) for c in ranked]
     assert scores == sorted(scores, reverse=True)
+    # standard competition ranking on (score, approved products): equal ports share a rank, marked tied
+    keys = [(Decimal(c["score"]), c["approved"]) for c in ranked]
+    assert [c["rank"] for c in ranked] == [1 + sum(other > mine for other in keys) for mine in keys]
+    assert [c["tied"] for c in ranked] == [keys.count(mine) > 1 for mine in keys]
+    assert ranked[0]["rank"] == 1 and not ranked[0]["tied"] and ranked[-1]["tied"]
     assert [c["code"] for c in ranked[:2]] == ["440000", "440300"]
     assert not any(c["approved"] for c in ranked if Decimal(c["score"]) == 0)
     assert {c["is_open"] for c in ranked} == {True, False}  # closed ports are ranked too
