@@ -6,7 +6,7 @@ from evaluation.views import public
 
 urlpatterns = [
     path("", public.CertifiedListView.as_view(), name="list"),
-    path("publicity/<int:pk>/", public.PublicityView.as_view(), name="publicity"),
-    path("publicity/objection/<int:pk>/", public.ObjectionView.as_view(), name="objection"),
+    path("publicity/<id:pk>/", public.PublicityView.as_view(), name="publicity"),
+    path("publicity/objection/<id:pk>/", public.ObjectionView.as_view(), name="objection"),
     path("verify/<str:number>/", public.VerifyView.as_view(), name="verify"),
 ]

@@ -3,5 +3,5 @@ from django.urls import path
 from filings.views import documents
 
 urlpatterns = [
-    path("receipts/<int:pk>.pdf", documents.ReceiptView.as_view(), name="receipt"),
+    path("receipts/<id:pk>.pdf", documents.ReceiptView.as_view(), name="receipt"),
 ]

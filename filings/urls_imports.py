@@ -9,7 +9,7 @@ urlpatterns = [
     path("upload/", imports.ImportUploadView.as_view(), name="upload"),
     path("export/", imports.ImportJobsExportView.as_view(), name="export"),
     path("templates/<slug:kind>/", imports.ImportTemplateView.as_view(), name="template"),
-    path("<int:pk>/", imports.ImportJobView.as_view(), name="job"),
-    path("<int:pk>/progress/", imports.ImportJobProgressView.as_view(), name="job_progress"),
-    path("<int:pk>/errors/", imports.ImportErrorsView.as_view(), name="errors"),
+    path("<id:pk>/", imports.ImportJobView.as_view(), name="job"),
+    path("<id:pk>/progress/", imports.ImportJobProgressView.as_view(), name="job_progress"),
+    path("<id:pk>/errors/", imports.ImportErrorsView.as_view(), name="errors"),
 ]

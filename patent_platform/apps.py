@@ -7,4 +7,10 @@ class PatentPlatformConfig(AppConfig):
     verbose_name = _("平台")
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from patent_platform import signals  # noqa: F401  (connects the audit receivers)
+        from patent_platform.api import schema  # noqa: F401  (registers the schema extensions)
+        from patent_platform.params import IdConverter
+
+        register_converter(IdConverter, "id")  # `<id:pk>`: ids of at most 18 digits (patent_platform/params.py)

@@ -21,7 +21,7 @@ urlpatterns = [
     path("audit/export/", audit.AuditLogExportView.as_view(), name="audit-export"),
     path("security/accounts/", roles.AccountListView.as_view(), name="security-accounts"),
     path("security/accounts/export/", roles.AccountExportView.as_view(), name="security-accounts-export"),
-    path("security/accounts/<int:pk>/", roles.AccountDetailView.as_view(), name="security-account"),
+    path("security/accounts/<id:pk>/", roles.AccountDetailView.as_view(), name="security-account"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

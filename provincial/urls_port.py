@@ -15,13 +15,13 @@ urlpatterns = [
     path("publications/", publications.PortPublicationsView.as_view(), name="publications"),
     path("publications/export/", publications.PortPublicationsExportView.as_view(), name="publications_export"),
     path(
-        "publications/<int:pk>/<str:ext>/",
+        "publications/<id:pk>/<str:ext>/",
         publications.PublicationDownloadView.as_view(),
         name="publication_download",
     ),
     path("reports/", reports.PortReportListView.as_view(), name="reports"),
     path("reports/export/", reports.PortReportExportView.as_view(), name="reports_export"),
     path("reports/new/", reports.ReportNewView.as_view(), name="report_new"),
-    path("reports/<int:pk>/", reports.PortReportDetailView.as_view(), name="report"),
-    path("reports/attachments/<int:pk>/", reports.ReportAttachmentView.as_view(), name="report_attachment"),
+    path("reports/<id:pk>/", reports.PortReportDetailView.as_view(), name="report"),
+    path("reports/attachments/<id:pk>/", reports.ReportAttachmentView.as_view(), name="report_attachment"),
 ]

@@ -9,7 +9,7 @@ urlpatterns = [
     path("statements/", v.StatementListView.as_view(), name="list"),
     path("statements/export/", v.StatementExportView.as_view(), name="export"),
     path("statements/mine/", v.MyStatementsView.as_view(), name="mine"),
-    path("statements/units/<int:pk>/", v.UnitStatementsView.as_view(), name="unit"),
-    path("statements/<int:pk>/pdf/", v.StatementPdfView.as_view(), name="pdf"),
+    path("statements/units/<id:pk>/", v.UnitStatementsView.as_view(), name="unit"),
+    path("statements/<id:pk>/pdf/", v.StatementPdfView.as_view(), name="pdf"),
     path("verify/statement/<str:token>/", v.VerifyView.as_view(), name="verify"),
 ]

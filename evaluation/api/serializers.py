@@ -28,8 +28,9 @@ from evaluation.models import (
     Round,
 )
 from filings.models import ProductClass
-from patent_platform.api.fields import CodeRelatedField
+from patent_platform.api.fields import CodeRelatedField, IdRelatedField
 from patent_platform.choices import Role
+from patent_platform.params import SMALL_MAX
 
 # ---------------------------------------------------------------------------------------------
 # Methods
@@ -113,7 +114,7 @@ class BenchmarkSetSerializer(serializers.ModelSerializer):
 
 
 class BenchmarkSetCreateSerializer(serializers.Serializer):
-    method = serializers.PrimaryKeyRelatedField(
+    method = IdRelatedField(
         queryset=MethodVersion.objects.all(), required=False, help_text=_("评价方法版本 id，默认现行版本")
     )
     product_class = CodeRelatedField(
@@ -121,7 +122,11 @@ class BenchmarkSetCreateSerializer(serializers.Serializer):
     )
     data_year = serializers.IntegerField(min_value=2000, max_value=2100)
     percentile = serializers.IntegerField(
-        required=False, allow_null=True, help_text=_("建议值使用的百分位数（1–99），默认方法版本的设定")
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=100,
+        help_text=_("建议值使用的百分位数（1–99），默认方法版本的设定"),
     )
 
 
@@ -135,7 +140,7 @@ class BenchmarkValuesSerializer(serializers.Serializer):
 
 
 class PercentileSerializer(serializers.Serializer):
-    percentile = serializers.IntegerField(help_text=_("百分位数（1–99）"))
+    percentile = serializers.IntegerField(min_value=0, max_value=100, help_text=_("百分位数（1–99）"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,10 +188,12 @@ class RoundCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     data_year = serializers.IntegerField(min_value=2000, max_value=2100)
     deadline = serializers.DateField(help_text=_("备案通过截止日：截至该日（含）已通过审核的备案参与本批次"))
-    method = serializers.PrimaryKeyRelatedField(
+    method = IdRelatedField(
         queryset=MethodVersion.objects.all(), required=False, help_text=_("评价方法版本 id，默认现行版本")
     )
-    experts_per_product = serializers.IntegerField(required=False, default=3, help_text=_("每个产品评审专家数"))
+    experts_per_product = serializers.IntegerField(
+        required=False, default=3, min_value=1, max_value=SMALL_MAX, help_text=_("每个产品评审专家数")
+    )
 
 
 class InformationRequestSerializer(serializers.Serializer):
@@ -194,7 +201,7 @@ class InformationRequestSerializer(serializers.Serializer):
 
 
 class PublicitySerializer(serializers.Serializer):
-    days = serializers.IntegerField(help_text=_("公示天数（1–60）"))
+    days = serializers.IntegerField(min_value=1, max_value=SMALL_MAX, help_text=_("公示天数（1–60）"))
     start = serializers.DateField(required=False, allow_null=True, help_text=_("公示开始日，默认今天"))
 
 

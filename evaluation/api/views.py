@@ -49,22 +49,15 @@ from evaluation.models import (
 from filings.api.views import ERRORS, READ_ERRORS, ApiErrorsMixin
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.choices import Role
+from patent_platform.params import YEAR_MAX, int_param, int_parameter
+
+YEAR_MESSAGE = _("数据年度须为 1 到 9999 之间的整数，如 2025。")
 
 
 def require_national(user: Any) -> None:
     """Only national administrators change methods, benchmarks and rounds; other roles read."""
     if getattr(user, "role", None) != Role.NATIONAL_ADMIN:
         raise exceptions.PermissionDenied(_("只有国家局管理员可以维护基准值和认定批次；您的角色只能查看。"))
-
-
-def int_param(params: Any, name: str, message: Any) -> int | None:
-    raw = (params.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise exceptions.ValidationError({name: [message]}) from exc
 
 
 def choice_param(params: Any, name: str, choices: list[str]) -> str | None:
@@ -95,10 +88,10 @@ class MethodViewSet(ScopedReadOnlyViewSet):
 # Benchmark sets
 
 BENCHMARK_FILTERS = [
-    OpenApiParameter("data_year", int, description=_("数据年度")),
+    int_parameter("data_year", _("数据年度"), maximum=YEAR_MAX),
     OpenApiParameter("product_class", str, description=_("产品分类代码")),
     OpenApiParameter("status", str, enum=BenchmarkStatus.values, description=_("草稿或已确定")),
-    OpenApiParameter("method", int, description=_("评价方法版本 id")),
+    int_parameter("method", _("评价方法版本 id")),
 ]
 
 
@@ -141,10 +134,10 @@ class BenchmarkSetViewSet(ApiErrorsMixin, ScopedModelViewSet):
         if self.action != "list":
             return qs
         params = self.request.query_params
-        year = int_param(params, "data_year", _("数据年度须为整数，如 2025。"))
+        year = int_param(params, "data_year", YEAR_MESSAGE, maximum=YEAR_MAX)
         if year is not None:
             qs = qs.filter(data_year=year)
-        method = int_param(params, "method", _("评价方法版本 id 须为整数。"))
+        method = int_param(params, "method", _("评价方法版本 id 须为正整数（至多 18 位）。"))
         if method is not None:
             qs = qs.filter(method_id=method)
         if params.get("product_class"):
@@ -236,7 +229,7 @@ def _round_action(name: str, summary: Any, request: Any = None, code: int = 200)
 @extend_schema_view(
     list=extend_schema(
         summary=_("认定批次列表（含本人数据范围内按状态的参评产品数）"),
-        parameters=[OpenApiParameter("data_year", int, description=_("数据年度"))],
+        parameters=[int_parameter("data_year", _("数据年度"), maximum=YEAR_MAX)],
         responses={200: RoundSerializer(many=True), **ERRORS},
     ),
     retrieve=extend_schema(summary=_("认定批次"), responses={200: RoundSerializer, **READ_ERRORS}),
@@ -254,7 +247,12 @@ class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
         if self.action == "list":
-            year = int_param(self.request.query_params, "data_year", _("数据年度须为整数，如 2025。"))
+            year = int_param(
+                self.request.query_params,
+                "data_year",
+                _("数据年度须为 1 到 9999 之间的整数，如 2025。"),
+                maximum=YEAR_MAX,
+            )
             if year is not None:
                 qs = qs.filter(data_year=year)
         return qs
@@ -355,7 +353,7 @@ class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
     list=extend_schema(
         summary=_("认定结果（参评产品）列表（本人数据范围内）"),
         parameters=[
-            OpenApiParameter("round", int, description=_("认定批次 id")),
+            int_parameter("round", _("认定批次 id")),
             OpenApiParameter("status", str, enum=CandidateStatus.values, description=_("参评产品状态")),
         ],
         responses={200: ResultSerializer(many=True), **ERRORS},
@@ -386,7 +384,7 @@ class ResultViewSet(ScopedReadOnlyViewSet):
         )
         if self.action == "list":
             params = self.request.query_params
-            round_id = int_param(params, "round", _("认定批次 id 须为整数。"))
+            round_id = int_param(params, "round", _("认定批次 id 须为正整数（至多 18 位）。"))
             if round_id is not None:
                 qs = qs.filter(round_id=round_id)
             wanted = choice_param(params, "status", CandidateStatus.values)

@@ -30,6 +30,7 @@ from filings.models import ProductClass
 from filings.workflow import default_data_year
 from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
+from patent_platform.params import SMALL_MAX
 from patent_platform.views.base import ScopedTemplateView
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -59,11 +60,11 @@ class StyledForm(BootstrapFormMixin, forms.Form):
 class MethodRuleForm(StyledForm):
     name = _method_field("name").formfield()
     statement = _method_field("statement").formfield(widget=forms.Textarea(attrs={"rows": 6}))
-    min_passed_per_trait = _method_field("min_passed_per_trait").formfield()
-    min_passed_total = _method_field("min_passed_total").formfield()
-    default_percentile = _method_field("default_percentile").formfield()
+    min_passed_per_trait = _method_field("min_passed_per_trait").formfield(max_value=SMALL_MAX)
+    min_passed_total = _method_field("min_passed_total").formfield(max_value=SMALL_MAX)
+    default_percentile = _method_field("default_percentile").formfield(max_value=SMALL_MAX)
     score_rule = _method_field("score_rule").formfield()
-    expert_pass_score = _method_field("expert_pass_score").formfield()
+    expert_pass_score = _method_field("expert_pass_score").formfield(min_value=0)
 
     @classmethod
     def initial_of(cls, method: MethodVersion) -> dict[str, Any]:
@@ -84,7 +85,9 @@ class IndicatorForm(StyledForm):
     unit = _indicator_field("unit").formfield()
     formula = _indicator_field("formula").formfield(help_text=_("指标按所选公式由备案数据计算，公式说明见下表"))
     direction = _indicator_field("direction").formfield()
-    order = _indicator_field("order").formfield(help_text=_("在同一特征内的显示顺序，数字小的在前"))
+    order = _indicator_field("order").formfield(
+        max_value=SMALL_MAX, help_text=_("在同一特征内的显示顺序，数字小的在前")
+    )
 
 
 class BenchmarkSetCreateForm(StyledForm):

@@ -32,6 +32,7 @@ from filings.models import (
 from patent_platform.api.fields import CodeRelatedField
 from patent_platform.choices import Role
 from patent_platform.masking import mask_email, mask_name, mask_phone
+from patent_platform.params import ID_MAX
 
 # ---------------------------------------------------------------------------------------------
 # Filing units
@@ -156,7 +157,9 @@ class PatentLinkSerializer(serializers.ModelSerializer):
 
 
 class PatentLinkInputSerializer(serializers.Serializer):
-    right = serializers.IntegerField(help_text=_("本单位专利权利的 id（/api/v1/patents/ 中的 id）"))
+    right = serializers.IntegerField(
+        min_value=1, max_value=ID_MAX, help_text=_("本单位专利权利的 id（/api/v1/patents/ 中的 id）")
+    )
     is_core = serializers.BooleanField(required=False, default=False)
     contribution = serializers.DecimalField(max_digits=5, decimal_places=2, help_text=_("贡献度（%），0–100"))
     embodiment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

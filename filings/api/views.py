@@ -45,6 +45,7 @@ from filings.choices import FilingStatus
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductVersion
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.choices import Role
+from patent_platform.params import YEAR_MAX, int_param, int_parameter
 
 # ---------------------------------------------------------------------------------------------
 # Errors, in one place
@@ -170,7 +171,7 @@ def _action_schema(name: str, summary: Any, request: Any = None, code: int = 200
 
 PRODUCT_FILTERS = [
     OpenApiParameter("status", str, enum=FilingStatus.values, description=_("当前版本的状态")),
-    OpenApiParameter("data_year", int, description=_("当前版本的数据年度")),
+    int_parameter("data_year", _("当前版本的数据年度"), maximum=YEAR_MAX),
     OpenApiParameter("product_class", str, description=_("当前版本的产品分类代码")),
     OpenApiParameter("filing_number", str, description=_("产品备案号")),
     OpenApiParameter("q", str, description=_("产品名称（当前版本）包含")),
@@ -226,11 +227,9 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
             if params["status"] not in FilingStatus.values:
                 raise exceptions.ValidationError({"status": [_("未知的状态。")]})
             wanted["versions__status"] = params["status"]
-        if params.get("data_year"):
-            try:
-                wanted["versions__data_year"] = int(params["data_year"])
-            except ValueError as exc:
-                raise exceptions.ValidationError({"data_year": [_("数据年度须为整数，如 2025。")]}) from exc
+        year = int_param(params, "data_year", _("数据年度须为 1 到 9999 之间的整数，如 2025。"), maximum=YEAR_MAX)
+        if year is not None:
+            wanted["versions__data_year"] = year
         if params.get("product_class"):
             wanted["versions__product_class__code"] = params["product_class"].strip()
         if params.get("q"):

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from rest_framework import viewsets
 
+from patent_platform.params import ID_REGEX
 from patent_platform.scoping import ScopedQuerySet
 
 
@@ -11,6 +12,8 @@ class ScopedViewSetMixin:
     """`get_queryset()` is `queryset.visible_to(request.user)`: out of scope answers 404."""
 
     scope_policy: ClassVar[str] = "scoped"
+    # ids of at most 18 digits: a longer number matches no route (404) instead of overflowing the database
+    lookup_value_regex = ID_REGEX
     queryset: Any
     request: Any
 

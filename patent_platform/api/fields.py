@@ -5,6 +5,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from patent_platform.params import ID_MAX
+
 
 class CodeRelatedField(serializers.SlugRelatedField):
     """A writable SlugRelatedField that checks the value before it reaches the database.
@@ -29,3 +31,22 @@ class CodeRelatedField(serializers.SlugRelatedField):
         if len(text) > self.code_max_length or any(ord(ch) < 32 for ch in text):
             self.fail("invalid_code")
         return super().to_internal_value(text)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A PrimaryKeyRelatedField that takes ids from 1 to ID_MAX only (patent_platform/params.py): a larger
+    number is refused with a field error before it reaches the database, and the schema says the range."""
+
+    default_error_messages = {
+        "out_of_range": _("id 须为 1 到 %(max)s 之间的整数。"),
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, int | str) and not isinstance(data, bool):
+            try:
+                value = int(data) if len(str(data)) <= 20 else None
+            except ValueError:
+                value = 0  # not a number: the parent's own message
+            if value is None or (value and not 1 <= value <= ID_MAX):
+                self.fail("out_of_range", max=ID_MAX)
+        return super().to_internal_value(data)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from patent_platform.api.base import ScopedViewSetMixin
+from patent_platform.params import int_parameter
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
 from provincial.models import Roster, RosterEntry
@@ -104,7 +105,7 @@ class RosterAdminApiMixin(ScopedViewSetMixin):
 @extend_schema(
     summary=_("重点企业名单（本人可见，附辖区内企业数与覆盖率）"),
     parameters=[
-        OpenApiParameter("year", OpenApiTypes.INT, description=_("年度")),
+        int_parameter("year", _("年度"), minimum=svc.FIRST_YEAR, maximum=2100),
         OpenApiParameter("category", OpenApiTypes.STR, enum=RosterCategory.values, description=_("名单类别")),
     ],
     responses={200: RosterSerializer(many=True), **READ_ERRORS},
@@ -124,7 +125,7 @@ class RosterListAPIView(RosterAdminApiMixin, generics.ListAPIView):
 @extend_schema(
     summary=_("重点企业备案覆盖情况（与页面相同的统计）"),
     parameters=[
-        OpenApiParameter("year", OpenApiTypes.INT, description=_("年度；不填为全部年度")),
+        int_parameter("year", _("年度；不填为全部年度"), minimum=svc.FIRST_YEAR, maximum=2100),
         OpenApiParameter(
             "category",
             OpenApiTypes.STR,

@@ -282,9 +282,11 @@ class MonthField(forms.CharField):
 def year_field(**kwargs: Any) -> forms.IntegerField:
     return forms.IntegerField(
         min_value=FIRST_YEAR,
+        max_value=9999,
         error_messages={
             "invalid": gettext_lazy("请填写四位年份，例如 2025。"),
             "min_value": gettext_lazy("年份不能早于 %(limit_value)s 年。"),
+            "max_value": gettext_lazy("请填写四位年份，例如 2025。"),
         },
         **kwargs,
     )

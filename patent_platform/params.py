@@ -1,0 +1,74 @@
+"""Numbers from outside, range-checked at the edge: one place for the limits every path applies.
+
+The databases hold integers of 64 bits (PostgreSQL bigint, SQLite INTEGER); a larger number given as an
+id, a filter or a field would make the database driver fail (SQLite: OverflowError, PostgreSQL: value
+out of range) and answer 500. So:
+
+- ids in URLs match `IdConverter` (`<id:pk>`, 1–18 digits, registered in `PatentPlatformConfig.ready`;
+  the API's routers use `ID_REGEX` as their lookup): a longer number matches no route and answers 404,
+  as any id that names nothing;
+- query parameters go through `int_param` (API: HTTP 400 with the parameter named; pages: `None`, the
+  filter left out, via `int_or_none`);
+- form and serializer fields that take an integer carry both a minimum and a maximum
+  (tests/platform/test_boundaries.py checks every form and every request body of the API schema).
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+
+DB_INT_MAX = 2**63 - 1  # PostgreSQL bigint, SQLite INTEGER
+ID_MAX = 10**18 - 1  # the largest id a URL may carry: 18 digits always fit a bigint
+ID_REGEX = "[0-9]{1,18}"
+YEAR_MAX = 9999
+SMALL_MAX = 32767  # a small count or order (PositiveSmallIntegerField on every database)
+
+
+class IdConverter:
+    """`<id:pk>`: a positive object id of at most 18 digits (beyond, no route matches: 404)."""
+
+    regex = ID_REGEX
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def int_param(params: Any, name: str, message: Any = None, *, minimum: int = 1, maximum: int = ID_MAX) -> int | None:
+    """An integer query parameter (API): None when absent or empty, HTTP 400 naming it when it is not a
+    whole number between `minimum` and `maximum`."""
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw) if len(raw) <= 20 else None  # int() of a huge string is slow: refuse it unread
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        text = message or _("须为 %(min)s 到 %(max)s 之间的整数。") % {"min": minimum, "max": maximum}
+        raise exceptions.ValidationError({name: [text]})
+    return value
+
+
+def int_or_none(raw: Any, *, minimum: int = 1, maximum: int = ID_MAX) -> int | None:
+    """An integer filter from a page's query string: None (the filter left out) unless it is a whole
+    number between `minimum` and `maximum`."""
+    text = str(raw or "").strip()
+    if not text or len(text) > 20:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if minimum <= value <= maximum else None
+
+
+def int_parameter(name: str, description: Any, *, minimum: int = 1, maximum: int = ID_MAX) -> Any:
+    """The OpenAPI declaration of an integer query parameter with the range `int_param` enforces."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    return OpenApiParameter(name, schema, description=description)  # type: ignore[arg-type]
