@@ -5,6 +5,7 @@ part skips the test with the reason; with CI=true it fails: CI never passes by s
 """
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,17 @@ from tests import worlds
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "Demo-2026!"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One API fuzz seed for the whole run (the xdist workers inherit it): random unless FUZZ_SEED is set."""
+    if not os.environ.get("FUZZ_SEED"):
+        os.environ["FUZZ_SEED"] = str(random.SystemRandom().randrange(1, 2**32))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = os.environ["FUZZ_SEED"]
+    return f"API fuzz seed: {seed} (FUZZ_SEED={seed} repeats tests/platform/test_api_fuzz.py)"
 
 
 def _redis_reachable() -> bool:
