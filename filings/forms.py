@@ -422,11 +422,11 @@ class NewVersionForm(VersionForm):
 
     field_order = ("data_year",)
 
-    def __init__(self, *args: Any, latest_year: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        years = range(latest_year, latest_year - 10, -1)
-        self.fields["data_year"].choices = [(y, str(y)) for y in years]
-        self.fields["data_year"].initial = latest_year
+        first, latest = services.data_year_window()  # the one rule every path applies
+        self.fields["data_year"].choices = [(y, str(y)) for y in range(latest, first - 1, -1)]
+        self.fields["data_year"].initial = latest
 
 
 class PatentLinkForm(BootstrapFormMixin, forms.Form):

@@ -713,12 +713,8 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
             if column.required and holder is None and not any(column.key in r.bad for r in group):
                 problems.add(first, column.key, _("必填，请填写。"))
         year = data.get("data_year", max_year)
-        if not 2000 <= year <= max_year:
-            problems.add(
-                first,
-                "data_year",
-                _("数据年度须在 2000 至 %(max)s 年之间（认定使用上一年度的数据）。") % {"max": max_year},
-            )
+        if message := services.data_year_error(year):
+            problems.add(first, "data_year", message)
         if data.get("first_sale_date") and data["first_sale_date"] > today:
             problems.add(first, "first_sale_date", _("日期不能晚于今天。"))
         figures = {k: data.get(k, Decimal(0)) for k in ("sales", "exports", "output_value")}

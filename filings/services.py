@@ -247,6 +247,28 @@ def link_shape_errors(
     return errors
 
 
+FIRST_DATA_YEAR = 2000
+
+
+def data_year_window() -> tuple[int, int]:
+    """The data years a filing may have: from FIRST_DATA_YEAR to last year (certification uses the previous
+    calendar year's data, so a year that has not ended yet has no figures to file). One rule for every
+    path: the form's choices, the API, the Excel import, the services and the check before review."""
+    from filings.workflow import default_data_year
+
+    return FIRST_DATA_YEAR, default_data_year()
+
+
+def data_year_error(year: Any) -> str | None:
+    first, latest = data_year_window()
+    if isinstance(year, int) and not isinstance(year, bool) and first <= year <= latest:
+        return None
+    return _("数据年度须在 %(first)s 至 %(latest)s 年之间（认定使用上一年度的数据）。") % {
+        "first": first,
+        "latest": latest,
+    }
+
+
 def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     labels = {"sales": _("销售额"), "exports": _("出口额"), "output_value": _("产值")}
@@ -270,6 +292,8 @@ def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
 def version_rule_errors(version: ProductVersion) -> dict[str, list[str]]:
     """Everything that keeps a saved version from review, keyed by field ("patents" for the list)."""
     errors: dict[str, list[str]] = {}
+    if message := data_year_error(version.data_year):
+        errors.setdefault("data_year", []).append(message)
     for field, message in figure_errors({f: getattr(version, f) for f in ("sales", "exports", "output_value")}).items():
         errors.setdefault(field, []).append(message)
     if not version.name.strip():
@@ -348,10 +372,13 @@ def create_product(
     from filings.workflow import default_data_year
 
     _require_filer(user, unit)
+    year = default_data_year() if data_year is None else data_year
+    if message := data_year_error(year):
+        raise ValidationError({"data_year": [message]})
     _check_shape(unit.pk, data, links)
     product = Product(unit=unit, created_by=user)
     product.save()
-    version = ProductVersion(product=product, data_year=data_year or default_data_year())
+    version = ProductVersion(product=product, data_year=year)
     for f in VERSION_FIELDS:
         if f in data:
             setattr(

@@ -526,7 +526,7 @@ class ProductNewView(VersionFormMixin, View):
     model = ProductVersion
 
     def forms(self, data: Any = None, files: Any = None) -> tuple[NewVersionForm, Any]:
-        form = NewVersionForm(data, files, latest_year=workflow.default_data_year())
+        form = NewVersionForm(data, files)
         formset = link_formset(extra=1)(data, prefix="links", rights=self.rights())
         return form, formset
 
