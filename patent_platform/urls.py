@@ -7,10 +7,11 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, home, roles
+from patent_platform.views import audit, auth, health, home, roles
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
+    path("healthz", health.HealthView.as_view(), name="healthz"),
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", auth.TwoFactorView.as_view(), name="two_factor"),

@@ -174,7 +174,15 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 REDIS_URL = env("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down degrades to a per-process cache instead of failing (patent_platform/cache.py); a dead host
+    # costs a request at most a second, then nothing for RETRY_SECONDS.
+    CACHES = {
+        "default": {
+            "BACKEND": "patent_platform.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
