@@ -284,7 +284,18 @@ def _unit_q(filters: Filters, prefix: str) -> Q:
     return q
 
 
-def filter_products(qs: QuerySet[Product], filters: Filters) -> QuerySet[Product]:
+def require_in_area(area: Area, filters: Filters) -> None:
+    """A region filter names a region inside the area, or the request answers 404 — as a port outside the
+    viewer's scope does (`area_for`): the same out-of-scope request gets the same answer on every page, and a
+    port never lists, counts or offers another port's region."""
+    if filters.region and filters.region != BLANK and not area.regions_scope.covers_region(filters.region):
+        raise Http404
+
+
+def filter_products(area: Area, filters: Filters) -> QuerySet[Product]:
+    """The area's products that the filters select (a region outside the area: 404)."""
+    require_in_area(area, filters)
+    qs = area.products()
     if filters.status == APPROVED or filters.month or filters.since or filters.product_class:
         qs = qs.filter(published_version__isnull=False)
     else:
@@ -301,7 +312,10 @@ def filter_products(qs: QuerySet[Product], filters: Filters) -> QuerySet[Product
     return qs
 
 
-def filter_units(qs: QuerySet[FilingUnit], filters: Filters) -> QuerySet[FilingUnit]:
+def filter_units(area: Area, filters: Filters) -> QuerySet[FilingUnit]:
+    """The area's filing units that the filters select (a region outside the area: 404)."""
+    require_in_area(area, filters)
+    qs = area.units()
     if filters.region:
         qs = qs.filter(_region_q(filters))
     return qs.filter(_unit_q(filters, ""))

@@ -125,7 +125,7 @@ def _port(unit: ManagementUnit | None) -> dict[str, Any] | None:
 def new_approvals(area: stats.Area, start: dt.datetime) -> Any:
     """The approved products whose first approval lies in the month starting at `start` (the dashboard's
     month drill-down)."""
-    return stats.filter_products(area.products(), stats.Filters(status=stats.APPROVED, month=month_key(start)))
+    return stats.filter_products(area, stats.Filters(status=stats.APPROVED, month=month_key(start)))
 
 
 def approvals_by_month(area: stats.Area, first: dt.datetime, end: dt.datetime) -> dict[str, int]:

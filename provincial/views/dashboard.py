@@ -376,7 +376,7 @@ class ProductListMixin(AreaMixin):
     def filtered_products(self) -> QuerySet[Product]:
         self.filter_form = ProductFilterForm(self.request.GET or None)
         self.filters = self.filter_form.filters()
-        return stats.filter_products(self.get_area().products(), self.filters).order_by("-id")
+        return stats.filter_products(self.get_area(), self.filters).order_by("-id")
 
 
 class ProductListView(ProductListMixin, ScopedListView):
@@ -451,7 +451,7 @@ class UnitListMixin(AreaMixin):
         self.filter_form = ListFilterForm(self.request.GET or None)
         self.filters = self.filter_form.filters()
         return (
-            stats.filter_units(self.get_area().units(), self.filters)
+            stats.filter_units(self.get_area(), self.filters)
             .annotate(approved_count=Count("products", filter=Q(products__published_version__isnull=False)))
             .order_by("name", "id")
         )

@@ -228,7 +228,7 @@ def test_the_months_new_approvals_and_the_comparison(months: dict[str, Any], who
     assert figs["trend"][-1]["count"] == len(EXPECTED_NEW[who]) and figs["trend"][-2]["count"] == previous
     area = stats.area_for(user)
     for row in figs["trend"]:
-        drill = stats.filter_products(area.products(), stats.Filters(status=stats.APPROVED, month=row["month"]))
+        drill = stats.filter_products(area, stats.Filters(status=stats.APPROVED, month=row["month"]))
         assert drill.count() == row["count"], row
     # the month's new approvals per region add up
     assert sum(r["new"] for r in figs["by_region"]) == len(EXPECTED_NEW[who])

@@ -207,8 +207,8 @@ def drill_count(area: stats.Area, params: dict[str, str], *, units: bool = False
     """The row count of the list a figure links to, through the list's own form and filters."""
     query = QueryDict(urlencode(params))
     if units:
-        return stats.filter_units(area.units(), ListFilterForm(query).filters()).count()
-    return stats.filter_products(area.products(), ProductFilterForm(query).filters()).count()
+        return stats.filter_units(area, ListFilterForm(query).filters()).count()
+    return stats.filter_products(area, ProductFilterForm(query).filters()).count()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
