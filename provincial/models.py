@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from patent_platform.models import Region
 from patent_platform.scoping import ScopedQuerySet, scope_of
 from provincial.choices import (
     ApplicationStatus,
@@ -150,16 +151,31 @@ class PortApplication(models.Model):
         return f"{self.unit} · {self.office_name}"
 
 
+def _enclosing_codes(scope: Any) -> set[str]:
+    """The provinces and cities that contain the scope's cities and counties (not the scope's own codes)."""
+    codes: set[str] = set()
+    for code in scope.city_codes | scope.county_codes:
+        province, city, _county = Region.codes_for(code)
+        codes |= {province} | ({city} if city and city != code else set())
+    return codes - scope.province_codes - scope.city_codes
+
+
 class RosterQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any) -> Self:
-        """National rosters (owner empty) and the rosters of the ports in the user's scope; the entries
-        of a national roster are themselves scoped by region (RosterEntry)."""
+        """National rosters (owner empty), the rosters of the ports in the user's scope, and the rosters of
+        the ports whose area encloses it (a province port's, for its city ports): every roster's entries are
+        themselves scoped by region (RosterEntry), so a city port sees the province's enterprises of its own
+        city — and counts them as the province counts that city (one area rule, docs/ONE_TRUTH.md)."""
         scope = scope_of(user)
         if scope.everything:
             return self.all()
         if not scope.has_regions:
             return self.none()
-        return self.filter(models.Q(owner__isnull=True) | models.Q(owner__in=ManagementUnit.objects.visible_to(user)))
+        return self.filter(
+            models.Q(owner__isnull=True)
+            | models.Q(owner__in=ManagementUnit.objects.visible_to(user))
+            | models.Q(owner__in=ManagementUnit.objects.filter(regions__code__in=_enclosing_codes(scope)))
+        )
 
 
 class Roster(models.Model):

@@ -59,3 +59,36 @@ def test_every_port_answers_inside_its_area_and_404_outside_it(demo_users: dict[
                 assert answer.status_code == expected, (key, region.code, name)
                 checked += 1
     assert checked > 100
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rosters: what a province uploads is counted by its city ports as the province counts those cities
+
+NESTED = [("guangdong", "440300", "shenzhen"), ("national", "440000", "guangdong"), ("national", "440300", "shenzhen")]
+
+
+def test_every_nested_port_counts_its_roster_coverage_as_the_outer_port_counts_it(demo_users: dict[str, User]) -> None:
+    """Found: 广东's coverage showed 深圳市 with 3 roster enterprises, 1 filed; 深圳's own page 2 and 1 — the
+    roster 广东 uploaded was invisible to 深圳. For each nested pair, the outer port's row for the inner port
+    equals the inner port's own total, for the whole and per category."""
+    from filings.models import FilingUnit
+    from provincial import rosters
+    from tests.provincial.test_permission_matrix import BAOAN, NANHAI, upload_roster
+
+    shenzhen_unit = FilingUnit.objects.get(name="深圳鹏芯微电子有限公司")  # filed and approved in the demo
+    upload_roster(demo_users["guangdong"], "广东名单", [(BAOAN, "深圳宝安示例"), (shenzhen_unit.uscc, "深圳鹏芯"),
+                                                       (NANHAI, "佛山南海示例")])  # fmt: skip
+    for outer, code, inner in NESTED:
+        outer_rows = {row.key: row for row in rosters.coverage_by_port(demo_users[outer])}
+        _rows, inner_total = rosters.coverage_by_category(demo_users[inner])
+        assert (outer_rows[code].entries, outer_rows[code].covered) == (inner_total.entries, inner_total.covered), (
+            outer,
+            inner,
+        )
+    _rows, shenzhen_total = rosters.coverage_by_category(demo_users["shenzhen"])
+    assert shenzhen_total.entries >= 2 and shenzhen_total.covered >= 1  # the province's 深圳 enterprises count
+    missing = {row["uscc"] for row in rosters.missing_entries(demo_users["shenzhen"])}
+    assert BAOAN in missing and NANHAI not in missing  # 佛山 is not 深圳's
+    client = client_for(demo_users["shenzhen"])
+    listed = client.get(reverse("rosters:list")).content.decode()
+    assert "广东名单" in listed

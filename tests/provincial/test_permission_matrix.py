@@ -158,9 +158,9 @@ def by_roster() -> list[Probe]:
         Probe(admins()),
         Probe(admins(), query={"roster": "@national_roster"}, label="roster=national"),
         Probe(only(IN_SZ), query={"roster": "@sz_roster"}, label="roster=深圳"),
-        Probe(only(IN_GD), query={"roster": "@gd_roster"}, label="roster=广东"),
+        Probe(only((*IN_GD, "shenzhen")), query={"roster": "@gd_roster"}, label="roster=广东"),
         Probe(only(IN_HZ), query={"roster": "@hz_roster"}, label="roster=杭州"),
-        Probe(only(("national", "zhejiang")), query={"roster": "@zj_roster"}, label="roster=浙江"),
+        Probe(only(("national", "zhejiang", "hangzhou")), query={"roster": "@zj_roster"}, label="roster=浙江"),
     ]
 
 
@@ -170,9 +170,9 @@ LIST = Redirect("/rosters/")
 DELETE = {
     "national_roster": only(NATIONAL_ONLY, guangdong=403, zhejiang=403, shenzhen=403, hangzhou=403),
     "sz_roster": only(("national", "shenzhen"), guangdong=403),
-    "gd_roster": only(("national", "guangdong")),
+    "gd_roster": only(("national", "guangdong"), shenzhen=403),  # 深圳 sees its province's roster
     "hz_roster": only(("national", "hangzhou"), zhejiang=403),
-    "zj_roster": only(("national", "zhejiang")),
+    "zj_roster": only(("national", "zhejiang"), hangzhou=403),
 }
 
 
@@ -662,9 +662,10 @@ def test_actions_really_happened_for_the_national_administrator(world: dict[str,
 REGIONS: dict[str, tuple[Q, Q]] = {
     "national": (Q(), Q()),
     "guangdong": (Q(province_code="440000"), Q(owner__isnull=True) | Q(owner__code__startswith="44")),
-    "shenzhen": (Q(city_code="440300"), Q(owner__isnull=True) | Q(owner__code="440300")),
+    # a city port sees its province's rosters too (their entries in its city): the one area rule
+    "shenzhen": (Q(city_code="440300"), Q(owner__isnull=True) | Q(owner__code__in=["440300", "440000"])),
     "zhejiang": (Q(province_code="330000"), Q(owner__isnull=True) | Q(owner__code__startswith="33")),
-    "hangzhou": (Q(city_code="330100"), Q(owner__isnull=True) | Q(owner__code="330100")),
+    "hangzhou": (Q(city_code="330100"), Q(owner__isnull=True) | Q(owner__code__in=["330100", "330000"])),
 }
 
 
@@ -729,7 +730,8 @@ def test_the_world_tells_the_scopes_apart(world: dict[str, Any]) -> None:
     assert sz.entries < gd.entries and hz.entries < zj.entries
     assert sz.covered and hz.covered and sz.missing and hz.missing
     assert sz.certified < gd.certified < nat.certified and zj.certified < nat.certified
-    assert BINJIANG in zj.missing and BINJIANG not in hz.entries  # on 浙江's roster, which 杭州 does not see
+    # 滨江 is in 杭州, on 浙江's roster: 杭州 counts it as 浙江 counts 杭州 (one area rule); 宁波 is not 杭州's
+    assert BINJIANG in zj.missing and BINJIANG in hz.missing
     assert NINGBO in zj.covered and NINGBO not in hz.entries
 
 

@@ -409,7 +409,8 @@ def test_each_port_lists_its_rosters_with_counts_in_its_scope(users: dict[str, U
     national = roster.title
     assert _listed(users["national"]) == {national: (8, 3), "广东名单": (2, 0), "深圳名单": (1, 0), "浙江名单": (1, 0)}
     assert _listed(users["guangdong"]) == {national: (5, 2), "广东名单": (2, 0), "深圳名单": (1, 0)}
-    assert _listed(users["shenzhen"]) == {national: (2, 1), "深圳名单": (1, 0)}
+    # 深圳 sees its province's roster, with the province's 深圳 enterprises (the one area rule)
+    assert _listed(users["shenzhen"]) == {national: (2, 1), "广东名单": (1, 0), "深圳名单": (1, 0)}
     assert _listed(users["zhejiang"]) == {national: (3, 1), "浙江名单": (1, 0)}
     rows = sheet_rows(client_for(users["zhejiang"]).get(reverse("rosters:export")))
     assert {row[0] for row in rows[1:]} == {national, "浙江名单"}
@@ -426,8 +427,9 @@ def test_delete_rules(users: dict[str, User], roster: Roster) -> None:
     assert guangdong.post(reverse("rosters:delete", args=[rosters["深圳名单"].pk])).status_code == 403
     # a roster out of scope: 404
     assert guangdong.post(reverse("rosters:delete", args=[rosters["浙江名单"].pk])).status_code == 404
+    # 深圳 sees 广东's roster (its 深圳 enterprises) but may not delete it: 403, like the national roster
     assert (
-        client_for(users["shenzhen"]).get(reverse("rosters:delete", args=[rosters["广东名单"].pk])).status_code == 404
+        client_for(users["shenzhen"]).get(reverse("rosters:delete", args=[rosters["广东名单"].pk])).status_code == 403
     )
     assert Roster.objects.count() == 4
     page = guangdong.get(reverse("rosters:list")).content.decode()
