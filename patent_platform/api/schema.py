@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 
 from patent_platform.params import ID_MAX
@@ -12,3 +13,21 @@ class IdRelatedFieldExtension(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+
+
+def document_unsupported_media_type(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """Every operation that takes a body may answer 415 (a body the parsers cannot read as the media type it
+    names, e.g. a broken multipart form): say so in the schema, as the API does (`{"detail": "…"}`)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "415",
+                    {
+                        "description": str(_('请求体的媒体类型不受支持或无法按其解析：{"detail": "…"}')),
+                        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {}}}},
+                    },
+                )
+    return result

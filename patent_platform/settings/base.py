@@ -91,6 +91,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # Write transactions take the lock when they begin (BEGIN IMMEDIATE), so the loser of a race waits for
+    # the winner (up to `timeout`) and then reads its result, instead of failing with "database is locked"
+    # when it upgrades a read lock (two clicks at once answered 500: issue 17, docs/ONE_TRUTH.md).
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "patent_platform.User"
@@ -308,6 +312,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "patent_platform.api.schema.document_unsupported_media_type",  # 415 on every operation with a body
+    ],
     # choices named "status" in several apps: one schema component each, named after its choices class
     "ENUM_NAME_OVERRIDES": {
         "PatentKindEnum": "filings.choices.PatentKind",
