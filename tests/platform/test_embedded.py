@@ -8,13 +8,16 @@ import http.cookiejar
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,8 +53,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Embedded:
+    url: str
+    loaded: str  # what the first load_demo printed
+    db: Path
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def server(tmp_path: Path) -> Iterator[Embedded]:
     env = embedded_env(tmp_path)
     manage(env, "migrate", "--noinput")
     manage(env, "load_reference")
@@ -75,7 +85,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 assert proc.poll() is None, "the development server stopped"
                 assert time.monotonic() < deadline, "the development server did not answer within 60 s"
                 time.sleep(0.3)
-        yield url, first
+        yield Embedded(url, first, tmp_path / "db.sqlite3")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -96,8 +106,8 @@ def sign_in(url: str, email: str) -> tuple[urllib.request.OpenerDirector, str]:
         return opener, answer.geturl()
 
 
-def test_make_run_from_nothing_serves_the_demo(server: tuple[str, str]) -> None:
-    url, loaded = server
+def test_make_run_from_nothing_serves_the_demo(server: Embedded) -> None:
+    url, loaded = server.url, server.loaded
     assert re.search(r"demo filings: [1-9]\d* product versions", loaded), loaded
     assert "national@example.cn" in loaded and "Demo-2026!" in loaded  # the accounts are listed
     opener, home = sign_in(url, "national@example.cn")
@@ -109,3 +119,63 @@ def test_make_run_from_nothing_serves_the_demo(server: tuple[str, str]) -> None:
     assert "广州云帆智能装备有限公司" in opener.open(home, timeout=60).read().decode()
     public = urllib.request.urlopen(f"{url}/", timeout=60)  # noqa: S310 (loopback)
     assert public.status == 200
+
+
+def race(url: str, referer: str, clients: list[tuple[urllib.request.OpenerDirector, str]]) -> list[int]:
+    """POST `url` from each (opener, CSRF token) at the same moment; the status codes answered."""
+    barrier = threading.Barrier(len(clients))
+    answers: list[int] = []
+
+    def click(opener: urllib.request.OpenerDirector, token: str) -> None:
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode()
+        request = urllib.request.Request(url, data=data, headers={"Referer": referer})  # noqa: S310 (loopback)
+        barrier.wait()
+        try:
+            with opener.open(request, timeout=60) as answer:
+                answers.append(answer.status)
+        except urllib.error.HTTPError as exc:
+            answers.append(exc.code)
+
+    threads = [threading.Thread(target=click, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    return answers
+
+
+def test_two_simultaneous_submissions_never_answer_500(server: Embedded) -> None:
+    """Two clicks at once on the embedded default (issue 17, mechanism 5): the same filing submitted by two
+    sessions of its filer at the same moment, for every draft or returned version of the demo. SQLite
+    answered "database is locked" (500) to the loser of such a race; with write transactions that take the
+    lock up front (`transaction_mode` IMMEDIATE) the loser waits, then finds the filing submitted."""
+    with sqlite3.connect(server.db) as db:
+        candidates = db.execute(
+            "SELECT v.id, u.email FROM filings_productversion v JOIN filings_product p ON p.id = v.product_id "
+            "JOIN filings_unitmembership m ON m.unit_id = p.unit_id JOIN patent_platform_user u ON u.id = m.user_id "
+            "WHERE v.status IN ('draft', 'returned') ORDER BY v.id"
+        ).fetchall()
+    assert len(candidates) >= 2
+    raced = 0
+    for version_id, email in candidates:
+        openers = [sign_in(server.url, email)[0] for _ in range(2)]
+        page = f"{server.url}/enterprise/versions/{version_id}/"
+        tokens = []
+        for opener in openers:
+            form = opener.open(page, timeout=60).read().decode()
+            tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1))
+        with sqlite3.connect(server.db) as db:
+            before = db.execute("SELECT COALESCE(MAX(id), 0) FROM filings_transition").fetchone()[0]
+        answers = race(f"{page}submit/", page, list(zip(openers, tokens, strict=True)))
+        assert len(answers) == 2 and all(code < 500 for code in answers), (version_id, answers)
+        with sqlite3.connect(server.db) as db:
+            submitted = db.execute(
+                "SELECT COUNT(*) FROM filings_transition WHERE version_id = ? AND action IN ('submit', 'resubmit')"
+                " AND id > ?",
+                [version_id, before],
+            ).fetchone()[0]
+            status = db.execute("SELECT status FROM filings_productversion WHERE id = ?", [version_id]).fetchone()[0]
+        if status in ("submitted", "resubmitted"):
+            assert submitted == 1, (version_id, submitted)  # the action happened once
+            raced += 1
+    assert raced >= 1
