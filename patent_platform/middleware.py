@@ -3,7 +3,8 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 from patent_platform import audit
 
@@ -47,3 +48,26 @@ class NoStoreForAuthenticatedMiddleware:
         if user is not None and user.is_authenticated and not request.path.startswith("/static/"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class RefuseNulInQueryMiddleware:
+    """A NUL character (0x00) is never valid input: PostgreSQL refuses it in any text value, so a query
+    parameter carrying one that reached a filter answered 500 (found by the API fuzzer, `?q=…%00…` on
+    /api/v1/products/). Forms and serializers already refuse NUL in their fields (Django's
+    ProhibitNullCharactersValidator); this refuses it in every query string, for every page and the API,
+    with 400 before any view runs."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            "\x00" in request.META.get("QUERY_STRING", "")
+            or "%00" in request.META.get("QUERY_STRING", "")
+            or any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists())
+        ):
+            message = _("查询参数不能包含空字符（NUL）。")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": str(message)}, status=400)
+            return HttpResponseBadRequest(str(message), content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -15,14 +15,25 @@ class IdRelatedFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
-def document_unsupported_media_type(
+def document_edge_errors(
     result: dict[str, Any], generator: Any, request: Any, public: Any
 ) -> dict[str, Any]:
-    """Every operation that takes a body may answer 415 (a body the parsers cannot read as the media type it
+    """Every operation may answer 400 (a query string with a NUL, patent_platform/middleware.py); every one
+    that takes a body may also answer 415 (a body the parsers cannot read as the media type it
     names, e.g. a broken multipart form): say so in the schema, as the API does (`{"detail": "…"}`)."""
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
+            if not isinstance(operation, dict):
+                continue
+            # any request may carry a query string, and one with a NUL is refused (RefuseNulInQueryMiddleware)
+            operation.setdefault("responses", {}).setdefault(
+                "400",
+                {
+                    "description": str(_('请求无效，如查询参数含空字符（NUL）：{"detail": "…"}')),
+                    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": {}}}},
+                },
+            )
+            if "requestBody" in operation:
                 operation.setdefault("responses", {}).setdefault(
                     "415",
                     {

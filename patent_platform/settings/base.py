@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "patent_platform.middleware.RefuseNulInQueryMiddleware",  # 400 for a NUL in any query parameter
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -314,7 +315,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "patent_platform.api.schema.document_unsupported_media_type",  # 415 on every operation with a body
+        "patent_platform.api.schema.document_edge_errors",  # 400 on every operation, 415 on those with a body
     ],
     # choices named "status" in several apps: one schema component each, named after its choices class
     "ENUM_NAME_OVERRIDES": {

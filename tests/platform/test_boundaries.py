@@ -185,7 +185,21 @@ API_REGRESSIONS = [
     ("get", f"/api/v1/products/{HUGE}/", 404, None),
     ("get", f"/api/v1/patents/{HUGE}/", 404, None),
     ("get", f"/api/v1/evaluation/rounds/{HUGE}/", 404, None),
+    # the fuzzer, seed 3046210058: a NUL in the name search reached PostgreSQL (DataError)
+    ("get", "/api/v1/products/?q=a%00b&status=approved", 400, "detail"),
+    ("get", "/api/v1/products/?filing_number=%00", 400, "detail"),
+    ("get", "/api/v1/patents/?x%00=1", 400, "detail"),
 ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/search/?q=a%00b", "/certified/?q=%00", "/port/products/?region=%00"])
+def test_a_nul_in_any_query_string_answers_400_on_pages(reference: None, url: str) -> None:
+    client = Client()
+    client.force_login(UserFactory(role=Role.NATIONAL_ADMIN))
+    answer = client.get(url)
+    assert answer.status_code == 400
+    assert "空字符" in answer.content.decode()
 
 
 @pytest.mark.django_db
