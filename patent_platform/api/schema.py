@@ -15,9 +15,7 @@ class IdRelatedFieldExtension(OpenApiSerializerFieldExtension):
         return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
-def document_edge_errors(
-    result: dict[str, Any], generator: Any, request: Any, public: Any
-) -> dict[str, Any]:
+def document_edge_errors(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict[str, Any]:
     """Every operation may answer 400 (a query string with a NUL, patent_platform/middleware.py); every one
     that takes a body may also answer 415 (a body the parsers cannot read as the media type it
     names, e.g. a broken multipart form): say so in the schema, as the API does (`{"detail": "…"}`)."""
