@@ -18,7 +18,6 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
-DB_INT_MAX = 2**63 - 1  # PostgreSQL bigint, SQLite INTEGER
 ID_MAX = 10**18 - 1  # the largest id a URL may carry: 18 digits always fit a bigint
 ID_REGEX = "[0-9]{1,18}"
 YEAR_MAX = 9999
@@ -43,11 +42,8 @@ def int_param(params: Any, name: str, message: Any = None, *, minimum: int = 1, 
     raw = (params.get(name) or "").strip()
     if not raw:
         return None
-    try:
-        value = int(raw) if len(raw) <= 20 else None  # int() of a huge string is slow: refuse it unread
-    except ValueError:
-        value = None
-    if value is None or not minimum <= value <= maximum:
+    value = int_or_none(raw, minimum=minimum, maximum=maximum)
+    if value is None:
         text = message or _("须为 %(min)s 到 %(max)s 之间的整数。") % {"min": minimum, "max": maximum}
         raise exceptions.ValidationError({name: [text]})
     return value
@@ -57,7 +53,7 @@ def int_or_none(raw: Any, *, minimum: int = 1, maximum: int = ID_MAX) -> int | N
     """An integer filter from a page's query string: None (the filter left out) unless it is a whole
     number between `minimum` and `maximum`."""
     text = str(raw or "").strip()
-    if not text or len(text) > 20:
+    if not text or len(text) > 20:  # int() of a huge string is slow: refuse it unread
         return None
     try:
         value = int(text)

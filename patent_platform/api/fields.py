@@ -5,7 +5,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from patent_platform.params import ID_MAX
+from patent_platform.params import ID_MAX, int_or_none
 
 
 class CodeRelatedField(serializers.SlugRelatedField):
@@ -42,11 +42,7 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
     }
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, int | str) and not isinstance(data, bool):
-            try:
-                value = int(data) if len(str(data)) <= 20 else None
-            except ValueError:
-                value = 0  # not a number: the parent's own message
-            if value is None or (value and not 1 <= value <= ID_MAX):
-                self.fail("out_of_range", max=ID_MAX)
+        whole = isinstance(data, int | str) and not isinstance(data, bool) and str(data).strip().lstrip("+-").isdigit()
+        if whole and int_or_none(data, maximum=ID_MAX) is None:  # other values: the parent's own messages
+            self.fail("out_of_range", max=ID_MAX)
         return super().to_internal_value(data)

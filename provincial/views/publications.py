@@ -39,6 +39,7 @@ from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_response
+from patent_platform.params import YEAR_MAX
 from patent_platform.scoping import scope_of
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 from provincial.choices import PublicationKind, PublicationStatus
@@ -282,7 +283,7 @@ class MonthField(forms.CharField):
 def year_field(**kwargs: Any) -> forms.IntegerField:
     return forms.IntegerField(
         min_value=FIRST_YEAR,
-        max_value=9999,
+        max_value=YEAR_MAX,
         error_messages={
             "invalid": gettext_lazy("请填写四位年份，例如 2025。"),
             "min_value": gettext_lazy("年份不能早于 %(limit_value)s 年。"),

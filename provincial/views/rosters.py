@@ -26,7 +26,7 @@ from django.views import View
 
 from filings.workflow import china_today
 from patent_platform.exports import xlsx_response
-from patent_platform.params import int_or_none
+from patent_platform.params import YEAR_MAX, int_or_none
 from patent_platform.uploads import CONTENT_TYPES, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import rosters as svc
@@ -39,7 +39,7 @@ MISSING_PER_PAGE = 50
 
 class RosterForm(forms.Form):
     category = forms.ChoiceField(label=gettext_lazy("名单类别"), choices=RosterCategory.choices)
-    year = forms.IntegerField(label=gettext_lazy("年度"), min_value=1, max_value=9999)
+    year = forms.IntegerField(label=gettext_lazy("年度"), min_value=1, max_value=YEAR_MAX)
     title = forms.CharField(label=gettext_lazy("名单名称"), max_length=200)
     file = forms.FileField(
         label=gettext_lazy("Excel 文件"),
@@ -69,7 +69,7 @@ class RosterAdminMixin(ScopedViewMixin):
     def filters(self) -> dict[str, Any]:
         """year, category and roster from the query string; a roster out of scope answers 404."""
         params = self.request.GET
-        year = int_or_none(params.get("year"), maximum=9999)
+        year = int_or_none(params.get("year"), maximum=YEAR_MAX)
         category = params.get("category") or None
         if category not in RosterCategory.values:
             category = None

@@ -7,7 +7,6 @@ signs in and sees the national overview, and an enterprise its own unit.
 import http.cookiejar
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.provincial.test_publication_worker import free_port
 
 pytestmark = pytest.mark.embedded
 
@@ -45,12 +46,6 @@ def manage(env: dict[str, str], *args: str) -> str:
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

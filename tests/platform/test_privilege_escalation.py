@@ -80,8 +80,8 @@ from provincial.models import (
 )
 from provincial.views.publications import CONTENT_TYPES, previous_month
 from tests import worlds
-from tests.conftest import PASSWORD
 from tests.evaluation.conftest import SCORES, walk_second_round
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -292,7 +292,7 @@ def _ready_publication(code: str) -> Publication:
 
 
 def _make_user(email: str, role: str) -> User:
-    return User.objects.create_user(email, PASSWORD, role=role, full_name=email.split("@")[0])
+    return UserFactory(email=email, role=role)
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ from provincial.models import (
 from provincial.services import port_add_admin
 from provincial.views.publications import last_year, previous_month
 from tests import worlds
-from tests.conftest import PASSWORD
+from tests.factories import UserFactory
 
 ROLES = ["national", "guangdong", "zhejiang", "shenzhen", "hangzhou", "enterprise", "reviewer", "anonymous"]
 PORTS = ("guangdong", "zhejiang", "shenzhen", "hangzhou")
@@ -504,7 +504,7 @@ def ready_publication(code: str, media_root: str) -> Publication:
 
 
 def make_user(email: str, role: str) -> User:
-    return User.objects.create_user(email, PASSWORD, role=role, full_name=email.split("@")[0])
+    return UserFactory(email=email, role=role)
 
 
 @pytest.fixture(scope="module")
