@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -20,9 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from evaluation.models import ExpertProfile
 from filings.models import ProductClass
-from patent_platform import audit
+from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, RegionLevel, Role
-from patent_platform.links import activation_link
 from patent_platform.models import Region, User
 
 
@@ -31,8 +29,8 @@ def _require_national(user: Any) -> None:
         raise PermissionDenied(gettext_lazy("只有国家局管理员可以维护专家库。"))
 
 
-def send_expert_invitation(user_id: int) -> None:
-    user = User.objects.select_related("expert_profile").get(pk=user_id)
+def queue_expert_invitation(user: User) -> list[str]:
+    """The new expert's notice, with a one-time link to set the password (made when it is sent)."""
     days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("【专利密集型产品认定】您已被聘为评审专家")
@@ -41,11 +39,18 @@ def send_expert_invitation(user_id: int) -> None:
                 _("%(name)s：") % {"name": user.get_full_name()},
                 _("国家知识产权局已将您加入专利密集型产品认定专家库，您将收到产业性评价的评审任务。"),
                 _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-                activation_link(user),
+                outbox.LINK_PLACEHOLDER,
                 _("登录账号：%(email)s") % {"email": user.email},
             ]
         )
-    send_mail(subject, body, None, [user.email])
+    return outbox.enqueue(
+        "evaluation.expert_invitation",
+        source=str(user.pk),
+        recipients=[user.email],
+        subject=subject,
+        body=body,
+        link_user=user,
+    )
 
 
 @transaction.atomic
@@ -59,7 +64,7 @@ def create_expert(
     title: str = "",
     classes: Iterable[ProductClass] = (),
 ) -> User:
-    """A new expert account with its profile; the invitation is e-mailed after commit."""
+    """A new expert account with its profile; the invitation is written to the outbox with it."""
     _require_national(user)
     email = email.strip().lower()
     errors: dict[str, str] = {}
@@ -95,7 +100,7 @@ def create_expert(
         message=str(gettext_lazy("加入专家库")),
         actor=user,
     )
-    transaction.on_commit(lambda: send_expert_invitation(expert.pk))
+    queue_expert_invitation(expert)
     return expert
 
 

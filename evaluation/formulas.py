@@ -97,8 +97,13 @@ def valid_invention_patents(path: str) -> Expression:
     return _rounded(_count(path, VALID_INVENTION))
 
 
+VALID_CORE = Q(is_core=True, right__patent__legal_status=LegalStatus.VALID)
+
+
 def core_patents(path: str) -> Expression:
-    return _rounded(_count(path, Q(is_core=True)))
+    """Core patents that are valid (as P1 counts valid inventions): a lapsed, expired or invalidated core
+    patent no longer protects the product (the platform's own legal-status data, docs/PATENT_STATUS.md)."""
+    return _rounded(_count(path, VALID_CORE))
 
 
 def number_year() -> Expression:
@@ -200,7 +205,9 @@ FORMULAS: dict[str, Formula] = {
             _("关联专利中类型为发明、法律状态为有效的件数"),
             valid_invention_patents,
         ),
-        Formula("core_patents", _("核心专利数"), _("件"), _("标记为核心专利的关联专利件数"), core_patents),
+        Formula(
+            "core_patents", _("核心专利数"), _("件"), _("标记为核心专利、法律状态为有效的关联专利件数"), core_patents
+        ),
         Formula(
             "core_remaining_years",
             _("核心专利平均剩余保护期"),

@@ -1,12 +1,13 @@
-"""E-mails of the certification rounds, to the filers of the products concerned."""
+"""E-mails of the certification rounds, to the filers of the products concerned, written to the outbox
+(patent_platform/outbox.py) in the transaction of the round's step."""
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from evaluation.models import Candidate
+from patent_platform import outbox
 
 
 def _addresses(candidate: Candidate) -> list[str]:
@@ -17,7 +18,8 @@ def _addresses(candidate: Candidate) -> list[str]:
     return sorted(emails)
 
 
-def send_candidate_mail(candidate_ids: list[int], kind: str) -> int:
+def queue_candidate_notices(candidate_ids: list[int], kind: str) -> int:
+    """Write the notices of a round's step (call inside its transaction); returns the messages written."""
     sent = 0
     candidates = Candidate.objects.filter(pk__in=candidate_ids).select_related("round", "version", "unit")
     with translation.override(settings.LANGUAGE_CODE):
@@ -49,5 +51,16 @@ def send_candidate_mail(candidate_ids: list[int], kind: str) -> int:
                 }
             else:
                 continue
-            sent += send_mail(subject, body, None, recipients)
+            sent += len(
+                outbox.enqueue(
+                    "evaluation.candidate",
+                    source=f"{candidate.pk}:{kind}",
+                    recipients=recipients,
+                    subject=subject,
+                    body=body,
+                    kick=False,
+                )
+            )
+    if sent:
+        outbox.kick_after_commit()
     return sent

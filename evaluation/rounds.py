@@ -83,10 +83,11 @@ def _move(rnd: Round, stage: str, user: Any, message: str, **changes: Any) -> No
 
 
 def _notify(candidate_ids: list[int], kind: str) -> None:
-    from evaluation.tasks import notify_candidates
+    """The candidates' notices, written to the outbox in the step's transaction."""
+    from evaluation.notifications import queue_candidate_notices
 
     if candidate_ids:
-        transaction.on_commit(lambda: notify_candidates.delay(candidate_ids, kind))
+        queue_candidate_notices(candidate_ids, kind)
 
 
 # --- 1. start and patent evaluation --------------------------------------------------------------

@@ -4,18 +4,24 @@ from typing import Any
 
 from celery import shared_task
 
+from patent_platform.claims import ClaimingTask
 
-@shared_task(bind=True, acks_late=True)
+
+@shared_task(bind=True, base=ClaimingTask, acks_late=True)
 def run_patent_evaluation(self: Any, round_id: int) -> dict[str, int]:
-    """The set-based patent evaluation of a round (idempotent: it recomputes from scratch)."""
+    """The set-based patent evaluation of a round (idempotent: it recomputes from scratch, in one transaction
+    that holds the round's row lock). A lost database connection retries it within a minute."""
     from evaluation.rounds import evaluate
 
     return evaluate(round_id)
 
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(bind=True)
 def notify_candidates(self: Any, candidate_ids: list[int], kind: str) -> int:
-    """E-mail the filers of candidates (information requested, certified); returns messages sent."""
-    from evaluation.notifications import send_candidate_mail
+    """Kept for messages enqueued before the outbox: writes the candidates' notices (once each: the key)."""
+    from django.db import transaction
 
-    return send_candidate_mail(candidate_ids, kind)
+    from evaluation.notifications import queue_candidate_notices
+
+    with transaction.atomic():
+        return queue_candidate_notices(candidate_ids, kind)

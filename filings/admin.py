@@ -30,6 +30,7 @@ from filings.models import (
     ProductImage,
     ProductVersion,
     ReturnReason,
+    ReviewOverride,
     Transition,
     UnitMembership,
 )
@@ -224,6 +225,13 @@ class ReturnReasonInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline
     readonly_fields = fields
 
 
+class ReviewOverrideInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    model = ReviewOverride
+    extra = 0
+    fields = ["created_at", "code", "message", "conflict", "reason", "created_by"]
+    readonly_fields = fields
+
+
 class TransitionInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Transition
     extra = 0
@@ -250,7 +258,7 @@ class ProductVersionAdmin(AuditedAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [PatentLinkInline, ProductImageInline, ReturnReasonInline, TransitionInline]
+    inlines = [PatentLinkInline, ProductImageInline, ReturnReasonInline, ReviewOverrideInline, TransitionInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from services.create_product / workflow.start_yearly_update

@@ -12,8 +12,8 @@ numbers. Only a file without a single error is applied, in one transaction:
 - patents the platform does not hold are counted, not errors; a row whose status is unchanged does nothing,
   so importing the same file again changes nothing.
 
-After commit, one e-mail per new flag goes to the filer (the unit's members and contact address) and to
-the reviewer who approved the version, through the `notify_flags` task.
+In the import's transaction, one notice per new flag is written to the outbox (patent_platform/outbox.py)
+for the filer (the unit's members and contact address) and for the reviewer who approved the version.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,10 +36,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filings.choices import ENDED_STATUSES, FilingStatus, ImportStatus, LegalStatus
-from filings.imports import CellError, _blank, _date, _norm_header, _patent, _plain, _text
+from filings.imports import CellError, _blank, _date, _norm_header, _patent, _plain, _text, release_for_retry
 from filings.models import FilingFlag, Patent, PatentLink, PatentStatusChange, PatentStatusImport
 from filings.workflow import china_today
-from patent_platform import audit
+from patent_platform import audit, claims, outbox
 from patent_platform.choices import AuditAction
 from patent_platform.scoping import EVERYTHING, principal_for
 from patent_platform.signals import figures_changed
@@ -493,6 +492,8 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
             .values_list("pk", "version_id", "patent_id")
             if (v, p) in wanted_pairs
         ]
+    if outcome.new_flag_ids:
+        queue_flag_notices(outcome.new_flag_ids)  # in this transaction: the flags and their notices commit together
     if outcome.flagged or outcome.resolved:
         # the flags were written set-based: the dashboards' "flagged" figure of these products moves
         for chunk in _chunks(sorted({c.patent_id for c in changes})):
@@ -526,8 +527,10 @@ def _finish(job: PatentStatusImport, status: str, **fields: Any) -> str:
     return status
 
 
-def run_status_import(import_id: int) -> str:
-    """Validate a queued status file and, if every row is valid, apply it; returns the final status."""
+def run_status_import(import_id: int, *, will_retry: bool = False) -> str:
+    """Validate a queued status file and, if every row is valid, apply it; returns the final status.
+    `will_retry`: the task is retried if this attempt fails, so a lost database connection puts the import
+    back in the queue (the error recorded) and is raised; otherwise it ends the import with an error."""
     # Claim the import: a redelivered task finds it finished and does nothing.
     claimed = PatentStatusImport.objects.filter(
         pk=import_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
@@ -540,10 +543,12 @@ def run_status_import(import_id: int) -> str:
         with translation.override(settings.LANGUAGE_CODE):
             return _run(job)
     except Exception as exc:
+        if will_retry and claims.connection_lost(exc):
+            release_for_retry(PatentStatusImport, job, exc)
+            raise
         logger.exception("patent status import %s failed", import_id)
-        return _finish(
-            job, ImportStatus.ERROR, message=_("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc}
-        )
+        message = _("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc}
+        return claims.on_fresh_connection(lambda: _finish(job, ImportStatus.ERROR, message=message))
     finally:
         audit.reset_context(token)
 
@@ -585,11 +590,6 @@ def _run(job: PatentStatusImport) -> str:
             flagged_count=outcome.flagged,
             message=message,
         )
-        flag_ids = list(outcome.new_flag_ids or [])
-        if flag_ids:
-            from filings.tasks import notify_flags
-
-            transaction.on_commit(lambda: notify_flags.delay(flag_ids))
     return ImportStatus.DONE
 
 
@@ -636,8 +636,9 @@ def _filer_addresses(flag: FilingFlag) -> list[str]:
     return sorted(emails)
 
 
-def send_flag_mail(flag_ids: Sequence[int]) -> int:
-    """One message per new open flag to the filer and one to the approving reviewer; returns the count sent."""
+def queue_flag_notices(flag_ids: Sequence[int]) -> int:
+    """One notice per new open flag to the filer and one to the approving reviewer, written to the outbox
+    in the caller's transaction; returns the number of messages."""
     reader = principal_for(EVERYTHING, label="flag mail")
     flags = (
         FilingFlag.objects.visible_to(reader)
@@ -645,7 +646,7 @@ def send_flag_mail(flag_ids: Sequence[int]) -> int:
         .filter(pk__in=list(flag_ids), notified_at__isnull=True)
         .select_related("version__product__unit", "version__decided_by", "patent", "change")
     )
-    messages = []
+    messages = 0
     done = []
     site = settings.SITE_URL.rstrip("/")
     with translation.override(settings.LANGUAGE_CODE):
@@ -678,8 +679,16 @@ def send_flag_mail(flag_ids: Sequence[int]) -> int:
                 _("查看详情：%(url)s") % {"url": site + reverse("enterprise:version", args=[version.pk])},
             ]
             body = "\n".join(str(line) for line in filer_lines)
-            for address in _filer_addresses(flag):
-                messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [address]))
+            messages += len(
+                outbox.enqueue(
+                    "filings.flag",
+                    source=f"{flag.pk}:filer",
+                    recipients=_filer_addresses(flag),
+                    subject=subject,
+                    body=body,
+                    kick=False,
+                )
+            )
             reviewer = version.decided_by
             if reviewer is not None and reviewer.is_active and reviewer.email:
                 review_lines = [
@@ -687,16 +696,19 @@ def send_flag_mail(flag_ids: Sequence[int]) -> int:
                     _("您通过了该备案。请关注备案单位的处理，核实后可在“专利状态提示”中处理该提示。"),
                     _("查看详情：%(url)s") % {"url": site + reverse("review:detail", args=[version.pk])},
                 ]
-                messages.append(
-                    (
-                        subject,
-                        "\n".join(str(line) for line in review_lines),
-                        settings.DEFAULT_FROM_EMAIL,
-                        [reviewer.email],
+                messages += len(
+                    outbox.enqueue(
+                        "filings.flag",
+                        source=f"{flag.pk}:reviewer",
+                        recipients=[reviewer.email],
+                        subject=subject,
+                        body="\n".join(str(line) for line in review_lines),
+                        kick=False,
                     )
                 )
             done.append(flag.pk)
-    sent = send_mass_mail(messages, fail_silently=False) if messages else 0
     if done:
         FilingFlag.objects.filter(pk__in=done).update(notified_at=timezone.now())
-    return sent
+    if messages:
+        outbox.kick_after_commit()
+    return messages

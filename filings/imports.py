@@ -44,7 +44,7 @@ from filings.models import (
     ProductVersion,
 )
 from filings.workflow import china_today, default_data_year
-from patent_platform import audit
+from patent_platform import audit, claims
 from patent_platform.choices import AuditAction
 from patent_platform.signals import figures_changed
 
@@ -797,6 +797,8 @@ def _save_patents(job: ImportJob, rows: list[Row]) -> list[int]:
         except ValidationError as exc:
             raise _SaveFailed(row.number, " ".join(exc.messages)) from exc
         except DatabaseError as exc:
+            if claims.connection_lost(exc):  # not the row's fault: the job is retried
+                raise
             raise _SaveFailed(row.number, str(exc)) from exc
         ids.append(right.pk)
     return ids
@@ -865,6 +867,8 @@ def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
                 batch_size=BATCH_SIZE,
             )
         except DatabaseError as exc:
+            if claims.connection_lost(exc):  # not the rows' fault: the job is retried
+                raise
             raise _SaveFailed(batch[0]["row"], str(exc)) from exc
         figures_changed.send(sender=Product, products=[p.pk for p in made])
     return [v.pk for v in versions]
@@ -875,8 +879,22 @@ def _finish(job: ImportJob, status: str, **fields: Any) -> str:
     return status
 
 
-def run_import_job(job_id: int) -> str:
-    """Validate a queued job's file and, if every row is valid, save it all; returns the final status."""
+def release_for_retry(model: Any, job: Any, exc: BaseException) -> None:
+    """A lost database connection ended the attempt (nothing was saved: all or nothing): the job goes back
+    to the queue with the error, written on a new connection, and the task's retry takes it again."""
+    logger.warning("%s %s: database connection lost (%s); queued again for the retry", model.__name__, job.pk, exc)
+    message = _("数据库连接中断，未导入任何数据，稍后自动重试：%(error)s") % {"error": exc}
+    claims.on_fresh_connection(
+        lambda: model.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.QUEUED, message=message[:2000]
+        )
+    )
+
+
+def run_import_job(job_id: int, *, will_retry: bool = False) -> str:
+    """Validate a queued job's file and, if every row is valid, save it all; returns the final status.
+    `will_retry`: the task is retried if this attempt fails, so a lost database connection puts the job
+    back in the queue (the error recorded) and is raised; otherwise it ends the job with an error."""
     # Claim the job: a redelivered task (acks_late) finds it finished and does nothing.
     claimed = ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
         status=ImportStatus.RUNNING, processed_rows=0, errors=[], message=""
@@ -888,12 +906,12 @@ def run_import_job(job_id: int) -> str:
     try:
         return _run(job)
     except Exception as exc:
+        if will_retry and claims.connection_lost(exc):
+            release_for_retry(ImportJob, job, exc)
+            raise
         logger.exception("import job %s failed", job_id)
-        return _finish(
-            job,
-            ImportStatus.ERROR,
-            message=_("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc},
-        )
+        message = _("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc}
+        return claims.on_fresh_connection(lambda: _finish(job, ImportStatus.ERROR, message=message))
     finally:
         audit.reset_context(token)
 

@@ -1,12 +1,15 @@
-"""E-mails about filings. Sent by a Celery task after the transaction that caused them commits."""
+"""E-mails about filings, written to the outbox (patent_platform/outbox.py) in the transaction of the
+transition that causes them."""
+
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from filings.models import Transition
+from patent_platform import outbox
 
 # action → who hears about it
 TO_FILER = {"return", "approve", "revoke"}
@@ -30,18 +33,17 @@ def _reviewer_addresses(transition: Transition) -> list[str]:
     return []
 
 
-def send_transition_mail(transition_id: int) -> int:
-    transition = Transition.objects.select_related("version__product__unit", "actor").filter(pk=transition_id).first()
-    if transition is None:
-        return 0
+def queue_transition_notice(transition: Transition) -> list[str]:
+    """Write the notice of a transition to the outbox (call inside the transition's transaction); returns
+    the recipients."""
     if transition.action in TO_FILER:
         recipients = _filer_addresses(transition)
     elif transition.action in TO_REVIEWER:
         recipients = _reviewer_addresses(transition)
     else:
-        return 0
+        return []
     if not recipients:
-        return 0
+        return []
     version = transition.version
     with translation.override(settings.LANGUAGE_CODE):
         # the state this transition led to (the version may have moved on before the task ran)
@@ -61,5 +63,32 @@ def send_transition_mail(transition_id: int) -> int:
         if transition.action in TO_REVIEWER:
             path = reverse("review:detail", args=[version.pk])
         lines.append(_("查看详情：%(url)s") % {"url": settings.SITE_URL.rstrip("/") + path})
-    body = "\n".join(lines)
-    return send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients], fail_silently=False)
+    return outbox.enqueue(
+        "filings.transition", source=str(transition.pk), recipients=recipients, subject=subject, body="\n".join(lines)
+    )
+
+
+def queue_member_invitation(user: Any, unit: Any, manager: Any) -> list[str]:
+    """The new member's notice: a one-time link to set the password (made when the message is sent: Django's
+    password-reset token, void once the password is set)."""
+    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("【专利产品备案】%(unit)s 邀请您设置登录密码") % {"unit": unit.name}
+        body = "\n".join(
+            [
+                _("%(name)s：") % {"name": user.get_full_name()},
+                _("%(manager)s 已将您添加为备案单位“%(unit)s”的成员。")
+                % {"manager": getattr(manager, "full_name", "") or manager.email, "unit": unit.name},
+                _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
+                outbox.LINK_PLACEHOLDER,
+                _("登录账号：%(email)s") % {"email": user.email},
+            ]
+        )
+    return outbox.enqueue(
+        "filings.member_invitation",
+        source=f"{unit.pk}:{user.pk}",
+        recipients=[user.email],
+        subject=subject,
+        body=body,
+        link_user=user,
+    )

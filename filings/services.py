@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +18,13 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from filings import conflicts
-from filings.choices import EDITABLE_STATUSES, LicenceKind, RightKind
+from filings.choices import EDITABLE_STATUSES, ConflictStatus, LicenceKind, RightKind
 from filings.identifiers import CHINA_TZ, parse_patent_number, validate_uscc
 from filings.models import (
     FilingPolicy,
     FilingUnit,
     Patent,
+    PatentConflict,
     PatentLink,
     PatentRight,
     Product,
@@ -112,6 +114,9 @@ def add_unit_member(*, manager: Any, unit: FilingUnit, email: str, full_name: st
     user = User.objects.create_user(email, None, full_name=full_name, phone=phone, role=Role.ENTERPRISE)
     UnitMembership.objects.create(user=user, unit=unit, is_manager=False)
     audit.audit_event(action=AuditAction.CREATE, obj=user, actor=manager, message=f"member of unit {unit.pk}")
+    from filings.notifications import queue_member_invitation
+
+    queue_member_invitation(user, unit, manager)
     return user
 
 
@@ -289,49 +294,126 @@ def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
-def version_rule_errors(version: ProductVersion) -> dict[str, list[str]]:
-    """Everything that keeps a saved version from review, keyed by field ("patents" for the list)."""
-    errors: dict[str, list[str]] = {}
+@dataclass(frozen=True)
+class Finding:
+    """One finding of a filing's rule set: what the check before review and approval found.
+
+    `field`: the field it belongs to ("patents" for the patent list). `code`: what kind of rule (the API's
+    findings carry it). `overridable`: a reviewer may approve despite it, with a reason (recorded as a
+    `ReviewOverride` and audited); every other finding blocks submission and approval. `conflict_id`: the
+    open ownership conflict an overridable finding is about."""
+
+    field: str
+    message: str
+    code: str
+    overridable: bool = False
+    conflict_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "field": self.field, "message": self.message, "overridable": self.overridable}
+
+
+def _rule_findings(version: ProductVersion) -> list[Finding]:
+    """The rules a filer can fix: data year, figures, name and class, links and contributions, the filing
+    settings (patent types and statuses), rights and licences. None of them can be overridden."""
+    found: list[Finding] = []
     if message := data_year_error(version.data_year):
-        errors.setdefault("data_year", []).append(message)
+        found.append(Finding("data_year", message, "data_year"))
     for field, message in figure_errors({f: getattr(version, f) for f in ("sales", "exports", "output_value")}).items():
-        errors.setdefault(field, []).append(message)
+        found.append(Finding(field, message, "figures"))
     if not version.name.strip():
-        errors.setdefault("name", []).append(_("请填写产品名称。"))
+        found.append(Finding("name", _("请填写产品名称。"), "required"))
     if not version.product_class.is_active:
-        errors.setdefault("product_class", []).append(_("该产品分类已停用，请选择其他分类。"))
+        found.append(Finding("product_class", _("该产品分类已停用，请选择其他分类。"), "product_class"))
     links = list(version.links.select_related("right__patent"))
-    patent_errors = link_shape_errors(
+    for message in link_shape_errors(
         version.product.unit_id, [{"right": link.right_id, "contribution": link.contribution} for link in links]
-    )
+    ):
+        found.append(Finding("patents", message, "links"))
     if not links:
-        patent_errors.append(_("请至少关联一项本单位有权使用的专利。"))
+        found.append(Finding("patents", _("请至少关联一项本单位有权使用的专利。"), "links"))
     elif not any(link.is_core for link in links):
-        patent_errors.append(_("请至少标记一项核心专利。"))
+        found.append(Finding("patents", _("请至少标记一项核心专利。"), "links"))
     policy = FilingPolicy.current()
     kinds, statuses = policy.allowed_kinds(), policy.allowed_statuses()
     today = dt.datetime.now(CHINA_TZ).date()
     for link in links:
         right, patent = link.right, link.right.patent
         if patent.kind not in kinds:
-            patent_errors.append(
-                _("专利 %(n)s 为%(kind)s，平台目前不接受该类型专利用于备案。")
-                % {"n": patent.number, "kind": patent.get_kind_display()}
+            found.append(
+                Finding(
+                    "patents",
+                    _("专利 %(n)s 为%(kind)s，平台目前不接受该类型专利用于备案。")
+                    % {"n": patent.number, "kind": patent.get_kind_display()},
+                    "patent_kind",
+                )
             )
         if patent.legal_status not in statuses:
-            patent_errors.append(
-                _("专利 %(n)s 的法律状态为“%(status)s”，不能用于备案。")
-                % {"n": patent.number, "status": patent.get_legal_status_display()}
+            found.append(
+                Finding(
+                    "patents",
+                    _("专利 %(n)s 的法律状态为“%(status)s”，不能用于备案。")
+                    % {"n": patent.number, "status": patent.get_legal_status_display()},
+                    "patent_status",
+                )
             )
         if right.kind == RightKind.LICENSEE and policy.require_licence_recordal and not right.recordal_number:
-            patent_errors.append(_("专利 %(n)s 的许可没有备案号，平台要求许可须经备案。") % {"n": patent.number})
-        if right.valid_until and right.valid_until < today:
-            patent_errors.append(
-                _("本单位对专利 %(n)s 的权利已于 %(d)s 到期。")
-                % {"n": patent.number, "d": right.valid_until.isoformat()}
+            found.append(
+                Finding(
+                    "patents",
+                    _("专利 %(n)s 的许可没有备案号，平台要求许可须经备案。") % {"n": patent.number},
+                    "licence_recordal",
+                )
             )
-    if patent_errors:
-        errors["patents"] = patent_errors
+        if right.valid_until and right.valid_until < today:
+            found.append(
+                Finding(
+                    "patents",
+                    _("本单位对专利 %(n)s 的权利已于 %(d)s 到期。")
+                    % {"n": patent.number, "d": right.valid_until.isoformat()},
+                    "right_expired",
+                )
+            )
+    return found
+
+
+def _conflict_findings(version: ProductVersion) -> list[Finding]:
+    """An open ownership conflict on a patent of the version (the review page's red box, same query): a
+    reviewer verifies the unit's right and either closes the conflict or approves with a reason."""
+    patent_ids = PatentLink.objects.filter(version_id=version.pk).values("right__patent_id")
+    open_ = (
+        PatentConflict.objects.filter(status=ConflictStatus.OPEN, patent_id__in=patent_ids)
+        .select_related("patent")
+        .order_by("patent__number", "kind")
+    )
+    return [
+        Finding(
+            "patents",
+            _("专利 %(n)s 存在未处理的权属冲突（%(kind)s）：须核实本单位的权利后处理该冲突，或由审核员说明理由后通过。")
+            % {"n": c.patent.number, "kind": c.get_kind_display()},
+            "ownership_conflict",
+            overridable=True,
+            conflict_id=c.pk,
+        )
+        for c in open_
+    ]
+
+
+def version_findings(version: ProductVersion) -> list[Finding]:
+    """The whole rule set of a filing, as the check before review and approval sees it: the rules (none
+    overridable) and the open ownership conflicts of its patents (overridable by a reviewer, with a reason).
+    The review page, the filer's version page, `workflow.submit` and `workflow.approve` all read this."""
+    if not version.pk:
+        return []
+    return _rule_findings(version) + _conflict_findings(version)
+
+
+def version_rule_errors(version: ProductVersion) -> dict[str, list[str]]:
+    """The findings that no one can override, keyed by field ("patents" for the list): what keeps a saved
+    version from review (submission) and from approval."""
+    errors: dict[str, list[str]] = {}
+    for finding in _rule_findings(version):
+        errors.setdefault(finding.field, []).append(finding.message)
     return errors
 
 

@@ -4,37 +4,50 @@ from typing import Any
 
 from celery import shared_task
 
-
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_transition(self: Any, transition_id: int) -> int:
-    """E-mail the people concerned by a filing transition; returns how many messages were sent."""
-    from filings.notifications import send_transition_mail
-
-    return send_transition_mail(transition_id)
+from patent_platform.claims import ClaimingTask, retries_left
 
 
 @shared_task(bind=True)
+def notify_transition(self: Any, transition_id: int) -> int:
+    """Kept for messages enqueued before the outbox: writes the transition's notice to the outbox (once: the
+    key) and returns how many recipients it has. New transitions write their notice themselves."""
+    from django.db import transaction
+
+    from filings.models import Transition
+    from filings.notifications import queue_transition_notice
+
+    with transaction.atomic():
+        transition = Transition.objects.select_related("version__product__unit").filter(pk=transition_id).first()
+        return len(queue_transition_notice(transition)) if transition else 0
+
+
+@shared_task(bind=True, base=ClaimingTask)
 def run_import(self: Any, job_id: int) -> str:
-    """Validate and (if every row is valid) save an Excel bulk filing; returns the job's final status."""
+    """Validate and (if every row is valid) save an Excel bulk filing; returns the job's final status. A lost
+    database connection queues the job again and retries within a minute (patent_platform/claims.py)."""
     from filings.imports import run_import_job
 
-    return run_import_job(job_id)
+    return run_import_job(job_id, will_retry=retries_left(self))
+
+
+@shared_task(bind=True, base=ClaimingTask)
+def run_status_import(self: Any, import_id: int) -> str:
+    """Validate and (if every row is valid) apply a patent legal-status file; returns the final status. A lost
+    database connection queues the import again and retries within a minute (patent_platform/claims.py)."""
+    from filings.drift import run_status_import as run
+
+    return run(import_id, will_retry=retries_left(self))
 
 
 @shared_task(bind=True)
-def run_status_import(self: Any, import_id: int) -> str:
-    """Validate and (if every row is valid) apply a patent legal-status file; returns the final status."""
-    from filings.drift import run_status_import as run
-
-    return run(import_id)
-
-
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notify_flags(self: Any, flag_ids: list[int]) -> int:
-    """E-mail the filer and the approving reviewer about new patent-status flags; returns messages sent."""
-    from filings.drift import send_flag_mail
+    """Kept for messages enqueued before the outbox: writes the flags' notices (those not yet written)."""
+    from django.db import transaction
 
-    return send_flag_mail(flag_ids)
+    from filings.drift import queue_flag_notices
+
+    with transaction.atomic():
+        return queue_flag_notices(flag_ids)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=30 * 60, time_limit=35 * 60)

@@ -36,6 +36,7 @@ from filings.models import (
     ProductImage,
     ProductVersion,
     ReturnReason,
+    ReviewOverride,
     Transition,
 )
 from patent_platform import audit
@@ -117,17 +118,29 @@ def _lock(version: ProductVersion, user: Any) -> ProductVersion:
     return lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
 
 
-def _transition(version: ProductVersion, action: str, user: Any, *, reason: str = "") -> ProductVersion:
+def _require_actor(action: str, user: Any) -> None:
     rule = RULES[action]
     if getattr(user, "role", None) not in rule.actors:
         raise PermissionDenied(_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
-    locked = _lock(version, user)
+
+
+def _require_source(locked: ProductVersion, action: str) -> None:
+    rule = RULES[action]
     if locked.status not in rule.sources:
         raise WorkflowError(
             _("当前状态为“%(status)s”，不能执行“%(action)s”。"),
             code="invalid_transition",
             params={"status": locked.get_status_display(), "action": rule.label},
         )
+
+
+def _transition(
+    version: ProductVersion, action: str, user: Any, *, reason: str = "", notify: bool = True
+) -> ProductVersion:
+    rule = RULES[action]
+    _require_actor(action, user)
+    locked = _lock(version, user)
+    _require_source(locked, action)
     source = locked.status
     locked.status = rule.target
     now = timezone.now()
@@ -147,9 +160,10 @@ def _transition(version: ProductVersion, action: str, user: Any, *, reason: str 
         changes={"status": [source, rule.target]},
         message=f"{action}: {reason}" if reason else action,
     )
-    from filings.tasks import notify_transition
+    from filings.notifications import queue_transition_notice
 
-    transaction.on_commit(lambda: notify_transition.delay(record.pk))
+    if notify:  # approval writes its notice once the filing number is allocated
+        queue_transition_notice(record)  # the outbox row commits with the transition, or neither does
     version.__dict__.update(locked.__dict__)
     return locked
 
@@ -232,11 +246,82 @@ def _republish(product: Product) -> None:
     product.published_version = newest
 
 
-def approve(version: ProductVersion, user: Any) -> ProductVersion:
+class FindingsError(WorkflowError):
+    """Approval refused by the filing's rule set (`services.version_findings`): messages keyed by field, the
+    findings themselves in `findings` (the API answers 409 with both)."""
+
+    def __init__(self, errors: dict[str, list[str]], findings: list[Any]) -> None:
+        super().__init__(errors, code="findings")
+        self.findings = findings
+
+
+OVERRIDE_REASON_MAX = 1000
+
+
+def approval_refusal(findings: list[Any], override_reason: str) -> FindingsError | None:
+    """Why these findings stop an approval with this override reason, or None: a finding that cannot be
+    overridden always stops it; an overridable one (an open ownership conflict) stops it without a reason."""
+    blocking = [f for f in findings if not f.overridable]
+    unexplained = [f for f in findings if f.overridable] if not override_reason else []
+    if not blocking and not unexplained:
+        return None
+    errors: dict[str, list[str]] = {}
+    for finding in blocking + unexplained:
+        errors.setdefault(finding.field, []).append(str(finding.message))
+    if unexplained:
+        errors["override_reason"] = [
+            str(_("存在须由审核员核实的问题（见上），请填写通过的理由；理由将记录在备案上并写入审计日志。"))
+        ]
+    return FindingsError(errors, blocking + unexplained)
+
+
+def approve(version: ProductVersion, user: Any, *, override_reason: str = "") -> ProductVersion:
+    """Approve a pending version. The rule set runs again under the row lock (a patent may have lapsed or a
+    conflict opened since submission): a finding that cannot be overridden refuses the approval; an open
+    ownership conflict refuses it unless the reviewer gives `override_reason`, which is then recorded on the
+    filing (`ReviewOverride`, one per finding) and in the audit log."""
+    from filings.services import version_findings
+
+    reason = (override_reason or "").strip()
+    if len(reason) > OVERRIDE_REASON_MAX:
+        raise ValidationError(
+            {"override_reason": [_("理由不能超过 %(n)s 字。") % {"n": OVERRIDE_REASON_MAX}]}, code="too_long"
+        )
+    _require_actor("approve", user)
     with transaction.atomic():
         locked = _lock(version, user)
-        check_submittable(locked)  # the rules again: a patent may have lapsed since submission
-        locked = _transition(version, "approve", user)
+        _require_source(locked, "approve")
+        findings = version_findings(locked)
+        if refusal := approval_refusal(findings, reason):
+            raise refusal
+        overridden: list[Any] = []
+        summary = ""
+        if any(f.overridable for f in findings):
+            with translation.override(settings.LANGUAGE_CODE):  # stored text: the platform's language
+                overridden = [f for f in version_findings(locked) if f.overridable]
+                summary = str(_("说明理由通过：%(reason)s")) % {"reason": reason}
+        locked = _transition(version, "approve", user, reason=summary, notify=False)
+        for finding in overridden:
+            record = ReviewOverride.objects.create(
+                version=locked,
+                code=finding.code,
+                message=str(finding.message)[:1000],
+                conflict_id=finding.conflict_id,
+                reason=reason,
+                created_by=user,
+            )
+            audit.audit_event(
+                action=AuditAction.CREATE,
+                obj=record,
+                actor=user,
+                changes={
+                    "version": [None, locked.pk],
+                    "code": [None, finding.code],
+                    "conflict": [None, finding.conflict_id],
+                    "reason": [None, reason],
+                },
+                message=f"approval override: {finding.code}",
+            )
         product = Product.objects.select_for_update().get(pk=locked.product_id)
         if not product.filing_number:
             product.filing_number = allocate_filing_number(product.province_code)
@@ -250,6 +335,9 @@ def approve(version: ProductVersion, user: Any) -> ProductVersion:
         _republish(product)
         locked.product = product
         version.product = product
+        from filings.notifications import queue_transition_notice
+
+        queue_transition_notice(Transition.objects.filter(version=locked, action="approve").latest("pk"))
         return locked
 
 

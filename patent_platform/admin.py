@@ -76,3 +76,58 @@ class MaskedContactsAdminMixin:
         if request.user.is_superuser:
             return fields
         return [f for f in fields if f not in self.masked_fields]
+
+
+# ---------------------------------------------------------------------------------------------
+# The outbox (patent_platform/outbox.py): read-only records of delivery; "重新发送" requeues.
+
+
+def _register_outbox() -> None:
+    from django.contrib import admin, messages
+    from django.utils.translation import gettext as _
+    from django.utils.translation import gettext_lazy
+
+    from patent_platform import outbox
+    from patent_platform.masking import mask_email
+    from patent_platform.models import Notice, NoticeStatus
+
+    @admin.register(Notice)
+    class NoticeAdmin(DutyAdminMixin, admin.ModelAdmin):
+        list_display = ["created_at", "kind", "to", "status", "attempts", "due_at", "sent_at", "last_error"]
+        list_filter = ["status", "kind"]
+        date_hierarchy = "created_at"
+        actions = ["requeue"]
+
+        @admin.display(description=gettext_lazy("收件人"))
+        def to(self, obj: Notice) -> str:
+            return obj.recipient if self._superuser else mask_email(obj.recipient)
+
+        def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+            self._superuser = request.user.is_superuser
+            return super().changelist_view(request, extra_context)
+
+        def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+            self._superuser = request.user.is_superuser
+            fields = ["kind", "to", "status", "attempts", "created_at", "due_at", "sent_at", "last_error"]
+            # the message itself is business data: superusers (the deploy team) only
+            return [*fields, "subject", "body"] if request.user.is_superuser else fields
+
+        def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+            return self.get_fields(request, obj)
+
+        def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+            return False
+
+        def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+            return False
+
+        def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+            return False
+
+        @admin.action(description=gettext_lazy("重新发送所选通知"))
+        def requeue(self, request: HttpRequest, queryset: Any) -> None:
+            count = outbox.retry(queryset.exclude(status=NoticeStatus.SENT).values_list("pk", flat=True))
+            self.message_user(request, _("已将 %(n)s 条通知重新加入发送队列。") % {"n": count}, messages.SUCCESS)
+
+
+_register_outbox()

@@ -36,6 +36,7 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("certification:expert_home", _("评审任务"), {Role.EXPERT}),
     ("admin:index", _("系统管理"), {Role.SYSTEM_ADMIN}),
     ("security-accounts", _("账号与角色"), {Role.SECURITY_ADMIN}),
+    ("security-notices", _("通知发送情况"), {Role.SECURITY_ADMIN, Role.SYSTEM_ADMIN}),
     ("audit-log", _("审计日志"), {Role.AUDIT_ADMIN}),
     ("public:search", _("备案产品查询"), set()),
     ("certified:list", _("认定产品查询"), set()),

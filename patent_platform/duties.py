@@ -18,17 +18,16 @@ itself and never to a superuser. Every change is written to the audit log.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from patent_platform import audit
 from patent_platform.choices import ADMIN_ROLES, AuditAction, Role
-from patent_platform.links import activation_link
 from patent_platform.models import User
 from patent_platform.scoping import forget_scope
 
@@ -115,26 +114,35 @@ def unlock(actor: Any, user: User) -> int:
 
 
 def send_password_reset(actor: Any, user: User) -> None:
-    """Voids the password and e-mails a one-time link to set a new one (the activation page)."""
+    """Voids the password and sends a one-time link to set a new one (the activation page): the notice is
+    written to the outbox with the change, the link made when it is sent."""
+    from patent_platform import outbox
+
     _check_actor(actor, user)
-    with transaction.atomic():
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-        audit.audit_event(
-            action=AuditAction.PERMISSION, obj=user, changes={}, message="password reset link sent", actor=actor
-        )
-    link = activation_link(user)
     days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     body = "\n".join(
         [
             _("%(name)s：") % {"name": user.get_full_name()},
             _("安全管理员已重置您的登录密码。请在 %(days)s 天内打开以下链接设置新密码（链接只能使用一次）：")
             % {"days": days},
-            link,
+            outbox.LINK_PLACEHOLDER,
             _("登录账号：%(email)s") % {"email": user.email},
         ]
     )
-    send_mail(_("【专利产品备案】重置登录密码"), body, None, [user.email])
+    with transaction.atomic():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit.audit_event(
+            action=AuditAction.PERMISSION, obj=user, changes={}, message="password reset link sent", actor=actor
+        )
+        outbox.enqueue(
+            "accounts.password_reset",
+            source=f"{user.pk}:{uuid.uuid4().hex}",  # every reset is a notice of its own
+            recipients=[user.email],
+            subject=_("【专利产品备案】重置登录密码"),
+            body=body,
+            link_user=user,
+        )
 
 
 def create_admin(*, email: str, role: str, full_name: str = "", password: str) -> User:

@@ -68,3 +68,34 @@ class RefuseNulInQueryMiddleware:
                 return JsonResponse({"detail": str(message)}, status=400)
             return HttpResponseBadRequest(str(message), content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """The database unreachable: every page answers 503 with the static page and the API 503 JSON
+    (patent_platform/views/errors.py) before any other middleware or view runs, so nothing is half-done:
+    no session or user lookup, no upload written, no page that happens to need no database served as if
+    all were well. Connecting is a no-op while the connection is open (CONN_MAX_AGE); a connection lost
+    later in the request reaches the same answer through the 500 handler. `/healthz` answers for itself
+    (its JSON names the part that is down); static files are served before this (WhiteNoise)."""
+
+    EXEMPT = ("/healthz",)
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path not in self.EXEMPT:
+            from django.db import connection
+
+            from patent_platform.claims import DB_ERRORS
+            from patent_platform.views.errors import unavailable
+
+            try:
+                connection.ensure_connection()
+            except DB_ERRORS:
+                return unavailable(request)
+            except RuntimeError:
+                # database access refused inside this process (pytest-django's guard in a test that uses no
+                # database): nothing to check here, the view decides as before
+                pass
+        return self.get_response(request)

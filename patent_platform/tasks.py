@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from patent_platform.claims import ClaimingTask
 from patent_platform.models import Region
 
 
@@ -18,3 +19,12 @@ def disable_inactive_accounts() -> dict[str, int | list[str]]:
 
     disabled = disable()
     return {"disabled": len(disabled), "accounts": disabled}
+
+
+@shared_task(name="patent_platform.deliver_notices", base=ClaimingTask, max_retries=3)
+def deliver_notices() -> dict[str, int]:
+    """Send the notices that are due (the outbox): asked for after every change that writes one, and by
+    beat every minute for what the broker, the mail server or a worker left unsent."""
+    from patent_platform.outbox import deliver
+
+    return deliver()

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, health, home, roles
+from patent_platform.views import audit, auth, health, home, notices, roles
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
@@ -23,6 +23,8 @@ urlpatterns = [
     path("security/accounts/", roles.AccountListView.as_view(), name="security-accounts"),
     path("security/accounts/export/", roles.AccountExportView.as_view(), name="security-accounts-export"),
     path("security/accounts/<id:pk>/", roles.AccountDetailView.as_view(), name="security-account"),
+    path("security/notices/", notices.NoticeListView.as_view(), name="security-notices"),
+    path("security/notices/export/", notices.NoticeExportView.as_view(), name="security-notices-export"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -37,3 +39,5 @@ urlpatterns = [
 
 # A path under /api/ that no route matches answers JSON, like the API's own 404s.
 handler404 = "patent_platform.api.views.not_found"
+# The database unreachable: 503, a static page or JSON (patent_platform/views/errors.py); other errors: 500.
+handler500 = "patent_platform.views.errors.server_error"

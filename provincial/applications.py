@@ -14,15 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from patent_platform import audit
+from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, Role
-from patent_platform.links import activation_link
 from patent_platform.models import User
 from patent_platform.uploads import validate_upload
 from provincial.choices import ApplicationStatus
@@ -144,7 +142,7 @@ def submit_application(
             changes={"unit": [None, unit.code], "status": [None, application.status], "contacts": [None, len(rows)]},
             message="port application",
         )
-        transaction.on_commit(lambda: send_receipt_mail(application))
+        queue_receipt_notice(application)
     return application
 
 
@@ -227,8 +225,7 @@ def approve_application(application: PortApplication, user: Any) -> PortApplicat
         message="port application approved",
         actor=user,
     )
-    admin_ids = [a.pk for a in admins]
-    transaction.on_commit(lambda: _send_approval_mails(application.pk, admin_ids))
+    queue_approval_notices(application, admins)
     return application
 
 
@@ -252,7 +249,7 @@ def return_application(application: PortApplication, user: Any, reason: str) -> 
         message="port application returned",
         actor=user,
     )
-    transaction.on_commit(lambda: send_return_mail(application))
+    queue_return_notice(application)
     return application
 
 
@@ -294,7 +291,7 @@ def _site_link(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def send_receipt_mail(application: PortApplication) -> None:
+def queue_receipt_notice(application: PortApplication) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("已收到“%(unit)s”管理端口开通申请") % {"unit": application.unit.name}
         body = "\n".join(
@@ -306,10 +303,16 @@ def send_receipt_mail(application: PortApplication) -> None:
                 _("联系人：%(n)s 位") % {"n": len(application.contacts)},
             ]
         )
-    send_mail(subject, body, None, [application.applicant_email])
+    outbox.enqueue(
+        "provincial.application_receipt",
+        source=str(application.pk),
+        recipients=[application.applicant_email],
+        subject=subject,
+        body=body,
+    )
 
 
-def send_return_mail(application: PortApplication) -> None:
+def queue_return_notice(application: PortApplication) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("“%(unit)s”管理端口开通申请已退回") % {"unit": application.unit.name}
         body = "\n".join(
@@ -320,10 +323,16 @@ def send_return_mail(application: PortApplication) -> None:
                 _("请按上述理由修改后重新提交申请：%(link)s") % {"link": _site_link(reverse("port_apply:new"))},
             ]
         )
-    send_mail(subject, body, None, [application.applicant_email])
+    outbox.enqueue(
+        "provincial.application_returned",
+        source=str(application.pk),
+        recipients=[application.applicant_email],
+        subject=subject,
+        body=body,
+    )
 
 
-def send_invitation_mail(user: User, unit: ManagementUnit) -> None:
+def queue_invitation_notice(user: User, unit: ManagementUnit) -> None:
     days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("您已成为“%(unit)s”管理端口管理员") % {"unit": unit.name}
@@ -331,22 +340,30 @@ def send_invitation_mail(user: User, unit: ManagementUnit) -> None:
             _("%(name)s：") % {"name": user.get_full_name()},
             _("“%(unit)s”管理端口已开通，您是该端口的管理员。") % {"unit": unit.name},
         ]
-        if user.has_usable_password():
-            lines.append(_("请使用您已设置的密码登录：%(link)s") % {"link": _site_link(reverse("login"))})
-        else:
+        needs_link = not user.has_usable_password()
+        if needs_link:
             lines += [
                 _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-                activation_link(user),
+                outbox.LINK_PLACEHOLDER,
             ]
+        else:
+            lines.append(_("请使用您已设置的密码登录：%(link)s") % {"link": _site_link(reverse("login"))})
         lines.append(_("登录账号：%(email)s") % {"email": user.email})
-    send_mail(subject, "\n".join(lines), None, [user.email])
+    outbox.enqueue(
+        "provincial.port_admin_invitation",
+        source=f"{unit.pk}:{user.pk}",
+        recipients=[user.email],
+        subject=subject,
+        body="\n".join(lines),
+        link_user=user if needs_link else None,
+    )
 
 
-def _send_approval_mails(application_id: int, admin_ids: list[int]) -> None:
-    application = PortApplication.objects.select_related("unit").get(pk=application_id)
+def queue_approval_notices(application: PortApplication, admins: Iterable[User]) -> None:
+    """The approved port's notices: each administrator's invitation and the applicant's notice."""
     unit = application.unit
-    for admin in User.objects.filter(pk__in=admin_ids).order_by("pk"):
-        send_invitation_mail(admin, unit)
+    for admin in sorted(admins, key=lambda a: a.pk):
+        queue_invitation_notice(admin, unit)
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("“%(unit)s”管理端口已开通") % {"unit": unit.name}
         body = "\n".join(
@@ -356,4 +373,10 @@ def _send_approval_mails(application_id: int, admin_ids: list[int]) -> None:
                 _("端口管理员将分别收到设置密码的邀请邮件。"),
             ]
         )
-    send_mail(subject, body, None, [application.applicant_email])
+    outbox.enqueue(
+        "provincial.application_approved",
+        source=str(application.pk),
+        recipients=[application.applicant_email],
+        subject=subject,
+        body=body,
+    )

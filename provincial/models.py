@@ -329,6 +329,26 @@ class Publication(models.Model):
         self.scope_key = self.unit.code if self.unit_id else NATIONAL_SCOPE
         super().save(*args, **kwargs)
 
+    # One numbering for every label of a build (issue 17): revision 0 is the first edition, 第 1 版, whose
+    # files are named …-r1-…; each rebuild of a built row is the next. The same number names the files on
+    # disk and for download, heads the files' content, and is shown on the pages and in the notice.
+    @property
+    def edition(self) -> int:
+        return self.revision + 1
+
+    @property
+    def edition_label(self) -> str:
+        return str(_("第 %(n)s 版") % {"n": self.edition})
+
+    def file_edition(self, ext: str) -> int:
+        """The edition of the file the row names for `ext` (while a rebuild runs: the previous edition's)."""
+        import re
+
+        if self.status == PublicationStatus.READY:
+            return self.edition
+        match = re.search(r"-r(\d+)-[0-9a-f]{8}\.", getattr(self, f"{ext}_file", "") or "")
+        return max(1, int(match.group(1))) if match else self.edition
+
 
 def _statement_token() -> str:
     return uuid.uuid4().hex

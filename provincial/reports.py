@@ -15,14 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from patent_platform import audit
+from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import User
 from patent_platform.scoping import EVERYTHING, lock_visible, principal_for
@@ -109,14 +108,8 @@ def submit_report(*, user: Any, category: str, title: str, body: str, files: Seq
             },
             message="progress report submitted",
         )
-        transaction.on_commit(lambda: _enqueue("notify_report_submitted", report.pk))
+        queue_submitted_notice(report.pk)
     return report
-
-
-def _enqueue(task: str, pk: int) -> None:
-    from provincial import tasks
-
-    getattr(tasks, task).delay(pk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,7 +151,7 @@ def add_comment(*, report_id: int, user: Any, body: str) -> ProgressReportCommen
             changes={"report": report.pk, "unit": report.unit.code, "body": body},
             message="progress report comment",
         )
-        transaction.on_commit(lambda: _enqueue("notify_report_comment", comment.pk))
+        queue_comment_notice(comment.pk)
     return comment
 
 
@@ -242,17 +235,12 @@ def _link(name: str, pk: int) -> str:
     return settings.SITE_URL.rstrip("/") + reverse(name, args=[pk])
 
 
-def _send(subject: str, lines: list[str], recipients: list[str]) -> list[str]:
-    if not recipients:
-        return []
-    connection = get_connection()
-    body = "\n".join(lines)
-    messages = [EmailMessage(subject, body, None, [address], connection=connection) for address in recipients]
-    connection.send_messages(messages)
-    return recipients
+def _send(kind: str, source: int, subject: str, lines: list[str], recipients: list[str]) -> list[str]:
+    """Write the notice to the outbox (in the caller's transaction)."""
+    return outbox.enqueue(kind, source=str(source), recipients=recipients, subject=subject, body="\n".join(lines))
 
 
-def send_submitted_mail(report_id: int) -> list[str]:
+def queue_submitted_notice(report_id: int) -> list[str]:
     report = ProgressReport.objects.visible_to(_reader()).select_related("unit").filter(pk=report_id).first()
     if report is None:
         return []
@@ -266,10 +254,10 @@ def send_submitted_mail(report_id: int) -> list[str]:
             _("查看和提出意见：%(url)s") % {"url": _link("national:report", report.pk)},
             _("此邮件由系统自动发送，请勿回复。"),
         ]
-    return _send(subject, lines, national_recipients())
+    return _send("provincial.report_submitted", report.pk, subject, lines, national_recipients())
 
 
-def send_comment_mail(comment_id: int) -> list[str]:
+def queue_comment_notice(comment_id: int) -> list[str]:
     reports = ProgressReport.objects.visible_to(_reader())
     comment = (
         ProgressReportComment.objects.filter(pk=comment_id, report__in=reports).select_related("report__unit").first()
@@ -286,7 +274,7 @@ def send_comment_mail(comment_id: int) -> list[str]:
             _("查看详情：%(url)s") % {"url": _link("port:report", report.pk)},
             _("此邮件由系统自动发送，请勿回复。"),
         ]
-    return _send(subject, lines, port_recipients(report.unit))
+    return _send("provincial.report_comment", comment.pk, subject, lines, port_recipients(report.unit))
 
 
 # ---------------------------------------------------------------------------------------------

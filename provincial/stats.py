@@ -29,7 +29,21 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
@@ -598,3 +612,346 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
     result.sort(key=lambda r: (-r["approved"], -r["units"], -r["growth"], r["code"]))
     competition_rank(result, key=lambda r: (r["approved"], r["units"], r["growth"]))
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The state as of a moment (issue 17, mechanism 2)
+#
+# One function, `state_at(area, moment)`, gives the dashboard's figures as they stood at `moment`, from
+# the history the platform keeps (nothing is frozen): a publication of a period reports the state at the
+# period's end, whenever it is built, and a dashboard shows any past month-end the same way (`?as_of=`).
+#
+# - approved at T: a version whose approval came before T and that had not left "approved" by T. The
+#   approval time is `decided_at` while the version is approved (the workflow writes it with the approve
+#   transition), else the time of its `approve` transition (a revoked version's `decided_at` is its
+#   revocation); it left at its `revoke`/`withdraw` transition (a version is approved at most once);
+# - the product's published version at T: the newest (data year) of its versions approved at T; its first
+#   approval at T: the earliest approval among them;
+# - filed at T: a version submitted before T (`submitted_at`, or any transition to a pending state: a
+#   resubmission moves `submitted_at` on, the transitions keep the first);
+# - certified at T: a certificate of a round whose final list was published (`finalized_at`) before T;
+# - a filing unit's region, industry, scale, kind and name at T: its values now, with every field changed
+#   since T taken back from the audit log (`FilingUnit` saves are audited field by field, before → after:
+#   the value at T is the "before" of the first change at or after T); units registered before T;
+# - the area: the same scope as the dashboard's (`area.narrowed`, else the viewer's), applied to the codes
+#   the units had at T, so a unit that moved out of a port after T still counts for it at T.
+#
+# Writes outside the platform's saves (raw SQL, queryset.update on units) leave no history: as the summary
+# cells, such corrections show from the time they are made.
+
+UNIT_HISTORY_FIELDS = ("region_id", "province_code", "city_code", "county_code", "industry", "scale", "kind", "name")
+LEFT_APPROVED = (FilingStatus.REVOKED, FilingStatus.WITHDRAWN)
+
+
+def approved_on() -> Case:
+    """When a version was approved (an expression on ProductVersion rows; None if it never was)."""
+    from filings.models import Transition
+
+    return Case(
+        When(status=FilingStatus.APPROVED, then=F("decided_at")),
+        When(
+            status__in=LEFT_APPROVED,
+            then=Subquery(
+                Transition.objects.filter(version=OuterRef("pk"), action="approve").order_by("-at").values("at")[:1]
+            ),
+        ),
+        default=None,
+        output_field=DateTimeField(),
+    )
+
+
+def versions_approved_at(moment: dt.datetime) -> QuerySet[ProductVersion]:
+    """The versions that were approved at `moment`."""
+    from filings.models import Transition
+
+    left = Transition.objects.filter(version=OuterRef("pk"), from_status=FilingStatus.APPROVED, at__lt=moment)
+    return (
+        ProductVersion.objects.annotate(approved_on=approved_on())
+        .filter(approved_on__lt=moment)
+        .filter(Q(status=FilingStatus.APPROVED) | ~Exists(left))
+    )
+
+
+def filed_at(moment: dt.datetime) -> Exists:
+    """The product had a version submitted for review before `moment`."""
+    from filings.choices import PENDING_STATUSES
+    from filings.models import Transition
+
+    submitted = Transition.objects.filter(version=OuterRef("pk"), to_status__in=PENDING_STATUSES, at__lt=moment)
+    return Exists(
+        ProductVersion.objects.filter(product=OuterRef("pk")).filter(Q(submitted_at__lt=moment) | Exists(submitted))
+    )
+
+
+def certified_at(moment: dt.datetime) -> Exists:
+    """A certificate of a round whose final list was published before `moment` (a final round without a
+    recorded time counts at any moment)."""
+    return Exists(
+        Candidate.objects.filter(
+            product=OuterRef("pk"), status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL
+        ).filter(Q(round__finalized_at__lt=moment) | Q(round__finalized_at__isnull=True))
+    )
+
+
+def flagged_at(moment: dt.datetime, user: Any) -> Exists:
+    """A version approved at `moment` carried a patent-status flag that was open then (raised before it,
+    not resolved before it)."""
+    flags = FilingFlag.objects.all() if user is None else FilingFlag.objects.visible_to(user)
+    return Exists(
+        flags.filter(
+            version__product=OuterRef("pk"),
+            version__in=versions_approved_at(moment).values("pk"),
+            raised_at__lt=moment,
+        ).filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
+    )
+
+
+def unit_values_at(moment: dt.datetime) -> dict[int, dict[str, Any]]:
+    """The filing units changed at or after `moment`: their UNIT_HISTORY_FIELDS as they were at `moment`
+    (all of them: the unchanged ones as they are now)."""
+    from patent_platform.choices import AuditAction
+    from patent_platform.models import AuditEvent
+
+    before: dict[int, dict[str, Any]] = {}
+    events = (
+        AuditEvent.objects.filter(object_type=FilingUnit._meta.label, action=AuditAction.UPDATE, at__gte=moment)
+        .order_by("at", "id")
+        .values_list("object_id", "changes")
+    )
+    for object_id, changes in events.iterator(chunk_size=2000):
+        if not isinstance(changes, dict) or not str(object_id).isdigit():
+            continue
+        fields = before.setdefault(int(object_id), {})
+        for name in UNIT_HISTORY_FIELDS:
+            if name in changes and name not in fields:
+                fields[name] = changes[name][0]
+    before = {pk: fields for pk, fields in before.items() if fields}
+    result: dict[int, dict[str, Any]] = {}
+    ids = sorted(before)
+    for start in range(0, len(ids), 5000):
+        for row in FilingUnit.objects.filter(pk__in=ids[start : start + 5000]).values("pk", *UNIT_HISTORY_FIELDS):
+            pk = row.pop("pk")
+            now = {k: (v if v is not None else "") for k, v in row.items()}
+            then = {k: (v if v is not None else "") for k, v in before[pk].items()}
+            if any(now[k] != then[k] for k in then):
+                result[pk] = {**now, **then}
+    return result
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """An area at a moment, with the units that changed since (read once)."""
+
+    area: Area
+    moment: dt.datetime
+    moved: dict[int, dict[str, Any]]
+
+    @property
+    def month(self) -> dt.datetime:
+        """The first instant of the month the moment closes (the month of the instant just before it)."""
+        local = (self.moment - dt.timedelta(microseconds=1)).astimezone(CHINA)
+        return month_start(local.year, local.month)
+
+    def scope(self) -> Scope:
+        return self.area.narrowed if self.area.narrowed is not None else scope_of(self.area.user)
+
+    def in_area(self, key: str) -> Q:
+        """The rows (whose unit id is at `key`; own codes) inside the area at the moment."""
+        scope = self.scope()
+        if scope.everything:
+            return Q()
+        if not scope.has_regions:
+            return Q(pk__in=[])
+        moved = [
+            pk for pk, v in self.moved.items() if any(k in v for k in ("province_code", "city_code", "county_code"))
+        ]
+        inside = [pk for pk in moved if _covers(scope, self.moved[pk])]
+        return (scope.region_q("") & ~Q(**{f"{key}__in": sorted(moved)})) | Q(**{f"{key}__in": sorted(inside)})
+
+    def value(self, name: str, key: str, current: str) -> Any:
+        """A unit field at the moment: `current` (a field path) unless the unit changed since."""
+        by_value: dict[Any, list[int]] = defaultdict(list)
+        for pk, values in self.moved.items():
+            by_value[values[name]].append(pk)
+        if not by_value:
+            return F(current)
+        whens = [When(**{f"{key}__in": sorted(ids)}, then=Value(v)) for v, ids in sorted(by_value.items(), key=str)]
+        return Case(*whens, default=F(current), output_field=CharField())
+
+    def products(self) -> QuerySet[Product]:
+        """The area's products at the moment, annotated with their state then (see the section's notes)."""
+        moment = self.moment
+        approved = versions_approved_at(moment).filter(product=OuterRef("pk"))
+        newest = approved.order_by("-data_year")
+        return Product.objects.filter(self.in_area("unit_id")).annotate(
+            at_province_code=self.value("province_code", "unit_id", "province_code"),
+            at_city_code=self.value("city_code", "unit_id", "city_code"),
+            at_county_code=self.value("county_code", "unit_id", "county_code"),
+            at_industry=self.value("industry", "unit_id", "unit__industry"),
+            at_scale=self.value("scale", "unit_id", "unit__scale"),
+            at_kind=self.value("kind", "unit_id", "unit__kind"),
+            at_filed=filed_at(moment),
+            at_version=Subquery(newest.values("pk")[:1]),
+            at_first=Subquery(approved.order_by("approved_on").values("approved_on")[:1]),
+            at_sales=Subquery(newest.values("sales")[:1]),
+            at_exports=Subquery(newest.values("exports")[:1]),
+            at_class=Subquery(newest.values("product_class_id")[:1]),
+            at_certified=certified_at(moment),
+            at_flagged=flagged_at(moment, self.area.user),
+        )
+
+    def approved(self) -> QuerySet[Product]:
+        return self.products().filter(at_version__isnull=False)
+
+    def units(self) -> QuerySet[FilingUnit]:
+        return (
+            FilingUnit.objects.filter(created_at__lt=self.moment)
+            .filter(self.in_area("pk"))
+            .annotate(
+                at_province_code=self.value("province_code", "pk", "province_code"),
+                at_city_code=self.value("city_code", "pk", "city_code"),
+                at_county_code=self.value("county_code", "pk", "county_code"),
+            )
+        )
+
+
+def _covers(scope: Scope, codes: dict[str, Any]) -> bool:
+    return (
+        codes.get("province_code") in scope.province_codes
+        or bool(codes.get("city_code"))
+        and codes.get("city_code") in scope.city_codes
+        or bool(codes.get("county_code"))
+        and codes.get("county_code") in scope.county_codes
+    )
+
+
+def as_of(area: Area, moment: dt.datetime) -> AsOf:
+    return AsOf(area=area, moment=moment, moved=unit_values_at(moment))
+
+
+def month_end(month: str) -> dt.datetime | None:
+    """ "2026-11" → the first instant of December (Asia/Shanghai): the end of that month; None if malformed."""
+    start = parse_month(month)
+    return next_month(start) if start is not None else None
+
+
+AS_OF_FIRST_YEAR = 2000
+
+
+def as_of_month(value: str) -> dt.datetime | None:
+    """The `as_of` parameter of the dashboards: "" → None (now); "YYYY-MM" of a month that has ended (from
+    2000) → that month's end; anything else: ValueError."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    parts = value.split("-")
+    if len(parts) != 2 or len(parts[0]) != 4 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12:
+        raise ValueError(value)
+    start = month_start(int(parts[0]), int(parts[1]))
+    end = next_month(start)
+    if start.year < AS_OF_FIRST_YEAR or end > timezone.now():
+        raise ValueError(value)
+    return end
+
+
+def approvals_by_month_at(at: AsOf, first: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    """Products approved at the moment, by month of first approval in [first, end) (YYYY-MM keys)."""
+    rows = (
+        at.approved()
+        .filter(at_first__gte=first, at_first__lt=end)
+        .annotate(month=TruncMonth("at_first", tzinfo=CHINA))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["month"].astimezone(CHINA).strftime("%Y-%m"): row["n"] for row in rows}
+
+
+def _region_figures_at(at: AsOf, fields: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows shaped like `_region_figures` (keys without the at_ prefix), at the moment."""
+    start = trend_months(at.month)[0]
+    at_fields = [f"at_{f}" for f in fields]
+    approved_q = Q(at_version__isnull=False)
+    product_rows = [
+        {**{f: row[f"at_{f}"] for f in fields}, **{k: row[k] for k in ("filed", "approved", "growth", "sales")}}
+        for row in at.products()
+        .values(*at_fields)
+        .annotate(
+            filed=Count("pk", filter=Q(at_filed=True)),
+            approved=Count("pk", filter=approved_q),
+            growth=Count("pk", filter=approved_q & Q(at_first__gte=start)),
+            sales=Sum("at_sales", filter=approved_q),
+        )
+        .order_by()
+    ]
+    unit_rows = [
+        {**{f: row[f"at_{f}"] for f in fields}, "units": row["units"]}
+        for row in at.units().values(*at_fields).annotate(units=Count("pk")).order_by()
+    ]
+    return product_rows, unit_rows
+
+
+def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None) -> dict[str, Any]:
+    """Everything `dashboard` shows, as it stood at `moment` (the trend: the 12 months ending with the
+    month the moment closes; growth: first approvals in those months). Same shapes as `live_dashboard`,
+    plus `by_unit_kind` and the moment itself (`as_of`)."""
+    from provincial import summary
+
+    at = at or as_of(area, moment)
+    months = trend_months(at.month)
+    counts = approvals_by_month_at(at, months[0], moment)
+    trend_rows = [{"month": m.strftime("%Y-%m"), "count": counts.get(m.strftime("%Y-%m"), 0)} for m in months]
+    approved_q = Q(at_version__isnull=False)
+    figures = at.products().aggregate(
+        filed=Count("pk", filter=Q(at_filed=True)),
+        approved=Count("pk", filter=approved_q),
+        growth=Count("pk", filter=approved_q & Q(at_first__gte=months[0])),
+        sales=Sum("at_sales", filter=approved_q),
+        exports=Sum("at_exports", filter=approved_q),
+        certified=Count("pk", filter=Q(at_certified=True)),
+        flagged=Count("pk", filter=approved_q & Q(at_flagged=True)),
+    )
+    product_rows, unit_rows = _region_figures_at(at, [level_field(area.level)])
+    ranked = rank(area, product_rows, unit_rows)
+    grouped: dict[str, Counter[str]] = {"class": Counter(), "section": Counter(), "scale": Counter(), "kind": Counter()}
+    known = industries()
+    for row in (
+        at.approved().values("at_class", "at_industry", "at_scale", "at_kind").annotate(n=Count("pk")).order_by()
+    ):
+        grouped["class"][str(row["at_class"])] += row["n"]
+        entry = known.get(row["at_industry"] or "")
+        grouped["section"][entry[1] if entry else BLANK] += row["n"]
+        grouped["scale"][row["at_scale"] or BLANK] += row["n"]
+        grouped["kind"][row["at_kind"]] += row["n"]
+    return {
+        "as_of": moment,
+        "port": (
+            {"code": area.port.code, "name": area.port.name, "kind": area.port.kind} if area.port is not None else None
+        ),
+        "level": area.level,
+        "totals": {
+            "units": sum(r["units"] for r in unit_rows),
+            "filed": figures["filed"],
+            "approved": figures["approved"],
+            "growth": figures["growth"],
+            "sales": figures["sales"] or Decimal(0),
+            "exports": figures["exports"] or Decimal(0),
+            "certified": figures["certified"],
+            "certified_note": _(CERTIFIED_NOTE),
+            "flagged": figures["flagged"],
+        },
+        "trend": trend_rows,
+        "by_region": by_region(ranked),
+        "by_class": summary.by_class(grouped["class"]),
+        "by_section": _ordered(grouped["section"], section_label, "section"),
+        "by_scale": _ordered(grouped["scale"], scale_label, "scale"),
+        "by_unit_kind": sorted(grouped["kind"].items(), key=lambda item: (-item[1], item[0])),
+        "ranking": ranked,
+    }
+
+
+def national_ranking_at(user: Any, moment: dt.datetime) -> list[dict[str, Any]]:
+    """`national_ranking` as it stood at `moment`."""
+    at = as_of(Area(user=user), moment)
+    product_rows, unit_rows = _region_figures_at(at, ["province_code", "city_code", "county_code"])
+    return rank_ports(user, product_rows, unit_rows)

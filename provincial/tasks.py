@@ -5,7 +5,9 @@ Every task acknowledges late and is rejected (so redelivered) when its worker is
 lie below the publication lease, and the lease below the broker's visibility timeout, so a message
 is redelivered only after its attempt can no longer be alive. Builds are one task per port (no chords);
 a failed build retries with exponential backoff a bounded number of times, after which the hourly
-sweep enqueues it again while its attempts stay below PUBLICATION_MAX_ATTEMPTS.
+sweep enqueues it again while its attempts stay below PUBLICATION_MAX_ATTEMPTS. Every task here claims
+work (`patent_platform.claims.ClaimingTask`): a lost database connection is closed and the task retried
+within a minute, the failure recorded and the claim released first.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 
-RELIABLE = {"acks_late": True, "reject_on_worker_lost": True}
+from patent_platform.claims import ClaimingTask
+
+RELIABLE = {"base": ClaimingTask, "acks_late": True, "reject_on_worker_lost": True}
 SHORT = {
     **RELIABLE,
     "soft_time_limit": min(5 * 60, settings.PUBLICATION_TASK_SOFT_TIME_LIMIT),
@@ -40,12 +44,13 @@ SHORT = {
     retry_jitter=True,
     max_retries=settings.PUBLICATION_MAX_RETRIES,
 )
-def build_publication(publication_id: int) -> str:
+def build_publication(publication_id: int, claim: str | None = None) -> str:
     """Build one port's publication (nothing if it is ready or another attempt holds it); a failure is
-    recorded on the row and retried. Returns the row's status."""
+    recorded on the row and retried (`claim`: the token of an earlier attempt of this task that could not
+    release it, re-taken by this retry). Returns the row's status."""
     from provincial.publications import services
 
-    return services.build_publication(publication_id).status
+    return services.build_publication(publication_id, claim=claim).status
 
 
 @shared_task(**SHORT)
@@ -77,20 +82,26 @@ def sweep_publications() -> dict[str, int]:
     return services.sweep()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def notify_report_submitted(report_id: int) -> int:
-    """A port's progress report (工作报送): e-mail the national administrators; returns how many."""
+    """Kept for messages enqueued before the outbox: writes the report's notice (once: the key)."""
+    from django.db import transaction
+
     from provincial import reports
 
-    return len(reports.send_submitted_mail(report_id))
+    with transaction.atomic():
+        return len(reports.queue_submitted_notice(report_id))
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task
 def notify_report_comment(comment_id: int) -> int:
-    """The national office's comment on a report: e-mail the port's contacts and administrators."""
+    """Kept for messages enqueued before the outbox: writes the comment's notice (once: the key)."""
+    from django.db import transaction
+
     from provincial import reports
 
-    return len(reports.send_comment_mail(comment_id))
+    with transaction.atomic():
+        return len(reports.queue_comment_notice(comment_id))
 
 
 @shared_task(**RELIABLE, soft_time_limit=20 * 60, time_limit=25 * 60)

@@ -476,6 +476,16 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class ApproveSerializer(serializers.Serializer):
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=workflow.OVERRIDE_REASON_MAX,
+        help_text=_("审核员说明理由通过：备案的专利存在未处理的权属冲突时必填，记录在备案上并写入审计日志"),
+    )
+
+
 class YearlyUpdateSerializer(serializers.Serializer):
     data_year = serializers.IntegerField(
         min_value=2000, max_value=2100, required=False, allow_null=True, help_text=_("默认最新版本的下一年")

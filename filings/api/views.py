@@ -5,7 +5,8 @@ Every viewset reads through the scoping rule (`ScopedViewSetMixin`): what is out
 the list, the detail and every action alike. Writes go through `filings.services` and `filings.workflow`;
 their errors are turned into HTTP answers in one place, `ApiErrorsMixin`:
 `django.core.exceptions.ValidationError` (and `WorkflowError`) → 400 `{"field": ["…"]}` (a message that
-belongs to no field → `{"non_field_errors": ["…"]}`), `PermissionDenied` → 403, `Http404` → 404.
+belongs to no field → `{"non_field_errors": ["…"]}`), `PermissionDenied` → 403, `Http404` → 404; an approval
+the filing's rule set refuses (`workflow.FindingsError`) → 409 with the messages by field and `findings`.
 Only enterprise users write; other roles read within their scope and get 403 on a write.
 """
 
@@ -27,6 +28,7 @@ from rest_framework.settings import api_settings
 from filings import services, workflow
 from filings.api.serializers import (
     PRODUCT_LIST_COLUMNS,
+    ApproveSerializer,
     FilingUnitSerializer,
     OptInSerializer,
     PatentRightCreateSerializer,
@@ -59,6 +61,13 @@ ERRORS = {
     404: OpenApiResponse(OpenApiTypes.OBJECT, description=_("不存在，或不在您的数据范围内")),
 }
 READ_ERRORS = {403: ERRORS[403], 404: ERRORS[404]}
+FINDINGS = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=_(
+        '自动检查发现的问题阻止通过：{"字段": ["消息", …], "findings": [{"code", "field", "message", "overridable"}]}；'
+        'overridable 为 true 的问题（未处理的权属冲突）填写 "override_reason" 后可以通过'
+    ),
+)
 
 
 def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -76,6 +85,9 @@ class ApiErrorsMixin:
     """Services and the workflow raise Django's exceptions; answer them as the API's 400/403/404."""
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, workflow.FindingsError):  # the filing's rule set refuses the approval
+            body: dict[str, Any] = {**validation_error_detail(exc), "findings": [f.as_dict() for f in exc.findings]}
+            return Response(body, status=status.HTTP_409_CONFLICT)
         if isinstance(exc, DjangoValidationError):  # WorkflowError included
             exc = exceptions.ValidationError(validation_error_detail(exc))
         return super().handle_exception(exc)  # type: ignore[misc]  # DRF maps Http404 and PermissionDenied
@@ -291,11 +303,21 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
         workflow.return_for_correction(self._current(product), request.user, body.validated_data["reasons"])
         return self._respond(product.pk)
 
-    @_action_schema("approve", _("通过备案，首次通过时分配产品备案号（审核员）"))
+    @extend_schema(
+        operation_id="products_approve",
+        summary=_(
+            "通过备案，首次通过时分配产品备案号（审核员）；自动检查的问题阻止通过（409），"
+            "未处理的权属冲突须填写 override_reason"
+        ),
+        request=ApproveSerializer,
+        responses={200: ProductSerializer, **ERRORS, 409: FINDINGS},
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
-        workflow.approve(self._current(product), request.user)
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        workflow.approve(self._current(product), request.user, override_reason=body.validated_data["override_reason"])
         return self._respond(product.pk)
 
     @_action_schema("withdraw", _("撤回（备案单位）"), ReasonSerializer)

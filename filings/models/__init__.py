@@ -8,6 +8,7 @@ from filings.models.products import (
     ProductImage,
     ProductVersion,
     ReturnReason,
+    ReviewOverride,
     Transition,
 )
 from filings.models.units import FilingUnit, FilingUnitQuerySet, ProductClass, UnitMembership, _uscc_validator
@@ -30,6 +31,7 @@ __all__ = [
     "ProductImage",
     "ProductVersion",
     "ReturnReason",
+    "ReviewOverride",
     "Transition",
     "UnitMembership",
     "_uscc_validator",

@@ -211,6 +211,30 @@ class ReturnReason(models.Model):
         return f"{self.field}: {self.message}"
 
 
+class ReviewOverride(models.Model):
+    """A reviewer approved a version despite an overridable finding of the rule set (an open ownership conflict
+    on one of its patents), with a reason; shown on the review page and the filer's version page, audited.
+    Written only by `workflow.approve` (`services.version_findings` says which findings are overridable)."""
+
+    version = models.ForeignKey(ProductVersion, on_delete=models.CASCADE, related_name="overrides")
+    code = models.CharField(_("问题类型"), max_length=30)
+    message = models.CharField(_("检查发现的问题"), max_length=1000)
+    conflict = models.ForeignKey(
+        "filings.PatentConflict", null=True, blank=True, on_delete=models.SET_NULL, related_name="overrides"
+    )
+    reason = models.CharField(_("说明理由"), max_length=1000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("审核员说明理由通过")
+        verbose_name_plural = _("审核员说明理由通过")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.code}"
+
+
 class Transition(models.Model):
     """The filing's own history (also written to the audit log): who, when, from, to, why."""
 

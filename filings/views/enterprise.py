@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -55,8 +53,6 @@ from filings.models import (
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import local_time, xlsx_response
-from patent_platform.links import activation_link
-from patent_platform.models import User
 from patent_platform.ratelimit import rate_limit
 from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
@@ -280,24 +276,6 @@ class UnitEditView(EnterpriseMixin, ScopedTemplateView):
         return {**super().get_context_data(**kwargs), "unit": self.unit}
 
 
-def send_activation_mail(user: User, unit: FilingUnit, manager: Any) -> None:
-    """A one-time link to set the password (Django's password-reset token: void once the password is set)."""
-    link = activation_link(user)
-    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
-    subject = _("【专利产品备案】%(unit)s 邀请您设置登录密码") % {"unit": unit.name}
-    body = "\n".join(
-        [
-            _("%(name)s：") % {"name": user.get_full_name()},
-            _("%(manager)s 已将您添加为备案单位“%(unit)s”的成员。")
-            % {"manager": getattr(manager, "full_name", "") or manager.email, "unit": unit.name},
-            _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-            link,
-            _("登录账号：%(email)s") % {"email": user.email},
-        ]
-    )
-    send_mail(subject, body, None, [user.email])
-
-
 class MembersView(EnterpriseMixin, ScopedTemplateView):
     model = FilingUnit
     template_name = "filings/enterprise/members.html"
@@ -323,7 +301,6 @@ class MembersView(EnterpriseMixin, ScopedTemplateView):
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                send_activation_mail(user, self.unit, request.user)  # the service's transaction has committed
                 messages.success(
                     request, _("已添加成员 %(email)s，设置密码的链接已发送到该邮箱。") % {"email": user.email}
                 )
@@ -667,10 +644,15 @@ class VersionDetailView(EnterpriseMixin, ScopedTemplateView):
             for name in services.VERSION_FIELDS
         ]
         rule_errors: list[tuple[str, str]] = []
-        if version.is_editable:
-            for field, msgs in services.version_rule_errors(version).items():
-                label = _("关联专利") if field == "patents" else ProductVersion._meta.get_field(field).verbose_name
-                rule_errors.extend((str(label), m) for m in msgs)
+        to_verify: list[str] = []  # overridable findings (an open ownership conflict): no bar to submission
+        if version.is_editable or version.status in PENDING_STATUSES:
+            for finding in services.version_findings(version):
+                if finding.overridable:
+                    to_verify.append(finding.message)
+                elif version.is_editable:
+                    field = finding.field
+                    label = _("关联专利") if field == "patents" else ProductVersion._meta.get_field(field).verbose_name
+                    rule_errors.append((str(label), finding.message))
         actions = [a for a in workflow.allowed_actions(version, self.request.user) if a in FILER_ACTIONS]
         newest = product.versions.order_by("-data_year", "-id").first()
         can_yearly = (
@@ -689,6 +671,8 @@ class VersionDetailView(EnterpriseMixin, ScopedTemplateView):
             patent_reasons=reasons.get("patents", []),
             image_reasons=reasons.get("images", []),
             rule_errors=rule_errors,
+            to_verify=to_verify,
+            overrides=version.overrides.all(),
             can_submit=bool({"submit", "resubmit"} & set(actions)),
             submit_label=_("重新提交") if "resubmit" in actions else _("提交审核"),
             # a draft was never submitted: it is deleted, not withdrawn

@@ -26,7 +26,7 @@ from django.views import View
 from filings import workflow
 from filings.choices import PENDING_STATUSES, FilingStatus
 from filings.models import ProductClass, ProductImage, ProductVersion
-from filings.services import version_rule_errors
+from filings.services import version_findings
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region
@@ -289,10 +289,25 @@ class ReviewDetailView(ScopedTemplateView):
             }
             for f in workflow.RETURNABLE_FIELDS
         ]
-        rule_errors = [
-            {"label": workflow.field_label(f) if f in workflow.RETURNABLE_FIELDS else f, "messages": msgs}
-            for f, msgs in version_rule_errors(version).items()
+        # the automatic check is the filing's rule set itself (what submission and approval apply)
+        overrides = list(version.overrides.select_related("created_by")) if version.pk else []
+        overridden = {o.conflict_id: o for o in overrides if o.conflict_id is not None}
+        findings = [
+            {
+                "label": workflow.field_label(f.field) if f.field in workflow.RETURNABLE_FIELDS else f.field,
+                "message": f.message,
+                "code": f.code,
+                "overridable": f.overridable,
+                "override": overridden.get(f.conflict_id) if f.conflict_id is not None else None,
+            }
+            for f in version_findings(version)
         ]
+        blocking = [f for f in findings if not f["overridable"]]
+        to_override = [f for f in findings if f["overridable"] and f["override"] is None]
+        confirm = [str(_("确认通过该备案？首次通过时将分配产品备案号。"))]
+        if findings:
+            confirm.append(str(_("自动检查发现以下问题：")))
+            confirm += [f"- {f['label']}：{f['message']}" for f in findings]
         current_reasons = [
             {"label": workflow.field_label(f) if f in workflow.RETURNABLE_FIELDS else f, "messages": msgs}
             for f, msgs in workflow.current_return_reasons(version).items()
@@ -306,7 +321,13 @@ class ReviewDetailView(ScopedTemplateView):
             links=version.links.select_related("right__patent"),
             images=version.images.all(),
             transitions=version.transitions.select_related("actor"),
-            rule_errors=rule_errors,
+            findings=findings,
+            blocking=blocking,
+            to_override=to_override,
+            overrides=overrides,
+            approve_confirm="\n".join(confirm),
+            override_reason=kwargs.get("override_reason", ""),
+            override_errors=kwargs.get("override_errors") or [],
             current_reasons=current_reasons,
             actions=actions,
             # after a failed return (e.g. another reviewer acted first) the typed reasons stay on the page
@@ -364,12 +385,18 @@ class ReviewApproveView(_ReviewActionView):
     """Approve a pending version; the product gets its filing number at the first approval."""
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        approved = workflow.approve(version, self.request.user)
+        approved = workflow.approve(
+            version, self.request.user, override_reason=self.request.POST.get("override_reason", "")
+        )
         messages.success(
             self.request,
             _("已通过备案，产品备案号：%(number)s。") % {"number": approved.product.filing_number},
         )
         return self.done(version)
+
+    def error_context(self, exc: ValidationError) -> dict[str, Any]:
+        reason_errors = exc.message_dict.get("override_reason", []) if hasattr(exc, "error_dict") else []
+        return {"override_reason": self.request.POST.get("override_reason", ""), "override_errors": reason_errors}
 
 
 class ReviewRevokeView(_ReviewActionView):

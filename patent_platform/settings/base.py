@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "patent_platform.middleware.DatabaseUnavailableMiddleware",  # 503 when the database cannot be reached
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # the winner (up to `timeout`) and then reads its result, instead of failing with "database is locked"
     # when it upgrades a read lock (two clicks at once answered 500: issue 17, docs/ONE_TRUTH.md).
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server answers 503 within seconds (patent_platform/views/errors.py), not after the
+    # operating system's TCP timeout (minutes). A connect_timeout in DATABASE_URL wins.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "patent_platform.User"
@@ -173,6 +179,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@patent-platform.example.cn")
+# A mail server that stops answering must not hold a delivery past its lease (patent_platform/outbox.py).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # The platform's public address, for links in e-mails (pages use the request's own address).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -221,6 +229,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # The Redis result store subscribes to a task's result when it is sent: the same short retry (its
 # default is 20 retries a second apart).
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
+# A task that claims work and loses its database connection (its session terminated, PostgreSQL restarted
+# or failed over) reconnects, records the error, releases its claim and is retried after this many seconds,
+# doubled on each further retry up to a minute (patent_platform/claims.py).
+TASK_DB_RETRY_SECONDS = env.int("TASK_DB_RETRY_SECONDS", default=10)
 
 # Monthly publications and the year-end evaluation (provincial.publications). A build holds a lease on
 # its row; a row still "building" after its lease is taken over by the next run. The task's time limits

@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,14 +55,28 @@ class DashboardView(StatisticsAPIView):
                 "port",
                 OpenApiTypes.STR,
                 description=_("只看数据范围内的一个端口（端口代码，如 440300）；范围外的端口返回 404"),
-            )
+            ),
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.STR,
+                pattern=r"^\d{4}-\d{2}$",
+                description=_(
+                    "某个已结束月份（YYYY-MM，2000 年起）月末时的数字，与该月的月度数据发布相同；"
+                    "格式不对或月份未结束返回 400"
+                ),
+            ),
         ],
-        responses={200: DashboardSerializer, **READ_ERRORS},
+        responses={200: DashboardSerializer, 400: OpenApiResponse(OpenApiTypes.OBJECT), **READ_ERRORS},
         tags=["provincial"],
     )
     def get(self, request: Request) -> Response:
         area = stats.area_for(request.user, request.query_params.get("port", "").strip())
-        return Response(DashboardSerializer(stats.dashboard(area)).data)
+        try:
+            moment = stats.as_of_month(request.query_params.get("as_of", ""))
+        except ValueError as exc:
+            raise ValidationError({"as_of": [_("须为已结束的月份，格式 YYYY-MM（2000 年起）。")]}) from exc
+        data = stats.state_at(area, moment) if moment is not None else stats.dashboard(area)
+        return Response(DashboardSerializer(data).data)
 
 
 class NationalRankingView(StatisticsAPIView):

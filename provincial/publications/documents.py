@@ -172,12 +172,40 @@ def monthly_summary_rows(figures: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
+def edition_rows(figures: dict[str, Any]) -> list[list[Any]]:
+    """The build's own rows (a build through `services` stamps them: `figures.stamp`): its edition, when it
+    was built, and whether the figures changed since the edition before."""
+    if not figures.get("edition_label"):
+        return []
+    rows: list[list[Any]] = [[_("版次"), figures["edition_label"]], [_("生成时间"), as_of_label(figures["built_at"])]]
+    if figures.get("previous_edition"):
+        changes = figures.get("changes") or []
+        rows.append(
+            [
+                _("与上一版相比"),
+                _("%(n)s 项数据有更正，见“更正说明”") % {"n": len(changes)} if changes else _("数据无变化"),
+            ]
+        )
+    return rows
+
+
+def _changes_sheet(workbook: Any, figures: dict[str, Any]) -> None:
+    """更正说明: every figure a rebuild changed, before and after (only when something changed)."""
+    if figures.get("changes"):
+        _sheet(
+            workbook,
+            _("更正说明"),
+            [_("项目"), _("上一版"), _("本版")],
+            ([c["item"], c["before"], c["after"]] for c in figures["changes"]),
+        )
+
+
 def write_monthly_xlsx(figures: dict[str, Any], fileobj: IO[bytes]) -> None:
     """The monthly publication's workbook, written to `fileobj`."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    _sheet(workbook, _("概况"), [_("项目"), _("数值")], monthly_summary_rows(figures))
+    _sheet(workbook, _("概况"), [_("项目"), _("数值")], [*monthly_summary_rows(figures), *edition_rows(figures)])
     sheet = workbook.create_sheet(_("近12个月"))
     sheet.append([_("月份"), _("新增通过备案产品")])
     for row in figures["trend"]:
@@ -234,6 +262,7 @@ def write_monthly_xlsx(figures: dict[str, Any], fileobj: IO[bytes]) -> None:
         sheet.append(
             [row["filing_number"], row["product"], row["unit"], row["product_class"], row["region"], approved_on]
         )
+    _changes_sheet(workbook, figures)
     workbook.save(fileobj)
 
 
@@ -256,6 +285,8 @@ def monthly_context(figures: dict[str, Any]) -> dict[str, Any]:
         "title": _("%(name)s专利产品备案月度数据（%(period)s）")
         % {"name": figures["scope_name"], "period": figures["period_label"]},
         "as_of": as_of_label(figures["data_as_of"]),
+        "edition": edition_rows(figures),
+        "changes": figures.get("changes") or [],
         "summary": monthly_summary_rows(figures)[3:10],
         "previous_percent": signed_percent(comparison["previous"]["change_percent"]),
         "last_year_percent": signed_percent(comparison["last_year"]["change_percent"]),
@@ -402,6 +433,7 @@ def write_yearend_xlsx(cards: dict[str, Any], fileobj: IO[bytes], unit: Manageme
     sheet.append([_("指标"), _("权重")])
     for row in weight_rows(cards):
         sheet.append(row)
+    _changes_sheet(workbook, cards)
     workbook.save(fileobj)
 
 
@@ -415,6 +447,8 @@ def yearend_context(cards: dict[str, Any], unit: ManagementUnit | None) -> dict[
         "card_rows": card_rows(card, len(ranked)) if card else [],
         "title": _("%(name)s专利产品备案工作成效评价（%(year)s年度）") % {"name": name, "year": cards["year"]},
         "as_of": as_of_label(cards["data_as_of"]),
+        "edition": edition_rows(cards),
+        "changes": cards.get("changes") or [],
         "weights": [(label, f"{Decimal(weight) * 100:.0f}%") for label, weight in weight_rows(cards)],
         "ranking": ranked,
         "national": cards["national"],

@@ -4,15 +4,14 @@ Every figure is read through an `Area` from `provincial.stats.area_for_unit` (a 
 port's regions, or the national office), with the dashboard's own functions and definitions, so a
 publication counts exactly what the port's administrators see on their dashboard:
 
-- the summary (totals), the breakdowns (ranking / by region, by class, by section, by scale) and the
-  month counts come from the dashboards' summary cells (`provincial.summary`, made current for the area
-  first: the same definitions and the same figures as the dashboard); the list of the month's new
-  approvals and the breakdown by unit kind are read from the base tables, the roster coverage from
-  `rosters.coverage_by_category`. All of it is the state of the data when the publication is built
-  (`data_as_of`; the monthly run builds last month's publication on the 1st, so that is the state at the
-  month's end);
-- "new approvals of a month" are the approved products whose first currently approved version was decided
-  inside that month (Asia/Shanghai): the dashboard's month drill-down (`stats.Filters(month=…)`) and trend.
+- the monthly figures are the state at the month's end, whatever day they are built: every one of them
+  (totals, trend, comparison, ranking / by region, by class, section, scale and unit kind, the month's list,
+  the roster coverage) reads `stats.state_at` / `stats.AsOf` at that instant — the function the dashboards
+  use for `?as_of=YYYY-MM` — so one file's figures agree with each other and a rebuild gives the same ones
+  unless data of the month were corrected (then `stamp` lists the changes against the edition before);
+- "new approvals of a month" are the products approved at the month's end whose first approval (among the
+  versions approved then) lies inside that month (Asia/Shanghai);
+- the year-end cards still read today's approvals first approved before the year's end (to do: `state_at`).
 
 The result is plain JSON (Decimals as strings, dates and instants in ISO 8601): it is stored as the
 publication's snapshot (`Publication.figures`) and is all that `documents.py` needs to write the files.
@@ -25,8 +24,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,13 +33,14 @@ from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate
 from filings.choices import PatentKind
 from filings.choices import UnitKind as FilingUnitKind
-from filings.models import PatentLink
+from filings.models import FilingUnit, PatentLink, ProductVersion
 from patent_platform.choices import RegionLevel
+from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
 from provincial import reports as progress_reports
-from provincial import rosters, stats, summary
+from provincial import rosters, stats
 from provincial.choices import ReportCategory, RosterCategory
-from provincial.models import ManagementUnit, Roster, SummaryKind
+from provincial.models import ManagementUnit, Roster
 
 TREND_MONTHS = stats.TREND_MONTHS
 NATIONAL_CODE = "NATIONAL"
@@ -122,66 +121,51 @@ def _port(unit: ManagementUnit | None) -> dict[str, Any] | None:
     return {"code": unit.code, "name": unit.name, "kind": unit.kind, "kind_label": str(unit.get_kind_display())}
 
 
-def new_approvals(area: stats.Area, start: dt.datetime) -> Any:
-    """The approved products whose first approval lies in the month starting at `start` (the dashboard's
-    month drill-down)."""
-    return stats.filter_products(area, stats.Filters(status=stats.APPROVED, month=month_key(start)))
-
-
-def approvals_by_month(area: stats.Area, first: dt.datetime, end: dt.datetime) -> dict[str, int]:
-    """Approved products by month of first approval in [first, end) — the dashboard's trend, for any window."""
-    rows = (
-        area.products()
-        .filter(published_version__isnull=False)
-        .annotate(first=stats.first_approval())
-        .filter(first__gte=first, first__lt=end)
-        .annotate(month=TruncMonth("first", tzinfo=stats.CHINA))
-        .values("month")
-        .annotate(n=Count("pk"))
-        .order_by("month")
-    )
-    return {month_key(row["month"].astimezone(stats.CHINA)): row["n"] for row in rows}
-
-
 # ---------------------------------------------------------------------------------------------
 # The monthly publication
 
 
-def _new_rows(area: stats.Area, start: dt.datetime) -> list[dict[str, Any]]:
-    products = (
-        new_approvals(area, start)
-        .annotate(first=stats.first_approval())
-        .select_related("published_version__product_class", "unit__region__parent__parent", "unit__region__parent")
-        .order_by("first", "filing_number", "pk")
+def _new_rows(at: stats.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
+    """The products first approved in the month starting at `start` (and still approved at its end), as
+    they stood at the month's end: the published version then, the unit's name and region then."""
+    products = list(
+        at.approved()
+        .filter(at_first__gte=start, at_first__lt=stats.next_month(start))
+        .order_by("at_first", "filing_number", "pk")
+        .values("pk", "filing_number", "unit_id", "at_version", "at_first")
     )
+    versions = {
+        v["pk"]: v
+        for v in ProductVersion.objects.filter(pk__in=[p["at_version"] for p in products]).values(
+            "pk", "name", "product_class__code", "product_class__name"
+        )
+    }
+    units = {
+        u["pk"]: {**u, **at.moved.get(u["pk"], {})}
+        for u in FilingUnit.objects.filter(pk__in={p["unit_id"] for p in products}).values("pk", "name", "region_id")
+    }
+    regions = {
+        r.pk: r.full_name
+        for r in Region.objects.filter(pk__in={u["region_id"] for u in units.values()}).select_related("parent__parent")
+    }
     rows = []
-    for product in products.iterator(chunk_size=500):
-        version = product.published_version
+    for product in products:
+        version, unit = versions[product["at_version"]], units[product["unit_id"]]
         rows.append(
             {
-                "filing_number": product.filing_number or "",
-                "product": version.name,
-                "unit": product.unit.name,
-                "product_class": f"{version.product_class.code} {version.product_class.name}",
-                "region": product.unit.region.full_name,
-                "approved_on": timezone.localtime(product.first, stats.CHINA).date().isoformat(),
+                "filing_number": product["filing_number"] or "",
+                "product": version["name"],
+                "unit": unit["name"],
+                "product_class": f"{version['product_class__code']} {version['product_class__name']}",
+                "region": regions.get(unit["region_id"], ""),
+                "approved_on": timezone.localtime(product["at_first"], stats.CHINA).date().isoformat(),
             }
         )
     return rows
 
 
-def _region_rows(area: stats.Area, start: dt.datetime) -> list[dict[str, Any]]:
-    """The dashboard's ranking (every region at the breakdown level), with the month's new approvals."""
-    code_field = stats.level_field(area.level)
-    new_by_code: Counter[str] = Counter()
-    for row in (
-        summary.cells(area, SummaryKind.MONTH)
-        .filter(key=month_key(start))
-        .values(code_field)
-        .annotate(n=Sum("approved"))
-        .order_by()
-    ):
-        new_by_code[row[code_field] or stats.BLANK] += row["n"] or 0
+def _region_rows(state: dict[str, Any], new_by_code: Counter[str]) -> list[dict[str, Any]]:
+    """The ranking (every region at the breakdown level), with the month's new approvals."""
     return [
         {
             "rank": r["rank"],
@@ -194,27 +178,31 @@ def _region_rows(area: stats.Area, start: dt.datetime) -> list[dict[str, Any]]:
             "sales": _money(r["sales"]),
             "new": new_by_code.get(r["code"], 0),
         }
-        for r in summary.ranking(area)
+        for r in state["ranking"]
     ]
+
+
+def _new_by_region(at: stats.AsOf, start: dt.datetime) -> Counter[str]:
+    code = f"at_{stats.level_field(at.area.level)}"
+    counts: Counter[str] = Counter()
+    for row in (
+        at.approved()
+        .filter(at_first__gte=start, at_first__lt=stats.next_month(start))
+        .values(code)
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[row[code] or stats.BLANK] += row["n"]
+    return counts
 
 
 def _counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"key": r["key"], "label": str(r["label"]), "count": r["count"]} for r in rows]
 
 
-def _by_unit_kind(area: stats.Area) -> list[dict[str, Any]]:
+def _by_unit_kind(state: dict[str, Any]) -> list[dict[str, Any]]:
     labels = dict(FilingUnitKind.choices)
-    rows = (
-        area.products()
-        .filter(published_version__isnull=False)
-        .values("unit__kind")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "unit__kind")
-    )
-    return [
-        {"key": r["unit__kind"], "label": str(labels.get(r["unit__kind"], r["unit__kind"])), "count": r["n"]}
-        for r in rows
-    ]
+    return [{"key": key, "label": str(labels.get(key, key)), "count": n} for key, n in state["by_unit_kind"]]
 
 
 def roster_year_for(user: Any, year: int) -> int | None:
@@ -225,38 +213,49 @@ def roster_year_for(user: Any, year: int) -> int | None:
     return max(earlier) if earlier else (max(years) if years else None)
 
 
-def _coverage(user: Any, year: int | None) -> dict[str, Any]:
+def _coverage(user: Any, year: int | None, moment: dt.datetime) -> dict[str, Any]:
+    """`rosters.coverage_by_category`, an enterprise covered when it had a product approved at `moment`."""
     if year is None:
         return {"year": None, "categories": [], "total": None}
-    rows, total = rosters.coverage_by_category(user, year=year)
-    return {"year": year, "categories": [r.as_dict() for r in rows], "total": total.as_dict()}
+    covered = Exists(stats.versions_approved_at(moment).filter(product__unit__uscc=OuterRef("uscc")))
+    entries = rosters.roster_entries(user, year=year).annotate(covered=covered).order_by()
+    n, c = rosters._distinct_counts()
+    found = {row["roster__category"]: row for row in entries.values("roster__category").annotate(n=n, c=c).order_by()}
+    rows = [
+        rosters.CoverageRow(key=value, label=str(label), entries=found[value]["n"], covered=found[value]["c"])
+        for value, label in RosterCategory.choices
+        if value in found
+    ]
+    total = entries.aggregate(n=n, c=c)
+    total_row = rosters.CoverageRow(key="", label=_("合计（去重）"), entries=total["n"], covered=total["c"])
+    return {"year": year, "categories": [r.as_dict() for r in rows], "total": total_row.as_dict()}
 
 
 def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, Any]:
     """The figures of the monthly publication of `unit` (None: the national office) for the month that
-    contains `period` (Asia/Shanghai).
+    contains `period` (Asia/Shanghai): the state at the month's end (`stats.state_at`, the function the
+    dashboards' `?as_of=` uses), on whatever day it is built.
 
-    Summary, breakdowns and coverage: the dashboard's figures at build time (`data_as_of`). The month's new
-    approvals, the comparison with the previous month and with the same month of the year before, and the
-    12-month trend ending with the month: by month of first approval, as the dashboard's trend counts.
+    Totals, breakdowns, the ranking, the trend (the 12 months ending with the month), the comparison with
+    the previous month and the same month a year before, the list of the month's new approvals and the
+    roster coverage all read the products as they stood at that moment, so they agree with each other and a
+    later rebuild gives the same figures unless data of the month were corrected (`changes_since`).
     """
     area = stats.area_for_unit(unit)
-    # the aggregates come from the dashboards' summary cells (provincial/summary.py), made current for
-    # this area first: the same definitions as the dashboard, without scanning the base tables per port
-    as_of = max(summary.ensure_fresh(area), timezone.now())
     start = stats.month_start(period.year, period.month)
     end = stats.next_month(start)
+    at = stats.as_of(area, end)
+    state = stats.state_at(area, end, at=at)
     previous = _shift_month(start, -1)
     last_year = _shift_month(start, -12)
-    trend_first = _shift_month(start, -(TREND_MONTHS - 1))
-    months = summary.months(area, month_key(last_year), month_key(end))
-    by_month = {k: n for k, n in months.items() if k >= month_key(trend_first)}
-    last_year_count = months.get(month_key(last_year), 0)
-    new_rows = _new_rows(area, start)
+    by_month = {row["month"]: row["count"] for row in state["trend"]}
+    last_year_count = stats.approvals_by_month_at(at, last_year, stats.next_month(last_year)).get(
+        month_key(last_year), 0
+    )
+    new_rows = _new_rows(at, start)
     current = len(new_rows)
     previous_count = by_month.get(month_key(previous), 0)
-    totals = summary.totals(area, sum(m["count"] for m in summary.trend(area)))
-    breakdowns = summary.breakdowns(area)
+    totals = state["totals"]
     roster_year = roster_year_for(area.user, period.year)
     return {
         "kind": "monthly",
@@ -268,7 +267,8 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
         "scope_name": scope_name(unit),
         "level": area.level,
         "level_label": str(LEVEL_LABELS.get(area.level, _("地区"))),
-        "data_as_of": as_of.isoformat(),
+        # the moment the figures describe (the month's end), not when they were read
+        "data_as_of": end.isoformat(),
         "totals": {
             "units": totals["units"],
             "filed": totals["filed"],
@@ -296,17 +296,101 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
                 "change_percent": change_percent(current, last_year_count),
             },
         },
-        "trend": [
-            {"month": month_key(m), "count": by_month.get(month_key(m), 0)}
-            for m in (_shift_month(trend_first, i) for i in range(TREND_MONTHS))
-        ],
-        "by_region": _region_rows(area, start),
-        "by_class": _counts(summary.by_class(breakdowns[SummaryKind.CLASS])),
-        "by_section": _counts(summary.by_section(breakdowns[SummaryKind.SECTION])),
-        "by_scale": _counts(summary.by_scale(breakdowns[SummaryKind.SCALE])),
-        "by_unit_kind": _by_unit_kind(area),
-        "coverage": _coverage(area.user, roster_year),
+        "trend": state["trend"],
+        "by_region": _region_rows(state, _new_by_region(at, start)),
+        "by_class": _counts(state["by_class"]),
+        "by_section": _counts(state["by_section"]),
+        "by_scale": _counts(state["by_scale"]),
+        "by_unit_kind": _by_unit_kind(state),
+        "coverage": _coverage(area.user, roster_year, end),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Editions: the label of a build and what changed since the one before
+
+# Keys of a publication's figures that describe the build, not the data: a rebuild may differ in these only.
+BUILD_KEYS = ("edition", "edition_label", "built_at", "previous_edition", "changes")
+
+
+def edition_label(number: int) -> str:
+    """第 N 版: the same number as the file name's rN, the page's and the notice's."""
+    return _("第 %(n)s 版") % {"n": number}
+
+
+def _flat(figures: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
+    """The publication's figures as {(section, key): (label, value)}, for comparing two builds."""
+    out: dict[tuple[str, str], tuple[str, Any]] = {}
+    if figures.get("kind") != "monthly":
+        for card in [*figures.get("cards", []), *([figures["national"]] if figures.get("national") else [])]:
+            for key in ("approved", "new", "invention", "certified", "reports", "typical", "score", "rank"):
+                out["card", f"{card['code']}.{key}"] = (f"{card['name']} {SCORE_LABELS.get(key, key)}", card.get(key))
+        return out
+    totals_labels = {
+        "units": _("备案单位"),
+        "filed": _("已提交备案产品"),
+        "approved": _("通过备案产品"),
+        "growth": _("近12个月新增通过"),
+        "sales": _("上年度销售额（万元）"),
+        "exports": _("年度出口额（万元）"),
+        "certified": _("认定的专利密集型产品"),
+    }
+    for key, label in totals_labels.items():
+        out["totals", key] = (str(label), figures["totals"][key])
+    out["new", "count"] = (_("本月新增通过备案产品"), figures["new"]["count"])
+    for row in figures["new"]["rows"]:
+        out["new", row["filing_number"]] = (_("本月新增：%(n)s") % {"n": row["filing_number"]}, row["product"])
+    for which in ("previous", "last_year"):
+        c = figures["comparison"][which]
+        out["comparison", which] = (_("%(month)s新增") % {"month": c["label"]}, c["count"])
+    for row in figures["trend"]:
+        out["trend", row["month"]] = (_("%(month)s新增（近12个月）") % {"month": row["month"]}, row["count"])
+    for row in figures["by_region"]:
+        for key in ("units", "filed", "approved", "new", "sales"):
+            out["region", f"{row['code']}.{key}"] = (f"{row['name']} {totals_labels.get(key, _('本月新增'))}", row[key])
+    for section in ("by_class", "by_section", "by_scale", "by_unit_kind"):
+        for row in figures.get(section, []):
+            out[section, row["key"]] = (row["label"], row["count"])
+    coverage = figures.get("coverage") or {}
+    for row in [*coverage.get("categories", []), *([coverage["total"]] if coverage.get("total") else [])]:
+        out["coverage", row["key"]] = (_("名单覆盖：%(label)s") % {"label": row["label"]}, row["covered"])
+    return out
+
+
+def changes_since(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a rebuild changed against the build before it: one row per figure whose value differs
+    (label, before, after; a figure that appeared or disappeared has None on the other side)."""
+    if (
+        not previous
+        or previous.get("kind") != current.get("kind")
+        or "totals" not in previous
+        and "cards" not in previous
+    ):
+        return []
+    try:
+        before, after = _flat(previous), _flat(current)
+    except (KeyError, TypeError):  # a snapshot of an older shape: nothing to compare it with
+        return []
+    rows = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        old, new = before.get(key, (None, None)), after.get(key, (None, None))
+        if old[1] != new[1]:
+            rows.append({"item": str(new[0] or old[0]), "before": old[1], "after": new[1]})
+    return rows
+
+
+def stamp(figures: dict[str, Any], *, revision: int, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The build's own data on the figures: its edition (revision 0 is 第 1 版, as the file's r1), when it
+    was built and, for a later edition, the figures that changed since the one before."""
+    number = revision + 1
+    figures.update(
+        edition=number,
+        edition_label=edition_label(number),
+        built_at=timezone.now().isoformat(),
+        previous_edition=number - 1 if revision and previous else None,
+        changes=changes_since(previous, figures) if revision else [],
+    )
+    return figures
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ port's contacts (the national publication: to the national administrators), one 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from patent_platform import outbox
 from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial.choices import PublicationKind
@@ -45,8 +45,8 @@ def _title(publication: Publication) -> str:
     return _("%(who)s %(year)s年度成效评价") % {"who": who, "year": publication.period.year}
 
 
-def send_publication_mail(publication: Publication) -> list[str]:
-    """Send the notice; returns the addresses it was sent to."""
+def queue_publication_notice(publication: Publication) -> list[str]:
+    """Write the notice to the outbox (in the caller's transaction); returns the addresses."""
     recipients = recipients_for(publication)
     if not recipients:
         return []
@@ -61,10 +61,13 @@ def send_publication_mail(publication: Publication) -> list[str]:
                 % {"moment": timezone.localtime(publication.data_as_of).strftime("%Y-%m-%d %H:%M")}
             )
         if publication.revision:
-            lines.append(_("本期为重新生成的第 %(n)s 版，替换此前发布的文件。") % {"n": publication.revision + 1})
+            lines.append(_("本期为重新生成的%(label)s，替换此前发布的文件。") % {"label": publication.edition_label})
         lines.append(_("此邮件由系统自动发送，请勿回复。"))
         body = "\n".join(lines)
-    connection = get_connection()
-    messages = [EmailMessage(subject, body, None, [address], connection=connection) for address in recipients]
-    connection.send_messages(messages)
-    return recipients
+    return outbox.enqueue(
+        "provincial.publication",
+        source=f"{publication.pk}:r{publication.revision}",
+        recipients=recipients,
+        subject=subject,
+        body=body,
+    )

@@ -13,7 +13,11 @@ second). Building it:
    on disk; a claimant whose token no longer matches (its lease expired and another took over, or a
    rebuild was requested) removes its own files and stops;
 4. on an error the row is marked failed with the error text (again only with the matching token), the
-   files of this attempt are removed and the exception re-raised, so the task retries with backoff.
+   files of this attempt are removed and the exception re-raised, so the task retries with backoff. A lost
+   database connection (the session terminated, PostgreSQL restarted) is closed and the failure recorded
+   on a new one (`patent_platform.claims`), and the task is retried within a minute; if even that cannot
+   reach the database, the attempt raises `ClaimStillHeld` with its token and the retry re-takes its own
+   claim (`build_publication(..., claim=token)`) instead of waiting for the lease.
 
 A worker killed half-way leaves temporary files only (removed by the sweep) and the row building; once
 its lease has expired the hourly sweep enqueues it again and the next attempt completes it. Progress
@@ -45,7 +49,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patent_platform import audit
+from patent_platform import audit, claims
 from patent_platform.choices import AuditAction, Role
 from provincial.choices import PublicationKind, PublicationStatus
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
@@ -189,7 +193,8 @@ def request_rebuild(
             "built_at": row.built_at,
         }
         row.status = S.PENDING
-        row.revision = row.revision + 1
+        if row.built_at is not None:  # a row never built stays the first edition (第 1 版, r1)
+            row.revision = row.revision + 1
         row.attempts = 0
         row.progress = 0
         row.error = ""
@@ -291,7 +296,8 @@ def publication_path(publication: Publication, ext: str) -> Path:
 
 
 def download_name(publication: Publication, ext: str) -> str:
-    """A file name for the user: 广东省-2026年11月-月度备案数据.xlsx (a rebuilt one adds 第 n 版)."""
+    """A file name for the user: 广东省-2026年11月-月度备案数据.xlsx; from the second edition on it adds the
+    edition of the file served (第2版: the file's r2, the label on the page, in the file and the notice)."""
     who = publication.unit.name if publication.unit_id else _("全国")
     if publication.kind == PublicationKind.MONTHLY:
         period = publication.period
@@ -299,8 +305,8 @@ def download_name(publication: Publication, ext: str) -> str:
     else:
         when = _("%(year)s年度") % {"year": publication.period.year}
     parts = [who, when, str(publication.get_kind_display())]
-    if publication.revision:
-        parts.append(_("第%(n)s版") % {"n": publication.revision + 1})
+    if (edition := publication.file_edition(ext)) > 1:
+        parts.append(_("第%(n)s版") % {"n": edition})
     return "-".join(parts) + f".{ext}"
 
 
@@ -404,14 +410,20 @@ def document_parts(publication: Publication) -> Parts:
     from provincial.publications import documents, figures
 
     unit = publication.unit if publication.unit_id else None
+    previous = publication.figures or None  # the snapshot of the edition this build replaces
     if publication.kind == PublicationKind.MONTHLY:
-        data = figures.monthly_figures(unit, publication.period)
+        # the state at the month's end, whenever it is built; the edition and what changed since the last
+        data = figures.stamp(
+            figures.monthly_figures(unit, publication.period), revision=publication.revision, previous=previous
+        )
         return Parts(
             figures=data,
             write_xlsx=lambda fh: documents.write_monthly_xlsx(data, fh),
             render_pdf=lambda: documents.render_monthly_pdf(data),
         )
-    cards = figures.yearend_cards(publication.period.year)
+    cards = figures.stamp(
+        figures.yearend_cards(publication.period.year), revision=publication.revision, previous=previous
+    )
     return Parts(
         figures=cards,
         write_xlsx=lambda fh: documents.write_yearend_xlsx(cards, fh, unit=unit),
@@ -431,13 +443,17 @@ def _claimable(now: dt.datetime) -> Q:
     )
 
 
-def _claim(publication: Publication) -> uuid.UUID | None:
-    """Take the row with a conditional UPDATE; the token if this call got it, else None."""
+def _claim(publication: Publication, previous: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Take the row with a conditional UPDATE; the token if this call got it, else None. `previous`: the
+    token of an ended attempt of this task that could not release its claim (a retry re-takes it)."""
     token = uuid.uuid4()
     now = timezone.now()
+    claimable = _claimable(now)
+    if previous is not None:
+        claimable |= Q(status=S.BUILDING, claim=previous)
     taken = (
         Publication.objects.filter(pk=publication.pk)
-        .filter(_claimable(now))
+        .filter(claimable)
         .update(
             status=S.BUILDING,
             claim=token,
@@ -467,45 +483,64 @@ def _test_pause() -> None:
         time.sleep(seconds)
 
 
-def build_publication(publication_id: int, *, builder: Builder | None = None) -> Publication:
+def build_publication(
+    publication_id: int, *, builder: Builder | None = None, claim: uuid.UUID | str | None = None
+) -> Publication:
     """Build one publication exactly once (see the module docstring); returns the row as stored.
 
-    Does nothing if it is ready or another attempt holds a live lease. On an error the row is marked
-    failed and the exception re-raised (the task retries)."""
+    Does nothing if it is ready or another attempt holds a live lease (`claim`: the token of this task's
+    ended attempt, re-taken even if its lease is live). On an error the row is marked failed and the
+    exception re-raised (the task retries); a claim that cannot be released raises `ClaimStillHeld`."""
     publication = Publication.objects.select_related("unit").get(pk=publication_id)
     if publication.status == S.READY:
         return publication
+    previous = uuid.UUID(str(claim)) if claim else None
     before = {"status": publication.status, "claim": publication.claim, "lease_until": publication.lease_until}
-    token = _claim(publication)
+    token = _claim(publication, previous)
     if token is None:
         publication.refresh_from_db()
         return publication
-    publication.refresh_from_db()
-    audit.audit_event(
-        action=AuditAction.TRANSITION,
-        obj=publication,
-        changes={
-            "status": [before["status"], S.BUILDING],
-            "attempts": publication.attempts,
-            "revision": publication.revision,
-            "claim": [before["claim"], token],
-        },
-        message=(
-            "publication build taken over (lease expired)" if before["status"] == S.BUILDING else "publication build"
-        ),
-    )
     written: list[Path] = []
     try:
+        publication.refresh_from_db()
+        if before["status"] != S.BUILDING:
+            how = "publication build"
+        elif previous is not None and before["claim"] == previous:
+            how = "publication build retried (the claim its failed attempt could not release)"
+        else:
+            how = "publication build taken over (lease expired)"
+        audit.audit_event(
+            action=AuditAction.TRANSITION,
+            obj=publication,
+            changes={
+                "status": [before["status"], S.BUILDING],
+                "attempts": publication.attempts,
+                "revision": publication.revision,
+                "claim": [before["claim"], token],
+            },
+            message=how,
+        )
         ready = _build(publication, token, builder or document_parts, written)
     except ClaimLost:
         _remove(written)
         logger.warning("publication %s: claim %s lost to another attempt; its files removed", publication_id, token)
-        return Publication.objects.select_related("unit").get(pk=publication_id)
+        return claims.on_fresh_connection(lambda: Publication.objects.select_related("unit").get(pk=publication_id))
     except Exception as exc:
         _remove(written)
-        if _mark_failed(publication_id, token, exc):
+        try:
+            # a lost connection cannot record anything: the failure is recorded on a new one
+            owned = claims.on_fresh_connection(partial(_mark_failed, publication_id, token, exc))
+        except claims.DB_ERRORS as db_exc:
+            logger.error(
+                "publication %s: the failure of claim %s could not be recorded (%s); the retry re-takes it",
+                publication_id,
+                token,
+                db_exc,
+            )
+            raise claims.ClaimStillHeld("claim", str(token)) from exc
+        if owned:
             raise
-        return Publication.objects.select_related("unit").get(pk=publication_id)
+        return claims.on_fresh_connection(lambda: Publication.objects.select_related("unit").get(pk=publication_id))
     return ready
 
 
@@ -519,7 +554,7 @@ def _build(publication: Publication, token: uuid.UUID, builder: Builder, written
     _progress(pk, token, 30)
     directory = _media_root() / _relative_dir(publication)
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"{_stem_prefix(publication)}r{publication.revision}-{token.hex[:8]}"
+    stem = f"{_stem_prefix(publication)}r{publication.edition}-{token.hex[:8]}"
     xlsx_tmp = _write_temp(directory, f"{stem}.xlsx", parts.write_xlsx, written)
     _progress(pk, token, 60)
     pdf = parts.render_pdf()
@@ -585,6 +620,7 @@ def _mark_ready(
             },
             message="publication ready",
         )
+        notify_ready(pk)  # the notice is written to the outbox with the ready row, or neither is
         transaction.on_commit(partial(_after_ready, pk))
     return Publication.objects.select_related("unit").get(pk=pk)
 
@@ -594,10 +630,6 @@ def _after_ready(pk: int) -> None:
     if publication.status != S.READY:
         return
     _remove_other_files(publication)
-    try:
-        notify_ready(pk)
-    except Exception:  # the sweep sends it later (notified_at stays empty)
-        logger.exception("publication %s: the notice e-mail failed", pk)
 
 
 def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> bool:
@@ -625,28 +657,25 @@ def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> bool:
 
 
 def notify_ready(publication_id: int) -> int:
-    """E-mail the link to a ready publication once (notified_at set first, so concurrent callers send
-    one notice; reset if sending fails, for the sweep to try again); returns the messages sent."""
-    from provincial.publications.mail import send_publication_mail
+    """Write the notice of a ready publication to the outbox once (notified_at: when it was written; the
+    outbox sends it and retries); returns the number of messages."""
+    from provincial.publications.mail import queue_publication_notice
 
     now = timezone.now()
-    taken = Publication.objects.filter(pk=publication_id, status=S.READY, notified_at__isnull=True).update(
-        notified_at=now
-    )
-    if not taken:
-        return 0
-    publication = Publication.objects.select_related("unit").get(pk=publication_id)
-    try:
-        recipients = send_publication_mail(publication)
-    except Exception:
-        Publication.objects.filter(pk=publication_id, notified_at=now).update(notified_at=None)
-        raise
-    audit.audit_event(
-        action=AuditAction.UPDATE,
-        obj=publication,
-        changes={"notified_at": [None, now], "recipients": len(recipients)},
-        message="publication notice e-mailed",
-    )
+    with transaction.atomic():
+        taken = Publication.objects.filter(pk=publication_id, status=S.READY, notified_at__isnull=True).update(
+            notified_at=now
+        )
+        if not taken:
+            return 0
+        publication = Publication.objects.select_related("unit").get(pk=publication_id)
+        recipients = queue_publication_notice(publication)
+        audit.audit_event(
+            action=AuditAction.UPDATE,
+            obj=publication,
+            changes={"notified_at": [None, now], "recipients": len(recipients)},
+            message="publication notice queued",
+        )
     return len(recipients)
 
 

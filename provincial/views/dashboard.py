@@ -13,6 +13,7 @@ patent_platform/masking.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -89,9 +90,18 @@ class DashboardMixin(AreaMixin):
     template_name = "provincial/dashboard/home.html"
     model = Product
 
+    def as_of(self) -> dt.datetime | None:
+        """`?as_of=YYYY-MM`: the figures at the end of that month (`stats.state_at`, the function the monthly
+        publication uses); an unusable value (malformed, a month not ended) shows the figures of now."""
+        try:
+            return stats.as_of_month(self.request.GET.get("as_of", ""))
+        except ValueError:
+            return None
+
     def dashboard_context(self) -> dict[str, Any]:
         area = self.get_area()
-        data = stats.dashboard(area)
+        moment = self.as_of()
+        data = stats.state_at(area, moment) if moment is not None else stats.dashboard(area)
         products_url = "port:products"
         for key in ("by_region", "by_class", "by_section", "by_scale"):
             for row in data[key]:
@@ -154,6 +164,7 @@ class DashboardMixin(AreaMixin):
             "port_query": urlencode({"port": area.port_code}) if area.port_code else "",
             "products_url": self.link(products_url, {"status": stats.APPROVED}),
             "export_url": self.link("port:dashboard_export", {}),
+            "as_of_month": (moment - dt.timedelta(microseconds=1)).astimezone(stats.CHINA) if moment else None,
         }
 
 
@@ -182,7 +193,11 @@ class NationalHomeView(DashboardMixin, ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = {**super().get_context_data(**kwargs), **self.dashboard_context()}
-        ports = stats.national_ranking(self.request.user)
+        moment = self.as_of()
+        if moment is not None:
+            ports = stats.national_ranking_at(self.request.user, moment)
+        else:
+            ports = stats.national_ranking(self.request.user)
         for row in ports:
             row["url"] = f"{reverse('port:home')}?{urlencode({'port': row['code']})}"
             row["approved_url"] = self.link("port:products", {"status": stats.APPROVED, "port": row["code"]})

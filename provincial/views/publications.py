@@ -100,7 +100,8 @@ def ascii_name(publication: Publication, ext: str) -> str:
     stem += (
         f"{publication.period.year}" if publication.kind == PublicationKind.YEAREND else f"{publication.period:%Y-%m}"
     )
-    return f"{stem}-r{publication.revision}.{ext}" if publication.revision else f"{stem}.{ext}"
+    edition = publication.file_edition(ext)
+    return f"{stem}-r{edition}.{ext}" if edition > 1 else f"{stem}.{ext}"
 
 
 def downloadable(publication: Publication, ext: str) -> bool:

@@ -223,7 +223,11 @@ def review_and_return(page, version_id: int) -> None:  # type: ignore[no-untyped
     assert "广东省" in row.text_content()
     row.locator("a", has_text=PRODUCT_NAME).click()
     page.wait_for_url(f"**/review/versions/{version_id}/")
-    expect(page.locator("[data-testid=rule-ok]")).to_be_visible()
+    # the licensed patent has no owner on the platform: an open conflict the reviewer must weigh
+    finding = page.locator("[data-testid=rule-warnings] [data-testid=finding]")
+    expect(finding).to_have_count(1)
+    expect(finding).to_contain_text("权属冲突")
+    expect(page.locator("[data-testid=rule-ok]")).to_have_count(0)
     assert page.locator("[data-testid=patents] [data-testid=patent-row]").count() == 2
     assert "2021440000123" in page.text_content("[data-testid=patents]")
     assert image_loaded(page.locator("[data-testid=images] img"))
@@ -280,6 +284,7 @@ def approve(page, version_id: int) -> str:  # type: ignore[no-untyped-def]
     row.locator("a", has_text=PRODUCT_NAME).click()
     page.wait_for_url(f"**/review/versions/{version_id}/")
     assert "1180.00" in page.text_content("[data-testid=figures]")
+    page.fill("[data-testid=override-reason]", "已核对许可合同原件，许可人为境外权利人。")
     page.click("[data-testid=approve]")  # data-confirm: the dialog handler accepts
     page.wait_for_url(f"**/review/versions/{version_id}/")
     filing_number = Product.objects.get(versions__pk=version_id).filing_number

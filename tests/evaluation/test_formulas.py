@@ -174,7 +174,7 @@ def example(unit: FilingUnit, cls: ProductClass) -> ProductVersion:
 
 EXPECTED = {
     "valid_invention_patents": D(1),  # A only: B has lapsed, C is a utility model
-    "core_patents": D(2),  # A and B
+    "core_patents": D(1),  # A only: B is core but has lapsed (counted as P1 counts, valid patents only)
     "core_remaining_years": D("13.5"),  # (15 + 12) / 2
     "total_contribution": D("60.5"),  # 30 + 20.5 + 10
     "patent_sales": D("1512.5"),  # 2500 × 60.5 / 100
@@ -373,7 +373,7 @@ def oracle(links: list[tuple], sales: int, previous: int | None) -> dict[str, De
     remaining = [(applied.year if applied else year) + term(kind, applied, year) - YEAR for kind, applied, year in core]
     return {
         "valid_invention_patents": D(sum(1 for k, s, *_r in links if k == PatentKind.INVENTION and s == "valid")),
-        "core_patents": D(len(core)),
+        "core_patents": D(sum(1 for _k, s, is_core, *_r in links if is_core and s == "valid")),
         "core_remaining_years": D(sum(remaining)) / D(len(remaining)) if remaining else None,
         "total_contribution": total,
         "patent_sales": D(sales) * total / 100,

@@ -262,14 +262,15 @@ def test_a_lapse_flags_the_approved_filing_writes_history_and_mails_filer_and_re
     assert (flag.version, flag.patent, flag.change, flag.legal_status) == (approved_version, patent, change, "lapsed")
     assert not FilingFlag.objects.filter(version__in=[draft, submitted]).exists()
     assert flag.notified_at is not None
-    to = sorted(m.to[0] for m in mail.outbox)
+    flag_mail = [m for m in mail.outbox if m.subject.startswith(f"【专利产品备案】{approved_version.name}：关联专利")]
+    to = sorted(m.to[0] for m in flag_mail)
     assert to == sorted([filer_a.email, reviewer.email])
-    for message in mail.outbox:
+    for message in flag_mail:
         assert patent.number in message.subject and "失效" in message.subject
         assert "2025-03-01" in message.body
-    filer_mail = next(m for m in mail.outbox if m.to == [filer_a.email])
+    filer_mail = next(m for m in flag_mail if m.to == [filer_a.email])
     assert reverse("enterprise:version", args=[approved_version.pk]) in filer_mail.body and "撤回" in filer_mail.body
-    reviewer_mail = next(m for m in mail.outbox if m.to == [reviewer.email])
+    reviewer_mail = next(m for m in flag_mail if m.to == [reviewer.email])
     assert reverse("review:detail", args=[approved_version.pk]) in reviewer_mail.body
 
 

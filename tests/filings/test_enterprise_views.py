@@ -223,10 +223,13 @@ def test_unit_edit_by_manager_only(
     assert FilingUnit.objects.get(pk=unit_a.pk).name == "广州测试智能装备股份有限公司"
 
 
-def test_member_add_sends_one_time_activation_link(filer_client: Client, unit_a: FilingUnit) -> None:
-    response = filer_client.post(
-        reverse("enterprise:members"), {"email": "New.Member@example.cn", "full_name": "赵同事", "phone": ""}
-    )
+def test_member_add_sends_one_time_activation_link(
+    filer_client: Client, unit_a: FilingUnit, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox delivers after commit
+        response = filer_client.post(
+            reverse("enterprise:members"), {"email": "New.Member@example.cn", "full_name": "赵同事", "phone": ""}
+        )
     assert response.status_code == 302
     member = User.objects.get(email="new.member@example.cn")
     assert not member.has_usable_password()

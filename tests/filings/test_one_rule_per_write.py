@@ -28,7 +28,7 @@ from filings.models import FilingUnit, ImportJob, PatentRight, ProductClass, Pro
 from patent_platform.models import User
 from tests.filings.test_enterprise_views import version_post
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # every path, on both engines
 
 LATEST = workflow.default_data_year()
 YEARS = st.one_of(

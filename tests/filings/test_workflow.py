@@ -651,17 +651,19 @@ def test_nothing_is_sent_or_kept_when_the_transaction_rolls_back(
 def test_each_mail_names_the_state_its_step_led_to(
     django_capture_on_commit_callbacks: Any, reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
 ) -> None:
-    """The task may run after the filing moved on: a return mail still says "returned"."""
+    """The delivery may run after the filing moved on: a return mail still says "returned"."""
     version = reach(S.SUBMITTED)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         workflow.return_for_correction(version, reviewer, REASONS)
-    workflow.submit(version, filer_a)  # the filer resubmits before the mail task ran
+    workflow.submit(version, filer_a)  # the filer resubmits before the delivery ran
     mail.outbox.clear()
     for callback in callbacks:
         callback()
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject.endswith("已退回修改")
-    assert "状态：已退回修改" in mail.outbox[0].body
+    to_filer = [m for m in mail.outbox if m.to == [filer_a.email]]
+    assert len(to_filer) == 1
+    assert to_filer[0].subject.endswith("已退回修改")
+    assert "状态：已退回修改" in to_filer[0].body
+    assert [m.to for m in mail.outbox if m not in to_filer] == [[reviewer.email]]  # the resubmission's notice
 
 
 def test_submit_acts_on_the_stored_state_not_a_stale_copy(

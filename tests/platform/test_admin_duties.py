@@ -5,6 +5,7 @@ account cannot take a second duty; the first of each is created by a command; pr
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
@@ -185,7 +186,7 @@ def test_the_role_page_refuses_a_second_duty(admins: dict[str, User], make_user:
 
 
 def test_security_administrator_manages_business_accounts(
-    admins: dict[str, User], make_user: Callable[..., User]
+    admins: dict[str, User], make_user: Callable[..., User], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = client_for(admins[Role.SECURITY_ADMIN])
     user = make_user("expert-to-be@example.cn", Role.ENTERPRISE)
@@ -214,7 +215,8 @@ def test_security_administrator_manages_business_accounts(
     assert client.post(url, {"action": "unlock"}).status_code == 302
     assert not AccessAttempt.objects.filter(username=user.email).exists()
 
-    assert client.post(url, {"action": "reset_password"}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox delivers after commit
+        assert client.post(url, {"action": "reset_password"}).status_code == 302
     assert not User.objects.get(pk=user.pk).has_usable_password()
     assert mail.outbox[-1].to == [user.email] and "/accounts/activate/" in mail.outbox[-1].body
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -89,15 +89,17 @@ def apply_post(target: ManagementUnit, rows: list[dict[str, Any]] | None = None,
 
 
 def submit(target: ManagementUnit, rows: list[dict[str, Any]] | None = None) -> PortApplication:
-    """An application as the public form stores it (through the service the form calls)."""
-    return service.submit_application(
-        unit=target,
-        office_name=f"{target.name}知识产权局",
-        person_in_charge="黄局长",
-        applicant_email="office@example.cn",
-        form_scan=scan(),
-        contacts=contacts() if rows is None else rows,
-    )
+    """An application as the public form stores it (through the service the form calls); its receipt is
+    delivered as after a commit."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return service.submit_application(
+            unit=target,
+            office_name=f"{target.name}知识产权局",
+            person_in_charge="黄局长",
+            applicant_email="office@example.cn",
+            form_scan=scan(),
+            contacts=contacts() if rows is None else rows,
+        )
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.urls import reverse
 from patent_platform.models import Region, User
 from patent_platform.scoping import scope_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the area rule on both engines
 
 LISTS = ["port:products", "port:products_export", "port:units", "port:units_export"]
 

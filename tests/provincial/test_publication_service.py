@@ -22,7 +22,8 @@ from django_celery_beat.models import PeriodicTask
 
 from patent_platform.celery import app
 from patent_platform.choices import Role
-from patent_platform.models import AuditEvent, User
+from patent_platform.models import AuditEvent, Notice, User
+from patent_platform.tasks import deliver_notices
 from provincial.choices import PublicationKind as K
 from provincial.choices import PublicationStatus as S
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, PortContact, Publication
@@ -272,7 +273,7 @@ def test_the_ports_contacts_are_emailed_a_link_once_the_publication_is_ready(
     assert "https://pp.example.cn" + reverse("port:publications") in message.body
     row.refresh_from_db()
     assert row.notified_at is not None
-    assert AuditEvent.objects.filter(object_id=str(row.pk), message="publication notice e-mailed").count() == 1
+    assert AuditEvent.objects.filter(object_id=str(row.pk), message="publication notice queued").count() == 1
     assert services.notify_ready(row.pk) == 0 and len(mailoutbox) == 2  # never twice
 
 
@@ -292,32 +293,34 @@ def test_the_national_publication_is_emailed_to_the_national_administrators(
     assert reverse("national:publications") in mailoutbox[0].body and "全国" in mailoutbox[0].subject
 
 
-def test_a_failed_notice_is_sent_again_by_the_sweep(
+def test_a_notice_the_mail_server_refused_is_sent_by_the_outbox_sweep_once(
     ports: dict[str, ManagementUnit],
     builder: FakeBuilder,
     mailoutbox: list[Any],
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     PortContact.objects.create(unit=ports["440300"], name="张三", email="zhang@sz.example.cn")
     services.ensure_publications(K.MONTHLY, PERIOD)
     row = the_row()
-    from provincial.publications import mail
-
-    real = mail.send_publication_mail
-
-    def smtp_down(publication: Publication) -> list[str]:
-        raise OSError("smtp down")
-
-    monkeypatch.setattr(mail, "send_publication_mail", smtp_down)
+    locmem = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "tests.mailbackends.RefusingBackend"
     with django_capture_on_commit_callbacks(execute=True):
         assert services.build_publication(row.pk).status == S.READY  # the build does not fail for the mail
     row.refresh_from_db()
-    assert row.notified_at is None and mailoutbox == []
-    monkeypatch.setattr(mail, "send_publication_mail", real)
+    notice = Notice.objects.get(kind="provincial.publication")
+    assert row.notified_at is not None and mailoutbox == []  # written to the outbox with the ready row
+    assert notice.status == "pending" and notice.attempts == 1 and "unreachable" in notice.last_error
+    assert notice.due_at > timezone.now()  # the next attempt waits
+    settings.EMAIL_BACKEND = locmem
+    Notice.objects.filter(pk=notice.pk).update(due_at=timezone.now())  # a minute later, beat's sweep
+    deliver_notices.delay()
+    assert [m.to for m in mailoutbox] == [["zhang@sz.example.cn"]]
     services.sweep()
-    row.refresh_from_db()
-    assert row.notified_at is not None and [m.to for m in mailoutbox] == [["zhang@sz.example.cn"]]
+    deliver_notices.delay()
+    assert len(mailoutbox) == 1  # once
+    notice.refresh_from_db()
+    assert notice.status == "sent" and notice.attempts == 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,7 +388,9 @@ def test_a_rebuild_of_all_ports_creates_missing_rows_and_rebuilds_every_one(
     with django_capture_on_commit_callbacks(execute=True):
         rows = services.request_rebuild(user=national, kind=K.MONTHLY, period=PERIOD, all_ports=True)
     assert len(rows) == 4
-    assert set(Publication.objects.values_list("revision", flat=True)) == {1}
+    # the built row is rebuilt as its second edition; the rows never built stay the first (issue 17)
+    revisions = dict(Publication.objects.values_list("scope_key", "revision"))
+    assert revisions == {"440300": 1, "440000": 0, "330000": 0, NATIONAL_SCOPE: 0}
     assert set(Publication.objects.values_list("status", flat=True)) == {S.READY}
 
 

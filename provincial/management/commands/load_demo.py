@@ -9,14 +9,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.test.utils import override_settings
+from django.db.models import Max
 
 from evaluation.demo import EXPERTS, load_demo_evaluation
 from filings import services, workflow
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
-from patent_platform.models import User
+from patent_platform.models import Notice, User
 from provincial.models import ManagementUnit
 from provincial.reports import load_demo_reports
 from provincial.rosters import load_demo_rosters
@@ -164,9 +164,12 @@ class Command(BaseCommand):
     help = "Load the demo accounts and data (password Demo-2026! for all). Never run it in production."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # Demo mail goes nowhere (the transitions would otherwise print a dozen e-mails on commit).
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+        # Demo mail goes nowhere: the notices the demo's transitions write to the outbox are removed before
+        # the load commits (they would otherwise print a dozen e-mails, or reach made-up addresses).
+        with transaction.atomic():
+            first_new = (Notice.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
             self._load()
+            Notice.objects.filter(pk__gte=first_new).delete()
 
     def _load(self) -> None:
         rows = []

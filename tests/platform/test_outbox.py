@@ -1,0 +1,308 @@
+"""The outbox (patent_platform/outbox.py): every notice the platform sends is a row written in the
+transaction of the change that causes it, delivered after commit or by the beat sweep, retried with a
+growing wait, shown to the operators when it fails, and sent once per recipient and notice.
+
+The mail server is the one part stood in for (Django's locmem backend, and tests/mailbackends.py for a
+mail server that cannot be reached)."""
+
+import ast
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from evaluation import experts, rounds
+from evaluation.choices import Stage
+from filings import drift, services, workflow
+from filings.choices import FilingStatus, LegalStatus
+from filings.models import FilingUnit, Patent, ProductClass, ProductVersion
+from patent_platform import duties, outbox
+from patent_platform.models import Notice, NoticeStatus, User
+from patent_platform.tasks import deliver_notices
+from provincial import applications, reports
+from provincial.choices import PublicationKind, ReportCategory
+from provincial.models import ManagementUnit, PortContact, Publication
+from provincial.publications import services as publications
+from tests.evaluation.conftest import walk_second_round
+from tests.provincial.test_applications import contacts, scan
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ["patent_platform", "filings", "evaluation", "provincial"]
+pytestmark = pytest.mark.embedded  # the outbox is the embedded default's too (SQLite, tasks in-process)
+MAIL_NAMES = {"send_mail", "send_mass_mail", "mail_admins", "mail_managers", "EmailMessage", "EmailMultiAlternatives"}
+
+
+# ---------------------------------------------------------------------------------------------
+# No path around the outbox
+
+
+def test_only_the_outbox_module_touches_djangos_mail_functions() -> None:
+    """A module that sends mail by itself would bypass the transaction, the retries and the operators'
+    view: only patent_platform/outbox.py may import from django.core.mail, and nobody calls `email_user`
+    (Django's shortcut) or a password-reset form's `save` (which mails)."""
+    offenders = []
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts or "settings" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            relative = str(path.relative_to(ROOT))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("django.core.mail"):
+                    if relative != "patent_platform/outbox.py":
+                        offenders.append(f"{relative}:{node.lineno} imports from {node.module}")
+                elif isinstance(node, ast.Import) and any(a.name.startswith("django.core.mail") for a in node.names):
+                    offenders.append(f"{relative}:{node.lineno} imports django.core.mail")
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in {"email_user", *MAIL_NAMES}
+                    and relative != "patent_platform/outbox.py"
+                ):
+                    offenders.append(f"{relative}:{node.lineno} uses .{node.attr}")
+    assert offenders == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Every sender, through the outbox
+
+
+def _filer(version: ProductVersion) -> User:
+    return version.product.unit.memberships.select_related("user").first().user
+
+
+def _transition(users: dict[str, User]) -> None:
+    version = ProductVersion.objects.filter(status=FilingStatus.SUBMITTED).first()
+    workflow.return_for_correction(version, users["reviewer"], {"": "请补充核心专利的实施说明。"})
+
+
+def _flag(users: dict[str, User]) -> None:
+    version = ProductVersion.objects.filter(status=FilingStatus.APPROVED).first()
+    patent = Patent.objects.filter(rights__links__version=version).first()
+    with transaction.atomic():
+        row = drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED, effective_date=dt.date(2026, 3, 1))
+        drift.apply([row], source=None, user=users["reviewer"])
+
+
+def _member(users: dict[str, User]) -> None:
+    manager = users["ent-gz"]
+    unit = FilingUnit.objects.get(memberships__user=manager)
+    services.add_unit_member(manager=manager, unit=unit, email="colleague-outbox@example.cn", full_name="同事")
+
+
+def _candidate(users: dict[str, User]) -> None:
+    rnd = walk_second_round(users["national"], Stage.PATENT)
+    rounds.request_information(rnd, users["national"], workflow.china_today() + dt.timedelta(days=10))
+
+
+def _expert(users: dict[str, User]) -> None:
+    experts.create_expert(
+        user=users["national"],
+        email="expert-outbox@example.cn",
+        full_name="评审专家",
+        organisation="某大学",
+        province_code="110000",
+        classes=[ProductClass.objects.first()],
+    )
+
+
+def _publication(users: dict[str, User]) -> None:
+    PortContact.objects.create(unit=ManagementUnit.objects.get(code="440300"), name="张三", email="zs@sz.example.cn")
+    publications.ensure_publications(PublicationKind.MONTHLY, publications.previous_month())
+    row = Publication.objects.get(kind=PublicationKind.MONTHLY, unit__code="440300")
+    publications.build_publication(row.pk)
+
+
+def _report(users: dict[str, User]) -> None:
+    reports.submit_report(user=users["shenzhen"], category=ReportCategory.PROGRESS, title="进展", body="本月进展。")
+
+
+def _comment(users: dict[str, User]) -> None:
+    with transaction.atomic():
+        report = reports.submit_report(
+            user=users["shenzhen"], category=ReportCategory.PROGRESS, title="进展", body="本月进展。"
+        )
+        Notice.objects.filter(kind="provincial.report_submitted").delete()  # this sender is the next one
+    reports.add_comment(report_id=report.pk, user=users["national"], body="请补充数据。")
+
+
+def _application(guangzhou: str = "440100") -> Any:
+    return applications.submit_application(
+        unit=ManagementUnit.objects.get(code=guangzhou),
+        office_name="广州市知识产权局",
+        person_in_charge="黄局长",
+        applicant_email="office@example.cn",
+        form_scan=scan(),
+        contacts=contacts(),
+    )
+
+
+def _receipt(users: dict[str, User]) -> None:
+    _application()
+
+
+def _returned(users: dict[str, User]) -> None:
+    application = _application()
+    Notice.objects.all().delete()
+    applications.return_application(application, users["national"], "申请表未盖章。")
+
+
+def _approved(users: dict[str, User]) -> None:
+    application = _application()
+    Notice.objects.all().delete()
+    applications.approve_application(application, users["national"])
+
+
+def _reset(users: dict[str, User]) -> None:
+    duties.send_password_reset(users["secadmin"], users["ent-hz"])
+
+
+SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
+    "filings.transition": _transition,
+    "filings.flag": _flag,
+    "filings.member_invitation": _member,
+    "evaluation.candidate": _candidate,
+    "evaluation.expert_invitation": _expert,
+    "provincial.publication": _publication,
+    "provincial.report_submitted": _report,
+    "provincial.report_comment": _comment,
+    "provincial.application_receipt": _receipt,
+    "provincial.application_returned": _returned,
+    "provincial.application_approved": _approved,
+    "provincial.port_admin_invitation": _approved,
+    "accounts.password_reset": _reset,
+}
+
+
+def test_the_list_of_senders_is_the_list_of_kinds() -> None:
+    assert set(SENDERS) == set(outbox.KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(SENDERS))
+def test_each_sender_writes_its_notice_in_the_transaction_and_the_outbox_sends_it_once(
+    kind: str, demo: None, demo_users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        SENDERS[kind](demo_users)
+    written = list(Notice.objects.filter(kind=kind))
+    assert written, f"{kind}: no notice written"
+    assert mail.outbox == []  # nothing sent inside the transaction
+    assert {n.status for n in written} == {NoticeStatus.PENDING}
+    for callback in callbacks:  # the commit
+        callback()
+    sent = [m for m in mail.outbox if m.subject == written[0].subject]
+    assert sorted(m.to[0] for m in sent) == sorted(n.recipient for n in written if n.subject == written[0].subject)
+    assert all(len(m.to) == 1 for m in mail.outbox)  # one message per recipient
+    for notice in written:
+        notice.refresh_from_db()
+        assert notice.status == NoticeStatus.SENT and notice.sent_at is not None and notice.attempts == 1
+    count = len(mail.outbox)
+    deliver_notices.delay()  # the sweep again: nothing more
+    assert len(mail.outbox) == count
+
+
+def test_a_change_that_rolls_back_leaves_no_notice(demo: None, demo_users: dict[str, User]) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _transition(demo_users)
+        assert Notice.objects.filter(kind="filings.transition").exists()
+        raise RuntimeError("something after the return failed")
+    assert not Notice.objects.exists()
+
+
+def test_a_one_time_link_is_made_when_sent_never_stored(
+    demo: None, demo_users: dict[str, User], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _reset(demo_users)
+    notice = Notice.objects.get(kind="accounts.password_reset")
+    assert outbox.LINK_PLACEHOLDER in notice.body and "/accounts/activate/" not in notice.body
+    (message,) = mail.outbox
+    link = re.search(r"https?://[^/\s]+(/accounts/activate/\S+/)", message.body)
+    assert link, message.body
+    assert Client().get(link.group(1), follow=True).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency, retries, leases, the operators
+
+
+def _enqueue(source: str = "1", recipients: tuple[str, ...] = ("a@example.cn",)) -> list[str]:
+    return outbox.enqueue("filings.transition", source=source, recipients=recipients, subject="主题", body="正文")
+
+
+def test_the_same_notice_written_twice_is_one_row_and_one_message(db: None) -> None:
+    with transaction.atomic():
+        _enqueue(recipients=("A@example.cn", "a@example.cn ", "b@example.cn"))
+        _enqueue(recipients=("a@example.cn",))
+    assert sorted(Notice.objects.values_list("recipient", flat=True)) == ["a@example.cn", "b@example.cn"]
+    assert outbox.deliver() == {"sent": 2, "failed": 0}
+    assert outbox.deliver() == {"sent": 0, "failed": 0}
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.cn", "b@example.cn"]
+
+
+def test_a_refused_notice_waits_longer_each_time_then_fails_and_an_operator_requeues_it(
+    db: None, settings: Any, make_user: Callable[..., User]
+) -> None:
+    _enqueue()
+    settings.EMAIL_BACKEND = "tests.mailbackends.RefusingBackend"
+    waits = []
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        before = timezone.now()
+        assert outbox.deliver() == {"sent": 0, "failed": 1}
+        notice = Notice.objects.get()
+        assert notice.attempts == attempt and "unreachable" in notice.last_error and notice.claim is None
+        waits.append(round((notice.due_at - before).total_seconds() / 60))
+        assert outbox.deliver() == {"sent": 0, "failed": 0}  # not due yet
+        Notice.objects.update(due_at=timezone.now())
+    assert waits[:7] == [1, 2, 4, 8, 16, 32, 60]
+    assert Notice.objects.get().status == NoticeStatus.FAILED
+    assert outbox.deliver() == {"sent": 0, "failed": 0}  # given up
+
+    security = make_user("sec-outbox@example.cn", "security_admin")
+    client = Client()
+    client.force_login(security)
+    page = client.get(reverse("security-notices")).content.decode()
+    assert 'data-status="failed"' in page and "unreachable" in page
+    assert "a@example.cn" not in page and "正文" not in page  # masked recipient, no message text
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    response = client.post(reverse("security-notices"), {"id": Notice.objects.get().pk})
+    assert response.status_code == 302
+    outbox.deliver()
+    assert Notice.objects.get().status == NoticeStatus.SENT and [m.to for m in mail.outbox] == [["a@example.cn"]]
+    export = client.get(reverse("security-notices-export"), {"status": "sent"})
+    assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_a_deliverer_that_died_holding_a_claim_is_replaced_when_its_lease_runs_out(db: None) -> None:
+    _enqueue()
+    token, ids = outbox._claim(10)  # a worker took the row, then was killed before sending
+    assert ids and outbox.deliver() == {"sent": 0, "failed": 0}  # its lease holds
+    Notice.objects.update(lease_until=timezone.now() - dt.timedelta(seconds=1))
+    assert outbox.deliver() == {"sent": 1, "failed": 0}
+    assert len(mail.outbox) == 1 and Notice.objects.get().claim is None
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("security_admin", 200), ("system_admin", 200), ("national_admin", 404), ("audit_admin", 404), ("reviewer", 404)],
+)
+def test_the_notices_page_is_for_the_security_and_system_administrators(
+    db: None, make_user: Callable[..., User], role: str, status: int
+) -> None:
+    client = Client()
+    client.force_login(make_user(f"{role}-outbox@example.cn", role))
+    assert client.get(reverse("security-notices")).status_code == status
+    assert client.get(reverse("security-notices-export")).status_code == status
+
+
+def test_beat_sweeps_the_outbox_every_minute(db: None) -> None:
+    task = PeriodicTask.objects.get(task="patent_platform.deliver_notices")
+    assert task.enabled and task.interval.every == 60 and task.interval.period == "seconds"

@@ -1,0 +1,108 @@
+"""Real processes for tests: Celery worker processes on the PostgreSQL test database and the real Redis
+broker (fixture `start_worker`, settings `tests.provincial.publication_worker_settings`), a private
+redis-server, a free loopback port, and waiting with a bound.
+
+Fixtures are used by importing them into a test module (`from tests.processes import media, start_worker`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float, workers: list[subprocess.Popen]) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds or as soon as a process has died."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for proc in workers:
+            assert proc.poll() is None, f"a worker process died while waiting for: {what}"
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.3)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed for this test (apt-get install redis-server)"
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen([*command, "--daemonize", "no"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if redis.Redis(port=port, socket_connect_timeout=1).ping():
+                return proc
+        except redis.exceptions.ConnectionError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.1)
+
+
+def database_url() -> str:
+    """The URL of the test database this process uses (what a started process must connect to)."""
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    """Terminate the processes still running (killed if they do not stop within 30 s)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    path = tmp_path / "worker-media"
+    settings.MEDIA_ROOT = str(path)
+    return path
+
+
+@pytest.fixture
+def start_worker(transactional_db: None, reference: None, media: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start a worker process with extra environment (its Redis, a lease, a pause); all stopped after."""
+    procs: list[subprocess.Popen] = []
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # this run's own Redis database: no leftovers
+
+    def start(redis_url: str | None = None, **extra: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.provincial.publication_worker_settings",
+            "MEDIA_ROOT": str(media),
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": redis_url or os.environ["REDIS_URL"],
+            **extra,
+        }
+        name = f"publications-{len(procs)}-{os.getpid()}@%h"
+        command = [sys.executable, "-m", "celery", "-A", "patent_platform", "worker", "--pool=solo", "-n", name]
+        proc = subprocess.Popen([*command, "-l", "warning"], cwd=ROOT, env=env)
+        procs.append(proc)
+        return proc
+
+    yield start
+    stop(procs)
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
