@@ -305,4 +305,5 @@ def test_the_notices_page_is_for_the_security_and_system_administrators(
 
 def test_beat_sweeps_the_outbox_every_minute(db: None) -> None:
     task = PeriodicTask.objects.get(task="patent_platform.deliver_notices")
-    assert task.enabled and task.interval.every == 60 and task.interval.period == "seconds"
+    assert task.enabled and task.expire_seconds == 55
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_month) == ("*", "*", "*")

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from patent_platform import beat
 from patent_platform.celery import app
 from patent_platform.choices import Role
 from patent_platform.models import AuditEvent, Notice, User
@@ -505,11 +506,11 @@ def test_the_beat_schedules_exist_once_and_the_migration_is_reversible(db: None)
     app.loader.import_default_modules()
     assert set(tasks) <= set(app.tasks)  # the names the schedules send are registered tasks
 
-    migration.create(django_apps, None)  # idempotent
+    beat.install(django_apps, migration.SCHEDULES)  # idempotent
     assert PeriodicTask.objects.filter(name__startswith="publications:").count() == 3
-    migration.delete(django_apps, None)
+    beat.uninstall(django_apps, migration.SCHEDULES)
     assert not PeriodicTask.objects.filter(name__startswith="publications:").exists()
-    migration.create(django_apps, None)
+    beat.install(django_apps, migration.SCHEDULES)
     assert PeriodicTask.objects.filter(name__startswith="publications:").count() == 3
 
 
