@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evaluation import engine
-from evaluation.choices import CandidateStatus, MethodStatus, ScoreRule, Stage
+from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ScoreRule, Stage
 from evaluation.models import (
     CRITERIA,
     AdditionalInfo,
@@ -37,6 +37,7 @@ from evaluation.models import (
 from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.concurrency import Conflict, when
 from patent_platform.models import User
 from patent_platform.scoping import lock_visible
 
@@ -53,11 +54,26 @@ def _require(user: Any, role: str) -> None:
         raise PermissionDenied(_("您的角色不能执行该操作。"))
 
 
+class RoundConflict(Conflict, RoundError):
+    """The action lost a race: another action moved the round (or decided the objection) first."""
+
+
 def _lock_round(rnd: Round | int, stage: str) -> Round:
+    """The round under its row lock, at `stage`. A round already past it (the action, or a later one, was
+    taken: two clicks at once) or changed since the request read it is a lost race (`RoundConflict`)."""
     pk = rnd.pk if isinstance(rnd, Round) else rnd
+    seen = rnd.stage if isinstance(rnd, Round) else None  # as the request read it, before the lock
     locked = Round.objects.select_for_update().filter(pk=pk).first()
     if locked is None:
         raise Http404
+    if locked.stage != stage and (
+        STAGE_ORDER.index(locked.stage) > STAGE_ORDER.index(stage) or (seen is not None and seen != locked.stage)
+    ):
+        raise RoundConflict(
+            _("另一操作已先完成：本批次已进入“%(now)s”阶段，不能执行该操作（须在“%(need)s”阶段）。请刷新页面查看。")
+            % {"now": locked.get_stage_display(), "need": Stage(stage).label},
+            code="wrong_stage",
+        )
     if locked.stage != stage:
         raise RoundError(
             _("本批次当前处于“%(now)s”阶段，不能执行该操作（须在“%(need)s”阶段）。")
@@ -216,6 +232,9 @@ def submit_information(candidate_id: int, user: Any, data: Mapping[str, Any], at
     info, created = AdditionalInfo.objects.get_or_create(
         candidate=candidate, defaults={f: data[f] for f in INFO_FIELDS} | {"submitted_by": user}
     )
+    unchanged = all(getattr(info, f) == data[f] for f in INFO_FIELDS) and attachment is None
+    if not created and unchanged and candidate.status == C.INFO_SUBMITTED:
+        return info  # the same answer again (two clicks at once): nothing changes, nothing is written
     if not created:
         for f in INFO_FIELDS:
             setattr(info, f, data[f])
@@ -360,11 +379,14 @@ def submit_score(assignment_id: int, user: Any, scores: Mapping[str, Any], comme
         errors["comments"] = str(_("请填写评审意见。"))
     if errors:
         raise RoundError(errors, code="invalid_score")
+    values = {name: Decimal(str(scores[name]).strip()) for name, _label, _points in CRITERIA}
+    values["comments"] = comments.strip()
+    if assignment.scored_at is not None and all(getattr(assignment, k) == v for k, v in values.items()):
+        return assignment  # the same scores again (two clicks at once): nothing changes, nothing is written
     before = audit.snapshot(assignment, ["technology", "market", "patent", "benefit", "total", "comments"])
-    for name, _label, _points in CRITERIA:
-        setattr(assignment, name, Decimal(str(scores[name]).strip()))
-    assignment.total = sum(Decimal(str(scores[name]).strip()) for name, _l, _p in CRITERIA)
-    assignment.comments = comments.strip()
+    for name, value in values.items():
+        setattr(assignment, name, value)
+    assignment.total = sum(values[name] for name, _l, _p in CRITERIA)
     assignment.scored_at = timezone.now()
     assignment.save()
     after = audit.snapshot(assignment, ["technology", "market", "patent", "benefit", "total", "comments"])
@@ -465,8 +487,12 @@ def decide_objection(objection_id: int, user: Any, *, uphold: bool, decision: st
     objection = lock_visible(Objection.objects.select_related("candidate__round"), user, objection_id)
     if objection.candidate.round.stage != Stage.PUBLICITY:
         raise RoundError(_("只能在公示阶段处理异议。"), code="wrong_stage")
-    if objection.status != "pending":
-        raise RoundError(_("该异议已处理。"), code="decided")
+    if objection.status != "pending":  # decided by another request first (two clicks at once)
+        raise RoundConflict(
+            _("另一操作已先完成：该异议已于 %(at)s 处理（%(result)s）。请刷新页面查看。")
+            % {"at": when(objection.decided_at), "result": objection.get_status_display()},
+            code="decided",
+        )
     if not decision.strip():
         raise RoundError({"decision": _("请填写处理意见。")}, code="decision_required")
     objection.status = "upheld" if uphold else "dismissed"

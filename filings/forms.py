@@ -375,7 +375,14 @@ class VersionForm(BootstrapFormMixin, forms.Form):
     )
     first_sale_date = forms.DateField(label=_("首次销售日期"), required=False, widget=DateInput())
     sales = forms.DecimalField(label=_("上年度销售额（万元）"), min_value=0, max_digits=14, decimal_places=2)
-    exports = forms.DecimalField(label=_("年度出口额（万元）"), min_value=0, max_digits=14, decimal_places=2)
+    exports = forms.DecimalField(
+        label=_("年度出口额（万元）"),
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        required=False,  # blank is 0: the rule of services.figure_errors, as the API and the Excel import
+        help_text=_("没有出口的留空或填 0"),
+    )
     output_value = forms.DecimalField(label=_("产值（万元）"), min_value=0, max_digits=14, decimal_places=2)
     certification_opt_in = forms.BooleanField(
         label=_("参与专利密集型产品认定"),

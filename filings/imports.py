@@ -184,7 +184,7 @@ PRODUCT_COLUMNS = (
         "核心专利（是/否）",
         "bool",
         aliases=("核心专利",),
-        note=gettext_lazy("是 或 否；每个产品至少一项核心专利。"),
+        note=gettext_lazy("是 或 否；提交审核前每个产品须至少一项核心专利。"),
     ),
     Column(
         "contribution",
@@ -710,16 +710,22 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
                         _("与第 %(row)s 行不一致：产品序号 %(seq)s 的各行产品信息须相同（第 2 行起可留空）。")
                         % {"row": holder.number, "seq": seq},
                     )
-            if column.required and holder is None and not any(column.key in r.bad for r in group):
+            if (
+                column.required
+                and column.key not in services.FIGURES  # the figures' rule is the services' (below)
+                and holder is None
+                and not any(column.key in r.bad for r in group)
+            ):
                 problems.add(first, column.key, _("必填，请填写。"))
         year = data.get("data_year", max_year)
         if message := services.data_year_error(year):
             problems.add(first, "data_year", message)
         if data.get("first_sale_date") and data["first_sale_date"] > today:
             problems.add(first, "first_sale_date", _("日期不能晚于今天。"))
-        figures = {k: data.get(k, Decimal(0)) for k in ("sales", "exports", "output_value")}
-        for key, message in services.figure_errors(figures).items():
-            problems.add(first, key, message)
+        # the figures' rules are those every path applies (a blank export figure is 0, the others required)
+        for key, message in services.figure_errors({k: data.get(k) for k in services.FIGURES}).items():
+            if not any(key in r.bad for r in group):  # an unreadable cell has said so already
+                problems.add(first, key, message)
         name_key = (data.get("name", ""), data.get("model", ""), year)
         if name_key[0]:
             if name_key in seen_names:
@@ -776,10 +782,7 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
                     "embodiment": row.values.get("embodiment", ""),
                 }
             )
-        if not any(r.values.get("is_core") for r in group) and not any("is_core" in r.bad for r in group):
-            problems.add(
-                first, "is_core", _("产品序号 %(seq)s 没有核心专利：至少一项专利的“核心专利”须填“是”。") % {"seq": seq}
-            )
+        # no core patent: saved as a draft like a form's or the API's; the check before review refuses it
         if not link_errors:
             # the rules of a patent list the product form also applies (the sum of contributions, ...)
             for message in services.link_shape_errors(job.unit_id, links, rights=right_numbers):

@@ -124,14 +124,20 @@ def add_unit_member(*, manager: Any, unit: FilingUnit, email: str, full_name: st
 # Patents and rights
 
 
+RECORDAL_MAX = PatentRight._meta.get_field("recordal_number").max_length
+
+
 def _clean_right(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The rules of a unit's right, for every path (the form, the API, the Excel import, the services)."""
     kind = data.get("kind") or RightKind.OWNER
     licence_kind = data.get("licence_kind") or ""
     recordal = (data.get("recordal_number") or "").strip()
     errors: dict[str, str] = {}
     if kind not in RightKind.values:
         errors["kind"] = _("未知的权利类型。")
-    if kind == RightKind.LICENSEE:
+    if len(recordal) > RECORDAL_MAX:  # the paths' fields say so too; a direct call reached the database (500)
+        errors["recordal_number"] = _("许可备案号不能超过 %(n)s 个字符。") % {"n": RECORDAL_MAX}
+    elif kind == RightKind.LICENSEE:
         if licence_kind not in LicenceKind.values:
             errors["licence_kind"] = _("被许可人须注明许可类型（独占、排他或普通）。")
         elif FilingPolicy.current().require_licence_recordal and not recordal:
@@ -244,8 +250,13 @@ def link_shape_errors(
         except ArithmeticError:
             errors.append(_("第 %(i)s 项：贡献度须为数字。") % {"i": i})
             continue
+        if not contribution.is_finite():
+            errors.append(_("第 %(i)s 项：贡献度须为数字。") % {"i": i})
+            continue
         if not Decimal(0) <= contribution <= Decimal(100):
             errors.append(_("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i})
+        elif _decimal_places(contribution) > 2:  # stored with two: 33.333 was kept as 33.33 by the service alone
+            errors.append(_("第 %(i)s 项：贡献度最多保留两位小数。") % {"i": i})
         total += contribution
     if total > 100:
         errors.append(_("各专利贡献度之和为 %(total)s%%，不能超过 100%%。") % {"total": f"{total.normalize():f}"})
@@ -274,18 +285,49 @@ def data_year_error(year: Any) -> str | None:
     }
 
 
+FIGURES = ("sales", "exports", "output_value")
+REQUIRED_FIGURES = ("sales", "output_value")  # exports left blank are 0 (a product need not be exported)
+FIGURE_MAX = Decimal(10) ** 12  # the columns' 14 digits with 2 decimals: up to 999 999 999 999.99 万元
+
+
+def _decimal_places(value: Decimal) -> int:
+    """The decimal places as written (1.500 has 3), as the forms', the API's and the model's validators count."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def figures_to_store(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with a blank export figure as 0 (the rule of `figure_errors`)."""
+    out = dict(data)
+    if "exports" in out and out["exports"] in (None, ""):
+        out["exports"] = Decimal(0)
+    return out
+
+
 def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """The rules of a version's figures, for every path: sales and output value given (exports blank: 0), numbers,
+    not negative, at most two decimal places, below 10^12 万元, exports not above sales."""
     errors: dict[str, str] = {}
     labels = {"sales": _("销售额"), "exports": _("出口额"), "output_value": _("产值")}
     values: dict[str, Decimal] = {}
     for name, label in labels.items():
+        if name in REQUIRED_FIGURES and data.get(name) in (None, ""):
+            errors[name] = _("请填写%(label)s。") % {"label": label}
+            continue
         try:
             values[name] = _decimal(data.get(name))
         except ArithmeticError:
             errors[name] = _("%(label)s须为数字。") % {"label": label}
             continue
-        if values[name] < 0:
+        if not values[name].is_finite():
+            errors[name] = _("%(label)s须为数字。") % {"label": label}
+            del values[name]
+        elif values[name] < 0:
             errors[name] = _("%(label)s不能为负数。") % {"label": label}
+        elif _decimal_places(values[name]) > 2:
+            errors[name] = _("%(label)s最多保留两位小数。") % {"label": label}
+        elif values[name] >= FIGURE_MAX:
+            errors[name] = _("%(label)s数值过大（须小于 1 万亿万元）。") % {"label": label}
     if "sales" in values and "exports" in values and "exports" not in errors and values["exports"] > values["sales"]:
         errors["exports"] = _("出口额（%(exports)s 万元）不能大于上年度销售额（%(sales)s 万元）。") % {
             "exports": values["exports"],
@@ -319,7 +361,7 @@ def _rule_findings(version: ProductVersion) -> list[Finding]:
     found: list[Finding] = []
     if message := data_year_error(version.data_year):
         found.append(Finding("data_year", message, "data_year"))
-    for field, message in figure_errors({f: getattr(version, f) for f in ("sales", "exports", "output_value")}).items():
+    for field, message in figure_errors({f: getattr(version, f) for f in FIGURES}).items():
         found.append(Finding(field, message, "figures"))
     if not version.name.strip():
         found.append(Finding("name", _("请填写产品名称。"), "required"))
@@ -458,6 +500,7 @@ def create_product(
     if message := data_year_error(year):
         raise ValidationError({"data_year": [message]})
     _check_shape(unit.pk, data, links)
+    data = figures_to_store(data)
     product = Product(unit=unit, created_by=user)
     product.save()
     version = ProductVersion(product=product, data_year=year)
@@ -490,8 +533,9 @@ def update_version(
         raise ValidationError(
             _("当前状态为“%(status)s”，不能修改。") % {"status": locked.get_status_display()}, code="not_editable"
         )
-    merged = {f: getattr(locked, f) for f in ("sales", "exports", "output_value")} | dict(data)
+    merged = {f: getattr(locked, f) for f in FIGURES} | dict(data)
     _check_shape(locked.product.unit_id, merged, links)
+    data = figures_to_store(data)
     before = audit.snapshot(locked)
     for f in VERSION_FIELDS:
         if f in data:

@@ -41,6 +41,7 @@ from filings.models import (
 )
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.concurrency import Conflict, when
 from patent_platform.scoping import lock_visible, scope_of
 
 S = FilingStatus
@@ -124,9 +125,39 @@ def _require_actor(action: str, user: Any) -> None:
         raise PermissionDenied(_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
 
 
-def _require_source(locked: ProductVersion, action: str) -> None:
+class TransitionConflict(Conflict, WorkflowError):
+    """The transition lost a race: another action changed the filing first (pages show it, the API answers 409)."""
+
+
+def _lost_race(locked: ProductVersion, action: str, seen: str | None) -> TransitionConflict | None:
+    """Under the lock, the state refuses `action`: a lost race when the action's result is already there (the
+    same action done) or the filing changed since the request read it (`seen`); else None (a plain refusal)."""
+    rule = RULES[action]
+    if locked.status != rule.target and (seen is None or seen == locked.status):
+        return None
+    last = locked.transitions.order_by("-pk").first()
+    done = RULES[last.action].label if last is not None and last.action in RULES else _("更新")
+    return TransitionConflict(
+        _(
+            "另一操作已先完成：该备案已于 %(at)s 被执行“%(done)s”，当前状态为“%(status)s”，"
+            "不能执行“%(action)s”。请刷新页面查看。"
+        ),
+        code="invalid_transition",  # a refused transition still, told as a lost race
+        params={
+            "at": when(last.at if last is not None else locked.updated_at),
+            "done": done,
+            "status": locked.get_status_display(),
+            "action": rule.label,
+        },
+    )
+
+
+def _require_source(locked: ProductVersion, action: str, seen: str | None = None) -> None:
+    """`seen`: the status the request read before it took the lock (None: unknown)."""
     rule = RULES[action]
     if locked.status not in rule.sources:
+        if conflict := _lost_race(locked, action, seen):
+            raise conflict
         raise WorkflowError(
             _("当前状态为“%(status)s”，不能执行“%(action)s”。"),
             code="invalid_transition",
@@ -139,8 +170,9 @@ def _transition(
 ) -> ProductVersion:
     rule = RULES[action]
     _require_actor(action, user)
+    seen = version.status  # as the request read it, before the lock
     locked = _lock(version, user)
-    _require_source(locked, action)
+    _require_source(locked, action, seen)
     source = locked.status
     locked.status = rule.target
     now = timezone.now()
@@ -179,8 +211,12 @@ def check_submittable(version: ProductVersion) -> None:
 
 def submit(version: ProductVersion, user: Any) -> ProductVersion:
     with transaction.atomic():
+        seen = version.status  # as the request read it, before the lock
         locked = _lock(version, user)
         action = "resubmit" if locked.status == S.RETURNED else "submit"  # the stored state, not a stale copy
+        if seen == S.RETURNED and action == "submit":
+            action = "resubmit"  # the filer meant to resubmit: a lost race is told as such
+        _require_source(locked, action, seen)
         check_submittable(locked)
         return _transition(version, action, user)
 
@@ -289,8 +325,9 @@ def approve(version: ProductVersion, user: Any, *, override_reason: str = "") ->
         )
     _require_actor("approve", user)
     with transaction.atomic():
+        seen = version.status  # as the request read it, before the lock
         locked = _lock(version, user)
-        _require_source(locked, "approve")
+        _require_source(locked, "approve", seen)
         findings = version_findings(locked)
         if refusal := approval_refusal(findings, reason):
             raise refusal
@@ -366,6 +403,13 @@ def start_yearly_update(product: Product, user: Any, data_year: int | None = Non
         source = product.versions.order_by("-data_year").first()
         if source is None:
             raise WorkflowError(_("该产品还没有任何年度版本。"), code="no_version")
+        made = source.transitions.filter(action="yearly_update").first() if source.status == S.DRAFT else None
+        if made is not None and data_year in (None, source.data_year):  # two clicks: the first made the draft
+            raise TransitionConflict(
+                _("另一操作已先完成：%(year)s 年度的更新草稿已于 %(at)s 创建。请刷新页面查看。"),
+                code="year_exists",
+                params={"year": source.data_year, "at": when(made.at)},
+            )
         year = data_year or source.data_year + 1
         if year <= source.data_year:
             raise WorkflowError(

@@ -7,10 +7,14 @@ class PatentPlatformConfig(AppConfig):
     verbose_name = _("平台")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.urls import register_converter
 
         from patent_platform import signals  # noqa: F401  (connects the audit receivers)
         from patent_platform.api import schema  # noqa: F401  (registers the schema extensions)
+        from patent_platform.concurrency import retry_sqlite_begin
         from patent_platform.params import IdConverter
 
         register_converter(IdConverter, "id")  # `<id:pk>`: ids of at most 18 digits (patent_platform/params.py)
+        # SQLite: BEGIN IMMEDIATE retried a few times while the database is locked (issue 17, §5)
+        connection_created.connect(retry_sqlite_begin, dispatch_uid="patent_platform.retry_sqlite_begin")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, Role
+from patent_platform.concurrency import Conflict, when
 from patent_platform.models import User
 from patent_platform.uploads import validate_upload
 from provincial.choices import ApplicationStatus
@@ -151,10 +152,13 @@ def submit_application(
 
 
 def _lock_pending(application: PortApplication) -> PortApplication:
+    """The application under its row lock, still waiting. One already decided was decided by another request
+    first (two clicks at once, or a page read before it): a lost race (`Conflict`: 409, the page says so)."""
     locked = PortApplication.objects.select_for_update().select_related("unit").get(pk=application.pk)
     if locked.status != ApplicationStatus.SUBMITTED:
-        raise ValidationError(
-            _("该申请的状态已是“%(status)s”，不能再审核。") % {"status": locked.get_status_display()},
+        raise Conflict(
+            _("另一操作已先完成：该申请已于 %(at)s 审核，状态已是“%(status)s”，不能再审核。请刷新页面查看。")
+            % {"at": when(locked.decided_at), "status": locked.get_status_display()},
             code="not_pending",
         )
     return locked

@@ -518,9 +518,9 @@ def roster_years(user: Any) -> list[int]:
     return sorted(set(Roster.objects.visible_to(user).values_list("year", flat=True)), reverse=True)
 
 
-# The filing state of a roster enterprise without an approved filing.
+# The filing state of a roster enterprise without an approved filing: a fact of the enterprise, the same for
+# every port that sees the entry (one area rule, docs/ONE_TRUTH.md §3); only the contacts depend on the viewer.
 STATE_UNREGISTERED = "unregistered"
-STATE_OUTSIDE = "outside"
 STATE_PENDING = "pending"
 STATE_DRAFT = "draft"
 STATE_REGISTERED = "registered"
@@ -529,7 +529,6 @@ STATE_REGISTERED = "registered"
 def state_labels() -> dict[str, str]:
     return {
         STATE_UNREGISTERED: _("未注册"),
-        STATE_OUTSIDE: _("已注册（所在地不在本辖区，联系方式不显示）"),
         STATE_PENDING: _("已提交，待审核"),
         STATE_DRAFT: _("有草稿或退回待修改"),
         STATE_REGISTERED: _("已注册，尚未填报"),
@@ -558,13 +557,15 @@ def missing_entries(
 
 def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add to each row of `missing_entries` its region names and, if the enterprise is registered, its
-    filing state and (when its unit lies in the user's scope) the unit's contact: two queries per page."""
+    filing state and (when its unit lies in the user's scope) the unit's contact: three queries per page.
+
+    The state is read from the enterprise's unit wherever it is registered, so every port that sees the entry
+    says the same (a roster enterprise of 深圳 whose unit moved to 广州: "registered" for 深圳 as for the
+    national office); a unit outside the user's scope is marked `outside` and shows no contact."""
     usccs = [row["uscc"] for row in rows]
     units = {
         unit.uscc: unit
-        for unit in FilingUnit.objects.visible_to(user)
-        .filter(uscc__in=usccs)
-        .annotate(
+        for unit in FilingUnit.objects.filter(uscc__in=usccs).annotate(
             has_pending=Exists(
                 ProductVersion.objects.filter(product__unit=OuterRef("pk"), status__in=list(PENDING_STATUSES))
             ),
@@ -573,7 +574,7 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
             ),
         )
     }
-    elsewhere = set(FilingUnit.objects.filter(uscc__in=set(usccs) - set(units)).values_list("uscc", flat=True))
+    visible = set(FilingUnit.objects.visible_to(user).filter(uscc__in=usccs).values_list("uscc", flat=True))
     codes = {c for row in rows for c in (row["province"], row["city"], row["county"]) if c}
     names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
     labels = state_labels()
@@ -583,7 +584,12 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
         if unit is not None:
             state = STATE_PENDING if unit.has_pending else STATE_DRAFT if unit.has_draft else STATE_REGISTERED
         else:
-            state = STATE_OUTSIDE if row["uscc"] in elsewhere else STATE_UNREGISTERED
+            state = STATE_UNREGISTERED
+        outside = unit is not None and row["uscc"] not in visible
+        label = labels[state]
+        if outside:
+            label = _("%(state)s（所在地不在本辖区，联系方式不显示）") % {"state": label}
+        shown = unit if unit is not None and not outside else None
         region = "".join(
             names.get(c, "") for c in (row["province"], row["city"], row["county"]) if c and names.get(c) != "市辖区"
         )
@@ -592,11 +598,12 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
                 **row,
                 "region": region,
                 "state": state,
-                "state_label": labels[state],
-                "unit_name": unit.name if unit else "",
-                "contact_name": unit.contact_name if unit else "",
-                "contact_phone": unit.contact_phone if unit else "",
-                "contact_email": unit.contact_email if unit else "",
+                "outside": outside,
+                "state_label": label,
+                "unit_name": shown.name if shown else "",
+                "contact_name": shown.contact_name if shown else "",
+                "contact_phone": shown.contact_phone if shown else "",
+                "contact_email": shown.contact_email if shown else "",
             }
         )
     return described

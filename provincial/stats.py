@@ -473,9 +473,20 @@ def _region_figures(products: QuerySet[Product], units: QuerySet[FilingUnit], fi
     return product_rows, unit_rows
 
 
+RANK_CRITERIA = ("approved", "units", "growth")
+
+
+def rank_score(row: dict[str, Any]) -> tuple[int, ...]:
+    """What ranks a region or a port (one rule for both rankings, issue 17, mechanism 3): approved products,
+    then filing units, then approvals new in the last 12 months. The region ranking of a port and the national
+    port ranking thus order (and tie) two regions alike: 广州 and 深圳 stand in 广东's ranking as they stand among
+    the 47 ports."""
+    return tuple(row[name] for name in RANK_CRITERIA)
+
+
 def ranking(area: Area) -> list[dict[str, Any]]:
     """One row per region at the breakdown level (all of the area's regions, zeros included), ranked by
-    approved products, then filing units."""
+    `rank_score`: approved products, then filing units, then new approvals."""
     product_rows, unit_rows = _region_figures(area.products(), area.units(), [level_field(area.level)])
     return rank(area, product_rows, unit_rows)
 
@@ -506,10 +517,8 @@ def rank(area: Area, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
         target.update(filed=r["filed"], approved=r["approved"], growth=r["growth"], sales=r["sales"] or Decimal(0))
     for r in unit_rows:
         row(r[code_field])["units"] = r["units"]
-    ranked = sorted(
-        rows.values(), key=lambda r: (-r["approved"], -r["units"], -r["filed"], r["code"] == BLANK, r["code"])
-    )
-    competition_rank(ranked, key=lambda r: (r["approved"], r["units"], r["filed"]))
+    ranked = sorted(rows.values(), key=lambda r: (*(-v for v in rank_score(r)), r["code"] == BLANK, r["code"]))
+    competition_rank(ranked, key=rank_score)
     for r in ranked:
         region = Filters(region=r["code"], level=area.level)
         r["filters"] = {
@@ -609,8 +618,8 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
                 "sales": unit_sales,
             }
         )
-    result.sort(key=lambda r: (-r["approved"], -r["units"], -r["growth"], r["code"]))
-    competition_rank(result, key=lambda r: (r["approved"], r["units"], r["growth"]))
+    result.sort(key=lambda r: (*(-v for v in rank_score(r)), r["code"]))
+    competition_rank(result, key=rank_score)
     return result
 
 
@@ -703,6 +712,28 @@ def flagged_at(moment: dt.datetime, user: Any) -> Exists:
             version__in=versions_approved_at(moment).values("pk"),
             raised_at__lt=moment,
         ).filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
+    )
+
+
+def invention_at() -> Exists:
+    """The product's published version at the moment (`at_version`) links an invention patent (a patent's
+    kind follows from its number: it has no history)."""
+    from filings.choices import PatentKind
+    from filings.models import PatentLink
+
+    return Exists(PatentLink.objects.filter(version=OuterRef("at_version"), right__patent__kind=PatentKind.INVENTION))
+
+
+def certified_for_data_year_at(moment: dt.datetime, data_year: int) -> Exists:
+    """`certified_at(moment)`, restricted to the rounds of `data_year` (the year-end evaluation of year Y
+    counts the rounds held in Y, which evaluate the data of Y - 1)."""
+    return Exists(
+        Candidate.objects.filter(
+            product=OuterRef("pk"),
+            status=CandidateStatus.CERTIFIED,
+            round__stage=Stage.FINAL,
+            round__data_year=data_year,
+        ).filter(Q(round__finalized_at__lt=moment) | Q(round__finalized_at__isnull=True))
     )
 
 
@@ -825,8 +856,10 @@ def _covers(scope: Scope, codes: dict[str, Any]) -> bool:
     )
 
 
-def as_of(area: Area, moment: dt.datetime) -> AsOf:
-    return AsOf(area=area, moment=moment, moved=unit_values_at(moment))
+def as_of(area: Area, moment: dt.datetime, moved: dict[int, dict[str, Any]] | None = None) -> AsOf:
+    """`area` at `moment`; `moved`: `unit_values_at(moment)` when the caller has read it already (the
+    year-end reads it once for the 48 cards)."""
+    return AsOf(area=area, moment=moment, moved=unit_values_at(moment) if moved is None else moved)
 
 
 def month_end(month: str) -> dt.datetime | None:
@@ -891,10 +924,14 @@ def _region_figures_at(at: AsOf, fields: list[str]) -> tuple[list[dict[str, Any]
     return product_rows, unit_rows
 
 
-def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None) -> dict[str, Any]:
+def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None, year_end: bool = False) -> dict[str, Any]:
     """Everything `dashboard` shows, as it stood at `moment` (the trend: the 12 months ending with the
     month the moment closes; growth: first approvals in those months). Same shapes as `live_dashboard`,
-    plus `by_unit_kind` and the moment itself (`as_of`)."""
+    plus `by_unit_kind` and the moment itself (`as_of`).
+
+    `year_end`: also the figures the year-end evaluation of the year the moment closes (Y) needs, under
+    `year_end`: `invention` (approved products whose version then links an invention patent) and `certified`
+    (approved products with a certificate of a round of data year Y - 1 published before the moment)."""
     from provincial import summary
 
     at = at or as_of(area, moment)
@@ -902,7 +939,17 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None) -> dict
     counts = approvals_by_month_at(at, months[0], moment)
     trend_rows = [{"month": m.strftime("%Y-%m"), "count": counts.get(m.strftime("%Y-%m"), 0)} for m in months]
     approved_q = Q(at_version__isnull=False)
-    figures = at.products().aggregate(
+    products = at.products()
+    extra: dict[str, Count] = {}
+    if year_end:
+        products = products.annotate(
+            at_invention=invention_at(), at_certified_year=certified_for_data_year_at(moment, at.month.year - 1)
+        )
+        extra = {
+            "invention": Count("pk", filter=approved_q & Q(at_invention=True)),
+            "certified_year": Count("pk", filter=approved_q & Q(at_certified_year=True)),
+        }
+    figures = products.aggregate(
         filed=Count("pk", filter=Q(at_filed=True)),
         approved=Count("pk", filter=approved_q),
         growth=Count("pk", filter=approved_q & Q(at_first__gte=months[0])),
@@ -910,6 +957,7 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None) -> dict
         exports=Sum("at_exports", filter=approved_q),
         certified=Count("pk", filter=Q(at_certified=True)),
         flagged=Count("pk", filter=approved_q & Q(at_flagged=True)),
+        **extra,
     )
     product_rows, unit_rows = _region_figures_at(at, [level_field(area.level)])
     ranked = rank(area, product_rows, unit_rows)
@@ -923,7 +971,7 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None) -> dict
         grouped["section"][entry[1] if entry else BLANK] += row["n"]
         grouped["scale"][row["at_scale"] or BLANK] += row["n"]
         grouped["kind"][row["at_kind"]] += row["n"]
-    return {
+    state = {
         "as_of": moment,
         "port": (
             {"code": area.port.code, "name": area.port.name, "kind": area.port.kind} if area.port is not None else None
@@ -948,6 +996,13 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None) -> dict
         "by_unit_kind": sorted(grouped["kind"].items(), key=lambda item: (-item[1], item[0])),
         "ranking": ranked,
     }
+    if year_end:
+        state["year_end"] = {
+            "year": at.month.year,
+            "invention": figures["invention"],
+            "certified": figures["certified_year"],
+        }
+    return state
 
 
 def national_ranking_at(user: Any, moment: dt.datetime) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ from evaluation.models import (
     MethodVersion,
     Round,
 )
-from filings.api.views import ERRORS, READ_ERRORS, ApiErrorsMixin
+from filings.api.views import CONFLICT, ERRORS, READ_ERRORS, ApiErrorsMixin
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter
@@ -222,7 +222,7 @@ def _round_action(name: str, summary: Any, request: Any = None, code: int = 200)
         operation_id=f"evaluation_rounds_{name}",
         summary=summary,
         request=request,
-        responses={code: RoundSerializer, **ERRORS},
+        responses={code: RoundSerializer, **ERRORS, 409: CONFLICT},  # 409: another action moved the round first
     )
 
 

@@ -31,6 +31,7 @@ from filings.forms import BootstrapFormMixin, DateInput
 from filings.models import ProductClass
 from filings.workflow import china_today, default_data_year
 from patent_platform.choices import RegionLevel, Role
+from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
@@ -365,7 +366,8 @@ class RoundActionView(ScopedViewMixin, View):
                 publicity_form=publicity_form,
                 action_errors={action: [m for ms in error_dict(exc).values() for m in ms]},
             )
-            return view.render_to_response(context, status=400)
+            # another administrator moved the round first: 409, the page as the round is now (issue 17, §5)
+            return view.render_to_response(context, status=409 if isinstance(exc, Conflict) else 400)
         return HttpResponseRedirect(reverse("certification:round", args=[pk]))
 
 
@@ -486,6 +488,7 @@ class ObjectionDecideView(ScopedTemplateView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         objection = self.get_objection()
         form = DecisionForm(request.POST)
+        status = 400
         if form.is_valid():
             try:
                 rounds.decide_objection(
@@ -496,12 +499,15 @@ class ObjectionDecideView(ScopedTemplateView):
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
+                if isinstance(exc, Conflict):  # decided by another request first: the page shows the decision
+                    status = 409
+                    messages.error(request, " ".join(exc.messages))
             else:
                 messages.success(request, _("异议已处理。"))
                 return HttpResponseRedirect(
                     _safe_next(request, reverse("certification:round", args=[objection.candidate.round_id]))
                 )
-        return self.render_to_response(self.get_context_data(form=form), status=400)
+        return self.render_to_response(self.get_context_data(form=form), status=status)
 
 
 # ---------------------------------------------------------------------------------------------

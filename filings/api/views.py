@@ -6,7 +6,9 @@ the list, the detail and every action alike. Writes go through `filings.services
 their errors are turned into HTTP answers in one place, `ApiErrorsMixin`:
 `django.core.exceptions.ValidationError` (and `WorkflowError`) → 400 `{"field": ["…"]}` (a message that
 belongs to no field → `{"non_field_errors": ["…"]}`), `PermissionDenied` → 403, `Http404` → 404; an approval
-the filing's rule set refuses (`workflow.FindingsError`) → 409 with the messages by field and `findings`.
+the filing's rule set refuses (`workflow.FindingsError`) → 409 with the messages by field and `findings`; an
+action that lost a race (`patent_platform.concurrency.Conflict`: another action changed the object first) → 409
+`{"detail": "…", "code": "conflict"}`.
 Only enterprise users write; other roles read within their scope and get 403 on a write.
 """
 
@@ -47,6 +49,7 @@ from filings.choices import FilingStatus
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductVersion
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.choices import Role
+from patent_platform.concurrency import Conflict
 from patent_platform.params import YEAR_MAX, int_param, int_parameter
 
 # ---------------------------------------------------------------------------------------------
@@ -60,12 +63,17 @@ ERRORS = {
     403: OpenApiResponse(OpenApiTypes.OBJECT, description=_('未登录，或您的角色不能执行该操作：{"detail": "…"}')),
     404: OpenApiResponse(OpenApiTypes.OBJECT, description=_("不存在，或不在您的数据范围内")),
 }
+CONFLICT = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=_('另一操作已先完成（如两人同时审核），本次操作未执行：{"detail": "…", "code": "conflict"}'),
+)
 READ_ERRORS = {403: ERRORS[403], 404: ERRORS[404]}
 FINDINGS = OpenApiResponse(
     OpenApiTypes.OBJECT,
     description=_(
         '自动检查发现的问题阻止通过：{"字段": ["消息", …], "findings": [{"code", "field", "message", "overridable"}]}；'
-        'overridable 为 true 的问题（未处理的权属冲突）填写 "override_reason" 后可以通过'
+        'overridable 为 true 的问题（未处理的权属冲突）填写 "override_reason" 后可以通过；'
+        '另一操作已先完成（如两人同时审核）时为 {"detail": "…", "code": "conflict"}'
     ),
 )
 
@@ -85,6 +93,8 @@ class ApiErrorsMixin:
     """Services and the workflow raise Django's exceptions; answer them as the API's 400/403/404."""
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, Conflict):  # a lost race: another action changed the object first (409)
+            return Response({"detail": " ".join(exc.messages), "code": "conflict"}, status=status.HTTP_409_CONFLICT)
         if isinstance(exc, workflow.FindingsError):  # the filing's rule set refuses the approval
             body: dict[str, Any] = {**validation_error_detail(exc), "findings": [f.as_dict() for f in exc.findings]}
             return Response(body, status=status.HTTP_409_CONFLICT)
@@ -177,7 +187,7 @@ def _action_schema(name: str, summary: Any, request: Any = None, code: int = 200
         operation_id=f"products_{name}",
         summary=summary,
         request=request,
-        responses={code: ProductSerializer, **ERRORS},
+        responses={code: ProductSerializer, **ERRORS, 409: CONFLICT},
     )
 
 

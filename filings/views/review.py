@@ -28,6 +28,7 @@ from filings.choices import PENDING_STATUSES, FilingStatus
 from filings.models import ProductClass, ProductImage, ProductVersion
 from filings.services import version_findings
 from patent_platform.choices import RegionLevel, Role
+from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
@@ -354,7 +355,9 @@ class _ReviewActionView(ReviewDetailView):
             for message in exc.messages:
                 messages.error(request, message)
             fresh = self.get_version()
-            return self.render_to_response(self.get_context_data(version=fresh, **self.error_context(exc)))
+            context = self.get_context_data(version=fresh, **self.error_context(exc))
+            # another reviewer acted first: the page shows the filing as it is now, with 409 (issue 17, §5)
+            return self.render_to_response(context, status=409 if isinstance(exc, Conflict) else 200)
 
     def act(self, version: ProductVersion) -> HttpResponse:
         raise NotImplementedError

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "patent_platform.middleware.RequestContextMiddleware",
     "patent_platform.middleware.NoStoreForAuthenticatedMiddleware",
+    "patent_platform.concurrency.BusyDatabaseMiddleware",  # 503 "try again" for a busy SQLite, never 500
     # AxesMiddleware must be last: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 
 from patent_platform.claims import connection_lost
+from patent_platform.concurrency import busy_response, sqlite_busy
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def unavailable(request: HttpRequest) -> HttpResponse:
 
 def server_error(request: HttpRequest, template_name: str = defaults.ERROR_500_TEMPLATE_NAME) -> HttpResponse:
     """Called by Django while it handles an uncaught exception (sys.exc_info() is that exception)."""
+    if sqlite_busy(sys.exc_info()[1]):  # the embedded database stayed locked: "try again" (concurrency.py)
+        return busy_response(request)
     if connection_lost(sys.exc_info()[1]):
         return unavailable(request)
     return defaults.server_error(request, template_name)

@@ -11,7 +11,9 @@ publication counts exactly what the port's administrators see on their dashboard
   unless data of the month were corrected (then `stamp` lists the changes against the edition before);
 - "new approvals of a month" are the products approved at the month's end whose first approval (among the
   versions approved then) lies inside that month (Asia/Shanghai);
-- the year-end cards still read today's approvals first approved before the year's end (to do: `state_at`).
+- the year-end cards are the state at the year's end (31 December 24:00), through the same `stats.state_at`
+  (with the figures only the year-end needs: `year_end=True`), so a card rebuilt on 20 January equals the one
+  built on 2 January unless data of the year were corrected.
 
 The result is plain JSON (Decimals as strings, dates and instants in ISO 8601): it is stored as the
 publication's snapshot (`Publication.figures`) and is all that `documents.py` needs to write the files.
@@ -24,16 +26,13 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from evaluation.choices import CandidateStatus, Stage
-from evaluation.models import Candidate
-from filings.choices import PatentKind
 from filings.choices import UnitKind as FilingUnitKind
-from filings.models import FilingUnit, PatentLink, ProductVersion
+from filings.models import FilingUnit, ProductVersion
 from patent_platform.choices import RegionLevel
 from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
@@ -213,10 +212,9 @@ def roster_year_for(user: Any, year: int) -> int | None:
     return max(earlier) if earlier else (max(years) if years else None)
 
 
-def _coverage(user: Any, year: int | None, moment: dt.datetime) -> dict[str, Any]:
-    """`rosters.coverage_by_category`, an enterprise covered when it had a product approved at `moment`."""
-    if year is None:
-        return {"year": None, "categories": [], "total": None}
+def coverage_at(user: Any, year: int, moment: dt.datetime) -> tuple[list[rosters.CoverageRow], rosters.CoverageRow]:
+    """`rosters.coverage_by_category`, an enterprise covered when it had a product approved at `moment` (the
+    monthly files at the month's end, the year-end at the year's end)."""
     covered = Exists(stats.versions_approved_at(moment).filter(product__unit__uscc=OuterRef("uscc")))
     entries = rosters.roster_entries(user, year=year).annotate(covered=covered).order_by()
     n, c = rosters._distinct_counts()
@@ -227,7 +225,13 @@ def _coverage(user: Any, year: int | None, moment: dt.datetime) -> dict[str, Any
         if value in found
     ]
     total = entries.aggregate(n=n, c=c)
-    total_row = rosters.CoverageRow(key="", label=_("合计（去重）"), entries=total["n"], covered=total["c"])
+    return rows, rosters.CoverageRow(key="", label=_("合计（去重）"), entries=total["n"], covered=total["c"])
+
+
+def _coverage(user: Any, year: int | None, moment: dt.datetime) -> dict[str, Any]:
+    if year is None:
+        return {"year": None, "categories": [], "total": None}
+    rows, total_row = coverage_at(user, year, moment)
     return {"year": year, "categories": [r.as_dict() for r in rows], "total": total_row.as_dict()}
 
 
@@ -397,41 +401,23 @@ def stamp(figures: dict[str, Any], *, revision: int, previous: dict[str, Any] | 
 # The year-end evaluation
 
 
-def invention_condition() -> Exists:
-    """The product's published version links at least one invention patent."""
-    return Exists(
-        PatentLink.objects.filter(version=OuterRef("published_version"), right__patent__kind=PatentKind.INVENTION)
-    )
-
-
-def certified_in_year_condition(year: int) -> Exists:
-    """The dashboard's certified definition (a certificate of a round whose final list is published),
-    restricted to the rounds of data year `year - 1`: the rounds held in `year` evaluate the previous
-    year's data, so these are the products certified for the year under evaluation."""
-    return Exists(
-        Candidate.objects.filter(
-            product=OuterRef("pk"),
-            status=CandidateStatus.CERTIFIED,
-            round__stage=Stage.FINAL,
-            round__data_year=year - 1,
-        )
-    )
-
-
-def _card(unit: ManagementUnit | None, year: int) -> dict[str, Any]:
+def _card(unit: ManagementUnit | None, year: int, moved: dict[dt.datetime, dict[int, Any]]) -> dict[str, Any]:
+    """One port's card: the state at the year's end and at the year before's end (`stats.state_at`, with
+    the units' history read once for all cards: `moved`)."""
     area = stats.area_for_unit(unit)
     start, end = stats.month_start(year, 1), stats.month_start(year + 1, 1)
-    previous_start = stats.month_start(year - 1, 1)
-    approved = area.products().filter(published_version__isnull=False)
-    figures = approved.aggregate(
-        approved=Count("pk", filter=Q(stats.approved_before(end))),
-        approved_before=Count("pk", filter=Q(stats.approved_before(start))),
-        new=Count("pk", filter=~Q(stats.approved_before(start)) & Q(stats.approved_before(end))),
-        new_previous=Count("pk", filter=~Q(stats.approved_before(previous_start)) & Q(stats.approved_before(start))),
-        invention=Count("pk", filter=Q(stats.approved_before(end)) & Q(invention_condition())),
-        certified=Count("pk", filter=Q(certified_in_year_condition(year))),
-    )
-    rows, total = rosters.coverage_by_category(area.user, year=year)
+    state = stats.state_at(area, end, at=stats.as_of(area, end, moved[end]), year_end=True)
+    before = stats.state_at(area, start, at=stats.as_of(area, start, moved[start]))
+    figures = {
+        "approved": state["totals"]["approved"],
+        "approved_before": before["totals"]["approved"],
+        # the 12 months of the trend ending with December: first approvals in the year
+        "new": state["totals"]["growth"],
+        "new_previous": before["totals"]["growth"],
+        "invention": state["year_end"]["invention"],
+        "certified": state["year_end"]["certified"],
+    }
+    rows, total = coverage_at(area.user, year, end)
     by_category = {r.key: r for r in rows}
     coverage = []
     for value, label in RosterCategory.choices:
@@ -501,17 +487,23 @@ def yearend_cards(year: int) -> dict[str, Any]:
     (standard competition ranking, patent_platform/ranking.py: equal score and approved products share a rank,
     `tied`; the port code only orders them). The national card has no score or rank.
 
-    Approved products at year end: currently approved products whose first approval came before the next
-    1 January (Asia/Shanghai); new approvals: first approval inside the year; growth: against the year before.
-    Roster coverage: the rosters of `year`. Invention share: approved products at year end whose published
-    version links at least one invention patent. Certified: see `certified_in_year_condition` (rounds of data
-    year `year - 1`). Reports: the port's own progress reports submitted in the year (Asia/Shanghai) by
-    category, and how many of them are marked typical when the evaluation is built.
+    Every filing figure is the state at the year's end (1 January of the next year, 00:00 Asia/Shanghai),
+    whatever day the cards are built: `stats.state_at` (the function of the monthly files and the dashboards'
+    `?as_of=`), from the history the platform keeps, so a rebuild gives the same cards unless data of the year
+    were corrected. Approved products at year end: approved at that moment, in the area their unit was in then;
+    new approvals: those whose first approval (among the versions approved then) lies in the year; the year
+    before: the same at the year before's end. Roster coverage: the rosters of `year`, an enterprise covered
+    when it had a product approved at the year's end. Invention share: approved products at year end whose
+    version then links at least one invention patent. Certified: approved at year end with a certificate of a
+    round of data year `year - 1` whose final list was published before the year's end. Reports: the port's own
+    progress reports submitted in the year (Asia/Shanghai) by category, and how many of them are marked typical
+    when the evaluation is built.
     """
-    as_of = timezone.now()
+    start, end = stats.month_start(year, 1), stats.month_start(year + 1, 1)
+    moved = {end: stats.unit_values_at(end), start: stats.unit_values_at(start)}  # once for the 48 cards
     national_reader = stats.area_for_unit(None).user
     units = list(ManagementUnit.objects.visible_to(national_reader).order_by("code").prefetch_related("regions"))
-    cards = [_card(unit, year) for unit in units]
+    cards = [_card(unit, year, moved) for unit in units]
     tops = {key: max((c[key] for c in cards), default=0) for key in SCALED_AGAINST_TOP}
     for card in cards:
         parts = score_parts(card, tops)
@@ -519,13 +511,14 @@ def yearend_cards(year: int) -> dict[str, Any]:
         card["score"] = str(sum((SCORE_WEIGHTS[k] * v for k, v in parts.items()), Decimal(0)).quantize(Decimal("0.01")))
     cards.sort(key=lambda c: (-Decimal(c["score"]), -c["approved"], c["code"]))
     competition_rank(cards, key=lambda c: (Decimal(c["score"]), c["approved"]))
-    national = _card(None, year)
+    national = _card(None, year, moved)
     national.update(score=None, score_parts=None, rank=None, tied=False)
     return {
         "kind": "yearend",
         "year": year,
         "period": dt.date(year, 1, 1).isoformat(),
-        "data_as_of": as_of.isoformat(),
+        # the moment the figures describe (the year's end), not when they were read
+        "data_as_of": end.isoformat(),
         "weights": {key: str(value) for key, value in SCORE_WEIGHTS.items()},
         "weight_labels": {key: str(label) for key, label in SCORE_LABELS.items()},
         "tops": tops,

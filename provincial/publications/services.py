@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 
 from patent_platform import audit, claims
 from patent_platform.choices import AuditAction, Role
+from patent_platform.concurrency import Conflict
 from provincial.choices import PublicationKind, PublicationStatus
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
 
@@ -63,6 +64,10 @@ S = PublicationStatus
 
 class PublicationError(ValidationError):
     """A request about publications that cannot be carried out (shown to the user)."""
+
+
+class RebuildConflict(Conflict, PublicationError):
+    """A rebuild already asked for and not started: the second request (two clicks at once) is refused."""
 
 
 class ClaimLost(Exception):
@@ -161,6 +166,12 @@ def _enqueue_builds(ids: Iterable[int]) -> None:
         transaction.on_commit(partial(build_task.delay, pk))
 
 
+def _waiting(row: Publication) -> bool:
+    """A rebuild was asked for (by a person) and its build has not started: asking again would only skip an
+    edition number and build twice (two clicks at once: issue 17, docs/ONE_TRUTH.md §5)."""
+    return row.status == S.PENDING and row.requested_by_id is not None and row.started_at is None
+
+
 @transaction.atomic
 def request_rebuild(
     *, user: Any, kind: str, period: dt.date, unit: ManagementUnit | None = None, all_ports: bool = False
@@ -173,8 +184,16 @@ def request_rebuild(
     period = normalize_period(kind, period)
     _check_period(kind, period)
     if all_ports:
+        # the rows whose rebuild someone asked for and no build has started yet: already on their way
+        existing = Publication.objects.select_for_update().filter(kind=kind, period=period)
+        waiting = {r.pk for r in existing if _waiting(r)}
         ensure_publications(kind, period)
         rows = list(Publication.objects.select_for_update().filter(kind=kind, period=period).order_by("scope_key"))
+        rows = [r for r in rows if r.pk not in waiting]
+        if not rows:
+            raise RebuildConflict(
+                _("另一操作已先完成：该期间的数据发布均已安排重新生成，正在等待生成，无需重复安排。"), code="waiting"
+            )
     else:
         scope_key = unit.code if unit is not None else NATIONAL_SCOPE
         row = Publication.objects.select_for_update().filter(kind=kind, period=period, scope_key=scope_key).first()
@@ -183,6 +202,12 @@ def request_rebuild(
                 raise PublicationError(_("“%(unit)s”管理端口尚未开通。") % {"unit": unit.name}, code="closed")
             ensure_publications(kind, period)
             row = Publication.objects.select_for_update().get(kind=kind, period=period, scope_key=scope_key)
+        elif _waiting(row):
+            raise RebuildConflict(
+                _("另一操作已先完成：该数据发布已安排重新生成（%(edition)s），正在等待生成，无需重复安排。")
+                % {"edition": row.edition_label},
+                code="waiting",
+            )
         rows = [row]
     for row in rows:
         before = {

@@ -25,6 +25,7 @@ from django.views import View
 
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.masking import mask_contact_text, mask_email, mask_phone
 from patent_platform.ratelimit import rate_limit
@@ -420,7 +421,8 @@ class _ApplicationActionView(ApplicationDetailView):
                 for message in exc.messages:
                     messages.error(request, message)
             context = self.get_context_data(application=self.get_application(), **extra)
-            return self.render_to_response(context, status=400)
+            # decided by another administrator first: 409, the page as it is now (issue 17, §5)
+            return self.render_to_response(context, status=409 if isinstance(exc, Conflict) else 400)
 
     def act(self, application: PortApplication) -> HttpResponse:
         raise NotImplementedError

@@ -38,6 +38,7 @@ from filings.views.documents import attachment_header
 from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.params import YEAR_MAX
 from patent_platform.scoping import scope_of
@@ -490,7 +491,8 @@ class _NationalActionView(NationalPublicationsView):
             form.add_error(None, str(exc) or _("没有权限执行该操作。"))
         period_form = self.shown()
         context = self.page_context(period_form, valid=not period_form.is_bound or period_form.is_valid(), **forms_)
-        return self.render_to_response(context, status=400)
+        # asked for by another request first (two clicks at once): 409 (issue 17, docs/ONE_TRUTH.md §5)
+        return self.render_to_response(context, status=409 if isinstance(exc, Conflict) else 400)
 
 
 class RebuildView(_NationalActionView):

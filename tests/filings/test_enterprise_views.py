@@ -622,7 +622,7 @@ def test_yearly_update(
     assert new.status == FilingStatus.DRAFT
     assert [link.right_id for link in new.links.all()] == [right.pk]
     again = filer_client.post(reverse("enterprise:product_yearly_update", args=[old.product_id]), follow=True)
-    assert f"{year + 1} 年度的数据须在该年度结束后" in text(again)
+    assert f"另一操作已先完成：{year} 年度的更新草稿已于" in text(again)  # the second click (issue 17 §5)
     assert old.product.versions.count() == 2
 
 

@@ -185,7 +185,7 @@ def test_a_yearly_update_draft_image_stays_private(
     first = services.create_product(
         unit=unit_a,
         user=filer_a,
-        data={"name": "年度产品", "product_class": product_class},
+        data={"name": "年度产品", "product_class": product_class, "sales": Decimal(10), "output_value": Decimal(12)},
         links=[{"right": right.pk, "is_core": True, "contribution": Decimal(50)}],
         data_year=workflow.default_data_year() - 1,
     )

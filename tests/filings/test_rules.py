@@ -490,7 +490,7 @@ def test_deleting_a_yearly_update_draft_keeps_the_product(
     old = services.create_product(
         unit=unit_a,
         user=filer_a,
-        data={"name": "旧年度产品", "product_class": product_class, "sales": Decimal(10)},
+        data={"name": "旧年度产品", "product_class": product_class, "sales": Decimal(10), "output_value": Decimal(12)},
         links=[link(right)],
         data_year=workflow.default_data_year() - 1,
     )

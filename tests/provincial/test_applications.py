@@ -272,9 +272,9 @@ def test_approval_opens_the_port_creates_the_administrator_and_invites_once(
     again = Client().get(link, follow=True)
     assert 'data-testid="invalid-link"' in text(again)
     assert 'data-testid="activate-form"' not in text(again)
-    # and it cannot be approved twice
+    # and it cannot be approved twice: another action came first (409, issue 17 §5)
     response = client.post(reverse("national:application_approve", args=[application.pk]))
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "不能再审核" in text(response)
 
 

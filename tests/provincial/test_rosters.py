@@ -514,8 +514,10 @@ def test_missing_list_states_and_contacts(
     assert {u: r["state"] for u, r in states.items()} == {
         FOSHAN: svc.STATE_PENDING,
         YUEXIU: svc.STATE_DRAFT,
-        FUTIAN: svc.STATE_OUTSIDE,
+        FUTIAN: svc.STATE_REGISTERED,  # its state, as the national office sees it (one area rule)
     }
+    assert states[FUTIAN]["outside"] and not states[FOSHAN]["outside"]
+    assert states[FUTIAN]["state_label"] == "已注册，尚未填报（所在地不在本辖区，联系方式不显示）"
     assert states[FOSHAN]["contact_email"] == f"{FOSHAN.lower()}@example.cn"
     assert states[FOSHAN]["contact_phone"] == "0757-12345678"
     assert states[FUTIAN]["contact_email"] == states[FUTIAN]["contact_phone"] == ""
