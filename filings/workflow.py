@@ -181,10 +181,15 @@ def _transition(
     if action in ("approve", "return", "revoke"):
         locked.decided_at = now
         locked.decided_by = user
-    locked.save()
     record = Transition.objects.create(
         version=locked, action=action, from_status=source, to_status=rule.target, actor=user, reason=reason
     )
+    # the approval span (see `ProductVersion.approved_at`): the times of the transitions themselves
+    if action == "approve":
+        locked.approved_at, locked.approval_ended_at = record.at, None
+    elif source == S.APPROVED:
+        locked.approval_ended_at = record.at
+    locked.save()
     audit.audit_event(
         action=AuditAction.TRANSITION,
         obj=locked,
@@ -435,6 +440,7 @@ def start_yearly_update(product: Product, user: Any, data_year: int | None = Non
         new.status = S.DRAFT
         new.review_round = 0
         new.submitted_at = new.decided_at = new.decided_by = None
+        new.approved_at = new.approval_ended_at = None
         new.certification_opt_in = False
         new.save()
         PatentLink.objects.bulk_create(

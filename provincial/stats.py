@@ -632,8 +632,10 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
 #
 # - approved at T: a version whose approval came before T and that had not left "approved" by T. The
 #   approval time is `decided_at` while the version is approved (the workflow writes it with the approve
-#   transition), else the time of its `approve` transition (a revoked version's `decided_at` is its
-#   revocation); it left at its `revoke`/`withdraw` transition (a version is approved at most once);
+#   transition), else `approved_at` (the time of its `approve` transition: a revoked version's `decided_at`
+#   is its revocation); it left at `approval_ended_at` (its `revoke`/`withdraw` transition; a version is
+#   approved at most once). Plain columns of the version, indexed (`version_decided`,
+#   `version_approval_span`): no lookup in the transitions;
 # - the product's published version at T: the newest (data year) of its versions approved at T; its first
 #   approval at T: the earliest approval among them;
 # - filed at T: a version submitted before T (`submitted_at`, or any transition to a pending state: a
@@ -654,31 +656,27 @@ LEFT_APPROVED = (FilingStatus.REVOKED, FilingStatus.WITHDRAWN)
 
 def approved_on() -> Case:
     """When a version was approved (an expression on ProductVersion rows; None if it never was)."""
-    from filings.models import Transition
-
     return Case(
         When(status=FilingStatus.APPROVED, then=F("decided_at")),
-        When(
-            status__in=LEFT_APPROVED,
-            then=Subquery(
-                Transition.objects.filter(version=OuterRef("pk"), action="approve").order_by("-at").values("at")[:1]
-            ),
-        ),
+        When(status__in=LEFT_APPROVED, then=F("approved_at")),
         default=None,
         output_field=DateTimeField(),
     )
 
 
+def approved_at_q(moment: dt.datetime, prefix: str = "") -> Q:
+    """The versions (at `prefix`) that were approved at `moment`, as a plain range predicate: approved now
+    and decided before it, or approved before it and left at or after it (or never, in data written
+    without the transition)."""
+    return Q(**{f"{prefix}status": FilingStatus.APPROVED, f"{prefix}decided_at__lt": moment}) | (
+        Q(**{f"{prefix}status__in": LEFT_APPROVED, f"{prefix}approved_at__lt": moment})
+        & (Q(**{f"{prefix}approval_ended_at__isnull": True}) | Q(**{f"{prefix}approval_ended_at__gte": moment}))
+    )
+
+
 def versions_approved_at(moment: dt.datetime) -> QuerySet[ProductVersion]:
     """The versions that were approved at `moment`."""
-    from filings.models import Transition
-
-    left = Transition.objects.filter(version=OuterRef("pk"), from_status=FilingStatus.APPROVED, at__lt=moment)
-    return (
-        ProductVersion.objects.annotate(approved_on=approved_on())
-        .filter(approved_on__lt=moment)
-        .filter(Q(status=FilingStatus.APPROVED) | ~Exists(left))
-    )
+    return ProductVersion.objects.filter(approved_at_q(moment)).annotate(approved_on=approved_on())
 
 
 def filed_at(moment: dt.datetime) -> Exists:
@@ -707,11 +705,9 @@ def flagged_at(moment: dt.datetime, user: Any) -> Exists:
     not resolved before it)."""
     flags = FilingFlag.objects.all() if user is None else FilingFlag.objects.visible_to(user)
     return Exists(
-        flags.filter(
-            version__product=OuterRef("pk"),
-            version__in=versions_approved_at(moment).values("pk"),
-            raised_at__lt=moment,
-        ).filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
+        flags.filter(version__product=OuterRef("pk"), raised_at__lt=moment)
+        .filter(approved_at_q(moment, "version__"))
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=moment))
     )
 
 

@@ -94,6 +94,14 @@ class ProductVersion(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    # The approval span, for "approved at T" (`provincial.stats.versions_approved_at`), written by the
+    # workflow with the transitions: `approved_at` the time of the `approve` transition, `approval_ended_at`
+    # the time of the transition that took the version out of "approved" (revoke or withdraw; a version is
+    # approved at most once, and a newer approved year does not end an older one's approval). While the
+    # version is approved the as-of figures read its approval time from `decided_at` (corrections of it
+    # show), so these two matter once it has left.
+    approved_at = models.DateTimeField(_("通过备案时间"), null=True, blank=True, editable=False)
+    approval_ended_at = models.DateTimeField(_("备案失效时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -115,6 +123,13 @@ class ProductVersion(models.Model):
         indexes = [
             # the review queue: pending versions, oldest submission first
             models.Index(fields=["status", "submitted_at"], name="version_queue"),
+            # approved at T: the approved versions by decision time, the ones that left by approval span
+            models.Index(fields=["status", "decided_at"], name="version_decided"),
+            models.Index(
+                fields=["approved_at", "approval_ended_at"],
+                condition=models.Q(approved_at__isnull=False),
+                name="version_approval_span",
+            ),
         ]
 
     def __str__(self) -> str:
