@@ -31,7 +31,7 @@ def _require_national(user: Any) -> None:
 
 def queue_expert_invitation(user: User) -> list[str]:
     """The new expert's notice, with a one-time link to set the password (made when it is sent)."""
-    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    days = outbox.link_days()
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("【专利密集型产品认定】您已被聘为评审专家")
         body = "\n".join(

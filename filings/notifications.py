@@ -71,7 +71,7 @@ def queue_transition_notice(transition: Transition) -> list[str]:
 def queue_member_invitation(user: Any, unit: Any, manager: Any) -> list[str]:
     """The new member's notice: a one-time link to set the password (made when the message is sent: Django's
     password-reset token, void once the password is set)."""
-    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    days = outbox.link_days()
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("【专利产品备案】%(unit)s 邀请您设置登录密码") % {"unit": unit.name}
         body = "\n".join(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -119,7 +118,7 @@ def send_password_reset(actor: Any, user: User) -> None:
     from patent_platform import outbox
 
     _check_actor(actor, user)
-    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    days = outbox.link_days()
     body = "\n".join(
         [
             _("%(name)s：") % {"name": user.get_full_name()},

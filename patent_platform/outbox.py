@@ -75,6 +75,11 @@ def normalise(recipients: Iterable[str | None]) -> list[str]:
     return sorted(seen)
 
 
+def link_days() -> int:
+    """How many days a one-time link stays valid (Django's PASSWORD_RESET_TIMEOUT), for the notice's text."""
+    return max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+
+
 def notice_key(kind: str, source: str, recipient: str) -> str:
     return f"{kind}:{source}:{recipient}"
 

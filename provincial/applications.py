@@ -307,12 +307,12 @@ def queue_receipt_notice(application: PortApplication) -> None:
                 _("联系人：%(n)s 位") % {"n": len(application.contacts)},
             ]
         )
+    _to_applicant("provincial.application_receipt", application, subject, body)
+
+
+def _to_applicant(kind: str, application: PortApplication, subject: str, body: str) -> None:
     outbox.enqueue(
-        "provincial.application_receipt",
-        source=str(application.pk),
-        recipients=[application.applicant_email],
-        subject=subject,
-        body=body,
+        kind, source=str(application.pk), recipients=[application.applicant_email], subject=subject, body=body
     )
 
 
@@ -327,17 +327,11 @@ def queue_return_notice(application: PortApplication) -> None:
                 _("请按上述理由修改后重新提交申请：%(link)s") % {"link": _site_link(reverse("port_apply:new"))},
             ]
         )
-    outbox.enqueue(
-        "provincial.application_returned",
-        source=str(application.pk),
-        recipients=[application.applicant_email],
-        subject=subject,
-        body=body,
-    )
+    _to_applicant("provincial.application_returned", application, subject, body)
 
 
 def queue_invitation_notice(user: User, unit: ManagementUnit) -> None:
-    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    days = outbox.link_days()
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("您已成为“%(unit)s”管理端口管理员") % {"unit": unit.name}
         lines = [
@@ -377,10 +371,4 @@ def queue_approval_notices(application: PortApplication, admins: Iterable[User])
                 _("端口管理员将分别收到设置密码的邀请邮件。"),
             ]
         )
-    outbox.enqueue(
-        "provincial.application_approved",
-        source=str(application.pk),
-        recipients=[application.applicant_email],
-        subject=subject,
-        body=body,
-    )
+    _to_applicant("provincial.application_approved", application, subject, body)

@@ -213,11 +213,7 @@ def _reader() -> Any:
 
 
 def _unique(emails: Any) -> list[str]:
-    seen: dict[str, None] = {}
-    for email in emails:
-        if email:
-            seen.setdefault(email.strip().lower(), None)
-    return sorted(seen)
+    return outbox.normalise(emails)
 
 
 def national_recipients() -> list[str]:

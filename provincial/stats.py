@@ -350,8 +350,13 @@ def totals(area: Area) -> dict[str, Any]:
         certified=Count("pk", filter=Q(certified_condition())),
         flagged=Count("pk", filter=Q(published_version__isnull=False) & Q(flagged_condition(area.user))),
     )
+    return totals_of(area.units().count(), figures)
+
+
+def totals_of(units: int, figures: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's cards from the aggregated figures (live or as of a moment: one shape for both)."""
     return {
-        "units": area.units().count(),
+        "units": units,
         "filed": figures["filed"],
         "approved": figures["approved"],
         "growth": figures["growth"],
@@ -973,17 +978,7 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None, year_en
             {"code": area.port.code, "name": area.port.name, "kind": area.port.kind} if area.port is not None else None
         ),
         "level": area.level,
-        "totals": {
-            "units": sum(r["units"] for r in unit_rows),
-            "filed": figures["filed"],
-            "approved": figures["approved"],
-            "growth": figures["growth"],
-            "sales": figures["sales"] or Decimal(0),
-            "exports": figures["exports"] or Decimal(0),
-            "certified": figures["certified"],
-            "certified_note": _(CERTIFIED_NOTE),
-            "flagged": figures["flagged"],
-        },
+        "totals": totals_of(sum(r["units"] for r in unit_rows), figures),
         "trend": trend_rows,
         "by_region": by_region(ranked),
         "by_class": summary.by_class(grouped["class"]),

@@ -22,11 +22,7 @@ def recipients_for(publication: Publication) -> list[str]:
         emails = PortContact.objects.filter(unit_id=publication.unit_id).values_list("email", flat=True)
     else:
         emails = User.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).values_list("email", flat=True)
-    seen: dict[str, None] = {}
-    for email in emails:
-        if email:
-            seen.setdefault(email.strip().lower(), None)
-    return sorted(seen)
+    return outbox.normalise(emails)
 
 
 def publications_link(publication: Publication) -> str:
