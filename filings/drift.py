@@ -18,9 +18,7 @@ for the filer (the unit's members and contact address) and for the reviewer who 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import unicodedata
 from collections import defaultdict
@@ -36,31 +34,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filings.choices import ENDED_STATUSES, FilingStatus, ImportStatus, LegalStatus
-from filings.imports import CellError, _blank, _date, _norm_header, _patent, _plain, _text, release_for_retry
+from filings.imports import read_patent, release_for_retry
 from filings.models import FilingFlag, Patent, PatentLink, PatentStatusChange, PatentStatusImport
 from filings.workflow import china_today
-from patent_platform import audit, claims, outbox
+from patent_platform import audit, claims, outbox, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.scoping import EVERYTHING, principal_for
 from patent_platform.signals import figures_changed
+from patent_platform.tabular import CellError, Column, FileError, Problems
+from patent_platform.tabular import decode_csv as decode_csv  # the upload form's CSV check (views/drift.py)
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 200  # rows between two progress updates a browser can watch
 MAX_ROWS = 100_000  # data rows per file
 MAX_ERRORS = 5000  # errors kept on the import (the count in the message is always complete)
-SOURCE_LANGUAGE = "zh-hans"  # the file format (headers, status labels) is in Chinese
+SOURCE_LANGUAGE = tabular.SOURCE_LANGUAGE  # the file format (headers, status labels) is in Chinese
 RESOLVED_BY_VALID = "专利恢复有效"  # the resolution of a flag whose patent is valid again (stored text)
 SHEET = "法律状态"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    required: bool
-    note: Any
-    aliases: tuple[str, ...] = ()
 
 
 COLUMNS = (
@@ -142,53 +133,31 @@ def status_labels() -> list[tuple[str, str, list[str]]]:
 # Templates
 
 
-def build_template_xlsx() -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
+EXAMPLE_ROWS = (("201710601862.3", "有效", None), ("ZL 200710308494.X", "未缴年费终止", "2025-03-01"))
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for i, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=i, value=column.header)
-        cell.font, cell.fill = Font(bold=True, color="C00000" if column.required else "000000"), fill
-    for letter in "AB":
-        sheet.column_dimensions[letter].width = 22
-        sheet.column_dimensions[letter].number_format = "@"
-    sheet.column_dimensions["C"].width = 16
-    sheet.column_dimensions["C"].number_format = "yyyy-mm-dd"
-    sheet.append(["201710601862.3", "有效", None])
-    sheet.append(["ZL 200710308494.X", "未缴年费终止", "2025-03-01"])
-    for row in sheet.iter_rows(min_row=2, max_col=2):
-        for cell in row:
-            cell.number_format = "@"
-    guide = book.create_sheet("说明")
-    guide.column_dimensions["A"].width = 16
-    guide.column_dimensions["B"].width = 90
-    guide.append([_("专利法律状态导入说明")])
-    guide["A1"].font = Font(bold=True, size=14)
+
+def build_template_xlsx() -> bytes:
+    template = tabular.TemplateBook(SHEET)
+    template.header(COLUMNS)
+    template.column(1, width=22, number_format=tabular.TEXT_FORMAT)
+    template.column(2, width=22, number_format=tabular.TEXT_FORMAT)
+    template.column(3, width=16, number_format=tabular.DATE_FORMAT)
+    template.text_cells(template.data, EXAMPLE_ROWS, first_columns=2)
+    guide = template.sheet("说明", widths={"A": 16, "B": 90}, heading=_("专利法律状态导入说明"))
     for line in general_rules():
         guide.append(["", str(line)])
     guide.append([])
     for column in COLUMNS:
         guide.append([column.header, f"{_('必填') if column.required else _('选填')}。{column.note}"])
     guide.append([])
-    for _code, label, synonyms in status_labels():
-        guide.append([label, "、".join([_code, *synonyms])])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    for code, label, synonyms in status_labels():
+        guide.append([label, "、".join([code, *synonyms])])
+    return template.to_bytes()
 
 
 def build_template_csv() -> bytes:
     """The CSV template in UTF-8 with a BOM (Excel on Windows then opens it with the right encoding)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.header for c in COLUMNS])
-    writer.writerow(["201710601862.3", "有效", ""])
-    writer.writerow(["ZL 200710308494.X", "未缴年费终止", "2025-03-01"])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return tabular.csv_bytes([[c.header for c in COLUMNS], *[[v or "" for v in row] for row in EXAMPLE_ROWS]])
 
 
 def general_rules() -> list[Any]:
@@ -211,71 +180,6 @@ def general_rules() -> list[Any]:
 # Reading the file
 
 
-class FileError(Exception):
-    """The file as a whole cannot be imported (not readable, wrong headers, no data)."""
-
-    def __init__(self, message: Any, column: str = "", row: int = 1) -> None:
-        super().__init__(str(message))
-        self.error = {"row": row, "column": column, "message": str(message)}
-
-
-def decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312); raises FileError."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if b"\x00" in data[:4096]:
-        raise FileError(_("无法读取该 CSV 文件：请另存为 UTF-8 或 GB18030 编码的 CSV，或上传 .xlsx 文件。"))
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileError(_("无法读取该 CSV 文件：请另存为 UTF-8 或 GB18030 编码的 CSV，或上传 .xlsx 文件。"))
-
-
-def read_table(data: bytes) -> list[tuple[int, list[Any]]]:
-    """All rows of the file as (row number, cells), the header first (row 1); raises FileError."""
-    if data.startswith(b"PK\x03\x04"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # any reason the file is not a readable workbook
-            raise FileError(_("无法读取该 Excel 文件，请另存为 .xlsx 后重新上传。")) from exc
-        try:
-            sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
-            rows = [(n, list(values)) for n, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            book.close()
-        return rows
-    text = decode_csv(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
-    except csv.Error as exc:
-        raise FileError(_("CSV 文件格式有误：%(error)s") % {"error": exc}) from exc
-
-
-def match_header(header: Sequence[Any]) -> dict[str, int | None]:
-    found = {_norm_header(v): i for i, v in enumerate(header) if not _blank(v)}
-    position: dict[str, int | None] = {}
-    missing = []
-    for column in COLUMNS:
-        names = [_norm_header(n) for n in (column.header, *column.aliases)]
-        position[column.key] = next((found[n] for n in names if n in found), None)
-        if position[column.key] is None and column.required:
-            missing.append(column.header)
-    if missing:
-        raise FileError(
-            _("第 1 行表头不符：缺少列%(cols)s，请使用平台模板。") % {"cols": "、".join(f"“{m}”" for m in missing)},
-            column=missing[0],
-        )
-    return position
-
-
 @dataclass
 class Row:
     number: int  # the file's row number
@@ -291,7 +195,7 @@ class Parsed:
 
 
 def _status(value: Any, accepted: dict[str, str]) -> str:
-    text = _plain(value)
+    text = tabular.plain(value)
     key = _key(text)
     if key in accepted:
         return accepted[key]
@@ -299,57 +203,47 @@ def _status(value: Any, accepted: dict[str, str]) -> str:
         raise CellError(_("“%(value)s”：部分无效宣告后专利权仍然有效，请填写“有效”。") % {"value": text})
     raise CellError(
         _("无法识别的法律状态“%(value)s”：请填写有效、审查中、失效、期限届满或被宣告无效（同义词见模板说明）。")
-        % {"value": _text(value)}
+        % {"value": tabular.text(value)}
     )
 
 
 def parse(data: bytes, progress: Any = None) -> Parsed:
     """Read and check every row; nothing is written. Raises FileError for the file as a whole."""
-    table = read_table(data)
-    if not table or all(_blank(v) for v in table[0][1]):
-        raise FileError(_("文件是空的：第 1 行应为表头（申请号、法律状态、生效日期），请使用平台模板。"))
-    position = match_header(table[0][1])
+    with tabular.open_table(data, sheet=SHEET, csv_allowed=True) as table:
+        _match, body = tabular.read_rows(
+            table,
+            COLUMNS,
+            max_rows=MAX_ROWS,
+            empty=_("文件是空的：第 1 行应为表头（申请号、法律状态、生效日期），请使用平台模板。"),
+            no_data=_("文件中没有数据：请从第 2 行起填写，每行一项专利。"),
+        )
     accepted = accepted_statuses()
     today = china_today()
-    errors: list[dict[str, Any]] = []
+    problems = Problems(COLUMNS)
+    error = problems.add
     rows: list[Row] = []
     first_row: dict[str, int] = {}
-
-    def error(row: int, key: str, message: Any) -> None:
-        errors.append({"row": row, "column": HEADERS[key], "message": str(message)})
-
-    body = [(n, values) for n, values in table[1:] if values and not all(_blank(v) for v in values)]
-    if not body:
-        raise FileError(_("文件中没有数据：请从第 2 行起填写，每行一项专利。"), row=2)
-    if len(body) > MAX_ROWS:
-        raise FileError(_("文件超过 %(n)s 行数据，请拆分为多个文件上传。") % {"n": MAX_ROWS})
     if progress is not None:
         progress(total_rows=len(body))
-    for done, (number, values) in enumerate(body, start=1):
-
-        def cell(key: str, values: Sequence[Any] = values) -> Any:
-            index = position[key]
-            return values[index] if index is not None and index < len(values) else None
-
+    for done, (number, (raw_number, raw_status, raw_date)) in enumerate(body, start=1):
         row = Row(number)
-        raw_number, raw_status, raw_date = cell("number"), cell("status"), cell("effective_date")
-        if _blank(raw_number):
+        if tabular.blank(raw_number):
             error(number, "number", _("必填，请填写。"))
         else:
             try:
-                row.patent = _patent(raw_number)
+                row.patent = read_patent(raw_number)
             except CellError as exc:
                 error(number, "number", exc)
-        if _blank(raw_status):
+        if tabular.blank(raw_status):
             error(number, "status", _("必填，请填写。"))
         else:
             try:
                 row.status = _status(raw_status, accepted)
             except CellError as exc:
                 error(number, "status", exc)
-        if not _blank(raw_date):
+        if not tabular.blank(raw_date):
             try:
-                row.effective_date = _date(raw_date)
+                row.effective_date = tabular.date(raw_date)
                 if row.effective_date > today:
                     error(number, "effective_date", _("生效日期不能晚于今天。"))
             except CellError as exc:
@@ -367,9 +261,7 @@ def parse(data: bytes, progress: Any = None) -> Parsed:
         rows.append(row)
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(processed_rows=done)
-    order = {c.header: i for i, c in enumerate(COLUMNS)}
-    errors.sort(key=lambda e: (e["row"], order.get(e["column"], -1)))
-    return Parsed(rows=rows, errors=errors)
+    return Parsed(rows=rows, errors=problems.sorted())
 
 
 # ---------------------------------------------------------------------------------------------

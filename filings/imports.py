@@ -13,20 +13,16 @@ the instruction sheet and the error messages are translated.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from io import BytesIO
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,41 +40,38 @@ from filings.models import (
     ProductVersion,
 )
 from filings.workflow import china_today, default_data_year
-from patent_platform import audit, claims
+from patent_platform import audit, claims, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.signals import figures_changed
+from patent_platform.tabular import CellError, Problems
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 50  # rows between two progress updates a browser can watch
 MAX_ROWS = 20000  # data rows per file
 MAX_ERRORS = 5000  # errors kept on the job (the count in the message is always complete)
-TEMPLATE_ROWS = 2000  # rows of the template that carry the drop-downs and text formats
-SOURCE_LANGUAGE = "zh-hans"  # the file format (headers, drop-down values) is in Chinese
-YES, NO = "是", "否"
+TEMPLATE_ROWS = tabular.OPTION_ROWS  # rows of the template that carry the drop-downs and text formats
+SOURCE_LANGUAGE = tabular.SOURCE_LANGUAGE  # the file format (headers, drop-down values) is in Chinese
+YES, NO = tabular.YES, tabular.NO
 DATA_SHEETS = {ImportKind.PATENTS: "专利", ImportKind.PRODUCTS: "产品"}
 INSTRUCTION_SHEET = "说明"
 LIST_SHEET = "选项"
+TEXT_KINDS = ("text", "patent", "class")  # columns formatted as text in the template
 
 
 @dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
-    kind: str  # text, int, decimal, date, bool, patent, class, or a choices class name via `choices`
-    required: bool = False
-    note: Any = ""
+class Column(tabular.Column):
+    kind: str = "text"  # text, int, decimal, date, bool, patent, class, or choice (with `choices`)
     max_length: int | None = None
     choices: Any = None  # a TextChoices class
     product_level: bool = False  # products: the same for every row of one product
-    aliases: tuple[str, ...] = ()
 
 
 PATENT_COLUMNS = (
     Column(
         "number",
         "申请号",
-        "patent",
+        kind="patent",
         required=True,
         note=gettext_lazy(
             "12 位数字加校验位，如 201710601862.3；2003 年以前为 8 位加校验位，如 95115608.X。可带 CN 或 ZL 前缀。"
@@ -87,64 +80,74 @@ PATENT_COLUMNS = (
     Column(
         "title",
         "专利名称",
-        "text",
+        kind="text",
         max_length=300,
         note=gettext_lazy("平台尚无该专利记录时必填；平台已有的专利以平台记录为准。"),
     ),
-    Column("application_date", "申请日", "date", note=gettext_lazy("日期，如 2020-05-18。")),
-    Column("grant_date", "授权公告日", "date", note=gettext_lazy("日期，如 2021-03-02；尚未授权的留空。")),
+    Column("application_date", "申请日", kind="date", note=gettext_lazy("日期，如 2020-05-18。")),
+    Column("grant_date", "授权公告日", kind="date", note=gettext_lazy("日期，如 2021-03-02；尚未授权的留空。")),
     Column(
-        "legal_status", "法律状态", "choice", choices=LegalStatus, note=gettext_lazy("从下拉列表选择；留空为“有效”。")
+        "legal_status",
+        "法律状态",
+        kind="choice",
+        choices=LegalStatus,
+        note=gettext_lazy("从下拉列表选择；留空为“有效”。"),
     ),
-    Column("kind", "权利类型", "choice", choices=RightKind, note=gettext_lazy("从下拉列表选择；留空为“专利权人”。")),
+    Column(
+        "kind", "权利类型", kind="choice", choices=RightKind, note=gettext_lazy("从下拉列表选择；留空为“专利权人”。")
+    ),
     Column(
         "licence_kind",
         "许可类型",
-        "choice",
+        kind="choice",
         choices=LicenceKind,
         note=gettext_lazy("权利类型为“被许可人”时必填，其他情况留空。"),
     ),
     Column(
         "recordal_number",
         "许可备案号",
-        "text",
+        kind="text",
         max_length=50,
         note=gettext_lazy("被许可人填写许可合同备案号（平台要求许可须经备案时必填）；其他情况留空。"),
     ),
-    Column("valid_until", "权利期限至", "date", note=gettext_lazy("许可或权利的截止日期，如 2030-12-31；可留空。")),
+    Column(
+        "valid_until", "权利期限至", kind="date", note=gettext_lazy("许可或权利的截止日期，如 2030-12-31；可留空。")
+    ),
 )
 
 PRODUCT_COLUMNS = (
     Column(
         "seq",
         "产品序号",
-        "int",
+        kind="int",
         required=True,
         note=gettext_lazy("本文件内的产品编号（1、2、3…）；序号相同的各行属于同一产品，每行填写一项关联专利。"),
     ),
-    Column("name", "产品名称", "text", required=True, max_length=200, product_level=True),
-    Column("model", "型号规格", "text", max_length=200, product_level=True),
+    Column("name", "产品名称", kind="text", required=True, max_length=200, product_level=True),
+    Column("model", "型号规格", kind="text", max_length=200, product_level=True),
     Column(
         "product_class",
         "产品分类代码",
-        "class",
+        kind="class",
         required=True,
         product_level=True,
         note=gettext_lazy("从下拉列表选择，或只填代码，如 03。"),
     ),
-    Column("description", "产品简介", "text", max_length=4000, product_level=True),
-    Column("first_sale_date", "首次销售日期", "date", product_level=True, note=gettext_lazy("日期，如 2019-06-01。")),
+    Column("description", "产品简介", kind="text", max_length=4000, product_level=True),
+    Column(
+        "first_sale_date", "首次销售日期", kind="date", product_level=True, note=gettext_lazy("日期，如 2019-06-01。")
+    ),
     Column(
         "data_year",
         "数据年度",
-        "int",
+        kind="int",
         product_level=True,
         note=gettext_lazy("销售额等数据所属年度，如 2024；留空为上一年度。"),
     ),
     Column(
         "sales",
         "上年度销售额（万元）",
-        "decimal",
+        kind="decimal",
         required=True,
         product_level=True,
         note=gettext_lazy("单位万元，不小于 0，最多两位小数。"),
@@ -152,14 +155,14 @@ PRODUCT_COLUMNS = (
     Column(
         "exports",
         "年度出口额（万元）",
-        "decimal",
+        kind="decimal",
         product_level=True,
         note=gettext_lazy("单位万元，不小于 0，不能大于上年度销售额；留空为 0。"),
     ),
     Column(
         "output_value",
         "产值（万元）",
-        "decimal",
+        kind="decimal",
         required=True,
         product_level=True,
         note=gettext_lazy("单位万元，不小于 0，最多两位小数。"),
@@ -167,7 +170,7 @@ PRODUCT_COLUMNS = (
     Column(
         "certification_opt_in",
         "参与认定（是/否）",
-        "bool",
+        kind="bool",
         product_level=True,
         aliases=("参与认定",),
         note=gettext_lazy("是否参与专利密集型产品认定：是 或 否；留空为否。"),
@@ -175,26 +178,30 @@ PRODUCT_COLUMNS = (
     Column(
         "patent",
         "专利申请号",
-        "patent",
+        kind="patent",
         required=True,
         note=gettext_lazy("该专利须已登记到本单位（在“专利管理”中登记，或先用专利模板导入）。"),
     ),
     Column(
         "is_core",
         "核心专利（是/否）",
-        "bool",
+        kind="bool",
         aliases=("核心专利",),
         note=gettext_lazy("是 或 否；提交审核前每个产品须至少一项核心专利。"),
     ),
     Column(
         "contribution",
         "贡献度（%）",
-        "decimal",
+        kind="decimal",
         required=True,
         note=gettext_lazy("该专利对产品的贡献，0–100；同一产品各专利之和不超过 100。"),
     ),
     Column(
-        "embodiment", "专利体现方式", "text", max_length=500, note=gettext_lazy("专利在产品中的体现，如“主体结构”。")
+        "embodiment",
+        "专利体现方式",
+        kind="text",
+        max_length=500,
+        note=gettext_lazy("专利在产品中的体现，如“主体结构”。"),
     ),
 )
 
@@ -202,18 +209,8 @@ COLUMNS = {ImportKind.PATENTS: PATENT_COLUMNS, ImportKind.PRODUCTS: PRODUCT_COLU
 PRODUCT_FIELDS = tuple(c for c in PRODUCT_COLUMNS if c.product_level)
 
 
-def _norm_header(text: Any) -> str:
-    text = unicodedata.normalize("NFKC", str(text or ""))
-    return "".join(text.split()).rstrip("*")
-
-
 # ---------------------------------------------------------------------------------------------
 # Templates
-
-
-def _choice_labels(choices: Any) -> list[str]:
-    with translation.override(SOURCE_LANGUAGE):
-        return [str(label) for label in choices.labels]
 
 
 def _class_options() -> list[str]:
@@ -222,7 +219,7 @@ def _class_options() -> list[str]:
 
 def _options(column: Column) -> list[str] | None:
     if column.choices is not None:
-        return _choice_labels(column.choices)
+        return tabular.choice_labels(column.choices)
     if column.kind == "bool":
         return [YES, NO]
     if column.kind == "class":
@@ -232,79 +229,33 @@ def _options(column: Column) -> list[str] | None:
 
 def build_template(kind: str) -> bytes:
     """The Excel template for `kind`: the data sheet, the instruction sheet (说明), hidden option lists."""
-    from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     columns = COLUMNS[kind]
-    book = Workbook()
-    data = book.active
-    data.title = DATA_SHEETS[kind]
-    guide = book.create_sheet(INSTRUCTION_SHEET)
-    lists = book.create_sheet(LIST_SHEET)
-    lists.sheet_state = "hidden"
-    bold, red = Font(bold=True), Font(bold=True, color="C00000")
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    list_col = 0
-    for i, column in enumerate(columns, start=1):
-        letter = get_column_letter(i)
-        cell = data.cell(row=1, column=i, value=column.header)
-        cell.font, cell.fill = (red if column.required else bold), fill
-        note = _("必填。") if column.required else _("选填。")
-        cell.comment = Comment(f"{note}{column.note}", str(_("平台")), width=260, height=120)
-        data.column_dimensions[letter].width = max(12, min(40, 2 * len(column.header) + 4))
-        if column.kind in ("text", "patent", "class"):
-            data.column_dimensions[letter].number_format = "@"  # keep 201710601862.3 and 03 as text
-        elif column.kind == "date":
-            data.column_dimensions[letter].number_format = "yyyy-mm-dd"
-        options = _options(column)
-        if options:
-            list_col += 1
-            list_letter = get_column_letter(list_col)
-            lists.cell(row=1, column=list_col, value=column.header)
-            for r, option in enumerate(options, start=2):
-                lists.cell(row=r, column=list_col, value=option)
-            end = max(2, len(options) + 1)
-            validation = DataValidation(
-                type="list",
-                formula1=f"'{LIST_SHEET}'!${list_letter}$2:${list_letter}${end}",
-                allow_blank=True,
-                showErrorMessage=True,
-                errorStyle="warning",
-                errorTitle=str(_("请从下拉列表选择")),
-                error=str(_("“%(col)s”的值不在可选范围内，导入时会报错。") % {"col": column.header}),
-            )
-            validation.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
-            data.add_data_validation(validation)
-    data.freeze_panes = "A2"
-
-    guide.column_dimensions["A"].width = 22
-    guide.column_dimensions["B"].width = 10
-    guide.column_dimensions["C"].width = 70
-    guide.column_dimensions["D"].width = 50
-    wrap = Alignment(wrap_text=True, vertical="top")
+    template = tabular.TemplateBook(DATA_SHEETS[kind], lists_title=LIST_SHEET)
     title = _("专利批量导入说明") if kind == ImportKind.PATENTS else _("产品批量导入说明")
-    guide.append([title])
-    guide["A1"].font = Font(bold=True, size=14)
+    guide = template.sheet(INSTRUCTION_SHEET, widths={"A": 22, "B": 10, "C": 70, "D": 50}, heading=title)
+    template.header(columns, comments=True)
+    for i, column in enumerate(columns, start=1):
+        number_format = (
+            tabular.TEXT_FORMAT if column.kind in TEXT_KINDS else tabular.DATE_FORMAT if column.kind == "date" else None
+        )
+        template.column(i, width=max(12, min(40, 2 * len(column.header) + 4)), number_format=number_format)
+        if options := _options(column):
+            template.options(i, column.header, options, rows=TEMPLATE_ROWS)
+    template.data.freeze_panes = "A2"
+
     for line in _general_rules(kind):
         guide.append([str(line)])
     guide.append([])
     guide.append([_("列名"), _("是否必填"), _("格式与说明"), _("可选值")])
-    for cell in guide[guide.max_row]:
-        cell.font, cell.fill = bold, fill
+    template.style_last_row(guide, emphasised=True)
     for column in columns:
         options = _options(column) or []
         required = _("必填") if column.required else _("选填")
         if column.product_level:
             required = f"{required}（{_('产品信息')}）"
         guide.append([column.header, required, str(column.note) or _("文字。"), "、".join(options)])
-        for cell in guide[guide.max_row]:
-            cell.alignment = wrap
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
+        template.style_last_row(guide, wrapped=True)
+    return template.to_bytes()
 
 
 def _general_rules(kind: str) -> list[Any]:
@@ -337,159 +288,47 @@ def _general_rules(kind: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading cells
+# Reading cells (the readers are patent_platform.tabular's; the classes and patents are this file's)
 
 
-class CellError(Exception):
-    """A cell that cannot be read; the message says why."""
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _plain(value: Any) -> str:
-    """The cell as text with full-width forms made ASCII (for numbers, codes and options, not for names)."""
-    return unicodedata.normalize("NFKC", _text(value)).replace("。", ".")
-
-
-_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and 20000 < value < 80000:
-        # an Excel serial date in a cell formatted as a number
-        return dt.date(1899, 12, 30) + dt.timedelta(days=int(value))
-    match = _DATE_RE.fullmatch(_plain(value))
-    if match:
-        try:
-            return dt.date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            pass
-    raise CellError(_("“%(value)s”不是有效日期，请写成 2024-05-18 这样的格式。") % {"value": _text(value)})
-
-
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise CellError(_("须为数字。"))
-    if isinstance(value, float):
-        number = Decimal(repr(value))
-    elif isinstance(value, int | Decimal):
-        number = Decimal(value)
-    else:
-        try:
-            number = Decimal(_plain(value).replace(",", ""))
-        except InvalidOperation:
-            raise CellError(_("“%(value)s”不是数字。") % {"value": _text(value)}) from None
-    if not number.is_finite():
-        raise CellError(_("“%(value)s”不是数字。") % {"value": _text(value)})
-    if number < 0:
-        raise CellError(_("不能为负数。"))
-    if number >= Decimal(10) ** 12:
-        raise CellError(_("数值过大。"))
-    if number != number.quantize(Decimal("0.01")):
-        raise CellError(_("最多保留两位小数。"))
-    return number
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = _plain(value)
-    if text.isdigit():
-        return int(text)
-    raise CellError(_("“%(value)s”不是整数。") % {"value": text})
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = _plain(value).upper()
-    if text in {YES, "Y", "YES", "TRUE", "1", "√"}:
-        return True
-    if text in {NO, "N", "NO", "FALSE", "0"}:
-        return False
-    raise CellError(_("请填写“是”或“否”。"))
-
-
-def _choice_reader(choices: Any) -> Callable[[Any], str]:
-    lookup: dict[str, str] = {}
-    for value, label in zip(choices.values, _choice_labels(choices), strict=True):
-        lookup[_norm_header(value)] = value
-        lookup[_norm_header(label)] = value
-        lookup[_norm_header(str(choices(value).label))] = value  # the current language's label
-    options = "、".join(_choice_labels(choices))
-
-    def read(value: Any) -> str:
-        found = lookup.get(_norm_header(_text(value)))
-        if found is None:
-            raise CellError(
-                _("“%(value)s”不是可选值，可选：%(options)s。") % {"value": _text(value), "options": options}
-            )
-        return found
-
-    return read
+read_patent = tabular.validated(lambda number: parse_patent_number(number).normalized, source=tabular.number_text)
 
 
 def _class_reader() -> Callable[[Any], ProductClass]:
     active = {c.code: c for c in ProductClass.objects.filter(is_active=True)}
-    by_number = {}
+    by_number: dict[int, list[ProductClass]] = {}
     for code, pc in active.items():
-        if code.isdigit():
+        if code.isdecimal():
             by_number.setdefault(int(code), []).append(pc)
 
     def read(value: Any) -> ProductClass:
-        text = _plain(value).split(" ")[0].strip()
-        if text in active:
-            return active[text]
-        if text.isdigit() and len(by_number.get(int(text), [])) == 1:
-            return by_number[int(text)][0]
-        raise CellError(_("产品分类代码“%(value)s”不存在或已停用，请从下拉列表选择。") % {"value": _text(value)})
+        code = tabular.plain(value).split(" ")[0].strip()
+        if code in active:
+            return active[code]
+        if code.isdecimal() and len(by_number.get(int(code), [])) == 1:
+            return by_number[int(code)][0]
+        raise CellError(_("产品分类代码“%(value)s”不存在或已停用，请从下拉列表选择。") % {"value": tabular.text(value)})
 
     return read
 
 
-def _patent(value: Any) -> str:
-    text = repr(value) if isinstance(value, float) else _plain(value)
-    try:
-        return parse_patent_number(text).normalized
-    except ValidationError as exc:
-        raise CellError(" ".join(exc.messages)) from None
+READERS: dict[str, Callable[[Any], Any]] = {
+    "int": tabular.integer,
+    "decimal": tabular.decimal,
+    "date": tabular.date,
+    "bool": tabular.boolean,
+    "patent": read_patent,
+}
 
 
 def _reader(column: Column, class_reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
     if column.kind == "text":
-
-        def read_text(value: Any) -> str:
-            text = _text(value)
-            if column.max_length and len(text) > column.max_length:
-                raise CellError(
-                    _("不能超过 %(n)s 个字（现有 %(len)s 个）。") % {"n": column.max_length, "len": len(text)}
-                )
-            return text
-
-        return read_text
+        return tabular.bounded_text(column.max_length)
     if column.kind == "choice":
-        return _choice_reader(column.choices)
+        return tabular.choice(column.choices)
     if column.kind == "class":
         return class_reader
-    return {"int": _int, "decimal": _decimal, "date": _date, "bool": _bool, "patent": _patent}[column.kind]
+    return READERS[column.kind]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,30 +340,6 @@ class Row:
     number: int  # Excel row number
     values: dict[str, Any] = field(default_factory=dict)  # key -> parsed value (absent: blank or invalid)
     bad: set[str] = field(default_factory=set)  # keys whose cell could not be read
-
-
-class Problems:
-    def __init__(self, columns: Sequence[Column]) -> None:
-        self.items: list[dict[str, Any]] = []
-        self.headers = {c.key: c.header for c in columns}
-        self.order = {c.header: i for i, c in enumerate(columns)}
-
-    def add(self, row: int, key: str, message: Any) -> None:
-        self.items.append({"row": row, "column": self.headers.get(key, key), "message": str(message)})
-
-    def sorted(self) -> list[dict[str, Any]]:
-        return sorted(self.items, key=lambda e: (e["row"], self.order.get(e["column"], -1)))
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-
-class _FileError(Exception):
-    """The file as a whole cannot be imported (not readable, wrong headers, no data)."""
-
-    def __init__(self, message: Any, column: str = "", row: int = 1) -> None:
-        super().__init__(str(message))
-        self.error = {"row": row, "column": column, "message": str(message)}
 
 
 class _SaveFailed(Exception):
@@ -539,55 +354,32 @@ def _progress(job: ImportJob, **fields: Any) -> None:
 
 
 def _read_rows(job: ImportJob, columns: Sequence[Column]) -> list[tuple[int, tuple[Any, ...]]]:
-    """The data rows (Excel row number, values in template column order); raises _FileError."""
-    from openpyxl import load_workbook
-
+    """The data rows (Excel row number, values in template column order); raises tabular.FileError."""
+    unreadable = _("无法读取该 Excel 文件，请使用平台模板另存为 .xlsx 后重新上传。")
     try:
         with job.file.open("rb") as handle:
-            book = load_workbook(BytesIO(handle.read()), read_only=True, data_only=True)
-    except Exception as exc:  # any reason the file is not a readable workbook
-        raise _FileError(_("无法读取该 Excel 文件，请使用平台模板另存为 .xlsx 后重新上传。")) from exc
-    try:
-        kind = job.kind
-        sheet = book[DATA_SHEETS[kind]] if DATA_SHEETS[kind] in book.sheetnames else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or all(_blank(v) for v in header):
-            raise _FileError(_("工作表“%(sheet)s”是空的：第 1 行应为表头，请使用平台模板。") % {"sheet": sheet.title})
-        position = _match_header(kind, header)
-        data: list[tuple[int, tuple[Any, ...]]] = []
-        for number, values in enumerate(rows, start=2):
-            if values is None or all(_blank(v) for v in values):
-                continue
-            if len(data) >= MAX_ROWS:
-                raise _FileError(_("文件超过 %(n)s 行数据，请拆分为多个文件上传。") % {"n": MAX_ROWS})
-            data.append((number, tuple(values[i] if i is not None and i < len(values) else None for i in position)))
-    finally:
-        book.close()
-    if not data:
-        raise _FileError(_("文件中没有数据：请从第 2 行起填写，每行一条。"), row=2)
-    return data
+            data = handle.read()
+    except Exception as exc:  # the stored file is gone or unreadable: as a damaged workbook
+        raise tabular.FileError(unreadable) from exc
+    with tabular.open_table(data, sheet=DATA_SHEETS[job.kind], unreadable=unreadable) as table:
+        _match, rows = tabular.read_rows(
+            table,
+            columns,
+            max_rows=MAX_ROWS,
+            require="all",
+            hint=lambda match: _other_template_hint(job.kind, match),
+            empty=_("工作表“%(sheet)s”是空的：第 1 行应为表头，请使用平台模板。") % {"sheet": table.title},
+            no_data=_("文件中没有数据：请从第 2 行起填写，每行一条。"),
+        )
+    return rows
 
 
-def _match_header(kind: str, header: Sequence[Any]) -> list[int | None]:
-    found = {_norm_header(v): i for i, v in enumerate(header) if not _blank(v)}
-    position: list[int | None] = []
-    missing: list[str] = []
-    for column in COLUMNS[kind]:
-        names = [_norm_header(n) for n in (column.header, *column.aliases)]
-        index = next((found[n] for n in names if n in found), None)
-        position.append(index)
-        if index is None:
-            missing.append(column.header)
-    if missing:
-        message = _("第 1 行表头不符：缺少列%(cols)s，请使用平台模板。") % {
-            "cols": "、".join(f"“{m}”" for m in missing)
-        }
-        other = ImportKind.PRODUCTS if kind == ImportKind.PATENTS else ImportKind.PATENTS
-        if all(_norm_header(c.header) in found for c in COLUMNS[other] if c.required):
-            message += _("这似乎是“%(kind)s”模板，请在上传时选择“%(kind)s”。") % {"kind": other.label}
-        raise _FileError(message, column=missing[0])
-    return position
+def _other_template_hint(kind: str, match: tabular.HeaderMatch) -> str:
+    """Said when the header is the other template's: the user chose the wrong kind on upload."""
+    other = ImportKind.PRODUCTS if kind == ImportKind.PATENTS else ImportKind.PATENTS
+    if all(match.has(c.header) for c in COLUMNS[other] if c.required):
+        return _("这似乎是“%(kind)s”模板，请在上传时选择“%(kind)s”。") % {"kind": other.label}
+    return ""
 
 
 def _parse(
@@ -601,7 +393,7 @@ def _parse(
     for done, (number, values) in enumerate(data, start=1):
         row = Row(number)
         for column, raw in zip(columns, values, strict=True):
-            if _blank(raw):
+            if tabular.blank(raw):
                 continue
             try:
                 row.values[column.key] = readers[column.key](raw)
@@ -821,7 +613,7 @@ def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
     audit record (`audit_bulk`, in `_run`) names every version; the dashboards' summary is told through
     `figures_changed`, as no post_save signal is sent."""
     unit, user = job.unit, job.created_by
-    services._require_filer(user, unit)  # 404 (handled by _run) if the uploader lost access meanwhile
+    services.require_filer(user, unit)  # 404 (handled by _run) if the uploader lost access meanwhile
     versions: list[ProductVersion] = []
     for product in products:
         version = ProductVersion(data_year=product["data_year"])
@@ -861,7 +653,7 @@ def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
                         version=version,
                         right_id=int(link["right"]),
                         is_core=bool(link.get("is_core")),
-                        contribution=services._decimal(link.get("contribution")),
+                        contribution=tabular.decimal_or_zero(link.get("contribution")),
                         embodiment=(link.get("embodiment") or "").strip(),
                     )
                     for version, product in zip(batch_versions, batch, strict=True)
@@ -924,7 +716,7 @@ def _run(job: ImportJob) -> str:
     problems = Problems(columns)
     try:
         data = _read_rows(job, columns)
-    except _FileError as exc:
+    except tabular.FileError as exc:
         return _finish(job, ImportStatus.FAILED, errors=[exc.error], message=exc.error["message"])
     _progress(job, total_rows=len(data))
     rows = _parse(job, columns, data, problems)

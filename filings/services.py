@@ -35,6 +35,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import User
 from patent_platform.scoping import forget_scope, lock_visible, scope_of
+from patent_platform.tabular import decimal_or_zero
 
 VERSION_FIELDS = (
     "name",
@@ -83,7 +84,7 @@ def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str,
     return user, unit
 
 
-def _require_filer(user: Any, unit: FilingUnit | None = None) -> None:
+def require_filer(user: Any, unit: FilingUnit | None = None) -> None:
     """Only an enterprise user writes filing data, and only for its own unit: anyone else gets 404."""
     if getattr(user, "role", None) != Role.ENTERPRISE:
         raise Http404
@@ -161,7 +162,7 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
     `data`: number (any accepted form), title, application_date, grant_date, legal_status, kind,
     licence_kind, recordal_number, valid_until.
     """
-    _require_filer(user, unit)
+    require_filer(user, unit)
     try:
         parsed = parse_patent_number(str(data.get("number", "")))
     except ValidationError as exc:
@@ -194,7 +195,7 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
 
 @transaction.atomic
 def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any]) -> PatentRight:
-    _require_filer(user)
+    require_filer(user)
     right = lock_visible(PatentRight.objects.all(), user, right.pk)
     before = audit.snapshot(right)
     for k, v in _clean_right({**audit.snapshot(right), **data}).items():
@@ -207,7 +208,7 @@ def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any
 
 @transaction.atomic
 def delete_patent_right(*, right: PatentRight, user: Any) -> None:
-    _require_filer(user)
+    require_filer(user)
     right = lock_visible(PatentRight.objects.all(), user, right.pk)
     if right.links.exists():
         raise ValidationError(_("该专利已关联到产品，不能删除；请先从产品中移除。"), code="in_use")
@@ -219,10 +220,6 @@ def delete_patent_right(*, right: PatentRight, user: Any) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Product versions
-
-
-def _decimal(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
 def link_shape_errors(
@@ -246,7 +243,7 @@ def link_shape_errors(
             errors.append(_("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id]})
         seen.add(right_id)
         try:
-            contribution = _decimal(link.get("contribution"))
+            contribution = decimal_or_zero(link.get("contribution"))
         except ArithmeticError:
             errors.append(_("第 %(i)s 项：贡献度须为数字。") % {"i": i})
             continue
@@ -315,7 +312,7 @@ def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
             errors[name] = _("请填写%(label)s。") % {"label": label}
             continue
         try:
-            values[name] = _decimal(data.get(name))
+            values[name] = decimal_or_zero(data.get(name))
         except ArithmeticError:
             errors[name] = _("%(label)s须为数字。") % {"label": label}
             continue
@@ -466,7 +463,7 @@ def _apply_links(version: ProductVersion, links: list[Mapping[str, Any]]) -> Non
             version=version,
             right_id=int(link["right"]),
             is_core=bool(link.get("is_core")),
-            contribution=_decimal(link.get("contribution")),
+            contribution=decimal_or_zero(link.get("contribution")),
             embodiment=(link.get("embodiment") or "").strip(),
         )
         for link in links
@@ -495,7 +492,7 @@ def create_product(
     """A new product with its first (draft) version for `data_year` (default: last year)."""
     from filings.workflow import default_data_year
 
-    _require_filer(user, unit)
+    require_filer(user, unit)
     year = default_data_year() if data_year is None else data_year
     if message := data_year_error(year):
         raise ValidationError({"data_year": [message]})
@@ -527,7 +524,7 @@ def update_version(
     *, version: ProductVersion, user: Any, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None = None
 ) -> ProductVersion:
     """Edit a draft or returned version (figures and, if given, the whole patent list)."""
-    _require_filer(user)
+    require_filer(user)
     locked = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
     if locked.status not in EDITABLE_STATUSES:
         raise ValidationError(
@@ -568,7 +565,7 @@ def _jsonable(rows: list[tuple[Any, ...]]) -> list[list[str]]:
 @transaction.atomic
 def delete_draft(*, version: ProductVersion, user: Any) -> None:
     """A draft that was never submitted may be deleted (with its product if it has no other version)."""
-    _require_filer(user)
+    require_filer(user)
     locked = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
     if locked.status != "draft" or locked.transitions.exclude(action="yearly_update").exists():
         raise ValidationError(_("只有从未提交过的草稿可以删除；已提交的备案请撤回。"), code="not_deletable")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from io import BytesIO
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +31,7 @@ from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.identifiers import build_uscc, validate_uscc
 from filings.models import FilingUnit, Product, ProductVersion
 from filings.workflow import china_today
-from patent_platform import audit
+from patent_platform import audit, tabular
 from patent_platform.choices import AuditAction, RegionLevel, Role
 from patent_platform.models import Region
 from patent_platform.scoping import Scope, scope_of
@@ -41,6 +40,10 @@ from provincial.models import ManagementUnit, PortMembership, Roster, RosterEntr
 
 HEADER_USCC = "统一社会信用代码"
 HEADER_NAME = "企业名称"
+ROSTER_COLUMNS = (
+    tabular.Column("uscc", HEADER_USCC, required=True),
+    tabular.Column("name", HEADER_NAME, required=True),
+)
 MAX_ROWS = 50_000
 FIRST_YEAR = 2000
 ROSTER_ADMINS = frozenset({Role.NATIONAL_ADMIN, Role.PORT_ADMIN})
@@ -50,10 +53,7 @@ ROSTER_ADMINS = frozenset({Role.NATIONAL_ADMIN, Role.PORT_ADMIN})
 # Parsing and saving
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    message: str
+RowError = tabular.Problem  # (row, column, message): the column is always "" (a roster's errors are per row)
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,11 @@ def port_of(user: Any) -> ManagementUnit | None:
 
 def build_template() -> bytes:
     """The Excel template: one sheet with the two header cells, and a sheet explaining them."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("名单")
-    sheet.append([HEADER_USCC, HEADER_NAME])
-    sheet.column_dimensions["A"].width = 24
-    sheet.column_dimensions["B"].width = 40
-    notes = workbook.create_sheet(_("说明"))
+    template = tabular.TemplateBook(_("名单"))
+    template.header(ROSTER_COLUMNS, styled=False)
+    template.column(1, width=24)
+    template.column(2, width=40)
+    notes = template.sheet(_("说明"), widths={"A": 100})
     for line in (
         _("第一个工作表的第一行为列名：统一社会信用代码、企业名称（列的顺序不限），从第二行起每行一家企业。"),
         _("统一社会信用代码为 18 位，平台逐行校验其校验位；同一文件中不能重复。"),
@@ -99,22 +95,7 @@ def build_template() -> bytes:
         _("任何一行有错误时整份名单都不会导入，请按错误提示修改后重新上传。"),
     ):
         notes.append([line])
-    notes.column_dimensions["A"].width = 100
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _header_key(value: Any) -> str:
-    return "".join(_text(value).split()).rstrip("*＊")
+    return template.to_bytes()
 
 
 def region_of(uscc: str, known: set[str] | frozenset[str]) -> tuple[str, str, str] | None:
@@ -139,80 +120,83 @@ def parse_roster(file: IO[bytes], *, scope: Scope | None = None) -> list[ParsedE
     """Read and check every row of the first sheet; raise RosterImportError listing all the errors.
 
     `scope`: for a port's roster, every enterprise must lie inside it (None: a national roster)."""
-    from openpyxl import load_workbook
-
+    problems = tabular.Problems()
     try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise RosterImportError([RowError(0, _("无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式。"))]) from exc
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        keys = [_header_key(v) for v in header or ()]
-        missing = [h for h in (HEADER_USCC, HEADER_NAME) if h not in keys]
-        if missing:
-            raise RosterImportError(
-                [
-                    RowError(
-                        1,
-                        _("表头缺少列：%(missing)s。第一个工作表的第一行应为列名“%(uscc)s”和“%(name)s”。")
-                        % {"missing": "、".join(missing), "uscc": HEADER_USCC, "name": HEADER_NAME},
-                    )
-                ]
-            )
-        uscc_col, name_col = keys.index(HEADER_USCC), keys.index(HEADER_NAME)
-        known = set(Region.objects.values_list("code", flat=True))
-        entries: list[ParsedEntry] = []
-        errors: list[RowError] = []
-        seen: dict[str, int] = {}
-        for number, values in enumerate(rows, start=2):
-            raw_uscc = _text(values[uscc_col]) if uscc_col < len(values) else ""
-            name = _text(values[name_col]) if name_col < len(values) else ""
-            if not raw_uscc and not name:
-                continue  # a blank line
-            if number - 1 > MAX_ROWS:
-                errors.append(RowError(number, _("名单过长：一次最多导入 %(max)s 家企业。") % {"max": MAX_ROWS}))
-                break
-            row_errors = []
-            uscc = ""
-            if not raw_uscc:
-                row_errors.append(_("缺少统一社会信用代码。"))
-            else:
-                try:
-                    uscc = validate_uscc(raw_uscc)
-                except ValidationError as exc:
-                    row_errors.extend(str(m) for m in exc.messages)
-            if not name:
-                row_errors.append(_("缺少企业名称。"))
-            elif len(name) > 200:
-                row_errors.append(_("企业名称过长：最多 200 个字符。"))
-            codes = None
-            if uscc:
-                if uscc in seen:
-                    row_errors.append(
-                        _("统一社会信用代码 %(uscc)s 与第 %(row)s 行重复。") % {"uscc": uscc, "row": seen[uscc]}
-                    )
-                else:
-                    seen[uscc] = number
-                codes = region_of(uscc, known)
-                if codes is None:
-                    row_errors.append(
-                        _("统一社会信用代码 %(uscc)s 的行政区划码 %(code)s 不在 GB/T 2260 中，无法确定企业所属地区。")
-                        % {"uscc": uscc, "code": uscc[2:8]}
-                    )
-                elif scope is not None and not scope.covers_region(_most_specific(codes)):
-                    row_errors.append(_("不在本端口管辖范围：%(uscc)s（%(name)s）。") % {"uscc": uscc, "name": name})
-            if row_errors:
-                errors.extend(RowError(number, message) for message in row_errors)
-            elif codes is not None:
-                entries.append(ParsedEntry(number, uscc, name, *codes))
-    finally:
-        workbook.close()
-    if errors:
-        raise RosterImportError(errors)
+        with tabular.open_table(
+            file.read(), unreadable=_("无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式。")
+        ) as table:
+            entries = _read_entries(table, problems, scope)
+    except tabular.FileError as exc:
+        raise RosterImportError([RowError(0, "", exc.error["message"])]) from exc
+    if problems:
+        raise RosterImportError(problems.items)
     if not entries:
-        raise RosterImportError([RowError(2, _("文件中没有企业数据：请从第二行起每行填写一家企业。"))])
+        raise RosterImportError([RowError(2, "", _("文件中没有企业数据：请从第二行起每行填写一家企业。"))])
     return entries
+
+
+def _read_entries(table: tabular.Table, problems: tabular.Problems, scope: Scope | None) -> list[ParsedEntry]:
+    header = next(table.rows, (1, ()))[1]
+    match = tabular.match_header(header or (), ROSTER_COLUMNS, prefer="first")
+    if match.missing:
+        message = _("表头缺少列：%(missing)s。第一个工作表的第一行应为列名“%(uscc)s”和“%(name)s”。") % {
+            "missing": "、".join(match.missing),
+            "uscc": HEADER_USCC,
+            "name": HEADER_NAME,
+        }
+        raise RosterImportError([RowError(1, "", message)])
+    known = set(Region.objects.values_list("code", flat=True))
+    entries: list[ParsedEntry] = []
+    seen: dict[str, int] = {}
+    for number, values in table.rows:
+        raw_uscc, name = (tabular.text(v) for v in match.project(values))
+        if not raw_uscc and not name:
+            continue  # a blank line
+        if number - 1 > MAX_ROWS:
+            problems.add(number, "", _("名单过长：一次最多导入 %(max)s 家企业。") % {"max": MAX_ROWS})
+            break
+        entry, row_errors = _check_entry(number, raw_uscc, name, known=known, seen=seen, scope=scope)
+        for message in row_errors:
+            problems.add(number, "", message)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _check_entry(
+    number: int, raw_uscc: str, name: str, *, known: set[str], seen: dict[str, int], scope: Scope | None
+) -> tuple[ParsedEntry | None, list[str]]:
+    """One row: its entry, or the reasons it has none (`seen`: the USCCs of the rows before, updated)."""
+    row_errors: list[str] = []
+    uscc = ""
+    if not raw_uscc:
+        row_errors.append(_("缺少统一社会信用代码。"))
+    else:
+        try:
+            uscc = validate_uscc(raw_uscc)
+        except ValidationError as exc:
+            row_errors.extend(str(m) for m in exc.messages)
+    if not name:
+        row_errors.append(_("缺少企业名称。"))
+    elif len(name) > 200:
+        row_errors.append(_("企业名称过长：最多 200 个字符。"))
+    codes = None
+    if uscc:
+        if uscc in seen:
+            row_errors.append(_("统一社会信用代码 %(uscc)s 与第 %(row)s 行重复。") % {"uscc": uscc, "row": seen[uscc]})
+        else:
+            seen[uscc] = number
+        codes = region_of(uscc, known)
+        if codes is None:
+            row_errors.append(
+                _("统一社会信用代码 %(uscc)s 的行政区划码 %(code)s 不在 GB/T 2260 中，无法确定企业所属地区。")
+                % {"uscc": uscc, "code": uscc[2:8]}
+            )
+        elif scope is not None and not scope.covers_region(_most_specific(codes)):
+            row_errors.append(_("不在本端口管辖范围：%(uscc)s（%(name)s）。") % {"uscc": uscc, "name": name})
+    if row_errors or codes is None:
+        return None, row_errors
+    return ParsedEntry(number, uscc, name, *codes), []
 
 
 def validate_year(year: int) -> None:

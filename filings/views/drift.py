@@ -30,7 +30,7 @@ from filings.choices import ENDED_STATUSES, ImportStatus, LegalStatus
 from filings.models import FilingFlag, PatentStatusImport
 from filings.tasks import run_status_import
 from filings.views.review import REVIEW_ROLES, province_choices
-from patent_platform import audit
+from patent_platform import audit, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.exports import xlsx_response
 from patent_platform.uploads import sniff, validate_upload
@@ -180,13 +180,11 @@ class StatusImportErrorsView(ScopedViewMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = get_object_or_404(self.scoped_queryset(), pk=pk)
-        rows = [[e.get("row"), e.get("column", ""), e.get("message", "")] for e in job.errors]
-        if job.message:
-            rows += [[], ["", "", job.message]]
+        rows = tabular.error_report_rows(job.errors, job.message)
         return xlsx_response(
             filename=f"{_('导入错误报告')}-{job.original_name}.xlsx",
             title=_("错误报告"),
-            headers=[_("行号"), _("列名"), _("错误原因")],
+            headers=tabular.error_report_headers(),
             rows=rows,
             object_type=PatentStatusImport._meta.label,
             changes={"import": job.pk},

@@ -25,7 +25,7 @@ from filings.choices import ImportKind, ImportStatus
 from filings.imports import COLUMNS, DATA_SHEETS, build_template
 from filings.models import ImportJob
 from filings.tasks import run_import
-from patent_platform import audit
+from patent_platform import audit, tabular
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_response
 from patent_platform.uploads import validate_upload
@@ -147,13 +147,11 @@ class ImportErrorsView(ScopedViewMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
 
         job = get_object_or_404(self.scoped_queryset(), pk=pk)
-        rows = [[e.get("row"), e.get("column", ""), e.get("message", "")] for e in job.errors]
-        if job.message:
-            rows += [[], ["", "", job.message]]
+        rows = tabular.error_report_rows(job.errors, job.message)
         return xlsx_response(
             filename=f"{_('导入错误报告')}-{job.original_name}",
             title=_("错误报告"),
-            headers=[_("行号"), _("列名"), _("错误原因")],
+            headers=tabular.error_report_headers(),
             rows=rows,
             object_type=ImportJob._meta.label,
             changes={"job": job.pk},
