@@ -34,6 +34,7 @@ from evaluation.models import (
     Objection,
     Round,
 )
+from filings import webhooks
 from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
@@ -540,13 +541,25 @@ def finalize(rnd: Round, user: Any, today: dt.date | None = None) -> dict[str, i
     serial = _next_serial(rnd.data_year)
     now = timezone.now()
     certified = []
-    for candidate in rnd.candidates.filter(status=C.PROPOSED).order_by("product_class__code", "pk"):
+    events = []
+    proposed = rnd.candidates.filter(status=C.PROPOSED).select_related("version__product")
+    for candidate in proposed.order_by("product_class__code", "pk"):
         candidate.status = C.CERTIFIED
         candidate.certificate_number = f"RD{rnd.data_year}{serial:05d}"
         candidate.certified_at = now
         candidate.save(update_fields=["status", "certificate_number", "certified_at"])
         certified.append(candidate.pk)
+        events.append(
+            webhooks.Certified(
+                candidate_id=candidate.pk,
+                round_id=rnd.pk,
+                version=candidate.version,
+                certificate_number=candidate.certificate_number,
+                certified_at=now,
+            )
+        )
         serial += 1
     _move(rnd, Stage.FINAL, user, str(_("公布认定结果")), finalized_at=now)
     _notify(certified, "certified")
+    webhooks.emit_certified(events)  # the units' webhook events commit with the final list, or neither does
     return {"certified": len(certified)}

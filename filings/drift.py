@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from filings import webhooks
 from filings.choices import ENDED_STATUSES, FilingStatus, ImportStatus, LegalStatus
 from filings.imports import read_patent, release_for_retry
 from filings.models import FilingFlag, Patent, PatentLink, PatentStatusChange, PatentStatusImport
@@ -386,6 +387,7 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
         ]
     if outcome.new_flag_ids:
         queue_flag_notices(outcome.new_flag_ids)  # in this transaction: the flags and their notices commit together
+        webhooks.emit_flags(outcome.new_flag_ids)  # and their webhook events
     if outcome.flagged or outcome.resolved:
         # the flags were written set-based: the dashboards' "flagged" figure of these products moves
         for chunk in _chunks(sorted({c.patent_id for c in changes})):

@@ -33,6 +33,7 @@ from filings.models import (
 )
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.messages import Duplicate, rule
 from patent_platform.models import User
 from patent_platform.scoping import forget_scope, lock_visible, scope_of
 from patent_platform.tabular import decimal_or_zero
@@ -184,8 +185,9 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
         patent.full_clean()
         patent.save()
         audit.audit_change(obj=patent, before=None, actor=user)
-    if PatentRight.objects.filter(unit=unit, patent=patent).exists():
-        raise ValidationError({"number": _("本单位已登记专利 %(n)s。") % {"n": patent.number}}, code="duplicate")
+    existing = PatentRight.objects.filter(unit=unit, patent=patent).values_list("pk", flat=True).first()
+    if existing is not None:
+        raise Duplicate(_("本单位已登记专利 %(n)s。") % {"n": patent.number}, existing_id=existing, field="number")
     right = PatentRight(unit=unit, patent=patent, created_by=user, **right_fields)
     right.save()
     audit.audit_change(obj=right, before=None, actor=user)
@@ -237,26 +239,65 @@ def link_shape_errors(
     for i, link in enumerate(links, start=1):
         right_id = int(link["right"]) if link.get("right") not in (None, "") else None
         if right_id not in rights:
-            errors.append(_("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i})
+            errors.append(
+                rule(
+                    _("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i},
+                    "right_unknown",
+                    index=i - 1,
+                    item_field="right",
+                )
+            )
             continue
         if right_id in seen:
-            errors.append(_("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id]})
+            errors.append(
+                rule(
+                    _("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id]},
+                    "duplicate_link",
+                    index=i - 1,
+                    item_field="right",
+                )
+            )
         seen.add(right_id)
         try:
             contribution = decimal_or_zero(link.get("contribution"))
         except ArithmeticError:
-            errors.append(_("第 %(i)s 项：贡献度须为数字。") % {"i": i})
-            continue
+            contribution = Decimal("NaN")
         if not contribution.is_finite():
-            errors.append(_("第 %(i)s 项：贡献度须为数字。") % {"i": i})
+            errors.append(
+                rule(
+                    _("第 %(i)s 项：贡献度须为数字。") % {"i": i},
+                    "contribution_invalid",
+                    index=i - 1,
+                    item_field="contribution",
+                )
+            )
             continue
         if not Decimal(0) <= contribution <= Decimal(100):
-            errors.append(_("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i})
+            errors.append(
+                rule(
+                    _("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i},
+                    "contribution_range",
+                    index=i - 1,
+                    item_field="contribution",
+                )
+            )
         elif _decimal_places(contribution) > 2:  # stored with two: 33.333 was kept as 33.33 by the service alone
-            errors.append(_("第 %(i)s 项：贡献度最多保留两位小数。") % {"i": i})
+            errors.append(
+                rule(
+                    _("第 %(i)s 项：贡献度最多保留两位小数。") % {"i": i},
+                    "contribution_places",
+                    index=i - 1,
+                    item_field="contribution",
+                )
+            )
         total += contribution
     if total > 100:
-        errors.append(_("各专利贡献度之和为 %(total)s%%，不能超过 100%%。") % {"total": f"{total.normalize():f}"})
+        errors.append(
+            rule(
+                _("各专利贡献度之和为 %(total)s%%，不能超过 100%%。") % {"total": f"{total.normalize():f}"},
+                "contribution_total",
+            )
+        )
     return errors
 
 
@@ -309,27 +350,28 @@ def figure_errors(data: Mapping[str, Any]) -> dict[str, str]:
     values: dict[str, Decimal] = {}
     for name, label in labels.items():
         if name in REQUIRED_FIGURES and data.get(name) in (None, ""):
-            errors[name] = _("请填写%(label)s。") % {"label": label}
+            errors[name] = rule(_("请填写%(label)s。") % {"label": label}, "required")
             continue
         try:
             values[name] = decimal_or_zero(data.get(name))
         except ArithmeticError:
-            errors[name] = _("%(label)s须为数字。") % {"label": label}
+            errors[name] = rule(_("%(label)s须为数字。") % {"label": label}, "invalid")
             continue
         if not values[name].is_finite():
-            errors[name] = _("%(label)s须为数字。") % {"label": label}
+            errors[name] = rule(_("%(label)s须为数字。") % {"label": label}, "invalid")
             del values[name]
         elif values[name] < 0:
-            errors[name] = _("%(label)s不能为负数。") % {"label": label}
+            errors[name] = rule(_("%(label)s不能为负数。") % {"label": label}, "min_value")
         elif _decimal_places(values[name]) > 2:
-            errors[name] = _("%(label)s最多保留两位小数。") % {"label": label}
+            errors[name] = rule(_("%(label)s最多保留两位小数。") % {"label": label}, "max_decimal_places")
         elif values[name] >= FIGURE_MAX:
-            errors[name] = _("%(label)s数值过大（须小于 1 万亿万元）。") % {"label": label}
+            errors[name] = rule(_("%(label)s数值过大（须小于 1 万亿万元）。") % {"label": label}, "max_value")
     if "sales" in values and "exports" in values and "exports" not in errors and values["exports"] > values["sales"]:
-        errors["exports"] = _("出口额（%(exports)s 万元）不能大于上年度销售额（%(sales)s 万元）。") % {
-            "exports": values["exports"],
-            "sales": values["sales"],
-        }
+        errors["exports"] = rule(
+            _("出口额（%(exports)s 万元）不能大于上年度销售额（%(sales)s 万元）。")
+            % {"exports": values["exports"], "sales": values["sales"]},
+            "exports_above_sales",
+        )
     return errors
 
 

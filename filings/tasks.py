@@ -58,3 +58,12 @@ def detect_conflicts() -> dict[str, int]:
 
     result = detect_all()
     return {"checked": result.checked, "opened": result.opened, "updated": result.updated, "closed": result.closed}
+
+
+@shared_task(name="filings.deliver_webhooks", base=ClaimingTask, max_retries=3)
+def deliver_webhooks() -> dict[str, int]:
+    """Send the webhook deliveries that are due (filings/webhooks.py): asked for after every change that
+    writes one, and by beat every minute for retries and for what the broker or a worker left unsent."""
+    from filings.webhooks import deliver_due
+
+    return deliver_due()

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("enterprise/imports/", include(("filings.urls_imports", "imports"))),
+    path("enterprise/webhooks/", include(("filings.urls_webhooks", "webhooks"))),
     path("enterprise/", include(("filings.urls_enterprise", "enterprise"))),
     path("review/", include(("filings.urls_review", "review"))),
     path("documents/", include(("filings.urls_documents", "documents"))),

@@ -27,6 +27,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from filings import webhooks
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.identifiers import CHINA_TZ
 from filings.models import (
@@ -246,6 +247,8 @@ def return_for_correction(version: ProductVersion, user: Any, reasons: Mapping[s
             ReturnReason(version=locked, review_round=locked.review_round, field=f, message=m, created_by=user)
             for f, m in cleaned.items()
         )
+        # the webhook event commits with the return, or neither does
+        webhooks.emit_transition(locked, "return", reasons=[{"field": f, "message": m} for f, m in cleaned.items()])
         version.review_round = locked.review_round
         return locked
 
@@ -380,6 +383,7 @@ def approve(version: ProductVersion, user: Any, *, override_reason: str = "") ->
         from filings.notifications import queue_transition_notice
 
         queue_transition_notice(Transition.objects.filter(version=locked, action="approve").latest("pk"))
+        webhooks.emit_transition(locked, "approve")  # with the filing number, in the approval's transaction
         return locked
 
 
@@ -396,6 +400,7 @@ def revoke(version: ProductVersion, user: Any, reason: str) -> ProductVersion:
     with transaction.atomic():
         locked = _transition(version, "revoke", user, reason=reason.strip())
         _republish(locked.product)
+        webhooks.emit_transition(locked, "revoke", reason=reason.strip())
         return locked
 
 

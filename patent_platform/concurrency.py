@@ -31,9 +31,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from patent_platform.api.problems import problem_json_response
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,7 @@ def busy_response(request: HttpRequest) -> HttpResponse:
     message = _("系统繁忙：其他操作正在写入数据，请稍后重试。")
     response: HttpResponse
     if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": str(message), "code": "database_busy"}, status=503)
+        response = problem_json_response("database_busy", message)
     else:
         response = HttpResponse(str(message), status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)

@@ -3,10 +3,11 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
 from patent_platform import audit
+from patent_platform.api.problems import problem_json_response
 
 
 def client_ip(request: HttpRequest, *args: object) -> str | None:
@@ -65,7 +66,7 @@ class RefuseNulInQueryMiddleware:
         if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
             message = _("查询参数不能包含空字符（NUL）。")
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": str(message)}, status=400)
+                return problem_json_response("bad_request", message)
             return HttpResponseBadRequest(str(message), content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -16,7 +16,8 @@ out of range) and answer 500. So:
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions
+
+from patent_platform.api.problems import invalid_parameter
 
 ID_MAX = 10**18 - 1  # the largest id a URL may carry: 18 digits always fit a bigint
 ID_REGEX = "[0-9]{1,18}"
@@ -45,7 +46,7 @@ def int_param(params: Any, name: str, message: Any = None, *, minimum: int = 1, 
     value = int_or_none(raw, minimum=minimum, maximum=maximum)
     if value is None:
         text = message or _("须为 %(min)s 到 %(max)s 之间的整数。") % {"min": minimum, "max": maximum}
-        raise exceptions.ValidationError({name: [text]})
+        raise invalid_parameter(name, text, "out_of_range")
     return value
 
 
@@ -60,6 +61,31 @@ def int_or_none(raw: Any, *, minimum: int = 1, maximum: int = ID_MAX) -> int | N
     except ValueError:
         return None
     return value if minimum <= value <= maximum else None
+
+
+def parse_moment(raw: Any) -> Any:
+    """An ISO 8601 date-time from a query parameter (a date alone: its midnight; no zone: the platform's,
+    Asia/Shanghai), or None when it is not one."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    text = str(raw or "").strip().replace(" ", "+")  # an unescaped "+08:00" arrives as " 08:00"
+    if not text or len(text) > 40:
+        return None
+    try:
+        moment = parse_datetime(text)
+        if moment is None and (day := parse_date(text)) is not None:
+            moment = dt.datetime.combine(day, dt.time())
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    try:  # in UTC: PostgreSQL refuses an offset beyond ±15:59 that Python parses (the fuzzer's "+16:41")
+        return (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(dt.UTC)
+    except (OverflowError, ValueError):  # year 1 at -01:00, a local time that does not exist
+        return None
 
 
 def int_parameter(name: str, description: Any, *, minimum: int = 1, maximum: int = ID_MAX) -> Any:

@@ -231,14 +231,3 @@ class AddressRateThrottle(BaseThrottle):
 class TokenRateThrottle(AddressRateThrottle):
     scope = "token"
     account_field = "email"
-
-
-def throttled_response_schema() -> Any:
-    """The 429 answer for drf-spectacular's `responses`, so that the schema documents it."""
-    from drf_spectacular.utils import OpenApiResponse, inline_serializer
-    from rest_framework import serializers
-
-    return OpenApiResponse(
-        response=inline_serializer("ThrottledResponse", {"detail": serializers.CharField()}),
-        description=str(_("请求过于频繁；Retry-After 头给出可重试的秒数。")),
-    )

@@ -270,11 +270,14 @@ class SecurityPolicyMiddleware:
 
     @staticmethod
     def _staff_token(request: HttpRequest) -> HttpResponse | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header.startswith("Token "):
+        from patent_platform.api.auth import token_key
+        from patent_platform.api.problems import problem_json_response
+
+        key = token_key(request.META.get("HTTP_AUTHORIZATION", ""))
+        if key is None:
             return None
-        role = Token.objects.filter(key=header[6:].strip()).values_list("user__role", flat=True).first()
+        role = Token.objects.filter(key=key).values_list("user__role", flat=True).first()
         if role is not None and role in required_roles():
             detail = _("工作人员账号的 API 令牌不被接受：请使用网页并完成双因素认证。")
-            return JsonResponse({"detail": detail}, status=403)
+            return problem_json_response("permission_denied", detail)
         return None

@@ -28,3 +28,11 @@ def deliver_notices() -> dict[str, int]:
     from patent_platform.outbox import deliver
 
     return deliver()
+
+
+@shared_task(name="patent_platform.purge_idempotency_keys")
+def purge_idempotency_keys() -> dict[str, int]:
+    """Hourly (beat): delete the API's idempotency keys older than IDEMPOTENCY_KEY_HOURS (24 h)."""
+    from patent_platform.api.idempotency import purge
+
+    return {"deleted": purge()}

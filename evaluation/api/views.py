@@ -46,8 +46,9 @@ from evaluation.models import (
     MethodVersion,
     Round,
 )
-from filings.api.views import CONFLICT, ERRORS, READ_ERRORS, ApiErrorsMixin
+from filings.api.views import CONFLICT, ERRORS, READ_ERRORS
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter
 
@@ -63,7 +64,7 @@ def require_national(user: Any) -> None:
 def choice_param(params: Any, name: str, choices: list[str]) -> str | None:
     raw = (params.get(name) or "").strip()
     if raw and raw not in choices:
-        raise exceptions.ValidationError({name: [_("未知的状态。")]})
+        raise invalid_parameter(name, _("未知的状态。"), "invalid_choice")
     return raw or None
 
 
@@ -122,7 +123,7 @@ def _benchmark_action(name: str, summary: Any, request: Any = None) -> Any:
         responses={200: BenchmarkSetSerializer, **ERRORS},
     ),
 )
-class BenchmarkSetViewSet(ApiErrorsMixin, ScopedModelViewSet):
+class BenchmarkSetViewSet(ScopedModelViewSet):
     queryset = BenchmarkSet.objects.select_related("method", "product_class").prefetch_related(
         Prefetch("values", queryset=Benchmark.objects.select_related("indicator"))
     )
@@ -239,7 +240,7 @@ def _round_action(name: str, summary: Any, request: Any = None, code: int = 200)
         responses={201: RoundSerializer, **ERRORS},
     ),
 )
-class RoundViewSet(ApiErrorsMixin, ScopedModelViewSet):
+class RoundViewSet(ScopedModelViewSet):
     queryset = Round.objects.select_related("method")
     serializer_class = RoundSerializer
     http_method_names = ["get", "post", "head", "options"]

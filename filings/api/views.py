@@ -3,20 +3,18 @@ the workflow actions on a product's current version.
 
 Every viewset reads through the scoping rule (`ScopedViewSetMixin`): what is out of scope answers 404, for
 the list, the detail and every action alike. Writes go through `filings.services` and `filings.workflow`;
-their errors are turned into HTTP answers in one place, `ApiErrorsMixin`:
-`django.core.exceptions.ValidationError` (and `WorkflowError`) → 400 `{"field": ["…"]}` (a message that
-belongs to no field → `{"non_field_errors": ["…"]}`), `PermissionDenied` → 403, `Http404` → 404; an approval
-the filing's rule set refuses (`workflow.FindingsError`) → 409 with the messages by field and `findings`; an
-action that lost a race (`patent_platform.concurrency.Conflict`: another action changed the object first) → 409
-`{"detail": "…", "code": "conflict"}`.
+their errors are answered in one place, the API's exception handler (patent_platform/api/problems.py), as
+RFC 9457 problem details: `django.core.exceptions.ValidationError` (and `WorkflowError`) → 400 with one
+`{pointer, code, message}` per message (the services' "patents" is the request's "links": `problem_fields`),
+`PermissionDenied` → 403, `Http404` → 404; an approval the filing's rule set refuses (`workflow.FindingsError`)
+→ 409 `findings`; an action that lost a race (`patent_platform.concurrency.Conflict`) → 409 `conflict`.
 Only enterprise users write; other roles read within their scope and get 403 on a write.
 """
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +23,6 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from filings import services, workflow
 from filings.api.serializers import (
@@ -46,61 +43,17 @@ from filings.api.serializers import (
     product_list_data,
 )
 from filings.choices import FilingStatus
+from filings.identifiers import parse_patent_number
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductVersion
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from patent_platform.api.problems import invalid_parameter
+from patent_platform.api.schema import CONFLICT, DUPLICATE, ERRORS, FINDINGS, READ_ERRORS
 from patent_platform.choices import Role
-from patent_platform.concurrency import Conflict
-from patent_platform.params import YEAR_MAX, int_param, int_parameter
+from patent_platform.params import YEAR_MAX, int_param, int_parameter, parse_moment
 
 # ---------------------------------------------------------------------------------------------
-# Errors, in one place
-
-ERRORS = {
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description=_('校验错误：{"字段": ["消息", …]}；不属于某个字段的消息在 "non_field_errors" 中'),
-    ),
-    403: OpenApiResponse(OpenApiTypes.OBJECT, description=_('未登录，或您的角色不能执行该操作：{"detail": "…"}')),
-    404: OpenApiResponse(OpenApiTypes.OBJECT, description=_("不存在，或不在您的数据范围内")),
-}
-CONFLICT = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description=_('另一操作已先完成（如两人同时审核），本次操作未执行：{"detail": "…", "code": "conflict"}'),
-)
-READ_ERRORS = {403: ERRORS[403], 404: ERRORS[404]}
-FINDINGS = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description=_(
-        '自动检查发现的问题阻止通过：{"字段": ["消息", …], "findings": [{"code", "field", "message", "overridable"}]}；'
-        'overridable 为 true 的问题（未处理的权属冲突）填写 "override_reason" 后可以通过；'
-        '另一操作已先完成（如两人同时审核）时为 {"detail": "…", "code": "conflict"}'
-    ),
-)
-
-
-def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
-    """Django's ValidationError as DRF's error body: messages by field, field-less ones as non_field_errors."""
-    key = api_settings.NON_FIELD_ERRORS_KEY
-    if hasattr(exc, "error_dict"):
-        detail: dict[str, list[str]] = {}
-        for field, messages in exc.message_dict.items():
-            detail.setdefault(key if field in ("", NON_FIELD_ERRORS) else field, []).extend(map(str, messages))
-        return detail
-    return {key: [str(m) for m in exc.messages]}
-
-
-class ApiErrorsMixin:
-    """Services and the workflow raise Django's exceptions; answer them as the API's 400/403/404."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, Conflict):  # a lost race: another action changed the object first (409)
-            return Response({"detail": " ".join(exc.messages), "code": "conflict"}, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, workflow.FindingsError):  # the filing's rule set refuses the approval
-            body: dict[str, Any] = {**validation_error_detail(exc), "findings": [f.as_dict() for f in exc.findings]}
-            return Response(body, status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, DjangoValidationError):  # WorkflowError included
-            exc = exceptions.ValidationError(validation_error_detail(exc))
-        return super().handle_exception(exc)  # type: ignore[misc]  # DRF maps Http404 and PermissionDenied
+# Errors: every one is a problem (patent_platform/api/problems.py, rendered by its exception handler); the
+# answers each operation documents are declared once in patent_platform/api/schema.py.
 
 
 def require_filer(user: Any) -> None:
@@ -128,15 +81,24 @@ class FilingUnitViewSet(ScopedReadOnlyViewSet):
 # Patent rights
 
 
+PATENT_FILTERS = [
+    OpenApiParameter(
+        "number", str, description=_("专利申请号（任一写法：201710601862.3、ZL2017106018623、CN…），精确匹配")
+    ),
+]
+
+
 @extend_schema_view(
     list=extend_schema(
-        summary=_("本单位有权使用的专利"), responses={200: PatentRightSerializer(many=True), **READ_ERRORS}
+        summary=_("本单位有权使用的专利"),
+        parameters=PATENT_FILTERS,
+        responses={200: PatentRightSerializer(many=True), **ERRORS},
     ),
     retrieve=extend_schema(summary=_("专利权利"), responses={200: PatentRightSerializer, **READ_ERRORS}),
     create=extend_schema(
         summary=_("登记专利（首次提及时创建专利记录）"),
         request=PatentRightCreateSerializer,
-        responses={201: PatentRightSerializer, **ERRORS},
+        responses={201: PatentRightSerializer, **ERRORS, 409: DUPLICATE},
     ),
     partial_update=extend_schema(
         summary=_("修改权利类型、许可类型、许可备案号或期限"),
@@ -147,10 +109,21 @@ class FilingUnitViewSet(ScopedReadOnlyViewSet):
         summary=_("删除专利登记（未关联到产品时）"), responses={204: OpenApiResponse(description=_("已删除")), **ERRORS}
     ),
 )
-class PatentRightViewSet(ApiErrorsMixin, ScopedModelViewSet):
+class PatentRightViewSet(ScopedModelViewSet):
     queryset = PatentRight.objects.select_related("patent")
     serializer_class = PatentRightSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        qs = super().get_queryset()
+        number = self.request.query_params.get("number", "").strip() if self.action == "list" else ""
+        if number:
+            try:
+                parsed = parse_patent_number(number)
+            except DjangoValidationError as exc:
+                raise invalid_parameter("number", exc.messages[0], "patent_format") from exc
+            qs = qs.filter(patent__number=parsed.normalized)
+        return qs
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require_filer(request.user)
@@ -197,6 +170,14 @@ PRODUCT_FILTERS = [
     OpenApiParameter("product_class", str, description=_("当前版本的产品分类代码")),
     OpenApiParameter("filing_number", str, description=_("产品备案号")),
     OpenApiParameter("q", str, description=_("产品名称（当前版本）包含")),
+    OpenApiParameter(
+        "updated_since",
+        OpenApiTypes.DATETIME,
+        description=_(
+            "只列出此刻（ISO 8601，如 2026-11-30T08:00:00+08:00；不带时区按北京时间）以来有改动的产品："
+            "任一年度版本被修改、提交、审核、撤回或撤销。同步时取上次同步开始的时刻。"
+        ),
+    ),
 ]
 
 
@@ -218,7 +199,7 @@ PRODUCT_FILTERS = [
         responses={200: ProductSerializer, **ERRORS},
     ),
 )
-class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
+class ProductViewSet(ScopedModelViewSet):
     """A product, its current version (the latest data year) embedded, and the workflow on that version."""
 
     queryset = Product.objects.prefetch_related(
@@ -227,6 +208,7 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
         "versions__return_reasons",
     )
     serializer_class = ProductSerializer
+    problem_fields = {"patents": "links"}  # the services check "patents"; the request carries "links"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
@@ -247,7 +229,7 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
         wanted: dict[str, Any] = {}
         if params.get("status"):
             if params["status"] not in FilingStatus.values:
-                raise exceptions.ValidationError({"status": [_("未知的状态。")]})
+                raise invalid_parameter("status", _("未知的状态。"), "invalid_choice")
             wanted["versions__status"] = params["status"]
         year = int_param(params, "data_year", _("数据年度须为 1 到 9999 之间的整数，如 2025。"), maximum=YEAR_MAX)
         if year is not None:
@@ -258,6 +240,14 @@ class ProductViewSet(ApiErrorsMixin, ScopedModelViewSet):
             wanted["versions__name__icontains"] = params["q"].strip()
         if params.get("filing_number"):
             qs = qs.filter(filing_number=params["filing_number"].strip().upper())
+        if params.get("updated_since"):
+            since = parse_moment(params["updated_since"])
+            if since is None:
+                raise invalid_parameter(
+                    "updated_since", _("须为 ISO 8601 日期时间，如 2026-11-30T08:00:00+08:00。"), "invalid_datetime"
+                )
+            changed = ProductVersion.objects.filter(product=OuterRef("pk"), updated_at__gte=since)
+            qs = qs.filter(Exists(changed))
         if wanted:
             # every condition on the same (current) version: one join, in one filter() call
             latest = ProductVersion.objects.filter(product=OuterRef("pk")).order_by("-data_year", "-id")

@@ -12,6 +12,12 @@ from filings.models.products import (
     Transition,
 )
 from filings.models.units import FilingUnit, FilingUnitQuerySet, ProductClass, UnitMembership, _uscc_validator
+from filings.models.webhooks import (
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEndpointStatus,
+)
 
 __all__ = [
     "FilingFlag",
@@ -34,5 +40,9 @@ __all__ = [
     "ReviewOverride",
     "Transition",
     "UnitMembership",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEndpointStatus",
     "_uscc_validator",
 ]

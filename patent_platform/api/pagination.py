@@ -1,8 +1,26 @@
-"""Cursor pagination on the primary key: no COUNT(*) on every page, stable under inserts."""
+"""Cursor pagination on the primary key: no COUNT(*) on every page, stable under inserts.
+
+Each page gives the `next` and `previous` links and, for a program that builds its own requests (a client
+generated from the schema passes parameters, not URLs), the same positions as `next_cursor` and
+`previous_cursor`: the value of the `cursor` parameter for that page, null at either end.
+"""
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from patent_platform.api.problems import invalid_parameter
+
+
+def cursor_of(link: str | None, name: str) -> str | None:
+    if not link:
+        return None
+    values = parse_qs(urlsplit(link).query).get(name)
+    return values[0] if values else None
 
 
 class IdCursorPagination(CursorPagination):
@@ -10,6 +28,44 @@ class IdCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def decode_cursor(self, request: Any) -> Any:
+        """An invalid cursor is a bad parameter (400 naming `cursor`), not a missing page (DRF: 404)."""
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise invalid_parameter(
+                self.cursor_query_param, _("游标无效：请使用上一页给出的 next_cursor。"), "invalid_cursor"
+            ) from exc
+
+    def get_paginated_response(self, data: Any) -> Response:
+        next_link, previous_link = self.get_next_link(), self.get_previous_link()
+        return Response(
+            {
+                "next": next_link,
+                "previous": previous_link,
+                "next_cursor": cursor_of(next_link, self.cursor_query_param),
+                "previous_cursor": cursor_of(previous_link, self.cursor_query_param),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: Any) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        cursor = {
+            "type": "string",
+            "nullable": True,
+            "description": "the value of the `cursor` parameter for that page; null at the end",
+        }
+        answer["properties"] = {
+            "next": answer["properties"]["next"],
+            "previous": answer["properties"]["previous"],
+            "next_cursor": cursor,
+            "previous_cursor": dict(cursor),
+            "results": answer["properties"]["results"],
+        }
+        answer["required"] = ["next", "previous", "next_cursor", "previous_cursor", "results"]
+        return answer
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

@@ -1,7 +1,17 @@
 from .audit import AuditEvent
+from .idempotency import IdempotencyKey, IdempotencyState
 from .outbox import Notice, NoticeStatus
 from .regions import Region
 from .security import PasswordHistory
 from .users import User
 
-__all__ = ["AuditEvent", "Notice", "NoticeStatus", "PasswordHistory", "Region", "User"]
+__all__ = [
+    "AuditEvent",
+    "IdempotencyKey",
+    "IdempotencyState",
+    "Notice",
+    "NoticeStatus",
+    "PasswordHistory",
+    "Region",
+    "User",
+]

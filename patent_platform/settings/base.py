@@ -189,6 +189,17 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # The platform's public address, for links in e-mails (pages use the request's own address).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
+# Webhooks of filing units (filings/webhooks.py, docs/API.md "Webhooks"). Only https:// endpoints; a host that
+# resolves to a loopback, private or link-local address is refused unless WEBHOOK_ALLOW_PRIVATE_HOSTS (a
+# closed government network whose receivers sit on private addresses: docs/OPERATIONS.md). TLS is always
+# verified, against the system's CAs or WEBHOOK_CA_BUNDLE (a PEM file: a private CA of such a network).
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+WEBHOOK_CA_BUNDLE = env("WEBHOOK_CA_BUNDLE", default="")
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds, to connect and again to read
+# attempts of one event before it is given up ("dead"): the first and retries after 1 min, 5 min, 30 min, 2 h, 6 h
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=5)  # per filing unit
+
 REDIS_URL = env("REDIS_URL", default="")
 
 if REDIS_URL:
@@ -311,11 +322,34 @@ AUTH_PASSWORD_VALIDATORS += [{"NAME": "patent_platform.security.PasswordHistoryV
 INACTIVE_ACCOUNT_DAYS = env.int("INACTIVE_ACCOUNT_DAYS", default=180)
 # ---- end of identification and authentication ----------------------------------------------------------
 
+# ---- Idempotency-Key on the API's POSTs (patent_platform/api/idempotency.py; docs/API.md) -------------------
+# Keys are kept this many hours after their first use (purged hourly); a retry while the first request runs
+# waits for it up to IDEMPOTENCY_WAIT_SECONDS, then answers 409; a key still "in progress" after
+# IDEMPOTENCY_LEASE_SECONDS belongs to a request whose process died (gunicorn's timeout is 60 s): taken over.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+IDEMPOTENCY_LEASE_SECONDS = env.int("IDEMPOTENCY_LEASE_SECONDS", default=300)
+# Inside the outer middlewares (a replay gets their headers), outside BusyDatabaseMiddleware (its 503 is a failure).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("patent_platform.concurrency.BusyDatabaseMiddleware"),
+    "patent_platform.api.idempotency.IdempotencyMiddleware",
+)
+# ---- end of Idempotency-Key -----------------------------------------------------------------------------------
+
+# API tokens expire this many days after they were issued (0: never); the token endpoint then issues a new one.
+API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=90)
+
 REST_FRAMEWORK = {
+    # the token first: an unauthenticated call answers 401 with its WWW-Authenticate (patent_platform/api/auth.py)
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "patent_platform.api.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
+    # JSON in, JSON out: no endpoint takes a file, so no form or multipart bodies (a generated client sends JSON)
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # every error is an RFC 9457 problem (patent_platform/api/problems.py)
+    "EXCEPTION_HANDLER": "patent_platform.api.problems.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "patent_platform.api.pagination.IdCursorPagination",
@@ -332,13 +366,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "patent_platform.api.schema.document_edge_errors",  # 400 on every operation, 415 on those with a body
+        "patent_platform.api.schema.document_problems",  # every error answer is a Problem; 400/401/404/415
+        "patent_platform.api.idempotency.document_idempotency",  # Idempotency-Key, 422 and 409 on every POST
     ],
+    # operation ids and tags from the path after /api/v1/: products_list, products_submit, evaluation_rounds_create
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
     # choices named "status" in several apps: one schema component each, named after its choices class
     "ENUM_NAME_OVERRIDES": {
         "PatentKindEnum": "filings.choices.PatentKind",
         "UnitKindEnum": "filings.choices.UnitKind",
         "FilingStatusEnum": "filings.choices.FilingStatus",
+        "WebhookEndpointStatusEnum": "filings.models.webhooks.WebhookEndpointStatus",
+        "WebhookDeliveryStatusEnum": "filings.models.webhooks.WebhookDeliveryStatus",
         "MethodStatusEnum": "evaluation.choices.MethodStatus",
         "BenchmarkStatusEnum": "evaluation.choices.BenchmarkStatus",
         "CandidateStatusEnum": "evaluation.choices.CandidateStatus",

@@ -24,6 +24,7 @@ from django.views.generic import FormView
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patent_platform import audit, security
+from patent_platform.api.problems import problem_json_response
 from patent_platform.choices import AuditAction, Role
 from patent_platform.ratelimit import rate_limit
 
@@ -123,7 +124,15 @@ class ActivateView(auth_views.PasswordResetConfirmView):
 def lockout_response(
     request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
 ) -> HttpResponse:
-    """Shown instead of the login page while an account is locked (django-axes calls this)."""
+    """Shown instead of the login page while an account is locked (django-axes calls this); the token API
+    answers the problem `account_locked` (429). django-axes counts failures per e-mail whether or not an
+    account has it, so saying "locked" reveals nothing about which addresses exist."""
+    if request.path.startswith("/api/"):
+        return problem_json_response(
+            "account_locked",
+            _("登录失败次数过多，该账号已暂时锁定，请 %(m)s 分钟后重试，或联系单位管理员。") % {"m": lockout_minutes()},
+            headers={"Retry-After": str(lockout_minutes() * 60)},
+        )
     form = EmailAuthenticationForm(request, data=request.POST or None)
     return render(
         request,

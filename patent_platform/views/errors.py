@@ -10,12 +10,13 @@ Retry-After. Other errors keep Django's 500 page. `/healthz` says which part is 
 import logging
 import sys
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from patent_platform.api.problems import problem_json_response
 from patent_platform.claims import connection_lost
 from patent_platform.concurrency import busy_response, sqlite_busy
 
@@ -35,7 +36,7 @@ def unavailable(request: HttpRequest) -> HttpResponse:
         # the language as LocaleMiddleware would choose it (this may run before it): cookie or header
         with translation.override(translation.get_language_from_request(request)):
             detail = str(_("服务暂时不可用：数据库无法连接，请稍后重试。"))
-        response = JsonResponse({"detail": detail, "code": "database_unavailable"}, status=503)
+        response = problem_json_response("database_unavailable", detail)
     else:
         try:
             page = render_to_string("503.html")  # no request: no context processors

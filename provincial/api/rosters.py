@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from patent_platform.api.base import ScopedViewSetMixin
+from patent_platform.api.problems import valid_query
 from patent_platform.params import int_parameter
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
@@ -116,7 +117,7 @@ class RosterListAPIView(RosterAdminApiMixin, generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         query = RosterCoverageQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
+        valid_query(query)
         return svc.rosters_with_counts(
             self.request.user, year=query.validated_data.get("year"), category=query.validated_data.get("category")
         )
@@ -142,7 +143,7 @@ class CoverageAPIView(RosterAdminApiMixin, generics.GenericAPIView):
 
     def get(self, request: Request) -> Response:
         query = RosterCoverageQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        valid_query(query)
         figures = svc.coverage(
             request.user, year=query.validated_data.get("year"), category=query.validated_data.get("category")
         )

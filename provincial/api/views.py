@@ -13,13 +13,13 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from filings.models import Product
 from patent_platform.api.base import ScopedViewSetMixin
+from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
 from provincial import stats
 from provincial.api.serializers import DashboardSerializer, PortRankingSerializer
@@ -74,7 +74,9 @@ class DashboardView(StatisticsAPIView):
         try:
             moment = stats.as_of_month(request.query_params.get("as_of", ""))
         except ValueError as exc:
-            raise ValidationError({"as_of": [_("须为已结束的月份，格式 YYYY-MM（2000 年起）。")]}) from exc
+            raise invalid_parameter(
+                "as_of", _("须为已结束的月份，格式 YYYY-MM（2000 年起）。"), "invalid_month"
+            ) from exc
         data = stats.state_at(area, moment) if moment is not None else stats.dashboard(area)
         return Response(DashboardSerializer(data).data)
 

@@ -12,6 +12,7 @@ from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, PatentRight, ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
 from patent_platform.models import User
+from tests.webhook_receiver import receiver, webhook_receiver_server  # noqa: F401  (fixtures)
 
 _serials = itertools.count(1000)
 

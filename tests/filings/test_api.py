@@ -15,6 +15,7 @@ from filings import workflow
 from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion
 from patent_platform.models import User
 from tests.conftest import PASSWORD
+from tests.problems import fields, pointers, problem
 
 pytestmark = pytest.mark.django_db
 
@@ -179,14 +180,14 @@ def test_full_flow_through_the_api(
 def test_withdraw_and_revoke(approved_version: ProductVersion, filer_a: User, reviewer: User) -> None:
     pid = approved_version.product_id
     answer = api(reviewer).post(f"/api/v1/products/{pid}/revoke/", {"reason": ""}, format="json")
-    assert answer.status_code == 400 and "reason" in answer.json()
+    assert answer.status_code == 400 and "reason" in fields(answer)
     answer = api(reviewer).post(f"/api/v1/products/{pid}/revoke/", {"reason": "专利已失效"}, format="json")
     assert answer.status_code == 200, answer.content
     assert answer.json()["current_version"]["status"] == "revoked"
     assert answer.json()["public_url"] is None  # no approved version is published any more
     answer = api(filer_a).post(f"/api/v1/products/{pid}/withdraw/", {"reason": "不再生产"}, format="json")
     assert answer.status_code == 400
-    assert "已撤销" in answer.json()["non_field_errors"][0]
+    assert "已撤销" in fields(answer)["non_field_errors"][0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,20 +198,21 @@ def test_bad_patent_numbers_and_missing_title_answer_400_by_field(filer_a: User)
     client = api(filer_a)
     answer = client.post("/api/v1/patents/", {"number": "201710601862.4", "title": "校验位错误"}, format="json")
     assert answer.status_code == 400
-    assert list(answer.json()) == ["number"] and "201710601862" in answer.json()["number"][0]
+    assert list(fields(answer)) == ["number"] and "201710601862" in fields(answer)["number"][0]
     answer = client.post("/api/v1/patents/", {"number": "2017-abc", "title": "格式错误"}, format="json")
-    assert answer.status_code == 400 and "number" in answer.json()
+    assert answer.status_code == 400 and "number" in fields(answer)
     answer = client.post("/api/v1/patents/", {"number": "201710601862.3"}, format="json")
-    assert answer.status_code == 400 and "title" in answer.json()
+    assert answer.status_code == 400 and "title" in fields(answer)
     answer = client.post("/api/v1/patents/", {"title": "无号"}, format="json")
-    assert answer.status_code == 400 and "number" in answer.json()
+    assert answer.status_code == 400 and "number" in fields(answer)
     assert not PatentRight.objects.exists()
-    # the same patent twice for one unit
-    assert (
-        client.post("/api/v1/patents/", {"number": "201710601862.3", "title": "一"}, format="json").status_code == 201
-    )
+    # the same patent twice for one unit: 409 with the id of the right that exists, for a re-sync to take
+    first = client.post("/api/v1/patents/", {"number": "201710601862.3", "title": "一"}, format="json")
+    assert first.status_code == 201
     answer = client.post("/api/v1/patents/", {"number": "ZL2017106018623"}, format="json")
-    assert answer.status_code == 400 and "number" in answer.json()
+    body = problem(answer, 409, "duplicate")
+    assert body["existing_id"] == first.json()["id"] and pointers(answer) == {"/number": "duplicate"}
+    assert PatentRight.objects.count() == 1
 
 
 def test_product_figures_and_patent_list_errors(
@@ -221,7 +223,7 @@ def test_product_figures_and_patent_list_errors(
 
     answer = client.post("/api/v1/products/", product_body(r1.pk, sales="100", exports="200"), format="json")
     assert answer.status_code == 400
-    assert "exports" in answer.json() and "100" in answer.json()["exports"][0]
+    assert "exports" in fields(answer) and "100" in fields(answer)["exports"][0]
 
     links = [
         {"right": r1.pk, "is_core": True, "contribution": "60"},
@@ -229,16 +231,16 @@ def test_product_figures_and_patent_list_errors(
     ]
     answer = client.post("/api/v1/products/", {**product_body(r1.pk), "links": links}, format="json")
     assert answer.status_code == 400
-    assert any("100" in m for m in answer.json()["patents"])
+    assert any("100" in m for m in fields(answer)["links"])
 
     answer = client.post("/api/v1/products/", product_body(r1.pk, product_class="NO-SUCH"), format="json")
-    assert answer.status_code == 400 and "product_class" in answer.json()
+    assert answer.status_code == 400 and "product_class" in fields(answer)
     # a NUL character (PostgreSQL refuses it in a query), an overlong code and a non-string: 400, not 500
     for bad in ("0\x003", "9" * 60, ["03"], True):
         answer = client.post("/api/v1/products/", product_body(r1.pk, product_class=bad), format="json")
-        assert answer.status_code == 400 and "product_class" in answer.json(), bad
+        assert answer.status_code == 400 and "product_class" in fields(answer), bad
     answer = client.post("/api/v1/products/", {"name": "缺少清单", "product_class": "03"}, format="json")
-    assert answer.status_code == 400 and "links" in answer.json()
+    assert answer.status_code == 400 and "links" in fields(answer)
     assert not Product.objects.exists()
 
     # saved as a draft without a core patent, but it cannot be submitted
@@ -248,12 +250,12 @@ def test_product_figures_and_patent_list_errors(
     pid = answer.json()["id"]
     answer = client.post(f"/api/v1/products/{pid}/submit/", format="json")
     assert answer.status_code == 400
-    assert any("核心专利" in m for m in answer.json()["patents"])
+    assert any("核心专利" in m for m in fields(answer)["links"])
     assert client.get(f"/api/v1/products/{pid}/").json()["current_version"]["status"] == "draft"
 
     # PATCH with links replaces the list; errors in the patch leave the version as it was
     answer = client.patch(f"/api/v1/products/{pid}/", {"exports": "5000"}, format="json")
-    assert answer.status_code == 400 and "exports" in answer.json()
+    assert answer.status_code == 400 and "exports" in fields(answer)
     answer = client.patch(
         f"/api/v1/products/{pid}/",
         {"links": [{"right": r2.pk, "is_core": True, "contribution": "80", "embodiment": "外壳"}]},
@@ -267,7 +269,7 @@ def test_product_figures_and_patent_list_errors(
     # a submitted version is no longer editable
     answer = client.patch(f"/api/v1/products/{pid}/", {"name": "改名"}, format="json")
     assert answer.status_code == 400
-    assert "不能修改" in answer.json()["non_field_errors"][0]
+    assert "不能修改" in fields(answer)["non_field_errors"][0]
 
 
 def test_workflow_errors_answer_400(
@@ -276,14 +278,14 @@ def test_workflow_errors_answer_400(
     pid = new_version(unit_a, filer_a).product_id
     answer = api(reviewer).post(f"/api/v1/products/{pid}/approve/", format="json")
     assert answer.status_code == 400
-    assert "草稿" in answer.json()["non_field_errors"][0]
+    assert "草稿" in fields(answer)["non_field_errors"][0]
     answer = api(filer_a).post(f"/api/v1/products/{pid}/yearly-update/", {}, format="json")
-    assert answer.status_code == 400 and answer.json()["non_field_errors"]
+    assert answer.status_code == 400 and fields(answer)["non_field_errors"]
     api(filer_a).post(f"/api/v1/products/{pid}/submit/", format="json")
     answer = api(reviewer).post(f"/api/v1/products/{pid}/return/", {"reasons": {"": "  "}}, format="json")
-    assert answer.status_code == 400 and answer.json()["non_field_errors"]
+    assert answer.status_code == 400 and fields(answer)["non_field_errors"]
     answer = api(reviewer).post(f"/api/v1/products/{pid}/return/", {"reasons": {"colour": "?"}}, format="json")
-    assert answer.status_code == 400 and "colour" in answer.json()["non_field_errors"][0]
+    assert answer.status_code == 400 and "colour" in fields(answer)["non_field_errors"][0]
     assert ProductVersion.objects.get(product_id=pid).status == "submitted"
 
 
@@ -293,7 +295,7 @@ def test_patent_right_patch_and_delete(
     client = api(filer_a)
     free = add_right(unit_a, filer_a)
     answer = client.patch(f"/api/v1/patents/{free.pk}/", {"right_kind": "licensee"}, format="json")
-    assert answer.status_code == 400 and "licence_kind" in answer.json()
+    assert answer.status_code == 400 and "licence_kind" in fields(answer)
     answer = client.patch(
         f"/api/v1/patents/{free.pk}/",
         {"right_kind": "licensee", "licence_kind": "exclusive", "recordal_number": "2024440000123"},
@@ -304,7 +306,7 @@ def test_patent_right_patch_and_delete(
 
     used = new_version(unit_a, filer_a).links.get().right
     answer = client.delete(f"/api/v1/patents/{used.pk}/")
-    assert answer.status_code == 400 and "产品" in answer.json()["non_field_errors"][0]
+    assert answer.status_code == 400 and "产品" in fields(answer)["non_field_errors"][0]
     assert client.delete(f"/api/v1/patents/{free.pk}/").status_code == 204
     assert not PatentRight.objects.filter(pk=free.pk).exists()
 
@@ -364,13 +366,13 @@ def test_detail_and_writes_on_the_other_units_rows_are_404(two_units: dict[str, 
     assert ProductVersion.objects.get(product=pb).name == "测试产品"
     # and the other unit's patent right cannot be linked to one's own product
     answer = client.post("/api/v1/products/", product_body(rb.pk), format="json")
-    assert answer.status_code == 400 and answer.json()["patents"]
+    assert answer.status_code == 400 and fields(answer)["links"]
     answer = client.patch(
         f"/api/v1/products/{two_units['product_a'].pk}/",
         {"links": [{"right": rb.pk, "is_core": True, "contribution": "10"}]},
         format="json",
     )
-    assert answer.status_code == 400 and answer.json()["patents"]
+    assert answer.status_code == 400 and fields(answer)["links"]
 
 
 @pytest.mark.parametrize(("name", "body"), ACTIONS)
@@ -463,7 +465,7 @@ def test_list_filters_and_cursor_pages(
     number = Product.objects.get(pk=approved.product_id).filing_number
     assert ids(client.get(url, {"filing_number": number.lower()})) == {approved.product_id}
     assert client.get(url, {"status": "nonsense"}).status_code == 400
-    assert "data_year" in client.get(url, {"data_year": "last"}).json()
+    assert "data_year" in fields(client.get(url, {"data_year": "last"}))
 
     first = client.get(url, {"page_size": 2}).json()
     assert len(first["results"]) == 2 and first["next"]
@@ -535,5 +537,5 @@ def test_schema_documents_every_endpoint(filer_a: User) -> None:
         assert set(operation["responses"]) >= {"400", "403", "404"}
         assert "$ref" in str(operation["responses"].get("200") or operation["responses"].get("201"))
     assert "requestBody" in paths["/api/v1/products/{id}/return/"]["post"]
-    assert "ProductCreate" in schema["components"]["schemas"]
+    assert "ProductCreateRequest" in schema["components"]["schemas"]  # request bodies have their own components
     assert {"industry", "scale", "contact_name"} <= set(schema["components"]["schemas"]["FilingUnit"]["properties"])

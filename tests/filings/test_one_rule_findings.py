@@ -34,6 +34,7 @@ from filings.choices import ConflictStatus, FilingStatus, LegalStatus
 from filings.models import FilingPolicy, FilingUnit, Patent, PatentConflict, ProductVersion, ReviewOverride
 from patent_platform.choices import Role
 from patent_platform.models import AuditEvent, User
+from tests.problems import fields, problem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the rule set on both engines
 
@@ -155,9 +156,10 @@ def test_the_api_answers_409_with_the_findings_and_takes_an_override_reason(
     assert [(f["code"], f["field"], f["overridable"]) for f in body["findings"]] == [
         ("ownership_conflict", "patents", True)
     ]
-    assert body["patents"] == [body["findings"][0]["message"]] and body["override_reason"]
+    assert problem(answer, 409, "findings")["findings"] == body["findings"]
+    assert fields(answer)["links"] == [body["findings"][0]["message"]] and fields(answer)["override_reason"]
     too_long = desk.post(f"/api/v1/products/{pid}/approve/", {"override_reason": "理" * 1001}, format="json")
-    assert too_long.status_code == 400 and "override_reason" in too_long.json()
+    assert too_long.status_code == 400 and "override_reason" in fields(too_long)
     assert status_of(version) == FilingStatus.SUBMITTED
 
     done = desk.post(f"/api/v1/products/{pid}/approve/", {"override_reason": REASON}, format="json")
@@ -260,7 +262,7 @@ def submit_via(path: str, version: ProductVersion, filer: User) -> bool:
     answer = api(filer).post(f"/api/v1/products/{version.product_id}/submit/", format="json")
     assert answer.status_code in (200, 400), answer.content
     if answer.status_code == 400:
-        assert "patents" in answer.json()
+        assert "links" in fields(answer)  # the services' "patents": the product's "links" on the API
     return answer.status_code == 200
 
 

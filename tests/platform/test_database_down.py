@@ -93,7 +93,7 @@ def assert_unavailable_page(answer: Answer) -> None:
 
 def assert_unavailable_json(answer: Answer) -> dict:
     assert answer.status == 503
-    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["Content-Type"] == "application/problem+json"  # the API's one error model
     assert answer.headers["Retry-After"] == "30"
     payload = json.loads(answer.body)
     assert payload["code"] == "database_unavailable" and payload["detail"]

@@ -59,7 +59,16 @@ from evaluation import rounds
 from evaluation.choices import Stage
 from evaluation.models import AdditionalInfo, Assignment, Candidate, ExpertProfile, MethodVersion, Objection, Round
 from filings.choices import ConflictKind, ImportKind
-from filings.models import FilingUnit, ImportJob, PatentConflict, PatentRight, Product, ProductImage, ProductVersion
+from filings.models import (
+    FilingUnit,
+    ImportJob,
+    PatentConflict,
+    PatentRight,
+    Product,
+    ProductImage,
+    ProductVersion,
+    WebhookDelivery,
+)
 from filings.workflow import china_today
 from patent_platform.choices import Role
 from patent_platform.models import AuditEvent, User
@@ -125,6 +134,13 @@ OBJECT_KWARGS: dict[str, tuple[str, type[models.Model], str]] = {
     "certified:publicity": ("pk", Round, "pk"),
     "certified:objection": ("pk", Candidate, "pk"),
     "certified:verify": ("number", Candidate, "certificate_number"),
+    "webhooks:replay": ("delivery_pk", WebhookDelivery, "pk"),
+    "webhook-replay": ("delivery_id", WebhookDelivery, "pk"),
+}
+# Routes that also name the target's parent: route name → {kwarg: the target's attribute holding it}.
+PARENT_KWARGS: dict[str, dict[str, str]] = {
+    "webhooks:replay": {"pk": "endpoint_id"},
+    "webhook-replay": {"pk": "endpoint_id"},
 }
 
 
@@ -229,6 +245,11 @@ def url_for(route: Route, kwargs: dict[str, Any]) -> str:
     match = resolve(url)
     assert match.func is route.callback, f"{url} does not reach {route.pattern}"
     return url
+
+
+def object_url(route: Route, values: dict[str, str], kwarg: str, obj: models.Model, fld: str) -> str:
+    parents = {k: getattr(obj, attribute) for k, attribute in PARENT_KWARGS.get(route.name, {}).items()}
+    return url_for(route, {**values, **parents, kwarg: getattr(obj, fld)})
 
 
 def test_every_route_is_classified() -> None:
@@ -389,6 +410,18 @@ def _build_world() -> World:
     for unit in (units["广州"], units["深圳"]):
         link = PatentLink.objects.filter(version__product__unit=unit, version__status="approved").first()
         FilingFlag.objects.create(version=link.version, patent=link.right.patent, legal_status="lapsed")
+    # a verified webhook endpoint of each unit, with one delivery (no request leaves the test: the sweep's
+    # writes are rolled back before their after-commit delivery)
+    from filings import webhooks
+    from filings.models import WebhookEndpoint
+
+    for unit in units.values():
+        endpoint = WebhookEndpoint.objects.create(
+            unit=unit, url=f"https://erp.example.cn/hooks/{unit.pk}", secret=webhooks.new_secret(), status="active"
+        )
+        WebhookDelivery.objects.create(
+            endpoint=endpoint, event_type="filing.approved", payload={"type": "filing.approved"}, status="delivered"
+        )
     neighbours = {
         "shenzhen": users["guangdong"],  # 广州: the same province, another city
         "guangdong": users["zhejiang"],
@@ -683,7 +716,7 @@ def sweep_role(world: World, key: str) -> Sweep:
             # one foreign object is enough where the role gate answers before the object is read
             gated = user is not None and roles is not None and user.role not in roles
             for obj in objs.outside[: 1 if suffix or gated else FOREIGN]:
-                url = url_for(route, {**values, kwarg: getattr(obj, fld)})
+                url = object_url(route, values, kwarg, obj, fld)
                 label = f"foreign {model.__name__} {obj.pk}"
                 sweep.foreign_objects += 1
                 if user is None:
@@ -693,7 +726,7 @@ def sweep_role(world: World, key: str) -> Sweep:
             if user is None or suffix:
                 continue
             for obj in objs.inside:
-                url = url_for(route, {**values, kwarg: getattr(obj, fld)})
+                url = object_url(route, values, kwarg, obj, fld)
                 label = f"own {model.__name__} {obj.pk}"
                 if objs.shared and route.scoped:  # reference data: read it, do not change it
                     probe_unchanged(prober, sweep, route, url, f"reference {label}", obj, WRITES)
@@ -760,7 +793,7 @@ def test_every_object_route_finds_its_object(world: World) -> None:
                 objs = objects_for(model, fld, key, world, roles, inside=6)
             for values in value_combinations(route):
                 for obj in objs.inside:
-                    url = url_for(route, {**values, kwarg: getattr(obj, fld)})
+                    url = object_url(route, values, kwarg, obj, fld)
                     label = f"{key} own {model.__name__} {obj.pk}"
                     statuses = probe_inside(probers[key], sweep, route, url, label, METHODS)
                     if any(s not in (404, 405, 302) or (s == 302 and key != "anonymous") for s in statuses):

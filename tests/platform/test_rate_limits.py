@@ -154,7 +154,7 @@ def test_the_token_api_answers_429_json_in_chinese(demo_users: dict[str, User], 
         REMOTE_ADDR=ADDRESS,
     )
     assert limited.status_code == 429
-    assert limited["Content-Type"].startswith("application/json")
+    assert limited["Content-Type"].startswith("application/problem+json")
     retry_after = int(limited["Retry-After"])
     assert 1 <= retry_after <= limit.seconds
     detail = limited.json()["detail"]

@@ -169,8 +169,10 @@ def test_no_api_token_for_staff_and_staff_tokens_are_refused(settings: Any, make
     staff = api.post("/api/v1/auth/token/", {"email": "api-port@example.cn", "password": PASSWORD}, format="json")
     assert staff.status_code == 403 and "API 令牌仅供企业系统使用" in staff.json()["detail"]
     assert not Token.objects.filter(user__email="api-port@example.cn").exists()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {old.key}")
-    assert api.get("/api/v1/products/").status_code == 403
+    for scheme in ("Token", "Bearer"):  # either spelling of the header: refused alike
+        api.credentials(HTTP_AUTHORIZATION=f"{scheme} {old.key}")
+        answer = api.get("/api/v1/products/")
+        assert answer.status_code == 403 and answer.json()["code"] == "permission_denied", scheme
     enterprise = APIClient()
     token = enterprise.post("/api/v1/auth/token/", {"email": "api-ent@example.cn", "password": PASSWORD}, format="json")
     assert token.status_code == 200
