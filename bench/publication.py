@@ -52,12 +52,12 @@ COPY (
 
 
 def _month(args: Any) -> dt.date:
-    from provincial.publications import services
+    from patent_platform import clock
 
     if args.month:
         year, month = (int(part) for part in args.month.split("-"))
         return dt.date(year, month, 1)
-    return services.previous_month()
+    return clock.previous_month()
 
 
 def _area_sql(unit: Any) -> Any:
@@ -107,14 +107,14 @@ def _force_constraints() -> None:
 def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
     import weasyprint
 
-    from provincial import stats
+    from patent_platform import clock
     from provincial.choices import PublicationKind, PublicationStatus
     from provincial.models import ManagementUnit
     from provincial.publications import documents, services
 
     period = _month(args)
-    start = stats.month_start(period.year, period.month)
-    end = stats.next_month(start)
+    start = clock.month_start(period.year, period.month)
+    end = clock.next_month(start)
     media = tempfile.mkdtemp(prefix="bench-media-")
     captured: list[str] = []
     original_pdf = documents._pdf

@@ -14,8 +14,8 @@ from evaluation.choices import BenchmarkStatus
 from evaluation.models import BenchmarkSet, ExpertProfile, MethodVersion, Round
 from filings.choices import FilingStatus
 from filings.models import ProductClass, ProductVersion
-from filings.workflow import china_today
 from patent_platform.choices import Role
+from patent_platform.clock import china_today
 from patent_platform.models import User
 
 # (e-mail, name, organisation, province code, title)

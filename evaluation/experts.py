@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -22,11 +22,9 @@ from filings.models import ProductClass
 from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, RegionLevel, Role
 from patent_platform.models import Region, User
+from patent_platform.roles import require_role
 
-
-def _require_national(user: Any) -> None:
-    if not getattr(user, "is_authenticated", False) or user.role != Role.NATIONAL_ADMIN:
-        raise PermissionDenied(gettext_lazy("只有国家局管理员可以维护专家库。"))
+NATIONAL_ONLY = gettext_lazy("只有国家局管理员可以维护专家库。")
 
 
 def queue_expert_invitation(user: User) -> list[str]:
@@ -65,7 +63,7 @@ def create_expert(
     classes: Iterable[ProductClass] = (),
 ) -> User:
     """A new expert account with its profile; the invitation is written to the outbox with it."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     email = email.strip().lower()
     errors: dict[str, str] = {}
     if not email:
@@ -107,7 +105,7 @@ def create_expert(
 @transaction.atomic
 def set_expert_active(profile: ExpertProfile, user: Any, *, active: bool) -> ExpertProfile:
     """Withdraw an expert from the pool (new assignments skip them; their scores stay) or bring them back."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     profile = ExpertProfile.objects.select_for_update().get(pk=profile.pk)
     if profile.is_active == active:
         return profile

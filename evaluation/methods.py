@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -20,6 +20,7 @@ from evaluation.choices import BenchmarkStatus, MethodStatus, Trait
 from evaluation.models import Benchmark, BenchmarkSet, Indicator, MethodVersion
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.roles import require_role
 
 METHOD_FIELDS = (
     "name",
@@ -37,9 +38,7 @@ class MethodError(ValidationError):
     pass
 
 
-def _require_national(user: Any) -> None:
-    if not getattr(user, "is_authenticated", False) or user.role != Role.NATIONAL_ADMIN:
-        raise PermissionDenied(_("只有国家局管理员可以维护评价方法和基准值。"))
+NATIONAL_ONLY = _("只有国家局管理员可以维护评价方法和基准值。")
 
 
 # --- method versions ----------------------------------------------------------------------------
@@ -48,7 +47,7 @@ def _require_national(user: Any) -> None:
 @transaction.atomic
 def copy_method(method: MethodVersion, user: Any, *, code: str, name: str) -> MethodVersion:
     """A new draft version with the same indicators and rule, to be changed and then activated."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     code = code.strip()
     if not code:
         raise MethodError({"code": _("请填写版本号。")})
@@ -80,7 +79,7 @@ def _editable(method: MethodVersion) -> MethodVersion:
 
 @transaction.atomic
 def update_method(method: MethodVersion, user: Any, data: Mapping[str, Any]) -> MethodVersion:
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     method = _editable(method)
     before = audit.snapshot(method)
     for f in METHOD_FIELDS:
@@ -96,7 +95,7 @@ def update_method(method: MethodVersion, user: Any, data: Mapping[str, Any]) -> 
 def save_indicator(
     method: MethodVersion, user: Any, data: Mapping[str, Any], indicator: Indicator | None = None
 ) -> Indicator:
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     method = _editable(method)
     ind = indicator or Indicator(method=method)
     before = audit.snapshot(ind) if indicator else None
@@ -113,7 +112,7 @@ def save_indicator(
 
 @transaction.atomic
 def delete_indicator(indicator: Indicator, user: Any) -> None:
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     _editable(indicator.method)
     audit.audit_event(action=AuditAction.DELETE, obj=indicator, actor=user)
     indicator.delete()
@@ -122,7 +121,7 @@ def delete_indicator(indicator: Indicator, user: Any) -> None:
 @transaction.atomic
 def activate(method: MethodVersion, user: Any) -> MethodVersion:
     """Make a draft the current version (the previous one is retired; its results keep it)."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     method = MethodVersion.objects.select_for_update().get(pk=method.pk)
     if method.status == MethodStatus.ACTIVE:
         return method
@@ -161,7 +160,7 @@ def create_benchmark_set(
     *, method: MethodVersion, product_class: Any, data_year: int, user: Any, percentile: int | None = None
 ) -> BenchmarkSet:
     """A new draft set, numbered after the existing ones, filled with the suggestion."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     existing = BenchmarkSet.objects.select_for_update().filter(
         method=method, product_class=product_class, data_year=data_year
     )
@@ -197,7 +196,7 @@ def _draft(bset: BenchmarkSet) -> BenchmarkSet:
 @transaction.atomic
 def resuggest(bset: BenchmarkSet, user: Any, percentile: int) -> BenchmarkSet:
     """Suggest again at another percentile and take the suggestion as the values."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
     if not 1 <= int(percentile) <= 99:
         raise MethodError({"percentile": _("分位数须在 1–99 之间。")})
@@ -235,7 +234,7 @@ def parse_values(raw: Mapping[str, Any], bset: BenchmarkSet) -> tuple[dict[int, 
 def set_values(
     bset: BenchmarkSet, user: Any, values: Mapping[int, Decimal | None], note: str | None = None
 ) -> BenchmarkSet:
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
     rows = {b.indicator_id: b for b in bset.values.all()}
     before = {str(k): str(b.value) for k, b in rows.items()}
@@ -256,7 +255,7 @@ def set_values(
 @transaction.atomic
 def fix(bset: BenchmarkSet, user: Any) -> BenchmarkSet:
     """Fix a draft: from now on it is frozen and rounds may use it."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
     empty = [b.indicator.name for b in bset.values.select_related("indicator") if b.value is None]
     if empty:
@@ -283,7 +282,7 @@ def fix(bset: BenchmarkSet, user: Any) -> BenchmarkSet:
 
 @transaction.atomic
 def delete_draft(bset: BenchmarkSet, user: Any) -> None:
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
     audit.audit_event(action=AuditAction.DELETE, obj=bset, actor=user)
     bset.delete()

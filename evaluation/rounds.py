@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.http import Http404
@@ -35,11 +35,12 @@ from evaluation.models import (
     Round,
 )
 from filings import webhooks
-from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict, when
 from patent_platform.models import User
+from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible
 
 C = CandidateStatus
@@ -50,9 +51,7 @@ class RoundError(ValidationError):
     """An action the round's stage or data does not allow."""
 
 
-def _require(user: Any, role: str) -> None:
-    if not getattr(user, "is_authenticated", False) or user.role != role:
-        raise PermissionDenied(_("您的角色不能执行该操作。"))
+ROLE_DENIED = _("您的角色不能执行该操作。")
 
 
 class RoundConflict(Conflict, RoundError):
@@ -121,7 +120,7 @@ def start_round(
     experts_per_product: int = 3,
 ) -> Round:
     """Create a round for a data year and queue its patent evaluation."""
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     method = method or MethodVersion.active()
     if method is None or method.status != MethodStatus.ACTIVE:
         raise RoundError(_("请先启用一个评价方法版本。"), code="no_method")
@@ -166,7 +165,7 @@ def _queue_evaluation(rnd: Round) -> None:
 @transaction.atomic
 def rerun_patent_evaluation(rnd: Round, user: Any) -> Round:
     """Compute the patent evaluation again (e.g. after a correction); the same data gives the same rows."""
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.PATENT)
     rnd.evaluation_requested_at = timezone.now()
     rnd.save(update_fields=["evaluation_requested_at"])
@@ -196,7 +195,7 @@ def evaluate(round_id: int) -> dict[str, int]:
 
 @transaction.atomic
 def request_information(rnd: Round, user: Any, due: dt.date) -> Round:
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.PATENT)
     if rnd.evaluated_at is None:
         raise RoundError(_("专利性评价尚未完成。"), code="not_evaluated")
@@ -218,7 +217,7 @@ INFO_FIELDS = ("market_position", "technology", "patent_use")
 @transaction.atomic
 def submit_information(candidate_id: int, user: Any, data: Mapping[str, Any], attachment: Any = None) -> AdditionalInfo:
     """The filer answers (and may answer again until the due date)."""
-    _require(user, Role.ENTERPRISE)
+    require_role(user, Role.ENTERPRISE, message=ROLE_DENIED)
     candidate = lock_visible(Candidate.objects.select_related("round"), user, candidate_id)
     rnd = candidate.round
     if rnd.stage != Stage.INFO:
@@ -309,7 +308,7 @@ def _choose(candidate: Candidate, size: int, load: dict[int, int]) -> list[User]
 @transaction.atomic
 def start_industry_evaluation(rnd: Round, user: Any) -> dict[str, int]:
     """Close the information stage and assign every product with information to its expert panel."""
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.INFO)
     missing = rnd.candidates.filter(status=C.INFO_REQUESTED).update(status=C.INFO_MISSING)
     candidates = list(rnd.candidates.filter(status=C.INFO_SUBMITTED).select_related("unit", "product_class", "version"))
@@ -370,7 +369,7 @@ def score_errors(scores: Mapping[str, Any]) -> dict[str, str]:
 
 @transaction.atomic
 def submit_score(assignment_id: int, user: Any, scores: Mapping[str, Any], comments: str) -> Assignment:
-    _require(user, Role.EXPERT)
+    require_role(user, Role.EXPERT, message=ROLE_DENIED)
     assignment = lock_visible(Assignment.objects.select_related("candidate__round"), user, assignment_id)
     if assignment.candidate.round.stage != Stage.INDUSTRY:
         # assignments exist from the industry evaluation on: outside it, the scoring is over
@@ -416,7 +415,7 @@ def combine(totals: list[Decimal], rule: str) -> Decimal:
 
 @transaction.atomic
 def start_publicity(rnd: Round, user: Any, days: int, start: dt.date | None = None) -> dict[str, int]:
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.INDUSTRY)
     if days < 1 or days > 60:
         raise RoundError({"days": _("公示天数须在 1–60 天之间。")}, code="bad_days")
@@ -484,7 +483,7 @@ def lodge_objection(candidate_id: int, *, name: str, contact: str, reasons: str,
 
 @transaction.atomic
 def decide_objection(objection_id: int, user: Any, *, uphold: bool, decision: str) -> Objection:
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     objection = lock_visible(Objection.objects.select_related("candidate__round"), user, objection_id)
     if objection.candidate.round.stage != Stage.PUBLICITY:
         raise RoundError(_("只能在公示阶段处理异议。"), code="wrong_stage")
@@ -525,7 +524,7 @@ def _next_serial(year: int) -> int:
 @transaction.atomic
 def finalize(rnd: Round, user: Any, today: dt.date | None = None) -> dict[str, int]:
     """Publish the final list: certificates for every proposed product whose objections were dismissed."""
-    _require(user, Role.NATIONAL_ADMIN)
+    require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.PUBLICITY)
     today = today or china_today()
     if rnd.publicity_end and today <= rnd.publicity_end:

@@ -32,6 +32,8 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from patent_platform import clock
+
 __all__ = [
     "PatentKind",
     "PatentNumber",
@@ -56,7 +58,6 @@ PATENT_TYPES: dict[str, tuple[PatentKind, bool]] = {
     "9": ("utility_model", True),
 }
 FIRST_12_DIGIT_YEAR = 2003  # the 12-digit form started on 2003-10-01
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # CNIPA's calendar year; China has no DST
 
 _PATENT_RE = re.compile(r"(?:CN|ZL)?(?P<digits>[0-9]{12}|[0-9]{8})\.?(?P<check>[0-9X])")
 
@@ -121,7 +122,7 @@ def parse_patent_number(text: str, *, today: dt.date | None = None) -> PatentNum
             code="patent_type",
             params={"value": shown, "digit": type_digit},
         )
-    max_year = (today or dt.datetime.now(CHINA_TZ).date()).year
+    max_year = (today or clock.china_today()).year  # CNIPA's calendar year
     if long_form:
         year = int(digits[:4])
         if not FIRST_12_DIGIT_YEAR <= year <= max_year:

@@ -6,7 +6,6 @@ its writes against the user's scope. State changes of a filing are in `filings.w
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from filings import conflicts
 from filings.choices import EDITABLE_STATUSES, ConflictStatus, LicenceKind, RightKind
-from filings.identifiers import CHINA_TZ, parse_patent_number, validate_uscc
+from filings.identifiers import parse_patent_number, validate_uscc
 from filings.models import (
     FilingPolicy,
     FilingUnit,
@@ -31,10 +30,11 @@ from filings.models import (
     ProductVersion,
     UnitMembership,
 )
-from patent_platform import audit
+from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
 from patent_platform.messages import Duplicate, rule
 from patent_platform.models import User
+from patent_platform.roles import require_role
 from patent_platform.scoping import forget_scope, lock_visible, scope_of
 from patent_platform.tabular import decimal_or_zero
 
@@ -87,16 +87,16 @@ def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str,
 
 def require_filer(user: Any, unit: FilingUnit | None = None) -> None:
     """Only an enterprise user writes filing data, and only for its own unit: anyone else gets 404."""
-    if getattr(user, "role", None) != Role.ENTERPRISE:
-        raise Http404
+    require_role(user, Role.ENTERPRISE, error=Http404)
     if unit is not None and not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists():
         raise Http404
 
 
 def member_unit(user: Any) -> FilingUnit:
     """The filing unit of an enterprise user (404 for anyone else)."""
+    require_role(user, Role.ENTERPRISE, error=Http404)
     ids = scope_of(user).unit_ids
-    if getattr(user, "role", None) != Role.ENTERPRISE or not ids:
+    if not ids:
         raise Http404
     return FilingUnit.objects.visible_to(user).get(pk=min(ids))
 
@@ -417,7 +417,7 @@ def _rule_findings(version: ProductVersion) -> list[Finding]:
         found.append(Finding("patents", _("请至少标记一项核心专利。"), "links"))
     policy = FilingPolicy.current()
     kinds, statuses = policy.allowed_kinds(), policy.allowed_statuses()
-    today = dt.datetime.now(CHINA_TZ).date()
+    today = clock.china_today()
     for link in links:
         right, patent = link.right, link.right.patent
         if patent.kind not in kinds:

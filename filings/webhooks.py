@@ -58,6 +58,7 @@ from filings.webhook_transport import Answer, post, validate_url
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.claims import DB_ERRORS, on_fresh_connection
+from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible, scope_of
 
 logger = logging.getLogger("filings.webhooks")
@@ -110,9 +111,12 @@ def _iso(moment: dt.datetime) -> str:
 # Endpoints: register, verify, disable, enable, delete
 
 
-def _require_member(user: Any, unit_id: int) -> None:
-    if getattr(user, "role", None) != Role.ENTERPRISE or unit_id not in scope_of(user).unit_ids:
-        raise PermissionDenied(_("只有本单位的企业用户可以管理 Webhook。"))
+def _check_member(user: Any, unit_id: int) -> None:
+    """The unit's own enterprise users only (the role, then the membership)."""
+    message = _("只有本单位的企业用户可以管理 Webhook。")
+    require_role(user, Role.ENTERPRISE, message=message)
+    if unit_id not in scope_of(user).unit_ids:
+        raise PermissionDenied(message)
 
 
 def _clean_events(events: Iterable[str] | None) -> list[str]:
@@ -131,7 +135,7 @@ def _clean_events(events: Iterable[str] | None) -> list[str]:
 
 def endpoint_create(*, unit: FilingUnit, user: Any, url: str, events: Iterable[str] | None = None) -> WebhookEndpoint:
     """Register an endpoint (pending) and send it the verification event after commit."""
-    _require_member(user, unit.pk)
+    _check_member(user, unit.pk)
     url = validate_url(url)
     chosen = _clean_events(events)
     with transaction.atomic():
@@ -180,7 +184,7 @@ def endpoint_verify(*, endpoint: WebhookEndpoint, user: Any) -> WebhookDelivery:
     """Send a new verification event ("verify again"); a disabled endpoint is enabled this way."""
     with transaction.atomic():
         locked = lock_visible(WebhookEndpoint.objects.all(), user, endpoint.pk)
-        _require_member(user, locked.unit_id)
+        _check_member(user, locked.unit_id)
         if locked.status == E.DISABLED:
             _set_status(locked, E.PENDING, user, "webhook endpoint enabled: verification sent")
         delivery = _queue_verification(locked)
@@ -202,7 +206,7 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, user: Any) -> WebhookEndpoint
     active again)."""
     with transaction.atomic():
         locked = lock_visible(WebhookEndpoint.objects.all(), user, endpoint.pk)
-        _require_member(user, locked.unit_id)
+        _check_member(user, locked.unit_id)
         if locked.status != E.DISABLED:
             _set_status(locked, E.DISABLED, user, "webhook endpoint disabled")
     endpoint.status = locked.status
@@ -218,7 +222,7 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, user: Any) -> WebhookEndpoint:
 def endpoint_delete(*, endpoint: WebhookEndpoint, user: Any) -> None:
     with transaction.atomic():
         locked = lock_visible(WebhookEndpoint.objects.all(), user, endpoint.pk)
-        _require_member(user, locked.unit_id)
+        _check_member(user, locked.unit_id)
         audit.audit_event(
             action=AuditAction.DELETE,
             obj=locked,
@@ -236,7 +240,7 @@ def delivery_replay(*, delivery_id: int, user: Any, endpoint: WebhookEndpoint | 
         if endpoint is not None:
             qs = qs.filter(endpoint_id=endpoint.pk)
         locked = lock_visible(qs, user, delivery_id)
-        _require_member(user, locked.endpoint.unit_id)
+        _check_member(user, locked.endpoint.unit_id)
         now = timezone.now()
         before = locked.status
         # the claim is left alone: a sender holding it now finishes its attempt first (its result stands, and

@@ -15,13 +15,12 @@ number (产品备案号) inside the same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -29,7 +28,6 @@ from django.utils.translation import gettext_lazy as _
 
 from filings import webhooks
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
-from filings.identifiers import CHINA_TZ
 from filings.models import (
     FilingNumberSequence,
     PatentLink,
@@ -40,9 +38,11 @@ from filings.models import (
     ReviewOverride,
     Transition,
 )
-from patent_platform import audit
+from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
+from patent_platform.clock import china_today  # also imported from here by filings.imports, filings.drift
 from patent_platform.concurrency import Conflict, when
+from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible, scope_of
 
 S = FilingStatus
@@ -97,13 +97,9 @@ class WorkflowError(ValidationError):
     """A transition that is not allowed from the current state, or whose checks failed."""
 
 
-def china_today() -> dt.date:
-    return dt.datetime.now(CHINA_TZ).date()
-
-
 def default_data_year() -> int:
     """Certification uses the previous calendar year's data: new filings default to it."""
-    return china_today().year - 1
+    return clock.last_year()
 
 
 def allowed_actions(version: ProductVersion, user: Any) -> list[str]:
@@ -118,12 +114,6 @@ def allowed_actions(version: ProductVersion, user: Any) -> list[str]:
 def _lock(version: ProductVersion, user: Any) -> ProductVersion:
     """Re-read the version under a row lock, through the scoping rule (out of scope: 404)."""
     return lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
-
-
-def _require_actor(action: str, user: Any) -> None:
-    rule = RULES[action]
-    if getattr(user, "role", None) not in rule.actors:
-        raise PermissionDenied(_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
 
 
 class TransitionConflict(Conflict, WorkflowError):
@@ -170,7 +160,7 @@ def _transition(
     version: ProductVersion, action: str, user: Any, *, reason: str = "", notify: bool = True
 ) -> ProductVersion:
     rule = RULES[action]
-    _require_actor(action, user)
+    require_role(user, *rule.actors, message=_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
     seen = version.status  # as the request read it, before the lock
     locked = _lock(version, user)
     _require_source(locked, action, seen)
@@ -331,7 +321,8 @@ def approve(version: ProductVersion, user: Any, *, override_reason: str = "") ->
         raise ValidationError(
             {"override_reason": [_("理由不能超过 %(n)s 字。") % {"n": OVERRIDE_REASON_MAX}]}, code="too_long"
         )
-    _require_actor("approve", user)
+    rule = RULES["approve"]
+    require_role(user, *rule.actors, message=_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
     with transaction.atomic():
         seen = version.status  # as the request read it, before the lock
         locked = _lock(version, user)
@@ -406,8 +397,7 @@ def revoke(version: ProductVersion, user: Any, reason: str) -> ProductVersion:
 
 def start_yearly_update(product: Product, user: Any, data_year: int | None = None) -> ProductVersion:
     """Copy the newest version (figures, links, images) into a draft for the next data year."""
-    if getattr(user, "role", None) not in FILER:
-        raise PermissionDenied(_("只有备案单位可以进行年度更新。"))
+    require_role(user, *FILER, message=_("只有备案单位可以进行年度更新。"))
     with transaction.atomic():
         product = lock_visible(Product.objects.all(), user, product.pk)
         source = product.versions.order_by("-data_year").first()
@@ -477,8 +467,7 @@ def start_yearly_update(product: Product, user: Any, data_year: int | None = Non
 
 def set_certification_opt_in(version: ProductVersion, user: Any, opt_in: bool) -> ProductVersion:
     """The filer opts in or out of certification for this data year (not after revocation or withdrawal)."""
-    if getattr(user, "role", None) not in FILER:
-        raise PermissionDenied(_("只有备案单位可以选择是否参与认定。"))
+    require_role(user, *FILER, message=_("只有备案单位可以选择是否参与认定。"))
     with transaction.atomic():
         locked = _lock(version, user)
         if locked.status in (S.REVOKED, S.WITHDRAWN):

@@ -131,3 +131,53 @@ def _register_outbox() -> None:
 
 
 _register_outbox()
+
+
+# ---------------------------------------------------------------------------------------------
+# TOTP devices: django-otp's admin, with its QR code drawn by segno, the platform's one QR library
+# (django-otp draws it with `qrcode` whenever that is installed). Superusers only, as before: the class
+# keeps Django's own permissions (no DutyAdminMixin), so the system administrator never sees a secret.
+
+
+def _register_totp_devices() -> None:
+    import segno
+    from django.contrib import admin
+    from django.core.exceptions import PermissionDenied
+    from django.http import HttpResponse
+    from django.shortcuts import get_object_or_404
+    from django_otp.conf import settings as otp_settings
+    from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin  # registers itself: replaced below
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    class PlatformTOTPDeviceAdmin(TOTPDeviceAdmin):
+        def get_urls(self) -> list[Any]:
+            # django-otp's two views with the platform's bounded id (`<id:pk>`, patent_platform/params.py)
+            # instead of `<int:pk>`, which a 20-digit number would overflow
+            from django.urls import path
+
+            own = [
+                path(
+                    "<id:pk>/config/", self.admin_site.admin_view(self.config_view), name="otp_totp_totpdevice_config"
+                ),
+                path(
+                    "<id:pk>/qrcode/", self.admin_site.admin_view(self.qrcode_view), name="otp_totp_totpdevice_qrcode"
+                ),
+            ]
+            return own + super(TOTPDeviceAdmin, self).get_urls()
+
+        def qrcode_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+            if otp_settings.OTP_ADMIN_HIDE_SENSITIVE_DATA:
+                raise PermissionDenied
+            device = get_object_or_404(TOTPDevice, pk=pk)
+            if not self.has_view_or_change_permission(request, device):
+                raise PermissionDenied
+            response = HttpResponse(content_type="image/svg+xml")
+            segno.make(device.config_url, error="m").save(response, kind="svg", scale=4, border=2)
+            return response
+
+    if admin.site.is_registered(TOTPDevice):
+        admin.site.unregister(TOTPDevice)
+    admin.site.register(TOTPDevice, PlatformTOTPDeviceAdmin)
+
+
+_register_totp_devices()

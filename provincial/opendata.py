@@ -29,13 +29,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, Min, OuterRef, Q
-from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate
 from filings.choices import FilingStatus
 from filings.models import ProductClass, ProductVersion
+from patent_platform import clock
 from patent_platform.choices import RegionLevel
 from patent_platform.models import Region
 from provincial import stats
@@ -71,15 +71,6 @@ CSV_HEADER = [name for name, _type, _description in FIELDS]
 # Months
 
 
-def month_key(moment: dt.datetime) -> str:
-    return moment.astimezone(stats.CHINA).strftime("%Y-%m")
-
-
-def current_month_start(now: dt.datetime | None = None) -> dt.datetime:
-    local = (now or timezone.now()).astimezone(stats.CHINA)
-    return stats.month_start(local.year, local.month)
-
-
 def first_data_month() -> dt.datetime | None:
     """The month of the earliest decision of a currently approved version (None: nothing approved yet)."""
     area = stats.area_for_unit(None)
@@ -90,8 +81,7 @@ def first_data_month() -> dt.datetime | None:
     )
     if first is None:
         return None
-    local = first.astimezone(stats.CHINA)
-    return stats.month_start(local.year, local.month)
+    return clock.current_month_start(first)
 
 
 def available_months(now: dt.datetime | None = None) -> list[str]:
@@ -99,11 +89,11 @@ def available_months(now: dt.datetime | None = None) -> list[str]:
     start = first_data_month()
     if start is None:
         return []
-    end = current_month_start(now)
+    end = clock.current_month_start(now)
     months = []
     while start < end:
-        months.append(month_key(start))
-        start = stats.next_month(start)
+        months.append(clock.month_key(start))
+        start = clock.next_month(start)
     return months
 
 
@@ -115,7 +105,7 @@ def parse(month: str, now: dt.datetime | None = None) -> dt.datetime | None:
     if start is None:
         return None
     first = first_data_month()
-    if first is None or start < first or start >= current_month_start(now):
+    if first is None or start < first or start >= clock.current_month_start(now):
         return None
     return start
 
@@ -138,7 +128,7 @@ def certified_before(moment: dt.datetime) -> Exists:
 
 def figures(start: dt.datetime) -> dict[str, Any]:
     """The rows and national totals of the month beginning at `start` (one grouped query each)."""
-    end = stats.next_month(start)
+    end = clock.next_month(start)
     area = stats.area_for_unit(None)
     products = area.products()
     in_force = Q(stats.approved_before(end))
@@ -163,7 +153,7 @@ def figures(start: dt.datetime) -> dict[str, Any]:
     )
     regions = dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
     classes = {c.pk: c for c in ProductClass.objects.all()}
-    month = month_key(start)
+    month = clock.month_key(start)
     rows = []
     for row in grouped:
         product_class = classes.get(row["published_version__product_class_id"])
@@ -188,13 +178,13 @@ def document(month: str, start: dt.datetime) -> dict[str, Any]:
     if cached is not None:
         return cached
     data = figures(start)
-    generated = timezone.now().astimezone(stats.CHINA).replace(microsecond=0)
+    generated = clock.china_now().replace(microsecond=0)
     body = {
         "schema_version": SCHEMA_VERSION,
         "month": month,
         "period": {
             "start": start.isoformat(),
-            "end": stats.next_month(start).isoformat(),
+            "end": clock.next_month(start).isoformat(),
             "timezone": "Asia/Shanghai",
         },
         "generated_at": generated.isoformat(),

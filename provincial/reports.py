@@ -9,7 +9,6 @@ administrators, a national comment to the port's contacts and administrators.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,9 +20,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from patent_platform import audit, outbox
+from patent_platform import audit, clock, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import User
+from patent_platform.roles import require_role
 from patent_platform.scoping import EVERYTHING, lock_visible, principal_for
 from patent_platform.uploads import validate_upload
 from provincial.choices import ReportCategory
@@ -39,7 +39,6 @@ from provincial.models import (
 MAX_ATTACHMENTS = 5
 ATTACHMENT_KINDS = ("pdf", "jpg", "png")
 SUBJECT_PREFIX = "【专利产品备案】"
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 def attachment_max_bytes() -> int:
@@ -132,8 +131,7 @@ def mark_read(report: ProgressReport, user: Any) -> bool:
 
 
 def add_comment(*, report_id: int, user: Any, body: str) -> ProgressReportComment:
-    if getattr(user, "role", None) != Role.NATIONAL_ADMIN:
-        raise PermissionDenied(_("只有国家局管理员可以提出意见。"))
+    require_role(user, Role.NATIONAL_ADMIN, message=_("只有国家局管理员可以提出意见。"))
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": [_("请填写意见。")]})
@@ -157,8 +155,7 @@ def add_comment(*, report_id: int, user: Any, body: str) -> ProgressReportCommen
 
 def set_typical(*, report_id: int, user: Any, typical: bool) -> ProgressReport:
     """Mark (or unmark) a report as a typical case (典型案例); audited with the before and after."""
-    if getattr(user, "role", None) != Role.NATIONAL_ADMIN:
-        raise PermissionDenied(_("只有国家局管理员可以标记典型案例。"))
+    require_role(user, Role.NATIONAL_ADMIN, message=_("只有国家局管理员可以标记典型案例。"))
     with transaction.atomic():
         report = lock_visible(ProgressReport.objects.all(), user, report_id)
         if report.is_typical == typical:
@@ -188,8 +185,7 @@ def unread_count(user: Any) -> int:
 def year_counts(reader: Any, year: int, unit: ManagementUnit | None) -> dict[str, Any]:
     """The reports of `unit` (None: every port) submitted in `year` (Asia/Shanghai) as `reader` sees
     them: the number by category and how many of them are marked typical (at the time of reading)."""
-    start = dt.datetime(year, 1, 1, tzinfo=CHINA)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=CHINA)
+    start, end = clock.year_start(year), clock.year_start(year + 1)
     qs = ProgressReport.objects.visible_to(reader).filter(submitted_at__gte=start, submitted_at__lt=end)
     if unit is not None:
         qs = qs.filter(unit=unit)

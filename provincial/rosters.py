@@ -30,9 +30,9 @@ from django.utils.translation import gettext as _
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.identifiers import build_uscc, validate_uscc
 from filings.models import FilingUnit, Product, ProductVersion
-from filings.workflow import china_today
-from patent_platform import audit, tabular
+from patent_platform import audit, clock, tabular
 from patent_platform.choices import AuditAction, RegionLevel, Role
+from patent_platform.clock import china_today
 from patent_platform.models import Region
 from patent_platform.scoping import Scope, scope_of
 from provincial.choices import RosterCategory, UnitKind
@@ -441,10 +441,10 @@ def coverage_by_port(user: Any, *, year: int | None = None, category: str | None
 
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     months = []
-    month = first.replace(day=1)
+    month = clock.month_of(first)
     while month <= last:
         months.append(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
+        month = clock.month_after(month)
     return months
 
 
@@ -471,7 +471,7 @@ def coverage_trend(user: Any, *, year: int | None = None, category: str | None =
     today = china_today()
     by_month: dict[dt.date, int] = {}
     for _uscc, first in firsts:
-        month = (timezone.localtime(first).date() if first else today).replace(day=1)
+        month = clock.month_of(timezone.localtime(first, clock.CHINA_TZ).date() if first else today)
         by_month[month] = by_month.get(month, 0) + 1
     if not by_month:
         return []

@@ -46,7 +46,8 @@ from filings.models import (
     ProductClass,
     ProductVersion,
 )
-from filings.workflow import CHINA_TZ, default_data_year
+from filings.workflow import default_data_year
+from patent_platform.clock import CHINA_TZ, china_today
 from patent_platform.models import Region
 
 S = FilingStatus
@@ -194,7 +195,7 @@ class Plan:
     last_year: int = field(default_factory=default_data_year)
     now: dt.datetime = field(
         default_factory=lambda: dt.datetime.combine(
-            dt.datetime.now(CHINA_TZ).date(), dt.time(8, 0), tzinfo=CHINA_TZ
+            china_today(), dt.time(8, 0), tzinfo=CHINA_TZ
         )  # the day, not the second: the same seed gives the same rows all day
     )
 

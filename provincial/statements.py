@@ -39,9 +39,10 @@ from evaluation.models import Candidate
 from filings.choices import FilingStatus
 from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
 from filings.receipts import qr_data_uri
-from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.clock import china_today
+from patent_platform.roles import require_role
 from patent_platform.scoping import Principal, Scope, lock_visible
 from provincial.models import FilingStatement
 
@@ -202,8 +203,7 @@ def issue_statement(unit: FilingUnit, user: Any) -> FilingStatement:
 
     One transaction per attempt: the unit row is locked, its data read, the row written, the audit record
     added. A number already taken (random collision) rolls the attempt back and draws again."""
-    if getattr(user, "role", None) not in ISSUERS:
-        raise Http404
+    require_role(user, *ISSUERS, error=Http404)
     for _attempt in range(NUMBER_ATTEMPTS):
         number = new_number()
         try:

@@ -27,7 +27,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
@@ -54,13 +53,13 @@ from evaluation.models import Candidate
 from filings.choices import FilingStatus, UnitScale
 from filings.industries import industries
 from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
+from patent_platform import clock
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
 from patent_platform.scoping import EVERYTHING, Scope, principal_for, scope_of
 from provincial.models import ManagementUnit, PortMembership
 
-CHINA = ZoneInfo("Asia/Shanghai")
 TREND_MONTHS = 12
 BLANK = "-"  # filter value: "not filled in" (no industry, no scale, no code at that level)
 FILED = "filed"
@@ -187,19 +186,10 @@ def first_approval() -> Subquery:
     )
 
 
-def month_start(year: int, month: int) -> dt.datetime:
-    return dt.datetime(year, month, 1, tzinfo=CHINA)
-
-
-def next_month(moment: dt.datetime) -> dt.datetime:
-    return month_start(moment.year + moment.month // 12, moment.month % 12 + 1)
-
-
 def trend_months(now: dt.datetime | None = None) -> list[dt.datetime]:
     """The first instants of the last TREND_MONTHS months (Asia/Shanghai), oldest first, this month last."""
-    local = (now or timezone.now()).astimezone(CHINA)
-    index = local.year * 12 + local.month - 1
-    return [month_start(i // 12, i % 12 + 1) for i in range(index - TREND_MONTHS + 1, index + 1)]
+    this_month = clock.current_month_start(now)
+    return [clock.shift_month(this_month, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
 
 
 def trend_start(now: dt.datetime | None = None) -> dt.datetime:
@@ -208,11 +198,8 @@ def trend_start(now: dt.datetime | None = None) -> dt.datetime:
 
 def parse_month(value: str) -> dt.datetime | None:
     """ "2025-03" → the first instant of that month in Asia/Shanghai; None if malformed."""
-    try:
-        year, month = (int(part) for part in value.split("-"))
-        return month_start(year, month)
-    except ValueError:
-        return None
+    day = clock.parse_month(value)
+    return clock.month_start(day.year, day.month) if day is not None else None
 
 
 def section_codes(section: str) -> list[str]:
@@ -320,7 +307,7 @@ def filter_products(area: Area, filters: Filters) -> QuerySet[Product]:
         qs = qs.filter(published_version__product_class_id=filters.product_class)
     qs = qs.filter(_unit_q(filters, "unit__"))
     if filters.month and (start := parse_month(filters.month)) is not None:
-        qs = qs.filter(~approved_before(start), approved_before(next_month(start)))
+        qs = qs.filter(~approved_before(start), approved_before(clock.next_month(start)))
     if filters.since and (start := parse_month(filters.since)) is not None:
         qs = qs.filter(~approved_before(start))
     return qs
@@ -376,12 +363,12 @@ def trend(area: Area) -> list[dict[str, Any]]:
         .filter(published_version__isnull=False)
         .annotate(first=first_approval())
         .filter(first__gte=months[0])
-        .annotate(month=TruncMonth("first", tzinfo=CHINA))
+        .annotate(month=TruncMonth("first", tzinfo=clock.CHINA_TZ))
         .values("month")
         .annotate(n=Count("pk"))
         .order_by("month")
     )
-    counts = {row["month"].astimezone(CHINA).strftime("%Y-%m"): row["n"] for row in rows}
+    counts = {clock.month_key(row["month"]): row["n"] for row in rows}
     return [{"month": m.strftime("%Y-%m"), "count": counts.get(m.strftime("%Y-%m"), 0)} for m in months]
 
 
@@ -781,8 +768,7 @@ class AsOf:
     @property
     def month(self) -> dt.datetime:
         """The first instant of the month the moment closes (the month of the instant just before it)."""
-        local = (self.moment - dt.timedelta(microseconds=1)).astimezone(CHINA)
-        return month_start(local.year, local.month)
+        return clock.current_month_start(self.moment - dt.timedelta(microseconds=1))
 
     def scope(self) -> Scope:
         return self.area.narrowed if self.area.narrowed is not None else scope_of(self.area.user)
@@ -866,7 +852,7 @@ def as_of(area: Area, moment: dt.datetime, moved: dict[int, dict[str, Any]] | No
 def month_end(month: str) -> dt.datetime | None:
     """ "2026-11" → the first instant of December (Asia/Shanghai): the end of that month; None if malformed."""
     start = parse_month(month)
-    return next_month(start) if start is not None else None
+    return clock.next_month(start) if start is not None else None
 
 
 AS_OF_FIRST_YEAR = 2000
@@ -881,8 +867,8 @@ def as_of_month(value: str) -> dt.datetime | None:
     parts = value.split("-")
     if len(parts) != 2 or len(parts[0]) != 4 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12:
         raise ValueError(value)
-    start = month_start(int(parts[0]), int(parts[1]))
-    end = next_month(start)
+    start = clock.month_start(int(parts[0]), int(parts[1]))
+    end = clock.next_month(start)
     if start.year < AS_OF_FIRST_YEAR or end > timezone.now():
         raise ValueError(value)
     return end
@@ -893,12 +879,12 @@ def approvals_by_month_at(at: AsOf, first: dt.datetime, end: dt.datetime) -> dic
     rows = (
         at.approved()
         .filter(at_first__gte=first, at_first__lt=end)
-        .annotate(month=TruncMonth("at_first", tzinfo=CHINA))
+        .annotate(month=TruncMonth("at_first", tzinfo=clock.CHINA_TZ))
         .values("month")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {row["month"].astimezone(CHINA).strftime("%Y-%m"): row["n"] for row in rows}
+    return {clock.month_key(row["month"]): row["n"] for row in rows}
 
 
 def _region_figures_at(at: AsOf, fields: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from filings.industries import industries
 from filings.models import FilingUnit, Product
+from patent_platform import clock
 from patent_platform.locks import advisory_xact_lock
 from provincial import stats
 from provincial.models import SummaryCell, SummaryDirty, SummaryKind, SummaryState
@@ -148,13 +149,13 @@ def compute(products: QuerySet[Product], units: QuerySet[FilingUnit]) -> list[tu
         grouped[SummaryKind.SCALE, tuple(row[f] for f in TRIPLE), row["unit__scale"] or stats.BLANK] += row["n"]
     months = (
         approved.annotate(first=stats.first_approval())
-        .annotate(month=TruncMonth("first", tzinfo=stats.CHINA))
+        .annotate(month=TruncMonth("first", tzinfo=clock.CHINA_TZ))
         .values(*TRIPLE, "month")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in months:
-        key = row["month"].astimezone(stats.CHINA).strftime("%Y-%m") if row["month"] else stats.BLANK
+        key = clock.month_key(row["month"]) if row["month"] else stats.BLANK
         grouped[SummaryKind.MONTH, tuple(row[f] for f in TRIPLE), key] += row["n"]
     cells += [(*t, str(kind), key, 0, 0, n, 0, 0, 0, 0) for (kind, t, key), n in grouped.items() if n]
     return cells
@@ -272,10 +273,6 @@ def cells(area: stats.Area, kind: str) -> QuerySet[SummaryCell]:
     return qs.filter(area.narrowed.region_q("")) if area.narrowed is not None else qs
 
 
-def _month_key(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m")
-
-
 def totals(area: stats.Area, growth: int) -> dict[str, Any]:
     """The region cells summed; `growth` is the trend's sum (first approvals in the last 12 months)."""
     figures = cells(area, SummaryKind.REGION).aggregate(
@@ -301,7 +298,7 @@ def totals(area: stats.Area, growth: int) -> dict[str, Any]:
 
 
 def trend(area: stats.Area) -> list[dict[str, Any]]:
-    months = [_month_key(m) for m in stats.trend_months()]
+    months = [clock.month_key(m) for m in stats.trend_months()]
     counts = {
         row["key"]: row["n"]
         for row in cells(area, SummaryKind.MONTH)
@@ -377,7 +374,7 @@ def region_figures(
     unit rows with units), grouped by `fields`."""
     growth: dict[tuple[str, ...], int] = defaultdict(int)
     for row in (
-        month_cells.filter(key__gte=_month_key(stats.trend_start()))
+        month_cells.filter(key__gte=clock.month_key(stats.trend_start()))
         .exclude(key=stats.BLANK)
         .values(*fields)
         .annotate(n=Sum("approved"))

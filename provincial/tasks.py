@@ -18,6 +18,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 
+from patent_platform import clock
 from patent_platform.claims import ClaimingTask
 
 RELIABLE = {"base": ClaimingTask, "acks_late": True, "reject_on_worker_lost": True}
@@ -60,7 +61,7 @@ def monthly_publications(period_iso: str | None = None) -> int:
     from provincial.choices import PublicationKind
     from provincial.publications import services
 
-    period = dt.date.fromisoformat(period_iso) if period_iso else services.previous_month()
+    period = dt.date.fromisoformat(period_iso) if period_iso else clock.previous_month()
     return len(services.run_period(PublicationKind.MONTHLY, period))
 
 
@@ -70,7 +71,7 @@ def yearend_publications(year: int | None = None) -> int:
     from provincial.choices import PublicationKind
     from provincial.publications import services
 
-    year = int(year) if year else services.china_today().year - 1
+    year = int(year) if year else clock.last_year()
     return len(services.run_period(PublicationKind.YEAREND, dt.date(year, 1, 1)))
 
 

@@ -28,7 +28,7 @@ from evaluation.models import (
     Round,
 )
 from filings.models import ProductClass
-from patent_platform.api.fields import CodeRelatedField, IdRelatedField
+from patent_platform.api.fields import CodeRelatedField, IdRelatedField, ModelSerializer
 from patent_platform.choices import Role
 from patent_platform.params import SMALL_MAX
 
@@ -36,7 +36,7 @@ from patent_platform.params import SMALL_MAX
 # Methods
 
 
-class IndicatorSerializer(serializers.ModelSerializer):
+class IndicatorSerializer(ModelSerializer):
     formula_text = serializers.CharField(read_only=True, help_text=_("计算公式的文字说明"))
 
     class Meta:
@@ -45,7 +45,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MethodSerializer(serializers.ModelSerializer):
+class MethodSerializer(ModelSerializer):
     based_on_code = serializers.CharField(
         source="based_on.code", read_only=True, allow_null=True, default=None, help_text=_("修订自的版本号")
     )
@@ -76,7 +76,7 @@ class MethodSerializer(serializers.ModelSerializer):
 # Benchmark sets
 
 
-class BenchmarkValueSerializer(serializers.ModelSerializer):
+class BenchmarkValueSerializer(ModelSerializer):
     code = serializers.CharField(source="indicator.code", read_only=True, help_text=_("指标代码"))
     name = serializers.CharField(source="indicator.name", read_only=True)
 
@@ -86,7 +86,7 @@ class BenchmarkValueSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BenchmarkSetSerializer(serializers.ModelSerializer):
+class BenchmarkSetSerializer(ModelSerializer):
     method_code = serializers.CharField(source="method.code", read_only=True)
     product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
     product_class_name = serializers.CharField(source="product_class.name", read_only=True)
@@ -147,7 +147,7 @@ class PercentileSerializer(serializers.Serializer):
 # Rounds
 
 
-class RoundSerializer(serializers.ModelSerializer):
+class RoundSerializer(ModelSerializer):
     method_code = serializers.CharField(source="method.code", read_only=True)
     evaluating = serializers.BooleanField(read_only=True, help_text=_("已请求专利性评价且尚未完成（任务排队或运行中）"))
     counts = serializers.SerializerMethodField(
@@ -209,7 +209,7 @@ class PublicitySerializer(serializers.Serializer):
 # Results (candidates)
 
 
-class IndicatorResultSerializer(serializers.ModelSerializer):
+class IndicatorResultSerializer(ModelSerializer):
     code = serializers.CharField(source="indicator.code", read_only=True)
     name = serializers.CharField(source="indicator.name", read_only=True)
     trait = serializers.ChoiceField(source="indicator.trait", choices=Trait.choices, read_only=True)
@@ -222,7 +222,7 @@ class IndicatorResultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ExpertScoreSerializer(serializers.ModelSerializer):
+class ExpertScoreSerializer(ModelSerializer):
     """One expert's scores; only the total (the rest null) for those who see totals without identities."""
 
     expert = serializers.SerializerMethodField()
@@ -264,7 +264,7 @@ def score_view(user: Any) -> str:
     return "totals"
 
 
-class ResultSerializer(serializers.ModelSerializer):
+class ResultSerializer(ModelSerializer):
     round_name = serializers.CharField(source="round.name", read_only=True)
     stage = serializers.CharField(source="round.stage", read_only=True, help_text=_("批次当前阶段"))
     data_year = serializers.IntegerField(source="round.data_year", read_only=True)

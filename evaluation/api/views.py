@@ -51,14 +51,13 @@ from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter
+from patent_platform.roles import require_role
 
 YEAR_MESSAGE = _("数据年度须为 1 到 9999 之间的整数，如 2025。")
 
 
-def require_national(user: Any) -> None:
-    """Only national administrators change methods, benchmarks and rounds; other roles read."""
-    if getattr(user, "role", None) != Role.NATIONAL_ADMIN:
-        raise exceptions.PermissionDenied(_("只有国家局管理员可以维护基准值和认定批次；您的角色只能查看。"))
+# Only national administrators change methods, benchmarks and rounds; other roles read.
+NATIONAL_ONLY = _("只有国家局管理员可以维护基准值和认定批次；您的角色只能查看。")
 
 
 def choice_param(params: Any, name: str, choices: list[str]) -> str | None:
@@ -152,7 +151,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        require_national(request.user)
+        require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = BenchmarkSetCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -170,7 +169,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         bset = self.get_object()
-        require_national(request.user)
+        require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = BenchmarkValuesSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values = self._values(bset, body.validated_data.get("values"))
@@ -199,7 +198,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def resuggest(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         bset = self.get_object()
-        require_national(request.user)
+        require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = PercentileSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         methods.resuggest(bset, request.user, body.validated_data["percentile"])
@@ -209,7 +208,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def fix(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         bset = self.get_object()
-        require_national(request.user)
+        require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         methods.fix(bset, request.user)
         return self._respond(bset.pk)
 
@@ -291,7 +290,7 @@ class RoundViewSet(ScopedModelViewSet):
         return Response(RoundSerializer(rnd, context=context).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        require_national(request.user)
+        require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = RoundCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         rnd = rounds.start_round(user=request.user, **body.validated_data)
@@ -299,7 +298,7 @@ class RoundViewSet(ScopedModelViewSet):
 
     def _acting(self, request: Request) -> Round:
         rnd = self.get_object()
-        require_national(request.user)
+        require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         return rnd
 
     @_round_action("evaluate", _("重新进行专利性评价（在后台运行；专利性评价阶段；国家局管理员）"), code=202)

@@ -29,8 +29,9 @@ from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, Objec
 from evaluation.models import Candidate, ExpertProfile, IndicatorResult, MethodVersion, Objection, Round
 from filings.forms import BootstrapFormMixin, DateInput
 from filings.models import ProductClass
-from filings.workflow import china_today, default_data_year
+from filings.workflow import default_data_year
 from patent_platform.choices import RegionLevel, Role
+from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region

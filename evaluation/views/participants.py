@@ -41,8 +41,8 @@ from evaluation.models import (
 from filings.choices import FilingStatus
 from filings.forms import BootstrapFormMixin, apply_service_errors
 from filings.models import ProductClass, ProductVersion
-from filings.workflow import china_today
 from patent_platform.choices import Role
+from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region
 from patent_platform.uploads import validate_upload

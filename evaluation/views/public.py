@@ -27,7 +27,7 @@ from evaluation.models import Candidate, Objection, Round
 from filings.forms import BootstrapFormMixin, apply_service_errors
 from filings.models import Product, ProductClass
 from filings.views.review import province_choices
-from filings.workflow import china_today
+from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.middleware import client_ip
 from patent_platform.ratelimit import rate_limit

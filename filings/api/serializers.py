@@ -29,7 +29,7 @@ from filings.models import (
     ProductVersion,
     ReturnReason,
 )
-from patent_platform.api.fields import CodeRelatedField
+from patent_platform.api.fields import CodeRelatedField, ModelSerializer
 from patent_platform.choices import Role
 from patent_platform.masking import mask_email, mask_name, mask_phone
 from patent_platform.params import ID_MAX
@@ -38,7 +38,7 @@ from patent_platform.params import ID_MAX
 # Filing units
 
 
-class FilingUnitSerializer(serializers.ModelSerializer):
+class FilingUnitSerializer(ModelSerializer):
     class Meta:
         model = FilingUnit
         fields = [
@@ -78,7 +78,7 @@ class FilingUnitSerializer(serializers.ModelSerializer):
 # Patent rights
 
 
-class PatentRightSerializer(serializers.ModelSerializer):
+class PatentRightSerializer(ModelSerializer):
     """A filing unit's right to a patent, with the patent's own fields flattened in."""
 
     number = serializers.CharField(source="patent.number", read_only=True, help_text=_("规范化申请号"))
@@ -147,7 +147,7 @@ class PatentRightCreateSerializer(PatentRightUpdateSerializer):
 # Products and their versions
 
 
-class PatentLinkSerializer(serializers.ModelSerializer):
+class PatentLinkSerializer(ModelSerializer):
     patent_number = serializers.CharField(source="right.patent.patent_number", read_only=True)
 
     class Meta:
@@ -165,14 +165,14 @@ class PatentLinkInputSerializer(serializers.Serializer):
     embodiment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class VersionSummarySerializer(serializers.ModelSerializer):
+class VersionSummarySerializer(ModelSerializer):
     class Meta:
         model = ProductVersion
         fields = ["id", "data_year", "status"]
         read_only_fields = fields
 
 
-class VersionSerializer(serializers.ModelSerializer):
+class VersionSerializer(ModelSerializer):
     product_class = serializers.SlugRelatedField(slug_field="code", read_only=True)
     links = PatentLinkSerializer(many=True, read_only=True)
     return_reasons = serializers.SerializerMethodField(
@@ -220,7 +220,7 @@ def public_path(product: Product) -> str:
     return reverse("public:product", kwargs={"filing_number": product.filing_number})
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(ModelSerializer):
     public_url = serializers.SerializerMethodField(help_text=_("公开产品页（已通过备案时）"))
     current_version = serializers.SerializerMethodField(help_text=_("最新数据年度的版本"))
     versions = serializers.SerializerMethodField(help_text=_("各数据年度的版本，新在前"))

@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,16 +50,15 @@ from patent_platform.api.problems import invalid_parameter
 from patent_platform.api.schema import CONFLICT, DUPLICATE, ERRORS, FINDINGS, READ_ERRORS
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter, parse_moment
+from patent_platform.roles import require_role
 
 # ---------------------------------------------------------------------------------------------
 # Errors: every one is a problem (patent_platform/api/problems.py, rendered by its exception handler); the
 # answers each operation documents are declared once in patent_platform/api/schema.py.
 
 
-def require_filer(user: Any) -> None:
-    """Only enterprise users write; other roles (reviewers, administrators, ports) read within their scope."""
-    if getattr(user, "role", None) != Role.ENTERPRISE:
-        raise exceptions.PermissionDenied(_("只有备案单位的用户可以修改备案数据；您的角色只能查看。"))
+# Only enterprise users write; other roles (reviewers, administrators, ports) read within their scope.
+FILER_ONLY = _("只有备案单位的用户可以修改备案数据；您的角色只能查看。")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +125,7 @@ class PatentRightViewSet(ScopedModelViewSet):
         return qs
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        require_filer(request.user)
+        require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         body = PatentRightCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         unit = services.member_unit(request.user)
@@ -135,7 +134,7 @@ class PatentRightViewSet(ScopedModelViewSet):
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         right = self.get_object()
-        require_filer(request.user)
+        require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         body = PatentRightUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         services.update_patent_right(right=right, user=request.user, data=body.service_data())
@@ -143,7 +142,7 @@ class PatentRightViewSet(ScopedModelViewSet):
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         right = self.get_object()
-        require_filer(request.user)
+        require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         services.delete_patent_right(right=right, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -267,7 +266,7 @@ class ProductViewSet(ScopedModelViewSet):
         return Response(self.get_serializer(product).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        require_filer(request.user)
+        require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         body = ProductCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data, links = body.service_data()
@@ -280,7 +279,7 @@ class ProductViewSet(ScopedModelViewSet):
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         product = self.get_object()
-        require_filer(request.user)
+        require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         body = ProductUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data, links = body.service_data()

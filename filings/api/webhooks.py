@@ -10,28 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from filings import services, webhooks
 from filings.models import WebhookDelivery, WebhookEndpoint
 from filings.models.webhooks import EVENT_TYPES
 from patent_platform.api.base import ScopedViewSetMixin
+from patent_platform.api.fields import ModelSerializer
 from patent_platform.choices import Role
 from patent_platform.params import ID_MAX, ID_REGEX
+from patent_platform.roles import require_role
 
 TAGS = ["webhooks"]
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ModelSerializer):
     events = serializers.ListField(child=serializers.ChoiceField(choices=list(EVENT_TYPES)), read_only=True)
 
     class Meta:
@@ -59,7 +58,7 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
     )
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ModelSerializer):
     payload = serializers.JSONField(read_only=True, help_text=_('发送的内容：{"type", "timestamp", "data"}'))
 
     class Meta:
@@ -80,17 +79,6 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "payload",
         ]
         read_only_fields = fields
-
-
-def _drf_validation(exc: DjangoValidationError) -> exceptions.ValidationError:
-    """Django's ValidationError as DRF's: messages by field, field-less ones under non_field_errors."""
-    if not hasattr(exc, "error_dict"):
-        return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in exc.messages]})
-    detail: dict[str, list[str]] = {}
-    for field, messages in exc.message_dict.items():
-        key = api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field
-        detail.setdefault(key, []).extend(str(m) for m in messages)
-    return exceptions.ValidationError(detail)
 
 
 NOT_FOUND = OpenApiResponse(description=_("不存在，或不属于您的单位"))
@@ -146,17 +134,14 @@ class WebhookEndpointViewSet(
     parser_classes = [JSONParser]
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if getattr(request.user, "role", None) != Role.ENTERPRISE:
-            raise exceptions.PermissionDenied(_("只有备案单位的企业用户可以登记 Webhook。"))
+        require_role(request.user, Role.ENTERPRISE, message=_("只有备案单位的企业用户可以登记 Webhook。"))
         body = WebhookEndpointCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         unit = services.member_unit(request.user)
-        try:
-            endpoint = webhooks.endpoint_create(
-                unit=unit, user=request.user, url=body.validated_data["url"], events=body.validated_data.get("events")
-            )
-        except DjangoValidationError as exc:
-            raise _drf_validation(exc) from exc
+        # the service's refusals (a bad address, too many endpoints) are answered by the API's problem handler
+        endpoint = webhooks.endpoint_create(
+            unit=unit, user=request.user, url=body.validated_data["url"], events=body.validated_data.get("events")
+        )
         endpoint.refresh_from_db()
         return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 

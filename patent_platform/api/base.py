@@ -9,7 +9,8 @@ from patent_platform.scoping import ScopedQuerySet
 
 
 class ScopedViewSetMixin:
-    """`get_queryset()` is `queryset.visible_to(request.user)`: out of scope answers 404."""
+    # `get_queryset()` is `queryset.visible_to(request.user)`: out of scope answers 404. (A comment, not a
+    # docstring: drf-spectacular publishes a view's docstring as its operations' description.)
 
     scope_policy: ClassVar[str] = "scoped"
     # ids of at most 18 digits: a longer number matches no route (404) instead of overflowing the database

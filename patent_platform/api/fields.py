@@ -46,3 +46,17 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
         if whole and int_or_none(data, maximum=ID_MAX) is None:  # other values: the parent's own messages
             self.fail("out_of_range", max=ID_MAX)
         return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The API's ModelSerializer: a read-only choice field of a model field that may be blank keeps its blank
+    choice. DRF drops `allow_blank` from fields made read-only in `Meta.read_only_fields`, so the schema said
+    the value is one of the choices and a generated client refused the "" the API sends (a unit's scale
+    before it is given). Every ModelSerializer of the API derives from this one."""
+
+    def include_extra_kwargs(self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]) -> dict[str, Any]:
+        blank_choice = bool(kwargs.get("allow_blank")) and "choices" in kwargs
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank_choice:
+            kwargs["allow_blank"] = True
+        return kwargs

@@ -14,6 +14,7 @@ from django.db import models
 from django.http import Http404, HttpRequest
 from django.views.generic import DetailView, ListView, TemplateView
 
+from patent_platform.roles import require_role
 from patent_platform.scoping import ScopedQuerySet
 
 
@@ -28,8 +29,8 @@ class ScopedViewMixin(LoginRequiredMixin):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         user = request.user
-        if user.is_authenticated and self.roles is not None and user.role not in self.roles:
-            raise Http404
+        if user.is_authenticated and self.roles is not None:
+            require_role(user, *self.roles, error=Http404)
         return super().dispatch(request, *args, **kwargs)
 
     def scoped_queryset(self, model: type[models.Model] | None = None) -> Any:

@@ -15,8 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from patent_platform.api.base import ScopedViewSetMixin
+from patent_platform.api.fields import ModelSerializer
 from patent_platform.api.problems import valid_query
 from patent_platform.params import int_parameter
+from patent_platform.roles import require_role
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
 from provincial.models import Roster, RosterEntry
@@ -33,7 +35,7 @@ class RosterOwnerSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-class RosterSerializer(serializers.ModelSerializer):
+class RosterSerializer(ModelSerializer):
     category_label = serializers.CharField(source="get_category_display", read_only=True)
     owner = RosterOwnerSerializer(read_only=True, allow_null=True, help_text=_("上传端口；为空表示国家局的全国名单"))
     entries_in_scope = serializers.IntegerField(source="scope_count", read_only=True, help_text=_("本人辖区内的企业数"))
@@ -99,8 +101,7 @@ class RosterAdminApiMixin(ScopedViewSetMixin):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authentication, IsAuthenticated
-        if getattr(request.user, "role", None) not in svc.ROSTER_ADMINS:
-            raise exceptions.NotFound
+        require_role(request.user, *svc.ROSTER_ADMINS, error=exceptions.NotFound)
 
 
 @extend_schema(

@@ -21,6 +21,7 @@ from filings.models import Product
 from patent_platform.api.base import ScopedViewSetMixin
 from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
+from patent_platform.roles import require_role
 from provincial import stats
 from provincial.api.serializers import DashboardSerializer, PortRankingSerializer
 
@@ -38,8 +39,7 @@ class StatisticsAPIView(ScopedViewSetMixin, APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if request.user.role not in self.roles:
-            raise Http404
+        require_role(request.user, *self.roles, error=Http404)
 
 
 class DashboardView(StatisticsAPIView):

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from filings.choices import UnitKind as FilingUnitKind
 from filings.models import FilingUnit, ProductVersion
+from patent_platform import clock
 from patent_platform.choices import RegionLevel
 from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
@@ -97,15 +98,6 @@ def share_percent(part: int, whole: int) -> str | None:
     return str((Decimal(100) * part / whole).quantize(Decimal("0.1")))
 
 
-def _shift_month(start: dt.datetime, months: int) -> dt.datetime:
-    index = start.year * 12 + start.month - 1 + months
-    return stats.month_start(index // 12, index % 12 + 1)
-
-
-def month_key(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m")
-
-
 def month_label(moment: dt.datetime | dt.date) -> str:
     return _("%(year)s年%(month)s月") % {"year": moment.year, "month": moment.month}
 
@@ -129,7 +121,7 @@ def _new_rows(at: stats.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
     they stood at the month's end: the published version then, the unit's name and region then."""
     products = list(
         at.approved()
-        .filter(at_first__gte=start, at_first__lt=stats.next_month(start))
+        .filter(at_first__gte=start, at_first__lt=clock.next_month(start))
         .order_by("at_first", "filing_number", "pk")
         .values("pk", "filing_number", "unit_id", "at_version", "at_first")
     )
@@ -157,7 +149,7 @@ def _new_rows(at: stats.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
                 "unit": unit["name"],
                 "product_class": f"{version['product_class__code']} {version['product_class__name']}",
                 "region": regions.get(unit["region_id"], ""),
-                "approved_on": timezone.localtime(product["at_first"], stats.CHINA).date().isoformat(),
+                "approved_on": timezone.localtime(product["at_first"], clock.CHINA_TZ).date().isoformat(),
             }
         )
     return rows
@@ -186,7 +178,7 @@ def _new_by_region(at: stats.AsOf, start: dt.datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
     for row in (
         at.approved()
-        .filter(at_first__gte=start, at_first__lt=stats.next_month(start))
+        .filter(at_first__gte=start, at_first__lt=clock.next_month(start))
         .values(code)
         .annotate(n=Count("pk"))
         .order_by()
@@ -246,25 +238,25 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
     later rebuild gives the same figures unless data of the month were corrected (`changes_since`).
     """
     area = stats.area_for_unit(unit)
-    start = stats.month_start(period.year, period.month)
-    end = stats.next_month(start)
+    start = clock.month_start(period.year, period.month)
+    end = clock.next_month(start)
     at = stats.as_of(area, end)
     state = stats.state_at(area, end, at=at)
-    previous = _shift_month(start, -1)
-    last_year = _shift_month(start, -12)
+    previous = clock.shift_month(start, -1)
+    last_year = clock.shift_month(start, -12)
     by_month = {row["month"]: row["count"] for row in state["trend"]}
-    last_year_count = stats.approvals_by_month_at(at, last_year, stats.next_month(last_year)).get(
-        month_key(last_year), 0
+    last_year_count = stats.approvals_by_month_at(at, last_year, clock.next_month(last_year)).get(
+        clock.month_key(last_year), 0
     )
     new_rows = _new_rows(at, start)
     current = len(new_rows)
-    previous_count = by_month.get(month_key(previous), 0)
+    previous_count = by_month.get(clock.month_key(previous), 0)
     totals = state["totals"]
     roster_year = roster_year_for(area.user, period.year)
     return {
         "kind": "monthly",
         "period": start.date().isoformat(),
-        "month": month_key(start),
+        "month": clock.month_key(start),
         "period_label": month_label(start),
         "port": _port(unit),
         "scope_key": unit.code if unit is not None else NATIONAL_CODE,
@@ -284,16 +276,16 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
         },
         "new": {"count": current, "rows": new_rows},
         "comparison": {
-            "current": {"month": month_key(start), "label": month_label(start), "count": current},
+            "current": {"month": clock.month_key(start), "label": month_label(start), "count": current},
             "previous": {
-                "month": month_key(previous),
+                "month": clock.month_key(previous),
                 "label": month_label(previous),
                 "count": previous_count,
                 "change": current - previous_count,
                 "change_percent": change_percent(current, previous_count),
             },
             "last_year": {
-                "month": month_key(last_year),
+                "month": clock.month_key(last_year),
                 "label": month_label(last_year),
                 "count": last_year_count,
                 "change": current - last_year_count,
@@ -405,7 +397,7 @@ def _card(unit: ManagementUnit | None, year: int, moved: dict[dt.datetime, dict[
     """One port's card: the state at the year's end and at the year before's end (`stats.state_at`, with
     the units' history read once for all cards: `moved`)."""
     area = stats.area_for_unit(unit)
-    start, end = stats.month_start(year, 1), stats.month_start(year + 1, 1)
+    start, end = clock.year_start(year), clock.year_start(year + 1)
     state = stats.state_at(area, end, at=stats.as_of(area, end, moved[end]), year_end=True)
     before = stats.state_at(area, start, at=stats.as_of(area, start, moved[start]))
     figures = {
@@ -499,7 +491,7 @@ def yearend_cards(year: int) -> dict[str, Any]:
     progress reports submitted in the year (Asia/Shanghai) by category, and how many of them are marked typical
     when the evaluation is built.
     """
-    start, end = stats.month_start(year, 1), stats.month_start(year + 1, 1)
+    start, end = clock.year_start(year), clock.year_start(year + 1)
     moved = {end: stats.unit_values_at(end), start: stats.unit_values_at(start)}  # once for the 48 cards
     national_reader = stats.area_for_unit(None).user
     units = list(ManagementUnit.objects.visible_to(national_reader).order_by("code").prefetch_related("regions"))

@@ -38,28 +38,30 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from patent_platform import audit, claims
+from patent_platform import audit, claims, clock
 from patent_platform.choices import AuditAction, Role
+from patent_platform.clock import previous_month  # tests/platform/test_outbox.py reads it here too
 from patent_platform.concurrency import Conflict
+from patent_platform.roles import require_role
 from provincial.choices import PublicationKind, PublicationStatus
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
 
 logger = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 EXTENSIONS = ("xlsx", "pdf")
 S = PublicationStatus
+NATIONAL_ONLY = gettext_lazy("只有国家局管理员可以生成或重新生成数据发布。")
 
 
 class PublicationError(ValidationError):
@@ -78,16 +80,6 @@ class ClaimLost(Exception):
 # Periods
 
 
-def china_today() -> dt.date:
-    return timezone.now().astimezone(CHINA).date()
-
-
-def previous_month(today: dt.date | None = None) -> dt.date:
-    """The first day of the month before `today` (Asia/Shanghai): the period the monthly run builds."""
-    today = today or china_today()
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-
-
 def normalize_period(kind: str, period: dt.date) -> dt.date:
     """Monthly: the month's first day; year-end: 1 January of the year."""
     if kind == PublicationKind.MONTHLY:
@@ -100,14 +92,12 @@ def normalize_period(kind: str, period: dt.date) -> dt.date:
 def period_end(kind: str, period: dt.date) -> dt.datetime:
     """The moment the period ends (the snapshot time of its data), Asia/Shanghai."""
     if kind == PublicationKind.MONTHLY:
-        nxt = (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    else:
-        nxt = dt.date(period.year + 1, 1, 1)
-    return dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=CHINA)
+        return clock.next_month(clock.month_start(period.year, period.month))
+    return clock.year_start(period.year + 1)
 
 
 def _check_period(kind: str, period: dt.date) -> None:
-    today = china_today()
+    today = clock.china_today()
     if period.year < 2000:
         raise PublicationError(_("期间不正确。"), code="period")
     if kind == PublicationKind.MONTHLY and period >= today.replace(day=1):
@@ -153,11 +143,6 @@ def ensure_publications(kind: str, period: dt.date) -> list[Publication]:
     )
 
 
-def _require_national(user: Any) -> None:
-    if not (getattr(user, "is_authenticated", False) and getattr(user, "role", None) == Role.NATIONAL_ADMIN):
-        raise PermissionDenied(_("只有国家局管理员可以生成或重新生成数据发布。"))
-
-
 def _enqueue_builds(ids: Iterable[int]) -> None:
     """One build task per row, sent after the commit (each on its own: one failed send loses one)."""
     from provincial.tasks import build_publication as build_task
@@ -180,7 +165,7 @@ def request_rebuild(
     for all: each row goes back to pending with revision + 1 and is built again in the background. The
     old files stay in place (and downloadable) until the new ones replace them; the audit log keeps
     the old revision and checksums."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     period = normalize_period(kind, period)
     _check_period(kind, period)
     if all_ports:
@@ -264,7 +249,7 @@ def request_yearend(*, user: Any, year: int) -> list[Publication]:
     """A national administrator asks for the year-end evaluation of `year`: the rows of every open
     port and the national one, the ones not built yet built in the background (a built year is
     refreshed with `request_rebuild`)."""
-    _require_national(user)
+    require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     period = dt.date(int(year), 1, 1)
     _check_period(PublicationKind.YEAREND, period)
     rows = ensure_publications(PublicationKind.YEAREND, period)
@@ -713,7 +698,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     last year's evaluation), then enqueue what is pending, failed with attempts left, or building with
     an expired lease; send notices that were not sent; remove stale temporary files."""
     now = now or timezone.now()
-    local = now.astimezone(CHINA)
+    local = now.astimezone(clock.CHINA_TZ)
     ensure_publications(PublicationKind.MONTHLY, previous_month(local.date()))
     if local.month == 1 and local.day >= 3:  # the year-end run is on 2 January
         ensure_publications(PublicationKind.YEAREND, dt.date(local.year - 1, 1, 1))

@@ -31,6 +31,7 @@ from django.views import View
 from filings.choices import UnitScale
 from filings.industries import industries, industry_name
 from filings.models import FilingUnit, Product, ProductClass, ProductVersion
+from patent_platform import clock
 from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
 from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F401  (re-exported)
@@ -164,7 +165,7 @@ class DashboardMixin(AreaMixin):
             "port_query": urlencode({"port": area.port_code}) if area.port_code else "",
             "products_url": self.link(products_url, {"status": stats.APPROVED}),
             "export_url": self.link("port:dashboard_export", {}),
-            "as_of_month": (moment - dt.timedelta(microseconds=1)).astimezone(stats.CHINA) if moment else None,
+            "as_of_month": (moment - dt.timedelta(microseconds=1)).astimezone(clock.CHINA_TZ) if moment else None,
         }
 
 

@@ -35,8 +35,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from filings.views.documents import attachment_header
-from filings.workflow import china_today
-from patent_platform import audit
+from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
@@ -60,29 +59,6 @@ FIRST_YEAR = 2022  # the notice (国知办函运字〔2022〕985号): no publica
 
 # ---------------------------------------------------------------------------------------------
 # Periods
-
-
-def month_of(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def previous_month(day: dt.date | None = None) -> dt.date:
-    """The first day of the month before `day` (default: today in China): the latest monthly period."""
-    first = month_of(day or china_today())
-    return (first - dt.timedelta(days=1)).replace(day=1)
-
-
-def last_year() -> int:
-    return china_today().year - 1
-
-
-def parse_month(value: str) -> dt.date | None:
-    """ "2025-03" → 2025-03-01; None if malformed."""
-    try:
-        year, month = (int(part) for part in value.strip().split("-"))
-        return dt.date(year, month, 1)
-    except ValueError:
-        return None
 
 
 def period_label(publication: Publication) -> str:
@@ -224,7 +200,7 @@ class PortPublicationsExportView(PublicationScopeMixin, View):
                 ]
 
         return xlsx_response(
-            filename=f"{_('数据发布')}-{china_today().isoformat()}.xlsx",
+            filename=f"{_('数据发布')}-{clock.china_today().isoformat()}.xlsx",
             title=_("数据发布"),
             headers=EXPORT_HEADERS,
             rows=rows(),
@@ -273,11 +249,11 @@ class MonthField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return None
-        period = parse_month(value)
+        period = clock.parse_month(value)
         if period is None or period.year < FIRST_YEAR:
             raise ValidationError(_("请按“年-月”选择月份，例如 2025-03。"), code="invalid")
-        if period > previous_month():
-            latest = f"{previous_month():%Y-%m}"
+        if period > clock.previous_month():
+            latest = f"{clock.previous_month():%Y-%m}"
             raise ValidationError(_("只能选择已经结束的月份（最近为 %(month)s）。") % {"month": latest})
         return period
 
@@ -296,8 +272,8 @@ def year_field(**kwargs: Any) -> forms.IntegerField:
 
 
 def clean_past_year(year: int | None) -> int | None:
-    if year is not None and year > last_year():
-        raise ValidationError(_("只能选择已经结束的年度（最近为 %(year)s 年）。") % {"year": last_year()})
+    if year is not None and year > clock.last_year():
+        raise ValidationError(_("只能选择已经结束的年度（最近为 %(year)s 年）。") % {"year": clock.last_year()})
     return year
 
 
@@ -416,8 +392,8 @@ class NationalPublicationsView(ScopedTemplateView):
     ) -> dict[str, Any]:
         user = self.request.user
         data = period_form.cleaned_data if period_form.is_bound and valid else {}
-        period = data.get("period") or previous_month()
-        year = data.get("year") or last_year()
+        period = data.get("period") or clock.previous_month()
+        year = data.get("year") or clock.last_year()
         rebuild = {
             PublicationKind.MONTHLY: RebuildForm(
                 user=user, kind=PublicationKind.MONTHLY, initial={"kind": "monthly", "period": f"{period:%Y-%m}"}
@@ -457,9 +433,9 @@ class PublicationProgressView(ScopedTemplateView):
         raw = request.GET.get("period", "").strip()
         if kind == PublicationKind.YEAREND:
             period = dt.date(int(raw), 1, 1) if raw.isdigit() and FIRST_YEAR <= int(raw) <= 9999 else None
-            period = period or (dt.date(last_year(), 1, 1) if not raw else None)
+            period = period or (dt.date(clock.last_year(), 1, 1) if not raw else None)
         elif kind == PublicationKind.MONTHLY:
-            period = parse_month(raw) if raw else previous_month()
+            period = clock.parse_month(raw) if raw else clock.previous_month()
         else:
             period = None
         if period is None:

@@ -31,9 +31,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from filings.workflow import china_today
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from filings.workflow import china_today
+from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.params import YEAR_MAX, int_or_none
 from patent_platform.uploads import CONTENT_TYPES, validate_upload

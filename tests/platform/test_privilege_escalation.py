@@ -71,6 +71,7 @@ from filings.models import (
 )
 from filings.workflow import china_today
 from patent_platform.choices import Role
+from patent_platform.clock import previous_month
 from patent_platform.models import AuditEvent, User
 from patent_platform.scoping import EVERYTHING, ScopedQuerySet, forget_scope, principal_for
 from provincial import applications as application_service
@@ -87,7 +88,7 @@ from provincial.models import (
     SummaryDirty,
     SummaryState,
 )
-from provincial.views.publications import CONTENT_TYPES, previous_month
+from provincial.views.publications import CONTENT_TYPES
 from tests import worlds
 from tests.evaluation.conftest import SCORES, walk_second_round
 from tests.factories import UserFactory

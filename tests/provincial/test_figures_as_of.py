@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from filings import workflow
 from filings.models import FilingUnit, ProductVersion
 from patent_platform.choices import Role
+from patent_platform.clock import CHINA_TZ, month_start, next_month
 from provincial import stats
 from provincial.models import ManagementUnit
 from provincial.publications import documents, figures
@@ -27,7 +28,7 @@ from tests.factories import MemberFactory, ProductVersionFactory, UserFactory, f
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # history read on both engines
 
-CHINA = stats.CHINA
+CHINA = CHINA_TZ
 
 
 @contextlib.contextmanager
@@ -39,7 +40,7 @@ def clock(moment: dt.datetime) -> Iterator[None]:
 
 def shift(start: dt.datetime, months: int) -> dt.datetime:
     index = start.year * 12 + start.month - 1 + months
-    return stats.month_start(index // 12, index % 12 + 1)
+    return month_start(index // 12, index % 12 + 1)
 
 
 def last_month() -> dt.datetime:
@@ -83,7 +84,7 @@ def workbook_cells(figs: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_month_built_in_the_next_month_reports_that_months_end_not_the_build_time(reference: None) -> None:
     """November's publication built in December, every approval in December: November's figures are 0."""
     november = last_month()
-    december = stats.next_month(november)
+    december = next_month(november)
     reviewer = UserFactory(role=Role.REVIEWER)
     versions = []
     with clock(november + dt.timedelta(days=3)):
@@ -121,7 +122,7 @@ def test_a_month_rebuilt_twenty_days_later_is_identical(reference: None, port: s
     the 21st: new approvals, a revocation of a product approved in M, a withdrawal, a unit moved from 广州 to
     深圳 and its scale changed, a new unit. The rebuild of M is identical, cell by cell."""
     month = last_month()
-    after = stats.next_month(month)
+    after = next_month(month)
     reviewer = UserFactory(role=Role.REVIEWER)
     with clock(shift(month, -2)):
         early = [new_product("440106"), new_product("440305")]
@@ -171,7 +172,7 @@ def test_a_month_rebuilt_twenty_days_later_is_identical(reference: None, port: s
 
 def test_a_correction_of_the_month_shows_in_the_next_edition(reference: None) -> None:
     month = last_month()
-    after = stats.next_month(month)
+    after = next_month(month)
     reviewer = UserFactory(role=Role.REVIEWER)
     with clock(month + dt.timedelta(days=1)):
         versions = [new_product("440106") for _ in range(2)]
@@ -221,7 +222,7 @@ def test_the_dashboard_as_of_a_month_shows_the_publications_figures(demo_users: 
     with clock(month + dt.timedelta(days=1)):
         v = new_product("440305")
     submit_at(v, month + dt.timedelta(days=2))
-    approve_at(v, stats.next_month(month) + dt.timedelta(days=1), reviewer)  # after the month
+    approve_at(v, next_month(month) + dt.timedelta(days=1), reviewer)  # after the month
     client = Client()
     client.force_login(demo_users["guangdong"])
     page = client.get(reverse("port:home"), {"as_of": month.strftime("%Y-%m")})

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from evaluation.models import Candidate
 from filings.models import FilingUnit, Product, ProductVersion
+from patent_platform import clock
 from provincial import opendata, stats
 from provincial.models import ManagementUnit
 
@@ -55,7 +56,7 @@ def get_csv(client: Any, month: str) -> tuple[bytes, list[dict[str, str]]]:
 
 
 def last_month() -> str:
-    return opendata.month_key(stats.trend_months()[-2])
+    return clock.month_key(stats.trend_months()[-2])
 
 
 # --------------------------------------------------------------------------------------------- the files
@@ -200,10 +201,10 @@ def test_the_index_says_when_there_is_nothing_yet(client: Any, reference: None) 
 
 
 def test_current_future_unknown_and_malformed_months_are_404(client: Any, history: list[str]) -> None:
-    current = opendata.month_key(timezone.now())
-    future = opendata.month_key(timezone.now() + dt.timedelta(days=40))
+    current = clock.month_key(timezone.now())
+    future = clock.month_key(timezone.now() + dt.timedelta(days=40))
     start = stats.parse_month(history[0])
-    before = opendata.month_key(start - dt.timedelta(days=1))
+    before = clock.month_key(start - dt.timedelta(days=1))
     for month in (current, future, before, "2026-13", "0000-01"):
         for name in ("opendata:csv", "opendata:json"):
             assert client.get(reverse(name, args=[month])).status_code == 404, (name, month)

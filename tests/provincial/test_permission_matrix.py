@@ -41,6 +41,7 @@ from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, Product, ProductClass, UnitMembership
 from filings.workflow import china_today
 from patent_platform.choices import Role
+from patent_platform.clock import last_year, previous_month
 from patent_platform.models import User
 from provincial import applications as application_service
 from provincial import rosters as roster_service
@@ -58,7 +59,6 @@ from provincial.models import (
     RosterEntry,
 )
 from provincial.services import port_add_admin
-from provincial.views.publications import last_year, previous_month
 from tests import worlds
 from tests.factories import UserFactory
 

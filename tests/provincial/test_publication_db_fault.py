@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from patent_platform import clock
 from patent_platform.celery import app
 from patent_platform.models import AuditEvent
 from provincial.choices import PublicationKind as K
@@ -51,7 +52,7 @@ def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
     start_worker: Callable[..., subprocess.Popen], media: Path
 ) -> None:
     open_only("440300")
-    period = services.previous_month()
+    period = clock.previous_month()
     rows = services.ensure_publications(K.MONTHLY, period)
     target = next(r for r in rows if r.scope_key == "440300")
     folder = media / "publications" / "monthly" / f"{period:%Y-%m}"

@@ -26,6 +26,7 @@ from evaluation.models import Round
 from filings.choices import PatentKind
 from filings.identifiers import build_uscc
 from filings.models import Patent, Product, ProductVersion
+from patent_platform import clock
 from patent_platform.models import User
 from provincial import rosters, stats
 from provincial.choices import RosterCategory
@@ -34,7 +35,7 @@ from provincial.publications import documents, figures
 
 pytestmark = pytest.mark.django_db
 
-CHINA = stats.CHINA
+CHINA = clock.CHINA_TZ
 WHO = ["guangdong", "shenzhen", "zhejiang", "national"]
 PORT_NAMES = {"guangdong": "广东省", "shenzhen": "深圳市", "zhejiang": "浙江省", "national": "全国"}
 
@@ -45,7 +46,7 @@ PORT_NAMES = {"guangdong": "广东省", "shenzhen": "深圳市", "zhejiang": "�
 
 def shift(start: dt.datetime, months: int) -> dt.datetime:
     index = start.year * 12 + start.month - 1 + months
-    return stats.month_start(index // 12, index % 12 + 1)
+    return clock.month_start(index // 12, index % 12 + 1)
 
 
 def this_month() -> dt.datetime:
@@ -122,10 +123,10 @@ def months(demo_users: dict[str, User]) -> dict[str, Any]:
     """
     period = shift(this_month(), -3)
     approve_at("工业协作机器人", period + dt.timedelta(days=2, hours=10))
-    approve_at("车规级微控制器", stats.next_month(period) - dt.timedelta(hours=2))
+    approve_at("车规级微控制器", clock.next_month(period) - dt.timedelta(hours=2))
     approve_at("电源管理芯片", shift(period, -1) + dt.timedelta(days=5))
     approve_at("高速接口芯片", period - dt.timedelta(seconds=1))
-    approve_at("智能巡检机器人", stats.next_month(period))
+    approve_at("智能巡检机器人", clock.next_month(period))
     approve_at("石墨烯导热膜", shift(period, -12) + dt.timedelta(days=14))
     return {"period": period, "users": demo_users}
 
@@ -154,7 +155,7 @@ def test_the_workbook_figures_equal_the_dashboard_of_the_same_port(months: dict[
     figs = figures.monthly_figures(unit_of(user), months["period"].date())
     json.dumps(figs)  # the snapshot stored in Publication.figures
     sheets = workbook(figs)
-    service = stats.state_at(stats.area_for(user), stats.next_month(months["period"]))
+    service = stats.state_at(stats.area_for(user), clock.next_month(months["period"]))
     page = page_data(user, as_of=months["period"].strftime("%Y-%m"))
     assert list(sheets) == [
         "概况",

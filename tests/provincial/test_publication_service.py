@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from patent_platform import beat
+from patent_platform import beat, clock
 from patent_platform.celery import app
 from patent_platform.choices import Role
 from patent_platform.models import AuditEvent, Notice, User
@@ -235,7 +235,7 @@ def test_the_files_of_a_real_publication_match_the_stored_checksums(
     demo: None, media: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     """The real figures and documents (helper modules): an XLSX and a PDF, checksums as stored."""
-    period = services.previous_month()
+    period = clock.previous_month()
     rows = services.ensure_publications(K.MONTHLY, period)
     shenzhen = next(r for r in rows if r.scope_key == "440300")
     with django_capture_on_commit_callbacks(execute=True):
@@ -400,7 +400,7 @@ def test_a_rebuild_of_a_month_not_yet_ended_is_refused(
 ) -> None:
     national = national_admin(make_user)
     with pytest.raises(services.PublicationError):
-        services.request_rebuild(user=national, kind=K.MONTHLY, period=services.china_today(), all_ports=True)
+        services.request_rebuild(user=national, kind=K.MONTHLY, period=clock.china_today(), all_ports=True)
     assert not Publication.objects.exists()
 
 
@@ -423,7 +423,7 @@ def test_the_national_administrator_requests_the_yearend_evaluation(
         services.request_yearend(user=national, year=2025)
     assert len(builder.calls) == 4
     with pytest.raises(services.PublicationError):
-        services.request_yearend(user=national, year=services.china_today().year + 1)
+        services.request_yearend(user=national, year=clock.china_today().year + 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +458,7 @@ def test_the_sweep_creates_last_months_rows_and_enqueues_what_is_left(
     )
     with django_capture_on_commit_callbacks(execute=True):
         result = services.sweep()
-    last_month = services.previous_month()
+    last_month = clock.previous_month()
     assert Publication.objects.filter(kind=K.MONTHLY, period=last_month).count() == 4  # the monthly run never ran
     assert set(Publication.objects.filter(period=last_month).values_list("status", flat=True)) == {S.READY}
     statuses = dict(Publication.objects.filter(period=PERIOD).values_list("scope_key", "status"))

@@ -21,11 +21,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from patent_platform.choices import AuditAction
+from patent_platform.clock import last_year, previous_month
 from patent_platform.models import AuditEvent, User
 from provincial.choices import PublicationKind, PublicationStatus
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
 from provincial.publications import services
-from provincial.views.publications import last_year, previous_month
 
 pytestmark = pytest.mark.django_db
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from filings.choices import FilingStatus
 from filings.models import ProductVersion
+from patent_platform import clock
 from patent_platform.celery import app
 from patent_platform.models import User
 from provincial.choices import PublicationKind as K
@@ -82,7 +83,7 @@ def open_only(*codes: str) -> int:
 def test_the_monthly_task_builds_exactly_one_publication_per_port_and_a_rerun_changes_nothing(
     start_worker: Callable[..., subprocess.Popen], demo_data: None
 ) -> None:
-    period = services.previous_month()
+    period = clock.previous_month()
     expected = {u.code for u in ManagementUnit.objects.filter(is_open=True)} | {NATIONAL_SCOPE}
     assert len(expected) >= 4  # the demo's three open ports and the national office
     worker = start_worker()
@@ -117,7 +118,7 @@ def test_a_worker_killed_mid_build_leaves_no_file_and_the_sweep_completes_exactl
     start_worker: Callable[..., subprocess.Popen], media: Path
 ) -> None:
     open_only("440300")
-    period = services.previous_month()
+    period = clock.previous_month()
     rows = services.ensure_publications(K.MONTHLY, period)
     target = next(r for r in rows if r.scope_key == "440300")
     folder = media / "publications" / "monthly" / f"{period:%Y-%m}"
@@ -221,7 +222,7 @@ def test_with_redis_stopped_filing_still_works_and_the_sweep_builds_once_redis_i
                 # beat (or anyone) sending the monthly run fails softly too: nothing is built
                 assert monthly_publications.delay() is None
                 assert "could not enqueue task provincial.tasks.monthly_publications" in caplog.text
-            period = services.previous_month()
+            period = clock.previous_month()
             rows = Publication.objects.filter(kind=K.MONTHLY, period=period)
             assert not rows.exists()
 

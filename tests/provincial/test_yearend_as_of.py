@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from filings import workflow
 from filings.models import FilingUnit, ProductVersion
 from patent_platform.choices import Role
+from patent_platform.clock import CHINA_TZ, month_start
 from provincial import stats
 from provincial.choices import RosterCategory
 from provincial.models import ManagementUnit, Roster, RosterEntry
@@ -25,7 +26,7 @@ from tests.provincial.test_figures_as_of import approve_at, clock, filer_of_unit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # history read on both engines
 
-CHINA = stats.CHINA
+CHINA = CHINA_TZ
 PORTS = ("440000", "440100", "440300")
 
 
@@ -63,7 +64,7 @@ def test_a_year_end_rebuilt_on_20_january_is_identical_to_the_one_built_on_2_jan
     approvals of filings submitted in December, a revocation of a product approved in Y, a withdrawal of one
     approved in Y-1, a unit moved from 广州 to 深圳, a new unit. The rebuild is identical, cell by cell."""
     year = workflow.china_today().year - 1
-    end = stats.month_start(year + 1, 1)
+    end = month_start(year + 1, 1)
     reviewer = UserFactory(role=Role.REVIEWER)
     with clock(dt.datetime(year - 1, 3, 1, tzinfo=CHINA)):
         before = [new_product("440106"), new_product("440305")]
@@ -131,7 +132,7 @@ def test_the_year_end_card_is_the_state_at_the_years_end(reference: None) -> Non
     """The card's figures are those of `state_at(area, 1 January Y+1)` (approved, new = its 12-month trend),
     and last year's from `state_at(area, 1 January Y)`: one set of definitions with the monthly files."""
     year = workflow.china_today().year - 1
-    end = stats.month_start(year + 1, 1)
+    end = month_start(year + 1, 1)
     reviewer = UserFactory(role=Role.REVIEWER)
     with clock(dt.datetime(year, 1, 5, tzinfo=CHINA)):
         versions = [new_product("440106"), new_product("440305"), new_product("330106")]

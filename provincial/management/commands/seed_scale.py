@@ -26,8 +26,8 @@ from evaluation.demo import fix_benchmarks
 from evaluation.models import MethodVersion, Round
 from filings.identifiers import build_uscc
 from filings.models import FilingUnit
-from filings.workflow import china_today
 from patent_platform.choices import Role
+from patent_platform.clock import china_today
 from patent_platform.models import Region, User
 from provincial import scale, summary
 from provincial.choices import RosterCategory

@@ -1,0 +1,25 @@
+"""The one role check: `require_role(user, *roles, message=…)`, for every service, view and API view.
+
+A role check answers one question, "does this user hold one of these roles?", and refuses in the caller's
+words. Like NetBox's `restrict(user, action)`, it is written once and every caller names what it needs;
+what the caller checks beyond the role (membership of a unit, the scope of an object) stays with it.
+
+The refusal is Django's `PermissionDenied` (403) unless the caller says otherwise: pages that hide what is
+not for a role answer 404 (`error=Http404`, the same answer as out of scope), and DRF views raise DRF's
+exceptions so that the API's problem responses keep their codes.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    """The user holds one of `roles` (an anonymous visitor holds none)."""
+    return getattr(user, "role", None) in roles
+
+
+def require_role(user: Any, *roles: str, message: Any = None, error: type[Exception] = PermissionDenied) -> None:
+    """Refuse (raise `error`, with `message` when given) unless the user holds one of `roles`."""
+    if not has_role(user, *roles):
+        raise error() if message is None else error(message)
