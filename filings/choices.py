@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from patent_platform.jobs.models import JobStatus
+
 
 class UnitKind(models.TextChoices):
     COMPANY = "company", _("企业")
@@ -71,12 +73,8 @@ class ImportKind(models.TextChoices):
     PRODUCTS = "products", _("产品")
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", _("排队中")
-    RUNNING = "running", _("校验中")
-    FAILED = "failed", _("有错误，未导入")
-    DONE = "done", _("已导入")
-    ERROR = "error", _("处理出错")
+# The status of every import job (patent_platform.jobs): one set for the product and the legal-status imports.
+ImportStatus = JobStatus
 
 
 # Legal statuses that end a patent's use in a filing (issue 9: drift flags).

@@ -14,12 +14,14 @@ numbers. Only a file without a single error is applied, in one transaction:
 
 In the import's transaction, one notice per new flag is written to the outbox (patent_platform/outbox.py)
 for the filer (the unit's members and contact address) and for the reviewer who approved the version.
+
+This module holds the rules (`StatusImport`); claiming, progress, the transaction and the retry are
+patent_platform.jobs' runner, the same for every import.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -34,18 +36,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filings import webhooks
-from filings.choices import ENDED_STATUSES, FilingStatus, ImportStatus, LegalStatus
-from filings.imports import read_patent, release_for_retry
+from filings.cells import read_patent
+from filings.choices import ENDED_STATUSES, FilingStatus, LegalStatus
 from filings.models import FilingFlag, Patent, PatentLink, PatentStatusChange, PatentStatusImport
 from filings.workflow import china_today
-from patent_platform import audit, claims, outbox, tabular
+from patent_platform import audit, jobs, outbox, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.scoping import EVERYTHING, principal_for
 from patent_platform.signals import figures_changed
-from patent_platform.tabular import CellError, Column, FileError, Problems
+from patent_platform.tabular import CellError, Column, Problems
 from patent_platform.tabular import decode_csv as decode_csv  # the upload form's CSV check (views/drift.py)
-
-logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 200  # rows between two progress updates a browser can watch
 MAX_ROWS = 100_000  # data rows per file
@@ -189,10 +189,7 @@ class Row:
     effective_date: dt.date | None = None
 
 
-@dataclass
-class Parsed:
-    rows: list[Row]
-    errors: list[dict[str, Any]]
+Parsed = jobs.Checked  # the rows read and every problem found
 
 
 def _status(value: Any, accepted: dict[str, str]) -> str:
@@ -208,7 +205,7 @@ def _status(value: Any, accepted: dict[str, str]) -> str:
     )
 
 
-def parse(data: bytes, progress: Any = None) -> Parsed:
+def parse(data: bytes, progress: jobs.Progress | None = None) -> Parsed:
     """Read and check every row; nothing is written. Raises FileError for the file as a whole."""
     with tabular.open_table(data, sheet=SHEET, csv_allowed=True) as table:
         _match, body = tabular.read_rows(
@@ -225,7 +222,7 @@ def parse(data: bytes, progress: Any = None) -> Parsed:
     rows: list[Row] = []
     first_row: dict[str, int] = {}
     if progress is not None:
-        progress(total_rows=len(body))
+        progress.total(len(body))
     for done, (number, (raw_number, raw_status, raw_date)) in enumerate(body, start=1):
         row = Row(number)
         if tabular.blank(raw_number):
@@ -260,8 +257,8 @@ def parse(data: bytes, progress: Any = None) -> Parsed:
             else:
                 first_row[row.patent] = number
         rows.append(row)
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(processed_rows=done)
+        if progress is not None:
+            progress.row(done)
     return Parsed(rows=rows, errors=problems.sorted())
 
 
@@ -411,60 +408,20 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
 # The import job
 
 
-def _progress(job: PatentStatusImport, **fields: Any) -> None:
-    # A queryset update outside any transaction: visible at once to the page that polls the import.
-    PatentStatusImport.objects.filter(pk=job.pk).update(**fields)
+class StatusImport(jobs.Importer[PatentStatusImport]):
+    """The rules of a legal-status import; patent_platform.jobs runs the job."""
 
+    model = PatentStatusImport
+    name = "patent status import"
+    progress_every = PROGRESS_EVERY
+    max_errors = MAX_ERRORS
+    site_language = True  # the import's messages and the flags' notices are the site's
 
-def _finish(job: PatentStatusImport, status: str, **fields: Any) -> str:
-    _progress(job, status=status, finished_at=timezone.now(), **fields)
-    return status
+    def check(self, job: PatentStatusImport, data: bytes, progress: jobs.Progress) -> jobs.Checked:
+        return parse(data, progress=progress)
 
-
-def run_status_import(import_id: int, *, will_retry: bool = False) -> str:
-    """Validate a queued status file and, if every row is valid, apply it; returns the final status.
-    `will_retry`: the task is retried if this attempt fails, so a lost database connection puts the import
-    back in the queue (the error recorded) and is raised; otherwise it ends the import with an error."""
-    # Claim the import: a redelivered task finds it finished and does nothing.
-    claimed = PatentStatusImport.objects.filter(
-        pk=import_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
-    ).update(status=ImportStatus.RUNNING, processed_rows=0, errors=[], message="")
-    job = PatentStatusImport.objects.select_related("created_by").get(pk=import_id)
-    if not claimed:
-        return job.status
-    token = audit.set_context(actor=job.created_by)
-    try:
-        with translation.override(settings.LANGUAGE_CODE):
-            return _run(job)
-    except Exception as exc:
-        if will_retry and claims.connection_lost(exc):
-            release_for_retry(PatentStatusImport, job, exc)
-            raise
-        logger.exception("patent status import %s failed", import_id)
-        message = _("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc}
-        return claims.on_fresh_connection(lambda: _finish(job, ImportStatus.ERROR, message=message))
-    finally:
-        audit.reset_context(token)
-
-
-def _run(job: PatentStatusImport) -> str:
-    try:
-        with job.file.open("rb") as handle:
-            data = handle.read()
-        parsed = parse(data, progress=lambda **fields: _progress(job, **fields))
-    except FileError as exc:
-        return _finish(job, ImportStatus.FAILED, errors=[exc.error], message=exc.error["message"])
-    _progress(job, processed_rows=len(parsed.rows))
-    if parsed.errors:
-        return _finish(
-            job,
-            ImportStatus.FAILED,
-            errors=parsed.errors[:MAX_ERRORS],
-            message=_("发现 %(n)s 处错误，未导入任何数据。请按错误报告修改后重新上传。") % {"n": len(parsed.errors)},
-        )
-    # All or nothing: any failure rolls back every status, history row and flag written before it.
-    with transaction.atomic():
-        outcome = apply(parsed.rows, source=job, user=job.created_by)
+    def apply(self, job: PatentStatusImport, rows: list[Row]) -> dict[str, Any]:
+        outcome = apply(rows, source=job, user=job.created_by)
         message = _(
             "已导入：%(changed)s 项专利法律状态变化，%(unchanged)s 项未变，%(unknown)s 项平台上没有；"
             "新标记 %(flagged)s 个备案，解除 %(resolved)s 个标记。"
@@ -475,16 +432,22 @@ def _run(job: PatentStatusImport) -> str:
             "flagged": outcome.flagged,
             "resolved": outcome.resolved,
         }
-        _finish(
-            job,
-            ImportStatus.DONE,
-            changed_count=outcome.changed,
-            unchanged_count=outcome.unchanged,
-            unknown_count=outcome.unknown,
-            flagged_count=outcome.flagged,
-            message=message,
-        )
-    return ImportStatus.DONE
+        return {
+            "changed_count": outcome.changed,
+            "unchanged_count": outcome.unchanged,
+            "unknown_count": outcome.unknown,
+            "flagged_count": outcome.flagged,
+            "message": message,
+        }
+
+
+IMPORTER = StatusImport()
+
+
+def run_status_import(import_id: int, *, will_retry: bool = False) -> str:
+    """Validate a queued status file and, if every row is valid, apply it; returns the final status
+    (patent_platform.jobs.run_job: claim, progress, all or nothing, retry)."""
+    return jobs.run_job(IMPORTER, import_id, will_retry=will_retry)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ without a single error is saved, in one transaction, acting as the user who uplo
 through the service a user's form calls (`services.add_patent_right`); products, whose rules
 (those of `services.create_product`) are checked for the whole file against the unit's rights read
 once, set-based with bulk_create (see `_save_products`). So a file is imported completely or not at all.
+This module holds the rules (`ProductImport`); claiming, progress, the transaction and the retry are
+patent_platform.jobs' runner, the same for every import.
 
 The column headers are the file format and stay in Chinese whatever the user's language; the notes,
 the instruction sheet and the error messages are translated.
@@ -13,22 +15,20 @@ the instruction sheet and the error messages are translated.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filings import services
-from filings.choices import ImportKind, ImportStatus, LegalStatus, LicenceKind, RightKind
-from filings.identifiers import parse_patent_number
+from filings.cells import read_patent
+from filings.choices import ImportKind, LegalStatus, LicenceKind, RightKind
 from filings.models import (
     FilingPolicy,
     ImportJob,
@@ -40,12 +40,10 @@ from filings.models import (
     ProductVersion,
 )
 from filings.workflow import china_today, default_data_year
-from patent_platform import audit, claims, tabular
+from patent_platform import audit, claims, jobs, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.signals import figures_changed
 from patent_platform.tabular import CellError, Problems
-
-logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 50  # rows between two progress updates a browser can watch
 MAX_ROWS = 20000  # data rows per file
@@ -288,10 +286,7 @@ def _general_rules(kind: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading cells (the readers are patent_platform.tabular's; the classes and patents are this file's)
-
-
-read_patent = tabular.validated(lambda number: parse_patent_number(number).normalized, source=tabular.number_text)
+# Reading cells (the readers are patent_platform.tabular's and filings.cells'; the classes are this file's)
 
 
 def _class_reader() -> Callable[[Any], ProductClass]:
@@ -342,32 +337,19 @@ class Row:
     bad: set[str] = field(default_factory=set)  # keys whose cell could not be read
 
 
-class _SaveFailed(Exception):
-    def __init__(self, row: int, message: str) -> None:
-        super().__init__(message)
-        self.row, self.message = row, message
+def _unreadable() -> str:
+    return _("无法读取该 Excel 文件，请使用平台模板另存为 .xlsx 后重新上传。")
 
 
-def _progress(job: ImportJob, **fields: Any) -> None:
-    # A queryset update outside any transaction: visible at once to the page that polls the job.
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
-
-
-def _read_rows(job: ImportJob, columns: Sequence[Column]) -> list[tuple[int, tuple[Any, ...]]]:
+def _read_rows(kind: str, data: bytes, columns: Sequence[Column]) -> list[tuple[int, tuple[Any, ...]]]:
     """The data rows (Excel row number, values in template column order); raises tabular.FileError."""
-    unreadable = _("无法读取该 Excel 文件，请使用平台模板另存为 .xlsx 后重新上传。")
-    try:
-        with job.file.open("rb") as handle:
-            data = handle.read()
-    except Exception as exc:  # the stored file is gone or unreadable: as a damaged workbook
-        raise tabular.FileError(unreadable) from exc
-    with tabular.open_table(data, sheet=DATA_SHEETS[job.kind], unreadable=unreadable) as table:
+    with tabular.open_table(data, sheet=DATA_SHEETS[kind], unreadable=_unreadable()) as table:
         _match, rows = tabular.read_rows(
             table,
             columns,
             max_rows=MAX_ROWS,
             require="all",
-            hint=lambda match: _other_template_hint(job.kind, match),
+            hint=lambda match: _other_template_hint(kind, match),
             empty=_("工作表“%(sheet)s”是空的：第 1 行应为表头，请使用平台模板。") % {"sheet": table.title},
             no_data=_("文件中没有数据：请从第 2 行起填写，每行一条。"),
         )
@@ -383,7 +365,7 @@ def _other_template_hint(kind: str, match: tabular.HeaderMatch) -> str:
 
 
 def _parse(
-    job: ImportJob, columns: Sequence[Column], data: list[tuple[int, tuple[Any, ...]]], problems: Problems
+    columns: Sequence[Column], data: list[tuple[int, tuple[Any, ...]]], problems: Problems, progress: jobs.Progress
 ) -> list[Row]:
     readers = {}
     class_reader = _class_reader()
@@ -401,8 +383,7 @@ def _parse(
                 row.bad.add(column.key)
                 problems.add(number, column.key, exc)
         parsed.append(row)
-        if done % PROGRESS_EVERY == 0:
-            _progress(job, processed_rows=done)
+        progress.row(done)
     return parsed
 
 
@@ -590,11 +571,11 @@ def _save_patents(job: ImportJob, rows: list[Row]) -> list[int]:
         try:
             right = services.add_patent_right(unit=job.unit, user=job.created_by, data=data)
         except ValidationError as exc:
-            raise _SaveFailed(row.number, " ".join(exc.messages)) from exc
+            raise jobs.RowFailed(row.number, " ".join(exc.messages)) from exc
         except DatabaseError as exc:
             if claims.connection_lost(exc):  # not the row's fault: the job is retried
                 raise
-            raise _SaveFailed(row.number, str(exc)) from exc
+            raise jobs.RowFailed(row.number, str(exc)) from exc
         ids.append(right.pk)
     return ids
 
@@ -610,10 +591,10 @@ def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
     against its fields' own validators here: the uniqueness of (product, data year) holds for a new
     product, the classes were read from the active ones, and the database's CHECK constraints are the
     figure rules above. Products, versions and links are then written with bulk_create; the import's
-    audit record (`audit_bulk`, in `_run`) names every version; the dashboards' summary is told through
+    audit record (`audit_bulk`, in `ProductImport.apply`) names every version; the dashboards' summary is told through
     `figures_changed`, as no post_save signal is sent."""
     unit, user = job.unit, job.created_by
-    services.require_filer(user, unit)  # 404 (handled by _run) if the uploader lost access meanwhile
+    services.require_filer(user, unit)  # 404 (see ProductImport.apply) if the uploader lost access meanwhile
     versions: list[ProductVersion] = []
     for product in products:
         version = ProductVersion(data_year=product["data_year"])
@@ -626,7 +607,7 @@ def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
         try:
             version.full_clean(exclude=["product", "product_class"], validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
-            raise _SaveFailed(product["row"], " ".join(exc.messages)) from exc
+            raise jobs.RowFailed(product["row"], " ".join(exc.messages)) from exc
         versions.append(version)
     for start in range(0, len(products), BATCH_SIZE):
         batch = products[start : start + BATCH_SIZE]
@@ -664,101 +645,58 @@ def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
         except DatabaseError as exc:
             if claims.connection_lost(exc):  # not the rows' fault: the job is retried
                 raise
-            raise _SaveFailed(batch[0]["row"], str(exc)) from exc
+            raise jobs.RowFailed(batch[0]["row"], str(exc)) from exc
         figures_changed.send(sender=Product, products=[p.pk for p in made])
     return [v.pk for v in versions]
 
 
-def _finish(job: ImportJob, status: str, **fields: Any) -> str:
-    _progress(job, status=status, finished_at=timezone.now(), **fields)
-    return status
+class ProductImport(jobs.Importer[ImportJob]):
+    """The rules of an Excel bulk filing (patents or products); patent_platform.jobs runs the job."""
 
+    model = ImportJob
+    name = "import job"
+    related = ("unit", "created_by")
+    progress_every = PROGRESS_EVERY
+    max_errors = MAX_ERRORS
 
-def release_for_retry(model: Any, job: Any, exc: BaseException) -> None:
-    """A lost database connection ended the attempt (nothing was saved: all or nothing): the job goes back
-    to the queue with the error, written on a new connection, and the task's retry takes it again."""
-    logger.warning("%s %s: database connection lost (%s); queued again for the retry", model.__name__, job.pk, exc)
-    message = _("数据库连接中断，未导入任何数据，稍后自动重试：%(error)s") % {"error": exc}
-    claims.on_fresh_connection(
-        lambda: model.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
-            status=ImportStatus.QUEUED, message=message[:2000]
+    def read(self, job: ImportJob) -> bytes:
+        try:
+            return super().read(job)
+        except Exception as exc:  # the stored file is gone or unreadable: as a damaged workbook
+            raise tabular.FileError(_unreadable()) from exc
+
+    def check(self, job: ImportJob, data: bytes, progress: jobs.Progress) -> jobs.Checked:
+        columns = COLUMNS[job.kind]
+        problems = Problems(columns)
+        table = _read_rows(job.kind, data, columns)
+        progress.total(len(table))
+        rows = _parse(columns, table, problems, progress)
+        if job.kind == ImportKind.PATENTS:
+            _check_patents(job, rows, problems)
+            return jobs.Checked(rows, problems.sorted())
+        products = _check_products(job, rows, problems)
+        return jobs.Checked(products, problems.sorted())
+
+    def apply(self, job: ImportJob, rows: Any) -> dict[str, Any]:
+        if job.created_by is None:
+            raise jobs.JobError(_("上传该文件的账号已不存在，未导入任何数据。"))
+        try:
+            if job.kind == ImportKind.PATENTS:
+                model, ids = PatentRight, _save_patents(job, rows)
+            else:
+                model, ids = ProductVersion, _save_products(job, rows)
+        except Http404 as exc:  # the uploader lost access since the upload (the services' check)
+            raise jobs.JobError(_("上传该文件的账号已无权为本单位登记数据，未导入任何数据。")) from exc
+        audit.audit_bulk(
+            action=AuditAction.IMPORT, model=model, ids=ids, message=f"import job {job.pk}: {job.original_name}"
         )
-    )
+        return {"created_count": len(ids), "message": _("已导入 %(n)s 条，均为草稿。") % {"n": len(ids)}}
+
+
+IMPORTER = ProductImport()
 
 
 def run_import_job(job_id: int, *, will_retry: bool = False) -> str:
-    """Validate a queued job's file and, if every row is valid, save it all; returns the final status.
-    `will_retry`: the task is retried if this attempt fails, so a lost database connection puts the job
-    back in the queue (the error recorded) and is raised; otherwise it ends the job with an error."""
-    # Claim the job: a redelivered task (acks_late) finds it finished and does nothing.
-    claimed = ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
-        status=ImportStatus.RUNNING, processed_rows=0, errors=[], message=""
-    )
-    job = ImportJob.objects.select_related("unit", "created_by").get(pk=job_id)
-    if not claimed:
-        return job.status
-    token = audit.set_context(actor=job.created_by)
-    try:
-        return _run(job)
-    except Exception as exc:
-        if will_retry and claims.connection_lost(exc):
-            release_for_retry(ImportJob, job, exc)
-            raise
-        logger.exception("import job %s failed", job_id)
-        message = _("处理时发生意外错误，未导入任何数据：%(error)s") % {"error": exc}
-        return claims.on_fresh_connection(lambda: _finish(job, ImportStatus.ERROR, message=message))
-    finally:
-        audit.reset_context(token)
-
-
-def _run(job: ImportJob) -> str:
-    columns = COLUMNS[job.kind]
-    problems = Problems(columns)
-    try:
-        data = _read_rows(job, columns)
-    except tabular.FileError as exc:
-        return _finish(job, ImportStatus.FAILED, errors=[exc.error], message=exc.error["message"])
-    _progress(job, total_rows=len(data))
-    rows = _parse(job, columns, data, problems)
-    products: list[dict[str, Any]] = []
-    if job.kind == ImportKind.PATENTS:
-        _check_patents(job, rows, problems)
-    else:
-        products = _check_products(job, rows, problems)
-    _progress(job, processed_rows=len(rows))
-    if problems:
-        errors = problems.sorted()
-        return _finish(
-            job,
-            ImportStatus.FAILED,
-            errors=errors[:MAX_ERRORS],
-            message=_("发现 %(n)s 处错误，未导入任何数据。请按错误报告修改后重新上传。") % {"n": len(errors)},
-        )
-    if job.created_by is None:
-        return _finish(job, ImportStatus.ERROR, message=_("上传该文件的账号已不存在，未导入任何数据。"))
-    model = PatentRight if job.kind == ImportKind.PATENTS else ProductVersion
-    try:
-        # All or nothing: a failure on any row rolls back every row saved before it.
-        with transaction.atomic():
-            ids = _save_patents(job, rows) if job.kind == ImportKind.PATENTS else _save_products(job, products)
-            audit.audit_bulk(
-                action=AuditAction.IMPORT, model=model, ids=ids, message=f"import job {job.pk}: {job.original_name}"
-            )
-            _finish(
-                job,
-                ImportStatus.DONE,
-                created_count=len(ids),
-                message=_("已导入 %(n)s 条，均为草稿。") % {"n": len(ids)},
-            )
-    except _SaveFailed as exc:
-        error = {"row": exc.row, "column": "", "message": exc.message}
-        return _finish(
-            job,
-            ImportStatus.FAILED,
-            errors=[error],
-            message=_("第 %(row)s 行保存失败，已全部撤销，未导入任何数据：%(error)s")
-            % {"row": exc.row, "error": exc.message},
-        )
-    except Http404:
-        return _finish(job, ImportStatus.ERROR, message=_("上传该文件的账号已无权为本单位登记数据，未导入任何数据。"))
-    return ImportStatus.DONE
+    """Validate a queued job's file and, if every row is valid, save it all; returns the final status
+    (patent_platform.jobs.run_job: claim, progress, all or nothing, retry)."""
+    return jobs.run_job(IMPORTER, job_id, will_retry=will_retry)

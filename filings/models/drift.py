@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from filings.choices import ConflictKind, ConflictStatus, ImportStatus, LegalStatus
+from filings.choices import ConflictKind, ConflictStatus, LegalStatus
+from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 
@@ -32,21 +33,18 @@ class PlatformOnlyQuerySet(ScopedQuerySet):
         return self.all() if scope_of(user).everything else self.none()
 
 
-class PatentStatusImport(models.Model):
+class PatentStatusImport(Job):
+    """A legal-status file (filings.drift), applied all or nothing."""
+
     file = models.FileField(upload_to=_status_upload_name, max_length=200)
-    original_name = models.CharField(_("文件名"), max_length=200)
-    status = models.CharField(_("状态"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    # the job's fields, with the labels this model has always had (its migrations name them)
     total_rows = models.PositiveIntegerField(_("行数"), default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     changed_count = models.PositiveIntegerField(_("状态变化的专利"), default=0)
     unchanged_count = models.PositiveIntegerField(_("状态未变的专利"), default=0)
     unknown_count = models.PositiveIntegerField(_("平台上没有的专利"), default=0)
     flagged_count = models.PositiveIntegerField(_("被标记的备案"), default=0)
-    errors = models.JSONField(default=list, blank=True)
-    message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     objects = PlatformOnlyQuerySet.as_manager()
 
@@ -57,12 +55,6 @@ class PatentStatusImport(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-    @property
-    def percent(self) -> int:
-        if not self.total_rows:
-            return 0 if self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) else 100
-        return min(100, round(100 * self.processed_rows / self.total_rows))
 
 
 class PatentStatusChangeQuerySet(ScopedQuerySet):

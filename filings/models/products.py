@@ -14,7 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from filings.choices import FilingStatus, ImportKind, ImportStatus
+from filings.choices import FilingStatus, ImportKind
+from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -291,22 +292,13 @@ class ImportJobQuerySet(ScopedQuerySet):
     unit_field = "unit_id"
 
 
-class ImportJob(models.Model):
-    """An Excel bulk filing: validated in the background; saved only if every row is valid."""
+class ImportJob(Job):
+    """An Excel bulk filing: validated in the background; saved only if every row is valid (filings.imports)."""
 
     unit = models.ForeignKey("filings.FilingUnit", on_delete=models.CASCADE, related_name="import_jobs")
     kind = models.CharField(_("导入内容"), max_length=20, choices=ImportKind.choices)
-    status = models.CharField(_("状态"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     file = models.FileField(upload_to=_import_upload_name, max_length=200)
-    original_name = models.CharField(_("文件名"), max_length=200)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
 
@@ -317,9 +309,3 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name}"
-
-    @property
-    def percent(self) -> int:
-        if not self.total_rows:
-            return 0 if self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) else 100
-        return min(100, round(100 * self.processed_rows / self.total_rows))

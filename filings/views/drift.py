@@ -3,7 +3,9 @@ the reviewers' list of filing flags with its export and the resolve action.
 
 Other roles get 404, as on every review page. Imports are read through `PatentStatusImport.objects.
 visible_to` (everything for these two roles, nothing for others), flags through `FilingFlag.objects.
-visible_to`. The work is `filings.drift.run_status_import`, run by the `run_status_import` task.
+visible_to`. The import's page, its progress panel, the error report and the history export are
+patent_platform.jobs' pages for every import. The work is `filings.drift.run_status_import`, run by the
+`run_status_import` task.
 """
 
 from __future__ import annotations
@@ -26,20 +28,26 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from filings import drift
-from filings.choices import ENDED_STATUSES, ImportStatus, LegalStatus
+from filings.choices import ENDED_STATUSES, LegalStatus
 from filings.models import FilingFlag, PatentStatusImport
 from filings.tasks import run_status_import
 from filings.views.review import REVIEW_ROLES, province_choices
 from patent_platform import audit, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.exports import xlsx_response
+from patent_platform.jobs.views import (
+    Column,
+    JobDetailView,
+    JobErrorsView,
+    JobHistoryExportView,
+    JobUrls,
+    history_columns,
+)
 from patent_platform.uploads import sniff, validate_upload
-from patent_platform.views.base import ScopedDetailView, ScopedListView, ScopedTemplateView, ScopedViewMixin
+from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-RUNNING = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 IMPORTS_SHOWN = 50  # on the page; the Excel export has them all
-ERRORS_SHOWN = 200  # on the import page; the error report has them all
 
 
 def _is_csv(upload: Any) -> bool:
@@ -51,7 +59,7 @@ def _is_csv(upload: Any) -> bool:
         return False
     try:
         drift.decode_csv(data)
-    except drift.FileError:
+    except tabular.FileError:
         return False
     return True
 
@@ -143,97 +151,59 @@ class StatusTemplateView(ScopedViewMixin, View):
         return response
 
 
-class StatusImportDetailView(ScopedDetailView):
+URLS = JobUrls(
+    home="review:patent_status",
+    detail="review:patent_status_detail",
+    progress="review:patent_status_progress",
+    errors="review:patent_status_errors",
+)
+
+
+class StatusImportDetailView(JobDetailView):
     """One import: a progress bar polled by htmx while it runs, then its counts or its errors."""
 
     roles = REVIEW_ROLES
     model = PatentStatusImport
+    urls = URLS
+    title = gettext_lazy("专利法律状态导入")
     template_name = "filings/drift/import.html"
-    context_object_name = "job"
-
-    def get_queryset(self) -> QuerySet[PatentStatusImport]:
-        return self.scoped_queryset().select_related("created_by")
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        job = context["job"]
-        context.update(
-            running=job.status in RUNNING,
-            errors_shown=job.errors[:ERRORS_SHOWN],
-            errors_hidden=max(0, len(job.errors) - ERRORS_SHOWN),
-            error_limit=ERRORS_SHOWN,
-        )
-        return context
+    progress_template = "filings/drift/_progress.html"
 
 
 class StatusImportProgressView(StatusImportDetailView):
     """The import's status panel alone, fetched every second by htmx while it runs."""
 
-    template_name = "filings/drift/_progress.html"
+    panel = True
 
 
-class StatusImportErrorsView(ScopedViewMixin, View):
+class StatusImportErrorsView(JobErrorsView):
     """The error report of a failed import as an Excel file: row, column, message."""
 
     roles = REVIEW_ROLES
     model = PatentStatusImport
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        job = get_object_or_404(self.scoped_queryset(), pk=pk)
-        rows = tabular.error_report_rows(job.errors, job.message)
-        return xlsx_response(
-            filename=f"{_('导入错误报告')}-{job.original_name}.xlsx",
-            title=_("错误报告"),
-            headers=tabular.error_report_headers(),
-            rows=rows,
-            object_type=PatentStatusImport._meta.label,
-            changes={"import": job.pk},
-            message="patent status error report",
-            actor=request.user,
-        )
+    urls = URLS
+    report_suffix = ".xlsx"
+    audit_key = "import"
+    audit_message = "patent status error report"
 
 
-class StatusImportsExportView(ScopedViewMixin, View):
+class StatusImportsExportView(JobHistoryExportView):
     """The history of imports as an Excel file (the same scoped queryset as the page)."""
 
     roles = REVIEW_ROLES
     model = PatentStatusImport
+    urls = URLS
+    filename = gettext_lazy("专利法律状态导入记录")
+    audit_message = "patent status import history export"
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        jobs = self.scoped_queryset().select_related("created_by").iterator(chunk_size=1000)
-        return xlsx_response(
-            filename=f"{_('专利法律状态导入记录')}-{timezone.localdate().isoformat()}.xlsx",
-            title=_("导入记录"),
-            headers=[
-                _("上传时间"),
-                _("文件名"),
-                _("状态"),
-                _("数据行数"),
-                _("状态变化的专利"),
-                _("状态未变的专利"),
-                _("平台上没有的专利"),
-                _("被标记的备案"),
-                _("错误数"),
-                _("上传人"),
-            ],
-            rows=(
-                [
-                    job.created_at,
-                    job.original_name,
-                    job.get_status_display(),
-                    job.total_rows,
-                    job.changed_count,
-                    job.unchanged_count,
-                    job.unknown_count,
-                    job.flagged_count,
-                    len(job.errors),
-                    job.created_by.email if job.created_by else "",
-                ]
-                for job in jobs
-            ),
-            object_type=PatentStatusImport._meta.label,
-            message="patent status import history export",
-            actor=request.user,
+    def columns(self) -> list[Column]:
+        return history_columns(
+            counts=[
+                (_("状态变化的专利"), lambda job: job.changed_count),
+                (_("状态未变的专利"), lambda job: job.unchanged_count),
+                (_("平台上没有的专利"), lambda job: job.unknown_count),
+                (_("被标记的备案"), lambda job: job.flagged_count),
+            ]
         )
 
 

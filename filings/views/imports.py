@@ -1,8 +1,10 @@
 """Excel bulk filing pages: templates, upload, the job page that follows the background check, reports.
 
 Enterprise users only (others get 404); every job is read through `ImportJob.objects.visible_to`, so a
-job of another unit answers 404 like a missing one. The work itself is `filings.imports.run_import_job`,
-run by the `run_import` task (in-process in the embedded default, by a worker with Redis).
+job of another unit answers 404 like a missing one. The job page, its progress panel, the error report and
+the history export are patent_platform.jobs' pages for every import. The work itself is
+`filings.imports.run_import_job`, run by the `run_import` task (in-process in the embedded default, by a
+worker with Redis).
 """
 
 from __future__ import annotations
@@ -13,29 +15,32 @@ from urllib.parse import quote
 from django import forms
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
 from filings import services
-from filings.choices import ImportKind, ImportStatus
-from filings.imports import COLUMNS, DATA_SHEETS, build_template
+from filings.choices import ImportKind
+from filings.imports import DATA_SHEETS, build_template
 from filings.models import ImportJob
 from filings.tasks import run_import
-from patent_platform import audit, tabular
+from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
-from patent_platform.exports import xlsx_response
+from patent_platform.jobs.views import (
+    Column,
+    JobDetailView,
+    JobErrorsView,
+    JobHistoryExportView,
+    JobUrls,
+    history_columns,
+)
 from patent_platform.uploads import validate_upload
-from patent_platform.views.base import ScopedDetailView, ScopedTemplateView, ScopedViewMixin
+from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 
 ENTERPRISE = frozenset({Role.ENTERPRISE})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-RUNNING = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 JOBS_SHOWN = 50  # on the home page; the Excel export has them all
-ERRORS_SHOWN = 200  # on the job page; the error report has them all
 
 
 class ImportUploadForm(forms.Form):
@@ -111,90 +116,44 @@ class ImportTemplateView(ScopedViewMixin, View):
         return response
 
 
-class ImportJobView(ScopedDetailView):
+URLS = JobUrls(home="imports:home", detail="imports:job", progress="imports:job_progress", errors="imports:errors")
+
+
+class ImportJobView(JobDetailView):
     """One import: a progress bar that follows the background check, then its result."""
 
     roles = ENTERPRISE
     model = ImportJob
+    urls = URLS
+    title = gettext_lazy("批量导入")
     template_name = "filings/imports/job.html"
-    context_object_name = "job"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        job = context["job"]
-        context.update(
-            running=job.status in RUNNING,
-            errors_shown=job.errors[:ERRORS_SHOWN],
-            errors_hidden=max(0, len(job.errors) - ERRORS_SHOWN),
-            error_limit=ERRORS_SHOWN,
-            columns=[c.header for c in COLUMNS[job.kind]],
-        )
-        return context
+    progress_template = "filings/imports/_progress.html"
 
 
 class ImportJobProgressView(ImportJobView):
     """The job's status panel alone, fetched every second by htmx while the job runs."""
 
-    template_name = "filings/imports/_progress.html"
+    panel = True
 
 
-class ImportErrorsView(ScopedViewMixin, View):
+class ImportErrorsView(JobErrorsView):
     """The error report of a failed import as an Excel file: row, column, message."""
 
     roles = ENTERPRISE
     model = ImportJob
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-
-        job = get_object_or_404(self.scoped_queryset(), pk=pk)
-        rows = tabular.error_report_rows(job.errors, job.message)
-        return xlsx_response(
-            filename=f"{_('导入错误报告')}-{job.original_name}",
-            title=_("错误报告"),
-            headers=tabular.error_report_headers(),
-            rows=rows,
-            object_type=ImportJob._meta.label,
-            changes={"job": job.pk},
-            message="import error report",
-            actor=request.user,
-        )
+    urls = URLS
 
 
-class ImportJobsExportView(ScopedViewMixin, View):
+class ImportJobsExportView(JobHistoryExportView):
     """The unit's import history as an Excel file (the same scoped queryset as the page)."""
 
     roles = ENTERPRISE
     model = ImportJob
+    urls = URLS
+    filename = gettext_lazy("导入记录")
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        jobs = self.scoped_queryset().select_related("created_by").iterator(chunk_size=1000)
-        return xlsx_response(
-            filename=f"{_('导入记录')}-{timezone.localdate().isoformat()}.xlsx",
-            title=_("导入记录"),
-            headers=[
-                _("上传时间"),
-                _("导入内容"),
-                _("文件名"),
-                _("状态"),
-                _("数据行数"),
-                _("导入条数"),
-                _("错误数"),
-                _("上传人"),
-            ],
-            rows=(
-                [
-                    job.created_at,
-                    job.get_kind_display(),
-                    job.original_name,
-                    job.get_status_display(),
-                    job.total_rows,
-                    job.created_count,
-                    len(job.errors),
-                    job.created_by.email if job.created_by else "",
-                ]
-                for job in jobs
-            ),
-            object_type=ImportJob._meta.label,
-            message="import history export",
-            actor=request.user,
+    def columns(self) -> list[Column]:
+        return history_columns(
+            kinds=[(_("导入内容"), lambda job: job.get_kind_display())],
+            counts=[(_("导入条数"), lambda job: job.created_count)],
         )

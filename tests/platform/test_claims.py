@@ -165,7 +165,7 @@ def test_an_import_that_lost_its_connection_goes_back_to_the_queue_with_the_erro
     def run(job: ImportJob) -> str:
         raise lost()
 
-    monkeypatch.setattr(imports, "_run", run)
+    monkeypatch.setattr(imports.IMPORTER, "read", run)
     with pytest.raises(OperationalError):
         imports.run_import_job(job.pk, will_retry=True)
     job.refresh_from_db()
