@@ -4,7 +4,8 @@ Three administrators, each an account of its own, none of them sees business dat
 - system administrator (系统管理员): the technical side: the Django admin site (reference data editable,
   business records read-only), platform settings; no pages of the business, no accounts, no audit log;
 - security administrator (安全管理员): accounts: roles of business accounts, enabling and disabling,
-  unlocking locked accounts, password resets (a one-time link by e-mail); no business data, no audit log;
+  unlocking locked accounts, password resets (a one-time link by e-mail), resets of a lost second factor;
+  no business data, no audit log;
 - audit administrator (审计管理员): reads and exports the audit log, nothing else.
 
 The national administrator (国家局管理员) is the business role of the national office (certification,
@@ -141,6 +142,47 @@ def send_password_reset(actor: Any, user: User) -> None:
             subject=_("【专利产品备案】重置登录密码"),
             body=body,
             link_user=user,
+        )
+
+
+def reset_two_factor(actor: Any, user: User) -> None:
+    """A lost authenticator: removes the account's TOTP devices and recovery codes, ends its sessions and API
+    tokens, and makes the next login enrol a new device (User.otp_enrolment_required); the user is told by
+    mail through the outbox, so a reset nobody asked for does not go unnoticed."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from patent_platform import outbox
+    from patent_platform.security import end_access
+
+    _check_actor(actor, user)
+    body = "\n".join(
+        [
+            _("%(name)s：") % {"name": user.get_full_name()},
+            _("安全管理员已重置您账号 %(email)s 的双因素认证：原身份验证器和恢复码均已失效。") % {"email": user.email},
+            _("下次登录时，请用身份验证器应用重新设置动态验证码，并妥善保存新的恢复码。"),
+            _("如果您没有申请重置，请立即联系平台安全管理员。"),
+        ]
+    )
+    with transaction.atomic():
+        totp = TOTPDevice.objects.filter(user=user).delete()[0]
+        static = StaticDevice.objects.filter(user=user).delete()[1].get(StaticDevice._meta.label, 0)
+        user.otp_enrolment_required = True
+        user.save(update_fields=["otp_enrolment_required"])
+        ended = end_access([user.pk])
+        audit.audit_event(
+            action=AuditAction.PERMISSION,
+            obj=user,
+            changes={"otp_devices_removed": totp + static, "sessions_ended": ended},
+            message="two-factor reset",
+            actor=actor,
+        )
+        outbox.enqueue(
+            "accounts.two_factor_reset",
+            source=f"{user.pk}:{uuid.uuid4().hex}",
+            recipients=[user.email],
+            subject=_("【专利产品备案】双因素认证已重置"),
+            body=body,
         )
 
 

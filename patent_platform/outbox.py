@@ -52,7 +52,13 @@ KINDS: dict[str, Any] = {
     "provincial.application_approved": _("端口开通申请通过"),
     "provincial.port_admin_invitation": _("端口管理员设置密码"),
     "accounts.password_reset": _("安全管理员重置密码"),
+    "accounts.password_forgotten": _("找回密码（用户自助）"),
+    "accounts.recovery_code_used": _("使用了双因素认证恢复码"),
+    "accounts.two_factor_reset": _("安全管理员重置双因素认证"),
 }
+
+# The page a one-time link opens, per kind (default: the activation page, which logs the user in).
+LINK_VIEWS: dict[str, str] = {"accounts.password_forgotten": "password_reset_confirm"}
 
 # Where a one-time link (made for `link_user` when the message is sent, never stored) goes in the body.
 LINK_PLACEHOLDER = "{{one_time_link}}"
@@ -161,7 +167,8 @@ def _body(notice: Notice) -> str:
         return notice.body
     from patent_platform.links import activation_link
 
-    return notice.body.replace(LINK_PLACEHOLDER, activation_link(notice.link_user))
+    link = activation_link(notice.link_user, view=LINK_VIEWS.get(notice.kind, "activate"))
+    return notice.body.replace(LINK_PLACEHOLDER, link)
 
 
 def _failed(notice: Notice, token: uuid.UUID, error: str) -> None:

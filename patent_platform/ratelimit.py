@@ -6,8 +6,17 @@ honours PROXY_COUNT) and, for login and token, also per account e-mail. The rate
 `settings.RATE_LIMITS` ("N/period": "10/min", "5/hour", "3/10s", "100/day"); a scope missing there
 or set to "" is not limited, and `RATE_LIMITS_ENABLED = False` switches all of them off.
 
-django-axes still locks an account after AXES_FAILURE_LIMIT failed logins; these limits come on
-top of it and count every attempt, successful or not.
+Login is the one scope whose per-address counter counts *failed* attempts only (`failures_only`): the
+ceiling against password spraying (one password tried on many accounts from one address). A correct
+password from an address is refused only once that address has gone over the ceiling, so one official
+failing again and again behind an office gateway does not stop a colleague at the same address; that
+official's own account is locked from that address by django-axes (per account and address together,
+AXES_LOCKOUT_PARAMETERS) after AXES_FAILURE_LIMIT failures, and attempts refused by that lockout are not
+counted again here. Every other counter, the per-account ones included, counts every attempt.
+
+Why this module and not django-ratelimit or DRF's throttles (docs/SECURITY.md, "Rate limits"): one
+counter is shared by a page and the API (login/token), a counter can be read without being counted and
+counted later (failures only), and every refusal says how long to wait (Retry-After and the page).
 
 Counters are fixed windows in Django's cache (Redis in CI and production, so every gunicorn worker
 shares them; locmem otherwise): one key per scope, window and client, created with `cache.add` and
@@ -47,6 +56,7 @@ SCOPE_LABELS: dict[str, Any] = {
     "objection": _("提交异议"),
     "port_application": _("管理端口开通申请"),
     "open_data": _("开放数据下载"),
+    "password_reset": _("找回密码"),
 }
 
 PERIODS = {
@@ -118,14 +128,33 @@ def _digest(ident: str) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:32]
 
 
+def _window(scope: str, rate: Rate, ident: str) -> tuple[str, float, int]:
+    current = now()
+    window = int(current // rate.seconds)
+    return f"{KEY_PREFIX}:{scope}:{window}:{_digest(ident)}", current, window
+
+
+def _limited(scope: str, rate: Rate, current: float, window: int) -> Limited:
+    return Limited(scope, max(1, math.ceil((window + 1) * rate.seconds - current)))
+
+
+def over(scope: str, ident: str) -> Limited | None:
+    """Without counting: a Limited when `ident` has already used up the scope's rate in this window."""
+    rate = rate_for(scope)
+    if rate is None:
+        return None
+    key, current, window = _window(scope, rate, ident)
+    if (cache.get(key) or 0) < rate.count:
+        return None
+    return _limited(scope, rate, current, window)
+
+
 def hit(scope: str, ident: str) -> Limited | None:
     """Count one request of `ident` in `scope`; a Limited when that goes over the scope's rate."""
     rate = rate_for(scope)
     if rate is None:
         return None
-    current = now()
-    window = int(current // rate.seconds)
-    key = f"{KEY_PREFIX}:{scope}:{window}:{_digest(ident)}"
+    key, current, window = _window(scope, rate, ident)
     timeout = rate.seconds + 1
     cache.add(key, 0, timeout=timeout)
     try:
@@ -135,19 +164,33 @@ def hit(scope: str, ident: str) -> Limited | None:
         count = 1
     if count <= rate.count:
         return None
-    return Limited(scope, max(1, math.ceil((window + 1) * rate.seconds - current)))
+    return _limited(scope, rate, current, window)
 
 
-def check(request: Any, scope: str, account: str | None = None) -> Limited | None:
+def address(request: Any) -> str:
+    return client_ip(request) or "unknown"
+
+
+def check(request: Any, scope: str, account: str | None = None, *, failures_only: bool = False) -> Limited | None:
     """Count the request against the scope per client address and, when given, per account e-mail
-    (rate `<scope>_account`); the longest wait of the limits it went over, if any."""
-    results = [hit(scope, client_ip(request) or "unknown")]
+    (rate `<scope>_account`); the longest wait of the limits it went over, if any. With `failures_only`
+    the address's counter is only read here: the view counts a failed attempt with `failed()`."""
+    results = [over(scope, address(request)) if failures_only else hit(scope, address(request))]
     if account is not None:
         account = account.strip().lower()
         if account:
             results.append(hit(f"{scope}_account", account))
-    over = [r for r in results if r is not None]
-    return max(over, key=lambda r: r.retry_after) if over else None
+    limited = [r for r in results if r is not None]
+    return max(limited, key=lambda r: r.retry_after) if limited else None
+
+
+def failed(request: Any, scope: str) -> None:
+    """Count one failed attempt from the request's address in a `failures_only` scope. An attempt that
+    django-axes refused because the account is locked from this address is not counted again: one person
+    retrying a locked account adds at most AXES_FAILURE_LIMIT failures to the address's ceiling."""
+    if getattr(request, "axes_locked_out", False):
+        return
+    hit(scope, address(request))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,10 +212,15 @@ V = TypeVar("V")
 
 
 def rate_limit(
-    scope: str, *, methods: Iterable[str] = ("POST",), account_field: str | None = None
+    scope: str,
+    *,
+    methods: Iterable[str] = ("POST",),
+    account_field: str | None = None,
+    failures_only: bool = False,
 ) -> Callable[[type[V]], type[V]]:
     """Class decorator for a Django class-based view: requests of `methods` count against `scope`
-    (per address, and per the e-mail posted in `account_field`); over the limit, the 429 page.
+    (per address, and per the e-mail posted in `account_field`); over the limit, the 429 page. With
+    `failures_only` the per-address counter counts what the view reports with `failed()`.
     Runs after the CSRF middleware, so a forged POST is refused (403) before it is counted."""
     limited_methods = {m.upper() for m in methods}
 
@@ -183,7 +231,7 @@ def rate_limit(
         def limited_dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method in limited_methods:
                 account = request.POST.get(account_field) if account_field else None
-                limited = check(request, scope, account=account)
+                limited = check(request, scope, account=account, failures_only=failures_only)
                 if limited is not None:
                     return too_many_requests(request, limited)
             return dispatch(self, request, *args, **kwargs)

@@ -6,7 +6,9 @@
   a device must use it. Until the code is given, `SecurityPolicyMiddleware` answers every page with a
   redirect to the code form (or to enrolment when the account has no device yet) and every API call
   with 403; only the login, 2FA and logout pages stay reachable. Wrong codes are login failures: they go
-  through django-axes like wrong passwords and lock the account the same way.
+  through django-axes like wrong passwords and lock the account the same way. A one-time recovery code
+  (patent_platform/recovery.py) may stand in for the TOTP code; an account whose second factor the
+  security administrator reset must enrol again (`must_enrol`), whatever its role.
 - API tokens are for enterprise systems only: a role that requires 2FA can get no token (the Token
   model refuses to be created for it) and a token that such an account still holds is refused on use.
 - Password age and reuse (L3-CES1-01 asks for periodic change): settings.PASSWORD_MAX_AGE_DAYS (a
@@ -64,6 +66,12 @@ def required_roles() -> frozenset[str]:
 def otp_required(user: Any) -> bool:
     """The account's role must use a second factor."""
     return bool(getattr(user, "is_authenticated", False)) and user.role in required_roles()
+
+
+def must_enrol(user: Any) -> bool:
+    """The account must have a device: its role requires one, or the security administrator reset its
+    second factor (it enrols again at the next login, whatever its role)."""
+    return otp_required(user) or bool(getattr(user, "otp_enrolment_required", False))
 
 
 def confirmed_device(user: Any) -> TOTPDevice | None:
@@ -206,7 +214,17 @@ def disable_inactive_accounts(now: datetime | None = None) -> list[str]:
 # ---- the middleware -------------------------------------------------------------------------------------
 
 # Pages reachable before the second factor and before an expired password is changed.
-OPEN_VIEWS = frozenset({"login", "logout", "two_factor", "two_factor_setup", "javascript-catalog", "set_language"})
+OPEN_VIEWS = frozenset(
+    {
+        "login",
+        "logout",
+        "two_factor",
+        "two_factor_setup",
+        "two_factor_recovery",
+        "javascript-catalog",
+        "set_language",
+    }
+)
 STATE_KEY = "_security_state"
 
 
@@ -256,7 +274,7 @@ class SecurityPolicyMiddleware:
         if match is not None and match.view_name in OPEN_VIEWS:
             return None
         state = session_state(request)
-        if (otp_required(user) or state["device"]) and not is_verified(user):
+        if (must_enrol(user) or state["device"]) and not is_verified(user):
             if api:
                 return JsonResponse({"detail": _("请先在网页上完成双因素认证。")}, status=403)
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': next_url(request)})}")

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, health, home, notices, roles
+from patent_platform.views import audit, auth, health, home, notices, recovery, roles
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
@@ -16,7 +16,21 @@ urlpatterns = [
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", auth.TwoFactorView.as_view(), name="two_factor"),
     path("accounts/two-factor/setup/", auth.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("accounts/two-factor/recovery/", recovery.TwoFactorRecoveryView.as_view(), name="two_factor_recovery"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        recovery.RecoveryCodesView.as_view(),
+        name="two_factor_recovery_codes",
+    ),
     path("accounts/password/", auth.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password-reset/", recovery.PasswordResetRequestView.as_view(), name="password_reset"),
+    path("accounts/password-reset/sent/", recovery.PasswordResetSentView.as_view(), name="password_reset_sent"),
+    path("accounts/password-reset/done/", recovery.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "accounts/password-reset/<uidb64>/<token>/",
+        recovery.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/activate/<uidb64>/<token>/", auth.ActivateView.as_view(), name="activate"),
     path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
     path("audit/export/", audit.AuditLogExportView.as_view(), name="audit-export"),

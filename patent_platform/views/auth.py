@@ -9,7 +9,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from patent_platform import audit, security
+from patent_platform import audit, ratelimit, recovery, security
 from patent_platform.api.problems import problem_json_response
 from patent_platform.choices import AuditAction, Role
 from patent_platform.ratelimit import rate_limit
@@ -54,12 +54,17 @@ def lockout_minutes() -> int:
     return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
 
 
-@rate_limit("login", account_field="username")
+# Per address, only failed logins count (the ceiling against spraying); per account, every attempt.
+@rate_limit("login", account_field="username", failures_only=True)
 class LoginView(auth_views.LoginView):
     scope_policy: ClassVar[str] = "account"
     template_name = "registration/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        ratelimit.failed(self.request, "login")
+        return super().form_invalid(form)
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
@@ -125,8 +130,9 @@ def lockout_response(
     request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any
 ) -> HttpResponse:
     """Shown instead of the login page while an account is locked (django-axes calls this); the token API
-    answers the problem `account_locked` (429). django-axes counts failures per e-mail whether or not an
-    account has it, so saying "locked" reveals nothing about which addresses exist."""
+    answers the problem `account_locked` (429). django-axes counts failures per e-mail and client address
+    together, whether or not an account has the e-mail, so saying "locked" reveals nothing about which
+    addresses exist; a colleague behind the same address is not locked by it."""
     if request.path.startswith("/api/"):
         return problem_json_response(
             "account_locked",
@@ -197,6 +203,7 @@ class TwoFactorMixin:
         """A wrong code, or any code while django-otp's back-off (1, 2, 4 … seconds after consecutive
         wrong codes) is running: both count as failed logins."""
         user_login_failed.send(sender=__name__, credentials=self.credentials(), request=self.request)
+        ratelimit.failed(self.request, "login")
         if self.locked():
             return self.lock_out()
         allowed, wait = device.verify_is_allowed()
@@ -231,7 +238,7 @@ class TwoFactorView(TwoFactorMixin, FormView):
         if request.user.is_authenticated and not security.is_verified(request.user):
             self.device = security.confirmed_device(request.user)
             if self.device is None:
-                if security.otp_required(request.user):
+                if security.must_enrol(request.user):
                     return redirect(f"{reverse('two_factor_setup')}?{urlencode({'next': self.next_url()})}")
                 return redirect(self.next_url())
         elif request.user.is_authenticated:
@@ -258,7 +265,11 @@ class TwoFactorSetupView(TwoFactorMixin, FormView):
             if not security.is_verified(request.user):
                 return redirect(f"{reverse('two_factor')}?{urlencode({'next': self.next_url()})}")
             self.template_name = "registration/two_factor_enabled.html"
-            return render(request, self.template_name, {"required": security.otp_required(request.user)})
+            context = {
+                "required": security.otp_required(request.user),
+                "recovery_left": recovery.recovery_codes_left(request.user),
+            }
+            return render(request, self.template_name, context)
         return super().dispatch(request, *args, **kwargs)
 
     def device(self) -> TOTPDevice:
@@ -284,7 +295,17 @@ class TwoFactorSetupView(TwoFactorMixin, FormView):
                 TOTPDevice.objects.filter(user=self.request.user).exclude(pk=device.pk).delete()
         if not ok:
             return self.code_failed(form, device)
+        user = self.request.user
+        if user.otp_enrolment_required:  # the security administrator's reset is answered
+            get_user_model().objects.filter(pk=user.pk).update(otp_enrolment_required=False)
+            user.otp_enrolment_required = False
         security.update_session_state(self.request, device=True)
-        audit.audit_event(action=AuditAction.UPDATE, obj=self.request.user, message="totp device enrolled")
+        audit.audit_event(action=AuditAction.UPDATE, obj=user, message="totp device enrolled")
         messages.success(self.request, _("双因素认证已启用。以后每次登录都需要输入动态验证码。"))
-        return self.verified(device, "totp enrolment")
+        self.verified(device, "totp enrolment")
+        # The recovery codes are shown once, on the next page (kept in the server-side session until then).
+        self.request.session[RECOVERY_CODES_KEY] = recovery.recovery_codes_generate(user=user)
+        return redirect(f"{reverse('two_factor_recovery_codes')}?{urlencode({'next': self.next_url()})}")
+
+
+RECOVERY_CODES_KEY = "_recovery_codes"

@@ -2,7 +2,8 @@
 
 The page reads accounts, not business data: the list shows who holds which role, whether the account is
 enabled and whether it is locked by failed logins; an account's page changes its business role, enables or
-disables it, unlocks it and sends a password reset link. Every rule is in patent_platform/duties.py.
+disables it, unlocks it, sends a password reset link and resets a lost second factor (after a confirm
+step). Every rule is in patent_platform/duties.py.
 """
 
 from typing import Any, ClassVar
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, ListView
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patent_platform import duties
 from patent_platform.choices import Role
@@ -30,7 +32,8 @@ SECURITY = frozenset({Role.SECURITY_ADMIN})
 
 
 def locked_emails(emails: list[str]) -> set[str]:
-    """Which of these accounts django-axes holds locked now (failures at the limit within the cool-off)."""
+    """Which of these accounts django-axes holds locked now from some address (failures are counted per
+    account and address together: a row at the limit within the cool-off)."""
     from axes.models import AccessAttempt
 
     since = timezone.now() - settings.AXES_COOLOFF_TIME
@@ -143,6 +146,7 @@ class AccountDetailView(SecurityAdminMixin, DetailView):
         account = context["account"]
         context.setdefault("role_form", RoleForm(initial={"role": account.role}))
         context.update(
+            two_factor=TOTPDevice.objects.filter(user=account, confirmed=True).exists(),
             locked=bool(locked_emails([account.email])),
             is_admin_account=account.role not in duties.ASSIGNABLE_ROLES,
             is_self=account.pk == self.request.user.pk,
@@ -165,6 +169,12 @@ class AccountDetailView(SecurityAdminMixin, DetailView):
             elif action == "unlock":
                 duties.unlock(request.user, account)
                 messages.success(request, _("账号已解锁。"))
+            elif action == "reset_two_factor":
+                # A confirm step of its own (not only the browser's confirm dialog): the page says what goes.
+                if request.POST.get("confirm") != "yes":
+                    return self.render_to_response(self.get_context_data(confirm_two_factor_reset=True))
+                duties.reset_two_factor(request.user, account)
+                messages.success(request, _("双因素认证已重置，已通知该用户；其下次登录时须重新设置。"))
             elif action == "reset_password":
                 duties.send_password_reset(request.user, account)
                 messages.success(request, _("已向该账号的邮箱发送设置新密码的链接。"))

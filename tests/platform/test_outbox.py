@@ -25,7 +25,7 @@ from evaluation.choices import Stage
 from filings import drift, services, workflow
 from filings.choices import FilingStatus, LegalStatus
 from filings.models import FilingUnit, Patent, ProductClass, ProductVersion
-from patent_platform import duties, outbox
+from patent_platform import duties, outbox, recovery
 from patent_platform.models import Notice, NoticeStatus, User
 from patent_platform.tasks import deliver_notices
 from provincial import applications, reports
@@ -165,6 +165,19 @@ def _reset(users: dict[str, User]) -> None:
     duties.send_password_reset(users["secadmin"], users["ent-hz"])
 
 
+def _forgotten(users: dict[str, User]) -> None:
+    recovery.password_reset_request(email=users["ent-hz"].email)
+
+
+def _recovery_code(users: dict[str, User]) -> None:
+    recovery.recovery_codes_generate(user=users["ent-hz"])
+    recovery.recovery_code_used(user=users["ent-hz"], device=recovery.recovery_device(users["ent-hz"]))
+
+
+def _two_factor_reset(users: dict[str, User]) -> None:
+    duties.reset_two_factor(users["secadmin"], users["ent-hz"])
+
+
 SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "filings.transition": _transition,
     "filings.flag": _flag,
@@ -179,6 +192,9 @@ SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "provincial.application_approved": _approved,
     "provincial.port_admin_invitation": _approved,
     "accounts.password_reset": _reset,
+    "accounts.password_forgotten": _forgotten,
+    "accounts.recovery_code_used": _recovery_code,
+    "accounts.two_factor_reset": _two_factor_reset,
 }
 
 

@@ -55,13 +55,15 @@ def send(client: Client, scope: str, i: int, address: str = ADDRESS) -> Any:
 
 
 def test_the_defaults_are_the_documented_ones() -> None:
-    assert rate("login") == ratelimit.Rate(10, 60)
+    assert rate("login") == ratelimit.Rate(30, 900)  # failed logins per address (test_recovery.py)
     assert rate("login_account") == ratelimit.Rate(10, 60)
     assert rate("token") == ratelimit.Rate(10, 60)
     assert rate("registration") == ratelimit.Rate(5, 3600)
     assert rate("search") == ratelimit.Rate(60, 60)
     assert rate("objection") == ratelimit.Rate(5, 3600)
     assert rate("port_application") == ratelimit.Rate(5, 3600)
+    assert rate("password_reset") == ratelimit.Rate(20, 3600)
+    assert rate("password_reset_account") == ratelimit.Rate(3, 3600)
 
 
 def test_rates_parse_with_multiples_and_plurals() -> None:
