@@ -6,6 +6,7 @@ its writes against the user's scope. State changes of a filing are in `filings.w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -224,6 +225,11 @@ def delete_patent_right(*, right: PatentRight, user: Any) -> None:
 # Product versions
 
 
+def _link_error(i: int, text: str, code: str, member: str) -> str:
+    """The message names the i-th link as people count (第 1 项); the API points at /links/<i-1>/<member>."""
+    return rule(text, code, index=i - 1, item_field=member)
+
+
 def link_shape_errors(
     unit_id: int, links: Iterable[Mapping[str, Any]], rights: Mapping[int, str] | None = None
 ) -> list[str]:
@@ -237,59 +243,28 @@ def link_shape_errors(
     if rights is None:
         rights = dict(PatentRight.objects.filter(unit_id=unit_id).values_list("pk", "patent__number"))
     for i, link in enumerate(links, start=1):
+        item = functools.partial(_link_error, i)
         right_id = int(link["right"]) if link.get("right") not in (None, "") else None
         if right_id not in rights:
-            errors.append(
-                rule(
-                    _("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i},
-                    "right_unknown",
-                    index=i - 1,
-                    item_field="right",
-                )
-            )
+            errors.append(item(_("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i}, "right_unknown", "right"))
             continue
         if right_id in seen:
-            errors.append(
-                rule(
-                    _("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id]},
-                    "duplicate_link",
-                    index=i - 1,
-                    item_field="right",
-                )
-            )
+            message = _("第 %(i)s 项：专利 %(n)s 重复关联。") % {"i": i, "n": rights[right_id]}
+            errors.append(item(message, "duplicate_link", "right"))
         seen.add(right_id)
         try:
             contribution = decimal_or_zero(link.get("contribution"))
         except ArithmeticError:
             contribution = Decimal("NaN")
         if not contribution.is_finite():
-            errors.append(
-                rule(
-                    _("第 %(i)s 项：贡献度须为数字。") % {"i": i},
-                    "contribution_invalid",
-                    index=i - 1,
-                    item_field="contribution",
-                )
-            )
+            errors.append(item(_("第 %(i)s 项：贡献度须为数字。") % {"i": i}, "contribution_invalid", "contribution"))
             continue
         if not Decimal(0) <= contribution <= Decimal(100):
-            errors.append(
-                rule(
-                    _("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i},
-                    "contribution_range",
-                    index=i - 1,
-                    item_field="contribution",
-                )
-            )
+            message = _("第 %(i)s 项：贡献度须在 0 到 100 之间。") % {"i": i}
+            errors.append(item(message, "contribution_range", "contribution"))
         elif _decimal_places(contribution) > 2:  # stored with two: 33.333 was kept as 33.33 by the service alone
-            errors.append(
-                rule(
-                    _("第 %(i)s 项：贡献度最多保留两位小数。") % {"i": i},
-                    "contribution_places",
-                    index=i - 1,
-                    item_field="contribution",
-                )
-            )
+            message = _("第 %(i)s 项：贡献度最多保留两位小数。") % {"i": i}
+            errors.append(item(message, "contribution_places", "contribution"))
         total += contribution
     if total > 100:
         errors.append(

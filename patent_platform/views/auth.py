@@ -103,7 +103,18 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-class ActivateView(auth_views.PasswordResetConfirmView):
+class LinkPasswordView(auth_views.PasswordResetConfirmView):
+    """A page that sets a password from a one-time link (Django's token): the form in the platform's style.
+    The activation of a new account and "forgot password" (views/recovery.py) both are one."""
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        for field in form.fields.values():
+            field.widget.attrs["class"] = "form-control"
+        return form
+
+
+class ActivateView(LinkPasswordView):
     """A one-time link (Django's password-reset token, void once the password changes): a new account
     sets its password, is logged in and goes to the home page of its role."""
 
@@ -112,12 +123,6 @@ class ActivateView(auth_views.PasswordResetConfirmView):
     post_reset_login = True
     post_reset_login_backend = MODEL_BACKEND
     success_url = reverse_lazy("home")
-
-    def get_form(self, form_class: Any = None) -> Any:
-        form = super().get_form(form_class)
-        for field in form.fields.values():
-            field.widget.attrs["class"] = "form-control"
-        return form
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)

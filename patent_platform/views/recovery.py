@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 import django_otp
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -20,7 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from patent_platform import outbox, recovery, security
 from patent_platform.ratelimit import rate_limit
-from patent_platform.views.auth import RECOVERY_CODES_KEY, TwoFactorMixin
+from patent_platform.views.auth import RECOVERY_CODES_KEY, LinkPasswordView, TwoFactorMixin
 
 # ---- forgotten password ---------------------------------------------------------------------------------
 
@@ -55,7 +54,7 @@ class PasswordResetSentView(TemplateView):
     template_name = "registration/password_reset_sent.html"
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(LinkPasswordView):
     """Django's view: the token from the link, then a new password through AUTH_PASSWORD_VALIDATORS (policy
     and history). Nobody is logged in by it; every session and API token of the account ends."""
 
@@ -63,12 +62,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "registration/password_reset_confirm.html"
     post_reset_login = False
     success_url = reverse_lazy("password_reset_complete")
-
-    def get_form(self, form_class: Any = None) -> Any:
-        form = super().get_form(form_class)
-        for field in form.fields.values():
-            field.widget.attrs["class"] = "form-control"
-        return form
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
