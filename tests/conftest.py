@@ -132,6 +132,18 @@ def _clean_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _celery_may_join() -> None:
+    # Celery keeps "a task is running here, joining would block" in one process-wide flag, set and restored
+    # around every eager task (Task.apply_async -> denied_join_result). Eager tasks started at once in
+    # several threads (a live server's requests, the concurrency tests) restore it out of order and can
+    # leave it set; a later test in the same process then gets "Never call result.get() within a task!"
+    # from an eager result's get(). Each test starts with it cleared, as a fresh process has it.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture
 def reference(db: None) -> None:
     """Reference data present even after a transactional test emptied the tables (restored from the
