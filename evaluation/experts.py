@@ -29,16 +29,13 @@ NATIONAL_ONLY = gettext_lazy("只有国家局管理员可以维护专家库。")
 
 def queue_expert_invitation(user: User) -> list[str]:
     """The new expert's notice, with a one-time link to set the password (made when it is sent)."""
-    days = outbox.link_days()
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("【专利密集型产品认定】您已被聘为评审专家")
         body = "\n".join(
             [
                 _("%(name)s：") % {"name": user.get_full_name()},
                 _("国家知识产权局已将您加入专利密集型产品认定专家库，您将收到产业性评价的评审任务。"),
-                _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-                outbox.LINK_PLACEHOLDER,
-                _("登录账号：%(email)s") % {"email": user.email},
+                *outbox.link_lines(user),
             ]
         )
     return outbox.enqueue(

@@ -71,7 +71,6 @@ def queue_transition_notice(transition: Transition) -> list[str]:
 def queue_member_invitation(user: Any, unit: Any, manager: Any) -> list[str]:
     """The new member's notice: a one-time link to set the password (made when the message is sent: Django's
     password-reset token, void once the password is set)."""
-    days = outbox.link_days()
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("【专利产品备案】%(unit)s 邀请您设置登录密码") % {"unit": unit.name}
         body = "\n".join(
@@ -79,9 +78,7 @@ def queue_member_invitation(user: Any, unit: Any, manager: Any) -> list[str]:
                 _("%(name)s：") % {"name": user.get_full_name()},
                 _("%(manager)s 已将您添加为备案单位“%(unit)s”的成员。")
                 % {"manager": getattr(manager, "full_name", "") or manager.email, "unit": unit.name},
-                _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-                outbox.LINK_PLACEHOLDER,
-                _("登录账号：%(email)s") % {"email": user.email},
+                *outbox.link_lines(user),
             ]
         )
     return outbox.enqueue(

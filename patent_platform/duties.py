@@ -119,14 +119,12 @@ def send_password_reset(actor: Any, user: User) -> None:
     from patent_platform import outbox
 
     _check_actor(actor, user)
-    days = outbox.link_days()
     body = "\n".join(
         [
             _("%(name)s：") % {"name": user.get_full_name()},
-            _("安全管理员已重置您的登录密码。请在 %(days)s 天内打开以下链接设置新密码（链接只能使用一次）：")
-            % {"days": days},
-            outbox.LINK_PLACEHOLDER,
-            _("登录账号：%(email)s") % {"email": user.email},
+            *outbox.link_lines(
+                user, _("安全管理员已重置您的登录密码。请在 %(days)s 天内打开以下链接设置新密码（链接只能使用一次）：")
+            ),
         ]
     )
     with transaction.atomic():

@@ -86,6 +86,13 @@ def link_days() -> int:
     return max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
 
 
+def link_lines(user: Any, lead: Any = None) -> list[str]:
+    """The lines of a notice that carries a one-time link: how long it holds (`lead`, with `%(days)s`;
+    default: set your password), the link (made when the notice is sent) and the account it opens."""
+    lead = lead or _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：")
+    return [str(lead % {"days": link_days()}), LINK_PLACEHOLDER, str(_("登录账号：%(email)s") % {"email": user.email})]
+
+
 def notice_key(kind: str, source: str, recipient: str) -> str:
     return f"{kind}:{source}:{recipient}"
 

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from patent_platform import audit, outbox
@@ -36,6 +37,11 @@ RECOVERY_DEVICE = "recovery"
 
 
 # ---- forgotten password ---------------------------------------------------------------------------------
+
+
+FORGOTTEN_LEAD = gettext_noop(
+    "有人（希望是您本人）申请找回登录密码。请在 %(days)s 天内打开以下链接设置新密码（链接只能使用一次）："
+)
 
 
 def password_reset_request(*, email: str) -> bool:
@@ -52,14 +58,10 @@ def password_reset_request(*, email: str) -> bool:
             message="password reset requested: no active account",
         )
         return False
-    days = outbox.link_days()
     body = "\n".join(
         [
             _("%(name)s：") % {"name": user.get_full_name()},
-            _("有人（希望是您本人）申请找回登录密码。请在 %(days)s 天内打开以下链接设置新密码（链接只能使用一次）：")
-            % {"days": days},
-            outbox.LINK_PLACEHOLDER,
-            _("登录账号：%(email)s") % {"email": user.email},
+            *outbox.link_lines(user, _(FORGOTTEN_LEAD)),
             _("如果不是您本人申请，请忽略本邮件，原密码仍然有效；如多次收到，请联系平台安全管理员。"),
         ]
     )

@@ -265,8 +265,6 @@ class SecurityPolicyMiddleware:
 
     def process_view(self, request: HttpRequest, view_func: Any, args: Any, kwargs: Any) -> HttpResponse | None:
         api = request.path.startswith("/api/")
-        if api and (refused := self._staff_token(request)):
-            return refused
         user = request.user
         if not user.is_authenticated:
             return None
@@ -284,18 +282,4 @@ class SecurityPolicyMiddleware:
                 _("您的密码已使用超过 %(days)d 天，请先修改密码。") % {"days": settings.PASSWORD_MAX_AGE_DAYS},
             )
             return redirect("password_change")
-        return None
-
-    @staticmethod
-    def _staff_token(request: HttpRequest) -> HttpResponse | None:
-        from patent_platform.api.auth import token_key
-        from patent_platform.api.problems import problem_json_response
-
-        key = token_key(request.META.get("HTTP_AUTHORIZATION", ""))
-        if key is None:
-            return None
-        role = Token.objects.filter(key=key).values_list("user__role", flat=True).first()
-        if role is not None and role in required_roles():
-            detail = _("工作人员账号的 API 令牌不被接受：请使用网页并完成双因素认证。")
-            return problem_json_response("permission_denied", detail)
         return None

@@ -331,7 +331,6 @@ def queue_return_notice(application: PortApplication) -> None:
 
 
 def queue_invitation_notice(user: User, unit: ManagementUnit) -> None:
-    days = outbox.link_days()
     with translation.override(settings.LANGUAGE_CODE):
         subject = SUBJECT_PREFIX + _("您已成为“%(unit)s”管理端口管理员") % {"unit": unit.name}
         lines = [
@@ -340,13 +339,10 @@ def queue_invitation_notice(user: User, unit: ManagementUnit) -> None:
         ]
         needs_link = not user.has_usable_password()
         if needs_link:
-            lines += [
-                _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：") % {"days": days},
-                outbox.LINK_PLACEHOLDER,
-            ]
+            lines += outbox.link_lines(user)
         else:
             lines.append(_("请使用您已设置的密码登录：%(link)s") % {"link": _site_link(reverse("login"))})
-        lines.append(_("登录账号：%(email)s") % {"email": user.email})
+            lines.append(_("登录账号：%(email)s") % {"email": user.email})
     outbox.enqueue(
         "provincial.port_admin_invitation",
         source=f"{unit.pk}:{user.pk}",

@@ -3,8 +3,9 @@
 
 A missing, invalid or expired token answers 401 with `WWW-Authenticate: Bearer realm="api"` (this class is
 the first of DEFAULT_AUTHENTICATION_CLASSES, so DRF offers its header); 403 is left for a signed-in caller
-whose role may not act. A token lives API_TOKEN_MAX_AGE_DAYS (0: for ever) from when it was issued; then
-it answers 401 and `POST /api/v1/auth/token/` issues a new one.
+whose role may not act, and for a staff account's token (staff sign in to the pages with a second factor;
+checked here, with the token's one query). A token lives API_TOKEN_MAX_AGE_DAYS (0: for ever) from when it
+was issued; then it answers 401 and `POST /api/v1/auth/token/` issues a new one.
 """
 
 import datetime as dt
@@ -16,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
+
+from patent_platform.security import required_roles
 
 KEYWORDS = ("bearer", "token")
 KEY_MAX = 40  # DRF's keys are 40 hexadecimal characters
@@ -61,6 +64,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("令牌无效或已失效，请重新获取令牌。")) from exc
         if expired(token):
             raise exceptions.AuthenticationFailed(_("令牌已过期，请用 POST /api/v1/auth/token/ 重新获取。"))
+        if user.role in required_roles():  # a token issued while 2FA was off: staff use the pages, with 2FA
+            raise exceptions.PermissionDenied(_("工作人员账号的 API 令牌不被接受：请使用网页并完成双因素认证。"))
         return user, token
 
     def authenticate_header(self, request: Request) -> str:
