@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import Role
+from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet
 
 # The event types an endpoint may subscribe to (`webhook.verification` is sent to every endpoint when it is
@@ -51,7 +52,7 @@ class UnitMembersOnlyQuerySet(ScopedQuerySet):
     """Rows of a filing unit that only the unit's own (enterprise) users see; every other role sees none."""
 
     def visible_to(self, user: Any) -> Self:
-        if getattr(user, "role", None) != Role.ENTERPRISE:
+        if not has_role(user, Role.ENTERPRISE):
             return self.none()
         return super().visible_to(user)
 
