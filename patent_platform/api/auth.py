@@ -18,6 +18,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
+from patent_platform.roles import has_role
 from patent_platform.security import required_roles
 
 KEYWORDS = ("bearer", "token")
@@ -64,7 +65,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("令牌无效或已失效，请重新获取令牌。")) from exc
         if expired(token):
             raise exceptions.AuthenticationFailed(_("令牌已过期，请用 POST /api/v1/auth/token/ 重新获取。"))
-        if user.role in required_roles():  # a token issued while 2FA was off: staff use the pages, with 2FA
+        if has_role(user, *required_roles()):  # a token issued while 2FA was off: staff use the pages, with 2FA
             raise exceptions.PermissionDenied(_("工作人员账号的 API 令牌不被接受：请使用网页并完成双因素认证。"))
         return user, token
 
