@@ -14,7 +14,10 @@ class PatentPlatformConfig(AppConfig):
         from patent_platform.api import schema  # noqa: F401  (registers the schema extensions)
         from patent_platform.concurrency import retry_sqlite_begin
         from patent_platform.params import IdConverter
+        from patent_platform.pgtypes import register_fast_timestamps
 
         register_converter(IdConverter, "id")  # `<id:pk>`: ids of at most 18 digits (patent_platform/params.py)
         # SQLite: BEGIN IMMEDIATE retried a few times while the database is locked (issue 17, §5)
         connection_created.connect(retry_sqlite_begin, dispatch_uid="patent_platform.retry_sqlite_begin")
+        # PostgreSQL: timestamps parsed by psycopg's compiled loader, not Django's pure-Python one (pgtypes.py)
+        connection_created.connect(register_fast_timestamps, dispatch_uid="patent_platform.fast_timestamps")
