@@ -36,12 +36,13 @@ from patent_platform import audit, tabular
 from patent_platform.choices import AuditAction
 from patent_platform.exports import xlsx_response
 from patent_platform.jobs.views import (
-    Column,
+    HistoryColumn,
     JobDetailView,
     JobErrorsView,
     JobHistoryExportView,
     JobUrls,
     history_columns,
+    job_history,
 )
 from patent_platform.uploads import sniff, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
@@ -96,12 +97,18 @@ class StatusImportHomeView(ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        imports = self.scoped_queryset().select_related("created_by")
         context.setdefault("form", StatusUploadForm())
         context.update(
-            imports=imports[:IMPORTS_SHOWN],
-            import_count=imports.count(),
-            imports_shown=IMPORTS_SHOWN,
+            history=job_history(
+                self.scoped_queryset().select_related("created_by"),
+                status_history_columns(),
+                URLS,
+                export="review:patent_status_export",
+                empty=_("还没有导入过专利法律状态。下载模板，填好后上传即可。"),
+                shown=IMPORTS_SHOWN,
+                testid="imports",
+                row_testid="import-row",
+            ),
             columns=drift.COLUMNS,
             statuses=drift.status_labels(),
             rules=drift.general_rules(),
@@ -151,6 +158,18 @@ class StatusTemplateView(ScopedViewMixin, View):
         return response
 
 
+def status_history_columns() -> list[HistoryColumn]:
+    """The imports' history, on the page and in its export."""
+    return history_columns(
+        counts=[
+            (_("状态变化的专利"), lambda job: job.changed_count),
+            (_("状态未变的专利"), lambda job: job.unchanged_count),
+            (_("平台上没有的专利"), lambda job: job.unknown_count),
+            (_("被标记的备案"), lambda job: job.flagged_count),
+        ]
+    )
+
+
 URLS = JobUrls(
     home="review:patent_status",
     detail="review:patent_status_detail",
@@ -196,15 +215,8 @@ class StatusImportsExportView(JobHistoryExportView):
     filename = gettext_lazy("专利法律状态导入记录")
     audit_message = "patent status import history export"
 
-    def columns(self) -> list[Column]:
-        return history_columns(
-            counts=[
-                (_("状态变化的专利"), lambda job: job.changed_count),
-                (_("状态未变的专利"), lambda job: job.unchanged_count),
-                (_("平台上没有的专利"), lambda job: job.unknown_count),
-                (_("被标记的备案"), lambda job: job.flagged_count),
-            ]
-        )
+    def columns(self) -> list[HistoryColumn]:
+        return status_history_columns()
 
 
 # ---------------------------------------------------------------------------------------------

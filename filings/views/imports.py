@@ -28,12 +28,13 @@ from filings.tasks import run_import
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.jobs.views import (
-    Column,
+    HistoryColumn,
     JobDetailView,
     JobErrorsView,
     JobHistoryExportView,
     JobUrls,
     history_columns,
+    job_history,
 )
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
@@ -41,6 +42,14 @@ from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 ENTERPRISE = frozenset({Role.ENTERPRISE})
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JOBS_SHOWN = 50  # on the home page; the Excel export has them all
+
+
+def import_history_columns() -> list[HistoryColumn]:
+    """The jobs' history, on the page and in its export."""
+    return history_columns(
+        kinds=[(_("导入内容"), lambda job: job.get_kind_display())],
+        counts=[(_("导入条数"), lambda job: job.created_count)],
+    )
 
 
 class ImportUploadForm(forms.Form):
@@ -64,12 +73,16 @@ class ImportHomeView(ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        jobs = self.scoped_queryset().select_related("created_by")
         context.setdefault("form", ImportUploadForm(initial={"kind": ImportKind.PATENTS}))
         context.update(
-            jobs=jobs[:JOBS_SHOWN],
-            job_count=jobs.count(),
-            jobs_shown=JOBS_SHOWN,
+            history=job_history(
+                self.scoped_queryset().select_related("created_by"),
+                import_history_columns(),
+                URLS,
+                export="imports:export",
+                empty=_("还没有导入记录。下载上方的模板，填写后上传即可批量登记专利和产品。"),
+                shown=JOBS_SHOWN,
+            ),
             templates=[{"kind": kind, "label": label} for kind, label in ImportKind.choices],
         )
         return context
@@ -152,8 +165,5 @@ class ImportJobsExportView(JobHistoryExportView):
     urls = URLS
     filename = gettext_lazy("导入记录")
 
-    def columns(self) -> list[Column]:
-        return history_columns(
-            kinds=[(_("导入内容"), lambda job: job.get_kind_display())],
-            counts=[(_("导入条数"), lambda job: job.created_count)],
-        )
+    def columns(self) -> list[HistoryColumn]:
+        return import_history_columns()

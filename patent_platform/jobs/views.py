@@ -9,12 +9,14 @@ missing one, and a role not in `roles` gets 404 on every page.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
@@ -94,19 +96,95 @@ class JobErrorsView(JobViewMixin, View):
 Column = tuple[Any, Callable[[Any], Any]]  # a header and how a job gives its cell
 
 
-def history_columns(*, kinds: Sequence[Column] = (), counts: Sequence[Column] = ()) -> list[Column]:
+@dataclass(frozen=True)
+class HistoryColumn:
+    """One column of an importer's history: on its home page and in its Excel export alike."""
+
+    header: Any
+    cell: Callable[[Any], Any]
+    link: str = ""  # "detail": to the job's page; "errors": to its error report (when it has errors); "status"
+    numeric: bool = False
+    on_page: bool = True  # False: in the export only
+
+
+def history_columns(
+    *, kinds: Sequence[Column] = (), counts: Sequence[Column] = (), uploader_on_page: bool = False
+) -> list[HistoryColumn]:
     """The history's columns: upload time, the importer's kind columns, file, status, rows, the importer's
     counts, errors, uploader."""
     return [
-        (_("上传时间"), lambda job: job.created_at),
-        *kinds,
-        (_("文件名"), lambda job: job.original_name),
-        (_("状态"), lambda job: job.get_status_display()),
-        (_("数据行数"), lambda job: job.total_rows),
-        *counts,
-        (_("错误数"), lambda job: len(job.errors)),
-        (_("上传人"), lambda job: job.created_by.email if job.created_by else ""),
+        HistoryColumn(_("上传时间"), lambda job: job.created_at),
+        *(HistoryColumn(header, cell) for header, cell in kinds),
+        HistoryColumn(_("文件名"), lambda job: job.original_name, link="detail"),
+        HistoryColumn(_("状态"), lambda job: job.get_status_display(), link="status"),
+        HistoryColumn(_("数据行数"), lambda job: job.total_rows, numeric=True),
+        *(HistoryColumn(header, cell, numeric=True) for header, cell in counts),
+        HistoryColumn(_("错误数"), lambda job: len(job.errors), link="errors", numeric=True),
+        HistoryColumn(
+            _("上传人"), lambda job: job.created_by.email if job.created_by else "", on_page=uploader_on_page
+        ),
     ]
+
+
+@dataclass(frozen=True)
+class HistoryCell:
+    value: Any
+    href: str = ""
+    link: str = ""
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    """The latest jobs of an importer's home page (templates/jobs/_history.html), in the columns of its export."""
+
+    headers: list[tuple[Any, bool]]  # (header, numeric)
+    rows: list[tuple[Job, list[HistoryCell]]]
+    total: int
+    shown: int
+    export_url: str
+    testid: str  # data-testid prefix: "<testid>-table", "<testid>-export", "<testid>-empty"; rows "<row_testid>"
+    row_testid: str
+    empty: Any  # what the page says when there is no job yet
+
+
+def job_history(
+    queryset: Any,
+    columns: Sequence[HistoryColumn],
+    urls: JobUrls,
+    *,
+    export: str,
+    empty: Any,
+    shown: int = 50,
+    testid: str = "jobs",
+    row_testid: str = "job-row",
+) -> JobHistory:
+    """The `shown` latest jobs of a scoped queryset as the home page's table (the export has them all)."""
+    columns = [c for c in columns if c.on_page]
+    rows = []
+    for job in queryset[:shown]:
+        cells = []
+        for column in columns:
+            value = column.cell(job)
+            if isinstance(value, dt.datetime):
+                value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+            href = ""
+            if column.link == "detail":
+                href = reverse(urls.detail, args=[job.pk])
+            elif column.link == "errors" and job.errors:
+                href = reverse(urls.errors, args=[job.pk])
+            cells.append(HistoryCell(value, href, column.link, column.numeric))
+        rows.append((job, cells))
+    return JobHistory(
+        headers=[(c.header, c.numeric) for c in columns],
+        rows=rows,
+        total=queryset.count(),
+        shown=shown,
+        export_url=reverse(export),
+        testid=testid,
+        row_testid=row_testid,
+        empty=empty,
+    )
 
 
 class JobHistoryExportView(JobViewMixin, View):
@@ -115,7 +193,7 @@ class JobHistoryExportView(JobViewMixin, View):
     filename: ClassVar[Any]  # before the date
     audit_message: ClassVar[str] = "import history export"
 
-    def columns(self) -> list[Column]:
+    def columns(self) -> list[HistoryColumn]:
         return history_columns()
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -124,8 +202,8 @@ class JobHistoryExportView(JobViewMixin, View):
         return xlsx_response(
             filename=f"{self.filename}-{timezone.localdate().isoformat()}.xlsx",
             title=_("导入记录"),
-            headers=[header for header, _cell in columns],
-            rows=([cell(job) for _header, cell in columns] for job in jobs),
+            headers=[c.header for c in columns],
+            rows=([c.cell(job) for c in columns] for job in jobs),
             object_type=self.model._meta.label if self.model else "",
             message=self.audit_message,
             actor=request.user,
