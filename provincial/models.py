@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from patent_platform.jobs.models import Job
 from patent_platform.models import Region
 from patent_platform.scoping import ScopedQuerySet, scope_of
 from provincial.choices import (
@@ -207,6 +208,56 @@ class Roster(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def _roster_upload_name(instance: "RosterUpload", filename: str) -> str:
+    return f"rosters/{uuid.uuid4().hex}.xlsx"
+
+
+class RosterUploadQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        """National administrators see every upload; a port the uploads of the ports in its area (its own
+        and, for a province, its cities'), as it sees their rosters — not the national uploads, whose
+        rows and errors cover the whole country. Other roles see none."""
+        scope = scope_of(user)
+        if scope.everything:
+            return self.all()
+        if not scope.has_regions:
+            return self.none()
+        return self.filter(owner__in=ManagementUnit.objects.visible_to(user))
+
+
+class RosterUpload(Job):
+    """An uploaded roster file, checked in the background and saved all or nothing as one Roster
+    (provincial.rosters.RosterImport, run by patent_platform.jobs)."""
+
+    file = models.FileField(upload_to=_roster_upload_name, max_length=200)
+    category = models.CharField(_("名单类别"), max_length=30, choices=RosterCategory.choices)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    title = models.CharField(_("名单名称"), max_length=200)
+    owner = models.ForeignKey(
+        ManagementUnit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("上传端口"),
+        help_text=_("为空表示国家局上传的全国名单"),
+    )
+    roster = models.ForeignKey(
+        Roster, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("导入的名单")
+    )
+    entry_count = models.PositiveIntegerField(_("企业数"), default=0)
+
+    objects = RosterUploadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("名单上传")
+        verbose_name_plural = _("名单上传")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class RosterEntryQuerySet(ScopedQuerySet):

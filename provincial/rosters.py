@@ -16,6 +16,8 @@ Rosters are dated reference data uploaded by the administrators; no enterprise l
 from __future__ import annotations
 
 import datetime as dt
+import io
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -30,13 +32,14 @@ from django.utils.translation import gettext as _
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.identifiers import build_uscc, validate_uscc
 from filings.models import FilingUnit, Product, ProductVersion
-from patent_platform import audit, clock, tabular
+from patent_platform import audit, clock, jobs, tabular
 from patent_platform.choices import AuditAction, RegionLevel, Role
 from patent_platform.clock import china_today
 from patent_platform.models import Region
-from patent_platform.scoping import Scope, scope_of
+from patent_platform.roles import has_role
+from patent_platform.scoping import Scope
 from provincial.choices import RosterCategory, UnitKind
-from provincial.models import ManagementUnit, PortMembership, Roster, RosterEntry
+from provincial.models import ManagementUnit, PortMembership, Roster, RosterEntry, RosterUpload
 
 HEADER_USCC = "统一社会信用代码"
 HEADER_NAME = "企业名称"
@@ -116,7 +119,9 @@ def _most_specific(codes: tuple[str, str, str]) -> str:
     return county or city or province
 
 
-def parse_roster(file: IO[bytes], *, scope: Scope | None = None) -> list[ParsedEntry]:
+def parse_roster(
+    file: IO[bytes], *, scope: Scope | None = None, progress: jobs.Progress | None = None
+) -> list[ParsedEntry]:
     """Read and check every row of the first sheet; raise RosterImportError listing all the errors.
 
     `scope`: for a port's roster, every enterprise must lie inside it (None: a national roster)."""
@@ -125,7 +130,7 @@ def parse_roster(file: IO[bytes], *, scope: Scope | None = None) -> list[ParsedE
         with tabular.open_table(
             file.read(), unreadable=_("无法读取 Excel 文件：文件已损坏或不是 .xlsx 格式。")
         ) as table:
-            entries = _read_entries(table, problems, scope)
+            entries = _read_entries(table, problems, scope, progress)
     except tabular.FileError as exc:
         raise RosterImportError([RowError(0, "", exc.error["message"])]) from exc
     if problems:
@@ -135,7 +140,9 @@ def parse_roster(file: IO[bytes], *, scope: Scope | None = None) -> list[ParsedE
     return entries
 
 
-def _read_entries(table: tabular.Table, problems: tabular.Problems, scope: Scope | None) -> list[ParsedEntry]:
+def _read_entries(
+    table: tabular.Table, problems: tabular.Problems, scope: Scope | None, progress: jobs.Progress | None = None
+) -> list[ParsedEntry]:
     header = next(table.rows, (1, ()))[1]
     match = tabular.match_header(header or (), ROSTER_COLUMNS, prefer="first")
     if match.missing:
@@ -148,7 +155,12 @@ def _read_entries(table: tabular.Table, problems: tabular.Problems, scope: Scope
     known = set(Region.objects.values_list("code", flat=True))
     entries: list[ParsedEntry] = []
     seen: dict[str, int] = {}
-    for number, values in table.rows:
+    body = list(itertools.islice(table.rows, MAX_ROWS + 1))  # one more than allowed: the row that says so
+    if progress is not None:
+        progress.total(len(body))
+    for done, (number, values) in enumerate(body, start=1):
+        if progress is not None:
+            progress.row(done)
         raw_uscc, name = (tabular.text(v) for v in match.project(values))
         if not raw_uscc and not name:
             continue  # a blank line
@@ -251,29 +263,107 @@ def _save_roster(
     return roster
 
 
-@transaction.atomic
-def import_roster(*, user: Any, category: str, year: int, title: str, file: IO[bytes], source_name: str = "") -> Roster:
-    """Check the uploaded file and save the roster with all its entries, or nothing (RosterImportError).
+def _owner_and_scope(user: Any) -> tuple[ManagementUnit | None, Scope | None]:
+    """Whose roster an upload of `user` makes, and the scope its enterprises must lie in: a national
+    administrator's is national (no owner, no limit); a port administrator's is its port's."""
+    if has_role(user, Role.NATIONAL_ADMIN):
+        return None, None
+    if has_role(user, Role.PORT_ADMIN) and (owner := port_of(user)) is not None:
+        return owner, unit_scope(owner)
+    raise PermissionDenied(_("只有国家局管理员和管理端口管理员可以上传名单。"))
 
-    A national administrator uploads a national roster (owner empty); a port administrator uploads
-    its port's roster, whose enterprises must all lie inside the port's scope."""
+
+def _checked_fields(category: str, year: int, title: str) -> str:
     if category not in RosterCategory.values:
         raise ValidationError({"category": _("请选择名单类别。")})
     validate_year(year)
     title = (title or "").strip()
     if not title:
         raise ValidationError({"title": _("请填写名单名称。")})
-    role = getattr(user, "role", None)
-    if role == Role.NATIONAL_ADMIN:
-        owner, scope = None, None
-    elif role == Role.PORT_ADMIN and (owner := port_of(user)) is not None:
-        scope = scope_of(user)
-    else:
-        raise PermissionDenied(_("只有国家局管理员和管理端口管理员可以上传名单。"))
+    return title
+
+
+@transaction.atomic
+def import_roster(*, user: Any, category: str, year: int, title: str, file: IO[bytes], source_name: str = "") -> Roster:
+    """Check the file and save the roster with all its entries, or nothing (RosterImportError), at once —
+    for commands and tests; the pages upload through `roster_upload_create` and the job runner.
+
+    A national administrator uploads a national roster (owner empty); a port administrator uploads
+    its port's roster, whose enterprises must all lie inside the port's scope."""
+    title = _checked_fields(category, year, title)
+    owner, scope = _owner_and_scope(user)
     entries = parse_roster(file, scope=scope)
     return _save_roster(
         user=user, owner=owner, category=category, year=year, title=title, source_name=source_name, entries=entries
     )
+
+
+def roster_upload_create(*, user: Any, category: str, year: int, title: str, file: Any) -> RosterUpload:
+    """Store an uploaded roster as a queued job (checked and saved by the worker, `run_roster_upload`);
+    the task is enqueued once the job is committed."""
+    from provincial.tasks import run_roster_upload
+
+    title = _checked_fields(category, year, title)
+    owner, _scope = _owner_and_scope(user)
+    with transaction.atomic():
+        job = RosterUpload(
+            original_name=(getattr(file, "name", "") or "roster.xlsx")[-200:],
+            created_by=user,
+            category=category,
+            year=year,
+            title=title,
+            owner=owner,
+        )
+        job.file.save("roster.xlsx", file, save=False)
+        job.save()
+        audit.audit_event(action=AuditAction.CREATE, obj=job, actor=user, message="roster upload")
+        transaction.on_commit(lambda: run_roster_upload.delay(job.pk))
+    return job
+
+
+class RosterImport(jobs.Importer[RosterUpload]):
+    """The rules of a roster upload; patent_platform.jobs runs the job (claim, progress, all or nothing)."""
+
+    model = RosterUpload
+    name = "roster upload"
+    related = ("created_by", "owner")
+    progress_every = 500
+    max_errors = 5000
+
+    def check(self, job: RosterUpload, data: bytes, progress: jobs.Progress) -> jobs.Checked:
+        scope = unit_scope(job.owner) if job.owner is not None else None
+        try:
+            entries = parse_roster(io.BytesIO(data), scope=scope, progress=progress)
+        except RosterImportError as exc:
+            return jobs.Checked(rows=[], errors=[e.as_dict() for e in exc.errors])
+        return jobs.Checked(rows=entries)
+
+    def apply(self, job: RosterUpload, rows: list[ParsedEntry]) -> dict[str, Any]:
+        user = job.created_by
+        try:
+            owner, _scope = _owner_and_scope(user)
+        except PermissionDenied as exc:
+            raise jobs.JobError(_("上传人已不能上传名单，未导入：%(reason)s") % {"reason": exc}) from exc
+        if owner != job.owner:
+            raise jobs.JobError(_("上传人已不是该端口的管理员，未导入。"))
+        roster = _save_roster(
+            user=user,
+            owner=owner,
+            category=job.category,
+            year=job.year,
+            title=job.title,
+            source_name=job.original_name,
+            entries=rows,
+        )
+        message = _("已导入名单“%(title)s”：%(count)s 家企业。") % {"title": roster.title, "count": roster.entry_count}
+        return {"roster": roster, "entry_count": roster.entry_count, "message": message}
+
+
+ROSTER_IMPORT = RosterImport()
+
+
+def run_roster_upload(job_id: int, *, will_retry: bool = False) -> str:
+    return jobs.run_job(ROSTER_IMPORT, job_id, will_retry=will_retry)
 
 
 def can_delete(user: Any, roster: Roster) -> bool:

@@ -13,13 +13,14 @@ within a minute, the failure recorded and the claim released first.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 
 from patent_platform import clock
-from patent_platform.claims import ClaimingTask
+from patent_platform.claims import ClaimingTask, retries_left
 
 RELIABLE = {"base": ClaimingTask, "acks_late": True, "reject_on_worker_lost": True}
 SHORT = {
@@ -124,3 +125,12 @@ def drain_summary() -> int:
     from provincial import summary
 
     return summary.drain()
+
+
+@shared_task(bind=True, base=ClaimingTask)
+def run_roster_upload(self: Any, job_id: int) -> str:
+    """Check an uploaded roster and, if every row is valid, save it (provincial.rosters.RosterImport); a lost
+    database connection queues the upload again and retries within a minute (patent_platform/claims.py)."""
+    from provincial.rosters import run_roster_upload as run
+
+    return run(job_id, will_retry=retries_left(self))

@@ -26,14 +26,22 @@ from django.views import View
 
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
+from patent_platform.jobs.views import (
+    HistoryColumn,
+    JobDetailView,
+    JobErrorsView,
+    JobHistoryExportView,
+    JobUrls,
+    history_columns,
+    job_history,
+)
 from patent_platform.params import YEAR_MAX, int_or_none
 from patent_platform.uploads import CONTENT_TYPES, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
-from provincial.models import Roster, RosterEntry
+from provincial.models import Roster, RosterEntry, RosterUpload
 
-ERRORS_SHOWN = 200
 MISSING_PER_PAGE = 50
 
 
@@ -155,7 +163,15 @@ class RosterUploadView(RosterAdminMixin, ScopedTemplateView):
             RosterForm(initial={"year": china_today().year, "category": RosterCategory.NATIONAL_ADVANTAGE}),
         )
         context["port"] = svc.port_of(self.request.user)
-        context["error_limit"] = ERRORS_SHOWN
+        context["history"] = job_history(
+            self.scoped_queryset(RosterUpload).select_related("created_by"),
+            upload_history_columns(),
+            UPLOAD_URLS,
+            export="rosters:upload_export",
+            empty=_("还没有上传过名单。"),
+            testid="uploads",
+            row_testid="upload-row",
+        )
         return context
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -164,24 +180,73 @@ class RosterUploadView(RosterAdminMixin, ScopedTemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         data = form.cleaned_data
         try:
-            roster = svc.import_roster(
+            job = svc.roster_upload_create(
                 user=request.user,
                 category=data["category"],
                 year=data["year"],
                 title=data["title"],
                 file=data["file"],
-                source_name=data["file"].name or "",
             )
-        except svc.RosterImportError as exc:
-            context = self.get_context_data(
-                form=form, row_errors=exc.errors[:ERRORS_SHOWN], error_count=len(exc.errors)
-            )
-            return self.render_to_response(context, status=400)
-        messages.success(
-            request,
-            _("名单“%(title)s”已导入，共 %(n)s 家企业。") % {"title": roster.title, "n": roster.entry_count},
-        )
-        return HttpResponseRedirect(reverse("rosters:list"))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        return HttpResponseRedirect(reverse("rosters:upload_detail", args=[job.pk]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Upload jobs: the pages of patent_platform.jobs (progress, result or errors, error report, history export)
+
+UPLOAD_URLS = JobUrls(
+    home="rosters:upload",
+    detail="rosters:upload_detail",
+    progress="rosters:upload_progress",
+    errors="rosters:upload_errors",
+)
+
+
+def upload_history_columns() -> list[HistoryColumn]:
+    """The uploads' history, on the upload page and in its export."""
+    return history_columns(
+        kinds=[
+            (_("名单名称"), lambda job: job.title),
+            (_("名单类别"), lambda job: job.get_category_display()),
+            (_("年度"), lambda job: job.year),
+        ],
+        counts=[(_("企业数"), lambda job: job.entry_count)],
+        uploader_on_page=True,
+    )
+
+
+class RosterUploadDetailView(RosterAdminMixin, JobDetailView):
+    """One upload: a progress bar polled by htmx while it is checked, then the roster or the errors."""
+
+    model = RosterUpload
+    urls = UPLOAD_URLS
+    title = gettext_lazy("上传名单")
+    template_name = "provincial/rosters/upload_job.html"
+    progress_template = "provincial/rosters/_upload_progress.html"
+
+
+class RosterUploadProgressView(RosterUploadDetailView):
+    panel = True
+
+
+class RosterUploadErrorsView(RosterAdminMixin, JobErrorsView):
+    model = RosterUpload
+    urls = UPLOAD_URLS
+    report_suffix = ".xlsx"
+    audit_key = "upload"
+    audit_message = "roster upload error report"
+
+
+class RosterUploadsExportView(RosterAdminMixin, JobHistoryExportView):
+    model = RosterUpload
+    urls = UPLOAD_URLS
+    filename = gettext_lazy("名单上传记录")
+    audit_message = "roster upload history export"
+
+    def columns(self) -> list[HistoryColumn]:
+        return upload_history_columns()
 
 
 class RosterTemplateView(RosterAdminMixin, View):

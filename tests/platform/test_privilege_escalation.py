@@ -84,6 +84,7 @@ from provincial.models import (
     ProgressReportAttachment,
     Publication,
     Roster,
+    RosterUpload,
     SummaryCell,
     SummaryDirty,
     SummaryState,
@@ -381,6 +382,14 @@ def _build_world() -> World:
         )
         Roster.objects.create(
             category=RosterCategory.LITTLE_GIANT, year=china_today().year, title=f"{code} 名单", owner=unit
+        )
+        RosterUpload.objects.create(
+            category=RosterCategory.LITTLE_GIANT,
+            year=china_today().year,
+            title=f"{code} 名单",
+            owner=unit,
+            file=ContentFile(b"x", name="r.xlsx"),
+            original_name="r.xlsx",
         )
         # progress reports (工作报送) of three ports, each with an attachment
         report = ProgressReport.objects.create(unit=unit, category="progress", title=f"{code} 报送", body="正文")

@@ -57,6 +57,7 @@ from provincial.models import (
     Publication,
     Roster,
     RosterEntry,
+    RosterUpload,
 )
 from provincial.services import port_add_admin
 from tests import worlds
@@ -262,6 +263,11 @@ MATRIX: dict[str, list[Probe]] = {
     "rosters:export": [Probe(admins())],
     "rosters:upload": [Probe(admins()), Probe(admins(400), method="post", label="POST empty form")],
     "rosters:template": [Probe(admins())],
+    # an upload job of the 深圳 port: seen by the ports whose area holds 深圳 and the nation
+    "rosters:upload_detail": [Probe(only(IN_SZ), kwargs={"pk": "sz_upload"})],
+    "rosters:upload_progress": [Probe(only(IN_SZ), kwargs={"pk": "sz_upload"})],
+    "rosters:upload_errors": [Probe(only(IN_SZ), kwargs={"pk": "sz_upload"})],
+    "rosters:upload_export": [Probe(admins())],
     "rosters:delete": delete_probes(),
     "rosters:coverage": by_roster(),
     "rosters:coverage_export": by_roster(),
@@ -445,6 +451,13 @@ def upload_roster(user: User, title: str, rows: list[tuple[str, str]]) -> Roster
     )
 
 
+def queue_roster_upload(user: User, title: str, rows: list[tuple[str, str]]) -> RosterUpload:
+    """A roster upload job (the pages' path), left queued: its pages are the same whatever its status."""
+    return roster_service.roster_upload_create(
+        user=user, category=RosterCategory.LITTLE_GIANT, year=china_today().year, title=title, file=roster_file(rows)
+    )
+
+
 def approved_unit(make_user: Callable[..., User], uscc: str, name: str, county: str) -> FilingUnit:
     """A registered enterprise with one approved product, through the services and the workflow."""
     unit = FilingUnit(uscc=uscc, name=name, region_id=county, contact_name="宁联系", contact_email="nb@example.cn")
@@ -540,6 +553,7 @@ def _build_world() -> dict[str, Any]:
         "gd_roster": upload_roster(users["guangdong"], "广东名单", [(NANHAI, "佛山南海示例"), (gz_ent, "广州云帆")]),
         "hz_roster": upload_roster(users["hangzhou"], "杭州名单", [(XIHU, "杭州西湖示例"), (hz_ent, "杭州西溪")]),
         "zj_roster": upload_roster(users["zhejiang"], "浙江名单", [(BINJIANG, "杭州滨江示例"), (NINGBO, "宁波海曙")]),
+        "sz_upload": queue_roster_upload(users["shenzhen"], "深圳名单（上传）", [(BAOAN, "深圳宝安示例")]),
         "js_application": apply_for("320000", "admin@js.example.cn"),
         "sc_application": apply_for("510000", "admin@sc.example.cn"),
         "sz_unit": ManagementUnit.objects.get(code="440300"),

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
-from django.urls import reverse
+from django.test import Client, TestCase
+from django.urls import resolve, reverse
 from openpyxl import Workbook, load_workbook
 from rest_framework.test import APIClient
 
@@ -25,10 +25,11 @@ from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
 from filings.workflow import china_today
 from patent_platform.choices import AuditAction, Role
+from patent_platform.jobs import JobStatus
 from patent_platform.models import AuditEvent, User
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
-from provincial.models import ManagementUnit, Roster, RosterEntry
+from provincial.models import ManagementUnit, Roster, RosterEntry, RosterUpload
 from provincial.services import port_add_admin
 from tests.problems import fields
 
@@ -80,8 +81,23 @@ def xlsx(rows: list[list[Any]], headers: tuple[str, ...] = ("统一社会信用�
 
 
 def upload(client: Client, file: SimpleUploadedFile, **fields: Any) -> Any:
+    """POST the upload form; the job it queues runs when the request's transaction commits (tasks run
+    in-process in the tests), so the answer's redirect leads to a finished job."""
     data = {"category": RosterCategory.LITTLE_GIANT, "year": china_today().year, "title": "测试名单", **fields}
-    return client.post(reverse("rosters:upload"), {**data, "file": file})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse("rosters:upload"), {**data, "file": file})
+
+
+def upload_job(answer: Any) -> RosterUpload:
+    assert answer.status_code == 302, answer.status_code
+    return RosterUpload.objects.get(pk=resolve(answer["Location"]).kwargs["pk"])
+
+
+def row_errors(answer: Any) -> list[svc.RowError]:
+    """The problems of an upload that was refused (nothing saved)."""
+    job = upload_job(answer)
+    assert job.status == JobStatus.FAILED and job.roster_id is None, (job.status, job.message)
+    return [svc.RowError(**error) for error in job.errors]
 
 
 def sheet_rows(answer: Any) -> list[tuple[Any, ...]]:
@@ -283,8 +299,12 @@ def test_template_download_then_upload_as_national(users: dict[str, User]) -> No
         title="2025 年国家知识产权示范企业",
         year=2025,
     )
-    assert answer.status_code == 302 and answer["Location"] == reverse("rosters:list")
+    job = upload_job(answer)
+    assert answer["Location"] == reverse("rosters:upload_detail", args=[job.pk])
     saved = Roster.objects.latest("id")
+    assert (job.status, job.roster, job.entry_count, job.created_by) == (JobStatus.DONE, saved, 2, users["national"])
+    job_page = client.get(answer["Location"]).content.decode()
+    assert "已导入名单“2025 年国家知识产权示范企业”：2 家企业。" in job_page and 'data-testid="roster-link"' in job_page
     assert (saved.owner, saved.year, saved.entry_count, saved.uploaded_by) == (None, 2025, 2, users["national"])
     assert saved.source_name == "t.xlsx"
     entries = {e.uscc: e for e in saved.entries.all()}
@@ -296,9 +316,8 @@ def test_template_download_then_upload_as_national(users: dict[str, User]) -> No
     )
     event = AuditEvent.objects.filter(action=AuditAction.IMPORT, object_type=RosterEntry._meta.label).latest("id")
     assert sorted(event.changes["ids"]) == sorted(str(e.pk) for e in entries.values())
-    listing = client.get(answer["Location"]).content.decode()
+    listing = client.get(reverse("rosters:list")).content.decode()
     assert "2025 年国家知识产权示范企业" in listing
-    assert "名单“2025 年国家知识产权示范企业”已导入，共 2 家企业。" in listing
 
 
 def test_upload_page_says_whose_roster_it_will_be(users: dict[str, User]) -> None:
@@ -321,8 +340,7 @@ def test_unknown_region_code_falls_back_to_its_province_or_is_an_error(users: di
     assert (entry.province_code, entry.city_code, entry.county_code) == ("440000", "", "")
     nowhere = build_uscc(region_code="990101", org_body="MA5UP010")
     answer = upload(client_for(users["national"]), xlsx([[nowhere, "无法确定地区的企业"]]))
-    assert answer.status_code == 400
-    assert [(e.row, "不在 GB/T 2260" in e.message) for e in answer.context["row_errors"]] == [(2, True)]
+    assert [(e.row, "不在 GB/T 2260" in e.message) for e in row_errors(answer)] == [(2, True)]
 
 
 def test_bad_rows_are_listed_and_nothing_is_saved(users: dict[str, User], roster: Roster) -> None:
@@ -341,8 +359,7 @@ def test_bad_rows_are_listed_and_nothing_is_saved(users: dict[str, User], roster
     client = client_for(users["national"])
     before = (Roster.objects.count(), RosterEntry.objects.count(), AuditEvent.objects.count())
     answer = upload(client, file, title="有错误的名单")
-    assert answer.status_code == 400
-    errors = [(e.row, e.message) for e in answer.context["row_errors"]]
+    errors = [(e.row, e.message) for e in row_errors(answer)]
     rows = [row for row, _m in errors]
     assert rows == [3, 5, 6, 7, 8]
     assert "校验码（第 18 位）" in errors[0][1]
@@ -350,23 +367,28 @@ def test_bad_rows_are_listed_and_nothing_is_saved(users: dict[str, User], roster
     assert "缺少统一社会信用代码" in errors[2][1]
     assert "应为 18 位" in errors[3][1]
     assert "缺少企业名称" in errors[4][1]
-    assert (Roster.objects.count(), RosterEntry.objects.count(), AuditEvent.objects.count()) == before
-    page = answer.content.decode()
-    assert 'data-testid="roster-errors"' in page and page.count('data-testid="roster-error"') == 5
-    assert 'value="有错误的名单"' in page  # the form keeps the input
+    # nothing saved: no roster, no entry, and nothing audited but the upload itself
+    assert (Roster.objects.count(), RosterEntry.objects.count()) == before[:2]
+    assert list(AuditEvent.objects.order_by("id")[before[2] :].values_list("object_type", flat=True)) == [
+        RosterUpload._meta.label
+    ]
+    page = client.get(answer["Location"]).content.decode()
+    assert 'data-testid="errors-table"' in page and page.count('data-testid="error-row"') == 5
+    assert "有错误的名单" in page  # the page names the upload
+    report = sheet_rows(client.get(reverse("rosters:upload_errors", args=[upload_job(answer).pk])))
+    assert [row[0] for row in report[1:6]] == [3, 5, 6, 7, 8]
 
 
 def test_wrong_headers_wrong_file_and_bad_fields(users: dict[str, User]) -> None:
     client = client_for(users["national"])
     answer = upload(client, xlsx([[NANHAI, "佛山南海"]], headers=("信用代码", "企业名称")))
-    assert answer.status_code == 400
-    [error] = answer.context["row_errors"]
+    [error] = row_errors(answer)
     assert error.row == 1 and "表头缺少列：统一社会信用代码" in error.message
     pdf = SimpleUploadedFile("名单.xlsx", b"%PDF-1.4 not a spreadsheet")
     answer = upload(client, pdf)
     assert answer.status_code == 400 and "只接受 XLSX" in str(answer.context["form"].errors["file"])
     answer = upload(client, xlsx([]))
-    assert answer.status_code == 400 and "没有企业数据" in answer.context["row_errors"][0].message
+    assert "没有企业数据" in row_errors(answer)[0].message
     answer = upload(client, xlsx([[NANHAI, "佛山南海"]]), year=1990, title="  ", category="nope")
     assert answer.status_code == 400
     assert set(answer.context["form"].errors) == {"year", "title", "category"}
@@ -376,13 +398,12 @@ def test_wrong_headers_wrong_file_and_bad_fields(users: dict[str, User]) -> None
 def test_port_uploads_only_enterprises_in_its_scope(users: dict[str, User]) -> None:
     guangdong = client_for(users["guangdong"])
     answer = upload(guangdong, xlsx([[NANHAI, "佛山南海"], [BINJIANG, "杭州滨江示例"], [BAOAN, "深圳宝安"]]))
-    assert answer.status_code == 400
-    [error] = answer.context["row_errors"]
+    [error] = row_errors(answer)
     assert error.row == 3 and "不在本端口管辖范围" in error.message
     assert Roster.objects.count() == 1  # only the demo roster
     # a city port: 佛山 is in 广东 but not in 深圳
     answer = upload(client_for(users["shenzhen"]), xlsx([[BAOAN, "深圳宝安"], [NANHAI, "佛山南海"]]))
-    assert answer.status_code == 400 and [e.row for e in answer.context["row_errors"]] == [3]
+    assert [e.row for e in row_errors(answer)] == [3]
     assert upload(guangdong, xlsx([[NANHAI, "佛山南海"], [BAOAN, "深圳宝安"]])).status_code == 302
     saved = Roster.objects.latest("id")
     assert saved.owner == ManagementUnit.objects.get(code="440000")
@@ -646,3 +667,12 @@ def test_api_schema_documents_the_endpoints(users: dict[str, User]) -> None:
     assert {"total", "categories", "ports", "trend"} <= set(
         schema["components"]["schemas"]["RosterCoverage"]["properties"]
     )
+
+
+def test_an_upload_whose_uploader_is_gone_still_shows(users: dict[str, User], make_user: Callable) -> None:
+    answer = upload(client_for(users["national"]), xlsx([[NANHAI, "佛山南海"]]), title="留下的名单")
+    job = upload_job(answer)
+    RosterUpload.objects.filter(pk=job.pk).update(created_by=None)  # the account was deleted (SET_NULL)
+    other = make_user("other-national@example.cn", Role.NATIONAL_ADMIN)
+    page = client_for(other).get(reverse("rosters:upload_detail", args=[job.pk]))
+    assert page.status_code == 200 and "留下的名单" in page.content.decode()
