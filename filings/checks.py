@@ -46,7 +46,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from filings.choices import CheckRule, FilingStatus
+from filings.choices import PENDING_STATUSES, CheckRule, FilingStatus
 from filings.models import (
     CheckSettings,
     CreditListEntry,
@@ -303,7 +303,7 @@ def settings_save(*, user: User, data: dict[str, Any]) -> CheckSettings:
         candidate.created_by = user
         candidate.full_clean(exclude=["version"])
         changed = {
-            name: [str(getattr(before, name)), str(getattr(candidate, name))]
+            name: [_n(Decimal(str(getattr(before, name)))), _n(Decimal(str(getattr(candidate, name))))]
             for name in SETTINGS_FIELDS
             if Decimal(str(getattr(before, name))) != Decimal(str(getattr(candidate, name)))
         }
@@ -406,6 +406,26 @@ class Flag:
     threshold: Decimal | None = None
     score: Decimal | None = None
 
+    @staticmethod
+    def _text(value: Decimal | None) -> str:
+        return "" if value is None else _n(value)
+
+    @property
+    def figure_text(self) -> str:
+        return self._text(self.figure)
+
+    @property
+    def comparison_text(self) -> str:
+        return self._text(self.comparison)
+
+    @property
+    def threshold_text(self) -> str:
+        return self._text(self.threshold)
+
+    @property
+    def score_text(self) -> str:
+        return self._text(self.score)
+
 
 def listings_by_uscc(usccs: Iterable[str]) -> dict[str, list[CreditListEntry]]:
     """The open listings (on a list now) of these USCCs."""
@@ -502,7 +522,7 @@ def flag_rates(user: User, *, data_year: int | None = None) -> dict[str, Any]:
 
     by_reviewer = rows(
         ("version__decided_by__full_name", "version__decided_by__email"),
-        runs.filter(version__decided_by__isnull=False).exclude(version__status__in=PEER_STATUSES),
+        runs.filter(version__decided_by__isnull=False).exclude(version__status__in=PENDING_STATUSES),
     )
     by_class = rows(("version__product_class__code", "version__product_class__name"), runs)
     provinces = dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
