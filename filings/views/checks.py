@@ -96,9 +96,7 @@ class CheckSettingsView(ScopedTemplateView):
         if saved.version == before:
             messages.info(request, _("阈值没有变化，未生成新版本。"))
         else:
-            messages.success(
-                request, _("已保存为第 %(v)s 版，此后提交的备案按新阈值检查。") % {"v": saved.version}
-            )
+            messages.success(request, _("已保存为第 %(v)s 版，此后提交的备案按新阈值检查。") % {"v": saved.version})
         return HttpResponseRedirect(reverse("checks:settings"))
 
 
@@ -294,7 +292,11 @@ class EntryFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=gettext_lazy("状态"),
         required=False,
-        choices=[("open", gettext_lazy("在名单中")), ("removed", gettext_lazy("已移出")), ("all", gettext_lazy("全部"))],
+        choices=[
+            ("open", gettext_lazy("在名单中")),
+            ("removed", gettext_lazy("已移出")),
+            ("all", gettext_lazy("全部")),
+        ],
     )
     q = forms.CharField(label=gettext_lazy("搜索"), required=False, max_length=100)
 
