@@ -214,3 +214,16 @@ def test_entries_export_and_history_export(upload: Callable[..., CreditListImpor
     assert rows[1][1] == OUTSIDER and rows[1][4] == "原因"
     jobs = load_workbook(io.BytesIO(client.get(reverse("checks:credit_export")).content)).active
     assert jobs.max_row == 2
+
+
+def test_the_import_pages_show_counts_result_and_history(
+    upload: Callable[..., CreditListImport], national: User
+) -> None:
+    client = client_for(national)
+    assert 'data-testid="imports-empty"' in client.get(reverse("checks:credit_home")).content.decode()
+    job = upload(xlsx([[OUTSIDER, "丁公司", None, None, None]]))
+    home = client.get(reverse("checks:credit_home")).content.decode()
+    assert 'data-testid="import-row"' in home and "经营异常名录：<strong>1</strong>" in home
+    detail = client.get(reverse("checks:credit_detail", args=[job.pk])).content.decode()
+    assert 'data-testid="listed-count">1<' in detail and job.message in detail
+    assert client.get(reverse("checks:credit_progress", args=[job.pk])).status_code == 200
