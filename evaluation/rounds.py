@@ -413,8 +413,29 @@ def combine(totals: list[Decimal], rule: str) -> Decimal:
 # --- 4. publicity and objections -----------------------------------------------------------------
 
 
+def listed_candidates(rnd: Round, statuses: tuple[str, ...] = (C.EXPERT_REVIEW, C.PROPOSED)) -> list[dict[str, Any]]:
+    """The round's candidates in these statuses whose unit is on a credit list now (filings.checks), each with
+    its open listings: shown on the round page before publicity, confirmed by `start_publicity`."""
+    from filings.checks import credit_flag, listings_by_uscc
+
+    candidates = list(
+        rnd.candidates.filter(status__in=statuses).select_related("unit", "version", "product").order_by("pk")
+    )
+    listings = listings_by_uscc(c.unit.uscc for c in candidates)
+    return [
+        {"candidate": c, "flags": [credit_flag(e) for e in sorted(listings[c.unit.uscc], key=lambda e: e.kind)]}
+        for c in candidates
+        if c.unit.uscc in listings
+    ]
+
+
 @transaction.atomic
-def start_publicity(rnd: Round, user: Any, days: int, start: dt.date | None = None) -> dict[str, int]:
+def start_publicity(
+    rnd: Round, user: Any, days: int, start: dt.date | None = None, *, confirm_listed: bool = False
+) -> dict[str, int]:
+    """Combine the expert scores and publish the proposed list. A proposed product whose unit is on a credit list
+    (经营异常名录 / 严重违法失信名单) needs `confirm_listed`: the list is shown first, the office confirms it has
+    seen it (recorded in the audit log); without it nothing is published and nothing saved."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.INDUSTRY)
     if days < 1 or days > 60:
@@ -433,6 +454,25 @@ def start_publicity(rnd: Round, user: Any, days: int, start: dt.date | None = No
         candidate.save(update_fields=["expert_score", "status"])
     if not proposed:
         raise RoundError(_("没有产品达到产业性评价通过分数，无可公示名单。"), code="nobody_proposed")
+    listed = listed_candidates(rnd, (C.PROPOSED,))
+    if listed and not confirm_listed:  # the transaction rolls the combined scores back with the refusal
+        raise RoundError(
+            {
+                "confirm_listed": _(
+                    "拟公示名单中有 %(n)s 个产品的备案单位在信用名单中（见上），请核实并勾选确认后再公示。"
+                )
+                % {"n": len(listed)}
+            },
+            code="listed_unconfirmed",
+        )
+    if listed:
+        audit.audit_event(
+            action=AuditAction.UPDATE,
+            obj=rnd,
+            actor=user,
+            changes={"listed_candidates": [item["candidate"].pk for item in listed]},
+            message=f"publicity confirmed with {len(listed)} candidates on a credit list",
+        )
     start = start or china_today()
     _move(
         rnd,

@@ -90,3 +90,24 @@ class ConflictStatus(models.TextChoices):
     OPEN = "open", _("待处理")
     RESOLVED = "resolved", _("已处理")
     DISMISSED = "dismissed", _("经核实无冲突")
+
+
+class CheckRule(models.TextChoices):
+    """The plausibility rules run on every submitted version (filings.checks; docs/FLAGS.md)."""
+
+    YOY_SALES = "yoy_sales", _("销售额同比变化异常")
+    YOY_EXPORTS = "yoy_exports", _("出口额同比变化异常")
+    YOY_OUTPUT = "yoy_output", _("产值同比变化异常")
+    PEER_SALES = "peer_sales", _("销售额明显偏离同类产品")
+    PEER_EXPORTS = "peer_exports", _("出口额明显偏离同类产品")
+    PEER_OUTPUT = "peer_output", _("产值明显偏离同类产品")
+    EXPORTS_ABOVE_SALES = "exports_above_sales", _("出口额超过销售额")
+    OUTPUT_BELOW_SALES = "output_below_sales", _("产值远低于销售额")
+    PATENT_JUMP = "patent_jump", _("关联专利数量突增")
+
+
+class CreditListKind(models.TextChoices):
+    """The two public credit lists the national office imports (filings.credit_lists)."""
+
+    ABNORMAL = "abnormal", _("经营异常名录")
+    SERIOUS = "serious", _("严重违法失信名单")

@@ -67,3 +67,12 @@ def deliver_webhooks() -> dict[str, int]:
     from filings.webhooks import deliver_due
 
     return deliver_due()
+
+
+@shared_task(bind=True, base=ClaimingTask)
+def run_credit_list_import(self: Any, import_id: int) -> str:
+    """Validate and (if every row is valid) apply a credit-list file (filings.credit_lists); returns the final
+    status. A lost database connection queues the import again and retries (patent_platform/claims.py)."""
+    from filings.credit_lists import run_credit_list_import as run
+
+    return run(import_id, will_retry=retries_left(self))

@@ -10,4 +10,5 @@ urlpatterns = [
     path("documents/", include(("filings.urls_documents", "documents"))),
     path("products/", include(("filings.urls_public", "public"))),
     path("filing-settings/", include(("filings.urls_settings", "filing_settings"))),
+    path("checks/", include(("filings.urls_checks", "checks"))),
 ]

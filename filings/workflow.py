@@ -214,7 +214,11 @@ def submit(version: ProductVersion, user: Any) -> ProductVersion:
             action = "resubmit"  # the filer meant to resubmit: a lost race is told as such
         _require_source(locked, action, seen)
         check_submittable(locked)
-        return _transition(version, action, user)
+        submitted = _transition(version, action, user)
+        from filings.checks import run_checks
+
+        run_checks(submitted)  # the plausibility flags of this submission (they inform; they decide nothing)
+        return submitted
 
 
 def return_for_correction(version: ProductVersion, user: Any, reasons: Mapping[str, str]) -> ProductVersion:

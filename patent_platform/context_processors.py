@@ -18,6 +18,8 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:conflicts", _("专利权属冲突"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:flags", _("专利状态提示"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
+    ("checks:report", _("数据合理性提示"), {Role.REVIEWER, Role.NATIONAL_ADMIN, Role.PORT_ADMIN}),
+    ("checks:credit_entries", _("信用名单"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
     ("port:publications", _("数据发布"), {Role.PORT_ADMIN}),
     ("port:reports", _("工作报送"), {Role.PORT_ADMIN}),

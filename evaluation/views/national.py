@@ -195,6 +195,9 @@ class PublicityForm(StyledForm):
         required=False,
         help_text=gettext_lazy("不填为今天"),
     )
+    confirm_listed = forms.BooleanField(
+        label=gettext_lazy("我已核实上列信用名单中的单位，仍将其产品列入公示"), required=False
+    )
 
 
 class CandidateFilterForm(forms.Form):
@@ -295,6 +298,7 @@ class RoundDetailView(ScopedTemplateView):
             scoring=scoring,
             publicity_open=rounds.publicity_open(rnd),
             today=china_today(),
+            listed=rounds.listed_candidates(rnd) if rnd.stage in (Stage.INDUSTRY, Stage.PUBLICITY) else [],
         )
         return context
 
@@ -349,7 +353,9 @@ class RoundActionView(ScopedViewMixin, View):
                 if not publicity_form.is_valid():
                     raise ValidationError([m for ms in publicity_form.errors.values() for m in ms])
                 data = publicity_form.cleaned_data
-                counts = rounds.start_publicity(rnd, user, data["days"], data.get("start"))
+                counts = rounds.start_publicity(
+                    rnd, user, data["days"], data.get("start"), confirm_listed=data.get("confirm_listed", False)
+                )
                 messages.success(
                     request, _("拟认定名单已公示：%(proposed)s 个产品；%(failed)s 个产品未达到通过分数。") % counts
                 )

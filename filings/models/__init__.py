@@ -1,3 +1,10 @@
+from filings.models.checks import (
+    CheckSettings,
+    CreditListEntry,
+    CreditListImport,
+    PlausibilityCheck,
+    PlausibilityFlag,
+)
 from filings.models.drift import FilingFlag, PatentConflict, PatentStatusChange, PatentStatusImport
 from filings.models.patents import FilingPolicy, Patent, PatentRight
 from filings.models.products import (
@@ -20,6 +27,11 @@ from filings.models.webhooks import (
 )
 
 __all__ = [
+    "CheckSettings",
+    "CreditListEntry",
+    "CreditListImport",
+    "PlausibilityCheck",
+    "PlausibilityFlag",
     "FilingFlag",
     "FilingNumberSequence",
     "FilingPolicy",

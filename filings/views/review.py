@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from filings import workflow
+from filings import checks, workflow
 from filings.choices import PENDING_STATUSES, FilingStatus
 from filings.models import ProductClass, ProductImage, ProductVersion
 from filings.services import version_findings
@@ -309,6 +309,12 @@ class ReviewDetailView(ScopedTemplateView):
         if findings:
             confirm.append(str(_("自动检查发现以下问题：")))
             confirm += [f"- {f['label']}：{f['message']}" for f in findings]
+        # the plausibility and credit-list flags (filings.checks): shown and repeated in the confirmation, never
+        # a reason to refuse by themselves
+        flags = checks.open_flags([version.pk])[version.pk] if version.pk else []
+        if flags:
+            confirm.append(str(_("数据合理性与信用名单提示（仅供参考）：")))
+            confirm += [f"- {f.label}" for f in flags]
         current_reasons = [
             {"label": workflow.field_label(f) if f in workflow.RETURNABLE_FIELDS else f, "messages": msgs}
             for f, msgs in workflow.current_return_reasons(version).items()
@@ -338,6 +344,9 @@ class ReviewDetailView(ScopedTemplateView):
             revoke_reason=kwargs.get("revoke_reason", ""),
             revoke_errors=kwargs.get("revoke_errors") or [],
             is_published=product.published_version_id == version.pk,
+            plausibility_flags=[f for f in flags if f.kind == "plausibility"],
+            credit_flags=[f for f in flags if f.kind == "credit_list"],
+            check_runs=checks.check_history(version) if version.pk else [],
         )
         return context
 
