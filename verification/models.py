@@ -26,8 +26,8 @@ from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet
 from verification.choices import ClientScope, ClientStatus, Endpoint
 
-MAX_PER_MINUTE = 10_000
-MAX_PER_DAY = 10_000_000
+MAX_PER_MINUTE = 100_000
+MAX_PER_DAY = 100_000_000
 
 
 class NationalOnlyQuerySet(ScopedQuerySet):

@@ -68,7 +68,9 @@ def principal_of(client: VerificationClient) -> ClientPrincipal:
 def client_of_application(application: Any) -> VerificationClient | None:
     if application is None:
         return None
-    return VerificationClient.objects.select_related("region").filter(application_id=application.pk).first()
+    return (
+        VerificationClient.objects.select_related("region", "application").filter(application_id=application.pk).first()
+    )
 
 
 class ClientScopes(SettingsScopes):

@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 from filings.models import Product
 from patent_platform import ratelimit
 from patent_platform.api.base import ScopedViewSetMixin
-from patent_platform.api.problems import ApiProblem, problem_json_response, valid_query
+from patent_platform.api.problems import ApiProblem, invalid_parameter, problem_json_response, valid_query
 from patent_platform.api.schema import problem
 from patent_platform.middleware import client_ip
 from provincial.api.serializers import DashboardSerializer
@@ -114,9 +114,7 @@ class VerificationAPIView(ScopedViewSetMixin, APIView):
     def as_of_day(self, request: Request) -> Any:
         day = valid_query(AsOfQuerySerializer(data=request.query_params)).get("as_of")
         if day is not None and (day.year < EARLIEST_YEAR or day > verify.clock.china_today()):
-            raise exceptions.ValidationError(
-                {"as_of": [exceptions.ErrorDetail(str(_("核验日期不能晚于今天，也不能早于 2000 年。")), "as_of_range")]}
-            )
+            raise invalid_parameter("as_of", _("核验日期不能晚于今天，也不能早于 2000 年。"), "as_of_range")
         return day
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
