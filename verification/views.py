@@ -195,7 +195,7 @@ class ClientActionView(ClientPageMixin, ScopedTemplateView):
     }
 
     def action(self) -> str:
-        action = self.kwargs["action"]
+        action = self.kwargs["action"]  # fixed by the URL pattern (verification/urls.py)
         if action not in self.ACTIONS:
             raise Http404
         return action

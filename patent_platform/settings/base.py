@@ -404,6 +404,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patent-product filing and patent-intensive product certification platform API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the verification API (verification/) has a document of its own, /api/verify/schema/
+    "PREPROCESSING_HOOKS": ["verification.api.schema.without_verification"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -333,7 +333,18 @@ def test_the_list_the_edit_the_new_secret_and_the_empty_state(client: Client, na
 
 def test_the_schema_documents_the_verification_api(client: Client, national: User) -> None:
     client.force_login(national)
-    schema = client.get("/api/schema/?format=json").json()
+    schema = client.get("/api/verify/schema/?format=json").json()
+    assert set(schema["paths"]) == {
+        "/api/v1/verify/filings/{filing_number}/",
+        "/api/v1/verify/certificates/{number}/",
+        "/api/v1/verify/statements/{number}/",
+        "/api/v1/verify/units/{uscc}/products/",
+        "/api/v1/verify/statistics/",
+    }
+    assert client.get("/api/verify/docs/").status_code == 200
+    enterprise = client.get("/api/schema/?format=json").json()  # the enterprise API's document leaves them out
+    assert not [p for p in enterprise["paths"] if p.startswith("/api/v1/verify/")]
+    assert "verificationClient" not in enterprise["components"].get("securitySchemes", {})
     operation = schema["paths"]["/api/v1/verify/filings/{filing_number}/"]["get"]
     assert operation["tags"] == ["verification"]
     assert {"400", "401", "403", "404", "429"} <= set(operation["responses"])
