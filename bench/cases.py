@@ -6,7 +6,8 @@
    sample of product-years and scaled to the round's size.
 3. The port dashboard's server time (in-process, median) vs the same figures by live GROUP BY queries
    (the goal needs summary tables), and its throughput vs a bare Django response.
-4. The product list API's throughput vs a bare Django response.
+4. The product list API's throughput vs a bare Django response; the verification API's (an OAuth2 client verifying a
+   filing number, bench/verify.py) likewise.
 5. The monthly publication of every port + national vs COPY of its rows + WeasyPrint of its HTML
    (bench/publication.py).
 6. The Excel product import with full validation vs bulk_create of the same rows (bench/excel_import.py).
@@ -65,7 +66,7 @@ LIVE_GROUP_BY = [
 ]
 
 
-NAMES = ("evaluation", "dashboard", "api", "publication", "import")
+NAMES = ("evaluation", "dashboard", "api", "verify", "publication", "import")
 
 
 class Servers:
@@ -92,6 +93,7 @@ class Servers:
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
     from bench.excel_import import bench_import
     from bench.publication import bench_publication
+    from bench.verify import bench_verify
 
     unknown = wanted - {"seed", *NAMES}  # "seed" alone: the seed only (it always runs)
     if unknown:
@@ -104,6 +106,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
             ("evaluation", bench_evaluation),
             ("dashboard", bench_dashboard),
             ("api", bench_api),
+            ("verify", bench_verify),
             ("publication", bench_publication),
             ("import", bench_import),
         ):
@@ -404,6 +407,21 @@ def _session_cookie(user: Any) -> str:
 def throughput_pair(args: Any, client: Client, user: Any, path: str, log: Callable[[str], Any]) -> dict[str, Any]:
     """Requests per second of `path` and of the bare response: under gunicorn with wrk when wrk is installed
     (the in-process client's figures in the note), else with the in-process client."""
+    return _throughput_pair(args, client, user, path, log, headers=None)
+
+
+def throughput_pair_with_headers(
+    args: Any, user: Any, path: str, headers: dict[str, str], log: Callable[[str], Any]
+) -> dict[str, Any]:
+    """`throughput_pair` of an API that authenticates by a header (a bearer token), not a session: every request,
+    the bare response's too, carries `headers` instead of the session cookie."""
+    client = Client(headers=headers)
+    return _throughput_pair(args, client, user, path, log, headers=headers)
+
+
+def _throughput_pair(
+    args: Any, client: Client, user: Any, path: str, log: Callable[[str], Any], headers: dict[str, str] | None
+) -> dict[str, Any]:
     page_rps, page_mb, _ = throughput(_getter(client, path), args.seconds)
     bare_rps, bare_mb, _ = throughput(_getter(client, BARE), args.seconds)
     in_process = f"in-process test client: {page_rps:.1f} vs {bare_rps:.0f} req/s ({page_rps / bare_rps * 100:.1f} %)"
@@ -417,10 +435,10 @@ def throughput_pair(args: Any, client: Client, user: Any, path: str, log: Callab
             "baseline_mb": bare_mb,
             "note": "wrk not found: measured with the in-process test client (one thread, no gunicorn)",
         }
-    cookie = _session_cookie(user)
-    server.wait_ready(cookie, BARE)
-    page, page_mb, page_d = server.measure(path, cookie, args.seconds, args.connections)
-    bare, bare_mb, bare_d = server.measure(BARE, cookie, args.seconds, args.connections)
+    cookie = _session_cookie(user) if headers is None else ""
+    server.wait_ready(cookie, BARE, headers=headers)
+    page, page_mb, page_d = server.measure(path, cookie, args.seconds, args.connections, headers=headers)
+    bare, bare_mb, bare_d = server.measure(BARE, cookie, args.seconds, args.connections, headers=headers)
     log(f"… {path}: {page.rps:.1f} req/s, bare {bare.rps:.0f} req/s under gunicorn")
 
     def text(result: loopback.WrkResult) -> str:
@@ -429,6 +447,7 @@ def throughput_pair(args: Any, client: Client, user: Any, path: str, log: Callab
             parts.append(f"{result.errors} errors")
         return f"{result.rps:.1f} req/s ({', '.join(p for p in parts if p)})"
 
+    credentials = "session cookie" if headers is None else "bearer token"
     return {
         "platform": f"GET {path}: {text(page)}",
         "baseline": f"bare Django response: {text(bare)}",
@@ -436,7 +455,7 @@ def throughput_pair(args: Any, client: Client, user: Any, path: str, log: Callab
         "platform_mb": page_mb,
         "baseline_mb": bare_mb,
         "note": f"gunicorn {args.workers} sync workers, wrk -t1 -c{args.connections} on loopback (-d{page_d}s for the "
-        f"page, -d{bare_d}s for the bare response), session cookie; MiB: the largest gunicorn worker; {in_process}",
+        f"page, -d{bare_d}s for the bare response), {credentials}; MiB: the largest gunicorn worker; {in_process}",
     }
 
 

@@ -73,7 +73,14 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-def run_wrk(url: str, cookie: str, seconds: float, connections: int) -> WrkResult:
+def _header_lines(cookie: str, headers: dict[str, str] | None) -> dict[str, str]:
+    """The request headers of a run: the session cookie, or the given headers (an API's bearer token)."""
+    return dict(headers) if headers is not None else {"Cookie": cookie}
+
+
+def run_wrk(
+    url: str, cookie: str, seconds: float, connections: int, headers: dict[str, str] | None = None
+) -> WrkResult:
     duration = max(1, round(seconds))  # wrk takes whole seconds
     cmd = [
         wrk_path() or "wrk",
@@ -83,8 +90,7 @@ def run_wrk(url: str, cookie: str, seconds: float, connections: int) -> WrkResul
         "--timeout",
         "120s",
         "--latency",
-        "-H",
-        f"Cookie: {cookie}",
+        *(arg for name, value in _header_lines(cookie, headers).items() for arg in ("-H", f"{name}: {value}")),
         url,
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 180, check=False)  # noqa: S603 - our own argv
@@ -142,17 +148,17 @@ class Loopback:
         except OSError:
             return ""
 
-    def get(self, path: str, cookie: str, timeout: float = 300) -> int:
+    def get(self, path: str, cookie: str, timeout: float = 300, headers: dict[str, str] | None = None) -> int:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request("GET", path, headers={"Cookie": cookie})
+            conn.request("GET", path, headers=_header_lines(cookie, headers))
             response = conn.getresponse()
             response.read()
             return response.status
         finally:
             conn.close()
 
-    def wait_ready(self, cookie: str, path: str, timeout: float = 90) -> None:
+    def wait_ready(self, cookie: str, path: str, timeout: float = 90, headers: dict[str, str] | None = None) -> None:
         """Until `path` answers 200 with the cookie (a redirect to the login page is not ready)."""
         deadline = time.monotonic() + timeout
         last = ""
@@ -160,7 +166,7 @@ class Loopback:
             if self.proc is None or self.proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log_tail()}")
             try:
-                status = self.get(path, cookie, timeout=60)
+                status = self.get(path, cookie, timeout=60, headers=headers)
             except OSError as exc:
                 last = str(exc)
             else:
@@ -202,7 +208,9 @@ class Loopback:
                 pass
         return max(peaks)
 
-    def measure(self, path: str, cookie: str, seconds: float, connections: int) -> tuple[WrkResult, float, int]:
+    def measure(
+        self, path: str, cookie: str, seconds: float, connections: int, headers: dict[str, str] | None = None
+    ) -> tuple[WrkResult, float, int]:
         """One wrk run against `path`: (result, peak MiB, duration in seconds).
 
         First a warm-up — `connections` concurrent requests, so every worker has served the page once; each
@@ -210,13 +218,17 @@ class Loopback:
         `seconds`, or three times the warm-up's if that is longer (a slow page still completes several)."""
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=connections) as pool:
-            statuses = list(pool.map(lambda _i: self.get(path, cookie), range(max(connections, self.workers_count))))
+            statuses = list(
+                pool.map(
+                    lambda _i: self.get(path, cookie, headers=headers), range(max(connections, self.workers_count))
+                )
+            )
         warm_up = time.perf_counter() - started
         if any(status != 200 for status in statuses):
             raise RuntimeError(f"GET {path} under gunicorn answered {statuses}")
         duration = max(1, round(seconds), math.ceil(3 * warm_up))
         self.reset_peak()
-        result = run_wrk(self.base + path, cookie, duration, connections)
+        result = run_wrk(self.base + path, cookie, duration, connections, headers=headers)
         return result, self.peak_mb(), duration
 
     def stop(self) -> None:

@@ -149,19 +149,25 @@ def over(scope: str, ident: str) -> Limited | None:
     return _limited(scope, rate, current, window)
 
 
+def increment(key: str, *, timeout: int) -> int:
+    """Add one to the counter `key` (created at 0, expiring after `timeout` seconds) and return its new value:
+    `cache.add` then the atomic `cache.incr`, so concurrent processes sharing the cache (Redis) never lose a
+    count. Also the per-client quotas of the verification API (verification/quota.py)."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 def hit(scope: str, ident: str) -> Limited | None:
     """Count one request of `ident` in `scope`; a Limited when that goes over the scope's rate."""
     rate = rate_for(scope)
     if rate is None:
         return None
     key, current, window = _window(scope, rate, ident)
-    timeout = rate.seconds + 1
-    cache.add(key, 0, timeout=timeout)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=timeout)
-        count = 1
+    count = increment(key, timeout=rate.seconds + 1)
     if count <= rate.count:
         return None
     return _limited(scope, rate, current, window)

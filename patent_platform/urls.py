@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("filings.urls")),
     path("", include("evaluation.urls")),
     path("", include("provincial.urls")),
+    path("", include("verification.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("filings.api.urls")),
     path("evaluation/", include("evaluation.api.urls")),
     path("provincial/", include("provincial.api.urls")),
+    path("verify/", include("verification.api.urls")),
 ]

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "filings",
     "evaluation",
     "provincial",
+    "oauth2_provider",  # the verification API's OAuth2 clients (client credentials)
+    "verification",
 ]
 
 MIDDLEWARE = [
@@ -365,11 +367,45 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # No DEFAULT_THROTTLE_RATES: the API's throttles (patent_platform.ratelimit.TokenRateThrottle) read RATE_LIMITS.
 }
+# The verification API (verification/, docs/VERIFICATION_API.md): outside systems registered by the national office
+# get tokens by OAuth2 client credentials (django-oauth-toolkit) at /api/v1/verify/token/. A client's scopes,
+# region, quotas and expiry are the platform's (verification.models.VerificationClient); these are the protocol's.
+# django-oauth-toolkit's own models (its migrations name this setting as a swappable model)
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+VERIFICATION_TOKEN_SECONDS = env.int("VERIFICATION_TOKEN_SECONDS", default=3600)
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "verify:filings": "核验产品备案与备案情况证明",
+        "verify:certificates": "核验专利密集型产品认定证书",
+        "read:statistics": "读取本区域的备案统计",
+    },
+    "ACCESS_TOKEN_EXPIRE_SECONDS": VERIFICATION_TOKEN_SECONDS,
+    "OAUTH2_VALIDATOR_CLASS": "verification.oauth.ClientValidator",
+    "SCOPES_BACKEND_CLASS": "verification.oauth.ClientScopes",
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout, though only the client-credentials grant is used: no implicit
+    # or password grant, PKCE S256 only, tokens only in the Authorization header, tokens stored hashed, https
+    # redirect URIs; refresh-token replay revokes the family (check --deploy then has nothing to warn about)
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "专利产品备案与认定平台 API",
     "DESCRIPTION": "Patent-product filing and patent-intensive product certification platform API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the verification API (verification/) has a document of its own, /api/verify/schema/
+    "PREPROCESSING_HOOKS": ["verification.api.schema.without_verification"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

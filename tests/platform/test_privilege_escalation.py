@@ -72,13 +72,14 @@ from filings.models import (
 from filings.workflow import china_today
 from patent_platform.choices import Role
 from patent_platform.clock import previous_month
-from patent_platform.models import AuditEvent, User
+from patent_platform.models import AuditEvent, Region, User
 from patent_platform.scoping import EVERYTHING, ScopedQuerySet, forget_scope, principal_for
 from provincial import applications as application_service
 from provincial import statements, stats
 from provincial.choices import RosterCategory
 from provincial.models import (
     NATIONAL_SCOPE,
+    FilingStatement,
     ManagementUnit,
     ProgressReport,
     ProgressReportAttachment,
@@ -93,6 +94,7 @@ from provincial.views.publications import CONTENT_TYPES
 from tests import worlds
 from tests.evaluation.conftest import SCORES, walk_second_round
 from tests.factories import UserFactory
+from verification import services as verification_services
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +140,16 @@ OBJECT_KWARGS: dict[str, tuple[str, type[models.Model], str]] = {
     "certified:verify": ("number", Candidate, "certificate_number"),
     "webhooks:replay": ("delivery_pk", WebhookDelivery, "pk"),
     "webhook-replay": ("delivery_id", WebhookDelivery, "pk"),
+    # the verification API (verification/api/): objects by their numbers
+    "verify-filing": ("filing_number", Product, "filing_number"),
+    "verify-certificate": ("number", Candidate, "certificate_number"),
+    "verify-statement": ("number", FilingStatement, "number"),
+    "verify-unit-products": ("uscc", FilingUnit, "uscc"),
 }
+# APIs that take only an outside system's OAuth2 token (verification/api/views.py): a person's session or API
+# token is no credential there, so every role gets 401, whatever the object (tests/verification/test_api.py holds
+# the clients themselves to their regions).
+CLIENT_ONLY_MODULES = ("verification.api.views",)
 # Routes that also name the target's parent: route name → {kwarg: the target's attribute holding it}.
 PARENT_KWARGS: dict[str, dict[str, str]] = {
     "webhooks:replay": {"pk": "endpoint_id"},
@@ -373,6 +384,21 @@ def _build_world() -> World:
             created_by=member,
         )
         statements.issue_statement(unit, national)
+    for name, region in (("核验客户端甲", "440000"), ("核验客户端乙", "330000")):  # the national office's only
+        verification_services.client_create(
+            user=national,
+            data={
+                "name": name,
+                "organisation": name,
+                "contact": "",
+                "scopes": ["verify:filings"],
+                "region": Region.objects.get(code=region),
+                "per_minute": 60,
+                "per_day": 1000,
+                "valid_until": china_today(),
+                "note": "",
+            },
+        )
     for code in ("440300", "440100", "440000", "330000", NATIONAL_SCOPE):
         _ready_publication(code)
     for code in ("440300", "440000", "330000"):
@@ -617,6 +643,8 @@ def refused(route: Route, method: str, answer: Any) -> bool:
     """A refusal that tells nothing about the object: 404 (pages), 403/404 (API), 405 without a handler."""
     status = answer.status_code
     if status == 405 and not route.handles(method):
+        return True
+    if status == 401 and route.module in CLIENT_ONLY_MODULES:  # noqa: PLR2004
         return True
     return status in ((403, 404) if route.api else (404,))
 

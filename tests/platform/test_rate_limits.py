@@ -216,7 +216,7 @@ ROOT = django_settings.BASE_DIR
 def test_no_view_is_exempt_from_csrf() -> None:
     sources = [
         path
-        for app in ("patent_platform", "filings", "evaluation", "provincial")
+        for app in ("patent_platform", "filings", "evaluation", "provincial", "verification")
         for path in (ROOT / app).rglob("*.py")
         if "csrf_exempt" in path.read_text(encoding="utf-8")
     ]
@@ -244,7 +244,17 @@ def sample_url(name: str, pattern: URLPattern) -> str | None:
 
 # The token endpoint authenticates with the e-mail and password in the body and sets no cookie: a
 # forged cross-site POST gains nothing, so DRF's CSRF check (session authentication) does not apply.
-NO_SESSION = {"api-token"}
+# The verification API (verification/api/) takes only OAuth2 bearer tokens and its token endpoint only a client's
+# credentials, never a session: it answers a signed-in browser's POST 401 (or 400 at the token endpoint).
+NO_SESSION = {
+    "api-token",
+    "verify-token",
+    "verify-filing",
+    "verify-certificate",
+    "verify-statement",
+    "verify-unit-products",
+    "verify-statistics",
+}
 
 
 def test_every_form_and_api_write_refuses_a_post_without_csrf_token(demo_users: dict[str, User]) -> None:
