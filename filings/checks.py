@@ -33,6 +33,7 @@ API): the current plausibility flags and the credit-list flags of each version.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -427,12 +428,18 @@ class Flag:
         return self._text(self.score)
 
 
-def listings_by_uscc(usccs: Iterable[str]) -> dict[str, list[CreditListEntry]]:
-    """The open listings (on a list now) of these USCCs."""
+def listings_by_uscc(usccs: Iterable[str], moment: dt.datetime | None = None) -> dict[str, list[CreditListEntry]]:
+    """The open listings of these USCCs: on a list now, or at `moment` (recorded before it and not removed
+    before it: the history the imports keep)."""
     wanted = sorted(set(usccs))
     result: dict[str, list[CreditListEntry]] = defaultdict(list)
+    open_then = (
+        Q(removed_at__isnull=True)
+        if moment is None
+        else Q(listed_at__lt=moment) & (Q(removed_at__isnull=True) | Q(removed_at__gte=moment))
+    )
     for start in range(0, len(wanted), 1000):
-        for entry in CreditListEntry.objects.filter(uscc__in=wanted[start : start + 1000], removed_at__isnull=True):
+        for entry in CreditListEntry.objects.filter(open_then, uscc__in=wanted[start : start + 1000]):
             result[entry.uscc].append(entry)
     return dict(result)
 
@@ -454,19 +461,36 @@ def credit_flag(entry: CreditListEntry) -> Flag:
     )
 
 
-def open_flags(version_ids: Iterable[int]) -> dict[int, list[Flag]]:
+def _runs_at(version_ids: list[int], moment: dt.datetime) -> list[int]:
+    """The run of each version that was current at `moment`: its latest before it."""
+    latest: dict[int, int] = {}
+    runs = (
+        PlausibilityCheck.objects.filter(version_id__in=version_ids, checked_at__lt=moment)
+        .order_by("version_id", "-checked_at", "-id")
+        .values_list("version_id", "id")
+    )
+    for version_id, run_id in runs:
+        latest.setdefault(version_id, run_id)
+    return list(latest.values())
+
+
+def open_flags(version_ids: Iterable[int], moment: dt.datetime | None = None) -> dict[int, list[Flag]]:
     """The open flags of each version: the flags of its current plausibility run, then one per credit list its
-    unit is on now. Every id asked for is a key (an empty list: no flag). Three queries whatever the number of
-    ids (per 1000). The caller has checked the user may see these versions (scoping is the caller's)."""
+    unit is on — now, or at `moment` (the run current then, the listings open then). Every id asked for is a
+    key (an empty list: no flag). Three queries whatever the number of ids (per 1000; one more at a moment).
+    The caller has checked the user may see these versions (scoping is the caller's)."""
     ids = sorted(set(version_ids))
     result: dict[int, list[Flag]] = {pk: [] for pk in ids}
     unit_of: dict[int, str] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
+        runs = (
+            Q(check_run__version_id__in=chunk, check_run__is_current=True)
+            if moment is None
+            else Q(check_run_id__in=_runs_at(chunk, moment))
+        )
         flags = (
-            PlausibilityFlag.objects.filter(check_run__version_id__in=chunk, check_run__is_current=True)
-            .select_related("check_run")
-            .order_by("check_run__version_id", "id")
+            PlausibilityFlag.objects.filter(runs).select_related("check_run").order_by("check_run__version_id", "id")
         )
         for f in flags:
             result[f.check_run.version_id].append(
@@ -483,7 +507,7 @@ def open_flags(version_ids: Iterable[int]) -> dict[int, list[Flag]]:
                 )
             )
         unit_of.update(ProductVersion.objects.filter(pk__in=chunk).values_list("pk", "product__unit__uscc"))
-    listings = listings_by_uscc(unit_of.values())
+    listings = listings_by_uscc(unit_of.values(), moment)
     for pk, uscc in unit_of.items():
         result[pk] += [credit_flag(e) for e in sorted(listings.get(uscc, []), key=lambda e: e.kind)]
     return result

@@ -3,9 +3,9 @@
 A flag is something the platform has found that an office paying on a filing should know: today a linked
 patent that lapsed, expired or was invalidated after approval (filings/drift.py: `FilingFlag`), and a patent
 claimed inconsistently across units (filings/conflicts.py: `PatentConflict`, reported on the versions that
-link the patent). Each kind is one *source*: a function `(version_ids, moment) -> [(version_id, flag)]`.
-Another kind of flag is one more function in `SOURCES` (the plausibility and credit-list checks of issue 19
-are to come through `filings.checks.open_flags(version_ids)`: its source goes here when it lands).
+link the patent), implausible figures of the submission and the unit's listing on a credit list
+(filings/checks.py: `open_flags`). Each kind is one *source*: a function `(version_ids, moment) ->
+[(version_id, flag)]`; another kind of flag is one more function in `SOURCES`.
 
 "Open" is at a moment: raised before it and not resolved before it, the same reading as the dashboards' flagged
 figures as of a date (provincial.stats.flagged_at). The filings asked about are already in the caller's scope;
@@ -82,7 +82,30 @@ def patent_conflict_flags(version_ids: list[int], moment: dt.datetime) -> Iterab
             )
 
 
-SOURCES: list[Source] = [patent_status_flags, patent_conflict_flags]
+def check_flags(version_ids: list[int], moment: dt.datetime) -> Iterable[tuple[int, Flag]]:
+    """The plausibility flags of the run current at the moment, and the credit lists the unit was on then
+    (filings.checks.open_flags: the one reading of those flags, the review page's too)."""
+    from filings.checks import open_flags as checks_open_flags
+
+    for version_id, flags in checks_open_flags(version_ids, moment).items():
+        for flag in flags:
+            item: Flag = {
+                "kind": flag.kind,
+                "code": flag.rule,
+                "message": str(flag.label) if flag.kind == "plausibility" else flag.message,
+                "since": _local_date(flag.since),
+            }
+            if flag.kind == "plausibility":
+                item.update(
+                    detail=flag.message,
+                    figure=None if flag.figure is None else str(flag.figure),
+                    comparison=None if flag.comparison is None else str(flag.comparison),
+                    threshold=None if flag.threshold is None else str(flag.threshold),
+                )
+            yield version_id, item
+
+
+SOURCES: list[Source] = [patent_status_flags, patent_conflict_flags, check_flags]
 
 
 def open_flags(version_ids: Iterable[int], moment: dt.datetime | None = None) -> dict[int, list[Flag]]:

@@ -351,3 +351,34 @@ def test_the_schema_documents_the_verification_api(client: Client, national: Use
     assert operation["security"] == [{"verificationClient": ["verify:filings"]}]
     flows = schema["components"]["securitySchemes"]["verificationClient"]["flows"]
     assert flows["clientCredentials"]["tokenUrl"] == TOKEN
+
+
+def test_a_unit_on_a_credit_list_is_flagged_from_the_moment_it_was_listed(national: User) -> None:
+    """The flags of filings.checks reach the offices that pay: a listing recorded now shows on today's answer,
+    not on an answer as of yesterday; removed, it no longer shows today."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from filings.choices import CreditListKind
+    from filings.models import CreditListEntry, CreditListImport
+
+    unit = FilingUnit.objects.get(name="广州云帆智能装备有限公司")
+    source = CreditListImport.objects.create(
+        kind=CreditListKind.ABNORMAL, file=ContentFile(b"x", name="l.csv"), original_name="l.csv", created_by=national
+    )
+    entry = CreditListEntry.objects.create(kind=CreditListKind.ABNORMAL, uscc=unit.uscc, listed_by=source)
+    issued = register(national)
+    api = Client()
+    auth = bearer(api, issued.client.client_id, issued.secret)
+    url = f"/api/v1/verify/filings/{GD_FILING}/"
+
+    def credit_flags(**params: str) -> list[dict[str, Any]]:
+        answer = api.get(url, params, HTTP_AUTHORIZATION=auth)
+        assert answer.status_code == 200, answer.content
+        return [f for f in answer.json()["open_flags"] if f["kind"] == "credit_list"]
+
+    [flag] = credit_flags()
+    assert flag["code"] == CreditListKind.ABNORMAL and "经营异常名录" in flag["message"]
+    assert credit_flags(as_of=(china_today() - dt.timedelta(days=1)).isoformat()) == []
+    CreditListEntry.objects.filter(pk=entry.pk).update(removed_at=timezone.now(), removed_by=source)
+    assert credit_flags() == []

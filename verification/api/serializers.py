@@ -33,13 +33,26 @@ class PatentSerializer(serializers.Serializer):
 
 class FlagSerializer(serializers.Serializer):
     kind = serializers.CharField(
-        help_text=_("提示的类别：patent_status（关联专利失效等）、patent_conflict（权属冲突）等")
+        help_text=_(
+            "提示的类别：patent_status（关联专利失效等）、patent_conflict（权属冲突）、plausibility（填报数据异常）、"
+            "credit_list（单位列入信用名单）等"
+        )
     )
     code = serializers.CharField(help_text=_("该类别中的具体情形，如 lapsed、multiple_owners"))
     message = serializers.CharField()
     patent = serializers.CharField(required=False, help_text=_("相关专利的申请号"))
     since = serializers.DateField(allow_null=True)
     data_year = serializers.IntegerField(required=False)
+    detail = serializers.CharField(required=False, help_text=_("数据异常提示的说明"))
+    figure = serializers.DecimalField(
+        max_digits=20, decimal_places=4, required=False, allow_null=True, coerce_to_string=True
+    )
+    comparison = serializers.DecimalField(
+        max_digits=20, decimal_places=4, required=False, allow_null=True, coerce_to_string=True
+    )
+    threshold = serializers.DecimalField(
+        max_digits=20, decimal_places=4, required=False, allow_null=True, coerce_to_string=True
+    )
 
 
 class ProductBriefSerializer(serializers.Serializer):
