@@ -67,6 +67,13 @@ class CandidateStatus(models.TextChoices):
     CERTIFIED = "certified", _("已认定")
 
 
+class WhatIfStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("测算中")
+    DONE = "done", _("已完成")
+    ERROR = "error", _("测算出错")
+
+
 class ObjectionStatus(models.TextChoices):
     PENDING = "pending", _("待处理")
     UPHELD = "upheld", _("异议成立")

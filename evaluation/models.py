@@ -32,6 +32,7 @@ from evaluation.choices import (
     Stage,
     Standard,
     Trait,
+    WhatIfStatus,
 )
 from evaluation.formulas import FORMULA_CHOICES
 from patent_platform.choices import ADMIN_ROLES, Role
@@ -518,3 +519,45 @@ class Objection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate} · {self.name}"
+
+
+class WhatIfRun(models.Model):
+    """A what-if comparison run in the background (`evaluation.whatif`): what was asked, its progress and the
+    report as plain data. It reads the round's tables and never writes them; national administrators only."""
+
+    method = models.ForeignKey(
+        MethodVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("测算方法版本")
+    )
+    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    data_year = models.PositiveSmallIntegerField(_("数据年度"), null=True, blank=True)
+    product_class = models.ForeignKey(
+        "filings.ProductClass", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(_("状态"), max_length=10, choices=WhatIfStatus.choices, default=WhatIfStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NationalOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("方法对比测算")
+        verbose_name_plural = _("方法对比测算")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} · {self.round or self.data_year}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (WhatIfStatus.QUEUED, WhatIfStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0 if self.running else 100
+        return min(100, round(100 * self.done / self.total))
