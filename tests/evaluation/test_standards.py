@@ -235,3 +235,20 @@ def test_results_certificates_and_exports_name_the_method_version(client: Any, d
     assert certified.round.method.code in listing
     product = client.get(reverse("public:product", args=[certified.product.filing_number])).content.decode()
     assert 'data-testid="certificate-basis"' in product and "T/PPAC 402-2022" in product
+
+
+@pytest.mark.embedded
+def test_a_benchmark_set_of_a_draft_being_completed_leaves_an_indicator_without_formula_empty(national: User) -> None:
+    from filings.models import ProductClass
+
+    gbt = skeleton()
+    methods.save_indicator(
+        gbt, national, {"code": "G1", "name": "公式待录入", "trait": Trait.VALUE, "formula": "", "clause": "6.1"}
+    )
+    methods.save_indicator(
+        gbt, national, {"code": "G2", "name": "销售额", "trait": Trait.BENEFIT, "formula": "sales", "clause": "6.2"}
+    )
+    bset = methods.create_benchmark_set(
+        method=gbt, product_class=ProductClass.objects.order_by("code").first(), data_year=2024, user=national
+    )
+    assert {b.indicator.code: b.suggested for b in bset.values.select_related("indicator")}.get("G1") is None
