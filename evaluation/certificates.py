@@ -1,6 +1,7 @@
 """The certificate of a patent-intensive product (专利密集型产品认定证书): a PDF with the certificate
-number, the product, the unit, the class, the data year, the round, the standard, the date and a QR
-code to the public verification page.
+number, the product, the unit, the class, the data year, the round, the standard and the method version
+that produced the verdict (the round's, `MethodVersion.standard_label` and `.code`), the date and a QR code
+to the public verification page.
 
 Rendered by WeasyPrint from `templates/evaluation/documents/certificate.html`, the same way as the
 filing receipt (filings/receipts.py): the CSS names "Noto Sans CJK SC" (fonts-noto-cjk), embedded in the
@@ -22,7 +23,6 @@ from filings.models import Product
 from filings.receipts import qr_data_uri
 
 TEMPLATE = "evaluation/documents/certificate.html"
-STANDARD = "T/PPAC 402-2022《企业专利密集型产品评价方法》"
 
 
 def is_certified(candidate: Candidate) -> bool:
@@ -57,7 +57,8 @@ def certificate_context(candidate: Candidate, verify_url: str) -> dict[str, Any]
         "unit": candidate.unit,
         "product_class": candidate.product_class,
         "round": candidate.round,
-        "standard": STANDARD,
+        "standard": candidate.round.method.standard_label,
+        "method": candidate.round.method,
         "certified_at": certified_at,
         "verify_url": verify_url,
         "qr": qr_data_uri(verify_url),

@@ -13,6 +13,14 @@ class Trait(models.TextChoices):
     BENEFIT = "benefit", _("经济效益")
 
 
+class Standard(models.TextChoices):
+    """The standard a method version implements (DOMAIN.md §3, §6). The value is the designation."""
+
+    PPAC_402_2022 = "T/PPAC 402-2022", _("T/PPAC 402-2022《企业专利密集型产品评价方法》（团体标准）")
+    GBT_46961_2025 = "GB/T 46961-2025", _("GB/T 46961-2025《专利密集型产品评价方法》（国家标准）")
+    OTHER = "other", _("其他标准")
+
+
 class Direction(models.TextChoices):
     HIGHER = "higher", _("越高越好（不低于基准值为达标）")
     LOWER = "lower", _("越低越好（不高于基准值为达标）")
@@ -25,6 +33,7 @@ class MethodStatus(models.TextChoices):
 
 
 class ScoreRule(models.TextChoices):
+    # blank (not yet entered) is allowed on a draft: a method version is not complete without it
     MEAN = "mean", _("算术平均")
     TRIMMED_MEAN = "trimmed_mean", _("去掉一个最高分和一个最低分后平均（不少于 5 位专家时）")
 
@@ -56,6 +65,13 @@ class CandidateStatus(models.TextChoices):
     PROPOSED = "proposed", _("公示中")
     OBJECTION_UPHELD = "objection_upheld", _("异议成立，不予认定")
     CERTIFIED = "certified", _("已认定")
+
+
+class WhatIfStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("测算中")
+    DONE = "done", _("已完成")
+    ERROR = "error", _("测算出错")
 
 
 class ObjectionStatus(models.TextChoices):

@@ -1,9 +1,13 @@
-"""The default method version shipped with the platform: its reading of T/PPAC 402-2022.
+"""The method versions shipped with the platform: its reading of T/PPAC 402-2022, and a GB/T 46961-2025 skeleton.
 
 The national office may change it; a change makes a new version (old results keep theirs). It is
 reference data: created by migration 0002 and, should it be missing (a flushed database), again by
-`manage.py load_reference`. The function takes the model classes so that the migration can pass its
+`manage.py load_reference`. The functions take the model classes so that the migrations can pass their
 historical models.
+
+The GB/T 46961-2025 skeleton (migration 0004) names the national standard and nothing else: its text is
+sold, not published (DOMAIN.md §6), so it has no indicator, no formula, no clause and no pass rule. It
+stays an incomplete draft, refused for any round, until the national office enters them from the text.
 """
 
 from typing import Any
@@ -47,6 +51,7 @@ def create_default_method(method_model: Any, indicator_model: Any) -> bool:
         default_percentile=50,
         score_rule="mean",
         expert_pass_score=70,
+        **({"standard": "T/PPAC 402-2022", "edition": "2022"} if _has(method_model, "edition") else {}),
     )
     indicator_model.objects.bulk_create(
         indicator_model(
@@ -57,7 +62,46 @@ def create_default_method(method_model: Any, indicator_model: Any) -> bool:
     return True
 
 
+def _has(model: Any, field: str) -> bool:
+    """Whether the (historical) model has the field: migration 0002 runs before 0004 added the standard."""
+    return any(f.name == field for f in model._meta.get_fields())
+
+
+GBT_CODE = "GB46961-待补全"
+GBT_NAME = "GB/T 46961-2025《专利密集型产品评价方法》（框架，待依据标准原文补全）"
+GBT_STATEMENT = (
+    "本版本是为国家标准 GB/T 46961-2025《专利密集型产品评价方法》预留的方法框架。该标准于 2025-12-31 起实施，"
+    "国家知识产权局为主管部门；标准文本为有偿出版，平台没有其原文，因此本版本不含任何指标、计算公式、条款号、阈值或达标规则，"
+    "平台也不推测这些内容。须由国家知识产权局依据标准原文逐项录入：每个指标及其所依据的条款、计算公式、"
+    "达标规则和产业性评价规则；补全之前本版本不完整，不能启用，也不能用于任何认定批次。"
+    "2023—2025 年的认定证书依据团体标准 T/PPAC 402-2022 颁发，其结果保留所用的版本。"
+)
+
+
+def create_gbt_skeleton(method_model: Any) -> bool:
+    """The GB/T 46961-2025 skeleton as an incomplete draft; returns whether it was created."""
+    if method_model.objects.filter(code=GBT_CODE).exists():
+        return False
+    method_model.objects.create(
+        code=GBT_CODE,
+        name=GBT_NAME,
+        statement=GBT_STATEMENT,
+        status="draft",
+        standard="GB/T 46961-2025",
+        edition="2025",
+        clauses_required=True,
+        min_passed_per_trait=None,
+        min_passed_total=None,
+        score_rule="",
+        expert_pass_score=None,
+        default_percentile=50,
+    )
+    return True
+
+
 def ensure_default_method() -> bool:
     from evaluation.models import Indicator, MethodVersion
 
-    return create_default_method(MethodVersion, Indicator)
+    created = create_default_method(MethodVersion, Indicator)
+    create_gbt_skeleton(MethodVersion)
+    return created

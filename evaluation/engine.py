@@ -43,10 +43,11 @@ FOUR_PLACES = Decimal("0.0001")
 
 
 def values_for(versions: QuerySet, indicators: Sequence[Indicator]) -> dict[int, dict[int, Decimal | None]]:
-    """{version id: {indicator id: value}} for a queryset of product versions, in one query."""
-    annotations = {f"i{ind.pk}": build(ind.formula) for ind in indicators}
+    """{version id: {indicator id: value}} for a queryset of product versions, in one query. An indicator of a
+    draft whose formula is not entered yet has no value (a benchmark set of a draft being completed)."""
+    annotations = {f"i{ind.pk}": build(ind.formula) for ind in indicators if ind.formula}
     rows = versions.order_by().annotate(**annotations).values("pk", *annotations)
-    return {row["pk"]: {ind.pk: _decimal(row[f"i{ind.pk}"]) for ind in indicators} for row in rows}
+    return {row["pk"]: {ind.pk: _decimal(row.get(f"i{ind.pk}")) for ind in indicators} for row in rows}
 
 
 def _decimal(value: Any) -> Decimal | None:

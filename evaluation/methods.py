@@ -1,5 +1,9 @@
 """Method versions and benchmark sets: drafts are edited, fixed ones are frozen, changes make new versions.
 
+A method version names the standard it implements (T/PPAC 402-2022, GB/T 46961-2025 or another), its edition
+and, per indicator, the clause. `gaps` says what a version still lacks before it may be used (activated, used
+by a round, used for a what-if): the one completeness rule, asked by every path.
+
 Every change writes an audit record with the values before and after.
 """
 
@@ -16,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from evaluation import engine
-from evaluation.choices import BenchmarkStatus, MethodStatus, Trait
+from evaluation.choices import BenchmarkStatus, MethodStatus, Standard, Trait
 from evaluation.models import Benchmark, BenchmarkSet, Indicator, MethodVersion
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
@@ -24,6 +28,10 @@ from patent_platform.roles import require_role
 
 METHOD_FIELDS = (
     "name",
+    "standard",
+    "standard_other",
+    "edition",
+    "clauses_required",
     "statement",
     "min_passed_per_trait",
     "min_passed_total",
@@ -31,7 +39,7 @@ METHOD_FIELDS = (
     "score_rule",
     "expert_pass_score",
 )
-INDICATOR_FIELDS = ("code", "name", "trait", "unit", "formula", "direction", "order")
+INDICATOR_FIELDS = ("code", "name", "trait", "unit", "formula", "clause", "direction", "order")
 
 
 class MethodError(ValidationError):
@@ -39,6 +47,61 @@ class MethodError(ValidationError):
 
 
 NATIONAL_ONLY = _("只有国家局管理员可以维护评价方法和基准值。")
+
+
+# --- completeness ---------------------------------------------------------------------------------
+
+
+def gaps(method: MethodVersion) -> list[str]:
+    """What the version lacks before it may be used, one sentence each (empty: complete).
+
+    Complete: the standard is named (another standard's number, title and edition entered); there is
+    at least one indicator, each with a formula and, when the version requires it, the clause it implements;
+    every trait has an indicator if the rule asks for one per trait; the pass rule, the score rule and the
+    expert pass score are entered, and the total asked for is not more than the indicators."""
+    missing: list[str] = []
+    if method.standard == Standard.OTHER:  # the two named standards carry their year in the designation
+        if not method.standard_other.strip():
+            missing.append(str(_("未填写所依据的其他标准的编号与名称。")))
+        if not method.edition.strip():
+            missing.append(str(_("未填写标准版次。")))
+    indicators = list(method.indicators.all())
+    if not indicators:
+        missing.append(str(_("还没有任何指标：请依据标准原文逐项录入指标。")))
+    for ind in indicators:
+        if not ind.formula:
+            missing.append(str(_("指标 %(code)s %(name)s：未选择计算公式。") % {"code": ind.code, "name": ind.name}))
+        if method.clauses_required and not ind.clause.strip():
+            missing.append(
+                str(_("指标 %(code)s %(name)s：未填写所依据的标准条款。") % {"code": ind.code, "name": ind.name})
+            )
+    for field in ("min_passed_per_trait", "min_passed_total", "expert_pass_score"):
+        if getattr(method, field) is None:
+            label = MethodVersion._meta.get_field(field).verbose_name
+            missing.append(str(_("未填写达标规则：%(field)s。") % {"field": label}))
+    if not method.score_rule:
+        missing.append(str(_("未选择专家评分合成规则。")))
+    if indicators and method.min_passed_per_trait:
+        traits = {ind.trait for ind in indicators}
+        absent = [str(Trait(t).label) for t in Trait.values if t not in traits]
+        if absent:
+            missing.append(str(_("每个特征至少需要一项指标，缺少：%(t)s") % {"t": "、".join(absent)}))
+    if indicators and method.min_passed_total is not None and method.min_passed_total > len(indicators):
+        missing.append(
+            str(
+                _("合计至少达标指标数（%(n)s）不能超过指标总数（%(c)s）。")
+                % {"n": method.min_passed_total, "c": len(indicators)}
+            )
+        )
+    return missing
+
+
+def ensure_complete(method: MethodVersion) -> None:
+    """Refuse an incomplete version, naming everything it lacks."""
+    missing = gaps(method)
+    if missing:
+        head = _("评价方法版本 %(code)s 不完整，补全前不能使用：") % {"code": method.code}
+        raise MethodError([ValidationError(m, code="incomplete") for m in [str(head), *missing]])
 
 
 # --- method versions ----------------------------------------------------------------------------
@@ -125,20 +188,7 @@ def activate(method: MethodVersion, user: Any) -> MethodVersion:
     method = MethodVersion.objects.select_for_update().get(pk=method.pk)
     if method.status == MethodStatus.ACTIVE:
         return method
-    traits = set(method.indicators.values_list("trait", flat=True))
-    missing = [Trait(t).label for t in Trait.values if t not in traits]
-    if missing:
-        raise MethodError(
-            _("每个特征至少需要一项指标，缺少：%(t)s") % {"t": "、".join(str(m) for m in missing)}, code="trait_missing"
-        )
-    count = method.indicators.count()
-    if method.min_passed_total > count:
-        raise MethodError(
-            {
-                "min_passed_total": _("合计至少达标指标数（%(n)s）不能超过指标总数（%(c)s）。")
-                % {"n": method.min_passed_total, "c": count}
-            }
-        )
+    ensure_complete(method)
     MethodVersion.objects.filter(status=MethodStatus.ACTIVE).update(status=MethodStatus.RETIRED)
     method.status = MethodStatus.ACTIVE
     method.save(update_fields=["status"])

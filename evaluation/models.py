@@ -30,7 +30,9 @@ from evaluation.choices import (
     ObjectionStatus,
     ScoreRule,
     Stage,
+    Standard,
     Trait,
+    WhatIfStatus,
 )
 from evaluation.formulas import FORMULA_CHOICES
 from patent_platform.choices import ADMIN_ROLES, Role
@@ -57,11 +59,24 @@ class MethodVersion(models.Model):
     name = models.CharField(_("名称"), max_length=200)
     statement = models.TextField(_("说明"), help_text=_("本版本的依据与适用范围"))
     status = models.CharField(_("状态"), max_length=10, choices=MethodStatus.choices, default=MethodStatus.DRAFT)
+    standard = models.CharField(
+        _("所依据的标准"), max_length=30, choices=Standard.choices, default=Standard.PPAC_402_2022
+    )
+    standard_other = models.CharField(
+        _("其他标准的编号与名称"), max_length=200, blank=True, help_text=_("所依据的标准为“其他标准”时填写")
+    )
+    edition = models.CharField(_("标准版次"), max_length=50, blank=True, help_text=_("例如 2022、2025"))
+    clauses_required = models.BooleanField(
+        _("每个指标须注明所依据的标准条款"),
+        default=False,
+        help_text=_("勾选后，缺少条款号的指标使本版本不完整，不能启用"),
+    )
+    # the pass rule: empty while a draft is being completed from its standard (never a guessed value)
     min_passed_per_trait = models.PositiveSmallIntegerField(
-        _("每个特征至少达标指标数"), default=1, validators=[MaxValueValidator(20)]
+        _("每个特征至少达标指标数"), default=1, null=True, blank=True, validators=[MaxValueValidator(20)]
     )
     min_passed_total = models.PositiveSmallIntegerField(
-        _("合计至少达标指标数"), default=5, validators=[MaxValueValidator(50)]
+        _("合计至少达标指标数"), default=5, null=True, blank=True, validators=[MaxValueValidator(50)]
     )
     default_percentile = models.PositiveSmallIntegerField(
         _("基准值建议分位数"),
@@ -70,12 +85,14 @@ class MethodVersion(models.Model):
         help_text=_("按同类已通过备案产品的分布建议基准值时使用的百分位数"),
     )
     score_rule = models.CharField(
-        _("专家评分合成规则"), max_length=20, choices=ScoreRule.choices, default=ScoreRule.MEAN
+        _("专家评分合成规则"), max_length=20, choices=ScoreRule.choices, default=ScoreRule.MEAN, blank=True
     )
     expert_pass_score = models.DecimalField(
         _("产业性评价通过分数"),
         **SCORE,
         default=70,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     based_on = models.ForeignKey(
@@ -111,6 +128,25 @@ class MethodVersion(models.Model):
     def active(cls) -> "MethodVersion | None":
         return cls.objects.filter(status=MethodStatus.ACTIVE).first()
 
+    @property
+    def standard_designation(self) -> str:
+        """The standard's number as printed (the other standard's as entered)."""
+        if self.standard == Standard.OTHER:
+            return self.standard_other
+        return str(self.standard)
+
+    @property
+    def standard_label(self) -> str:
+        """The standard's number and title, e.g. on a certificate."""
+        if self.standard == Standard.OTHER:
+            return self.standard_other
+        return str(self.get_standard_display())
+
+    @property
+    def rule_label(self) -> str:
+        """Which rule produced a verdict: the standard and the method version (results, certificates, exports)."""
+        return f"{self.standard_designation} · {self.code}"
+
 
 class Indicator(models.Model):
     method = models.ForeignKey(MethodVersion, on_delete=models.CASCADE, related_name="indicators")
@@ -118,7 +154,12 @@ class Indicator(models.Model):
     name = models.CharField(_("指标名称"), max_length=100)
     trait = models.CharField(_("所属特征"), max_length=20, choices=Trait.choices)
     unit = models.CharField(_("单位"), max_length=20, blank=True)
-    formula = models.CharField(_("计算公式"), max_length=40, choices=FORMULA_CHOICES)
+    formula = models.CharField(
+        _("计算公式"), max_length=40, choices=FORMULA_CHOICES, blank=True, help_text=_("未录入时本版本不完整")
+    )
+    clause = models.CharField(
+        _("标准条款"), max_length=50, blank=True, help_text=_("本指标所依据的标准条款号，例如 5.2.1；未知时留空")
+    )
     direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices, default=Direction.HIGHER)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
@@ -139,7 +180,7 @@ class Indicator(models.Model):
     def formula_text(self) -> str:
         from evaluation.formulas import FORMULAS
 
-        return str(FORMULAS[self.formula].text)
+        return str(FORMULAS[self.formula].text) if self.formula in FORMULAS else ""
 
 
 class BenchmarkSet(models.Model):
@@ -478,3 +519,45 @@ class Objection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate} · {self.name}"
+
+
+class WhatIfRun(models.Model):
+    """A what-if comparison run in the background (`evaluation.whatif`): what was asked, its progress and the
+    report as plain data. It reads the round's tables and never writes them; national administrators only."""
+
+    method = models.ForeignKey(
+        MethodVersion, on_delete=models.CASCADE, related_name="+", verbose_name=_("测算方法版本")
+    )
+    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    data_year = models.PositiveSmallIntegerField(_("数据年度"), null=True, blank=True)
+    product_class = models.ForeignKey(
+        "filings.ProductClass", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(_("状态"), max_length=10, choices=WhatIfStatus.choices, default=WhatIfStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NationalOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("方法对比测算")
+        verbose_name_plural = _("方法对比测算")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} · {self.round or self.data_year}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (WhatIfStatus.QUEUED, WhatIfStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 0 if self.running else 100
+        return min(100, round(100 * self.done / self.total))

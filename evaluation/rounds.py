@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from evaluation import engine
+from evaluation import engine, methods
 from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ScoreRule, Stage
 from evaluation.models import (
     CRITERIA,
@@ -124,8 +124,10 @@ def start_round(
     method = method or MethodVersion.active()
     if method is None or method.status != MethodStatus.ACTIVE:
         raise RoundError(_("请先启用一个评价方法版本。"), code="no_method")
-    if not method.indicators.exists():
-        raise RoundError(_("评价方法版本 %(m)s 没有指标。") % {"m": method.code}, code="no_indicators")
+    missing = methods.gaps(method)  # the one completeness rule: an incomplete version runs no round
+    if missing:
+        head = _("评价方法版本 %(m)s 不完整，不能用于认定批次：") % {"m": method.code}
+        raise RoundError([ValidationError(m, code="incomplete_method") for m in [str(head), *missing]])
     if experts_per_product < 3:
         raise RoundError({"experts_per_product": _("每个产品至少由 3 位专家评审。")}, code="too_few_experts")
     rnd = Round(

@@ -25,3 +25,11 @@ def notify_candidates(self: Any, candidate_ids: list[int], kind: str) -> int:
 
     with transaction.atomic():
         return queue_candidate_notices(candidate_ids, kind)
+
+
+@shared_task(bind=True, acks_late=True)
+def run_whatif(self: Any, run_id: int) -> str:
+    """A what-if comparison across method versions (reads the round's tables, writes only its run row)."""
+    from evaluation.whatif import province_names, run
+
+    return run(run_id, province_names())

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evaluation.views import documents, methods, national, participants
+from evaluation.views import documents, methods, national, participants, whatif
 
 urlpatterns = [
     # national office: rounds
@@ -28,6 +28,11 @@ urlpatterns = [
     path("benchmarks/", methods.BenchmarkListView.as_view(), name="benchmarks"),
     path("benchmarks/<id:pk>/", methods.BenchmarkSetView.as_view(), name="benchmark_set"),
     path("benchmarks/<id:pk>/export.xlsx", methods.BenchmarkExportView.as_view(), name="benchmark_export"),
+    # national office: what-if across method versions (nothing written)
+    path("what-if/", whatif.WhatIfView.as_view(), name="whatif"),
+    path("what-if/export.xlsx", whatif.WhatIfExportView.as_view(), name="whatif_export"),
+    path("what-if/runs/<id:pk>/", whatif.WhatIfRunView.as_view(), name="whatif_run"),
+    path("what-if/runs/<id:pk>/export.xlsx", whatif.WhatIfRunExportView.as_view(), name="whatif_run_export"),
     # every participant: a candidate's result with its explanation (scoped)
     path("candidates/<id:pk>/", participants.CandidateView.as_view(), name="candidate"),
     path("candidates/<id:pk>/info/", participants.CandidateInfoView.as_view(), name="candidate_info"),

@@ -44,8 +44,10 @@ def xlsx_response(
     changes: Mapping[str, Any] | None = None,
     message: str = "",
     actor: Any = None,
+    more_sheets: Sequence[tuple[Any, Sequence[Any], Iterable[Sequence[Any]]]] = (),
 ) -> HttpResponse:
-    """An .xlsx attachment holding `headers` and `rows`, and the audit record of the export."""
+    """An .xlsx attachment holding `headers` and `rows` (and further sheets of (title, headers, rows)), and the
+    audit record of the export (the rows of the first sheet counted)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -55,6 +57,11 @@ def xlsx_response(
     for row in rows:
         sheet.append([_cell(v) for v in row])
         count += 1
+    for more_title, more_headers, more_rows in more_sheets:
+        extra = workbook.create_sheet(str(more_title)[:31])
+        extra.append([str(h) for h in more_headers])
+        for row in more_rows:
+            extra.append([_cell(v) for v in row])
     buffer = BytesIO()
     workbook.save(buffer)
     audit.audit_event(

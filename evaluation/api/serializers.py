@@ -41,7 +41,7 @@ class IndicatorSerializer(ModelSerializer):
 
     class Meta:
         model = Indicator
-        fields = ["id", "code", "name", "trait", "unit", "formula", "formula_text", "direction", "order"]
+        fields = ["id", "code", "name", "trait", "unit", "formula", "formula_text", "clause", "direction", "order"]
         read_only_fields = fields
 
 
@@ -59,6 +59,10 @@ class MethodSerializer(ModelSerializer):
             "name",
             "statement",
             "status",
+            "standard",
+            "standard_other",
+            "edition",
+            "clauses_required",
             "min_passed_per_trait",
             "min_passed_total",
             "default_percentile",
@@ -266,6 +270,12 @@ def score_view(user: Any) -> str:
 
 class ResultSerializer(ModelSerializer):
     round_name = serializers.CharField(source="round.name", read_only=True)
+    method_code = serializers.CharField(
+        source="round.method.code", read_only=True, help_text=_("产生该结果的评价方法版本（批次所用版本）")
+    )
+    standard = serializers.CharField(
+        source="round.method.standard_designation", read_only=True, help_text=_("该方法版本所依据的标准")
+    )
     stage = serializers.CharField(source="round.stage", read_only=True, help_text=_("批次当前阶段"))
     data_year = serializers.IntegerField(source="round.data_year", read_only=True)
     product_name = serializers.CharField(source="version.name", read_only=True)
@@ -289,6 +299,8 @@ class ResultSerializer(ModelSerializer):
             "id",
             "round",
             "round_name",
+            "method_code",
+            "standard",
             "stage",
             "data_year",
             "product",

@@ -364,7 +364,7 @@ class RoundViewSet(ScopedModelViewSet):
     ),
 )
 class ResultViewSet(ScopedReadOnlyViewSet):
-    queryset = Candidate.objects.select_related("round", "version", "product", "unit", "product_class")
+    queryset = Candidate.objects.select_related("round__method", "version", "product", "unit", "product_class")
     serializer_class = ResultSerializer
 
     def get_queryset(self) -> Any:

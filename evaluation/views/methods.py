@@ -59,12 +59,30 @@ class StyledForm(BootstrapFormMixin, forms.Form):
 
 class MethodRuleForm(StyledForm):
     name = _method_field("name").formfield()
+    standard = _method_field("standard").formfield(required=False)
+    standard_other = _method_field("standard_other").formfield()
+    edition = _method_field("edition").formfield()
+    clauses_required = _method_field("clauses_required").formfield()
     statement = _method_field("statement").formfield(widget=forms.Textarea(attrs={"rows": 6}))
     min_passed_per_trait = _method_field("min_passed_per_trait").formfield(max_value=SMALL_MAX)
     min_passed_total = _method_field("min_passed_total").formfield(max_value=SMALL_MAX)
     default_percentile = _method_field("default_percentile").formfield(max_value=SMALL_MAX)
     score_rule = _method_field("score_rule").formfield()
     expert_pass_score = _method_field("expert_pass_score").formfield(min_value=0)
+
+    STANDARD_FIELDS = ("standard", "standard_other", "edition", "clauses_required")
+
+    def clean(self) -> dict[str, Any]:
+        """A post without the standard's fields (an older form, a script) leaves them as they are; an unticked
+        box is only "no" when the form showed it."""
+        cleaned = super().clean() or {}
+        shown = "standard" in self.data
+        for name in self.STANDARD_FIELDS:
+            if not shown or (name != "clauses_required" and name not in self.data):
+                cleaned.pop(name, None)
+        if shown and not cleaned.get("standard"):
+            self.add_error("standard", _("请选择所依据的标准。"))
+        return cleaned
 
     @classmethod
     def initial_of(cls, method: MethodVersion) -> dict[str, Any]:
@@ -83,7 +101,10 @@ class IndicatorForm(StyledForm):
     name = _indicator_field("name").formfield()
     trait = _indicator_field("trait").formfield()
     unit = _indicator_field("unit").formfield()
-    formula = _indicator_field("formula").formfield(help_text=_("指标按所选公式由备案数据计算，公式说明见下表"))
+    formula = _indicator_field("formula").formfield(
+        help_text=_("指标按所选公式由备案数据计算，公式说明见下表；未选择时本版本不完整，不能启用")
+    )
+    clause = _indicator_field("clause").formfield()
     direction = _indicator_field("direction").formfield()
     order = _indicator_field("order").formfield(
         max_value=SMALL_MAX, help_text=_("在同一特征内的显示顺序，数字小的在前")
@@ -131,6 +152,9 @@ class MethodListView(ScopedTemplateView):
             )
             .order_by("first", "-id")
         )
+        versions = list(versions)
+        for v in versions:
+            v.gaps = services.gaps(v)  # a handful of versions: one look each
         context["versions"] = versions
         return context
 
@@ -177,6 +201,7 @@ class MethodDetailView(ScopedTemplateView):
         context.update(
             method=method,
             editable=editable,
+            gaps=services.gaps(method),
             groups=groups,
             indicator_count=len(indicators),
             rounds=list(method.rounds.order_by("-data_year", "-id")),

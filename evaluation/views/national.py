@@ -394,6 +394,7 @@ class RoundExportView(ScopedViewMixin, View):
             .order_by("product_class__code", "pk")
         )
         provinces = province_names()
+        standard = rnd.method.standard_designation
         headers: list[Any] = [
             _("产品名称"),
             _("产品备案号"),
@@ -407,7 +408,7 @@ class RoundExportView(ScopedViewMixin, View):
         ]
         for ind in indicators:
             headers += [f"{ind.code} {ind.name}", _("%(code)s 基准值") % {"code": ind.code}]
-        headers += [_("产业性评价得分"), _("证书编号")]
+        headers += [_("产业性评价得分"), _("证书编号"), _("评价依据（标准）"), _("评价方法版本")]
 
         def rows() -> Iterator[list[Any]]:
             for chunk_start in range(0, candidates.count(), 500):
@@ -430,7 +431,7 @@ class RoundExportView(ScopedViewMixin, View):
                     for ind in indicators:
                         r = results.get(c.pk, {}).get(ind.pk)
                         row += [r.value if r else None, r.benchmark if r else None]
-                    row += [c.expert_score, c.certificate_number or ""]
+                    row += [c.expert_score, c.certificate_number or "", standard, rnd.method.code]
                     yield row
 
         return xlsx_response(

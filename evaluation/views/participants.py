@@ -277,7 +277,7 @@ class CandidateInfoView(ScopedTemplateView):
     roles: ClassVar[frozenset[str] | None] = frozenset({Role.ENTERPRISE})
 
     def get_candidate(self) -> Candidate:
-        qs = self.scoped_queryset(Candidate).select_related("round", "version", "product_class")
+        qs = self.scoped_queryset(Candidate).select_related("round__method", "version", "product_class")
         return get_object_or_404(qs, pk=self.kwargs["pk"])
 
     def render_page(self, candidate: Candidate, form: InfoForm, status: int = 200) -> HttpResponse:
@@ -331,7 +331,7 @@ class MyCandidatesView(ScopedTemplateView):
         context = super().get_context_data(**kwargs)
         candidates = list(
             self.scoped_queryset(Candidate)
-            .select_related("round", "version", "product_class")
+            .select_related("round__method", "version", "product_class")
             .order_by("-round__data_year", "-round_id", "pk")
         )
         for c in candidates:
@@ -419,7 +419,7 @@ class RegionMixin:
         elif form.is_bound:
             base = visible.none()
         rows = base.filter(status=status) if status else base
-        rows = rows.select_related("round", "version", "unit", "product_class").order_by(
+        rows = rows.select_related("round__method", "version", "unit", "product_class").order_by(
             "-round__data_year", "-round_id", "product_class__code", "pk"
         )
         return form, rows, base
@@ -476,6 +476,8 @@ class RegionExportView(RegionMixin, ScopedTemplateView):
             _("达标指标数"),
             _("产业性评价得分"),
             _("证书编号"),
+            _("评价依据（标准）"),
+            _("评价方法版本"),
         ]
         data = [
             [
@@ -489,6 +491,8 @@ class RegionExportView(RegionMixin, ScopedTemplateView):
                 c.passed_total,
                 c.expert_score,
                 c.certificate_number or "",
+                c.round.method.standard_designation,
+                c.round.method.code,
             ]
             for c in candidates
         ]

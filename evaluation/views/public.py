@@ -21,7 +21,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from evaluation import rounds
-from evaluation.certificates import STANDARD, filing_in_force
+from evaluation.certificates import filing_in_force
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate, Objection, Round
 from filings.forms import BootstrapFormMixin, apply_service_errors
@@ -42,7 +42,7 @@ def certified() -> QuerySet[Candidate]:
         Candidate.objects.public()
         .filter(status=CandidateStatus.CERTIFIED)
         .annotate(product_public=Exists(Product.objects.public().filter(pk=OuterRef("product_id"))))
-        .select_related("round", "version", "product", "product_class", "unit__region__parent__parent")
+        .select_related("round__method", "version", "product", "product_class", "unit__region__parent__parent")
     )
 
 
@@ -131,6 +131,8 @@ class CertifiedListView(ListView):
             _("认定批次"),
             _("认定日期"),
             _("产品备案号"),
+            _("评价依据（标准）"),
+            _("评价方法版本"),
         ]
         rows = (
             [
@@ -144,6 +146,8 @@ class CertifiedListView(ListView):
                 c.round.name,
                 c.certified_at.date() if c.certified_at else None,
                 c.product.filing_number,
+                c.round.method.standard_designation,
+                c.round.method.code,
             ]
             for c in candidates.iterator(chunk_size=500)
         )
@@ -324,5 +328,10 @@ class VerifyView(PublicTemplateView):
         if candidate is None:
             return render(request, "evaluation/public/verify_missing.html", {"number": number}, status=404)
         context = self.get_context_data(**kwargs)
-        context.update(candidate=candidate, number=number, standard=STANDARD, in_force=filing_in_force(candidate))
+        context.update(
+            candidate=candidate,
+            number=number,
+            standard=candidate.round.method.standard_label,
+            in_force=filing_in_force(candidate),
+        )
         return self.render_to_response(context)

@@ -107,7 +107,9 @@ class PublicProductView(PublicTemplateView):
         version = product.published_version
         # The certification (evaluation app) is read through the reverse relation only: filings sits
         # below evaluation and may not import it. A certificate counts once its round is final.
-        certificates = product.candidacies.filter(status="certified", round__stage="final").select_related("round")
+        certificates = product.candidacies.filter(status="certified", round__stage="final").select_related(
+            "round__method"
+        )
         context.update(
             certificates=certificates.order_by("-round__data_year", "certificate_number"),
             product=product,

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from evaluation.certificates import STANDARD, build_certificate_pdf, render_certificate_html
+from evaluation.certificates import build_certificate_pdf, render_certificate_html
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import AdditionalInfo, Candidate, Round
 from patent_platform.choices import AuditAction, Role
@@ -100,6 +100,7 @@ def test_the_owner_downloads_a_certificate_with_number_product_unit_and_an_embed
         candidate.round.name,
         "T/PPAC 402-2022",
         "企业专利密集型产品评价方法",
+        candidate.round.method.code,  # the method version the round ran under
         verify_url,
     ):
         assert expected in text, expected
@@ -121,7 +122,9 @@ def test_certificate_html_carries_the_qr_code_of_the_verification_page(demo: Non
     html = render_certificate_html(candidate, url)
     assert 'data-testid="certificate-qr"' in html
     assert segno.make(url, error="m").svg_data_uri(scale=4, border=2) in html.replace("&amp;", "&")
-    assert STANDARD in html
+    # the rule that produced the verdict: the round's standard and method version
+    assert "T/PPAC 402-2022《企业专利密集型产品评价方法》" in html
+    assert f"评价方法版本 {candidate.round.method.code}" in html
     assert build_certificate_pdf(candidate, url).startswith(b"%PDF-")
 
 

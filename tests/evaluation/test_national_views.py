@@ -230,7 +230,10 @@ def test_the_round_export_has_every_candidate_with_every_indicator(
     header, body = rows[0], rows[1:]
     indicators = list(rnd.method.indicators.all())
     assert len(body) == rnd.candidates.count()
-    assert len(header) == 9 + 2 * len(indicators) + 2
+    assert len(header) == 9 + 2 * len(indicators) + 4
+    # every row names the rule that produced it: the standard and the round's method version
+    assert header[-2:] == ("评价依据（标准）", "评价方法版本")
+    assert {row[-2:] for row in body} == {("T/PPAC 402-2022", rnd.method.code)}
     first = indicators[0]
     column = header.index(f"{first.code} {first.name}")
     stored = {

@@ -434,6 +434,13 @@ def _build_world() -> World:
     info.attachment.save("material.pdf", ContentFile(PDF), save=True)
     for candidate in Candidate.objects.filter(status="certified")[:2]:
         Objection.objects.create(candidate=candidate, name="某企业", contact="010-1", reasons="专利已无效。")
+    # a finished what-if run (national administrators only), its report computed from the demo's final round
+    from evaluation import whatif
+    from evaluation.models import WhatIfRun
+
+    final = Round.objects.filter(stage="final").select_related("method").first()
+    report = whatif.to_data(whatif.compare(Candidate.objects.filter(round=final), final.method))
+    WhatIfRun.objects.create(method=final.method, round=final, status="done", report=report, created_by=national)
     # a conflict on a patent of unit A, its two sides in two units (reviewers and national administrators only)
     right_a = PatentRight.objects.filter(unit=units["广州"]).first()
     right_b = PatentRight.objects.filter(unit=units["深圳"]).first()
