@@ -25,3 +25,12 @@ def notify_candidates(self: Any, candidate_ids: list[int], kind: str) -> int:
 
     with transaction.atomic():
         return queue_candidate_notices(candidate_ids, kind)
+
+
+@shared_task(bind=True, base=ClaimingTask, acks_late=True, name="evaluation.calendar_tick")
+def calendar_tick(self: Any) -> dict[str, int]:
+    """Daily: close the information requests past their deadline, start the patent evaluations whose
+    cut-off has passed, send the reminders of the coming deadlines (each at most once)."""
+    from evaluation.schedule import tick
+
+    return tick()
