@@ -305,7 +305,12 @@ class ResultSerializer(ModelSerializer):
     unit_name = serializers.CharField(source="unit.name", read_only=True)
     product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
     product_class_name = serializers.CharField(source="product_class.name", read_only=True)
-    status = serializers.ChoiceField(choices=CandidateStatus.choices, read_only=True)
+    status = serializers.ChoiceField(
+        source="current_status",
+        choices=CandidateStatus.choices,
+        read_only=True,
+        help_text=_("今天的状态：补充材料逾期的，即使每日任务尚未运行，也显示为未按期补充材料"),
+    )
     passed = serializers.SerializerMethodField(help_text=_("各特征的达标指标数"))
     indicators = IndicatorResultSerializer(source="results", many=True, read_only=True)
     expert_scores = serializers.SerializerMethodField(

@@ -152,6 +152,9 @@ def test_information_past_its_deadline_closes_as_not_supplied_on_read_and_by_the
     client.force_login(filer_of(late.version))
     page = client.get(reverse("certification:candidate", args=[late.pk])).content.decode()
     assert "未按期补充材料" in page and 'data-testid="info-link"' not in page
+    api = APIClient()
+    api.force_authenticate(filer_of(late.version))
+    assert api.get(f"/api/v1/evaluation/results/{late.pk}/").json()["status"] == C.INFO_MISSING
     with pytest.raises(RoundError) as overdue:
         rounds.submit_information(late.pk, filer_of(late.version), INFO)
     assert code_of(overdue) == "info_overdue"
