@@ -78,3 +78,10 @@ class ObjectionStatus(models.TextChoices):
     PENDING = "pending", _("待处理")
     UPHELD = "upheld", _("异议成立")
     DISMISSED = "dismissed", _("异议不成立")
+
+
+class LockKind(models.TextChoices):
+    """The deadline a lock exception lets one product past (evaluation/schedule.py)."""
+
+    CUTOFF = "cutoff", _("申报截止后准予参评")
+    INFO = "info", _("补充材料截止后准予补充")

@@ -1,4 +1,4 @@
-"""Demo data of the certification: three experts, benchmarks for the last data year, one finished round.
+"""Demo data of the certification: nine experts in three panels, benchmarks for the last data year, one finished round.
 
 Called by `manage.py load_demo` after the demo filings exist; running it twice changes nothing.
 """
@@ -18,11 +18,20 @@ from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.models import User
 
-# (e-mail, name, organisation, province code, title)
+# (e-mail, name, organisation, province code, title): three panels of three, none from the provinces of the
+# demo's filers (Guangdong, Zhejiang), all of different organisations. The assignment takes the least loaded
+# experts first, so the demo round's three products get disjoint panels: an expert sees the products of
+# their panel and not the others (expert4@example.cn is left to the tests: an expert with no assignment).
 EXPERTS = [
     ("expert1@example.cn", "赵启明（演示专家）", "清华大学", "110000", "教授"),
     ("expert2@example.cn", "钱立新（演示专家）", "上海交通大学", "310000", "研究员"),
     ("expert3@example.cn", "孙维华（演示专家）", "东南大学", "320000", "高级工程师"),
+    ("expert5@example.cn", "李文博（演示专家）", "武汉大学", "420000", "教授"),
+    ("expert6@example.cn", "周海燕（演示专家）", "四川大学", "510000", "研究员"),
+    ("expert7@example.cn", "吴志刚（演示专家）", "西安交通大学", "610000", "教授"),
+    ("expert8@example.cn", "郑晓东（演示专家）", "南开大学", "120000", "教授"),
+    ("expert9@example.cn", "王丽君（演示专家）", "山东大学", "370000", "高级工程师"),
+    ("expert10@example.cn", "冯国强（演示专家）", "大连理工大学", "210000", "研究员"),
 ]
 DEMO_FALLBACK = {"growth": Decimal(10), "core_remaining_years": Decimal(8)}
 # the demo experts' scores (technology /30, market /30, patent /25, benefit /15)
@@ -100,8 +109,9 @@ def run_demo_round(national: User, experts: list[User], data_year: int) -> Round
                 "patent_use": "核心专利全部实施于产品，建立了专利预警和维权机制（演示数据）。",
             },
         )
-    rounds.start_industry_evaluation(rnd, national)
-    for expert, scores in zip(experts, DEMO_SCORES, strict=False):
+    rounds.start_industry_evaluation(rnd, national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。")
+    for i, expert in enumerate(experts):
+        scores = DEMO_SCORES[i % len(DEMO_SCORES)]
         for assignment in expert.assignments.filter(candidate__round=rnd):
             rounds.submit_score(
                 assignment.pk,

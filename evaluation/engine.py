@@ -16,13 +16,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from evaluation.choices import BenchmarkStatus, CandidateStatus, Direction, Trait
+from evaluation.choices import BenchmarkStatus, CandidateStatus, Direction, LockKind, Trait
 from evaluation.formulas import build
 from evaluation.models import (
     Benchmark,
@@ -30,6 +31,7 @@ from evaluation.models import (
     Candidate,
     Indicator,
     IndicatorResult,
+    LockException,
     MethodVersion,
     Round,
 )
@@ -153,12 +155,14 @@ def current_set(method: MethodVersion, product_class_id: int, data_year: int) ->
 
 
 def eligible_versions(rnd: Round) -> QuerySet:
-    """Opted-in product-years of the round's data year, approved by its deadline, not in another round."""
+    """Opted-in product-years of the round's data year, approved by its cut-off (or admitted after it by a
+    lock exception of the national office), not in another round."""
+    admitted = LockException.objects.filter(round_id=rnd.pk, kind=LockKind.CUTOFF).values("version_id")
     return ProductVersion.objects.filter(
+        Q(decided_at__date__lte=rnd.deadline) | Q(pk__in=admitted),
         data_year=rnd.data_year,
         status=FilingStatus.APPROVED,
         certification_opt_in=True,
-        decided_at__date__lte=rnd.deadline,
     ).exclude(pk__in=Candidate.objects.exclude(round_id=rnd.pk).values("version_id"))
 
 

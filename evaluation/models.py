@@ -12,6 +12,7 @@ candidate and everything hanging off it is scoped like the product (region codes
 candidate, the filing unit for enterprise users) and, for experts, by their assignments.
 """
 
+import datetime as dt
 import uuid
 from pathlib import PurePosixPath
 from typing import Any, Self
@@ -26,6 +27,7 @@ from evaluation.choices import (
     BenchmarkStatus,
     CandidateStatus,
     Direction,
+    LockKind,
     MethodStatus,
     ObjectionStatus,
     ScoreRule,
@@ -259,7 +261,10 @@ class Round(models.Model):
     method = models.ForeignKey(
         MethodVersion, on_delete=models.PROTECT, related_name="rounds", verbose_name=_("评价方法版本")
     )
-    deadline = models.DateField(_("备案通过截止日"), help_text=_("截至该日（含）已通过审核的备案参与本批次"))
+    deadline = models.DateField(
+        _("申报截止日"),
+        help_text=_("截至该日（含）已通过审核、且选择参与认定的备案参与本批次；此后不再接受参与认定"),
+    )
     stage = models.CharField(_("阶段"), max_length=20, choices=Stage.choices, default=Stage.PATENT)
     evaluation_requested_at = models.DateTimeField(_("专利性评价请求时间"), null=True, blank=True)
     evaluated_at = models.DateTimeField(_("专利性评价完成时间"), null=True, blank=True)
@@ -267,6 +272,13 @@ class Round(models.Model):
     info_due = models.DateField(_("补充材料截止日"), null=True, blank=True)
     experts_per_product = models.PositiveSmallIntegerField(
         _("每个产品评审专家数"), default=3, validators=[MinValueValidator(3), MaxValueValidator(15)]
+    )
+    scoring_due = models.DateField(_("专家评分截止日"), null=True, blank=True)
+    publicity_days = models.PositiveSmallIntegerField(
+        _("公示期（工作日）"), default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    objections_due = models.DateField(
+        _("异议处理截止日"), null=True, blank=True, help_text=_("公示期内提出的异议，国家局在该日前处理完毕")
     )
     publicity_start = models.DateField(_("公示开始日"), null=True, blank=True)
     publicity_end = models.DateField(_("公示截止日"), null=True, blank=True)
@@ -336,6 +348,7 @@ class Candidate(models.Model):
     expert_score = models.DecimalField(_("产业性评价得分"), **SCORE, null=True, blank=True)
     certificate_number = models.CharField(_("证书编号"), max_length=20, unique=True, null=True, blank=True)
     certified_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
+    info_extended_to = models.DateField(_("准予补充材料至"), null=True, blank=True)
 
     objects = CandidateQuerySet.as_manager()
 
@@ -354,6 +367,29 @@ class Candidate(models.Model):
 
     def passed_in(self, trait: str) -> int:
         return getattr(self, f"passed_{trait}")
+
+    @property
+    def info_due(self) -> "dt.date | None":
+        """The last day this product may add its information: the round's, or a lock exception's."""
+        return self.info_extended_to or self.round.info_due
+
+    def status_on(self, today: "dt.date") -> str:
+        """The status as of `today`: a request for information past its deadline reads as not supplied even
+        before the daily task has closed it (evaluation/schedule.py `close_overdue_information`)."""
+        due = self.info_due
+        if self.status == CandidateStatus.INFO_REQUESTED and due is not None and today > due:
+            return CandidateStatus.INFO_MISSING
+        return self.status
+
+    @property
+    def current_status(self) -> str:
+        from patent_platform.clock import china_today
+
+        return self.status_on(china_today())
+
+    @property
+    def current_status_display(self) -> str:
+        return str(CandidateStatus(self.current_status).label)
 
 
 class IndicatorResultQuerySet(ScopedQuerySet):
@@ -561,3 +597,64 @@ class WhatIfRun(models.Model):
         if not self.total:
             return 0 if self.running else 100
         return min(100, round(100 * self.done / self.total))
+
+
+class LockExceptionQuerySet(ScopedQuerySet):
+    """The national office reads every exception; a filer or a port those of the candidates they may see."""
+
+    def visible_to(self, user: Any) -> Self:
+        if getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.NATIONAL_ADMIN:
+            return self.all()
+        return self.filter(candidate__in=Candidate.objects.visible_to(user))
+
+
+class LockException(models.Model):
+    """The national office lets one product past a deadline, with a reason (audited, shown on the result).
+
+    `cutoff`: a product-year admitted to the round after its filing cut-off (its filer may still opt in,
+    and the patent evaluation takes it in); `info`: a candidate may add its information until `until`.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="lock_exceptions")
+    kind = models.CharField(_("类型"), max_length=10, choices=LockKind.choices)
+    version = models.ForeignKey(
+        "filings.ProductVersion", on_delete=models.PROTECT, related_name="lock_exceptions", verbose_name=_("产品")
+    )
+    candidate = models.ForeignKey(
+        Candidate, null=True, blank=True, on_delete=models.CASCADE, related_name="lock_exceptions"
+    )
+    until = models.DateField(_("准予至"), null=True, blank=True)
+    reason = models.TextField(_("理由"), max_length=2000)
+    granted_at = models.DateTimeField(_("准予时间"), auto_now_add=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = LockExceptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("锁定例外")
+        verbose_name_plural = _("锁定例外")
+        ordering = ["granted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.get_kind_display()} · {self.version_id}"
+
+
+class Holiday(models.Model):
+    """A day the national office marks off the Monday–Friday working week (a public holiday), or on it
+    (a weekend day worked in exchange, 调休上班). The 公示 period counts working days."""
+
+    date = models.DateField(_("日期"), unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    is_workday = models.BooleanField(_("调休上班"), default=False, help_text=_("勾选：该周末日按工作日计算"))
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("节假日")
+        verbose_name_plural = _("节假日")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"

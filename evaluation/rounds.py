@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from evaluation import engine, methods
+from evaluation import engine, methods, workdays
 from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ScoreRule, Stage
 from evaluation.models import (
     CRITERIA,
@@ -83,19 +83,18 @@ def _lock_round(rnd: Round | int, stage: str) -> Round:
     return locked
 
 
-def _move(rnd: Round, stage: str, user: Any, message: str, **changes: Any) -> None:
+def _move(rnd: Round, stage: str, user: Any, message: str, early: str = "", **changes: Any) -> None:
+    """Move the round to `stage`; `early`: the office's reason for moving before the deadline (audited)."""
     before = rnd.stage
     rnd.stage = stage
     for name, value in changes.items():
         setattr(rnd, name, value)
     rnd.save()
-    audit.audit_event(
-        action=AuditAction.TRANSITION,
-        obj=rnd,
-        changes={"stage": [before, stage], **{k: [None, str(v)] for k, v in changes.items()}},
-        message=message,
-        actor=user,
-    )
+    recorded = {"stage": [before, stage], **{k: [None, str(v)] for k, v in changes.items()}}
+    if early:
+        recorded["early_reason"] = [None, early]
+        message += str(_("（截止日前提前进入：%(reason)s）")) % {"reason": early}
+    audit.audit_event(action=AuditAction.TRANSITION, obj=rnd, changes=recorded, message=message, actor=user)
 
 
 def _notify(candidate_ids: list[int], kind: str) -> None:
@@ -118,9 +117,26 @@ def start_round(
     deadline: dt.date,
     method: MethodVersion | None = None,
     experts_per_product: int = 3,
+    info_due: dt.date | None = None,
+    scoring_due: dt.date | None = None,
+    publicity_days: int = 5,
+    objections_due: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> Round:
-    """Create a round for a data year and queue its patent evaluation."""
+    """Create a round for a data year with its calendar. A round whose filing cut-off (`deadline`) has come
+    is evaluated at once; one whose cut-off lies ahead waits for it (the daily task then starts the patent
+    evaluation; the office may start it earlier with a reason, `rerun_patent_evaluation`)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
+    today = today or china_today()
+    calendar_errors = calendar_order_errors(
+        deadline=deadline,
+        info_due=info_due,
+        scoring_due=scoring_due,
+        objections_due=objections_due,
+        publicity_days=publicity_days,
+    )
+    if calendar_errors:
+        raise RoundError(calendar_errors, code="bad_calendar")
     method = method or MethodVersion.active()
     if method is None or method.status != MethodStatus.ACTIVE:
         raise RoundError(_("请先启用一个评价方法版本。"), code="no_method")
@@ -136,26 +152,59 @@ def start_round(
         deadline=deadline,
         method=method,
         experts_per_product=experts_per_product,
+        info_due=info_due,
+        scoring_due=scoring_due,
+        publicity_days=publicity_days,
+        objections_due=objections_due,
         created_by=user,
-        evaluation_requested_at=timezone.now(),
     )
+    if deadline > today:  # the cut-off lies ahead: filers may still opt in; the evaluation waits for it
+        rnd.save()
+        audit.audit_event(action=AuditAction.CREATE, obj=rnd, message=str(_("发起认定批次")), actor=user)
+        return rnd
+    rnd.evaluation_requested_at = timezone.now()
+    _check_evaluable(rnd)
+    rnd.save()
+    audit.audit_event(action=AuditAction.CREATE, obj=rnd, message=str(_("发起认定批次")), actor=user)
+    _queue_evaluation(rnd)
+    return rnd
+
+
+def calendar_order_errors(
+    *,
+    deadline: dt.date,
+    info_due: dt.date | None,
+    scoring_due: dt.date | None,
+    objections_due: dt.date | None,
+    publicity_days: int,
+) -> dict[str, str]:
+    """The calendar's dates in the order of the stages: cut-off < information < scoring < objections."""
+    errors: dict[str, str] = {}
+    if info_due is not None and info_due <= deadline:
+        errors["info_due"] = str(_("补充材料截止日须晚于申报截止日。"))
+    if scoring_due is not None and scoring_due <= (info_due or deadline):
+        errors["scoring_due"] = str(_("专家评分截止日须晚于补充材料截止日。"))
+    if objections_due is not None and objections_due <= (scoring_due or info_due or deadline):
+        errors["objections_due"] = str(_("异议处理截止日须晚于专家评分截止日。"))
+    if not 1 <= publicity_days <= 30:
+        errors["publicity_days"] = str(_("公示期须为 1–30 个工作日。"))
+    return errors
+
+
+def _check_evaluable(rnd: Round) -> None:
     missing = engine.missing_benchmarks(rnd)
     if missing:
         raise RoundError(
             _("以下产品分类尚无已确定的 %(year)s 年度基准值，请先确定：%(classes)s")
-            % {"year": data_year, "classes": "、".join(missing)},
+            % {"year": rnd.data_year, "classes": "、".join(missing)},
             code="missing_benchmarks",
         )
     if not engine.eligible_versions(rnd).exists():
         raise RoundError(
             _("没有符合条件的产品：%(year)s 年度、截至 %(deadline)s 已通过备案且选择参与认定。")
-            % {"year": data_year, "deadline": deadline.isoformat()},
+            % {"year": rnd.data_year, "deadline": rnd.deadline.isoformat()},
             code="nothing_eligible",
         )
-    rnd.save()
-    audit.audit_event(action=AuditAction.CREATE, obj=rnd, message=str(_("发起认定批次")), actor=user)
-    _queue_evaluation(rnd)
-    return rnd
 
 
 def _queue_evaluation(rnd: Round) -> None:
@@ -165,15 +214,44 @@ def _queue_evaluation(rnd: Round) -> None:
 
 
 @transaction.atomic
-def rerun_patent_evaluation(rnd: Round, user: Any) -> Round:
-    """Compute the patent evaluation again (e.g. after a correction); the same data gives the same rows."""
+def rerun_patent_evaluation(rnd: Round, user: Any, reason: str = "", today: dt.date | None = None) -> Round:
+    """Compute the patent evaluation (again, e.g. after a correction; the same data gives the same rows).
+    The first evaluation before the filing cut-off has passed needs the office's reason."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.PATENT)
+    first = rnd.evaluation_requested_at is None
+    early = early_reason(rnd.deadline, _("申报截止日"), reason, today) if first else ""
+    _check_evaluable(rnd)
     rnd.evaluation_requested_at = timezone.now()
     rnd.save(update_fields=["evaluation_requested_at"])
-    audit.audit_event(action=AuditAction.UPDATE, obj=rnd, message=str(_("重新进行专利性评价")), actor=user)
+    message = _("进行专利性评价") if first else _("重新进行专利性评价")
+    audit.audit_event(
+        action=AuditAction.UPDATE,
+        obj=rnd,
+        changes={"early_reason": [None, early]} if early else None,
+        message=str(message) + (str(_("（截止日前提前进行：%(reason)s）")) % {"reason": early} if early else ""),
+        actor=user,
+    )
     _queue_evaluation(rnd)
     return rnd
+
+
+def early_reason(deadline: dt.date | None, label: Any, reason: str, today: dt.date | None = None) -> str:
+    """A stage may start before the previous stage's deadline has passed only with the office's reason
+    (the confirmation): returns the reason to record ("" when the deadline has passed or there is none)."""
+    today = today or china_today()
+    if deadline is None or today > deadline:
+        return ""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RoundError(
+            {
+                "reason": _("%(label)s（%(date)s）尚未届满。如确需提前进入下一阶段，请确认并填写理由。")
+                % {"label": label, "date": deadline.isoformat()}
+            },
+            code="before_deadline",
+        )
+    return reason
 
 
 def evaluate(round_id: int) -> dict[str, int]:
@@ -196,9 +274,13 @@ def evaluate(round_id: int) -> dict[str, int]:
 
 
 @transaction.atomic
-def request_information(rnd: Round, user: Any, due: dt.date) -> Round:
+def request_information(rnd: Round, user: Any, due: dt.date | None = None) -> Round:
+    """Ask the filers of the passing products for their information, by `due` (default: the calendar's)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.PATENT)
+    due = due or rnd.info_due
+    if due is None:
+        raise RoundError({"info_due": _("请填写补充材料截止日。")}, code="due_required")
     if rnd.evaluated_at is None:
         raise RoundError(_("专利性评价尚未完成。"), code="not_evaluated")
     if due < china_today():
@@ -226,8 +308,9 @@ def submit_information(candidate_id: int, user: Any, data: Mapping[str, Any], at
         raise RoundError(_("本批次现在不在补充材料阶段，不能补充材料。"), code="wrong_stage")
     if candidate.status not in (C.INFO_REQUESTED, C.INFO_SUBMITTED):
         raise RoundError(_("现在不能为该产品补充材料。"), code="info_closed")
-    if rnd.info_due and china_today() > rnd.info_due:
-        raise RoundError(_("补充材料已于 %(due)s 截止。") % {"due": rnd.info_due.isoformat()}, code="info_overdue")
+    due = candidate.info_due  # the round's, or the one a lock exception granted this product
+    if due and china_today() > due:
+        raise RoundError(_("补充材料已于 %(due)s 截止。") % {"due": due.isoformat()}, code="info_overdue")
     errors = {f: _("请填写此项。") for f in INFO_FIELDS if not str(data.get(f) or "").strip()}
     if errors:
         raise RoundError(errors, code="required")
@@ -307,11 +390,22 @@ def _choose(candidate: Candidate, size: int, load: dict[int, int]) -> list[User]
     return chosen
 
 
+def information_deadline(rnd: Round) -> dt.date | None:
+    """The information stage's last day: the round's, or a later one granted to a product (which may answer,
+    or correct its answer, until then)."""
+    granted = rnd.candidates.filter(status__in=[C.INFO_REQUESTED, C.INFO_SUBMITTED], info_extended_to__isnull=False)
+    extended = granted.aggregate(m=Max("info_extended_to"))["m"]
+    dates = [d for d in (rnd.info_due, extended) if d is not None]
+    return max(dates) if dates else None
+
+
 @transaction.atomic
-def start_industry_evaluation(rnd: Round, user: Any) -> dict[str, int]:
-    """Close the information stage and assign every product with information to its expert panel."""
+def start_industry_evaluation(rnd: Round, user: Any, reason: str = "", today: dt.date | None = None) -> dict[str, int]:
+    """Close the information stage and assign every product with information to its expert panel
+    (before the information deadline has passed only with the office's reason)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.INFO)
+    early = early_reason(information_deadline(rnd), _("补充材料截止日"), reason, today)
     missing = rnd.candidates.filter(status=C.INFO_REQUESTED).update(status=C.INFO_MISSING)
     candidates = list(rnd.candidates.filter(status=C.INFO_SUBMITTED).select_related("unit", "product_class", "version"))
     if not candidates:
@@ -349,7 +443,7 @@ def start_industry_evaluation(rnd: Round, user: Any) -> dict[str, int]:
         message=str(_("分配专家评审任务")),
     )
     Candidate.objects.filter(pk__in=[c.pk for c in candidates]).update(status=C.EXPERT_REVIEW)
-    _move(rnd, Stage.INDUSTRY, user, str(_("开始产业性评价")))
+    _move(rnd, Stage.INDUSTRY, user, str(_("开始产业性评价")), early=early)
     return {"assigned": len(rows), "products": len(candidates), "missing_info": missing}
 
 
@@ -433,15 +527,25 @@ def listed_candidates(rnd: Round, statuses: tuple[str, ...] = (C.EXPERT_REVIEW, 
 
 @transaction.atomic
 def start_publicity(
-    rnd: Round, user: Any, days: int, start: dt.date | None = None, *, confirm_listed: bool = False
+    rnd: Round,
+    user: Any,
+    days: int | None = None,
+    start: dt.date | None = None,
+    reason: str = "",
+    today: dt.date | None = None,
+    *,
+    confirm_listed: bool = False,
 ) -> dict[str, int]:
-    """Combine the expert scores and publish the proposed list. A proposed product whose unit is on a credit list
-    (经营异常名录 / 严重违法失信名单) needs `confirm_listed`: the list is shown first, the office confirms it has
-    seen it (recorded in the audit log); without it nothing is published and nothing saved."""
+    """Combine the scores and publish the proposed list for `days` working days (default: the calendar's);
+    before the scoring deadline has passed only with the office's reason. A proposed product whose unit is on a
+    credit list (经营异常名录 / 严重违法失信名单) needs `confirm_listed`: the list is shown first, the office
+    confirms it has seen it (recorded in the audit log); without it nothing is published and nothing saved."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = _lock_round(rnd, Stage.INDUSTRY)
-    if days < 1 or days > 60:
-        raise RoundError({"days": _("公示天数须在 1–60 天之间。")}, code="bad_days")
+    days = rnd.publicity_days if days is None else days
+    if days < 1 or days > 30:
+        raise RoundError({"days": _("公示期须为 1–30 个工作日。")}, code="bad_days")
+    early = early_reason(rnd.scoring_due, _("专家评分截止日"), reason, today)
     unscored = Assignment.objects.filter(candidate__round=rnd, scored_at__isnull=True).count()
     if unscored:
         raise RoundError(_("还有 %(n)s 项专家评分未完成，不能进入公示。") % {"n": unscored}, code="unscored")
@@ -458,15 +562,10 @@ def start_publicity(
         raise RoundError(_("没有产品达到产业性评价通过分数，无可公示名单。"), code="nobody_proposed")
     listed = listed_candidates(rnd, (C.PROPOSED,))
     if listed and not confirm_listed:  # the transaction rolls the combined scores back with the refusal
-        raise RoundError(
-            {
-                "confirm_listed": _(
-                    "拟公示名单中有 %(n)s 个产品的备案单位在信用名单中（见上），请核实并勾选确认后再公示。"
-                )
-                % {"n": len(listed)}
-            },
-            code="listed_unconfirmed",
-        )
+        message = _("拟公示名单中有 %(n)s 个产品的备案单位在信用名单中（见上），请核实并勾选确认后再公示。") % {
+            "n": len(listed)
+        }
+        raise RoundError({"confirm_listed": ValidationError(message, code="listed_unconfirmed")})
     if listed:
         audit.audit_event(
             action=AuditAction.UPDATE,
@@ -481,8 +580,10 @@ def start_publicity(
         Stage.PUBLICITY,
         user,
         str(_("拟认定名单公示")),
+        early=early,
+        publicity_days=days,
         publicity_start=start,
-        publicity_end=start + dt.timedelta(days=days - 1),
+        publicity_end=workdays.period_end(start, days),
     )
     return {"proposed": proposed, "failed": failed}
 

@@ -33,3 +33,12 @@ def run_whatif(self: Any, run_id: int) -> str:
     from evaluation.whatif import province_names, run
 
     return run(run_id, province_names())
+
+
+@shared_task(bind=True, base=ClaimingTask, acks_late=True, name="evaluation.calendar_tick")
+def calendar_tick(self: Any) -> dict[str, int]:
+    """Daily: close the information requests past their deadline, start the patent evaluations whose
+    cut-off has passed, send the reminders of the coming deadlines (each at most once)."""
+    from evaluation.schedule import tick
+
+    return tick()

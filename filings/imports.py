@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from filings import services
+from filings import candidacy, services
 from filings.cells import read_patent
 from filings.choices import ImportKind, LegalStatus, LicenceKind, RightKind
 from filings.models import (
@@ -493,6 +493,8 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
         year = data.get("data_year", max_year)
         if message := services.data_year_error(year):
             problems.add(first, "data_year", message)
+        elif data.get("certification_opt_in") and (refusal := candidacy.opt_in_refusal(year, None)):
+            problems.add(first, "certification_opt_in", refusal)
         if data.get("first_sale_date") and data["first_sale_date"] > today:
             problems.add(first, "first_sale_date", _("日期不能晚于今天。"))
         # the figures' rules are those every path applies (a blank export figure is 0, the others required)

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from filings import conflicts
+from filings import candidacy, conflicts
 from filings.choices import EDITABLE_STATUSES, ConflictStatus, LicenceKind, RightKind
 from filings.identifiers import parse_patent_number, validate_uscc
 from filings.models import (
@@ -514,6 +514,8 @@ def create_product(
     if message := data_year_error(year):
         raise ValidationError({"data_year": [message]})
     _check_shape(unit.pk, data, links)
+    if data.get("certification_opt_in") and (refusal := candidacy.opt_in_refusal(year, None)):
+        raise ValidationError({"certification_opt_in": [refusal]})
     data = figures_to_store(data)
     product = Product(unit=unit, created_by=user)
     product.save()
@@ -549,6 +551,9 @@ def update_version(
         )
     merged = {f: getattr(locked, f) for f in FIGURES} | dict(data)
     _check_shape(locked.product.unit_id, merged, links)
+    opting_in = bool(data.get("certification_opt_in")) and not locked.certification_opt_in
+    if opting_in and (refusal := candidacy.opt_in_refusal(locked.data_year, locked.pk)):
+        raise ValidationError({"certification_opt_in": [refusal]})
     data = figures_to_store(data)
     before = audit.snapshot(locked)
     for f in VERSION_FIELDS:

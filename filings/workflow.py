@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from filings import webhooks
+from filings import candidacy, webhooks
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.models import (
     FilingNumberSequence,
@@ -476,6 +476,9 @@ def set_certification_opt_in(version: ProductVersion, user: Any, opt_in: bool) -
         locked = _lock(version, user)
         if locked.status in (S.REVOKED, S.WITHDRAWN):
             raise WorkflowError(_("已撤回或已撤销的备案不能参与认定。"), code="opt_in_closed")
+        opting_in = opt_in and not locked.certification_opt_in
+        if opting_in and (refusal := candidacy.opt_in_refusal(locked.data_year, locked.pk)):
+            raise WorkflowError(refusal, code="opt_in_cutoff")
         if locked.certification_opt_in != opt_in:
             before = audit.snapshot(locked)
             locked.certification_opt_in = opt_in

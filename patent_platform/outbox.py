@@ -43,6 +43,7 @@ KINDS: dict[str, Any] = {
     "filings.flag": _("关联专利法律状态变化提示"),
     "filings.member_invitation": _("备案单位成员设置密码"),
     "evaluation.candidate": _("认定轮次通知（补充材料、认定结果）"),
+    "evaluation.reminder": _("认定批次截止日提醒（补充材料、专家评分、异议处理）"),
     "evaluation.expert_invitation": _("评审专家设置密码"),
     "provincial.publication": _("月度与年度发布已生成"),
     "provincial.report_submitted": _("管理端口工作报送"),

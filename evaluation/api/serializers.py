@@ -173,6 +173,9 @@ class RoundSerializer(ModelSerializer):
             "evaluated_at",
             "evaluation_runs",
             "info_due",
+            "scoring_due",
+            "publicity_days",
+            "objections_due",
             "experts_per_product",
             "publicity_start",
             "publicity_end",
@@ -191,7 +194,15 @@ class RoundSerializer(ModelSerializer):
 class RoundCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     data_year = serializers.IntegerField(min_value=2000, max_value=2100)
-    deadline = serializers.DateField(help_text=_("备案通过截止日：截至该日（含）已通过审核的备案参与本批次"))
+    deadline = serializers.DateField(
+        help_text=_("申报截止日：截至该日（含）已通过审核、且选择参与认定的备案参与本批次；此后不再接受参与认定")
+    )
+    info_due = serializers.DateField(required=False, allow_null=True, help_text=_("补充材料截止日"))
+    scoring_due = serializers.DateField(required=False, allow_null=True, help_text=_("专家评分截止日"))
+    publicity_days = serializers.IntegerField(
+        required=False, default=5, min_value=1, max_value=30, help_text=_("公示期（工作日，1–30）")
+    )
+    objections_due = serializers.DateField(required=False, allow_null=True, help_text=_("异议处理截止日"))
     method = IdRelatedField(
         queryset=MethodVersion.objects.all(), required=False, help_text=_("评价方法版本 id，默认现行版本")
     )
@@ -200,13 +211,39 @@ class RoundCreateSerializer(serializers.Serializer):
     )
 
 
-class InformationRequestSerializer(serializers.Serializer):
-    info_due = serializers.DateField(help_text=_("补充材料截止日"))
+class EarlySerializer(serializers.Serializer):
+    """The office's confirmation of a stage move before the previous stage's deadline has passed."""
+
+    confirm = serializers.BooleanField(
+        required=False, default=False, help_text=_("确认在上一阶段截止日前提前进入下一阶段")
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text=_("提前进入下一阶段的理由（与 confirm 一起填写）")
+    )
+
+    def early_reason(self) -> str:
+        data = self.validated_data
+        return data.get("reason", "") if data.get("confirm") else ""
 
 
-class PublicitySerializer(serializers.Serializer):
-    days = serializers.IntegerField(min_value=1, max_value=SMALL_MAX, help_text=_("公示天数（1–60）"))
+class InformationRequestSerializer(EarlySerializer):
+    info_due = serializers.DateField(required=False, allow_null=True, help_text=_("补充材料截止日，默认批次日程中的"))
+
+
+class PublicitySerializer(EarlySerializer):
+    days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=SMALL_MAX,
+        help_text=_("公示期（工作日，1–30），默认批次日程中的"),
+    )
     start = serializers.DateField(required=False, allow_null=True, help_text=_("公示开始日，默认今天"))
+    confirm_listed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_("拟公示名单中有备案单位在信用名单中时，确认已核实（否则返回 400，code 为 listed_unconfirmed）"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,7 +320,12 @@ class ResultSerializer(ModelSerializer):
     unit_name = serializers.CharField(source="unit.name", read_only=True)
     product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
     product_class_name = serializers.CharField(source="product_class.name", read_only=True)
-    status = serializers.ChoiceField(choices=CandidateStatus.choices, read_only=True)
+    status = serializers.ChoiceField(
+        source="current_status",
+        choices=CandidateStatus.choices,
+        read_only=True,
+        help_text=_("今天的状态：补充材料逾期的，即使每日任务尚未运行，也显示为未按期补充材料"),
+    )
     passed = serializers.SerializerMethodField(help_text=_("各特征的达标指标数"))
     indicators = IndicatorResultSerializer(source="results", many=True, read_only=True)
     expert_scores = serializers.SerializerMethodField(

@@ -26,6 +26,7 @@ from evaluation.api.serializers import (
     BenchmarkSetCreateSerializer,
     BenchmarkSetSerializer,
     BenchmarkValuesSerializer,
+    EarlySerializer,
     InformationRequestSerializer,
     MethodSerializer,
     PercentileSerializer,
@@ -301,11 +302,18 @@ class RoundViewSet(ScopedModelViewSet):
         require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         return rnd
 
-    @_round_action("evaluate", _("重新进行专利性评价（在后台运行；专利性评价阶段；国家局管理员）"), code=202)
+    @_round_action(
+        "evaluate",
+        _("进行或重新进行专利性评价（后台运行；国家局管理员；申报截止前首次进行须 confirm 并填写理由）"),
+        EarlySerializer,
+        code=202,
+    )
     @action(detail=True, methods=["post"])
     def evaluate(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
-        rounds.rerun_patent_evaluation(rnd, request.user)
+        body = EarlySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rounds.rerun_patent_evaluation(rnd, request.user, body.early_reason())
         return self._respond(rnd.pk, status.HTTP_202_ACCEPTED)
 
     @_round_action(
@@ -318,14 +326,20 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = InformationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.request_information(rnd, request.user, body.validated_data["info_due"])
+        rounds.request_information(rnd, request.user, body.validated_data.get("info_due"))
         return self._respond(rnd.pk)
 
-    @_round_action("start_industry_evaluation", _("结束补充材料，分配专家，进入产业性评价阶段（国家局管理员）"))
+    @_round_action(
+        "start_industry_evaluation",
+        _("结束补充材料，分配专家，进入产业性评价阶段（国家局管理员；补充材料截止前须 confirm 并填写理由）"),
+        EarlySerializer,
+    )
     @action(detail=True, methods=["post"], url_path="start-industry-evaluation", url_name="start-industry-evaluation")
     def start_industry_evaluation(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
-        rounds.start_industry_evaluation(rnd, request.user)
+        body = EarlySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rounds.start_industry_evaluation(rnd, request.user, body.early_reason())
         return self._respond(rnd.pk)
 
     @_round_action("start_publicity", _("合成专家评分，公示拟认定名单（国家局管理员）"), PublicitySerializer)
@@ -334,7 +348,15 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = PublicitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.start_publicity(rnd, request.user, body.validated_data["days"], body.validated_data.get("start"))
+        data = body.validated_data
+        rounds.start_publicity(
+            rnd,
+            request.user,
+            data.get("days"),
+            data.get("start"),
+            body.early_reason(),
+            confirm_listed=data.get("confirm_listed", False),
+        )
         return self._respond(rnd.pk)
 
     @_round_action("finalize", _("公示期满后公布认定结果并编发证书编号（国家局管理员）"))

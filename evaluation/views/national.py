@@ -24,9 +24,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from evaluation import engine, experts, rounds
-from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ObjectionStatus, Stage
-from evaluation.models import Candidate, ExpertProfile, IndicatorResult, MethodVersion, Objection, Round
+from evaluation import engine, experts, rounds, schedule
+from evaluation.choices import STAGE_ORDER, CandidateStatus, LockKind, MethodStatus, ObjectionStatus, Stage
+from evaluation.models import (
+    Candidate,
+    ExpertProfile,
+    Holiday,
+    IndicatorResult,
+    LockException,
+    MethodVersion,
+    Objection,
+    Round,
+)
 from filings.forms import BootstrapFormMixin, DateInput
 from filings.models import ProductClass
 from filings.workflow import default_data_year
@@ -82,10 +91,22 @@ class RoundForm(StyledForm):
         help_text=gettext_lazy("认定使用该年度的备案数据（上一自然年）"),
     )
     deadline = forms.DateField(
-        label=gettext_lazy("备案通过截止日"),
+        label=gettext_lazy("申报截止日"),
         widget=DateInput(),
-        help_text=gettext_lazy("截至该日（含）已通过审核、且选择参与认定的备案参与本批次"),
+        help_text=gettext_lazy(
+            "截至该日（含）已通过审核、且选择参与认定的备案参与本批次；此后不再接受参与认定。截止日在今后的，截止后开始专利性评价"
+        ),
     )
+    info_due = forms.DateField(label=gettext_lazy("补充材料截止日"), widget=DateInput())
+    scoring_due = forms.DateField(label=gettext_lazy("专家评分截止日"), widget=DateInput())
+    publicity_days = forms.IntegerField(
+        label=gettext_lazy("公示期（工作日）"),
+        min_value=1,
+        max_value=30,
+        initial=5,
+        help_text=gettext_lazy("按周一至周五计算，扣除国家局登记的节假日"),
+    )
+    objections_due = forms.DateField(label=gettext_lazy("异议处理截止日"), widget=DateInput(), required=False)
     method = forms.ModelChoiceField(
         label=gettext_lazy("评价方法版本"),
         queryset=MethodVersion.objects.filter(status=MethodStatus.ACTIVE),
@@ -137,6 +158,10 @@ class RoundCreateView(ScopedTemplateView):
             initial={
                 "data_year": self.request.GET.get("data_year") or default_data_year(),
                 "deadline": china_today(),
+                "info_due": china_today() + dt.timedelta(days=30),
+                "scoring_due": china_today() + dt.timedelta(days=60),
+                "publicity_days": 5,
+                "objections_due": china_today() + dt.timedelta(days=90),
                 "name": _("%(year)s 年度专利密集型产品认定") % {"year": default_data_year()},
                 "experts_per_product": 3,
                 "method": MethodVersion.active(),
@@ -174,21 +199,51 @@ class RoundCreateView(ScopedTemplateView):
                     deadline=data["deadline"],
                     method=data["method"],
                     experts_per_product=data["experts_per_product"],
+                    info_due=data["info_due"],
+                    scoring_due=data["scoring_due"],
+                    publicity_days=data["publicity_days"],
+                    objections_due=data.get("objections_due"),
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, _("认定批次已发起，专利性评价正在后台进行。"))
+                if rnd.evaluation_requested_at is None:
+                    messages.success(
+                        request,
+                        _("认定批次已发起：申报截止日 %(date)s 之前企业仍可选择参与认定，截止后开始专利性评价。")
+                        % {"date": rnd.deadline.isoformat()},
+                    )
+                else:
+                    messages.success(request, _("认定批次已发起，专利性评价正在后台进行。"))
                 return HttpResponseRedirect(reverse("certification:round", args=[rnd.pk]))
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class InfoForm(StyledForm):
+class EarlyForm(StyledForm):
+    """The confirmation of a stage move before the previous stage's deadline has passed."""
+
+    confirm = forms.BooleanField(label=gettext_lazy("确认在截止日前提前进入下一阶段"), required=False)
+    reason = forms.CharField(
+        label=gettext_lazy("提前的理由"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def early_reason(self) -> str:
+        data = self.cleaned_data
+        return data.get("reason", "") if data.get("confirm") else ""
+
+
+class InfoForm(EarlyForm):
     info_due = forms.DateField(label=gettext_lazy("补充材料截止日"), widget=DateInput())
 
 
-class PublicityForm(StyledForm):
-    days = forms.IntegerField(label=gettext_lazy("公示天数"), min_value=1, max_value=60, initial=5)
+class PublicityForm(EarlyForm):
+    days = forms.IntegerField(
+        label=gettext_lazy("公示期（工作日）"),
+        min_value=1,
+        max_value=30,
+        initial=5,
+        help_text=gettext_lazy("按周一至周五计算，扣除国家局登记的节假日"),
+    )
     start = forms.DateField(
         label=gettext_lazy("公示开始日"),
         widget=DateInput(),
@@ -198,6 +253,46 @@ class PublicityForm(StyledForm):
     confirm_listed = forms.BooleanField(
         label=gettext_lazy("我已核实上列信用名单中的单位，仍将其产品列入公示"), required=False
     )
+
+
+# the deadline each stage action waits for (shown beside its confirmation)
+EARLY_LABELS: Mapping[str, Any] = {
+    "evaluate": gettext_lazy("申报截止日"),
+    "start-industry": gettext_lazy("补充材料截止日"),
+    "start-publicity": gettext_lazy("专家评分截止日"),
+}
+
+
+def early_dates(rnd: Round) -> dict[str, dt.date | None]:
+    """Per stage action, the previous stage's deadline while it has not passed (the move needs a reason)."""
+    today = china_today()
+
+    def pending(day: dt.date | None) -> dt.date | None:
+        return day if day is not None and today <= day else None
+
+    return {
+        "evaluate": pending(rnd.deadline) if rnd.evaluation_requested_at is None else None,
+        "start_industry": pending(rounds.information_deadline(rnd)) if rnd.stage == Stage.INFO else None,
+        "start_publicity": pending(rnd.scoring_due),
+    }
+
+
+class ExceptionForm(StyledForm):
+    kind = forms.ChoiceField(label=gettext_lazy("例外类型"), choices=LockKind.choices)
+    filing_number = forms.CharField(
+        label=gettext_lazy("产品备案号"),
+        required=False,
+        max_length=40,
+        help_text=gettext_lazy("申报截止后准予参评时填写"),
+    )
+    candidate = forms.IntegerField(label=gettext_lazy("参评产品"), required=False, widget=forms.HiddenInput)
+    until = forms.DateField(
+        label=gettext_lazy("准予补充至"),
+        required=False,
+        widget=DateInput(),
+        help_text=gettext_lazy("逾期补充材料时填写"),
+    )
+    reason = forms.CharField(label=gettext_lazy("理由"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CandidateFilterForm(forms.Form):
@@ -254,7 +349,7 @@ class RoundDetailView(ScopedTemplateView):
         candidates = filters.apply(
             self.scoped_queryset(Candidate)
             .filter(round=rnd)
-            .select_related("version", "unit", "product", "product_class")
+            .select_related("round", "version", "unit", "product", "product_class")
             .order_by("-patent_passed", "-passed_total", "product_class__code", "pk")
         )
         total = candidates.count()
@@ -292,8 +387,29 @@ class RoundDetailView(ScopedTemplateView):
             objections=list(objections),
             pending_objections=sum(1 for o in objections if o.status == ObjectionStatus.PENDING),
             actions=STAGE_ACTIONS[rnd.stage],
-            info_form=kwargs.get("info_form") or InfoForm(initial={"info_due": china_today() + dt.timedelta(days=14)}),
-            publicity_form=kwargs.get("publicity_form") or PublicityForm(initial={"days": 5}),
+            info_form=kwargs.get("info_form")
+            or InfoForm(initial={"info_due": rnd.info_due or china_today() + dt.timedelta(days=14)}),
+            publicity_form=kwargs.get("publicity_form") or PublicityForm(initial={"days": rnd.publicity_days}),
+            early_form=kwargs.get("early_form") or EarlyForm(),
+            exception_form=kwargs.get("exception_form") or ExceptionForm(),
+            deadlines=schedule.deadlines(rnd),
+            lock_exceptions=list(
+                self.scoped_queryset(LockException)
+                .filter(round=rnd)
+                .select_related("version", "granted_by", "candidate")
+            ),
+            early_labels={k.replace("-", "_"): v for k, v in EARLY_LABELS.items()},
+            early=early_dates(rnd),
+            cutoff_passed=china_today() > rnd.deadline,
+            late_candidates=[
+                c
+                for c in rnd.candidates.filter(status__in=[C.INFO_REQUESTED, C.INFO_MISSING]).select_related(
+                    "version", "round"
+                )
+                if c.current_status == C.INFO_MISSING
+            ]
+            if rnd.stage == Stage.INFO
+            else [],
             action_errors=kwargs.get("action_errors", {}),
             scoring=scoring,
             publicity_open=rounds.publicity_open(rnd),
@@ -327,11 +443,13 @@ class RoundActionView(ScopedViewMixin, View):
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         rnd = get_object_or_404(self.scoped_queryset(), pk=pk)
         user = request.user
-        info_form = publicity_form = None
+        info_form = publicity_form = exception_form = None
+        early_form = EarlyForm(request.POST)
+        early_form.is_valid()
         try:
             if action == "evaluate":
-                rounds.rerun_patent_evaluation(rnd, user)
-                messages.success(request, _("已重新发起专利性评价，结果将在完成后显示。"))
+                rounds.rerun_patent_evaluation(rnd, user, early_form.early_reason())
+                messages.success(request, _("已发起专利性评价，结果将在完成后显示。"))
             elif action == "request-information":
                 info_form = InfoForm(request.POST)
                 if not info_form.is_valid():
@@ -339,7 +457,7 @@ class RoundActionView(ScopedViewMixin, View):
                 rounds.request_information(rnd, user, info_form.cleaned_data["info_due"])
                 messages.success(request, _("已通知通过专利性评价的企业补充材料。"))
             elif action == "start-industry":
-                counts = rounds.start_industry_evaluation(rnd, user)
+                counts = rounds.start_industry_evaluation(rnd, user, early_form.early_reason())
                 messages.success(
                     request,
                     _(
@@ -354,11 +472,31 @@ class RoundActionView(ScopedViewMixin, View):
                     raise ValidationError([m for ms in publicity_form.errors.values() for m in ms])
                 data = publicity_form.cleaned_data
                 counts = rounds.start_publicity(
-                    rnd, user, data["days"], data.get("start"), confirm_listed=data.get("confirm_listed", False)
+                    rnd,
+                    user,
+                    data["days"],
+                    data.get("start"),
+                    publicity_form.early_reason(),
+                    confirm_listed=data.get("confirm_listed", False),
                 )
                 messages.success(
                     request, _("拟认定名单已公示：%(proposed)s 个产品；%(failed)s 个产品未达到通过分数。") % counts
                 )
+            elif action == "lock-exception":
+                exception_form = ExceptionForm(request.POST)
+                if not exception_form.is_valid():
+                    raise ValidationError({k: list(v) for k, v in exception_form.errors.items()})
+                data = exception_form.cleaned_data
+                schedule.grant_lock_exception(
+                    rnd,
+                    user,
+                    kind=data["kind"],
+                    reason=data["reason"],
+                    filing_number=data.get("filing_number") or "",
+                    candidate_id=data.get("candidate"),
+                    until=data.get("until"),
+                )
+                messages.success(request, _("已准予锁定例外，并记录理由。"))
             elif action == "finalize":
                 counts = rounds.finalize(rnd, user)
                 messages.success(request, _("认定结果已公布：%(certified)s 个产品获得认定，证书已生成。") % counts)
@@ -367,10 +505,14 @@ class RoundActionView(ScopedViewMixin, View):
         except ValidationError as exc:
             view = RoundDetailView()
             view.setup(request, pk=pk)
+            if exception_form is not None:
+                add_service_errors(exception_form, exc)
             context = view.get_context_data(
                 round=view.get_round(),
                 info_form=info_form,
                 publicity_form=publicity_form,
+                early_form=early_form,
+                exception_form=exception_form,
                 action_errors={action: [m for ms in error_dict(exc).values() for m in ms]},
             )
             # another administrator moved the round first: 409, the page as the round is now (issue 17, §5)
@@ -652,3 +794,54 @@ class ExpertActiveView(ScopedViewMixin, View):
             % {"name": profile.user.get_full_name()},
         )
         return HttpResponseRedirect(reverse("certification:experts"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Holidays of the working-day calendar (the 公示 period)
+
+
+class HolidayForm(StyledForm):
+    date = forms.DateField(label=gettext_lazy("日期"), widget=DateInput())
+    name = forms.CharField(label=gettext_lazy("名称"), max_length=50)
+    is_workday = forms.BooleanField(
+        label=gettext_lazy("调休上班"), required=False, help_text=gettext_lazy("勾选：该周末日按工作日计算")
+    )
+
+
+class HolidayListView(ScopedTemplateView):
+    """The days off (and weekend days worked) the 公示 period's working days leave out (or count)."""
+
+    roles = NATIONAL
+    model = Holiday
+    template_name = "evaluation/national/holidays.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            holidays=list(self.scoped_queryset().filter(date__year__gte=china_today().year - 1)),
+            form=kwargs.get("form") or HolidayForm(),
+        )
+        return context
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = HolidayForm(request.POST)
+        if form.is_valid():
+            try:
+                schedule.set_holiday(request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("已登记 %(date)s。") % {"date": form.cleaned_data["date"].isoformat()})
+                return HttpResponseRedirect(reverse("certification:holidays"))
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class HolidayDeleteView(ScopedViewMixin, View):
+    roles = NATIONAL
+    model = Holiday
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        holiday = get_object_or_404(self.scoped_queryset(), pk=pk)
+        schedule.delete_holiday(request.user, holiday)
+        messages.success(request, _("已删除 %(date)s。") % {"date": holiday.date.isoformat()})
+        return HttpResponseRedirect(reverse("certification:holidays"))

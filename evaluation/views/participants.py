@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from evaluation import engine, rounds
+from evaluation import engine, rounds, schedule
 from evaluation.choices import CandidateStatus, Direction, Stage, Trait
 from evaluation.models import (
     CRITERIA,
@@ -64,14 +64,32 @@ def info_open(candidate: Candidate) -> bool:
     return (
         rnd.stage == Stage.INFO
         and candidate.status in (C.INFO_REQUESTED, C.INFO_SUBMITTED)
-        and (rnd.info_due is None or china_today() <= rnd.info_due)
+        and (candidate.info_due is None or china_today() <= candidate.info_due)
     )
+
+
+def calendars(rnds: Iterable[Round], candidate: Candidate | None = None) -> list[dict[str, Any]]:
+    """The calendars (deadlines with the time left) of the rounds a participant takes part in, unfinished
+    ones only, each once."""
+    seen: set[int] = set()
+    result = []
+    for rnd in rnds:
+        if rnd.pk in seen or rnd.stage == Stage.FINAL:
+            continue
+        seen.add(rnd.pk)
+        result.append({"round": rnd, "deadlines": schedule.deadlines(rnd, candidate=candidate)})
+    return result
+
+
+def open_rounds() -> list[Round]:
+    """Rounds still taking candidacies (their filing cut-off not passed)."""
+    return list(Round.objects.filter(deadline__gte=china_today()).order_by("deadline", "pk"))
 
 
 def info_closed_message(candidate: Candidate) -> str:
     rnd = candidate.round
-    if rnd.stage == Stage.INFO and candidate.status in (C.INFO_REQUESTED, C.INFO_SUBMITTED) and rnd.info_due:
-        return _("补充材料已于 %(due)s 截止，不能再提交或修改。") % {"due": rnd.info_due.isoformat()}
+    if rnd.stage == Stage.INFO and candidate.status in (C.INFO_REQUESTED, C.INFO_SUBMITTED) and candidate.info_due:
+        return _("补充材料已于 %(due)s 截止，不能再提交或修改。") % {"due": candidate.info_due.isoformat()}
     if candidate.status in (C.PATENT_FAILED, C.PATENT_PASSED) and rnd.stage == Stage.PATENT:
         return _("本批次尚未通知补充材料。")
     return _("该产品现在不需要（或不能再）补充材料：当前状态为“%(status)s”，批次处于“%(stage)s”阶段。") % {
@@ -142,6 +160,8 @@ class CandidateView(ScopedTemplateView):
             is_national=is_national,
             is_filer=user.role == Role.ENTERPRISE,
             can_add_info=user.role == Role.ENTERPRISE and info_open(candidate),
+            calendars=calendars([rnd], candidate=candidate),
+            lock_exceptions=schedule.exceptions_of(candidate),
             **self.industry(candidate),
             **self.objections(candidate),
         )
@@ -345,7 +365,11 @@ class MyCandidatesView(ScopedTemplateView):
             .select_related("product", "product_class")
             .order_by("-data_year", "name")
         )
-        context.update(candidates=candidates, waiting=list(waiting))
+        context.update(
+            candidates=candidates,
+            waiting=list(waiting),
+            calendars=calendars([*(c.round for c in candidates), *open_rounds()]),
+        )
         return context
 
 
@@ -456,6 +480,7 @@ class RegionResultsView(RegionMixin, ScopedTemplateView):
             ],
             all_count=sum(counts.values()),
             query=query.urlencode(),
+            calendars=calendars(Round.objects.visible_to(self.request.user).exclude(stage=Stage.FINAL)),
         )
         return context
 
@@ -532,7 +557,12 @@ class ExpertHomeView(ScopedTemplateView):
             groups[-1]["assignments"].append(a)
             if a.scored_at is None and rnd.stage == Stage.INDUSTRY:
                 groups[-1]["todo"] += 1
-        context.update(groups=groups, todo=sum(g["todo"] for g in groups))
+        context.update(
+            groups=groups,
+            todo=sum(g["todo"] for g in groups),
+            # the rounds of their tasks, and every round still running (experts may be called on in any)
+            calendars=calendars([*(g["round"] for g in groups), *Round.objects.exclude(stage=Stage.FINAL)]),
+        )
         return context
 
 
@@ -590,6 +620,7 @@ class AssignmentView(ScopedTemplateView):
             "saved": criteria_scores(assignment),
             "total_max": sum(p for _n, _l, p in CRITERIA),
             "direction_lower": Direction.LOWER,
+            "calendars": calendars([candidate.round]),
         }
         return render(self.request, self.template_name, context, status=status)
 

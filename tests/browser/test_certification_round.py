@@ -8,7 +8,11 @@ score the product. The list goes out for publicity; a member of the public lodge
 with an empty form), the national administrator dismisses it; once the publicity is over (the test moves
 its end into the past: time passes) the final list is published. The filer sees every indicator with its
 value and benchmark, downloads the certificate, and the address printed under its QR code opens the
-public verification page; the public product page carries the certified mark.
+public verification page; the public product page carries the certified mark. (The industry evaluation
+and the 公示 start before their deadlines: the national administrator confirms each with a reason.)
+
+A second walk: the national office configures a round with its calendar (a date out of order is refused
+on its field), and the filer (on a phone) and an expert see its deadlines with the time left.
 """
 
 import datetime as dt
@@ -114,6 +118,10 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
     log_in(page, "national@example.cn", PASSWORD, "/national/")
     rnd = Round.objects.get(name=ROUND)
     page.goto(f"/certification/rounds/{rnd.pk}/")
+    page.click("[data-testid=action-start-industry]")  # the information is still due: refused without a reason
+    expect(page.locator("[data-testid=action-error]")).to_contain_text("尚未届满")
+    page.check("[data-testid=early-confirm-start-industry]")
+    page.fill("[data-testid=early-reason-start-industry]", "唯一参评企业已提交补充材料。")
     page.click("[data-testid=action-start-industry]")
     expect(page.locator("[data-testid=round-stage]")).to_have_text("产业性评价")
     expect(page.locator("[data-testid=scoring-progress]")).to_have_text("0 / 3")
@@ -142,6 +150,8 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
     log_in(page, "national@example.cn", PASSWORD, "/national/")
     page.goto(f"/certification/rounds/{rnd.pk}/")
     expect(page.locator("[data-testid=scoring-progress]")).to_have_text("3 / 3")
+    page.check("[data-testid=early-confirm-start-publicity]")  # before the scoring deadline: with a reason
+    page.fill("[data-testid=early-reason-start-publicity]", "专家评分已全部完成。")
     page.click("[data-testid=action-start-publicity]")
     expect(page.locator("[data-testid=round-stage]")).to_have_text("公示")
     log_out(page)
@@ -217,3 +227,56 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
     public.close()
     assert any("已被认定为专利密集型产品" in m.subject for m in mail.outbox)
     assert not alerts(page).count("服务器错误")
+
+
+def test_the_national_office_sets_a_rounds_calendar_and_the_participants_see_its_deadlines(
+    page, live_server, story
+) -> None:  # type: ignore[no-untyped-def]
+    page.on("dialog", lambda dialog: dialog.accept())
+    today = workflow.china_today()
+
+    def day(n: int) -> str:
+        return (today + dt.timedelta(days=n)).isoformat()
+
+    # --- the national office configures the next round: cut-off in ten days, a deadline per stage
+    log_in(page, "national@example.cn", PASSWORD, "/national/")
+    page.click(".navbar .nav-link:text-is('专利密集型产品认定')")
+    page.click("[data-testid=round-new]")
+    page.fill("#id_name", ROUND)
+    page.fill("#id_deadline", day(10))
+    page.fill("#id_info_due", day(5))  # before the cut-off: refused, said on the field
+    page.fill("#id_scoring_due", day(50))
+    page.fill("#id_publicity_days", "7")
+    page.fill("#id_objections_due", day(70))
+    page.click("[data-testid=round-start]")
+    expect(page.locator("[data-testid=error-info_due]")).to_contain_text("晚于申报截止日")
+    expect(page.locator("#id_scoring_due")).to_have_value(day(50))  # the input is kept
+    page.fill("#id_info_due", day(30))
+    page.click("[data-testid=round-start]")
+    expect(page.locator("[data-testid=page-title]")).to_have_text(ROUND)
+    expect(page.locator("[data-testid=awaiting-cutoff]")).to_contain_text(day(10))
+    calendar = page.locator("[data-testid=deadlines]")
+    expect(calendar.locator("[data-testid=deadline-cutoff]")).to_contain_text("还剩 10 天")
+    expect(calendar.locator("[data-testid=deadline-info]")).to_contain_text(day(30))
+    expect(calendar.locator("[data-testid=deadline-publicity]")).to_contain_text("7 个工作日")
+    log_out(page)
+
+    # --- the filer sees them on its certification page, on a phone
+    phone = page.context.browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844}
+    )
+    filer = phone.new_page()
+    log_in(filer, "ent-sz@example.cn", PASSWORD, "/enterprise/")
+    filer.goto("/certification/mine/")
+    mine = filer.locator("[data-testid=deadlines]", has_text=ROUND)
+    expect(mine.locator("[data-testid=deadline-cutoff]")).to_contain_text(day(10))
+    expect(mine.locator("[data-testid=deadline-cutoff]")).to_contain_text("还剩 10 天")
+    expect(mine.locator("[data-testid=deadline-scoring]")).to_contain_text("还剩 50 天")
+    phone.close()
+
+    # --- and an expert on their tasks page
+    log_in(page, "expert5@example.cn", PASSWORD, "/certification/expert/")
+    expert = page.locator("[data-testid=deadlines]", has_text=ROUND)
+    expect(expert.locator("[data-testid=deadline-scoring]")).to_contain_text(day(50))
+    expect(expert.locator("[data-testid=deadline-scoring]")).to_contain_text("还剩 50 天")
+    expect(expert.locator("[data-testid=deadline-objections]")).to_contain_text("还剩 70 天")

@@ -67,7 +67,7 @@ def walk_second_round(national: User, stage: str = Stage.PATENT, *, percentile: 
     rnd.refresh_from_db()
     if stage == Stage.INFO:
         return rnd
-    rounds.start_industry_evaluation(rnd, national)
+    rounds.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始产业性评价。")
     rnd.refresh_from_db()
     if stage == Stage.INDUSTRY:
         return rnd

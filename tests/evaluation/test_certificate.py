@@ -153,14 +153,14 @@ MATRIX = [
     ("shenzhen", "广州云帆", 404),  # a city port sees its city only
     ("zhejiang", "杭州西溪", 200),
     ("zhejiang", "广州云帆", 404),
-    ("expert1", "广州云帆", 200),  # assigned to it
+    ("expert5", "广州云帆", 200),  # on its panel
     ("outsider-expert", "广州云帆", 404),  # an expert not assigned
 ]
 
 
 def user_for(who: str, demo_users: dict[str, User], make_user: Callable[..., User]) -> User:
     if who == "outsider-expert":
-        return make_user("expert9@example.cn", Role.EXPERT)
+        return make_user("expert4@example.cn", Role.EXPERT)
     return demo_users[who]
 
 
@@ -229,7 +229,7 @@ def test_no_attachment_answers_404(client: Any, demo_users: dict[str, User]) -> 
         ("guangdong", 200),
         ("shenzhen", 404),
         ("zhejiang", 404),
-        ("expert2", 200),
+        ("expert6", 200),
         ("outsider-expert", 404),
     ],
 )

@@ -63,3 +63,23 @@ def test_listed_candidates_are_shown_and_publicity_needs_a_confirmation(
         f'data-candidate="{listed.pk}"'
         not in client.get(reverse("certification:round", args=[rnd.pk])).content.decode()
     )
+
+
+def test_the_api_asks_the_same_confirmation(second_round: Callable[..., Round], demo_users: dict[str, User]) -> None:
+    from rest_framework.test import APIClient
+
+    from tests.problems import problem
+
+    national = demo_users["national"]
+    rnd = second_round(Stage.INDUSTRY)
+    _score_all(rnd)
+    listed = rnd.candidates.filter(status=CandidateStatus.EXPERT_REVIEW).select_related("unit").first()
+    _list_unit(national, listed.unit.uscc)
+    api = APIClient()
+    api.force_authenticate(national)
+    url = f"/api/v1/evaluation/rounds/{rnd.pk}/start-publicity/"
+    refused = problem(api.post(url, {"days": 5}, format="json"), 400)
+    assert [(e["pointer"], e["code"]) for e in refused["errors"]] == [("/confirm_listed", "listed_unconfirmed")]
+    assert Round.objects.get(pk=rnd.pk).stage == Stage.INDUSTRY
+    assert api.post(url, {"days": 5, "confirm_listed": True}, format="json").status_code == 200
+    assert Round.objects.get(pk=rnd.pk).stage == Stage.PUBLICITY

@@ -169,7 +169,10 @@ def test_stage_actions_walk_the_round_and_refuse_with_a_message(
 
     for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
         rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
-    assert national.post(url("start-industry")).status_code == 302
+    early = national.post(url("start-industry"))  # information still due: refused without confirm and reason
+    assert early.status_code == 400 and "尚未届满" in early.content.decode()
+    reason = {"confirm": "1", "reason": "全部企业已提交补充材料，提前开始。"}
+    assert national.post(url("start-industry"), reason).status_code == 302
     rnd.refresh_from_db()
     assert rnd.stage == Stage.INDUSTRY
 

@@ -20,7 +20,7 @@ from django.http import Http404
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evaluation import rounds
+from evaluation import rounds, workdays
 from evaluation.choices import CandidateStatus, ObjectionStatus, ScoreRule, Stage
 from evaluation.models import Assignment, Candidate, ExpertProfile, MethodVersion, Objection, Round
 from evaluation.rounds import RoundError
@@ -113,7 +113,10 @@ def guarded_calls(rnd: Round, users: dict[str, User]) -> dict[str, tuple[str, Ca
         "rerun": (Stage.PATENT, lambda: rounds.rerun_patent_evaluation(rnd, national)),
         "request_information": (Stage.PATENT, lambda: rounds.request_information(rnd, national, today)),
         "submit_information": (Stage.INFO, lambda: rounds.submit_information(candidate.pk, filer, INFO)),
-        "start_industry": (Stage.INFO, lambda: rounds.start_industry_evaluation(rnd, national)),
+        "start_industry": (
+            Stage.INFO,
+            lambda: rounds.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始。"),
+        ),
         "submit_score": (Stage.INDUSTRY, lambda: rounds.submit_score(assignment.pk, assignment.expert, SCORES, "意见")),
         "start_publicity": (Stage.INDUSTRY, lambda: rounds.start_publicity(rnd, national, days=5)),
         "decide_objection": (
@@ -152,7 +155,7 @@ def test_only_the_right_role_acts(second_round: Walk, users: dict[str, User]) ->
         lambda u: rounds.start_round(user=u, name="x", data_year=YEAR, deadline=today),
         lambda u: rounds.rerun_patent_evaluation(rnd, u),
         lambda u: rounds.request_information(rnd, u, today),
-        lambda u: rounds.start_industry_evaluation(rnd, u),
+        lambda u: rounds.start_industry_evaluation(rnd, u, reason="全部企业已提交补充材料，提前开始。"),
         lambda u: rounds.start_publicity(rnd, u, days=5),
         lambda u: rounds.finalize(rnd, u),
         lambda u: rounds.decide_objection(1, u, uphold=True, decision="x"),
@@ -201,16 +204,17 @@ def test_conflicting(second_round: Walk, users: dict[str, User]) -> None:
     of_class = User.objects.filter(expert_profile__classes=candidate.product_class).select_related("expert_profile")
     expected = {e.pk for e in of_class if rounds.conflicting(candidate, e) is None}
     assert {e.pk for e in rounds.panel(candidate)} == expected
-    assert len(expected) == 4  # the three demo experts and 四川大学
+    assert len(expected) == 10  # the nine demo experts and 四川大学
 
 
 def test_not_enough_experts_writes_nothing(second_round: Walk, users: dict[str, User]) -> None:
     rnd = second_round(Stage.INFO)
-    ExpertProfile.objects.filter(user=users["expert3"]).update(is_active=False)
+    # two experts left in the pool
+    ExpertProfile.objects.exclude(user__in=[users["expert1"], users["expert2"]]).update(is_active=False)
     before = sorted(rnd.candidates.values_list("pk", "status"))
     events = AuditEvent.objects.count()
     with pytest.raises(RoundError) as exc:
-        rounds.start_industry_evaluation(rnd, users["national"])
+        rounds.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
     assert code_of(exc) == "not_enough_experts"
     assert "可用专家 2 位" in exc.value.messages[0]
     rnd.refresh_from_db()
@@ -270,12 +274,14 @@ def test_panels_never_hold_a_conflict(
         enough = all(possible(c) >= size for c in waiting)
         if not enough:
             with pytest.raises(RoundError) as exc:
-                rounds.start_industry_evaluation(rnd, users["national"])
+                rounds.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
             assert code_of(exc) == "not_enough_experts"
             assert not Assignment.objects.filter(candidate__round=rnd).exists()
             assert set(rnd.candidates.values_list("status", flat=True)) <= {C.INFO_SUBMITTED, C.PATENT_FAILED}
         else:
-            counts = rounds.start_industry_evaluation(rnd, users["national"])
+            counts = rounds.start_industry_evaluation(
+                rnd, users["national"], reason="全部企业已提交补充材料，提前开始。"
+            )
             assert counts["assigned"] == size * len(waiting)
             for c in waiting:
                 chosen = list(Assignment.objects.filter(candidate=c).select_related("expert__expert_profile"))
@@ -384,7 +390,8 @@ def test_publicity_combines_the_scores(second_round: Walk, users: dict[str, User
     candidate.refresh_from_db()
     assert (candidate.expert_score, candidate.status) == (D("70.17"), C.PROPOSED)
     rnd.refresh_from_db()
-    assert (rnd.publicity_start, rnd.publicity_end) == (dt.date(2030, 1, 1), dt.date(2030, 1, 7))
+    # seven working days from Tuesday 2030-01-01: the weekend of the 5th and 6th is not counted
+    assert (rnd.publicity_start, rnd.publicity_end) == (dt.date(2030, 1, 1), dt.date(2030, 1, 9))
 
 
 # --- objections and the final list ---------------------------------------------------------------
@@ -396,11 +403,12 @@ def lodge(candidate: Candidate, **data: str) -> Objection:
 
 
 def test_objections_only_while_the_publicity_lasts(second_round: Walk) -> None:
-    rnd = second_round(Stage.PUBLICITY)  # publicity from today for 5 days
+    rnd = second_round(Stage.PUBLICITY)  # publicity from today for 5 working days
     proposed = rnd.candidates.filter(status=C.PROPOSED).first()
     today = workflow.china_today()
-    assert rounds.publicity_open(rnd, today) and rounds.publicity_open(rnd, today + dt.timedelta(days=4))
-    assert not rounds.publicity_open(rnd, today + dt.timedelta(days=5))
+    assert rnd.publicity_end == workdays.period_end(today, 5)
+    assert rounds.publicity_open(rnd, today) and rounds.publicity_open(rnd, rnd.publicity_end)
+    assert not rounds.publicity_open(rnd, rnd.publicity_end + dt.timedelta(days=1))
     assert not rounds.publicity_open(rnd, today - dt.timedelta(days=1))
     objection = lodge(proposed, name="  张三 ")
     assert (objection.name, objection.status) == ("张三", ObjectionStatus.PENDING)

@@ -288,7 +288,13 @@ def test_round_actions_twice_at_once_on_postgres(
         rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
 
     written = Written()
-    one_won_on_api(race_api(f"/api/v1/evaluation/rounds/{rnd.pk}/start-industry-evaluation/", [api(national)] * 2))
+    one_won_on_api(
+        race_api(
+            f"/api/v1/evaluation/rounds/{rnd.pk}/start-industry-evaluation/",
+            [api(national)] * 2,
+            {"confirm": True, "reason": "全部企业已提交补充材料，提前开始。"},
+        )
+    )
     assert Round.objects.get(pk=rnd.pk).stage == Stage.INDUSTRY
     assert written.events(rnd) == 1
     assigned = Assignment.objects.filter(candidate__round=rnd).count()

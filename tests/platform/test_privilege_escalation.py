@@ -36,6 +36,7 @@ What is asserted, per role:
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -57,7 +58,16 @@ from rest_framework.views import APIView
 
 from evaluation import rounds
 from evaluation.choices import Stage
-from evaluation.models import AdditionalInfo, Assignment, Candidate, ExpertProfile, MethodVersion, Objection, Round
+from evaluation.models import (
+    AdditionalInfo,
+    Assignment,
+    Candidate,
+    ExpertProfile,
+    Holiday,
+    MethodVersion,
+    Objection,
+    Round,
+)
 from filings.choices import ConflictKind, ImportKind
 from filings.models import (
     FilingUnit,
@@ -371,6 +381,7 @@ def _build_world() -> World:
 
     # Rows the demo does not have, in several regions and units, so that every role has foreign ones.
     national = users["national"]
+    Holiday.objects.create(date=dt.date(2031, 10, 1), name="国庆节")  # the working-day calendar's (national only)
     units = {u.name[:2]: u for u in FilingUnit.objects.all()}  # 广州, 深圳, 杭州
     for unit in units.values():
         version = ProductVersion.objects.filter(product__unit=unit).order_by("pk").first()
