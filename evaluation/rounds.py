@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from evaluation import engine
+from evaluation import engine, lifecycle
 from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ScoreRule, Stage
 from evaluation.models import (
     CRITERIA,
@@ -118,6 +118,7 @@ def start_round(
     deadline: dt.date,
     method: MethodVersion | None = None,
     experts_per_product: int = 3,
+    certificate_validity_months: int | None = None,
 ) -> Round:
     """Create a round for a data year and queue its patent evaluation."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
@@ -137,6 +138,12 @@ def start_round(
         created_by=user,
         evaluation_requested_at=timezone.now(),
     )
+    if certificate_validity_months is not None:
+        if not 1 <= certificate_validity_months <= 120:
+            raise RoundError(
+                {"certificate_validity_months": _("证书有效期应在 1 至 120 个月之间。")}, code="validity_range"
+            )
+        rnd.certificate_validity_months = certificate_validity_months
     missing = engine.missing_benchmarks(rnd)
     if missing:
         raise RoundError(
@@ -547,6 +554,8 @@ def finalize(rnd: Round, user: Any, today: dt.date | None = None) -> dict[str, i
         candidate.certificate_number = f"RD{rnd.data_year}{serial:05d}"
         candidate.certified_at = now
         candidate.save(update_fields=["status", "certificate_number", "certified_at"])
+        candidate.round = rnd
+        lifecycle.issue(candidate, user=user, at=now)  # its validity period and the first row of its history
         certified.append(candidate.pk)
         events.append(
             webhooks.Certified(

@@ -25,3 +25,12 @@ def notify_candidates(self: Any, candidate_ids: list[int], kind: str) -> int:
 
     with transaction.atomic():
         return queue_candidate_notices(candidate_ids, kind)
+
+
+@shared_task(bind=True)
+def recheck_certificates(self: Any) -> int:
+    """Daily (beat, evaluation/migrations/0006): record certificates expired and yearly updates missed at a
+    cut-off that has passed (or filed since); the readers already show both before this runs."""
+    from evaluation.lifecycle import recheck_all
+
+    return recheck_all()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evaluation.views import documents, methods, national, participants
+from evaluation.views import certificates, documents, methods, national, participants
 
 urlpatterns = [
     # national office: rounds
@@ -28,6 +28,9 @@ urlpatterns = [
     path("benchmarks/", methods.BenchmarkListView.as_view(), name="benchmarks"),
     path("benchmarks/<id:pk>/", methods.BenchmarkSetView.as_view(), name="benchmark_set"),
     path("benchmarks/<id:pk>/export.xlsx", methods.BenchmarkExportView.as_view(), name="benchmark_export"),
+    # national office, reviewers, ports: certificates and their life
+    path("certificates/", certificates.CertificateListView.as_view(), name="certificates"),
+    path("certificates/<id:pk>/revoke/", certificates.CertificateRevokeView.as_view(), name="certificate_revoke"),
     # every participant: a candidate's result with its explanation (scoped)
     path("candidates/<id:pk>/", participants.CandidateView.as_view(), name="candidate"),
     path("candidates/<id:pk>/info/", participants.CandidateInfoView.as_view(), name="candidate_info"),
