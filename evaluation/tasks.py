@@ -27,7 +27,7 @@ def notify_candidates(self: Any, candidate_ids: list[int], kind: str) -> int:
         return queue_candidate_notices(candidate_ids, kind)
 
 
-@shared_task(bind=True)
+@shared_task(bind=True, name="evaluation.recheck_certificates")
 def recheck_certificates(self: Any) -> int:
     """Daily (beat, evaluation/migrations/0006): record certificates expired and yearly updates missed at a
     cut-off that has passed (or filed since); the readers already show both before this runs."""

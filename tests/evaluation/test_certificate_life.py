@@ -246,7 +246,15 @@ def test_the_national_office_revokes_with_a_ground_and_a_reason_confirmed_and_au
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("reviewer", 404), ("guangdong", 404), ("shenzhen", 404), ("ent-sz", 404), ("ent-hz", 404), ("expert1", 404), (None, 302)],
+    [
+        ("reviewer", 404),
+        ("guangdong", 404),
+        ("shenzhen", 404),
+        ("ent-sz", 404),
+        ("ent-hz", 404),
+        ("expert1", 404),
+        (None, 302),
+    ],
 )
 def test_only_the_national_office_opens_the_revoke_page(
     client: Any, demo: None, demo_users: dict[str, User], who: str | None, expected: int
@@ -366,3 +374,19 @@ def test_a_rounds_validity_is_bounded(demo: None, demo_users: dict[str, User]) -
                 certificate_validity_months=months,
             )
         assert "certificate_validity_months" in caught.value.message_dict
+
+
+def test_the_candidate_page_shows_the_status_and_history_naming_people_to_the_office_only(
+    client: Any, demo: None, demo_users: dict[str, User]
+) -> None:
+    c = of_unit("深圳鹏芯")
+    set_status(core_patent(c), "lapsed", demo_users["reviewer"])
+    url = reverse("certification:candidate", args=[c.pk])
+    client.force_login(demo_users["national"])
+    page = client.get(url).content.decode()
+    assert 'data-testid="certificate-standing"' in page and 'data-status="suspended"' in page
+    assert 'data-testid="revoke-link"' in page and "reviewer@example.cn" in page
+    client.force_login(demo_users["ent-sz"])
+    page = client.get(url).content.decode()
+    assert 'data-status="suspended"' in page and 'data-testid="certificate-history"' in page
+    assert 'data-testid="revoke-link"' not in page and "reviewer@example.cn" not in page
