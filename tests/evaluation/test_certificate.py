@@ -123,7 +123,9 @@ def test_certificate_html_carries_the_qr_code_of_the_product_page_and_prints_the
 
     candidate = of_unit("广州云帆")
     url = "https://example.cn" + reverse("certified:verify", args=[candidate.certificate_number])
-    marking = f"https://example.cn/products/{candidate.product.filing_number}/#certificate-{candidate.certificate_number}"
+    marking = (
+        f"https://example.cn/products/{candidate.product.filing_number}/#certificate-{candidate.certificate_number}"
+    )
     html = render_certificate_html(candidate, url, marking)
     assert 'data-testid="certificate-qr"' in html
     assert segno.make(marking, error="m").svg_data_uri(scale=4, border=2) in html.replace("&amp;", "&")
