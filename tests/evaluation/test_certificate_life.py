@@ -30,7 +30,7 @@ from patent_platform.models import AuditEvent, Notice, User
 from provincial import opendata, stats
 from provincial import statements as statement_service
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the rule's SQL (dates, JSON, subqueries) on both engines
 
 S = CertificateStatus
 
