@@ -104,6 +104,9 @@ def test_a_core_patent_lapsing_suspends_and_its_restoration_reinstates(
     html = product_page.content.decode()
     assert f'id="certificate-{c.certificate_number}"' in html and 'data-status="suspended"' in html
     assert 'data-status="lapsed"' in html and clock.china_today().isoformat() in html
+    # the certified list keeps it (a suspended certificate is still held), marked suspended with why
+    listing = client.get(reverse("certified:list"), {"q": c.certificate_number}).content.decode()
+    assert c.certificate_number in listing and 'data-status="suspended"' in listing and patent.number in listing
     # the filer was told
     assert any(c.certificate_number in m.subject and "暂停" in m.subject for m in notices())
 
