@@ -11,3 +11,8 @@ class EvaluationConfig(AppConfig):
         from filings import candidacy
 
         candidacy.register(schedule.opt_in_refusal)
+        from evaluation import lifecycle
+        from filings import marking
+
+        lifecycle.connect()  # a certificate follows its core patents' status and its filing's workflow
+        marking.register_certificates(lifecycle.public_certificates)

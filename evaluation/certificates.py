@@ -1,7 +1,9 @@
 """The certificate of a patent-intensive product (专利密集型产品认定证书): a PDF with the certificate
 number, the product, the unit, the class, the data year, the round, the standard and the method version
-that produced the verdict (the round's, `MethodVersion.standard_label` and `.code`), the date and a QR code
-to the public verification page.
+that produced the verdict (the round's, `MethodVersion.standard_label` and `.code`), the validity period, the
+issuing authority, the date, and a QR code to the product's public page (the virtual marking: its patents with
+their legal status, its certificates with their status today); the address of the verification page is
+printed beside it.
 
 Rendered by WeasyPrint from `templates/evaluation/documents/certificate.html`, the same way as the
 filing receipt (filings/receipts.py): the CSS names "Noto Sans CJK SC" (fonts-noto-cjk), embedded in the
@@ -14,7 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate
@@ -23,6 +27,14 @@ from filings.models import Product
 from filings.receipts import qr_data_uri
 
 TEMPLATE = "evaluation/documents/certificate.html"
+# Who issues the certificates: the national office (CNIPA certifies, DOMAIN.md §1, §6).
+ISSUER = _("国家知识产权局")
+
+
+def marking_path(candidate: Candidate) -> str:
+    """The product's public page, at this certificate (where the certificate's QR code leads)."""
+    path = reverse("public:product", args=[candidate.product.filing_number])
+    return f"{path}#certificate-{candidate.certificate_number}"
 
 
 def is_certified(candidate: Candidate) -> bool:
@@ -46,10 +58,13 @@ def filing_in_force(candidate: Candidate) -> bool:
     return bool(public)
 
 
-def certificate_context(candidate: Candidate, verify_url: str) -> dict[str, Any]:
+def certificate_context(candidate: Candidate, verify_url: str, marking_url: str | None = None) -> dict[str, Any]:
+    """`verify_url` the verification page (printed); `marking_url` the product's public page (the QR code;
+    without it, the QR code carries `verify_url`)."""
     if not is_certified(candidate):
         raise ValueError("a certificate needs a certified candidate of a final round")
     certified_at = timezone.localtime(candidate.certified_at) if candidate.certified_at else None
+    qr_url = marking_url or verify_url
     return {
         "candidate": candidate,
         "number": candidate.certificate_number,
@@ -59,20 +74,25 @@ def certificate_context(candidate: Candidate, verify_url: str) -> dict[str, Any]
         "round": candidate.round,
         "standard": candidate.round.method.standard_label,
         "method": candidate.round.method,
+        "issuer": ISSUER,
+        "valid_from": candidate.valid_from,
+        "valid_until": candidate.valid_until,
         "certified_at": certified_at,
         "verify_url": verify_url,
-        "qr": qr_data_uri(verify_url),
+        "qr_url": qr_url,
+        "qr": qr_data_uri(qr_url),
     }
 
 
-def render_certificate_html(candidate: Candidate, verify_url: str) -> str:
-    return render_to_string(TEMPLATE, certificate_context(candidate, verify_url))
+def render_certificate_html(candidate: Candidate, verify_url: str, marking_url: str | None = None) -> str:
+    return render_to_string(TEMPLATE, certificate_context(candidate, verify_url, marking_url))
 
 
-def build_certificate_pdf(candidate: Candidate, verify_url: str) -> bytes:
-    """The certificate of a certified `candidate` as PDF bytes; the QR code points at `verify_url`."""
+def build_certificate_pdf(candidate: Candidate, verify_url: str, marking_url: str | None = None) -> bytes:
+    """The certificate of a certified `candidate` as PDF bytes; the QR code points at `marking_url` (the
+    product's public page) or, without it, at `verify_url`."""
     import weasyprint
 
-    html = render_certificate_html(candidate, verify_url)
+    html = render_certificate_html(candidate, verify_url, marking_url)
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()

@@ -85,3 +85,31 @@ class LockKind(models.TextChoices):
 
     CUTOFF = "cutoff", _("申报截止后准予参评")
     INFO = "info", _("补充材料截止后准予补充")
+
+
+class CertificateStatus(models.TextChoices):
+    """A certificate's standing (docs/CERTIFICATION.md, "A certificate's life")."""
+
+    VALID = "valid", _("有效")
+    SUSPENDED = "suspended", _("暂停")
+    REVOKED = "revoked", _("撤销")
+    EXPIRED = "expired", _("有效期届满")
+
+
+class CertificateCause(models.TextChoices):
+    """Why a certificate's status changed (its history)."""
+
+    ISSUED = "issued", _("颁发证书")
+    PATENT_ENDED = "patent_ended", _("核心专利失效、期限届满或被宣告无效")
+    PATENT_RESTORED = "patent_restored", _("核心专利恢复有效")
+    UPDATE_MISSED = "update_missed", _("未在认定批次截止日前提交年度更新")
+    UPDATE_FILED = "update_filed", _("已提交年度更新")
+    OBJECTION = "objection", _("国家知识产权局撤销（异议成立）")
+    FINDING = "finding", _("国家知识产权局撤销（核查发现问题）")
+    FILING_REVOKED = "filing_revoked", _("产品备案被撤销")
+    FILING_WITHDRAWN = "filing_withdrawn", _("产品备案被撤回")
+    EXPIRED = "expired", _("有效期届满")
+
+
+# The grounds on which the national office revokes a certificate (the revoke page offers these two).
+REVOCATION_GROUNDS = (CertificateCause.OBJECTION, CertificateCause.FINDING)

@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from evaluation.choices import (
     BenchmarkStatus,
     CandidateStatus,
+    CertificateCause,
+    CertificateStatus,
     Direction,
     LockKind,
     MethodStatus,
@@ -283,6 +285,12 @@ class Round(models.Model):
     publicity_start = models.DateField(_("公示开始日"), null=True, blank=True)
     publicity_end = models.DateField(_("公示截止日"), null=True, blank=True)
     finalized_at = models.DateTimeField(_("结果公布时间"), null=True, blank=True)
+    certificate_validity_months = models.PositiveSmallIntegerField(
+        _("证书有效期（月）"),
+        default=36,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("自认定结果公布之日起计算；公开文件未规定有效期，由国家知识产权局按批次设定"),
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -350,6 +358,25 @@ class Candidate(models.Model):
     certified_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
     info_extended_to = models.DateField(_("准予补充材料至"), null=True, blank=True)
 
+    # The certificate's life (evaluation/lifecycle.py is the only writer of these fields): the validity
+    # period, the status as last recorded (the readers correct it for the day they read: expiry and a
+    # yearly update missed at a cut-off that has passed since), why it is suspended, and its revocation.
+    valid_from = models.DateField(_("有效期起"), null=True, blank=True)
+    valid_until = models.DateField(_("有效期至"), null=True, blank=True)
+    certificate_status = models.CharField(
+        _("证书状态"), max_length=10, choices=CertificateStatus.choices, blank=True, default="", db_default=""
+    )
+    status_changed_at = models.DateTimeField(_("证书状态变更时间"), null=True, blank=True)
+    # the engine inserts candidates with INSERT … SELECT: the columns it does not name need database defaults
+    suspension = models.JSONField(
+        _("暂停原因"), null=True, blank=True, default=dict, help_text='{"patents": [申请号…], "update_year": 年度}'
+    )
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revocation_ground = models.CharField(
+        _("撤销依据"), max_length=20, choices=CertificateCause.choices, blank=True, default="", db_default=""
+    )
+    revocation_reason = models.TextField(_("撤销理由"), max_length=3000, blank=True, default="", db_default="")
+
     objects = CandidateQuerySet.as_manager()
 
     class Meta:
@@ -360,7 +387,15 @@ class Candidate(models.Model):
             # a product-year is evaluated in one round only
             models.UniqueConstraint(fields=["version"], name="candidate_once_per_version"),
         ]
-        indexes = [models.Index(fields=["round", "status"], name="candidate_round_status")]
+        indexes = [
+            models.Index(fields=["round", "status"], name="candidate_round_status"),
+            # the daily re-check reads the certificates not yet revoked or expired
+            models.Index(
+                fields=["certificate_status"],
+                condition=Q(certificate_number__isnull=False),
+                name="candidate_certificate_status",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.round} · {self.version}"
@@ -658,3 +693,36 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class CertificateEventQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(candidate__in=Candidate.objects.visible_to(user))
+
+
+class CertificateEvent(models.Model):
+    """One change of a certificate's status: from, to, why (a cause and, for a revocation, the office's
+    reason), what it rests on (`details`: the patents, the data year of the missed update) and who or what
+    made it (`actor` for a person; `source` for the import, the workflow action or the daily re-check)."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="certificate_events")
+    at = models.DateTimeField(_("时间"), db_index=True)
+    from_status = models.CharField(_("原状态"), max_length=10, choices=CertificateStatus.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=10, choices=CertificateStatus.choices)
+    cause = models.CharField(_("原因"), max_length=20, choices=CertificateCause.choices)
+    reason = models.TextField(_("说明"), max_length=3000, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    source = models.CharField(_("来源"), max_length=100, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CertificateEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("证书状态变更")
+        verbose_name_plural = _("证书状态变更")
+        ordering = ["candidate", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.candidate_id}: {self.from_status} → {self.to_status}"

@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from evaluation import engine, methods, workdays
+from evaluation import engine, lifecycle, methods, workdays
 from evaluation.choices import STAGE_ORDER, CandidateStatus, MethodStatus, ScoreRule, Stage
 from evaluation.models import (
     CRITERIA,
@@ -122,6 +122,7 @@ def start_round(
     publicity_days: int = 5,
     objections_due: dt.date | None = None,
     today: dt.date | None = None,
+    certificate_validity_months: int | None = None,
 ) -> Round:
     """Create a round for a data year with its calendar. A round whose filing cut-off (`deadline`) has come
     is evaluated at once; one whose cut-off lies ahead waits for it (the daily task then starts the patent
@@ -158,6 +159,12 @@ def start_round(
         objections_due=objections_due,
         created_by=user,
     )
+    if certificate_validity_months is not None:
+        if not 1 <= certificate_validity_months <= 120:
+            raise RoundError(
+                {"certificate_validity_months": _("证书有效期应在 1 至 120 个月之间。")}, code="validity_range"
+            )
+        rnd.certificate_validity_months = certificate_validity_months
     if deadline > today:  # the cut-off lies ahead: filers may still opt in; the evaluation waits for it
         rnd.save()
         audit.audit_event(action=AuditAction.CREATE, obj=rnd, message=str(_("发起认定批次")), actor=user)
@@ -690,6 +697,8 @@ def finalize(rnd: Round, user: Any, today: dt.date | None = None) -> dict[str, i
         candidate.certificate_number = f"RD{rnd.data_year}{serial:05d}"
         candidate.certified_at = now
         candidate.save(update_fields=["status", "certificate_number", "certified_at"])
+        candidate.round = rnd
+        lifecycle.issue(candidate, user=user, at=now)  # its validity period and the first row of its history
         certified.append(candidate.pk)
         events.append(
             webhooks.Certified(

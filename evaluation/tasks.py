@@ -42,3 +42,12 @@ def calendar_tick(self: Any) -> dict[str, int]:
     from evaluation.schedule import tick
 
     return tick()
+
+
+@shared_task(bind=True, name="evaluation.recheck_certificates")
+def recheck_certificates(self: Any) -> int:
+    """Daily (beat, evaluation/migrations/0006): record certificates expired and yearly updates missed at a
+    cut-off that has passed (or filed since); the readers already show both before this runs."""
+    from evaluation.lifecycle import recheck_all
+
+    return recheck_all()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evaluation.views import documents, methods, national, participants, whatif
+from evaluation.views import certificates, documents, methods, national, participants, whatif
 
 urlpatterns = [
     # national office: rounds
@@ -35,6 +35,9 @@ urlpatterns = [
     path("what-if/export.xlsx", whatif.WhatIfExportView.as_view(), name="whatif_export"),
     path("what-if/runs/<id:pk>/", whatif.WhatIfRunView.as_view(), name="whatif_run"),
     path("what-if/runs/<id:pk>/export.xlsx", whatif.WhatIfRunExportView.as_view(), name="whatif_run_export"),
+    # national office, reviewers, ports: certificates and their life
+    path("certificates/", certificates.CertificateListView.as_view(), name="certificates"),
+    path("certificates/<id:pk>/revoke/", certificates.CertificateRevokeView.as_view(), name="certificate_revoke"),
     # every participant: a candidate's result with its explanation (scoped)
     path("candidates/<id:pk>/", participants.CandidateView.as_view(), name="candidate"),
     path("candidates/<id:pk>/info/", participants.CandidateInfoView.as_view(), name="candidate_info"),

@@ -131,8 +131,23 @@ class PatentAdmin(AuditedAdmin):
     list_display = ["number", "title", "kind", "legal_status", "application_date", "grant_date"]
     list_filter = ["kind", "legal_status", "pct"]
     search_fields = ["number", "title"]
-    readonly_fields = ["status_updated_at", "created_at"]
+    readonly_fields = ["status_updated_at", "status_checked_at", "created_at"]
     inlines = [PatentRightInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """A legal status changed here is applied the way the import applies it (`drift.apply`: the patent's
+        history, the flags on the filings, the certificates that rest on it), not written as a bare field."""
+        from filings import drift
+
+        stored = Patent.objects.filter(pk=obj.pk).values_list("legal_status", flat=True).first() if change else None
+        new_status = obj.legal_status
+        if stored is not None and stored != new_status:
+            obj.legal_status = stored  # the other fields are saved as edited; the status goes through apply
+            super().save_model(request, obj, form, change)
+            drift.apply([drift.Row(number=0, patent=obj.number, status=new_status)], source=None, user=request.user)
+            obj.refresh_from_db()
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(PatentRight)

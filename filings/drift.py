@@ -30,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -53,6 +54,14 @@ MAX_ERRORS = 5000  # errors kept on the import (the count in the message is alwa
 SOURCE_LANGUAGE = tabular.SOURCE_LANGUAGE  # the file format (headers, status labels) is in Chinese
 RESOLVED_BY_VALID = "专利恢复有效"  # the resolution of a flag whose patent is valid again (stored text)
 SHEET = "法律状态"
+
+# Sent by `apply`, inside its transaction, once the new statuses are written: `patent_ids` the patents whose
+# status changed, `user` who applied them, `source` the import (or None). `apply` is the one place a
+# patent's legal status changes (the import, the admin site and any other path go through it), so a rule
+# that follows a patent's status (evaluation/lifecycle.py: a certificate is suspended while a core patent
+# has ended) listens here and holds on every path. Receivers run in the transaction: what they write
+# commits with the statuses, or neither does.
+status_changed = Signal()
 
 
 COLUMNS = (
@@ -293,6 +302,10 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
             )
         )
     outcome = Outcome(unknown=len(wanted) - len(current), new_flag_ids=[])
+    checked_at = timezone.now()
+    for chunk in _chunks(sorted(pk for pk, _status in current.values())):
+        # every patent the file names was checked now, whether its status changed or not
+        Patent.objects.filter(pk__in=chunk).update(status_checked_at=checked_at)
     changes: list[PatentStatusChange] = []
     by_status: dict[str, list[int]] = defaultdict(list)
     for number, (pk, old) in current.items():
@@ -394,6 +407,7 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
                 .values_list("version__product_id", flat=True)
                 .distinct(),
             )
+    status_changed.send(sender=Patent, patent_ids=sorted(change_ids), user=user, source=source)
     audit.audit_bulk(
         action=AuditAction.IMPORT,
         model=Patent,

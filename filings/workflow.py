@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -156,6 +157,13 @@ def _require_source(locked: ProductVersion, action: str, seen: str | None = None
         )
 
 
+# Sent by `_transition`, inside its transaction, after every transition of a version: `version` (locked, in
+# its new state), `action`, `from_status`, `user`, `reason`. Layers above listen (evaluation/lifecycle.py: a
+# revoked or withdrawn filing ends its certificate; a yearly update filed reinstates one); what they write
+# commits with the transition, or neither does.
+transitioned = Signal()
+
+
 def _transition(
     version: ProductVersion, action: str, user: Any, *, reason: str = "", notify: bool = True
 ) -> ProductVersion:
@@ -193,6 +201,9 @@ def _transition(
     if notify:  # approval writes its notice once the filing number is allocated
         queue_transition_notice(record)  # the outbox row commits with the transition, or neither does
     version.__dict__.update(locked.__dict__)
+    transitioned.send(
+        sender=ProductVersion, version=locked, action=action, from_status=source, user=user, reason=reason
+    )
     return locked
 
 

@@ -10,8 +10,9 @@ counts only, never a unit, a product or a filing number:
   (the dashboard's "approved products" as it stood at the end of M);
 - `units`: filing units with at least one of those products in the row (distinct within a row: a unit with
   products in two classes counts in both rows, so the row values of `units` do not add up to `totals.units`);
-- `certified`: products holding a certificate of a round whose final list is published
-  (`stats.certified_condition`), certified before the end of M.
+- `certified`: products holding a certificate at the end of M (or now, for the current month): "certified as
+  of D" (evaluation/lifecycle.py `held_q`; `stats.certified_condition`): issued, within its validity, not
+  revoked and its filing not ended; a suspended certificate is still held.
 
 Everything is read as the national office reads its dashboard (`stats.area_for_unit(None)`: a `Principal`
 with scope EVERYTHING through `visible_to`), with the dashboard's own conditions, so the figures equal the
@@ -28,11 +29,11 @@ import json
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Exists, Min, Q
+from django.utils import timezone
 from django.utils.translation import gettext_noop as N_
 
-from evaluation.choices import CandidateStatus, Stage
-from evaluation.models import Candidate
+from evaluation import lifecycle
 from filings.choices import FilingStatus
 from filings.models import ProductClass, ProductVersion
 from patent_platform import clock
@@ -115,15 +116,9 @@ def parse(month: str, now: dt.datetime | None = None) -> dt.datetime | None:
 
 
 def certified_before(moment: dt.datetime) -> Exists:
-    """`stats.certified_condition` as it stood at `moment`: certified before it."""
-    return Exists(
-        Candidate.objects.filter(
-            product=OuterRef("pk"),
-            status=CandidateStatus.CERTIFIED,
-            round__stage=Stage.FINAL,
-            certified_at__lt=moment,
-        )
-    )
+    """`stats.certified_condition` as it stood at `moment`: a certificate held then (evaluation/lifecycle.py
+    `held_q`: issued before it, within its validity, not revoked and its filing not ended by then)."""
+    return lifecycle.held_by_product(moment)
 
 
 def figures(start: dt.datetime) -> dict[str, Any]:
@@ -133,7 +128,7 @@ def figures(start: dt.datetime) -> dict[str, Any]:
     products = area.products()
     in_force = Q(stats.approved_before(end))
     new = ~Q(stats.approved_before(start)) & Q(stats.approved_before(end))
-    certified = Q(certified_before(end))
+    certified = Q(certified_before(min(end, timezone.now())))
     counted = products.filter(in_force | certified)
     grouped = (
         counted.values("province_code", "published_version__product_class_id")

@@ -7,8 +7,9 @@ verification page, which shows the snapshot as issued and what changed since.
 What a statement covers (stated in the PDF and on the verification page):
 - filed products: every product-year (version) of the unit whose status is 已通过备案 and whose product holds
   a filing number (产品备案号), grouped by data year; versions withdrawn or revoked are not listed;
-- certified products: candidates certified on a published final list with a certificate number (RD…),
-  grouped by the round's data year;
+- certified products: the certificates the unit holds on the day ("certified as of D",
+  evaluation/lifecycle.py `certified_as_of`: within their validity, not revoked, their filing not ended),
+  each with its status that day (valid or suspended), grouped by the round's data year;
 - totals per data year.
 
 The snapshot is read through `visible_to` of a reader scoped to the unit itself (what the unit's own users
@@ -33,8 +34,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from evaluation import lifecycle
 from evaluation.certificates import filing_in_force, is_certified
-from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate
 from filings.choices import FilingStatus
 from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
@@ -99,14 +100,10 @@ def _filed_rows(unit: FilingUnit, reader: Principal) -> list[dict[str, Any]]:
 
 
 def _certified_rows(unit: FilingUnit, reader: Principal) -> list[dict[str, Any]]:
+    today = china_today()
+    held = lifecycle.certified_as_of(today)
     candidates = (
-        Candidate.objects.visible_to(reader)
-        .filter(
-            unit=unit,
-            status=CandidateStatus.CERTIFIED,
-            round__stage=Stage.FINAL,
-            certificate_number__isnull=False,
-        )
+        held.filter(pk__in=Candidate.objects.visible_to(reader).filter(unit=unit).values("pk"))
         .select_related("round", "version", "product", "product_class")
         .order_by("-round__data_year", "certificate_number")
     )
@@ -116,6 +113,7 @@ def _certified_rows(unit: FilingUnit, reader: Principal) -> list[dict[str, Any]]
         if not is_certified(candidate):
             continue
         candidate.product_public = candidate.product_id in public
+        state = lifecycle.standing(candidate, today)
         rows.append(
             {
                 "candidate_id": candidate.pk,
@@ -129,6 +127,8 @@ def _certified_rows(unit: FilingUnit, reader: Principal) -> list[dict[str, Any]]
                 "filing_number": candidate.product.filing_number or "",
                 "certified_on": _local_date(candidate.certified_at),
                 "in_force": filing_in_force(candidate),
+                "status": state.status,
+                "valid_until": candidate.valid_until.isoformat() if candidate.valid_until else "",
             }
         )
     return rows

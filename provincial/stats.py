@@ -13,7 +13,8 @@ the list behind it always agree):
   a draft withdrawn before submission was never filed);
 - approved products: `published_version` set (the newest approved version);
 - previous-year sales and exports: summed over the published versions of the approved products;
-- certified products: products with a certificate from a round whose final list is published;
+- certified products: products holding a certificate now ("certified as of D", evaluation/lifecycle.py
+  `held_q`: within its validity, not revoked, its filing not ended; suspended ones count, marked as such);
 - flagged products: approved products with an open patent-status flag (a linked patent lapsed, expired or
   was invalidated) on one of their approved versions;
 - month of approval: the month (Asia/Shanghai) of a product's first currently approved version;
@@ -48,7 +49,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation.choices import CandidateStatus, Stage
+from evaluation import lifecycle
 from evaluation.models import Candidate
 from filings.choices import FilingStatus, UnitScale
 from filings.industries import industries
@@ -157,10 +158,9 @@ def filed_condition() -> Exists:
 
 
 def certified_condition() -> Exists:
-    """The product holds a certificate of a round whose final list is published."""
-    return Exists(
-        Candidate.objects.filter(product=OuterRef("pk"), status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL)
-    )
+    """The product holds a certificate now: "certified as of D" (evaluation/lifecycle.py `held_q`) for this
+    moment — issued, within its validity, not revoked, its filing not ended (a suspended one still counts)."""
+    return lifecycle.held_by_product(timezone.now())
 
 
 def flagged_condition(user: Any) -> Exists:
@@ -632,7 +632,8 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
 #   approval at T: the earliest approval among them;
 # - filed at T: a version submitted before T (`submitted_at`, or any transition to a pending state: a
 #   resubmission moves `submitted_at` on, the transitions keep the first);
-# - certified at T: a certificate of a round whose final list was published (`finalized_at`) before T;
+# - certified at T: a certificate held at T (evaluation/lifecycle.py `held_q`: issued before T, within its
+#   validity, not revoked and its filing not ended by T);
 # - a filing unit's region, industry, scale, kind and name at T: its values now, with every field changed
 #   since T taken back from the audit log (`FilingUnit` saves are audited field by field, before → after:
 #   the value at T is the "before" of the first change at or after T); units registered before T;
@@ -683,13 +684,9 @@ def filed_at(moment: dt.datetime) -> Exists:
 
 
 def certified_at(moment: dt.datetime) -> Exists:
-    """A certificate of a round whose final list was published before `moment` (a final round without a
-    recorded time counts at any moment)."""
-    return Exists(
-        Candidate.objects.filter(
-            product=OuterRef("pk"), status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL
-        ).filter(Q(round__finalized_at__lt=moment) | Q(round__finalized_at__isnull=True))
-    )
+    """A certificate held at `moment` (evaluation/lifecycle.py `held_q`: issued before it, within its validity,
+    not revoked and its filing not ended by then)."""
+    return lifecycle.held_by_product(moment)
 
 
 def flagged_at(moment: dt.datetime, user: Any) -> Exists:
@@ -716,12 +713,7 @@ def certified_for_data_year_at(moment: dt.datetime, data_year: int) -> Exists:
     """`certified_at(moment)`, restricted to the rounds of `data_year` (the year-end evaluation of year Y
     counts the rounds held in Y, which evaluate the data of Y - 1)."""
     return Exists(
-        Candidate.objects.filter(
-            product=OuterRef("pk"),
-            status=CandidateStatus.CERTIFIED,
-            round__stage=Stage.FINAL,
-            round__data_year=data_year,
-        ).filter(Q(round__finalized_at__lt=moment) | Q(round__finalized_at__isnull=True))
+        Candidate.objects.filter(lifecycle.held_q(moment), product=OuterRef("pk"), round__data_year=data_year)
     )
 
 

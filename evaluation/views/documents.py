@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views import View
 
-from evaluation.certificates import build_certificate_pdf
+from evaluation.certificates import build_certificate_pdf, marking_path
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import AdditionalInfo, Candidate
 from filings.views.documents import attachment_header
@@ -28,13 +28,14 @@ class CertificateView(ScopedViewMixin, View):
     model = Candidate
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        qs = self.scoped_queryset().select_related("round", "version", "unit", "product_class")
+        qs = self.scoped_queryset().select_related("round__method", "version", "unit", "product_class", "product")
         candidate = get_object_or_404(
             qs, pk=pk, status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL, certificate_number__isnull=False
         )
         number = candidate.certificate_number
         verify_url = request.build_absolute_uri(reverse("certified:verify", args=[number]))
-        pdf = build_certificate_pdf(candidate, verify_url)
+        marking_url = request.build_absolute_uri(marking_path(candidate)) if candidate.product.filing_number else None
+        pdf = build_certificate_pdf(candidate, verify_url, marking_url)
         audit.audit_event(
             action=AuditAction.DOWNLOAD, obj=candidate, actor=request.user, message=f"certificate {number}"
         )

@@ -164,8 +164,24 @@ class CandidateView(ScopedTemplateView):
             lock_exceptions=schedule.exceptions_of(candidate),
             **self.industry(candidate),
             **self.objections(candidate),
+            **self.certificate(candidate),
         )
         return context
+
+    def certificate(self, candidate: Candidate) -> dict[str, Any]:
+        """The certificate's status today, why, and its history (people named for the national office only)."""
+        from evaluation import lifecycle
+        from evaluation.models import CertificateEvent
+
+        if not candidate.certificate_number or candidate.round.stage != "final":
+            return {}
+        return {
+            "standing": lifecycle.standing(candidate),
+            "certificate_history": CertificateEvent.objects.visible_to(self.request.user)
+            .filter(candidate=candidate)
+            .select_related("actor")
+            .order_by("at", "pk"),
+        }
 
     def industry(self, candidate: Candidate) -> dict[str, Any]:
         """The expert scores as this user may see them."""

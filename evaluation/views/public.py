@@ -1,9 +1,11 @@
 """Public pages of the certification, no login: the certified products, the lists under publicity (公示)
 with the objection form, and the verification of a certificate (where its QR code points).
 
-Only published data appear (`Candidate.objects.public()`): certified products of final rounds, and the
-proposed products of rounds under publicity. What a product is, who made it and where: never its
-figures, indicator values, expert scores, contacts or who objected.
+Only published data appear: the certificates held today ("certified as of D", evaluation/lifecycle.py
+`certified_as_of`, each with its status: valid or suspended, and why), every certificate ever issued on its
+verification page (revoked and expired ones say so), and the proposed products of rounds under publicity.
+What a product is, who made it and where: never its figures, indicator values, expert scores, contacts or
+who objected.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from evaluation import rounds
-from evaluation.certificates import filing_in_force
-from evaluation.choices import CandidateStatus, Stage
-from evaluation.models import Candidate, Objection, Round
+from evaluation import lifecycle, rounds
+from evaluation.certificates import ISSUER
+from evaluation.choices import CandidateStatus, CertificateCause, Stage
+from evaluation.models import Candidate, CertificateEvent, Objection, Round
 from filings.forms import BootstrapFormMixin, apply_service_errors
 from filings.models import Product, ProductClass
 from filings.views.review import province_choices
@@ -37,10 +39,10 @@ LODGED_KEY = "certified_objection_lodged"
 
 
 def certified() -> QuerySet[Candidate]:
-    """Certified products on a published final list, with what the public pages show."""
+    """The certificates held today (the one rule: `lifecycle.certified_as_of`), with what the public pages
+    show; `standing` gives each one's status today."""
     return (
-        Candidate.objects.public()
-        .filter(status=CandidateStatus.CERTIFIED)
+        lifecycle.certified_as_of()
         .annotate(product_public=Exists(Product.objects.public().filter(pk=OuterRef("product_id"))))
         .select_related("round__method", "version", "product", "product_class", "unit__region__parent__parent")
     )
@@ -94,8 +96,8 @@ class CertifiedListView(ListView):
     paginate_by = 20
 
     def get_queryset(self) -> QuerySet[Candidate]:
-        published = Candidate.objects.public().filter(status=CandidateStatus.CERTIFIED)
-        years = list(published.order_by("-round__data_year").values_list("round__data_year", flat=True).distinct())
+        published = lifecycle.certified_as_of()
+        years = sorted(set(published.values_list("round__data_year", flat=True)), reverse=True)
         self.form = CertifiedSearchForm(self.request.GET or None, years=years)
         values: dict[str, Any] = {}
         if self.form.is_bound:
@@ -133,7 +135,11 @@ class CertifiedListView(ListView):
             _("产品备案号"),
             _("评价依据（标准）"),
             _("评价方法版本"),
+            _("证书状态"),
+            _("状态说明"),
+            _("有效期至"),
         ]
+        today = china_today()
         rows = (
             [
                 c.certificate_number,
@@ -148,6 +154,7 @@ class CertifiedListView(ListView):
                 c.product.filing_number,
                 c.round.method.standard_designation,
                 c.round.method.code,
+                *_standing_cells(c, today),
             ]
             for c in candidates.iterator(chunk_size=500)
         )
@@ -168,8 +175,15 @@ class CertifiedListView(ListView):
         query.pop("export", None)
         today = china_today()
         publicity = [(rnd, rounds.publicity_open(rnd, today)) for rnd in rounds_under_publicity()]
+        for candidate in context["candidates"]:
+            candidate.standing = lifecycle.standing(candidate, today)
         context.update(form=self.form, query=query.urlencode(), searched=self.searched, publicity=publicity)
         return context
+
+
+def _standing_cells(candidate: Candidate, today: Any) -> list[Any]:
+    state = lifecycle.standing(candidate, today)
+    return [state.label, "；".join(state.reasons), candidate.valid_until]
 
 
 class PublicityView(PublicTemplateView):
@@ -316,22 +330,55 @@ class ObjectionView(View):
         return self.render(candidate, form, status=400)
 
 
+def public_history(candidate: Candidate) -> list[dict[str, Any]]:
+    """A certificate's history as the public sees it: when, the new status, why (never who)."""
+    rows = []
+    for event in CertificateEvent.objects.filter(candidate=candidate).order_by("at", "pk"):
+        details = event.details or {}
+        why = ""
+        if event.cause == CertificateCause.PATENT_ENDED:
+            why = lifecycle.patents_reason(details.get("patents", []))
+        elif event.cause == CertificateCause.UPDATE_MISSED:
+            why = lifecycle.update_reason(details.get("update_year", ""))
+        elif event.reason:
+            why = event.reason
+        rows.append(
+            {"at": event.at, "status": event.get_to_status_display(), "cause": event.get_cause_display(), "why": why}
+        )
+    return rows
+
+
 @rate_limit("search", methods=("GET", "HEAD"))
 class VerifyView(PublicTemplateView):
-    """A certificate by its number: what was certified, to whom, when, and whether it is valid."""
+    """A certificate by its number: what was certified, to whom, when, its validity and its status today with
+    the reasons and its history (every certificate ever issued: a revoked or expired one says so)."""
 
     template_name = "evaluation/public/verify.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         number = self.kwargs["number"].strip().upper()
-        candidate = certified().filter(certificate_number=number).first()
+        candidate = (
+            lifecycle.with_standing(lifecycle.issued())
+            .select_related("round__method", "version", "product", "product_class", "unit")
+            .filter(certificate_number=number)
+            .first()
+        )
         if candidate is None:
             return render(request, "evaluation/public/verify_missing.html", {"number": number}, status=404)
+        state = lifecycle.standing(candidate)
+        product_public = bool(
+            candidate.product.filing_number and Product.objects.public().filter(pk=candidate.product_id).exists()
+        )
         context = self.get_context_data(**kwargs)
         context.update(
             candidate=candidate,
             number=number,
             standard=candidate.round.method.standard_label,
-            in_force=filing_in_force(candidate),
+            issuer=ISSUER,
+            standing=state,
+            product_public=product_public,
+            history=public_history(candidate),
         )
-        return self.render_to_response(context)
+        response = self.render_to_response(context)
+        response["Cache-Control"] = "no-cache"  # a status changes when an import commits: always revalidate
+        return response

@@ -51,6 +51,9 @@ class Patent(models.Model):
         _("法律状态"), max_length=20, choices=LegalStatus.choices, default=LegalStatus.VALID
     )
     status_updated_at = models.DateTimeField(_("法律状态更新时间"), auto_now_add=True)
+    # when a legal-status import last covered this patent, changed or not (the public product page's
+    # "last checked"); None until the first import that names it
+    status_checked_at = models.DateTimeField(_("法律状态核对时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
 
     objects = PatentQuerySet.as_manager()

@@ -11,13 +11,14 @@ from typing import Any, ClassVar
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import FileResponse, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from filings import marking
 from filings.identifiers import parse_patent_number
 from filings.models import PatentLink, Product, ProductClass, ProductImage
 from filings.views.review import province_choices, serve_image
@@ -94,9 +95,27 @@ class PublicSearchView(ListView):
 
 
 class PublicProductView(PublicTemplateView):
-    """A filed product's public page: the published version, the unit, images, the patent marking."""
+    """A filed product's public page (virtual marking, 专利标识): the published version, the unit, images, each
+    patent with its legal status now and when that status was last checked, and the product's certificates
+    with their status today. The receipt's and the certificate's QR codes lead here.
+
+    Nothing here is cached: every request reads the rows, so a status an import changes shows as soon as the
+    import commits (and `Cache-Control: no-cache` makes browsers and proxies ask again). A product whose
+    filing has ended (revoked or withdrawn: no approved version left) answers 410 with that notice and its
+    certificates (ended with it), so a printed QR code never leads to a bare "not found"."""
 
     template_name = "filings/public/product.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        number = self.kwargs["filing_number"]
+        if not Product.objects.public().filter(filing_number=number).exists():
+            ended = get_object_or_404(Product.objects.filter(filing_number=number).select_related("unit"))
+            context = {"product": ended, "certificates": marking.certificates_of(ended.pk)}
+            response = render(request, "filings/public/product_ended.html", context, status=410)
+        else:
+            response = super().get(request, *args, **kwargs)
+        response["Cache-Control"] = "no-cache"
+        return response
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -105,13 +124,9 @@ class PublicProductView(PublicTemplateView):
             filing_number=self.kwargs["filing_number"],
         )
         version = product.published_version
-        # The certification (evaluation app) is read through the reverse relation only: filings sits
-        # below evaluation and may not import it. A certificate counts once its round is final.
-        certificates = product.candidacies.filter(status="certified", round__stage="final").select_related(
-            "round__method"
-        )
+        # The certificates come from the evaluation app (above this one) through `filings.marking`.
         context.update(
-            certificates=certificates.order_by("-round__data_year", "certificate_number"),
+            certificates=marking.certificates_of(product.pk),
             product=product,
             version=version,
             unit=product.unit,

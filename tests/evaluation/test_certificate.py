@@ -101,6 +101,8 @@ def test_the_owner_downloads_a_certificate_with_number_product_unit_and_an_embed
         "T/PPAC 402-2022",
         "企业专利密集型产品评价方法",
         candidate.round.method.code,  # the method version the round ran under
+        "国家知识产权局",  # the issuing authority
+        f"{candidate.valid_from:%Y-%m-%d} 至 {candidate.valid_until:%Y-%m-%d}",  # the validity period
         verify_url,
     ):
         assert expected in text, expected
@@ -114,18 +116,25 @@ def test_the_owner_downloads_a_certificate_with_number_product_unit_and_an_embed
     assert number in event.message
 
 
-def test_certificate_html_carries_the_qr_code_of_the_verification_page(demo: None) -> None:
+def test_certificate_html_carries_the_qr_code_of_the_product_page_and_prints_the_verification_page(
+    demo: None,
+) -> None:
     import segno
 
     candidate = of_unit("广州云帆")
     url = "https://example.cn" + reverse("certified:verify", args=[candidate.certificate_number])
-    html = render_certificate_html(candidate, url)
+    marking = (
+        f"https://example.cn/products/{candidate.product.filing_number}/#certificate-{candidate.certificate_number}"
+    )
+    html = render_certificate_html(candidate, url, marking)
     assert 'data-testid="certificate-qr"' in html
-    assert segno.make(url, error="m").svg_data_uri(scale=4, border=2) in html.replace("&amp;", "&")
+    assert segno.make(marking, error="m").svg_data_uri(scale=4, border=2) in html.replace("&amp;", "&")
+    assert segno.make(url, error="m").svg_data_uri(scale=4, border=2) not in html.replace("&amp;", "&")
+    assert url in html
     # the rule that produced the verdict: the round's standard and method version
     assert "T/PPAC 402-2022《企业专利密集型产品评价方法》" in html
     assert f"评价方法版本 {candidate.round.method.code}" in html
-    assert build_certificate_pdf(candidate, url).startswith(b"%PDF-")
+    assert build_certificate_pdf(candidate, url, marking).startswith(b"%PDF-")
 
 
 def test_a_proposed_product_has_no_certificate_yet(

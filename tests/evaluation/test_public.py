@@ -303,13 +303,14 @@ def test_a_proposed_product_has_no_certificate_to_verify(client: Any, second_rou
     assert client.get(reverse("certified:verify", args=["RD209900009"])).status_code == 404
 
 
-def test_verify_warns_when_the_certified_filing_was_revoked(client: Any, demo: None, demo_users: Any) -> None:
+def test_verify_says_revoked_when_the_certified_filing_was_revoked(client: Any, demo: None, demo_users: Any) -> None:
     c = certified()[0]
     workflow.revoke(c.version, demo_users["reviewer"], "核心专利已失效。")
     c.version.refresh_from_db()
     assert c.version.status == FilingStatus.REVOKED
     page = client.get(reverse("certified:verify", args=[c.certificate_number])).content.decode()
-    assert "产品备案已撤销" in page and ">有效<" not in page
+    assert 'data-status="revoked"' in page and "今日状态：撤销" in page
+    assert "产品备案被撤销" in page and "核心专利已失效。" in page and 'data-status="valid"' not in page
 
 
 # --- the certified mark on the public product page ----------------------------------------------

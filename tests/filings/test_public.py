@@ -138,12 +138,18 @@ def test_product_page_shows_patent_marking_without_figures_or_contacts(
         assert hidden not in html, hidden
 
 
-def test_unpublished_products_answer_404(client: Any, catalogue: dict[str, Any], reviewer: User, filer_b: User) -> None:
+def test_unknown_products_answer_404_and_ended_filings_410_without_their_data(
+    client: Any, catalogue: dict[str, Any], reviewer: User, filer_b: User
+) -> None:
     assert client.get(reverse("public:product", args=["BA202644999999"])).status_code == 404
     film = catalogue["film"]
     number = film.product.filing_number
     workflow.withdraw(film, filer_b, "停产")
-    assert client.get(reverse("public:product", args=[number])).status_code == 404
+    # a printed QR code (receipt, certificate) still leads somewhere: the filing has ended, nothing else
+    response = client.get(reverse("public:product", args=[number]))
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "备案已被撤销或撤回" in page and film.name not in page
     assert _found(client, q=number) == []
 
 
