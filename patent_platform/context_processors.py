@@ -14,10 +14,12 @@ from patent_platform.choices import Role
 NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("enterprise:home", _("我的备案"), {Role.ENTERPRISE}),
     ("enterprise:patents", _("专利管理"), {Role.ENTERPRISE}),
+    ("enterprise:identity", _("单位身份核验"), {Role.ENTERPRISE}),
     ("statements:mine", _("备案情况证明"), {Role.ENTERPRISE}),
     ("review:queue", _("审核队列"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:conflicts", _("专利权属冲突"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:flags", _("专利状态提示"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
+    ("review:identity", _("身份核验与认领"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
     ("port:publications", _("数据发布"), {Role.PORT_ADMIN}),
     ("port:reports", _("工作报送"), {Role.PORT_ADMIN}),

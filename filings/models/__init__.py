@@ -1,4 +1,5 @@
 from filings.models.drift import FilingFlag, PatentConflict, PatentStatusChange, PatentStatusImport
+from filings.models.identity import IdentityRequest
 from filings.models.patents import FilingPolicy, Patent, PatentRight
 from filings.models.products import (
     FilingNumberSequence,
@@ -25,6 +26,7 @@ __all__ = [
     "FilingPolicy",
     "FilingUnit",
     "FilingUnitQuerySet",
+    "IdentityRequest",
     "ImportJob",
     "Patent",
     "PatentConflict",

@@ -39,6 +39,10 @@ class User(AbstractUser):
     # Set when the security administrator resets the account's second factor (duties.reset_two_factor): the
     # next login must enrol a new device, whatever OTP_REQUIRED_ROLES says of the role; cleared on enrolment.
     otp_enrolment_required = models.BooleanField(_("须重新设置双因素认证"), default=False, editable=False)
+    # When the owner of the address proved it (the link of the confirmation mail, or the one-time link of an
+    # invitation or a password reset: patent_platform/confirmation.py). Empty: the account may sign in but do
+    # nothing else until it is confirmed (SecurityPolicyMiddleware, the API's token authentication).
+    email_confirmed_at = models.DateTimeField(_("邮箱确认时间"), null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -57,6 +61,10 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name or self.email
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_national(self) -> bool:

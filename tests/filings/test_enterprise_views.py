@@ -19,6 +19,7 @@ from filings.choices import FilingStatus
 from filings.identifiers import build_uscc
 from filings.industries import industry_choices
 from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion, UnitMembership
+from patent_platform import confirmation
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import AuditEvent, User
 
@@ -101,7 +102,12 @@ def test_registration_creates_unit_manager_and_logs_in(client: Client, reference
     user = User.objects.get(email="founder@reg.example.cn")
     assert user.role == Role.ENTERPRISE
     assert UnitMembership.objects.get(user=user).is_manager
-    home = client.get(reverse("enterprise:home"))  # logged in by the registration
+    assert unit.verified_at is None  # unverified: drafts yes, submissions no (tests/filings/test_identity.py)
+    # logged in by the registration, but the address is not confirmed yet: every page says so
+    held = client.get(reverse("enterprise:home"))
+    assert held.status_code == 302 and held["Location"] == reverse("email_unconfirmed")
+    confirmation.email_confirm(user=user)
+    home = client.get(reverse("enterprise:home"))
     assert home.status_code == 200
     assert "广州注册测试科技有限公司" in text(home)
     assert unit.uscc in text(home)
