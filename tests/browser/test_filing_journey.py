@@ -147,6 +147,8 @@ def prove_identity(page, tmp_path: Path, reviewer) -> None:  # type: ignore[no-u
     identity.request_decide(request=IdentityRequest.objects.get(status="pending"), user=reviewer, accept=True)
     page.reload()
     expect(page.locator("[data-testid=identity-status]")).to_have_attribute("data-status", "verified")
+    page.goto("/enterprise/")
+    expect(page.locator("[data-testid=unit-unverified]")).to_have_count(0)
 
 
 def add_patent(page, number: str, title: str, **right: str) -> None:  # type: ignore[no-untyped-def]
