@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from filings.choices import IdentityRequestKind, IdentityRequestStatus
+from patent_platform.choices import Role
+from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 
@@ -35,7 +37,7 @@ class IdentityRequestQuerySet(ScopedQuerySet):
         q = Q(pk__in=[])  # deny by default (ports: nothing; identity papers are the reviewers' business)
         if scope.unit_ids:
             q |= Q(kind=IdentityRequestKind.VERIFICATION, unit_id__in=sorted(scope.unit_ids))
-        if getattr(user, "pk", None) is not None and getattr(user, "role", None) == "enterprise":
+        if getattr(user, "pk", None) is not None and has_role(user, Role.ENTERPRISE):
             q |= Q(kind=IdentityRequestKind.CLAIM, applicant_id=user.pk)
         return self.filter(q)
 
