@@ -217,11 +217,12 @@ def test_unit_edit_by_manager_only(
     unit = FilingUnit.objects.get(pk=unit_a.pk)
     assert unit.name == "广州测试智能装备股份有限公司"
     assert unit.uscc == unit_a.uscc
-    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="filings.FilingUnit").last()
+    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="filings.FilingUnit").order_by("pk").last()
     assert event is not None
     assert event.changes["name"] == [unit_a.name, "广州测试智能装备股份有限公司"]
 
     colleague = services.add_unit_member(manager=filer_a, unit=unit_a, email="colleague@example.cn")
+    confirmation.email_confirm(user=colleague)  # as its invitation link does
     other = login(Client(), colleague)
     refused = other.post(reverse("enterprise:unit_edit"), {**data, "name": "改名"})
     assert refused.status_code == 403
@@ -273,6 +274,7 @@ def test_member_add_duplicate_email_and_non_manager(
     assert not mail.outbox
 
     colleague = services.add_unit_member(manager=filer_a, unit=unit_a, email="colleague@example.cn")
+    confirmation.email_confirm(user=colleague)  # as its invitation link does
     other = login(Client(), colleague)
     listing = text(other.get(reverse("enterprise:members")))
     assert "colleague@example.cn" in listing and filer_a.email in listing
