@@ -120,6 +120,7 @@ VALUE_KWARGS: dict[str, list[str]] = {
     "uidb64": ["MQ"],
     "token": ["set-password"],
     "month": ["2026-01"],  # open data: a month (public files)
+    "which": ["letter", "licence"],  # a unit's identity proofs (filings/views/identity.py)
 }
 # Routes whose object kwarg is not the pk of the view's `model` (or whose view has no `model`):
 # route name → (kwarg, model, the model field the kwarg holds).
