@@ -9,6 +9,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from evaluation import methods, rounds
 from evaluation.choices import BenchmarkStatus
 from evaluation.models import BenchmarkSet, ExpertProfile, MethodVersion, Round
@@ -44,7 +46,9 @@ def load_experts(password: str) -> list[User]:
     for email, name, organisation, province, title in EXPERTS:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email, password, full_name=name, role=Role.EXPERT)
+            user = User.objects.create_user(
+                email, password, full_name=name, role=Role.EXPERT, email_confirmed_at=timezone.now()
+            )
         profile, created = ExpertProfile.objects.get_or_create(
             user=user, defaults={"organisation": organisation, "province_code": province, "title": title}
         )

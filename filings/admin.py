@@ -21,6 +21,7 @@ from filings.choices import EDITABLE_STATUSES
 from filings.models import (
     FilingPolicy,
     FilingUnit,
+    IdentityRequest,
     ImportJob,
     Patent,
     PatentLink,
@@ -107,12 +108,24 @@ class UnitMembershipInline(DutyAdminMixin, admin.TabularInline):
 @admin.register(FilingUnit)
 class FilingUnitAdmin(MaskedContactsAdminMixin, DutyAdminMixin, admin.ModelAdmin):
     masked_fields = ("contact_name", "contact_phone", "contact_email")
-    list_display = ["name", "uscc", "province_code", "city_code", "industry", "scale"]
-    list_filter = ["kind", "scale"]
+    list_display = ["name", "uscc", "province_code", "city_code", "industry", "scale", "verified_at"]
+    list_filter = ["kind", "scale", "verified_via"]
     search_fields = ["name", "uscc"]
     raw_id_fields = ["region"]
-    readonly_fields = ["province_code", "city_code", "county_code", "created_at"]
+    # verification only through filings.identity (a reviewer's decision, a claim, an identity provider): a unit
+    # added here is unverified and cannot submit, like a registered one
+    readonly_fields = ["province_code", "city_code", "county_code", "created_at", "verified_at", "verified_via"]
     inlines = [UnitMembershipInline]
+
+
+@admin.register(IdentityRequest)
+class IdentityRequestAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Decided on the reviewers' pages (`/review/identity/`, filings.identity.request_decide), never here."""
+
+    list_display = ["submitted_at", "kind", "unit", "applicant", "status", "decided_by", "decided_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["unit__name", "unit__uscc", "applicant__email"]
+    exclude = ["letter", "licence"]  # the scans are read on the reviewers' page, audited
 
 
 class PatentRightInline(DutyAdminMixin, admin.TabularInline):

@@ -111,3 +111,25 @@ class CreditListKind(models.TextChoices):
 
     ABNORMAL = "abnormal", _("经营异常名录")
     SERIOUS = "serious", _("严重违法失信名单")
+
+
+class VerificationMethod(models.TextChoices):
+    """How a filing unit's identity was proven (docs/UNITS.md)."""
+
+    REVIEW = "review", _("审核员审核证明材料")
+    CLAIM = "claim", _("审核员通过认领申请")
+    IDENTITY_PROVIDER = "identity_provider", _("可信身份提供方确认统一社会信用代码")
+    PRE_EXISTING = "pre_existing", _("身份核验功能上线前已登记")
+    ADMINISTRATOR = "administrator", _("平台管理员确认（演示数据、批量导入）")
+
+
+class IdentityRequestKind(models.TextChoices):
+    VERIFICATION = "verification", _("身份核验")
+    CLAIM = "claim", _("认领统一社会信用代码")
+
+
+class IdentityRequestStatus(models.TextChoices):
+    PENDING = "pending", _("待审核")
+    ACCEPTED = "accepted", _("已通过")
+    REJECTED = "rejected", _("未通过")
+    WITHDRAWN = "withdrawn", _("已撤销")

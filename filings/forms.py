@@ -494,3 +494,65 @@ def link_formset(extra: int = 1) -> type[BasePatentLinkFormSet]:
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(label=_("撤回理由"), max_length=1000, required=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity: proof of a unit's identity, claims (filings/identity.py)
+
+PROOF_ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
+class ProofFieldsMixin(forms.Form):
+    letter = forms.FileField(
+        label=_("授权委托书（加盖单位公章）"),
+        help_text=_("扫描件，PDF、JPG 或 PNG；由单位法定代表人授权经办人办理专利产品备案。"),
+        widget=forms.ClearableFileInput(attrs={"accept": PROOF_ACCEPT}),
+    )
+    licence = forms.FileField(
+        label=_("营业执照"),
+        help_text=_("营业执照或事业单位法人证书的扫描件，PDF、JPG 或 PNG。"),
+        widget=forms.ClearableFileInput(attrs={"accept": PROOF_ACCEPT}),
+    )
+    note = forms.CharField(label=_("说明"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class VerificationForm(BootstrapFormMixin, ProofFieldsMixin):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style_widgets()
+
+
+class ClaimForm(BootstrapFormMixin, ProofFieldsMixin):
+    uscc = forms.CharField(label=_("统一社会信用代码"), max_length=30)
+    email = forms.EmailField(label=_("登录邮箱"), help_text=_("认领通过后，该账号成为单位管理员"))
+    full_name = forms.CharField(label=_("姓名"), max_length=100)
+    phone = forms.CharField(label=_("手机号码"), max_length=30)
+    password1 = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput(render_value=False))
+    password2 = forms.CharField(label=_("确认密码"), strip=False, widget=forms.PasswordInput(render_value=False))
+
+    field_order = ["uscc", "email", "full_name", "phone", "password1", "password2", "letter", "licence", "note"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+        self._style_widgets()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("两次输入的密码不一致。"))
+        return cleaned
+
+    def user_data(self) -> dict[str, Any]:
+        return {
+            "email": self.cleaned_data["email"],
+            "full_name": self.cleaned_data["full_name"],
+            "phone": self.cleaned_data["phone"],
+            "password": self.cleaned_data["password1"],
+        }
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", _("通过")), ("reject", _("不通过"))])
+    reason = forms.CharField(required=False, max_length=1000)

@@ -31,7 +31,7 @@ from filings.models import (
     ProductVersion,
     UnitMembership,
 )
-from patent_platform import audit, clock
+from patent_platform import audit, clock, confirmation
 from patent_platform.choices import AuditAction, Role
 from patent_platform.messages import Duplicate, rule
 from patent_platform.models import User
@@ -64,9 +64,14 @@ def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str,
     except ValidationError as exc:
         raise ValidationError({"uscc": exc.messages}) from exc
     if FilingUnit.objects.filter(uscc=uscc).exists():
-        raise ValidationError(
-            {"uscc": _("该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号。")}, code="uscc_taken"
+        taken = ValidationError(
+            _(
+                "该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号；"
+                "如果该代码属于您的单位而并非由您的单位注册，请提交认领申请。"
+            ),
+            code="uscc_taken",  # the registration page offers the claim (filings/identity.py)
         )
+        raise ValidationError({"uscc": [taken]})
     email = User.objects.normalize_email(user_data["email"]).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": _("该电子邮箱已注册，请直接登录。")}, code="email_taken")
@@ -83,6 +88,9 @@ def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str,
     UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
     forget_scope(user)
     audit.audit_event(action=AuditAction.CREATE, obj=unit, actor=user, message="registration")
+    # The unit starts unverified (filings/identity.py: drafts yes, submissions no) and the account unconfirmed
+    # (patent_platform/confirmation.py: it signs in, and can do nothing until the link of this mail is opened).
+    confirmation.email_confirmation_send(user=user)
     return user, unit
 
 

@@ -1,10 +1,13 @@
 from django.urls import path
 
 from filings.views import enterprise as v
+from filings.views import identity
 
 urlpatterns = [
     path("", v.EnterpriseHomeView.as_view(), name="home"),
     path("register/", v.RegisterView.as_view(), name="register"),
+    path("claim/", identity.ClaimView.as_view(), name="claim"),
+    path("identity/", identity.UnitIdentityView.as_view(), name="identity"),
     path("regions/", v.RegionOptionsView.as_view(), name="regions"),
     path("unit/", v.UnitEditView.as_view(), name="unit_edit"),
     path("members/", v.MembersView.as_view(), name="members"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from filings.views import conflicts, drift, review
+from filings.views import conflicts, drift, identity, review
 
 urlpatterns = [
     path("", review.ReviewQueueView.as_view(), name="queue"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("versions/<id:pk>/approve/", review.ReviewApproveView.as_view(), name="approve"),
     path("versions/<id:pk>/revoke/", review.ReviewRevokeView.as_view(), name="revoke"),
     path("images/<id:pk>/", review.ReviewImageView.as_view(), name="image"),
+    path("identity/", identity.IdentityQueueView.as_view(), name="identity"),
+    path("identity/export.xlsx", identity.IdentityExportView.as_view(), name="identity_export"),
+    path("identity/<id:pk>/", identity.IdentityDetailView.as_view(), name="identity_detail"),
+    path("identity/<id:pk>/decide/", identity.IdentityDecideView.as_view(), name="identity_decide"),
     path("conflicts/", conflicts.ConflictListView.as_view(), name="conflicts"),
     path("conflicts/export.xlsx", conflicts.ConflictExportView.as_view(), name="conflicts-export"),
     path("conflicts/<id:pk>/", conflicts.ConflictDetailView.as_view(), name="conflict"),

@@ -27,7 +27,7 @@ from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from filings import candidacy, webhooks
+from filings import candidacy, identity, webhooks
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.models import (
     FilingNumberSequence,
@@ -224,6 +224,8 @@ def submit(version: ProductVersion, user: Any) -> ProductVersion:
         if seen == S.RETURNED and action == "submit":
             action = "resubmit"  # the filer meant to resubmit: a lost race is told as such
         _require_source(locked, action, seen)
+        # the unit's identity first (filings/identity.py): an unverified unit keeps its drafts but submits none
+        identity.require_verified(locked.product.unit)
         check_submittable(locked)
         submitted = _transition(version, action, user)
         from filings.checks import run_checks

@@ -3,10 +3,27 @@
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+
+class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
+    """The token of an e-mail confirmation link: void once the address is confirmed (the confirmation time is
+    part of the hash), when the address changes, or after PASSWORD_RESET_TIMEOUT, like every one-time link."""
+
+    key_salt = "patent_platform.links.EmailConfirmationTokenGenerator"
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+        confirmed = "" if user.email_confirmed_at is None else user.email_confirmed_at.replace(microsecond=0)
+        return f"{user.pk}{user.email}{confirmed}{timestamp}"
+
+
+email_confirmation_token = EmailConfirmationTokenGenerator()
+
+# The token each link view checks (default: Django's password-reset token).
+TOKEN_GENERATORS: dict[str, PasswordResetTokenGenerator] = {"email_confirm": email_confirmation_token}
 
 
 def activation_link(user: Any, view: str = "activate") -> str:
@@ -14,5 +31,5 @@ def activation_link(user: Any, view: str = "activate") -> str:
     or after PASSWORD_RESET_TIMEOUT). One activation view serves every kind of account; a forgotten
     password goes to `password_reset_confirm` (no login after it: the password and 2FA are asked next)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = TOKEN_GENERATORS.get(view, default_token_generator).make_token(user)
     return settings.SITE_URL.rstrip("/") + reverse(view, args=[uid, token])

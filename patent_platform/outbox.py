@@ -56,10 +56,16 @@ KINDS: dict[str, Any] = {
     "accounts.password_forgotten": _("找回密码（用户自助）"),
     "accounts.recovery_code_used": _("使用了双因素认证恢复码"),
     "accounts.two_factor_reset": _("安全管理员重置双因素认证"),
+    "accounts.email_confirmation": _("确认电子邮箱"),
+    "accounts.suspended": _("账号因单位认领被停用"),
+    "filings.unit_identity": _("备案单位身份核验与认领的结果"),
 }
 
 # The page a one-time link opens, per kind (default: the activation page, which logs the user in).
-LINK_VIEWS: dict[str, str] = {"accounts.password_forgotten": "password_reset_confirm"}
+LINK_VIEWS: dict[str, str] = {
+    "accounts.password_forgotten": "password_reset_confirm",
+    "accounts.email_confirmation": "email_confirm",
+}
 
 # Where a one-time link (made for `link_user` when the message is sent, never stored) goes in the body.
 LINK_PLACEHOLDER = "{{one_time_link}}"

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from patent_platform import audit, outbox
+from patent_platform import audit, confirmation, outbox
 from patent_platform.choices import AuditAction
 from patent_platform.models import User
 from patent_platform.security import end_access
@@ -83,6 +83,7 @@ def password_reset_done(*, user: User) -> int:
     (whoever held them) and audit it; returns the sessions ended."""
     with transaction.atomic():
         ended = end_access([user.pk])
+        confirmation.email_confirm(user=user, via="password reset link")  # the link proves the address
         audit.audit_event(
             action=AuditAction.PASSWORD_CHANGE,
             obj=user,

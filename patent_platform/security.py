@@ -40,7 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
@@ -223,9 +223,12 @@ OPEN_VIEWS = frozenset(
         "two_factor_recovery",
         "javascript-catalog",
         "set_language",
+        "email_unconfirmed",
+        "email_confirm",
     }
 )
 STATE_KEY = "_security_state"
+EMAIL_UNCONFIRMED = gettext_lazy("请先打开确认邮件中的链接确认电子邮箱，然后才能办理业务。")
 
 
 def session_state(request: HttpRequest, *, refresh: bool = False) -> dict[str, Any]:
@@ -282,4 +285,10 @@ class SecurityPolicyMiddleware:
                 _("您的密码已使用超过 %(days)d 天，请先修改密码。") % {"days": settings.PASSWORD_MAX_AGE_DAYS},
             )
             return redirect("password_change")
+        if user.email_confirmed_at is None:  # patent_platform/confirmation.py: sign in, but nothing else
+            if api:
+                from patent_platform.api.problems import problem_json_response
+
+                return problem_json_response("email_unconfirmed", EMAIL_UNCONFIRMED)
+            return redirect("email_unconfirmed")
         return None

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, health, home, notices, recovery, roles
+from patent_platform.views import audit, auth, confirmation, health, home, notices, recovery, roles
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
@@ -32,6 +32,8 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/activate/<uidb64>/<token>/", auth.ActivateView.as_view(), name="activate"),
+    path("accounts/email/", confirmation.EmailUnconfirmedView.as_view(), name="email_unconfirmed"),
+    path("accounts/email/<uidb64>/<token>/", confirmation.EmailConfirmView.as_view(), name="email_confirm"),
     path("audit/", audit.AuditLogView.as_view(), name="audit-log"),
     path("audit/export/", audit.AuditLogExportView.as_view(), name="audit-export"),
     path("security/accounts/", roles.AccountListView.as_view(), name="security-accounts"),

@@ -33,7 +33,7 @@ from typing import Any
 
 from django.db import connection
 
-from filings.choices import FilingStatus, LegalStatus, LicenceKind, RightKind, UnitKind, UnitScale
+from filings.choices import FilingStatus, LegalStatus, LicenceKind, RightKind, UnitKind, UnitScale, VerificationMethod
 from filings.identifiers import USCC_ALPHABET, build_patent_number, build_uscc
 from filings.industries import industries
 from filings.models import (
@@ -229,6 +229,8 @@ TABLES = {
             "contact_phone",
             "contact_email",
             "created_at",
+            "verified_at",  # seeded units are verified (filings/identity.py): their versions were submitted
+            "verified_via",
         ),
     ),
     "patent": TableSpec(
@@ -422,6 +424,8 @@ class Generator:
                 f"0{_int(rng, 10, 999)}-{_int(rng, 10000000, 99999999)}",
                 f"contact{index}@unit{index}.example.cn",
                 _ts(unit_created),
+                _ts(unit_created),
+                VerificationMethod.ADMINISTRATOR,
             ),
         )
         for right_id, patent_year in self._pending_rights:

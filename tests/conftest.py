@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from patent_platform.choices import Role
 from patent_platform.models import User
@@ -155,6 +156,7 @@ def reference(db: None) -> None:
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(email: str, role: str = Role.ENTERPRISE, **extra: object) -> User:
+        extra.setdefault("email_confirmed_at", timezone.now())  # confirmed unless a test says otherwise
         return User.objects.create_user(email, PASSWORD, role=role, full_name=email.split("@")[0], **extra)
 
     return make

@@ -4,7 +4,7 @@ A test that needs a unit, a patent and a product builds those three rows here in
 (`demo`, tests/worlds.py). Every factory that has a service behind it goes through it — the rules of the
 domain hold for test data as for a user's — so a factory's row is one the platform could have made:
 
-    unit = FilingUnitFactory(region_id="440305")            # 深圳南山
+    unit = FilingUnitFactory(region_id="440305")            # 深圳南山, verified (verified=False: not yet)
     filer = MemberFactory(unit=unit).user                   # its manager, an enterprise account
     version = ProductVersionFactory(unit=unit, user=filer)  # a draft with one core invention patent
     approve(version)                                        # submitted and approved: it has a filing number
@@ -18,9 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from filings import services, workflow
+from filings import identity, services, workflow
+from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, PatentRight, ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
@@ -48,6 +50,7 @@ class UserFactory(DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
         email, role = kwargs.pop("email"), kwargs.pop("role")
+        kwargs.setdefault("email_confirmed_at", timezone.now())  # confirmed unless said otherwise (None)
         return model_class.objects.create_user(email, PASSWORD, role=role, **kwargs)
 
 
@@ -61,11 +64,16 @@ class FilingUnitFactory(DjangoModelFactory):
     region_id = "440106"  # 广州天河区
     uscc = factory.LazyAttributeSequence(lambda o, n: build_uscc(region_code=o.region_id, org_body=_org_body(n)))
 
+    verified = True  # verified through filings.identity (as a reviewer's acceptance would); False: unverified
+
     @classmethod
     def _create(cls, model_class: type[FilingUnit], *args: Any, **kwargs: Any) -> FilingUnit:
+        verified = kwargs.pop("verified")
         unit = model_class(**kwargs)
         unit.full_clean()
         unit.save()
+        if verified:
+            identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="factory")
         return unit
 
 

@@ -47,7 +47,7 @@ from filings.identifiers import parse_patent_number
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductVersion
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.api.problems import invalid_parameter
-from patent_platform.api.schema import CONFLICT, DUPLICATE, ERRORS, FINDINGS, READ_ERRORS
+from patent_platform.api.schema import CONFLICT, DUPLICATE, ERRORS, FINDINGS, READ_ERRORS, problem
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter, parse_moment
 from patent_platform.roles import require_role
@@ -154,13 +154,23 @@ class PatentRightViewSet(ScopedModelViewSet):
 # Products
 
 
-def _action_schema(name: str, summary: Any, request: Any = None, code: int = 200) -> Any:
+def _action_schema(name: str, summary: Any, request: Any = None, code: int = 200, **errors: Any) -> Any:
+    """`errors`: responses that say more than the common ones (`e403=problem(…)`)."""
+    more = {int(key[1:]): value for key, value in errors.items()}
     return extend_schema(
         operation_id=f"products_{name}",
         summary=summary,
         request=request,
-        responses={code: ProductSerializer, **ERRORS, 409: CONFLICT},
+        responses={code: ProductSerializer, **ERRORS, 409: CONFLICT, **more},
     )
+
+
+UNIT_UNVERIFIED = problem(
+    _(
+        "您的角色不能执行该操作（code 为 permission_denied）；或本单位的身份尚未核验，不能提交"
+        "（code 为 unit_unverified，见 docs/UNITS.md）"
+    )
+)
 
 
 PRODUCT_FILTERS = [
@@ -286,7 +296,7 @@ class ProductViewSet(ScopedModelViewSet):
         services.update_version(version=self._current(product), user=request.user, data=data, links=links)
         return self._respond(product.pk)
 
-    @_action_schema("submit", _("提交审核（已退回的版本：重新提交）"))
+    @_action_schema("submit", _("提交审核（已退回的版本：重新提交）"), e403=UNIT_UNVERIFIED)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()

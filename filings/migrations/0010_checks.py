@@ -12,7 +12,7 @@ import filings.models.checks
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("filings", "0008_webhook_schedule"),
+        ("filings", "0009_unit_identity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,6 +6,7 @@ from filings.models.checks import (
     PlausibilityFlag,
 )
 from filings.models.drift import FilingFlag, PatentConflict, PatentStatusChange, PatentStatusImport
+from filings.models.identity import IdentityRequest
 from filings.models.patents import FilingPolicy, Patent, PatentRight
 from filings.models.products import (
     FilingNumberSequence,
@@ -37,6 +38,7 @@ __all__ = [
     "FilingPolicy",
     "FilingUnit",
     "FilingUnitQuerySet",
+    "IdentityRequest",
     "ImportJob",
     "Patent",
     "PatentConflict",

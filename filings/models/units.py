@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from filings.choices import ClassScheme, UnitKind, UnitScale
+from filings.choices import ClassScheme, UnitKind, UnitScale, VerificationMethod
 from filings.identifiers import validate_uscc
 from filings.industries import validate_industry
 from patent_platform.scoping import ScopedQuerySet
@@ -44,6 +44,13 @@ class FilingUnit(models.Model):
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     contact_email = models.EmailField(_("联系邮箱"), blank=True)
     created_at = models.DateTimeField(_("注册时间"), auto_now_add=True)
+    # Identity (filings/identity.py, docs/UNITS.md): a registered unit may prepare drafts, but submits only
+    # once verified — a reviewer accepted its proof (or a claim), or a trusted identity provider asserted its
+    # USCC. Empty: not verified. Set only by `identity.unit_verify`.
+    verified_at = models.DateTimeField(_("身份核验时间"), null=True, blank=True, editable=False)
+    verified_via = models.CharField(
+        _("核验方式"), max_length=20, choices=VerificationMethod.choices, blank=True, editable=False
+    )
 
     objects = FilingUnitQuerySet.as_manager()
 
@@ -64,6 +71,10 @@ class FilingUnit(models.Model):
         self.products.exclude(
             province_code=self.province_code, city_code=self.city_code, county_code=self.county_code
         ).update(province_code=self.province_code, city_code=self.city_code, county_code=self.county_code)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class UnitMembership(models.Model):

@@ -19,7 +19,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -109,14 +109,27 @@ class RegisterView(FormView):
         try:
             user, unit = services.register_enterprise(user_data=form.user_data(), unit_data=form.unit_data())
         except ValidationError as exc:
+            uscc = form.cleaned_data.get("uscc", "")  # before the error takes it out of cleaned_data
             apply_service_errors(form, exc, {"region": "province"})
+            if any(e.code == "uscc_taken" for e in getattr(exc, "error_dict", {}).get("uscc", [])):
+                self.claim_uscc = uscc  # the real owner of the code can claim it (filings/identity.py)
             return self.form_invalid(form)
         login(self.request, user, backend=MODEL_BACKEND)
         messages.success(
             self.request,
-            _("注册成功：%(unit)s 已登记，您是该单位的管理员。现在可以登记专利、备案产品。") % {"unit": unit.name},
+            _(
+                "注册成功：%(unit)s 已登记，您是该单位的管理员。请先确认电子邮箱；单位身份核验通过前，"
+                "可以登记专利、准备备案草稿，但不能提交。"
+            )
+            % {"unit": unit.name},
         )
         return redirect("enterprise:home")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if uscc := getattr(self, "claim_uscc", ""):
+            context["claim_url"] = f"{reverse('enterprise:claim')}?{urlencode({'uscc': uscc})}"
+        return context
 
 
 class RegionOptionsView(View):
@@ -167,7 +180,9 @@ class EnterpriseHomeView(EnterpriseMixin, ScopedListView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.scoped_queryset(FilingUnit).first() is None:
-            return render(request, "filings/enterprise/no_unit.html")
+            from filings.views.identity import enterprise_identity_context
+
+            return render(request, "filings/enterprise/no_unit.html", enterprise_identity_context(request.user))
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Product]:

@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
 from patent_platform.roles import has_role
-from patent_platform.security import required_roles
+from patent_platform.security import EMAIL_UNCONFIRMED, required_roles
 
 KEYWORDS = ("bearer", "token")
 KEY_MAX = 40  # DRF's keys are 40 hexadecimal characters
@@ -65,6 +65,10 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("令牌无效或已失效，请重新获取令牌。")) from exc
         if expired(token):
             raise exceptions.AuthenticationFailed(_("令牌已过期，请用 POST /api/v1/auth/token/ 重新获取。"))
+        if user.email_confirmed_at is None:  # patent_platform/confirmation.py
+            from patent_platform.api.problems import ApiProblem  # late: problems imports DRF's views, which load us
+
+            raise ApiProblem("email_unconfirmed", EMAIL_UNCONFIRMED)
         if has_role(user, *required_roles()):  # a token issued while 2FA was off: staff use the pages, with 2FA
             raise exceptions.PermissionDenied(_("工作人员账号的 API 令牌不被接受：请使用网页并完成双因素认证。"))
         return user, token

@@ -43,6 +43,8 @@ KINDS: dict[str, tuple[int, Any]] = {
     "not_authenticated": (401, _("未登录或令牌无效")),
     "authentication_failed": (401, _("未登录或令牌无效")),
     "permission_denied": (403, _("无权执行该操作")),
+    "email_unconfirmed": (403, _("电子邮箱尚未确认")),
+    "unit_unverified": (403, _("备案单位身份尚未核验")),
     "not_found": (404, _("未找到")),
     "method_not_allowed": (405, _("不支持该请求方法")),
     "not_acceptable": (406, _("无法提供所请求的媒体类型")),
@@ -257,6 +259,11 @@ def as_problem(exc: Exception, aliases: Mapping[str, str] = {}) -> ApiProblem | 
         return exc
     if isinstance(exc, Http404):
         return ApiProblem("not_found")
+    problem_code = getattr(exc, "problem_code", None)
+    if problem_code in KINDS and isinstance(exc, DjangoValidationError | DjangoPermissionDenied):
+        # a rule with a problem of its own (`unit_unverified`): its code, whatever the exception's family
+        detail = " ".join(exc.messages) if isinstance(exc, DjangoValidationError) else (exc.args or [None])[0]
+        return ApiProblem(problem_code, detail)
     if isinstance(exc, DjangoPermissionDenied):
         return ApiProblem("permission_denied", exc.args[0] if exc.args and exc.args[0] else None)
     if isinstance(exc, Conflict):  # a lost race: another action changed the object first

@@ -18,7 +18,7 @@ from patent_platform.api.auth import issue_token
 from patent_platform.api.problems import ApiProblem, problem_json_response
 from patent_platform.api.schema import problem
 from patent_platform.ratelimit import TokenRateThrottle
-from patent_platform.security import otp_required
+from patent_platform.security import EMAIL_UNCONFIRMED, otp_required
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -37,7 +37,12 @@ class ObtainTokenView(APIView):
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
             400: problem(_("字段错误（code 为 validation），或电子邮箱、密码不正确（code 为 invalid_credentials）")),
-            403: problem(_("须使用双因素认证的工作人员账号不能获取令牌")),
+            403: problem(
+                _(
+                    "须使用双因素认证的工作人员账号不能获取令牌（code 为 permission_denied），"
+                    "或电子邮箱尚未确认（code 为 email_unconfirmed）"
+                )
+            ),
             429: problem(
                 _(
                     "请求过于频繁（code 为 throttled），或连续登录失败后账号已暂时锁定（code 为 account_locked）；"
@@ -59,6 +64,8 @@ class ObtainTokenView(APIView):
                 "permission_denied",
                 _("工作人员账号须使用双因素认证登录网页，不能获取 API 令牌。API 令牌仅供企业系统使用。"),
             )
+        if user.email_confirmed_at is None:  # patent_platform/confirmation.py
+            raise ApiProblem("email_unconfirmed", EMAIL_UNCONFIRMED)
         token = issue_token(user)  # a new one when the old has expired (API_TOKEN_MAX_AGE_DAYS)
         return Response({"token": token.key})
 

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import Role
@@ -22,6 +23,8 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("role", Role.NATIONAL_ADMIN)
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
+        # made by the operator (createsuperuser), who vouches for the address (patent_platform/confirmation.py)
+        extra.setdefault("email_confirmed_at", timezone.now())
         return self.create_user(email, password, **extra)
 
 
@@ -39,6 +42,10 @@ class User(AbstractUser):
     # Set when the security administrator resets the account's second factor (duties.reset_two_factor): the
     # next login must enrol a new device, whatever OTP_REQUIRED_ROLES says of the role; cleared on enrolment.
     otp_enrolment_required = models.BooleanField(_("须重新设置双因素认证"), default=False, editable=False)
+    # When the owner of the address proved it (the link of the confirmation mail, or the one-time link of an
+    # invitation or a password reset: patent_platform/confirmation.py). Empty: the account may sign in but do
+    # nothing else until it is confirmed (SecurityPolicyMiddleware, the API's token authentication).
+    email_confirmed_at = models.DateTimeField(_("邮箱确认时间"), null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -57,6 +64,10 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name or self.email
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_national(self) -> bool:

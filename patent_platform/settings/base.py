@@ -184,6 +184,9 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Uploaded files are never served from MEDIA_URL: downloads go through scoped views.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Identity providers whose assertion of a unit's USCC verifies the unit at once
+# (filings.identity.verify_unit_by_identity_provider; docs/UNITS.md). Empty: none is trusted.
+TRUSTED_IDENTITY_PROVIDERS = env.list("TRUSTED_IDENTITY_PROVIDERS", default=[])
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from patent_platform import audit, ratelimit, recovery, security
+from patent_platform import audit, confirmation, ratelimit, recovery, security
 from patent_platform.api.problems import problem_json_response
 from patent_platform.choices import AuditAction, Role
 from patent_platform.ratelimit import rate_limit
@@ -127,6 +127,7 @@ class ActivateView(LinkPasswordView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         audit.audit_event(action=AuditAction.PASSWORD_CHANGE, obj=form.user, actor=form.user, message="activation")
+        confirmation.email_confirm(user=form.user, via="invitation link")  # the link proves the address
         messages.success(self.request, _("密码已设置，欢迎使用。"))
         return response
 

@@ -12,14 +12,16 @@ import re
 import subprocess
 from io import BytesIO
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
 from PIL import Image
 from playwright.sync_api import expect
 
+from filings import identity
 from filings.identifiers import build_patent_number, build_uscc
-from filings.models import Product, ProductClass
+from filings.models import IdentityRequest, Product, ProductClass
 from patent_platform.choices import Role
 
 # embedded (CI runs it on SQLite too): one browser journey on the embedded default
@@ -113,13 +115,40 @@ def register(page) -> None:  # type: ignore[no-untyped-def]
     page.fill("#id_password1", FILER_PASSWORD)
     page.fill("#id_password2", FILER_PASSWORD)
     page.click("[data-testid=register-submit]")
-    page.wait_for_url("**/enterprise/")
+    # signed in, but nothing can be done before the address is confirmed (patent_platform/confirmation.py)
+    page.wait_for_url("**/accounts/email/")
     assert "注册成功" in alerts(page)
+    expect(page.locator("[data-testid=email-unconfirmed]")).to_contain_text(FILER_EMAIL)
+    [confirmation] = [m for m in mail.outbox if FILER_EMAIL in m.to and "确认" in m.subject]
+    page.goto(urlsplit(re.search(r"https?://\S+", confirmation.body).group(0)).path)
+    page.click("[data-testid=confirm-email]")
+    page.wait_for_url("**/enterprise/")
+    assert "已确认" in alerts(page)
+    # the new unit is not verified yet: drafts yes, submissions no (filings/identity.py)
+    expect(page.locator("[data-testid=unit-unverified]")).to_be_visible()
     card = page.text_content("[data-testid=unit-card]")
     assert UNIT_NAME in card
     assert "天河区" in card
     assert page.text_content("[data-testid=patent-count]").strip() == "0"
     expect(page.locator("[data-testid=empty-products]")).to_contain_text("专利管理")
+
+
+def prove_identity(page, tmp_path: Path, reviewer) -> None:  # type: ignore[no-untyped-def]
+    """The manager uploads the sealed authorisation letter and the licence; a reviewer accepts them (the
+    reviewer's pages are walked in tests/browser/test_unit_claim.py; here through the same service)."""
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+    page.click("[data-testid=identity-link]")
+    page.wait_for_url("**/enterprise/identity/")
+    page.set_input_files("#id_letter", str(letter))
+    page.set_input_files("#id_licence", str(tiny_png(tmp_path / "licence.png")))
+    page.click("[data-testid=identity-submit]")
+    expect(page.locator("[data-testid=identity-status]")).to_have_attribute("data-status", "pending")
+    identity.request_decide(request=IdentityRequest.objects.get(status="pending"), user=reviewer, accept=True)
+    page.reload()
+    expect(page.locator("[data-testid=identity-status]")).to_have_attribute("data-status", "verified")
+    page.goto("/enterprise/")
+    expect(page.locator("[data-testid=unit-unverified]")).to_have_count(0)
 
 
 def add_patent(page, number: str, title: str, **right: str) -> None:  # type: ignore[no-untyped-def]
@@ -387,7 +416,7 @@ def mails_to(address: str) -> list:  # type: ignore[type-arg]
 def test_a_new_unit_files_a_product_from_registration_to_the_public_page(  # type: ignore[no-untyped-def]
     page, browser, live_server, reference, make_user, tmp_path
 ) -> None:
-    make_user(REVIEWER_EMAIL, Role.REVIEWER)
+    reviewer = make_user(REVIEWER_EMAIL, Role.REVIEWER)
     product_class = ProductClass.objects.filter(is_active=True).order_by("code").first()
     dialogs: list[str] = []
 
@@ -398,14 +427,17 @@ def test_a_new_unit_files_a_product_from_registration_to_the_public_page(  # typ
     page.on("dialog", accept)
 
     register(page)
+    prove_identity(page, tmp_path, reviewer)
+    told = len(mails_to(FILER_EMAIL))  # the e-mail confirmation and the verification
+    assert told == 2
     add_patents(page)
     version_id = file_product(page, tiny_png(tmp_path / "robot.png"), product_class)
     log_out(page)
-    assert mails_to(FILER_EMAIL) == []  # submitting sends nothing to the filer
+    assert len(mails_to(FILER_EMAIL)) == told  # submitting sends nothing to the filer
 
     review_and_return(page, version_id)
     assert dialogs == ["确认将该备案退回修改？"]
-    returned = mails_to(FILER_EMAIL)
+    returned = mails_to(FILER_EMAIL)[told:]
     assert len(returned) == 1
     assert PRODUCT_NAME in returned[0].subject
     assert "已退回修改" in returned[0].subject
@@ -417,7 +449,7 @@ def test_a_new_unit_files_a_product_from_registration_to_the_public_page(  # typ
 
     filing_number = approve(page, version_id)
     assert dialogs[-1].startswith("确认通过该备案")
-    approved = mails_to(FILER_EMAIL)[1:]
+    approved = mails_to(FILER_EMAIL)[told + 1 :]
     assert len(approved) == 1
     assert "已通过备案" in approved[0].subject
     assert filing_number in approved[0].body

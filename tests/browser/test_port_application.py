@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from filings import services, workflow
+from filings import identity, services, workflow
+from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, UnitMembership
 from patent_platform.choices import Role
@@ -53,7 +55,14 @@ def approved_enterprise(uscc: str, name: str, county: str) -> FilingUnit:
     unit = FilingUnit(uscc=uscc, name=name, region_id=county, contact_name="江联系", contact_email="js@example.cn")
     unit.full_clean()
     unit.save()
-    user = User.objects.create_user("filer@js.example.cn", "Filer#2026-js", role=Role.ENTERPRISE, full_name="江联系")
+    identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="test")  # filings/identity.py
+    user = User.objects.create_user(
+        "filer@js.example.cn",
+        "Filer#2026-js",
+        role=Role.ENTERPRISE,
+        full_name="江联系",
+        email_confirmed_at=timezone.now(),
+    )
     UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
     number = build_patent_number(year=2020, type_digit="1", serial=1320001)
     right = services.add_patent_right(unit=unit, user=user, data={"number": number, "title": "一种伺服控制方法"})

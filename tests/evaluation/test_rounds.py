@@ -17,6 +17,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +46,13 @@ def code_of(exc: pytest.ExceptionInfo[ValidationError]) -> str | None:
 
 
 def make_expert(province: str, organisation: str, classes: list[ProductClass], *, active: bool = True) -> User:
-    user = User.objects.create_user(f"expert-t{next(_emails)}@example.cn", None, role=Role.EXPERT, full_name="专家")
+    user = User.objects.create_user(
+        f"expert-t{next(_emails)}@example.cn",
+        None,
+        role=Role.EXPERT,
+        full_name="专家",
+        email_confirmed_at=timezone.now(),
+    )
     profile = ExpertProfile.objects.create(
         user=user, organisation=organisation, province_code=province, is_active=active
     )

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from filings import services, workflow
+from filings import identity, services, workflow
+from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, PatentRight, ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
@@ -19,10 +20,12 @@ _serials = itertools.count(1000)
 
 @pytest.fixture
 def make_unit(reference: None) -> Callable[..., FilingUnit]:
-    def make(name: str, county: str, org: str) -> FilingUnit:
+    def make(name: str, county: str, org: str, *, verified: bool = True) -> FilingUnit:
         unit = FilingUnit(uscc=build_uscc(region_code=county, org_body=org), name=name, region_id=county)
         unit.full_clean()
         unit.save()
+        if verified:  # as a reviewer's acceptance would (filings/identity.py); verified=False: not yet
+            identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="test")
         return unit
 
     return make

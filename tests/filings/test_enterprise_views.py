@@ -19,6 +19,7 @@ from filings.choices import FilingStatus
 from filings.identifiers import build_uscc
 from filings.industries import industry_choices
 from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion, UnitMembership
+from patent_platform import confirmation
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import AuditEvent, User
 
@@ -101,7 +102,12 @@ def test_registration_creates_unit_manager_and_logs_in(client: Client, reference
     user = User.objects.get(email="founder@reg.example.cn")
     assert user.role == Role.ENTERPRISE
     assert UnitMembership.objects.get(user=user).is_manager
-    home = client.get(reverse("enterprise:home"))  # logged in by the registration
+    assert unit.verified_at is None  # unverified: drafts yes, submissions no (tests/filings/test_identity.py)
+    # logged in by the registration, but the address is not confirmed yet: every page says so
+    held = client.get(reverse("enterprise:home"))
+    assert held.status_code == 302 and held["Location"] == reverse("email_unconfirmed")
+    confirmation.email_confirm(user=user)
+    home = client.get(reverse("enterprise:home"))
     assert home.status_code == 200
     assert "广州注册测试科技有限公司" in text(home)
     assert unit.uscc in text(home)
@@ -211,11 +217,12 @@ def test_unit_edit_by_manager_only(
     unit = FilingUnit.objects.get(pk=unit_a.pk)
     assert unit.name == "广州测试智能装备股份有限公司"
     assert unit.uscc == unit_a.uscc
-    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="filings.FilingUnit").last()
+    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, object_type="filings.FilingUnit").order_by("pk").last()
     assert event is not None
     assert event.changes["name"] == [unit_a.name, "广州测试智能装备股份有限公司"]
 
     colleague = services.add_unit_member(manager=filer_a, unit=unit_a, email="colleague@example.cn")
+    confirmation.email_confirm(user=colleague)  # as its invitation link does
     other = login(Client(), colleague)
     refused = other.post(reverse("enterprise:unit_edit"), {**data, "name": "改名"})
     assert refused.status_code == 403
@@ -267,6 +274,7 @@ def test_member_add_duplicate_email_and_non_manager(
     assert not mail.outbox
 
     colleague = services.add_unit_member(manager=filer_a, unit=unit_a, email="colleague@example.cn")
+    confirmation.email_confirm(user=colleague)  # as its invitation link does
     other = login(Client(), colleague)
     listing = text(other.get(reverse("enterprise:members")))
     assert "colleague@example.cn" in listing and filer_a.email in listing

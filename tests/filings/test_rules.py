@@ -343,7 +343,10 @@ def test_register_refuses_a_taken_uscc_or_email(reference: None) -> None:
     with pytest.raises(ValidationError) as exc:
         services.register_enterprise(user_data=_user_data("other@example.cn"), unit_data=_unit_data())
     assert exc.value.message_dict == {
-        "uscc": ["该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号。"]
+        "uscc": [
+            "该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号；"
+            "如果该代码属于您的单位而并非由您的单位注册，请提交认领申请。"
+        ]
     }
     with pytest.raises(ValidationError) as exc:
         services.register_enterprise(user_data=_user_data("NEW-ENT@example.cn"), unit_data=_unit_data("MA5R0002"))

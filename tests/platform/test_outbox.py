@@ -8,6 +8,7 @@ mail server that cannot be reached)."""
 import ast
 import datetime as dt
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,17 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from evaluation import experts, rounds
 from evaluation.choices import Stage
-from filings import drift, services, workflow
+from filings import drift, identity, services, workflow
 from filings.choices import FilingStatus, LegalStatus
 from filings.models import FilingUnit, Patent, ProductClass, ProductVersion
-from patent_platform import duties, outbox, recovery
+from patent_platform import confirmation, duties, outbox, recovery
 from patent_platform.models import Notice, NoticeStatus, User
 from patent_platform.tasks import deliver_notices
 from provincial import applications, reports
@@ -33,6 +34,7 @@ from provincial.choices import PublicationKind, ReportCategory
 from provincial.models import ManagementUnit, PortContact, Publication
 from provincial.publications import services as publications
 from tests.evaluation.conftest import walk_second_round
+from tests.factories import FilingUnitFactory, MemberFactory
 from tests.provincial.test_applications import contacts, scan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,6 +180,34 @@ def _two_factor_reset(users: dict[str, User]) -> None:
     duties.reset_two_factor(users["secadmin"], users["ent-hz"])
 
 
+def _email_confirmation(users: dict[str, User]) -> None:
+    confirmation.email_confirmation_send(user=User.objects.create_user("unconfirmed@example.cn", "Unconfirmed-2026!"))
+
+
+def _proof() -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+    return {"letter": SimpleUploadedFile("l.pdf", pdf), "licence": SimpleUploadedFile("b.pdf", pdf)}
+
+
+def _unit_identity(users: dict[str, User]) -> None:
+    unit = FilingUnitFactory(verified=False)
+    manager = MemberFactory(unit=unit).user
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
+        request = identity.verification_submit(user=manager, **_proof())
+    identity.request_decide(request=request, user=users["reviewer"], accept=False, reason="公章不清晰")
+
+
+def _suspended(users: dict[str, User]) -> None:
+    unit = FilingUnitFactory(verified=False)
+    MemberFactory(unit=unit)
+    data = {"email": "claimant@example.cn", "password": "Xk7#pL9!wQ2z"}
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
+        _user, claim = identity.claim_open(uscc=unit.uscc, user_data=data, **_proof())
+    identity.request_decide(request=claim, user=users["reviewer"], accept=True)
+
+
 SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "filings.transition": _transition,
     "filings.flag": _flag,
@@ -195,6 +225,9 @@ SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "accounts.password_forgotten": _forgotten,
     "accounts.recovery_code_used": _recovery_code,
     "accounts.two_factor_reset": _two_factor_reset,
+    "accounts.email_confirmation": _email_confirmation,
+    "accounts.suspended": _suspended,
+    "filings.unit_identity": _unit_identity,
 }
 
 

@@ -68,9 +68,10 @@ from evaluation.models import (
     Objection,
     Round,
 )
-from filings.choices import ConflictKind, ImportKind
+from filings.choices import ConflictKind, IdentityRequestKind, ImportKind
 from filings.models import (
     FilingUnit,
+    IdentityRequest,
     ImportJob,
     PatentConflict,
     PatentRight,
@@ -133,6 +134,7 @@ VALUE_KWARGS: dict[str, list[str]] = {
     "uidb64": ["MQ"],
     "token": ["set-password"],
     "month": ["2026-01"],  # open data: a month (public files)
+    "which": ["letter", "licence"],  # a unit's identity proofs (filings/views/identity.py)
 }
 # Routes whose object kwarg is not the pk of the view's `model` (or whose view has no `model`):
 # route name → (kwarg, model, the model field the kwarg holds).
@@ -395,6 +397,16 @@ def _build_world() -> World:
             created_by=member,
         )
         statements.issue_statement(unit, national)
+        # a pending identity verification of each unit (its proofs: reviewers and the unit itself only)
+        IdentityRequest.objects.create(
+            kind=IdentityRequestKind.VERIFICATION,
+            unit=unit,
+            applicant=member,
+            letter=ContentFile(PDF, name="letter.pdf"),
+            letter_type="application/pdf",
+            licence=ContentFile(PDF, name="licence.pdf"),
+            licence_type="application/pdf",
+        )
     for name, region in (("核验客户端甲", "440000"), ("核验客户端乙", "330000")):  # the national office's only
         verification_services.client_create(
             user=national,

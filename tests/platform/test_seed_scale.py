@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Max
 from django.test import Client
+from django.utils import timezone
 
 from evaluation.models import Candidate, IndicatorResult, Round
 from filings import workflow
@@ -135,7 +136,9 @@ def test_seed_scale_writes_a_valid_skewed_dataset(reference: None) -> None:
         seed(seed=7)
 
     # the dashboards and the product list API render on the seeded data
-    port_admin = User.objects.create_user("seed-port@example.cn", "Demo-2026!", role=Role.PORT_ADMIN)
+    port_admin = User.objects.create_user(
+        "seed-port@example.cn", "Demo-2026!", role=Role.PORT_ADMIN, email_confirmed_at=timezone.now()
+    )
     port_add_admin(unit=ManagementUnit.objects.get(code="440000"), user=port_admin)
     client = Client()
     client.force_login(port_admin)

@@ -36,7 +36,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openpyxl import Workbook, load_workbook
 from rest_framework.test import APIClient
 
-from filings import services, workflow
+from filings import identity, services, workflow
+from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, Product, ProductClass, UnitMembership
 from filings.workflow import china_today
@@ -463,6 +464,7 @@ def approved_unit(make_user: Callable[..., User], uscc: str, name: str, county: 
     unit = FilingUnit(uscc=uscc, name=name, region_id=county, contact_name="宁联系", contact_email="nb@example.cn")
     unit.full_clean()
     unit.save()
+    identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="test")  # filings/identity.py
     user = make_user(f"{uscc.lower()}@example.cn", Role.ENTERPRISE)
     UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
     number = build_patent_number(year=2019, type_digit="1", serial=next(_serials))

@@ -20,7 +20,8 @@ from django.urls import resolve, reverse
 from openpyxl import Workbook, load_workbook
 from rest_framework.test import APIClient
 
-from filings import services, workflow
+from filings import identity, services, workflow
+from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
 from filings.workflow import china_today
@@ -138,6 +139,7 @@ def register(make_user: Callable[..., User]) -> Callable[..., tuple[FilingUnit, 
         )
         unit.full_clean()
         unit.save()
+        identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="test")  # filings/identity.py
         user = make_user(f"{uscc.lower()}@example.cn", Role.ENTERPRISE)
         UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
         return unit, user

@@ -10,9 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from evaluation.demo import EXPERTS, load_demo_evaluation
-from filings import services, workflow
+from filings import identity, services, workflow
+from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
@@ -203,6 +205,8 @@ class Command(BaseCommand):
                 },
             )
             UnitMembership.objects.get_or_create(user=user, defaults={"unit": unit, "is_manager": True})
+            # demo units are verified (filings/identity.py), so the demo's filings can be submitted
+            identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="demo")
             rows.append((email, f"{Role.ENTERPRISE.label} · {unit.name}"))
         self._filings()
         national = User.objects.get(email="national@example.cn")
@@ -290,5 +294,8 @@ class Command(BaseCommand):
     def _user(self, email: str, name: str, role: str) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, role=role)
+            # demo accounts are confirmed (patent_platform/confirmation.py): the demo signs in and acts at once
+            user = User.objects.create_user(
+                email, DEMO_PASSWORD, full_name=name, role=role, email_confirmed_at=timezone.now()
+            )
         return user
