@@ -5,7 +5,9 @@ a second one. The national office configures the calendar; two products opt in b
 after it only through a lock exception; information is asked for, one filer misses the deadline and is
 admitted late with a reason shown on its result; the demo's nine experts form three disjoint panels (one
 per product) and none sees another panel's product; the list goes out for a 公示 of five working days, an
-objection is upheld; the final list certifies the other two, with certificates.
+objection is upheld; the final list certifies the other two, with certificates. Then a core patent of a
+certified product lapses (the legal-status import's apply): its certificate is suspended, and the product's
+public page says so; the patent restored, the certificate is valid again.
 
 Time passes in the test the way it passes in the programme: the calendar's dates are moved into the past.
 """
@@ -16,18 +18,20 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from evaluation import methods, rounds, schedule, workdays
-from evaluation.choices import CandidateStatus, LockKind, Stage
+from evaluation import lifecycle, methods, rounds, schedule, workdays
+from evaluation.choices import CandidateStatus, CertificateStatus, LockKind, Stage
 from evaluation.models import Assignment, Candidate, MethodVersion, Round
 from evaluation.rounds import RoundError
-from filings import workflow
+from filings import drift, workflow
 from filings.choices import FilingStatus
 from filings.models import ProductClass, ProductVersion
+from patent_platform.choices import Role
 from patent_platform.models import User
 from tests.evaluation.conftest import INFO, SCORES, YEAR, filer_of
 
@@ -188,3 +192,25 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
     certificate = filer.get(reverse("certification:certificate", args=[admitted.pk]))
     assert certificate.status_code == 200 and certificate["Content-Type"] == "application/pdf"
     assert Round.objects.get(pk=rnd.pk).stage == Stage.FINAL
+
+    # --- a core patent of a certified product lapses: its certificate is suspended, then restored
+    held = Candidate.objects.get(round=rnd, version_id=late.pk)
+    core = held.version.links.filter(is_core=True).select_related("right__patent").first().right.patent
+    reviewer = User.objects.filter(role=Role.REVIEWER).first()
+
+    def legal_status(status: str) -> None:  # what the legal-status import applies for one row
+        with transaction.atomic():
+            drift.apply([drift.Row(number=2, patent=core.number, status=status)], source=None, user=reviewer)
+
+    legal_status("lapsed")
+    held.refresh_from_db()
+    assert held.certificate_status == CertificateStatus.SUSPENDED and held.suspension == {"patents": [core.number]}
+    assert lifecycle.standing(held).status == CertificateStatus.SUSPENDED
+    page = Client().get(reverse("public:product", args=[held.product.filing_number])).content.decode()
+    assert f'id="certificate-{held.certificate_number}"' in page and 'data-status="suspended"' in page
+    legal_status("valid")
+    held.refresh_from_db()
+    assert (
+        held.certificate_status == CertificateStatus.VALID
+        and lifecycle.standing(held).status == CertificateStatus.VALID
+    )
