@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from evaluation.choices import STAGE_ORDER, CandidateStatus, Stage, Trait
+from evaluation.choices import STAGE_ORDER, CandidateStatus, CertificateStatus, Stage, Trait
 from evaluation.models import (
     CRITERIA,
     Assignment,
@@ -305,6 +305,13 @@ def score_view(user: Any) -> str:
     return "totals"
 
 
+class CertificateStandingSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CertificateStatus.choices, help_text=_("证书今天的状态"))
+    reasons = serializers.ListField(child=serializers.CharField(), help_text=_("暂停或撤销的原因"))
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+
+
 class ResultSerializer(ModelSerializer):
     round_name = serializers.CharField(source="round.name", read_only=True)
     method_code = serializers.CharField(
@@ -328,6 +335,9 @@ class ResultSerializer(ModelSerializer):
     )
     passed = serializers.SerializerMethodField(help_text=_("各特征的达标指标数"))
     indicators = IndicatorResultSerializer(source="results", many=True, read_only=True)
+    certificate = serializers.SerializerMethodField(
+        help_text=_("证书今天的状态（有效、暂停、撤销、有效期届满）、原因和有效期；未颁发证书的为 null")
+    )
     expert_scores = serializers.SerializerMethodField(
         help_text=_(
             "专家评分：国家局管理员看到每位专家的评分和姓名；专家只看到自己的评分；"
@@ -361,10 +371,27 @@ class ResultSerializer(ModelSerializer):
             "expert_score",
             "certificate_number",
             "certified_at",
+            "certificate",
             "indicators",
             "expert_scores",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CertificateStandingSerializer(allow_null=True))
+    def get_certificate(self, candidate: Candidate) -> dict[str, Any] | None:
+        from evaluation import lifecycle
+
+        if not (candidate.certificate_number and candidate.status == CandidateStatus.CERTIFIED):
+            return None
+        if candidate.round.stage != Stage.FINAL:
+            return None
+        state = lifecycle.standing(candidate)
+        return {
+            "status": state.status,
+            "reasons": [str(r) for r in state.reasons],
+            "valid_from": candidate.valid_from,
+            "valid_until": candidate.valid_until,
+        }
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField(), read_only=True))
     def get_passed(self, candidate: Candidate) -> dict[str, int]:

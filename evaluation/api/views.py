@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evaluation import methods, rounds
+from evaluation import lifecycle, methods, rounds
 from evaluation.api.serializers import (
     BenchmarkSetCreateSerializer,
     BenchmarkSetSerializer,
@@ -404,6 +404,7 @@ class ResultViewSet(ScopedReadOnlyViewSet):
                 Prefetch("assignments", queryset=scores),
             )
         )
+        qs = lifecycle.with_standing(qs)  # what each certificate's standing today needs, in the same query
         if self.action == "list":
             params = self.request.query_params
             round_id = int_param(params, "round", _("认定批次 id 须为正整数（至多 18 位）。"))

@@ -393,3 +393,30 @@ def test_the_candidate_page_shows_the_status_and_history_naming_people_to_the_of
     page = client.get(url).content.decode()
     assert 'data-status="suspended"' in page and 'data-testid="certificate-history"' in page
     assert 'data-testid="revoke-link"' not in page and "reviewer@example.cn" not in page
+
+
+def test_the_results_api_gives_each_certificates_status_today(demo: None, demo_users: dict[str, User]) -> None:
+    from rest_framework.test import APIClient
+
+    c = of_unit("深圳鹏芯")
+    api = APIClient()
+    api.force_authenticate(demo_users["national"])
+
+    def certificate() -> dict[str, Any]:
+        answer = api.get(f"/api/v1/evaluation/results/{c.pk}/")
+        assert answer.status_code == 200, answer.content
+        return answer.json()["certificate"]
+
+    assert certificate() == {
+        "status": S.VALID,
+        "reasons": [],
+        "valid_from": c.valid_from.isoformat(),
+        "valid_until": c.valid_until.isoformat(),
+    }
+    patent = core_patent(c)
+    set_status(patent, "lapsed", demo_users["reviewer"])
+    suspended = certificate()
+    assert suspended["status"] == S.SUSPENDED and patent.number in suspended["reasons"][0]
+    # a candidate without a certificate has none
+    Candidate.objects.filter(pk=c.pk).update(status=CandidateStatus.PROPOSED, certificate_number=None)
+    assert certificate() is None
