@@ -366,6 +366,8 @@ def _per_object_sample(rnd: Any, size: int) -> tuple[float, int, float]:
 
 
 def _port_admin() -> Any:
+    from django.utils import timezone
+
     from patent_platform.choices import Role
     from patent_platform.models import User
     from provincial.models import ManagementUnit
@@ -373,7 +375,9 @@ def _port_admin() -> Any:
 
     user = User.objects.filter(email="bench-port@example.cn").first()
     if user is None:
-        user = User.objects.create_user("bench-port@example.cn", None, role=Role.PORT_ADMIN, full_name="bench")
+        user = User.objects.create_user(
+            "bench-port@example.cn", None, role=Role.PORT_ADMIN, full_name="bench", email_confirmed_at=timezone.now()
+        )
         port_add_admin(unit=ManagementUnit.objects.get(code=PORT), user=user)
     return user
 

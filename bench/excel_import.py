@@ -42,6 +42,11 @@ def _force_constraints() -> None:
 
 def plan_products(rights: list[tuple[int, str]], classes: list[Any], rows: int, year: int) -> list[dict[str, Any]]:
     """Products with their links, `rows` links in all, each linking distinct rights of the unit."""
+    from filings import candidacy
+
+    # a third of the products opt in to certification while the year's cut-off has not passed (after it the
+    # import refuses an opt-in, as every path does: evaluation/schedule.py)
+    may_opt_in = candidacy.opt_in_refusal(year, None) is None
     products: list[dict[str, Any]] = []
     done = 0
     i = 0
@@ -61,7 +66,7 @@ def plan_products(rights: list[tuple[int, str]], classes: list[Any], rows: int, 
                 "sales": sales,
                 "exports": (sales / 4).quantize(Decimal("0.01")),
                 "output_value": sales + 10,
-                "certification_opt_in": i % 3 == 0,
+                "certification_opt_in": may_opt_in and i % 3 == 0,
                 "links": [
                     {
                         "right": right_id,

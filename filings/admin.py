@@ -159,6 +159,14 @@ class PatentAdmin(AuditedAdmin):
             super().save_model(request, obj, form, change)
             drift.apply([drift.Row(number=0, patent=obj.number, status=new_status)], source=None, user=request.user)
             obj.refresh_from_db()
+            # the correction itself, as every admin change is audited (the import's bulk record names no change)
+            audit.audit_event(
+                action=AuditAction.UPDATE,
+                obj=obj,
+                actor=request.user,
+                changes={"legal_status": [stored, new_status]},
+                message="admin",
+            )
             return
         super().save_model(request, obj, form, change)
 

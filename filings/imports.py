@@ -465,6 +465,7 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
     max_year = default_data_year()
     today = china_today()
     seen_names: dict[tuple[str, str, int], int] = {}
+    refusals: dict[int, str | None] = {}  # a data year's opt-in refusal: the same for every product of the file
     products = []
     for seq, group in groups.items():
         first = group[0].number
@@ -493,8 +494,11 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
         year = data.get("data_year", max_year)
         if message := services.data_year_error(year):
             problems.add(first, "data_year", message)
-        elif data.get("certification_opt_in") and (refusal := candidacy.opt_in_refusal(year, None)):
-            problems.add(first, "certification_opt_in", refusal)
+        elif data.get("certification_opt_in"):
+            if year not in refusals:
+                refusals[year] = candidacy.opt_in_refusal(year, None)
+            if refusal := refusals[year]:
+                problems.add(first, "certification_opt_in", refusal)
         if data.get("first_sale_date") and data["first_sale_date"] > today:
             problems.add(first, "first_sale_date", _("日期不能晚于今天。"))
         # the figures' rules are those every path applies (a blank export figure is 0, the others required)

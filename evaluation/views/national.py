@@ -44,6 +44,7 @@ from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region
+from patent_platform.params import ID_MAX
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -285,7 +286,9 @@ class ExceptionForm(StyledForm):
         max_length=40,
         help_text=gettext_lazy("申报截止后准予参评时填写"),
     )
-    candidate = forms.IntegerField(label=gettext_lazy("参评产品"), required=False, widget=forms.HiddenInput)
+    candidate = forms.IntegerField(
+        label=gettext_lazy("参评产品"), required=False, min_value=1, max_value=ID_MAX, widget=forms.HiddenInput
+    )
     until = forms.DateField(
         label=gettext_lazy("准予补充至"),
         required=False,

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -57,10 +58,22 @@ IMPORTS_SHOWN = 50
 # Thresholds
 
 
+def _bounded(db_field: Any, **kwargs: Any) -> Any:
+    """The form field of a model field, with the model's MinValue/MaxValue validators as its bounds (checked
+    by the form and shown in the input, before the model's own validation)."""
+    for validator in db_field.validators:
+        if isinstance(validator, MinValueValidator):
+            kwargs.setdefault("min_value", validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            kwargs.setdefault("max_value", validator.limit_value)
+    return db_field.formfield(**kwargs)
+
+
 class CheckSettingsForm(forms.ModelForm):
     class Meta:
         model = CheckSettings
         fields = [*checks.SETTINGS_FIELDS, "note"]
+        formfield_callback = _bounded
 
 
 class CheckSettingsView(ScopedTemplateView):

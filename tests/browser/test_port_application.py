@@ -177,6 +177,10 @@ def test_apply_approve_invite_and_land_on_the_port(page, demo, tmp_path: Path) -
     page.fill("[data-testid=roster-title]", "江苏省专精特新小巨人企业名单")
     page.set_input_files("[data-testid=roster-file]", str(filled))
     page.click("[data-testid=roster-submit]")
+    page.wait_for_url("**/rosters/uploads/*/")  # the upload's page: checked in the background, then its result
+    page.wait_for_selector("[data-testid=import-result]")
+    assert "3 家企业" in page.text_content("[data-testid=import-result]")
+    page.click("text=返回名单列表")
     page.wait_for_url("**/rosters/")
     roster = Roster.objects.get(title="江苏省专精特新小巨人企业名单")
     assert roster.owner.code == "320000" and roster.entry_count == 3

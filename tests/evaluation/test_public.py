@@ -133,8 +133,8 @@ def test_the_list_exports_to_excel_what_it_shows(client: Any, demo: None) -> Non
     values = list(sheet.values)
     assert values[0][0] == "证书编号"
     assert sorted(r[0] for r in values[1:]) == ["RD202500001", "RD202500002"]
-    assert values[0][-2:] == ("评价依据（标准）", "评价方法版本")
-    assert {r[-2:] for r in values[1:]} == {("T/PPAC 402-2022", "PPAC402-平台解读-1")}
+    assert values[0][-5:] == ("评价依据（标准）", "评价方法版本", "证书状态", "状态说明", "有效期至")
+    assert {r[-5:-3] for r in values[1:]} == {("T/PPAC 402-2022", "PPAC402-平台解读-1")}
     assert AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
 
 

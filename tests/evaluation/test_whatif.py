@@ -40,6 +40,7 @@ from patent_platform.models import User
 from tests.evaluation.test_engine import make_round
 from tests.evaluation.test_engine_set_based import varied_method, varied_set, varied_versions
 from tests.evaluation.test_formulas import make_unit
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db]
 
@@ -317,5 +318,5 @@ def test_a_large_comparison_runs_as_a_job_with_progress_and_the_same_report(
     queued = WhatIfRun.objects.create(method=other, round=small_round, total=90, done=30, created_by=national)
     page = client.get(reverse("certification:whatif_run", args=[queued.pk])).content.decode()
     assert 'data-testid="whatif-progress"' in page and "30 / 90（33%）" in page
-    client.force_login(User.objects.create_user("whatif-rev@example.cn", "x", role=Role.REVIEWER))
+    client.force_login(UserFactory(role=Role.REVIEWER))
     assert client.get(reverse("certification:whatif_run", args=[run.pk])).status_code == 404

@@ -208,6 +208,16 @@ def _suspended(users: dict[str, User]) -> None:
     identity.request_decide(request=claim, user=users["reviewer"], accept=True)
 
 
+def _reminder(users: dict[str, User]) -> None:
+    """The calendar's reminder of a coming deadline (evaluation/schedule.py): information due in two days."""
+    from evaluation import schedule
+
+    rnd = walk_second_round(users["national"], Stage.PATENT)
+    rounds.request_information(rnd, users["national"], workflow.china_today() + dt.timedelta(days=2))
+    Notice.objects.all().delete()
+    assert schedule.send_reminders(workflow.china_today())
+
+
 SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "filings.transition": _transition,
     "filings.flag": _flag,
@@ -228,6 +238,7 @@ SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "accounts.email_confirmation": _email_confirmation,
     "accounts.suspended": _suspended,
     "filings.unit_identity": _unit_identity,
+    "evaluation.reminder": _reminder,
 }
 
 

@@ -68,8 +68,9 @@ from evaluation.models import (
     Objection,
     Round,
 )
-from filings.choices import ConflictKind, IdentityRequestKind, ImportKind
+from filings.choices import ConflictKind, CreditListKind, IdentityRequestKind, ImportKind
 from filings.models import (
+    CreditListImport,
     FilingUnit,
     IdentityRequest,
     ImportJob,
@@ -407,6 +408,13 @@ def _build_world() -> World:
             licence=ContentFile(PDF, name="licence.pdf"),
             licence_type="application/pdf",
         )
+    # a credit-list import of the national office's (national administrators and reviewers only)
+    CreditListImport.objects.create(
+        kind=CreditListKind.ABNORMAL,
+        file=ContentFile(b"x", name="c.csv"),
+        original_name="c.csv",
+        created_by=national,
+    )
     for name, region in (("核验客户端甲", "440000"), ("核验客户端乙", "330000")):  # the national office's only
         verification_services.client_create(
             user=national,

@@ -20,6 +20,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.utils import timezone
 
 from evaluation import rounds
 from evaluation.demo import fix_benchmarks
@@ -93,7 +94,11 @@ def national_user() -> User:
     user = User.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).order_by("pk").first()
     if user is None:
         user = User.objects.filter(email=SCALE_NATIONAL).first() or User.objects.create_user(
-            SCALE_NATIONAL, None, full_name="国家局管理员（规模测试）", role=Role.NATIONAL_ADMIN
+            SCALE_NATIONAL,
+            None,
+            full_name="国家局管理员（规模测试）",
+            role=Role.NATIONAL_ADMIN,
+            email_confirmed_at=timezone.now(),  # made by the operator's command, like createsuperuser's
         )
     return user
 
