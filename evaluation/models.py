@@ -40,6 +40,7 @@ from evaluation.choices import (
 )
 from evaluation.formulas import FORMULA_CHOICES
 from patent_platform.choices import ADMIN_ROLES, Role
+from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 VALUE = {"max_digits": 24, "decimal_places": 4}
@@ -489,7 +490,7 @@ class NationalOnlyQuerySet(ScopedQuerySet):
     """Rows only national administrators read (they name people: experts, objectors)."""
 
     def visible_to(self, user: Any) -> Self:
-        if getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.NATIONAL_ADMIN:
+        if getattr(user, "is_authenticated", False) and user.is_active and has_role(user, Role.NATIONAL_ADMIN):
             return self.all()
         return self.none()
 
@@ -638,7 +639,7 @@ class LockExceptionQuerySet(ScopedQuerySet):
     """The national office reads every exception; a filer or a port those of the candidates they may see."""
 
     def visible_to(self, user: Any) -> Self:
-        if getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.NATIONAL_ADMIN:
+        if getattr(user, "is_authenticated", False) and user.is_active and has_role(user, Role.NATIONAL_ADMIN):
             return self.all()
         return self.filter(candidate__in=Candidate.objects.visible_to(user))
 

@@ -40,7 +40,7 @@ from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
 from patent_platform.models import Notice, User
-from patent_platform.roles import require_role
+from patent_platform.roles import has_role, require_role
 
 C = CandidateStatus
 REMIND_DAYS = 3  # reminders go out this many days (or fewer) before a deadline
@@ -283,7 +283,7 @@ def start_due_evaluations(today: dt.date | None = None) -> int:
     started = 0
     for rnd in Round.objects.filter(stage=Stage.PATENT, evaluation_requested_at__isnull=True, deadline__lt=today):
         actor = rnd.created_by
-        if actor is None or not actor.is_active or actor.role != Role.NATIONAL_ADMIN:
+        if actor is None or not actor.is_active or not has_role(actor, Role.NATIONAL_ADMIN):
             continue
         try:
             rerun_patent_evaluation(rnd, actor, today=today)

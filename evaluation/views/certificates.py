@@ -25,6 +25,7 @@ from evaluation.views.national import StyledForm, add_service_errors
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
+from patent_platform.roles import has_role
 from patent_platform.views.base import ScopedListView, ScopedTemplateView
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -115,7 +116,7 @@ class CertificateListView(ScopedListView):
         query.pop("page", None)
         query.pop("export", None)
         context.update(
-            form=self.form, query=query.urlencode(), may_revoke=self.request.user.role == Role.NATIONAL_ADMIN
+            form=self.form, query=query.urlencode(), may_revoke=has_role(self.request.user, Role.NATIONAL_ADMIN)
         )
         return context
 
