@@ -4,6 +4,8 @@ The write serializers only check types and shapes; the rules (patent numbers, fi
 workflow states) are the services' and the workflow's, whose field messages the views pass through.
 """
 
+import datetime
+import decimal
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -15,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from filings import services, workflow
 from filings.choices import FilingStatus, LegalStatus, LicenceKind, PatentKind, RightKind
@@ -299,7 +302,7 @@ def _list_format(tz: Any) -> dict[str, tuple[Formatter, ...]]:
             field = fields[name]
             if isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
                 field.timezone = tz  # these field objects serve this cache entry only
-            result.append((name, field.to_representation, _UNCHANGED.get(type(field), type(None))))
+            result.append((name, _representation(field), _UNCHANGED.get(type(field), type(None))))
         return tuple(result)
 
     return {
@@ -307,6 +310,53 @@ def _list_format(tz: Any) -> dict[str, tuple[Formatter, ...]]:
         "link": formatters(link, _LINK_COLUMNS),
         "product": formatters(product, ("id", "filing_number", "created_at")),
     }
+
+
+def _representation(field: serializers.Field) -> Callable[[Any], Any]:
+    """`field.to_representation`, or an equal and quicker function for the two kinds the list formats most
+    (four decimals and two moments per product): a DecimalField's quantum and context built once instead
+    of per value (DRF copies the thread's decimal context and raises 0.1 to the power of the places for
+    every value; nothing in the platform changes that context), a DateTimeField's ISO 8601 text in its
+    fixed time zone. Any other value (a naive moment, one out of range, a float) goes through the field
+    itself; tests/filings/test_api_queries.py checks both against the fields on random values."""
+    to_repr = field.to_representation
+    if (
+        type(field) is serializers.DecimalField
+        and field.decimal_places is not None
+        and getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+        and not field.localize
+        and not field.normalize_output
+    ):
+        quantum = decimal.Decimal(".1") ** field.decimal_places
+        context = decimal.getcontext().copy()
+        if field.max_digits is not None:
+            context.prec = field.max_digits
+        rounding = field.rounding
+
+        def decimal_text(value: Any) -> Any:
+            if type(value) is not decimal.Decimal:
+                return to_repr(value)
+            return f"{value.quantize(quantum, rounding=rounding, context=context):f}"
+
+        return decimal_text
+    if (
+        type(field) is serializers.DateTimeField
+        and getattr(field, "timezone", None) is not None
+        and str(getattr(field, "format", api_settings.DATETIME_FORMAT)).lower() == ISO_8601
+    ):
+        zone = field.timezone
+
+        def moment_text(value: Any) -> Any:
+            if type(value) is not datetime.datetime or value.tzinfo is None:
+                return to_repr(value)
+            try:
+                text = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return to_repr(value)  # the field's own error
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+        return moment_text
+    return to_repr
 
 
 def _formatted(formatters: tuple[Formatter, ...], values: Sequence[Any]) -> dict[str, Any]:

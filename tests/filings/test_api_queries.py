@@ -8,15 +8,21 @@ every state the list shows differently (returned twice, approved and published, 
 years, submitted, revoked).
 """
 
+import decimal
+import zoneinfo
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from filings import services, workflow
+from filings.api.serializers import _representation
 from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion
 from patent_platform.models import User
 
@@ -209,3 +215,45 @@ def test_the_schema_still_describes_the_list(filer_a: User) -> None:
         "versions",
         "created_at",
     ]
+
+
+# The list formats decimals and moments with quicker functions equal to the serializer fields' own
+# (filings/api/serializers._representation): on random values, both give the same text.
+_DECIMAL_FIELDS = [
+    serializers.DecimalField(max_digits=14, decimal_places=2),
+    serializers.DecimalField(max_digits=5, decimal_places=2),
+    serializers.DecimalField(max_digits=6, decimal_places=4, rounding="ROUND_HALF_UP"),
+]
+
+
+@given(
+    st.sampled_from(range(len(_DECIMAL_FIELDS))),
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12, places=4)
+    | st.integers(-(10**6), 10**6),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_list_formats_a_decimal_as_its_field_does(which: int, value: Any) -> None:
+    field = _DECIMAL_FIELDS[which]
+    quick = _representation(field)
+    try:
+        expected = field.to_representation(value)
+    except decimal.InvalidOperation:  # more digits than the field holds: the same error from both
+        with pytest.raises(decimal.InvalidOperation):
+            quick(value)
+        return
+    assert quick(value) == expected
+
+
+_EARLIEST, _LATEST = datetime(1900, 1, 2), datetime(9998, 12, 30)  # noqa: DTZ001 (hypothesis's bounds are naive)
+
+
+@given(
+    st.sampled_from(["Asia/Shanghai", "UTC", "America/New_York"]),
+    st.datetimes(min_value=_EARLIEST, max_value=_LATEST, timezones=st.timezones())
+    | st.datetimes(min_value=_EARLIEST, max_value=_LATEST),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_list_formats_a_moment_as_its_field_does(zone: str, value: datetime) -> None:
+    field = serializers.DateTimeField()
+    field.timezone = zoneinfo.ZoneInfo(zone)
+    assert _representation(field)(value) == field.to_representation(value)
