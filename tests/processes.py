@@ -84,11 +84,12 @@ def media(settings: Any, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def start_worker(transactional_db: None, reference: None, media: Path) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Start a worker process with extra environment (its Redis, a lease, a pause); all stopped after."""
+    """Start a worker process with extra environment (its Redis, a lease, a pause) and, if given, only some
+    queues; all stopped after."""
     procs: list[subprocess.Popen] = []
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # this run's own Redis database: no leftovers
 
-    def start(redis_url: str | None = None, **extra: str) -> subprocess.Popen:
+    def start(redis_url: str | None = None, queues: str | None = None, **extra: str) -> subprocess.Popen:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.provincial.publication_worker_settings",
@@ -99,6 +100,8 @@ def start_worker(transactional_db: None, reference: None, media: Path) -> Iterat
         }
         name = f"publications-{len(procs)}-{os.getpid()}@%h"
         command = [sys.executable, "-m", "celery", "-A", "patent_platform", "worker", "--pool=solo", "-n", name]
+        if queues:  # as a deployment's worker of one kind (-Q); without it every queue (settings.TASK_QUEUES)
+            command += ["-Q", queues]
         proc = subprocess.Popen([*command, "-l", "warning"], cwd=ROOT, env=env)
         procs.append(proc)
         return proc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -253,6 +254,26 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # The Redis result store subscribes to a task's result when it is sent: the same short retry (its
 # default is 20 retries a second apart).
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
+# Queues by kind (issue 21): a long publication or import never holds up a password mail. Each kind of
+# work has its queue; a worker started without -Q consumes every queue below (one machine, the tests), and a
+# deployment runs workers per queue (docker-compose.yml, docs/DEPLOY.md "Queues"). Exports have no queue:
+# they are written in the request, streamed row by row (patent_platform/exports.py). A task not named here
+# goes to "default"; tests/platform/test_queues.py checks every registered task lands on a declared queue.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+TASK_QUEUES = {
+    "mail": ("patent_platform.deliver_notices", "*.notify_*"),
+    "publications": ("provincial.tasks.*_publications", "provincial.tasks.build_publication"),
+    "imports": (
+        "filings.tasks.run_import",
+        "filings.tasks.run_credit_list_import",
+        "provincial.tasks.run_roster_upload",
+    ),
+    "legal_status": ("filings.tasks.run_status_import", "evaluation.recheck_certificates"),
+    "evaluation": ("evaluation.tasks.run_patent_evaluation", "evaluation.tasks.run_whatif"),
+    "default": (),
+}
+CELERY_TASK_QUEUES = [Queue(name) for name in TASK_QUEUES]
+CELERY_TASK_ROUTES = {pattern: {"queue": name} for name, patterns in TASK_QUEUES.items() for pattern in patterns}
 # A task that claims work and loses its database connection (its session terminated, PostgreSQL restarted
 # or failed over) reconnects, records the error, releases its claim and is retried after this many seconds,
 # doubled on each further retry up to a minute (patent_platform/claims.py).
