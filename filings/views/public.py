@@ -23,6 +23,7 @@ from filings.identifiers import parse_patent_number
 from filings.models import PatentLink, Product, ProductClass, ProductImage
 from filings.views.review import province_choices, serve_image
 from patent_platform.ratelimit import rate_limit
+from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.views.base import PublicTemplateView
 
 
@@ -62,7 +63,7 @@ def text_query(text: str) -> Q:
 
 
 @rate_limit("search", methods=("GET", "HEAD"))
-class PublicSearchView(ListView):
+class PublicSearchView(ReplicaReadsMixin, ListView):
     """Search filed (approved) products by keyword, class and province."""
 
     scope_policy: ClassVar[str] = "public"

@@ -7,6 +7,7 @@ REDIS_URL (Celery broker and cache).
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "patent_platform.middleware.RequestContextMiddleware",
+    "patent_platform.replica.ReplicaPinMiddleware",  # after a change its author reads the primary
     "patent_platform.middleware.NoStoreForAuthenticatedMiddleware",
     "patent_platform.concurrency.BusyDatabaseMiddleware",  # 503 "try again" for a busy SQLite, never 500
     # AxesMiddleware must be last: it turns a lockout into the lockout response.
@@ -90,26 +92,58 @@ TEMPLATES = [
 ]
 
 (BASE_DIR / "var").mkdir(exist_ok=True)  # the embedded SQLite database and local files live here
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the in-process task runner and the web requests read while one writes.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
-    # Write transactions take the lock when they begin (BEGIN IMMEDIATE), so the loser of a race waits for
-    # the winner (up to `timeout`) and then reads its result, instead of failing with "database is locked"
-    # when it upgrades a read lock (two clicks at once answered 500: issue 17, docs/ONE_TRUTH.md).
-    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+
+
+def databases(url: str, *, conn_max_age: int = 0) -> dict[str, dict[str, Any]]:
+    """DATABASES from the primary's URL (and DATABASE_REPLICA_URL / DATABASE_POOL_MAX_SIZE of the
+    environment): one function for every settings module, production's included."""
+    primary = env.db_url_config(url)
+    primary["ATOMIC_REQUESTS"] = False
+    primary["CONN_MAX_AGE"] = conn_max_age
+    options = primary.setdefault("OPTIONS", {})
+    if primary["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the in-process task runner and the web requests read while one writes.
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL;")
+        options.setdefault("timeout", 20)
+        # Write transactions take the lock when they begin (BEGIN IMMEDIATE), so the loser of a race waits for
+        # the winner (up to `timeout`) and then reads its result, instead of failing with "database is locked"
+        # when it upgrades a read lock (two clicks at once answered 500: issue 17, docs/ONE_TRUTH.md).
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        return {"default": primary}
     # An unreachable server answers 503 within seconds (patent_platform/views/errors.py), not after the
     # operating system's TCP timeout (minutes). A connect_timeout in DATABASE_URL wins.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     # No JIT compilation: the platform's queries are short or correlated, and compiling them costs more than it
     # saves (at 100k products a national monthly publication's figures: 8.0 s with JIT, 5.4 s without; a
     # province's 5.3 s and 1.6 s; docs/PERFORMANCE.md). `options` in DATABASE_URL wins.
-    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+    options.setdefault("options", "-c jit=off")
+    # Django's own connection pool (psycopg_pool), per process: DATABASE_POOL_MAX_SIZE connections at most.
+    # A pool replaces persistent connections (CONN_MAX_AGE 0). Behind PgBouncer in transaction mode leave it
+    # unset and keep CONN_MAX_AGE 0 too (docs/DEPLOY.md, "Connection pooling").
+    pool_max = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+    if pool_max:
+        options["pool"] = {
+            "min_size": min(env.int("DATABASE_POOL_MIN_SIZE", default=2), pool_max),
+            "max_size": pool_max,
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
+        primary["CONN_MAX_AGE"] = 0
+    result = {"default": primary}
+    # A streaming replica for the read-only heavy pages (patent_platform/replica.py); in tests it mirrors
+    # the primary unless a test points it elsewhere.
+    replica_url = env("DATABASE_REPLICA_URL", default="")
+    if replica_url:
+        replica = {**primary, **env.db_url_config(replica_url)}
+        replica["OPTIONS"] = {**options, **replica.get("OPTIONS", {})}
+        replica["TEST"] = {"MIRROR": "default"}
+        result["replica"] = replica
+    return result
+
+
+DATABASES = databases(env("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"))
+DATABASE_ROUTERS = ["patent_platform.replica.ReplicaRouter"]
+# After a change, its author reads the primary for this long (read your writes; patent_platform/replica.py).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "patent_platform.User"

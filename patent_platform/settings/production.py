@@ -2,12 +2,13 @@
 HTTPS only. `python manage.py check --deploy` is clean on these settings."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import databases, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: production refuses to start without one
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# no default: production refuses to start without DATABASE_URL; the options of base.databases() (connect
+# timeout, no JIT, the pool, the replica) hold here too
+DATABASES = databases(env("DATABASE_URL"), conn_max_age=env.int("CONN_MAX_AGE", default=60))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -37,6 +37,7 @@ from patent_platform.exports import xlsx_response
 from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F401  (re-exported)
 from patent_platform.models import Region
 from patent_platform.ranking import rank_label
+from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import stats
 
@@ -169,7 +170,7 @@ class DashboardMixin(AreaMixin):
         }
 
 
-class PortHomeView(DashboardMixin, ScopedTemplateView):
+class PortHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
     """A port's dashboard (`?port=` for a port inside the user's scope; national administrators use it to
     look at one port, and are sent to the national overview without it)."""
 
@@ -182,7 +183,7 @@ class PortHomeView(DashboardMixin, ScopedTemplateView):
         return {**super().get_context_data(**kwargs), **self.dashboard_context()}
 
 
-class NationalHomeView(DashboardMixin, ScopedTemplateView):
+class NationalHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
     """The national overview: the same figures for the whole country, and a ranking of all 47 ports."""
 
     roles = frozenset({Role.NATIONAL_ADMIN})
@@ -211,7 +212,7 @@ def _ranking_row(title: str, r: dict[str, Any]) -> list[Any]:
     return [title, f"{rank_label(r)}. {r['name']}", r["approved"], r["filed"], r["units"], r["growth"], r["sales"]]
 
 
-class DashboardExportView(AreaMixin, View):
+class DashboardExportView(ReplicaReadsMixin, AreaMixin, View):
     """Every table of the dashboard in one sheet (the chart numbers; the 47 ports for the national view)."""
 
     model = Product
@@ -395,7 +396,7 @@ class ProductListMixin(AreaMixin):
         return stats.filter_products(self.get_area(), self.filters).order_by("-id")
 
 
-class ProductListView(ProductListMixin, ScopedListView):
+class ProductListView(ReplicaReadsMixin, ProductListMixin, ScopedListView):
     template_name = "provincial/dashboard/products.html"
     context_object_name = "products"
     paginate_by = 50
@@ -412,7 +413,7 @@ class ProductListView(ProductListMixin, ScopedListView):
         return context
 
 
-class ProductExportView(ProductListMixin, View):
+class ProductExportView(ReplicaReadsMixin, ProductListMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         products = products_for_list(self.filtered_products())
         names = dict(Region.objects.values_list("code", "name"))
@@ -473,7 +474,7 @@ class UnitListMixin(AreaMixin):
         )
 
 
-class UnitListView(UnitListMixin, ScopedListView):
+class UnitListView(ReplicaReadsMixin, UnitListMixin, ScopedListView):
     template_name = "provincial/dashboard/units.html"
     context_object_name = "units"
     paginate_by = 50
@@ -490,7 +491,7 @@ class UnitListView(UnitListMixin, ScopedListView):
         return context
 
 
-class UnitExportView(UnitListMixin, View):
+class UnitExportView(ReplicaReadsMixin, UnitListMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         units = self.filtered_units()
         names = dict(Region.objects.values_list("code", "name"))

@@ -20,6 +20,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from patent_platform import ratelimit
+from patent_platform.replica import ReplicaReadsMixin
 from provincial import opendata
 
 SCOPE = "open_data"
@@ -43,7 +44,7 @@ class _OpenDataMixin:
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class OpenDataIndexView(_OpenDataMixin, TemplateView):
+class OpenDataIndexView(ReplicaReadsMixin, _OpenDataMixin, TemplateView):
     template_name = "provincial/opendata/index.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -78,7 +79,7 @@ def _conditional(request: HttpRequest, doc: dict[str, Any], response: HttpRespon
     return response
 
 
-class OpenDataJsonView(_OpenDataMixin, View):
+class OpenDataJsonView(ReplicaReadsMixin, _OpenDataMixin, View):
     answers_json = True
 
     def get(self, request: HttpRequest, month: str) -> HttpResponse:
@@ -90,7 +91,7 @@ class OpenDataJsonView(_OpenDataMixin, View):
         return _conditional(request, doc, response)
 
 
-class OpenDataCsvView(_OpenDataMixin, View):
+class OpenDataCsvView(ReplicaReadsMixin, _OpenDataMixin, View):
     def get(self, request: HttpRequest, month: str) -> HttpResponse:
         doc = _month_document(month)
         buffer = io.StringIO()
