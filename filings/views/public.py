@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -19,8 +18,8 @@ from django.views import View
 from django.views.generic import ListView
 
 from filings import marking
-from filings.identifiers import parse_patent_number
-from filings.models import PatentLink, Product, ProductClass, ProductImage
+from filings.models import Product, ProductClass, ProductImage
+from filings.search import text_query
 from filings.views.review import province_choices, serve_image
 from patent_platform.ratelimit import rate_limit
 from patent_platform.replica import ReplicaReadsMixin
@@ -45,21 +44,6 @@ class PublicSearchForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["province"].choices = [("", _("全部地区")), *province_choices()]
-
-
-def text_query(text: str) -> Q:
-    """Product name, unit name, filing number, or a patent number in any accepted form."""
-    q = (
-        Q(published_version__name__icontains=text)
-        | Q(unit__name__icontains=text)
-        | Q(filing_number__iexact=text.replace(" ", ""))
-    )
-    try:
-        number = parse_patent_number(text).normalized
-    except ValidationError:
-        return q
-    linked = PatentLink.objects.filter(right__patent__number=number).values("version_id")
-    return q | Q(published_version_id__in=linked)
 
 
 @rate_limit("search", methods=("GET", "HEAD"))

@@ -88,6 +88,10 @@ def test_search_lists_only_approved_products_without_login(client: Any, catalogu
         (lambda c: c["patent"].patent_number, ["智能伺服电机"]),  # ZL patent number
         # messy: lower-case prefix, spaces, no dot
         (lambda c: " zl " + c["patent"].number[:4] + " " + c["patent"].number[4:].replace(".", ""), ["智能伺服电机"]),
+        (lambda c: c["film"].product.unit.uscc, ["石墨烯导热膜"]),  # the unit's USCC
+        (lambda c: " " + c["film"].product.unit.uscc.lower() + " ", ["石墨烯导热膜"]),
+        (lambda c: "膜", ["石墨烯导热膜"]),  # one character (its 1-gram)
+        (lambda c: "伺服 电机", []),  # both words are in the name, but not this text
         (lambda c: "待审减速器", []),  # not approved: never found
         (lambda c: "201912345678.9", []),  # a malformed patent number is just text, no error
     ],
