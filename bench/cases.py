@@ -66,7 +66,7 @@ LIVE_GROUP_BY = [
 ]
 
 
-NAMES = ("evaluation", "dashboard", "api", "verify", "publication", "import")
+NAMES = ("evaluation", "dashboard", "api", "verify", "search", "publication", "import")
 
 
 class Servers:
@@ -93,6 +93,7 @@ class Servers:
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
     from bench.excel_import import bench_import
     from bench.publication import bench_publication
+    from bench.search import bench_search
     from bench.verify import bench_verify
 
     unknown = wanted - {"seed", *NAMES}  # "seed" alone: the seed only (it always runs)
@@ -107,6 +108,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
             ("dashboard", bench_dashboard),
             ("api", bench_api),
             ("verify", bench_verify),
+            ("search", bench_search),
             ("publication", bench_publication),
             ("import", bench_import),
         ):

@@ -69,7 +69,18 @@ class PublicSearchView(ReplicaReadsMixin, ListView):
         if province := values.get("province"):
             qs = qs.filter(province_code=province)
         self.searched = bool(text or product_class or province)
-        return qs.select_related("published_version__product_class", "unit__region__parent__parent").order_by("-id")
+        return qs.order_by("-id")
+
+    def paginate_queryset(self, queryset: QuerySet[Product], page_size: int) -> tuple[Any, Any, list[Product], bool]:
+        # The page's ids first, then those rows with their relations by primary key: joined into the filtered
+        # query, the five relations made PostgreSQL join every public product before the search's semi-join
+        # (93 ms for a patent number with 2 results at 10k products; 0.3 ms this way).
+        paginator, page, ids, is_paginated = super().paginate_queryset(queryset.values_list("pk", flat=True), page_size)
+        rows = Product.objects.select_related(
+            "published_version__product_class", "unit__region__parent__parent"
+        ).in_bulk(list(ids))
+        page.object_list = [rows[pk] for pk in ids]
+        return paginator, page, page.object_list, is_paginated
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
