@@ -1,0 +1,40 @@
+"""Names of reference data in the active language: the one place that picks `name` or `name_en`.
+
+Reference rows (regions, product classes, indicators, management units) keep their Chinese name in
+`name` and may carry an English one in `name_en` (indicators also `unit_en`). `localized_name(obj)`
+gives the English name while English is active and it is filled, else the Chinese name. Templates use
+the filter `{{ obj|localized }}` / `{{ indicator|localized:"unit" }}` (templatetags/lang.py); code
+(exports, choices) calls the function. The API keeps its Chinese fields and adds `name_en` where cheap.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import get_language
+
+
+def english() -> bool:
+    """Whether the active language is English."""
+    return (get_language() or "").startswith("en")
+
+
+def localized_name(obj: Any, field: str = "name") -> str:
+    """`obj.<field>_en` when English is active and it is filled, else `obj.<field>`; dicts (values() rows) too."""
+    if obj is None:
+        return ""
+
+    def get(name: str) -> Any:
+        return obj.get(name, "") if isinstance(obj, dict) else getattr(obj, name, "")
+
+    if english():
+        name_en = get(f"{field}_en")
+        if name_en:
+            return str(name_en)
+    value = get(field)
+    return "" if value is None else str(value)
+
+
+def language_options() -> list[tuple[str, str, str]]:
+    """(code, name in its own script, its HTML lang): the selector shows 中文 / English in every language."""
+    own = {"zh-hans": ("中文", "zh-CN"), "en": ("English", "en")}
+    return [(code, *own.get(code, (str(name), code))) for code, name in settings.LANGUAGES]
