@@ -549,7 +549,7 @@ def flag_rates(user: User, *, data_year: int | None = None) -> dict[str, Any]:
         runs.filter(version__decided_by__isnull=False).exclude(version__status__in=PENDING_STATUSES),
     )
     by_class = rows(("version__product_class__code", "version__product_class__name"), runs)
-    provinces = dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+    provinces = dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
     by_province = rows(("version__product__province_code",), runs)
     for row in by_province:
         row["name"] = provinces.get(row["version__product__province_code"], row["version__product__province_code"])

@@ -92,7 +92,7 @@ def region_options(parent_code: str | None) -> list[tuple[str, str]]:
     """Children of a region (provinces for None), as (code, name) choices."""
     where = {"parent_id": parent_code} if parent_code else {"level": RegionLevel.PROVINCE}
     qs = Region.objects.filter(**where)
-    return list(qs.order_by("code").values_list("code", "name"))
+    return list(qs.order_by("code").names())
 
 
 class RegionFieldsMixin:

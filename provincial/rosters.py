@@ -650,7 +650,7 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
     }
     visible = set(FilingUnit.objects.visible_to(user).filter(uscc__in=usccs).values_list("uscc", flat=True))
     codes = {c for row in rows for c in (row["province"], row["city"], row["county"]) if c}
-    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    names = dict(Region.objects.filter(code__in=codes).names())
     labels = state_labels()
     described = []
     for row in rows:

@@ -52,7 +52,7 @@ C = CandidateStatus
 
 
 def province_names() -> dict[str, str]:
-    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
 
 
 def error_dict(exc: ValidationError) -> dict[str, list[str]]:

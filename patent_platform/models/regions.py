@@ -14,6 +14,15 @@ from patent_platform.i18n import english, localized_name
 MANAGE_REGION_PERMISSION = "patent_platform.manage_region_data"
 
 
+class RegionQuerySet(models.QuerySet):
+    def names(self) -> list[tuple[str, str]]:
+        """(code, name in the active language) of the regions, in the queryset's order."""
+        return [
+            (code, name_en if english() and name_en else name)
+            for code, name, name_en in self.values_list("code", "name", "name_en")
+        ]
+
+
 class Region(models.Model):
     code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
     name = models.CharField(_("名称"), max_length=50)
@@ -22,6 +31,8 @@ class Region(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     province_code = models.CharField(_("省级代码"), max_length=6, db_index=True)
     city_code = models.CharField(_("地级代码"), max_length=6, blank=True, db_index=True)
+
+    objects = RegionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("行政区划")
