@@ -548,7 +548,9 @@ def flag_rates(user: User, *, data_year: int | None = None) -> dict[str, Any]:
         ("version__decided_by__full_name", "version__decided_by__email"),
         runs.filter(version__decided_by__isnull=False).exclude(version__status__in=PENDING_STATUSES),
     )
-    by_class = rows(("version__product_class__code", "version__product_class__name"), runs)
+    by_class = rows(
+        ("version__product_class__code", "version__product_class__name", "version__product_class__name_en"), runs
+    )
     provinces = dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
     by_province = rows(("version__product__province_code",), runs)
     for row in by_province:

@@ -436,8 +436,20 @@ class NewVersionForm(VersionForm):
         self.fields["data_year"].initial = latest
 
 
+class UserDataSelect(forms.Select):
+    """A select whose options (not the empty one) are data users typed: marked translate="no" (docs/I18N.md)."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if option["value"] not in ("", None):
+            option["attrs"]["translate"] = "no"
+        return option
+
+
 class PatentLinkForm(BootstrapFormMixin, forms.Form):
-    right = forms.ModelChoiceField(label=_("专利"), queryset=PatentRight.objects.none(), empty_label=_("请选择专利"))
+    right = forms.ModelChoiceField(
+        label=_("专利"), queryset=PatentRight.objects.none(), empty_label=_("请选择专利"), widget=UserDataSelect
+    )
     is_core = forms.BooleanField(label=_("核心专利"), required=False)
     contribution = forms.DecimalField(
         label=_("贡献度（%）"), min_value=0, max_value=100, max_digits=5, decimal_places=2

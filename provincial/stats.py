@@ -48,6 +48,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from evaluation import lifecycle
 from evaluation.models import Candidate
@@ -68,7 +69,7 @@ FILED = "filed"
 APPROVED = "approved"
 STATUSES = (FILED, APPROVED)
 LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY)
-CERTIFIED_NOTE = "已公布认定结果的专利密集型产品"
+CERTIFIED_NOTE = gettext_noop("已公布认定结果的专利密集型产品")
 MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})  # 直辖市
 
 
@@ -604,7 +605,7 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
         result.append(
             {
                 "code": unit.code,
-                "name": unit.name,
+                "name": localized_name(unit),
                 "kind": unit.kind,
                 "kind_label": str(unit.get_kind_display()),
                 "is_open": unit.is_open,

@@ -524,7 +524,7 @@ def list_context(view: AreaMixin, filters: stats.Filters, export_name: str) -> d
     area = view.get_area()
     query = view.request.GET.copy()
     query.pop("page", None)
-    regions = [(r.code, r.name) for r in stats.area_regions(area)]
+    regions = [(r.code, str(r)) for r in stats.area_regions(area)]
     if filters.region and filters.region != stats.BLANK and filters.region not in dict(regions):
         regions.append((filters.region, region_names([filters.region]).get(filters.region, filters.region)))
     applied = []
