@@ -165,6 +165,8 @@ GENERIC = [
     ("现代产业园区", "Modern Industrial Park"),
     ("创意园区", "Creative Park"),
     ("工业园区", "Industrial Park"),
+    ("化工园区", "Chemical Industry Park"),
+    ("园区", "Park"),
     ("开发区", "Development Zone"),
     ("示范区", "Demonstration Zone"),
     ("管理区", "Administrative Zone"),

@@ -28,10 +28,11 @@ OUT = Path(__file__).resolve().parent.parent / "patent_platform" / "data" / "gbt
 def write(rows: list[tuple[str, str, str, str]]) -> None:
     from patent_platform.romanize import region_name_en
 
+    named = [(*row, region_name_en(row[0], row[1])) for row in rows]  # before OUT is rewritten: romanize reads it
     with open(OUT, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["code", "name", "level", "parent", "name_en"])
-        writer.writerows([(*row, region_name_en(row[0], row[1])) for row in rows])
+        writer.writerows(named)
     print(f"wrote {len(rows)} regions to {OUT}")  # noqa: T201
 
 

@@ -11,7 +11,8 @@ from patent_platform import i18n
 
 register = template.Library()
 
-HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]*)")
+_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN = re.compile(f"([{_IDEOGRAPHS}][\u3000-\u303f{_IDEOGRAPHS}\uff00-\uffef]*)")
 
 
 @register.filter(needs_autoescape=True)
