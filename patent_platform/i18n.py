@@ -10,7 +10,7 @@ the filter `{{ obj|localized }}` / `{{ indicator|localized:"unit" }}` (templatet
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 
 def english() -> bool:
@@ -38,3 +38,33 @@ def language_options() -> list[tuple[str, str, str]]:
     """(code, name in its own script, its HTML lang): the selector shows 中文 / English in every language."""
     own = {"zh-hans": ("中文", "zh-CN"), "en": ("English", "en")}
     return [(code, *own.get(code, (str(name), code))) for code, name in settings.LANGUAGES]
+
+
+class Deferred(str):
+    """A message in the active language that remembers its msgid and parameters, so that the stored row can
+    be shown again in the reader's language (`render_stored`) — messages written by a task or in another
+    user's language. `translated` names the parameters that are msgids themselves (a figure's label)."""
+
+    msgid: str
+    params: dict[str, Any]
+    translated: tuple[str, ...]
+
+    def __new__(cls, msgid: str, params: dict[str, Any], translated: tuple[str, ...] = ()) -> "Deferred":
+        shown = {k: (gettext(v) if k in translated else v) for k, v in params.items()}
+        message = super().__new__(cls, gettext(msgid) % shown)
+        message.msgid, message.params, message.translated = msgid, params, translated
+        return message
+
+    def stored(self) -> dict[str, Any]:
+        return {"msgid": self.msgid, "params": self.params, "translated": list(self.translated)}
+
+
+def render_stored(stored: dict[str, Any] | None, fallback: str) -> str:
+    """A stored message (`Deferred.stored()`) in the active language; `fallback` (the text as written) for
+    rows written before the message was kept, or should the catalogue's format not fit the parameters."""
+    if not stored or "msgid" not in stored:
+        return fallback
+    try:
+        return str(Deferred(stored["msgid"], stored.get("params", {}), tuple(stored.get("translated", ()))))
+    except (KeyError, TypeError, ValueError):
+        return fallback

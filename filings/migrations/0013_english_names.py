@@ -10,6 +10,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="plausibilityflag",
+            name="message_stored",
+            field=models.JSONField(blank=True, default=dict),
+        ),
+        migrations.AddField(
             model_name="productclass",
             name="name_en",
             field=models.CharField(blank=True, max_length=200, verbose_name="英文名称"),

@@ -22,7 +22,15 @@ PASSWORD = "Demo-2026!"
 # (account or None for a visitor, paths): ≥ 15 pages over every role that has pages of its own
 WALK = [
     (None, ["/", "/products/", "/certified/", "/open-data/", "/rules/", "/manual/", "/enterprise/register/"]),
-    ("ent-gz@example.cn", ["/enterprise/", "/enterprise/patents/", "/enterprise/products/new/", "/certification/mine/"]),
+    (
+        "ent-gz@example.cn",
+        [
+            "/enterprise/",
+            "/enterprise/patents/",
+            "/enterprise/products/new/",
+            "/certification/mine/",
+        ],
+    ),
     ("reviewer@example.cn", ["/review/", "/review/patent-status/", "/checks/report/"]),
     ("guangdong@example.cn", ["/port/", "/port/products/", "/port/units/", "/rosters/missing/", "/port/reports/"]),
     ("national@example.cn", ["/national/", "/certification/", "/rosters/coverage/", "/ports/apply/"]),
@@ -69,7 +77,8 @@ def choose_english(page) -> None:  # type: ignore[no-untyped-def]
     """As a visitor would: the selector in the header (each language named in its own script)."""
     page.goto("/")
     options = page.locator("select[name=language] option")
-    assert [(o.text_content(), o.get_attribute("lang")) for o in options.all()] == [("中文", "zh-CN"), ("English", "en")]
+    named = [(o.text_content(), o.get_attribute("lang")) for o in options.all()]
+    assert named == [("中文", "zh-CN"), ("English", "en")]
     page.select_option("select[name=language]", "en")
     page.wait_for_selector("html[lang=en]")
     options = page.locator("select[name=language] option")

@@ -3,6 +3,7 @@ the library gets wrong overridden, and every reference name shown in the active 
 
 import csv
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.password_validation import validate_password
@@ -77,7 +78,8 @@ def test_reference_names_follow_the_active_language(reference: None) -> None:
         assert localized_name(indicator, "unit") == "patents per 100 million yuan"
         assert str(port) == "Guangdong"
         assert industry_name("C") == "Manufacturing"
-        assert dict(industry_choices())["39"] == "39 Manufacture of Computers, Communication and Other Electronic Equipment"
+        computers = "39 Manufacture of Computers, Communication and Other Electronic Equipment"
+        assert dict(industry_choices())["39"] == computers
         assert dict(Region.objects.filter(code="350200").names()) == {"350200": "Xiamen"}
     with translation.override("zh-hans"):
         assert shenzhen.full_name == "广东省深圳市南山区"
@@ -118,3 +120,24 @@ def test_open_data_fields_are_described_in_english(client) -> None:  # type: ign
     html = client.get(reverse("opendata:index")).content.decode()
     assert "Products approved in all by the end of the month" in html
     assert "截至月末累计通过备案的产品数" not in html
+
+
+def test_a_stored_check_message_is_shown_in_the_readers_language() -> None:
+    """Plausibility checks run in a task (in Chinese); the flag keeps its msgid and parameters, and the
+    review page shows it in the reader's language."""
+    from filings.checks import FIGURES, Inputs, evaluate
+    from filings.models import CheckSettings, PlausibilityFlag
+
+    figures = {"sales": Decimal("1000"), "exports": Decimal("100"), "output_value": Decimal("1200")}
+    previous = dict(zip(FIGURES, (Decimal("100"), Decimal("100"), Decimal("1200")), strict=True))
+    with translation.override("zh-hans"):
+        found = evaluate(
+            Inputs(figures=figures, links=1, previous=previous, previous_year=2024), CheckSettings(version=1)
+        )
+    flags = [PlausibilityFlag(rule=f.rule, message=f.message, message_stored=f.message.stored()) for f in found]
+    assert flags and all(HAN.search(flag.message) for flag in flags)
+    with translation.override("en"):
+        shown = [flag.display_message for flag in flags]
+    assert not [text for text in shown if HAN.search(text)], shown
+    assert any(text.startswith("Sales 1000") for text in shown), shown
+    assert PlausibilityFlag(message="旧提示", message_stored={}).display_message == "旧提示"
