@@ -21,6 +21,7 @@ from filings.identifiers import parse_patent_number, validate_uscc
 from filings.industries import industry_choices
 from filings.models import FilingUnit, PatentRight, ProductClass
 from patent_platform.choices import RegionLevel
+from patent_platform.i18n import UserDataSelect
 from patent_platform.models import Region, User
 from patent_platform.uploads import validate_upload
 
@@ -434,16 +435,6 @@ class NewVersionForm(VersionForm):
         first, latest = services.data_year_window()  # the one rule every path applies
         self.fields["data_year"].choices = [(y, str(y)) for y in range(latest, first - 1, -1)]
         self.fields["data_year"].initial = latest
-
-
-class UserDataSelect(forms.Select):
-    """A select whose options (not the empty one) are data users typed: marked translate="no" (docs/I18N.md)."""
-
-    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        option = super().create_option(*args, **kwargs)
-        if option["value"] not in ("", None):
-            option["attrs"]["translate"] = "no"
-        return option
 
 
 class PatentLinkForm(BootstrapFormMixin, forms.Form):

@@ -9,6 +9,7 @@ the filter `{{ obj|localized }}` / `{{ indicator|localized:"unit" }}` (templatet
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.utils.translation import get_language, gettext
 
@@ -68,3 +69,14 @@ def render_stored(stored: dict[str, Any] | None, fallback: str) -> str:
         return str(Deferred(stored["msgid"], stored.get("params", {}), tuple(stored.get("translated", ()))))
     except (KeyError, TypeError, ValueError):
         return fallback
+
+
+class UserDataSelect(forms.Select):
+    """A select whose options (not the empty one) are data users typed (patents, rounds, method versions):
+    marked translate="no", like every other piece of typed data on the pages."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        if option["value"] not in ("", None):
+            option["attrs"]["translate"] = "no"
+        return option

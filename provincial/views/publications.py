@@ -144,7 +144,7 @@ class PortPublicationsView(PublicationScopeMixin, ScopedTemplateView):
         rows = list(self.publications())
         choices = self.port_choices()
         shown = unit or getattr(getattr(self.request.user, "port_membership", None), "unit", None)
-        title = _("全国") if code == NATIONAL_SCOPE else (shown.name if shown else "")
+        title = _("全国") if code == NATIONAL_SCOPE else (localized_name(shown) if shown else "")
         context.update(
             port_code=code,
             port_choices=choices,
