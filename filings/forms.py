@@ -372,7 +372,10 @@ class VersionForm(BootstrapFormMixin, forms.Form):
         label=_("产品分类"), queryset=ProductClass.objects.none(), empty_label=_("请选择产品分类")
     )
     description = forms.CharField(
-        label=_("产品简介"), max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("产品简介"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "translate": "no"}),  # what the unit typed (docs/I18N.md)
     )
     first_sale_date = forms.DateField(label=_("首次销售日期"), required=False, widget=DateInput())
     sales = forms.DecimalField(label=_("上年度销售额（万元）"), min_value=0, max_digits=14, decimal_places=2)
