@@ -35,6 +35,20 @@ INDICATORS = [
     ("E2", "年度出口额", "benefit", "万元", "exports"),
     ("E3", "销售额增长率", "benefit", "%", "growth"),
 ]
+# The platform's English for the indicators above (code: (name_en, unit_en)); a translation, the
+# platform's own reading like the indicators themselves. Migration 0008 fills existing rows.
+INDICATORS_EN = {
+    "P1": ("Valid invention patents", "patents"),
+    "P2": ("Core patents", "patents"),
+    "P3": ("Average remaining term of core patents", "years"),
+    "V1": ("Total patent contribution", "%"),
+    "V2": ("Sales attributable to patents", "10,000 yuan"),
+    "D1": ("Share of invention patents", "%"),
+    "D2": ("Linked patents per 100 million yuan of sales", "patents per 100 million yuan"),
+    "E1": ("Sales in the previous year", "10,000 yuan"),
+    "E2": ("Annual exports", "10,000 yuan"),
+    "E3": ("Sales growth rate", "%"),
+}
 
 
 def create_default_method(method_model: Any, indicator_model: Any) -> bool:
@@ -53,13 +67,33 @@ def create_default_method(method_model: Any, indicator_model: Any) -> bool:
         expert_pass_score=70,
         **({"standard": "T/PPAC 402-2022", "edition": "2022"} if _has(method_model, "edition") else {}),
     )
+    english = _has(indicator_model, "name_en")
     indicator_model.objects.bulk_create(
         indicator_model(
-            method=method, code=code, name=name, trait=trait, unit=unit, formula=formula, direction="higher", order=i
+            method=method,
+            code=code,
+            name=name,
+            trait=trait,
+            unit=unit,
+            formula=formula,
+            direction="higher",
+            order=i,
+            **(dict(zip(("name_en", "unit_en"), INDICATORS_EN[code], strict=True)) if english else {}),
         )
         for i, (code, name, trait, unit, formula) in enumerate(INDICATORS, start=1)
     )
     return True
+
+
+def fill_english(indicator_model: Any) -> int:
+    """Fill the English name and unit of the default version's indicators where they are blank."""
+    filled = 0
+    for indicator in indicator_model.objects.filter(method__code=CODE, name_en=""):
+        if indicator.code in INDICATORS_EN:
+            indicator.name_en, indicator.unit_en = INDICATORS_EN[indicator.code]
+            indicator.save(update_fields=["name_en", "unit_en"])
+            filled += 1
+    return filled
 
 
 def _has(model: Any, field: str) -> bool:
@@ -104,4 +138,5 @@ def ensure_default_method() -> bool:
 
     created = create_default_method(MethodVersion, Indicator)
     create_gbt_skeleton(MethodVersion)
+    fill_english(Indicator)
     return created

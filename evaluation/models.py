@@ -40,6 +40,7 @@ from evaluation.choices import (
 )
 from evaluation.formulas import FORMULA_CHOICES
 from patent_platform.choices import ADMIN_ROLES, Role
+from patent_platform.i18n import localized_name
 from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
@@ -157,8 +158,10 @@ class Indicator(models.Model):
     method = models.ForeignKey(MethodVersion, on_delete=models.CASCADE, related_name="indicators")
     code = models.CharField(_("指标代码"), max_length=20)
     name = models.CharField(_("指标名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     trait = models.CharField(_("所属特征"), max_length=20, choices=Trait.choices)
     unit = models.CharField(_("单位"), max_length=20, blank=True)
+    unit_en = models.CharField(_("英文单位"), max_length=40, blank=True)
     formula = models.CharField(
         _("计算公式"), max_length=40, choices=FORMULA_CHOICES, blank=True, help_text=_("未录入时本版本不完整")
     )
@@ -179,7 +182,7 @@ class Indicator(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.code} {localized_name(self)}"
 
     @property
     def formula_text(self) -> str:

@@ -440,7 +440,7 @@ def to_data(report: Report, province_names: dict[str, str] | None = None) -> dic
 
 
 def province_names() -> dict[str, str]:
-    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
 
 
 def scope(*, round_id: int | None, data_year: int | None, product_class_id: int | None) -> QuerySet[Candidate]:

@@ -45,7 +45,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from filings.choices import PENDING_STATUSES, CheckRule, FilingStatus
 from filings.models import (
@@ -58,6 +58,7 @@ from filings.models import (
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
+from patent_platform.i18n import Deferred
 from patent_platform.models import User
 from patent_platform.roles import require_role
 
@@ -83,6 +84,7 @@ FIGURE_LABELS = {
     "exports": gettext_lazy("出口额"),
     "output_value": gettext_lazy("产值"),
 }
+FIGURE_MSGIDS = {"sales": "销售额", "exports": "出口额", "output_value": "产值"}  # the labels' msgids, kept in flags
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -175,25 +177,26 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
                         now,
                         before,
                         factor,
-                        (
-                            _(
+                        Deferred(
+                            gettext_noop(
                                 "%(figure)s %(now)s 万元，是上一年度（%(year)s）%(before)s 万元的 %(ratio)s 倍，"
                                 "超过阈值 %(factor)s 倍。"
                             )
                             if up
-                            else _(
+                            else gettext_noop(
                                 "%(figure)s %(now)s 万元，不足上一年度（%(year)s）%(before)s 万元的 1/%(factor)s"
                                 "（比值 %(ratio)s）。"
-                            )
-                        )
-                        % {
-                            "figure": FIGURE_LABELS[name],
-                            "now": _n(now),
-                            "year": inputs.previous_year,
-                            "before": _n(before),
-                            "ratio": _n((now / before).quantize(Decimal("0.01"))),
-                            "factor": _n(factor),
-                        },
+                            ),
+                            {
+                                "figure": FIGURE_MSGIDS[name],
+                                "now": _n(now),
+                                "year": inputs.previous_year,
+                                "before": _n(before),
+                                "ratio": _n((now / before).quantize(Decimal("0.01"))),
+                                "factor": _n(factor),
+                            },
+                            ("figure",),
+                        ),
                     )
                 )
     for name in FIGURES:
@@ -209,18 +212,21 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
                 fig[name],
                 median(group),
                 limits.peer_z_threshold,
-                _(
-                    "%(figure)s %(now)s 万元，同类同年度 %(n)s 个产品的中位数为 %(median)s 万元，"
-                    "修正 Z 分数 %(score)s，绝对值超过阈值 %(threshold)s。"
-                )
-                % {
-                    "figure": FIGURE_LABELS[name],
-                    "now": _n(fig[name]),
-                    "n": len(group),
-                    "median": _n(median(group)),
-                    "score": _n(score.quantize(Decimal("0.01"))),
-                    "threshold": _n(limits.peer_z_threshold),
-                },
+                Deferred(
+                    gettext_noop(
+                        "%(figure)s %(now)s 万元，同类同年度 %(n)s 个产品的中位数为 %(median)s 万元，"
+                        "修正 Z 分数 %(score)s，绝对值超过阈值 %(threshold)s。"
+                    ),
+                    {
+                        "figure": FIGURE_MSGIDS[name],
+                        "now": _n(fig[name]),
+                        "n": len(group),
+                        "median": _n(median(group)),
+                        "score": _n(score.quantize(Decimal("0.01"))),
+                        "threshold": _n(limits.peer_z_threshold),
+                    },
+                    ("figure",),
+                ),
                 score=score.quantize(Decimal("0.0001")),
             )
         )
@@ -232,8 +238,10 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
                 exports,
                 sales,
                 limits.exports_share_max,
-                _("出口额 %(exports)s 万元，超过销售额 %(sales)s 万元的 %(share)s 倍。")
-                % {"exports": _n(exports), "sales": _n(sales), "share": _n(limits.exports_share_max)},
+                Deferred(
+                    gettext_noop("出口额 %(exports)s 万元，超过销售额 %(sales)s 万元的 %(share)s 倍。"),
+                    {"exports": _n(exports), "sales": _n(sales), "share": _n(limits.exports_share_max)},
+                ),
             )
         )
     if sales > 0 and output < limits.output_share_min * sales:
@@ -243,8 +251,10 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
                 output,
                 sales,
                 limits.output_share_min,
-                _("产值 %(output)s 万元，低于销售额 %(sales)s 万元的 %(share)s 倍。")
-                % {"output": _n(output), "sales": _n(sales), "share": _n(limits.output_share_min)},
+                Deferred(
+                    gettext_noop("产值 %(output)s 万元，低于销售额 %(sales)s 万元的 %(share)s 倍。"),
+                    {"output": _n(output), "sales": _n(sales), "share": _n(limits.output_share_min)},
+                ),
             )
         )
     if inputs.previous_links is not None:
@@ -256,17 +266,19 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
                     Decimal(now),
                     Decimal(before),
                     limits.patent_jump_factor,
-                    _(
-                        "关联专利 %(now)s 项，上一年度（%(year)s）%(before)s 项："
-                        "超过 %(factor)s 倍且增加不少于 %(min)s 项。"
-                    )
-                    % {
-                        "now": now,
-                        "year": inputs.previous_year,
-                        "before": before,
-                        "factor": _n(limits.patent_jump_factor),
-                        "min": limits.patent_jump_min,
-                    },
+                    Deferred(
+                        gettext_noop(
+                            "关联专利 %(now)s 项，上一年度（%(year)s）%(before)s 项："
+                            "超过 %(factor)s 倍且增加不少于 %(min)s 项。"
+                        ),
+                        {
+                            "now": now,
+                            "year": inputs.previous_year,
+                            "before": before,
+                            "factor": _n(limits.patent_jump_factor),
+                            "min": limits.patent_jump_min,
+                        },
+                    ),
                 )
             )
     return found
@@ -376,6 +388,7 @@ def run_checks(version: ProductVersion) -> PlausibilityCheck:
             threshold=f.threshold,
             score=f.score,
             message=f.message[:500],
+            message_stored=f.message.stored() if isinstance(f.message, Deferred) else {},
         )
         for f in found
     )
@@ -498,7 +511,7 @@ def open_flags(version_ids: Iterable[int], moment: dt.datetime | None = None) ->
                     kind="plausibility",
                     rule=f.rule,
                     label=str(f.get_rule_display()),
-                    message=f.message,
+                    message=f.display_message,
                     since=f.check_run.checked_at,
                     figure=f.figure,
                     comparison=f.comparison,
@@ -548,8 +561,10 @@ def flag_rates(user: User, *, data_year: int | None = None) -> dict[str, Any]:
         ("version__decided_by__full_name", "version__decided_by__email"),
         runs.filter(version__decided_by__isnull=False).exclude(version__status__in=PENDING_STATUSES),
     )
-    by_class = rows(("version__product_class__code", "version__product_class__name"), runs)
-    provinces = dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+    by_class = rows(
+        ("version__product_class__code", "version__product_class__name", "version__product_class__name_en"), runs
+    )
+    provinces = dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
     by_province = rows(("version__product__province_code",), runs)
     for row in by_province:
         row["name"] = provinces.get(row["version__product__province_code"], row["version__product__province_code"])

@@ -21,6 +21,7 @@ from filings.identifiers import parse_patent_number, validate_uscc
 from filings.industries import industry_choices
 from filings.models import FilingUnit, PatentRight, ProductClass
 from patent_platform.choices import RegionLevel
+from patent_platform.i18n import UserDataSelect
 from patent_platform.models import Region, User
 from patent_platform.uploads import validate_upload
 
@@ -92,7 +93,7 @@ def region_options(parent_code: str | None) -> list[tuple[str, str]]:
     """Children of a region (provinces for None), as (code, name) choices."""
     where = {"parent_id": parent_code} if parent_code else {"level": RegionLevel.PROVINCE}
     qs = Region.objects.filter(**where)
-    return list(qs.order_by("code").values_list("code", "name"))
+    return list(qs.order_by("code").names())
 
 
 class RegionFieldsMixin:
@@ -371,7 +372,10 @@ class VersionForm(BootstrapFormMixin, forms.Form):
         label=_("产品分类"), queryset=ProductClass.objects.none(), empty_label=_("请选择产品分类")
     )
     description = forms.CharField(
-        label=_("产品简介"), max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("产品简介"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "translate": "no"}),  # what the unit typed (docs/I18N.md)
     )
     first_sale_date = forms.DateField(label=_("首次销售日期"), required=False, widget=DateInput())
     sales = forms.DecimalField(label=_("上年度销售额（万元）"), min_value=0, max_digits=14, decimal_places=2)
@@ -437,7 +441,9 @@ class NewVersionForm(VersionForm):
 
 
 class PatentLinkForm(BootstrapFormMixin, forms.Form):
-    right = forms.ModelChoiceField(label=_("专利"), queryset=PatentRight.objects.none(), empty_label=_("请选择专利"))
+    right = forms.ModelChoiceField(
+        label=_("专利"), queryset=PatentRight.objects.none(), empty_label=_("请选择专利"), widget=UserDataSelect
+    )
     is_core = forms.BooleanField(label=_("核心专利"), required=False)
     contribution = forms.DecimalField(
         label=_("贡献度（%）"), min_value=0, max_value=100, max_digits=5, decimal_places=2

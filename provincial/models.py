@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from patent_platform.choices import RegionLevel
+from patent_platform.i18n import localized_name
 from patent_platform.jobs.models import Job
 from patent_platform.models import Region
 from patent_platform.scoping import ScopedQuerySet, scope_of
@@ -61,7 +63,28 @@ class ManagementUnit(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)
+
+    @property
+    def name_en(self) -> str:
+        """The English name: the unit's region's (its code is the region's), the corps' own English name."""
+        if self.code == XPCC_CODE_EN[0]:
+            return str(XPCC_CODE_EN[1])
+        return _region_names_en().get(self.code, "")
+
+
+XPCC_CODE_EN = ("XPCC", "Xinjiang Production and Construction Corps")
+
+
+def _region_names_en() -> dict[str, str]:
+    """{code: English name} of the provinces and cities (the units' regions), read once per process."""
+    global _REGION_NAMES_EN  # noqa: PLW0603
+    if not _REGION_NAMES_EN:
+        _REGION_NAMES_EN = dict(Region.objects.exclude(level=RegionLevel.COUNTY).values_list("code", "name_en"))
+    return _REGION_NAMES_EN
+
+
+_REGION_NAMES_EN: dict[str, str] = {}
 
 
 class PortMembership(models.Model):

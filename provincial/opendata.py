@@ -31,7 +31,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, Exists, Min, Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from evaluation import lifecycle
 from filings.choices import FilingStatus
@@ -46,23 +46,23 @@ CACHE_SECONDS = 3600
 CACHE_KEY = "opendata:v1"
 # The documents are in Chinese whatever the visitor's language (stable files); the strings are marked for
 # the catalogue so that the index page can show them translated.
-LICENSE_NOTE = N_(
+LICENSE_NOTE = gettext_noop(
     "本数据由专利产品备案与认定平台按月汇总发布，不含任何企业级数据，可自由使用、转载和再加工，"
     "使用时请注明来源“专利产品备案与认定平台开放数据”。"
 )
-BLANK_REGION = N_("未细分到该级")
+BLANK_REGION = gettext_noop("未细分到该级")
 
 # name, JSON type, description (the schema, the CSV header and docs/OPEN_DATA.md list the same fields)
 FIELDS: list[tuple[str, str, str]] = [
-    ("month", "string", N_("统计月份，YYYY-MM（北京时间）")),
-    ("region_code", "string", N_("省级行政区划代码（GB/T 2260，6 位）")),
-    ("region_name", "string", N_("省级行政区划名称")),
-    ("product_class_code", "string", N_("产品分类代码")),
-    ("product_class_name", "string", N_("产品分类名称")),
-    ("new_approved", "integer", N_("当月新增通过备案的产品数（首次通过备案在当月）")),
-    ("approved", "integer", N_("截至月末累计通过备案的产品数")),
-    ("units", "integer", N_("截至月末拥有通过备案产品的备案单位数（本行内去重）")),
-    ("certified", "integer", N_("截至月末认定的专利密集型产品数（认定结果已公布）")),
+    ("month", "string", gettext_noop("统计月份，YYYY-MM（北京时间）")),
+    ("region_code", "string", gettext_noop("省级行政区划代码（GB/T 2260，6 位）")),
+    ("region_name", "string", gettext_noop("省级行政区划名称")),
+    ("product_class_code", "string", gettext_noop("产品分类代码")),
+    ("product_class_name", "string", gettext_noop("产品分类名称")),
+    ("new_approved", "integer", gettext_noop("当月新增通过备案的产品数（首次通过备案在当月）")),
+    ("approved", "integer", gettext_noop("截至月末累计通过备案的产品数")),
+    ("units", "integer", gettext_noop("截至月末拥有通过备案产品的备案单位数（本行内去重）")),
+    ("certified", "integer", gettext_noop("截至月末认定的专利密集型产品数（认定结果已公布）")),
 ]
 FIGURES = ("new_approved", "approved", "units", "certified")
 CSV_HEADER = [name for name, _type, _description in FIELDS]

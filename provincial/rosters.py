@@ -35,6 +35,7 @@ from filings.models import FilingUnit, Product, ProductVersion
 from patent_platform import audit, clock, jobs, tabular
 from patent_platform.choices import AuditAction, RegionLevel, Role
 from patent_platform.clock import china_today
+from patent_platform.i18n import localized_name
 from patent_platform.models import Region
 from patent_platform.roles import has_role
 from patent_platform.scoping import Scope
@@ -521,7 +522,7 @@ def coverage_by_port(user: Any, *, year: int | None = None, category: str | None
     return [
         CoverageRow(
             key=unit.code,
-            label=unit.name,
+            label=localized_name(unit),
             entries=figures.get(f"n{unit.pk}", 0) or 0,
             covered=figures.get(f"c{unit.pk}", 0) or 0,
         )
@@ -650,7 +651,7 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
     }
     visible = set(FilingUnit.objects.visible_to(user).filter(uscc__in=usccs).values_list("uscc", flat=True))
     codes = {c for row in rows for c in (row["province"], row["city"], row["county"]) if c}
-    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    names = dict(Region.objects.filter(code__in=codes).names())
     labels = state_labels()
     described = []
     for row in rows:

@@ -48,14 +48,16 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from evaluation import lifecycle
 from evaluation.models import Candidate
 from filings.choices import FilingStatus, UnitScale
-from filings.industries import industries
+from filings.industries import industries, industry_name
 from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
 from patent_platform import clock
 from patent_platform.choices import RegionLevel, Role
+from patent_platform.i18n import localized_name
 from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
 from patent_platform.scoping import EVERYTHING, Scope, principal_for, scope_of
@@ -67,7 +69,7 @@ FILED = "filed"
 APPROVED = "approved"
 STATUSES = (FILED, APPROVED)
 LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY)
-CERTIFIED_NOTE = "已公布认定结果的专利密集型产品"
+CERTIFIED_NOTE = gettext_noop("已公布认定结果的专利密集型产品")
 MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})  # 直辖市
 
 
@@ -210,8 +212,8 @@ def section_codes(section: str) -> list[str]:
 def section_label(section: str) -> str:
     if not section or section == BLANK:
         return _("未填写")
-    entry = industries().get(section)
-    return f"{section} {entry[0]}" if entry else section
+    name = industry_name(section)
+    return f"{section} {name}" if name else section
 
 
 def scale_label(scale: str) -> str:
@@ -383,6 +385,7 @@ def by_class(area: Area) -> list[dict[str, Any]]:
             "published_version__product_class_id",
             "published_version__product_class__code",
             "published_version__product_class__name",
+            "published_version__product_class__name_en",
         )
         .annotate(n=Count("pk"))
         .order_by("-n", "published_version__product_class__code")
@@ -390,7 +393,8 @@ def by_class(area: Area) -> list[dict[str, Any]]:
     return [
         {
             "key": str(row["published_version__product_class_id"]),
-            "label": f"{row['published_version__product_class__code']} {row['published_version__product_class__name']}",
+            "label": f"{row['published_version__product_class__code']} "
+            + localized_name(row, "published_version__product_class__name"),
             "count": row["n"],
             "filters": Filters(status=APPROVED, product_class=row["published_version__product_class_id"]).params(),
         }
@@ -503,7 +507,7 @@ def rank(area: Area, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
         return rows[key]
 
     for region in area_regions(area):
-        row(region.code, region.name)
+        row(region.code, localized_name(region))
     for r in product_rows:
         target = row(r[code_field])
         target.update(filed=r["filed"], approved=r["approved"], growth=r["growth"], sales=r["sales"] or Decimal(0))
@@ -544,7 +548,9 @@ def live_dashboard(area: Area) -> dict[str, Any]:
     return {
         "as_of": timezone.now(),
         "port": (
-            {"code": area.port.code, "name": area.port.name, "kind": area.port.kind} if area.port is not None else None
+            {"code": area.port.code, "name": localized_name(area.port), "kind": area.port.kind}
+            if area.port is not None
+            else None
         ),
         "level": area.level,
         "totals": totals(area),
@@ -599,7 +605,7 @@ def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, A
         result.append(
             {
                 "code": unit.code,
-                "name": unit.name,
+                "name": localized_name(unit),
                 "kind": unit.kind,
                 "kind_label": str(unit.get_kind_display()),
                 "is_open": unit.is_open,

@@ -46,6 +46,7 @@ from django.utils import timezone
 from filings.industries import industries
 from filings.models import FilingUnit, Product
 from patent_platform import clock
+from patent_platform.i18n import localized_name
 from patent_platform.locks import advisory_xact_lock
 from provincial import stats
 from provincial.models import SummaryCell, SummaryDirty, SummaryKind, SummaryState
@@ -342,10 +343,8 @@ def by_class(counts: Counter[str]) -> list[dict[str, Any]]:
     from filings.models import ProductClass
 
     classes = {
-        str(pk): (code, name)
-        for pk, code, name in ProductClass.objects.filter(pk__in=[int(k) for k in counts]).values_list(
-            "pk", "code", "name"
-        )
+        str(row["pk"]): (row["code"], localized_name(row))
+        for row in ProductClass.objects.filter(pk__in=[int(k) for k in counts]).values("pk", "code", "name", "name_en")
     }
     rows = sorted(counts.items(), key=lambda item: (-item[1], classes.get(item[0], ("", ""))[0]))
     return [
@@ -423,7 +422,9 @@ def dashboard(area: stats.Area) -> dict[str, Any]:
     return {
         "as_of": as_of,
         "port": (
-            {"code": area.port.code, "name": area.port.name, "kind": area.port.kind} if area.port is not None else None
+            {"code": area.port.code, "name": localized_name(area.port), "kind": area.port.kind}
+            if area.port is not None
+            else None
         ),
         "level": area.level,
         "totals": totals(area, sum(m["count"] for m in months)),

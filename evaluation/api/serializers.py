@@ -41,7 +41,20 @@ class IndicatorSerializer(ModelSerializer):
 
     class Meta:
         model = Indicator
-        fields = ["id", "code", "name", "trait", "unit", "formula", "formula_text", "clause", "direction", "order"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "name_en",
+            "trait",
+            "unit",
+            "unit_en",
+            "formula",
+            "formula_text",
+            "clause",
+            "direction",
+            "order",
+        ]
         read_only_fields = fields
 
 
@@ -255,11 +268,13 @@ class IndicatorResultSerializer(ModelSerializer):
     name = serializers.CharField(source="indicator.name", read_only=True)
     trait = serializers.ChoiceField(source="indicator.trait", choices=Trait.choices, read_only=True)
     unit = serializers.CharField(source="indicator.unit", read_only=True)
+    name_en = serializers.CharField(source="indicator.name_en", read_only=True, help_text=_("英文名称（可能为空）"))
+    unit_en = serializers.CharField(source="indicator.unit_en", read_only=True, help_text=_("英文单位（可能为空）"))
     direction = serializers.CharField(source="indicator.direction", read_only=True, help_text=_("higher 或 lower"))
 
     class Meta:
         model = IndicatorResult
-        fields = ["code", "name", "trait", "unit", "value", "benchmark", "direction", "passed"]
+        fields = ["code", "name", "name_en", "trait", "unit", "unit_en", "value", "benchmark", "direction", "passed"]
         read_only_fields = fields
 
 

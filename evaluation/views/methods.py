@@ -30,6 +30,7 @@ from filings.models import ProductClass
 from filings.workflow import default_data_year
 from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import UserDataSelect
 from patent_platform.params import SMALL_MAX
 from patent_platform.views.base import ScopedTemplateView
 
@@ -112,7 +113,9 @@ class IndicatorForm(StyledForm):
 
 
 class BenchmarkSetCreateForm(StyledForm):
-    method = forms.ModelChoiceField(label=_("评价方法版本"), queryset=MethodVersion.objects.none())
+    method = forms.ModelChoiceField(
+        label=_("评价方法版本"), queryset=MethodVersion.objects.none(), widget=UserDataSelect
+    )
     product_class = forms.ModelChoiceField(label=_("产品分类"), queryset=ProductClass.objects.filter(is_active=True))
     data_year = forms.IntegerField(label=_("数据年度"), min_value=2000, max_value=2100)
     percentile = forms.IntegerField(

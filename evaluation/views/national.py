@@ -43,6 +43,7 @@ from patent_platform.choices import RegionLevel, Role
 from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import UserDataSelect
 from patent_platform.models import Region
 from patent_platform.params import ID_MAX
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
@@ -52,7 +53,7 @@ C = CandidateStatus
 
 
 def province_names() -> dict[str, str]:
-    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
 
 
 def error_dict(exc: ValidationError) -> dict[str, list[str]]:
@@ -112,6 +113,7 @@ class RoundForm(StyledForm):
         label=gettext_lazy("评价方法版本"),
         queryset=MethodVersion.objects.filter(status=MethodStatus.ACTIVE),
         empty_label=None,
+        widget=UserDataSelect,
     )
     experts_per_product = forms.IntegerField(
         label=gettext_lazy("每个产品评审专家数"), min_value=3, max_value=15, initial=3

@@ -467,7 +467,7 @@ class RegionMixin:
     @staticmethod
     def region_names(candidates: Iterable[Candidate]) -> dict[str, str]:
         codes = {c.city_code or c.province_code for c in candidates}
-        return dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+        return dict(Region.objects.filter(code__in=codes).names())
 
 
 class RegionResultsView(RegionMixin, ScopedTemplateView):

@@ -23,6 +23,7 @@ from evaluation.whatif import province_names
 from filings.forms import BootstrapFormMixin
 from filings.models import ProductClass
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import UserDataSelect
 from patent_platform.views.base import ScopedTemplateView
 
 SHOWN = 500  # changes listed on the page; the Excel report has them all
@@ -34,6 +35,7 @@ class WhatIfForm(BootstrapFormMixin, forms.Form):
         queryset=Round.objects.none(),
         required=False,
         help_text=gettext_lazy("已完成专利性评价的批次；不选时按数据年度选取各批次的参评产品"),
+        widget=UserDataSelect,
     )
     data_year = forms.IntegerField(label=gettext_lazy("数据年度"), min_value=2000, max_value=2100, required=False)
     product_class = forms.ModelChoiceField(
@@ -43,6 +45,7 @@ class WhatIfForm(BootstrapFormMixin, forms.Form):
         label=gettext_lazy("按此评价方法版本测算"),
         queryset=MethodVersion.objects.none(),
         help_text=gettext_lazy("须为完整的版本；可以是尚未启用的草稿"),
+        widget=UserDataSelect,
     )
 
     def __init__(self, *args: Any, rounds: Any, versions: Any, **kwargs: Any) -> None:

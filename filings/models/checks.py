@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filings.choices import CheckRule, CreditListKind
 from filings.models.drift import PlatformOnlyQuerySet
+from patent_platform.i18n import render_stored
 from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet
 
@@ -146,6 +147,8 @@ class PlausibilityFlag(models.Model):
     threshold = models.DecimalField(_("阈值"), max_digits=20, decimal_places=4)
     score = models.DecimalField(_("分数"), max_digits=20, decimal_places=4, null=True, blank=True)
     message = models.CharField(_("说明"), max_length=500)
+    # the message's msgid and parameters (patent_platform.i18n.Deferred): shown in the reader's language
+    message_stored = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("数据合理性提示")
@@ -154,6 +157,11 @@ class PlausibilityFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.check_run_id} · {self.rule}"
+
+    @property
+    def display_message(self) -> str:
+        """The message in the reader's language (the check ran in a task, in Chinese)."""
+        return render_stored(self.message_stored, self.message)
 
 
 def _credit_upload_name(instance: "CreditListImport", filename: str) -> str:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from filings.choices import ClassScheme, UnitKind, UnitScale, VerificationMethod
 from filings.identifiers import validate_uscc
 from filings.industries import validate_industry
+from patent_platform.i18n import localized_name
 from patent_platform.scoping import ScopedQuerySet
 
 
@@ -97,6 +98,7 @@ class ProductClass(models.Model):
 
     code = models.CharField(_("分类代码"), max_length=20, unique=True)
     name = models.CharField(_("分类名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=200, blank=True)
     scheme = models.CharField(_("分类体系"), max_length=20, choices=ClassScheme.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     is_active = models.BooleanField(_("启用"), default=True)
@@ -107,4 +109,4 @@ class ProductClass(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.code} {localized_name(self)}"

@@ -54,7 +54,7 @@ STATUS_LABELS = {
 
 
 def province_choices() -> list[tuple[str, str]]:
-    return list(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
+    return list(Region.objects.filter(level=RegionLevel.PROVINCE).names())
 
 
 class QueueFilterForm(forms.Form):

@@ -9,17 +9,30 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import RegionLevel
+from patent_platform.i18n import english, localized_name
 
 MANAGE_REGION_PERMISSION = "patent_platform.manage_region_data"
+
+
+class RegionQuerySet(models.QuerySet):
+    def names(self) -> list[tuple[str, str]]:
+        """(code, name in the active language) of the regions, in the queryset's order."""
+        return [
+            (code, name_en if english() and name_en else name)
+            for code, name, name_en in self.values_list("code", "name", "name_en")
+        ]
 
 
 class Region(models.Model):
     code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
     name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=120, blank=True, help_text=_("汉语拼音，见 docs/I18N.md"))
     level = models.CharField(_("级别"), max_length=10, choices=RegionLevel.choices)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     province_code = models.CharField(_("省级代码"), max_length=6, db_index=True)
     city_code = models.CharField(_("地级代码"), max_length=6, blank=True, db_index=True)
+
+    objects = RegionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("行政区划")
@@ -31,17 +44,20 @@ class Region(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)
 
     @property
     def full_name(self) -> str:
-        """Name with its parents, skipping GB/T 2260's placeholder rows such as 市辖区."""
+        """Name with its parents, skipping GB/T 2260's placeholder rows such as 市辖区; in English the
+        smallest first, comma-separated (Nanshan District, Shenzhen, Guangdong)."""
         parts: list[str] = []
         node: Region | None = self
         while node is not None:
             if node.name not in {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}:
-                parts.append(node.name)
+                parts.append(localized_name(node))
             node = node.parent
+        if english():
+            return ", ".join(parts)
         return "".join(reversed(parts))
 
     @staticmethod

@@ -87,6 +87,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "patent_platform.context_processors.navigation",
             ],
+            # {{ obj|localized }}: reference names in the active language, in every template (docs/I18N.md)
+            "builtins": ["patent_platform.templatetags.lang"],
         },
     },
 ]
@@ -163,7 +165,7 @@ PASSWORD_MIN_CLASSES = env.int("PASSWORD_MIN_CLASSES", default=3)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": "patent_platform.validators.MinimumLengthValidator",
         "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

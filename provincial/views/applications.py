@@ -27,6 +27,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import localized_name
 from patent_platform.masking import mask_contact_text, mask_email, mask_phone
 from patent_platform.ratelimit import rate_limit
 from patent_platform.uploads import validate_upload
@@ -53,7 +54,7 @@ class UnitChoiceField(forms.ChoiceField):
 def unit_choices() -> list[tuple[Any, Any]]:
     groups: dict[str, list[tuple[int, str]]] = {kind: [] for kind in UnitKind.values}
     for unit in ManagementUnit.objects.filter(is_open=False).order_by("code"):
-        groups[unit.kind].append((unit.pk, unit.name))
+        groups[unit.kind].append((unit.pk, localized_name(unit)))
     choices: list[tuple[Any, Any]] = [("", gettext_lazy("请选择申请开通的管理端口"))]
     choices += [(UnitKind(kind).label, rows) for kind, rows in groups.items() if rows]
     return choices
@@ -233,7 +234,7 @@ class ApplyView(View):
                         form.add_error(None, errors)
             else:
                 request.session[SESSION_KEY] = {
-                    "unit": application.unit.name,
+                    "unit": localized_name(application.unit),
                     "email": application.applicant_email,
                 }
                 return redirect("port_apply:done")
@@ -334,7 +335,7 @@ class ApplicationExportView(ScopedViewMixin, View):
         def rows() -> Iterator[list[Any]]:
             for a in qs.iterator(chunk_size=500):
                 yield [
-                    a.unit.name,
+                    localized_name(a.unit),
                     a.unit.code,
                     a.office_name,
                     a.person_in_charge,
@@ -439,7 +440,8 @@ class ApplicationApproveView(_ApplicationActionView):
         approved = service.approve_application(application, self.request.user)
         messages.success(
             self.request,
-            _("已批准，“%(unit)s”管理端口已开通；端口管理员将收到设置密码的邀请邮件。") % {"unit": approved.unit.name},
+            _("已批准，“%(unit)s”管理端口已开通；端口管理员将收到设置密码的邀请邮件。")
+            % {"unit": localized_name(approved.unit)},
         )
         return self.done(application)
 
@@ -517,9 +519,9 @@ class PortExportView(ScopedViewMixin, View):
             for p in ports:
                 yield [
                     p.code,
-                    p.name,
+                    localized_name(p),
                     str(p.get_kind_display()),
-                    p.parent.name if p.parent else "",
+                    localized_name(p.parent) if p.parent else "",
                     _("是") if p.is_open else _("否"),
                     "；".join(u.email for u in p.admin_users),
                     "；".join(

@@ -34,6 +34,7 @@ from filings.models import FilingUnit, Product, ProductClass, ProductVersion
 from patent_platform import clock
 from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import english
 from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F401  (re-exported)
 from patent_platform.models import Region
 from patent_platform.ranking import rank_label
@@ -69,11 +70,12 @@ class AreaMixin(ScopedViewMixin):
 
 def region_names(codes: Iterable[str]) -> dict[str, str]:
     wanted = {c for c in codes if c and c != stats.BLANK}
-    return dict(Region.objects.filter(code__in=wanted).values_list("code", "name")) if wanted else {}
+    return dict(Region.objects.filter(code__in=wanted).names()) if wanted else {}
 
 
 def region_label(obj: Any, names: dict[str, str]) -> str:
-    return " ".join(names.get(c, c) for c in (obj.province_code, obj.city_code, obj.county_code) if c)
+    parts = [names.get(c, c) for c in (obj.province_code, obj.city_code, obj.county_code) if c]
+    return ", ".join(reversed(parts)) if english() else " ".join(parts)
 
 
 def industry_label(code: str) -> str:
@@ -280,7 +282,9 @@ class ListFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        sections = [(code, f"{code} {name}") for code, (name, sec) in industries().items() if sec == code]
+        sections = [
+            (code, f"{code} {industry_name(code)}") for code, (_name, sec) in industries().items() if sec == code
+        ]
         self.fields["section"].choices = [("", _("全部门类")), *sections, (stats.BLANK, _("未填写"))]
         self.fields["scale"].choices = [("", _("全部规模")), *UnitScale.choices, (stats.BLANK, _("未填写"))]
 
@@ -416,7 +420,7 @@ class ProductListView(ReplicaReadsMixin, ProductListMixin, ScopedListView):
 class ProductExportView(ReplicaReadsMixin, ProductListMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         products = products_for_list(self.filtered_products())
-        names = dict(Region.objects.values_list("code", "name"))
+        names = dict(Region.objects.names())
 
         def rows() -> Iterator[list[Any]]:
             for product in products.iterator(chunk_size=2000):
@@ -494,7 +498,7 @@ class UnitListView(ReplicaReadsMixin, UnitListMixin, ScopedListView):
 class UnitExportView(ReplicaReadsMixin, UnitListMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         units = self.filtered_units()
-        names = dict(Region.objects.values_list("code", "name"))
+        names = dict(Region.objects.names())
 
         def rows() -> Iterator[list[Any]]:
             for unit in units.iterator(chunk_size=2000):
@@ -521,7 +525,7 @@ def list_context(view: AreaMixin, filters: stats.Filters, export_name: str) -> d
     area = view.get_area()
     query = view.request.GET.copy()
     query.pop("page", None)
-    regions = [(r.code, r.name) for r in stats.area_regions(area)]
+    regions = [(r.code, str(r)) for r in stats.area_regions(area)]
     if filters.region and filters.region != stats.BLANK and filters.region not in dict(regions):
         regions.append((filters.region, region_names([filters.region]).get(filters.region, filters.region)))
     applied = []

@@ -39,6 +39,7 @@ from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import localized_name
 from patent_platform.params import YEAR_MAX
 from patent_platform.scoping import scope_of
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
@@ -68,7 +69,7 @@ def period_label(publication: Publication) -> str:
 
 
 def owner_name(publication: Publication) -> str:
-    return publication.unit.name if publication.unit_id else _("全国")
+    return localized_name(publication.unit) if publication.unit_id else _("全国")
 
 
 def ascii_name(publication: Publication, ext: str) -> str:
@@ -123,7 +124,7 @@ class PublicationScopeMixin(ScopedViewMixin):
         units = ManagementUnit.objects.visible_to(self.request.user)
         with_rows = self.scoped_queryset().filter(unit__isnull=False).values("unit_id")
         units = units.filter(Q(is_open=True) | Q(pk__in=with_rows)).order_by("code")
-        choices = [(u.code, u.name) for u in units]
+        choices = [(u.code, localized_name(u)) for u in units]
         if scope_of(self.request.user).everything:
             choices.insert(0, (NATIONAL_SCOPE, _("全国")))
         return choices
@@ -143,7 +144,7 @@ class PortPublicationsView(PublicationScopeMixin, ScopedTemplateView):
         rows = list(self.publications())
         choices = self.port_choices()
         shown = unit or getattr(getattr(self.request.user, "port_membership", None), "unit", None)
-        title = _("全国") if code == NATIONAL_SCOPE else (shown.name if shown else "")
+        title = _("全国") if code == NATIONAL_SCOPE else (localized_name(shown) if shown else "")
         context.update(
             port_code=code,
             port_choices=choices,
@@ -289,7 +290,11 @@ class PeriodForm(forms.Form):
 
 def rebuild_port_choices(user: Any) -> list[tuple[str, str]]:
     units = ManagementUnit.objects.visible_to(user).filter(is_open=True).order_by("code")
-    return [(ALL_PORTS, _("全部端口（含全国）")), (NATIONAL_SCOPE, _("全国")), *((u.code, u.name) for u in units)]
+    return [
+        (ALL_PORTS, _("全部端口（含全国）")),
+        (NATIONAL_SCOPE, _("全国")),
+        *((u.code, localized_name(u)) for u in units),
+    ]
 
 
 class RebuildForm(forms.Form):
@@ -346,7 +351,7 @@ def period_rows(user: Any, kind: str, period: dt.date) -> list[dict[str, Any]]:
     }
     units = ManagementUnit.objects.visible_to(user).filter(Q(is_open=True) | Q(code__in=list(found))).order_by("code")
     rows = [{"code": NATIONAL_SCOPE, "name": _("全国"), "publication": found.get(NATIONAL_SCOPE)}]
-    rows += [{"code": u.code, "name": u.name, "publication": found.get(u.code)} for u in units]
+    rows += [{"code": u.code, "name": localized_name(u), "publication": found.get(u.code)} for u in units]
     return rows
 
 

@@ -35,6 +35,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import localized_name
 from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import reports as service
@@ -160,7 +161,7 @@ class NationalFilterForm(FilterForm):
         super().__init__(*args, **kwargs)
         with_reports = ProgressReport.objects.visible_to(user).values("unit_id")
         units = ManagementUnit.objects.visible_to(user).filter(pk__in=with_reports).order_by("code")
-        self.fields["port"].choices = [("", gettext_lazy("全部端口")), *((u.code, u.name) for u in units)]
+        self.fields["port"].choices = [("", gettext_lazy("全部端口")), *((u.code, localized_name(u)) for u in units)]
         for name in ("typical", "unread"):
             self.fields[name].widget.attrs = {"class": "form-check-input"}
 
@@ -219,7 +220,7 @@ def export(request: HttpRequest, qs: QuerySet[ProgressReport], title: str) -> Ht
     def rows() -> Iterator[list[Any]]:
         for r in qs.iterator(chunk_size=500):
             yield [
-                r.unit.name,
+                localized_name(r.unit),
                 r.unit.code,
                 str(r.get_category_display()),
                 r.title,
