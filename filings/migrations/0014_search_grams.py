@@ -48,6 +48,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("filings", "0011_patent_status_checked")]
+    dependencies = [("filings", "0013_english_names")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
