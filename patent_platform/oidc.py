@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -100,8 +101,8 @@ def _provider(raw: Mapping[str, Any]) -> Provider:
         raise ImproperlyConfigured(f"OIDC_PROVIDERS[{pid}]: unknown role in {sorted(link_roles | trusted_roles)}")
     if trusted_roles - CREATABLE_ROLES:
         raise ImproperlyConfigured(
-            f"OIDC_PROVIDERS[{pid}]: trusted_roles may only name {sorted(CREATABLE_ROLES)}: accounts of the other "
-            "roles are made by administrators and only linked (link_roles)"
+            f"OIDC_PROVIDERS[{pid}]: trusted_roles may only name {sorted(str(r) for r in CREATABLE_ROLES)}: "
+            "accounts of the other roles are made by administrators and only linked (link_roles)"
         )
     return Provider(
         id=pid,
@@ -122,6 +123,16 @@ def _provider(raw: Mapping[str, Any]) -> Provider:
 
 
 _cache: dict[str, Any] = {}
+
+
+@checks.register(checks.Tags.security)
+def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """`manage.py check` (and every start) names a wrong OIDC_PROVIDERS instead of a broken login page."""
+    try:
+        providers()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="patent_platform.E110")]
+    return []
 
 
 def providers() -> dict[str, Provider]:
