@@ -215,3 +215,19 @@ def test_the_second_factor_is_skipped_only_for_the_providers_acr(settings: Any, 
             assert answer.status_code == 302 and answer["Location"].startswith(expected)
         else:
             assert answer.status_code == 200
+
+
+def test_an_existing_enterprise_account_linked_by_the_e_licence_gets_its_unit_verified(
+    settings: Any, reference: None
+) -> None:
+    settings.TRUSTED_IDENTITY_PROVIDERS = ["elicence"]
+    unit = FilingUnitFactory(uscc=USCC_REGISTERED, verified=False)
+    filer = MemberFactory(unit=unit).user
+    elicence = {"id": "elicence", "name": "电子营业执照", "issuer": "http://x", "client_id": "c", "uscc_claim": "uscc"}
+
+    outcome = oidc.resolve(assertion(elicence, email=filer.email, email_verified=True, uscc=USCC_REGISTERED))
+
+    assert (outcome.user, outcome.how) == (filer, "linked")
+    unit.refresh_from_db()
+    assert unit.verified_via == VerificationMethod.IDENTITY_PROVIDER
+    assert any("单位身份已核验" in str(note) for note in outcome.notes)
