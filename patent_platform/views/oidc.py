@@ -47,7 +47,9 @@ class OIDCLoginView(View):
             request.session[NEXT_KEY] = nxt
         callback = request.build_absolute_uri(reverse("oidc_callback", args=[config.id]))
         try:
-            return oidc.client(config).authorize_redirect(request, callback)
+            # asking for the levels that stand for the second factor (voluntary: a lower one comes back as it is)
+            extra = {"acr_values": " ".join(sorted(config.mfa_acr))} if config.mfa_acr else {}
+            return oidc.client(config).authorize_redirect(request, callback, **extra)
         except Exception:  # the provider unreachable or its discovery document broken: the page says so
             oidc.log.exception("oidc %s: authorization redirect failed", config.id)
             return _login_page(request, FAILED % {"provider": config.name}, status=502)

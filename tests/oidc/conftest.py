@@ -31,6 +31,13 @@ USCC_NEW = build_uscc(region_code="440106", org_body="MA59QD01")  # no unit regi
 USCC_REGISTERED = build_uscc(region_code="440106", org_body="MA59QD02")  # a unit registered, not verified
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "bureau-gd": {"email": "gd-bureau@example.cn", "email_verified": True, "name": "广东局经办人", "region": "440000"},
+    # its login at the provider reaches the level the platform accepts in place of its own TOTP (acr)
+    "bureau-mfa": {
+        "email": "gd-mfa@example.cn",
+        "email_verified": True,
+        "name": "广东局经办人二",
+        "acr": "urn:gd:loa:3",
+    },
     "bureau-unverified": {"email": "gd-bureau@example.cn", "email_verified": False, "name": "冒名者"},
     "ent-new": {
         "email": "oidc-new@example.cn",

@@ -25,6 +25,7 @@ server.listen(config.port || 0, '127.0.0.1', () => {
       token_endpoint_auth_method: 'client_secret_basic',
     })),
     pkce: { required: () => true },
+    acrValues: [...new Set(Object.values(accounts).map((a) => a.acr).filter(Boolean))],
     scopes: ['openid', 'email', 'profile', 'org'],
     claims: {
       openid: ['sub'],
@@ -38,10 +39,18 @@ server.listen(config.port || 0, '127.0.0.1', () => {
     async findAccount(ctx, id) {
       const claims = accounts[id];
       if (!claims) return undefined;
-      return { accountId: id, async claims() { return { ...claims, sub: id }; } };
+      const { acr, ...asserted } = claims;
+      return { accountId: id, async claims() { return { ...asserted, sub: id }; } };
     },
   });
   provider.proxy = false;
+  // An account may carry the authentication context class (`acr`) its login reaches at this provider (e.g. a
+  // second factor of the provider's own): set on the development login's result, so the ID token carries it.
+  const finished = provider.interactionFinished.bind(provider);
+  provider.interactionFinished = async (req, res, result, options) => {
+    const acr = result.login && accounts[result.login.accountId]?.acr;
+    return finished(req, res, acr ? { ...result, login: { ...result.login, acr } } : result, options);
+  };
   server.on('request', provider.callback());
   process.stdout.write(`listening ${issuer}\n`);
 });

@@ -193,28 +193,29 @@ def test_a_bureau_outside_its_region_and_a_national_administrator_are_refused(re
     assert not OIDCIdentity.objects.exists()
 
 
-def test_the_second_factor_is_skipped_only_for_the_providers_acr(settings: Any, reference: None) -> None:
+def test_the_second_factor_is_skipped_only_for_the_providers_acr(
+    settings: Any, reference: None, providers: OpenIDProvider
+) -> None:
     settings.OTP_REQUIRED_ROLES = ["staff"]
-    PortAdminFactory(user__email="otp-bureau@example.cn", port_code="440000")
-    gov = {"id": "gov", "name": "政务平台", "issuer": "http://x", "client_id": "c", "mfa_acr": ["loa3"]}
-    weak = assertion(gov, email="otp-bureau@example.cn", email_verified=True, acr="loa1")
-    strong = assertion(gov, email="otp-bureau@example.cn", email_verified=True, acr="loa3")
-    assert not weak.mfa and strong.mfa
+    settings.OIDC_PROVIDERS = [providers.config("gov", mfa_acr=["urn:gd:loa:3"])]
+    plain = PortAdminFactory(user__email="gd-bureau@example.cn", port_code="440000").user
+    strong = PortAdminFactory(user__email="gd-mfa@example.cn", port_code="440000").user
 
-    for claims, expected in ((weak, reverse("two_factor")), (strong, None)):
-        client = Client()
-        user = oidc.resolve(claims).user
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        if claims.mfa:  # as the callback does
-            session = client.session
-            session["_security_state"] = {"user": user.pk, "device": False, "password_expired": False}
-            session["_security_state"]["otp_by_provider"] = "gov"
-            session.save()
-        answer = client.get("/port/")
-        if expected:
-            assert answer.status_code == 302 and answer["Location"].startswith(expected)
-        else:
-            assert answer.status_code == 200
+    # No acr from the provider: the platform's own TOTP step (enrolment first: the account has no device)
+    client = Client()
+    assert provider_login(client, "gov", "bureau-gd").status_code == 302
+    assert logged_in_as(client) == plain
+    page = client.get("/port/")
+    assert page.status_code == 302 and page["Location"].startswith(reverse("two_factor"))
+
+    # The provider's acr is one the configuration accepts as a second factor: the port's page opens
+    client = Client()
+    assert provider_login(client, "gov", "bureau-mfa").status_code == 302
+    assert logged_in_as(client) == strong
+    assert client.get("/port/").status_code == 200
+    assert AuditEvent.objects.filter(
+        action=AuditAction.LOGIN, object_id=str(strong.pk), message__contains="acr=urn:gd:loa:3; second factor by"
+    ).exists()
 
 
 def test_an_existing_enterprise_account_linked_by_the_e_licence_gets_its_unit_verified(
