@@ -7,7 +7,8 @@
 FROM node:20-bookworm-slim AS node
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+# --omit=dev: the OpenID provider of the tests (oidc-provider) is not needed in the image
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # --- 2. assets: copy the files the platform serves into static/vendor/ ------------------------
 # The node image has no Python, so scripts/copy_assets.py runs in a Python image of its own.

@@ -12,6 +12,12 @@ class FilingsConfig(AppConfig):
 
         register_unit_resolver(unit_ids_of_user)
 
+        from filings.oidc import create_enterprise, on_enterprise_login
+        from patent_platform.choices import Role
+        from patent_platform.oidc import register_role_handler
+
+        register_role_handler(Role.ENTERPRISE, create=create_enterprise, on_login=on_enterprise_login)
+
         from filings.models import FilingUnit, ProductClass, UnitMembership
         from patent_platform.signals import register_audited
 

@@ -57,8 +57,12 @@ VERSION_FIELDS = (
 
 
 @transaction.atomic
-def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str, Any]) -> tuple[User, FilingUnit]:
-    """A new enterprise user registers its filing unit and becomes its manager."""
+def register_enterprise(
+    *, user_data: Mapping[str, Any], unit_data: Mapping[str, Any], email_confirmed_via: str = ""
+) -> tuple[User, FilingUnit]:
+    """A new enterprise user registers its filing unit and becomes its manager. `email_confirmed_via`: the address
+    is proven already (an identity provider asserted it verified: filings/oidc.py), no confirmation mail; a
+    password of None leaves the account without one (it logs in through its identity provider)."""
     try:
         uscc = validate_uscc(unit_data["uscc"])
     except ValidationError as exc:
@@ -90,7 +94,10 @@ def register_enterprise(*, user_data: Mapping[str, Any], unit_data: Mapping[str,
     audit.audit_event(action=AuditAction.CREATE, obj=unit, actor=user, message="registration")
     # The unit starts unverified (filings/identity.py: drafts yes, submissions no) and the account unconfirmed
     # (patent_platform/confirmation.py: it signs in, and can do nothing until the link of this mail is opened).
-    confirmation.email_confirmation_send(user=user)
+    if email_confirmed_via:
+        confirmation.email_confirm(user=user, via=email_confirmed_via)
+    else:
+        confirmation.email_confirmation_send(user=user)
     return user, unit
 
 

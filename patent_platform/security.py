@@ -275,7 +275,8 @@ class SecurityPolicyMiddleware:
         if match is not None and match.view_name in OPEN_VIEWS:
             return None
         state = session_state(request)
-        if (must_enrol(user) or state["device"]) and not is_verified(user):
+        # An OIDC login whose provider vouched for a second factor (its `acr`, patent_platform/oidc.py) passes.
+        if (must_enrol(user) or state["device"]) and not is_verified(user) and not state.get("otp_by_provider"):
             if api:
                 return JsonResponse({"detail": _("请先在网页上完成双因素认证。")}, status=403)
             return redirect(f"{reverse('two_factor')}?{urlencode({'next': next_url(request)})}")

@@ -7,13 +7,15 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, confirmation, health, home, notices, recovery, roles
+from patent_platform.views import audit, auth, confirmation, health, home, notices, oidc, recovery, roles
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
     path("healthz", health.HealthView.as_view(), name="healthz"),
     path("accounts/login/", auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
+    path("accounts/oidc/<slug:provider>/", oidc.OIDCLoginView.as_view(), name="oidc_login"),
+    path("accounts/oidc/<slug:provider>/callback/", oidc.OIDCCallbackView.as_view(), name="oidc_callback"),
     path("accounts/two-factor/", auth.TwoFactorView.as_view(), name="two_factor"),
     path("accounts/two-factor/setup/", auth.TwoFactorSetupView.as_view(), name="two_factor_setup"),
     path("accounts/two-factor/recovery/", recovery.TwoFactorRecoveryView.as_view(), name="two_factor_recovery"),

@@ -63,13 +63,18 @@ def _missing(marker: str) -> str | None:
             return "a Celery worker process needs the PostgreSQL test database (DATABASE_URL)"
         if not _redis_reachable():
             return "a Celery worker needs Redis (REDIS_URL)"
+    if marker == "oidc":
+        if not shutil.which(os.environ.get("NODE", "node")):
+            return "needs Node.js (node) for the OpenID provider of the OIDC tests"
+        if not (Path(__file__).resolve().parents[1] / "node_modules" / "oidc-provider").is_dir():
+            return "needs the npm package oidc-provider: npm ci (make assets)"
     if marker == "browser" and not shutil.which(CHROMIUM):
         return f"needs Chromium at {CHROMIUM}: apt-get install chromium (see README)"
     return None
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for marker in ("postgres", "redis", "worker", "browser"):
+    for marker in ("postgres", "redis", "worker", "browser", "oidc"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = _missing(marker)

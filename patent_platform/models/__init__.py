@@ -1,5 +1,6 @@
 from .audit import AuditEvent
 from .idempotency import IdempotencyKey, IdempotencyState
+from .oidc import OIDCIdentity
 from .outbox import Notice, NoticeStatus
 from .regions import Region
 from .security import PasswordHistory
@@ -11,6 +12,7 @@ __all__ = [
     "IdempotencyState",
     "Notice",
     "NoticeStatus",
+    "OIDCIdentity",
     "PasswordHistory",
     "Region",
     "User",

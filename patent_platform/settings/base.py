@@ -224,6 +224,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Identity providers whose assertion of a unit's USCC verifies the unit at once
 # (filings.identity.verify_unit_by_identity_provider; docs/UNITS.md). Empty: none is trusted.
 TRUSTED_IDENTITY_PROVIDERS = env.list("TRUSTED_IDENTITY_PROVIDERS", default=[])
+# Government login (OpenID Connect; patent_platform/oidc.py, docs/SECURITY.md and docs/DEPLOY.md): a JSON list of
+# identity providers, each {"id", "name", "issuer", "client_id", "client_secret", "scopes", "link_roles",
+# "trusted_roles", "uscc_claim", "unit_name_claim", "region_claim", "mfa_acr"}. Empty: password login only.
+# A provider whose asserted USCC verifies units is listed by its id in TRUSTED_IDENTITY_PROVIDERS (one place).
+OIDC_PROVIDERS = env.json("OIDC_PROVIDERS", default=[])
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

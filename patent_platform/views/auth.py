@@ -19,11 +19,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from patent_platform import audit, confirmation, ratelimit, recovery, security
+from patent_platform import audit, confirmation, oidc, ratelimit, recovery, security
 from patent_platform.api.problems import problem_json_response
 from patent_platform.choices import AuditAction, Role
 from patent_platform.ratelimit import rate_limit
@@ -61,6 +62,11 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["oidc_providers"] = oidc.buttons(get_language() or "")
+        return context
 
     def form_invalid(self, form: Any) -> HttpResponse:
         ratelimit.failed(self.request, "login")
@@ -149,7 +155,12 @@ def lockout_response(
     return render(
         request,
         "registration/login.html",
-        {"form": form, "locked_out": True, "lockout_minutes": lockout_minutes()},
+        {
+            "form": form,
+            "locked_out": True,
+            "lockout_minutes": lockout_minutes(),
+            "oidc_providers": oidc.buttons(get_language() or ""),
+        },
         status=429,
     )
 

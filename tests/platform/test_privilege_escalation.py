@@ -136,6 +136,7 @@ VALUE_KWARGS: dict[str, list[str]] = {
     "token": ["set-password"],
     "month": ["2026-01"],  # open data: a month (public files)
     "which": ["letter", "licence"],  # a unit's identity proofs (filings/views/identity.py)
+    "provider": ["gov"],  # an identity provider of the government login (patent_platform/oidc.py)
 }
 # Routes whose object kwarg is not the pk of the view's `model` (or whose view has no `model`):
 # route name → (kwarg, model, the model field the kwarg holds).
