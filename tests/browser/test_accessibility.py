@@ -191,7 +191,19 @@ def check_page(page, url: str, who: str) -> list[str]:  # type: ignore[no-untype
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > PHONE["width"]:
         found.append(f"{url} as {who}, phone: the page is {width}px wide on a {PHONE['width']}px phone")
+    # a table wider than the screen scrolls in its own region, which takes the focus and says so above it
+    for table in page.evaluate(HIDDEN_COLUMNS):
+        found.append(f"{url} as {who}, phone: table {table} hides a column off-screen with no hint")
     return found
+
+
+HIDDEN_COLUMNS = """() => [...document.querySelectorAll('main table')].filter(t => {
+    if (!t.offsetParent || t.getBoundingClientRect().right <= window.innerWidth) return false;
+    const region = t.closest('.table-responsive');
+    const hint = region && region.previousElementSibling;
+    return !(region && region.tabIndex === 0 && region.scrollWidth > region.clientWidth
+             && hint && hint.classList.contains('table-scroll-hint') && hint.offsetParent !== null);
+}).map(t => t.dataset.testid || t.className)"""
 
 
 def test_every_page_kind_has_no_serious_or_critical_violation(browser, live_server, demo) -> None:  # type: ignore[no-untyped-def]
@@ -250,7 +262,8 @@ def test_a_keyboard_user_files_a_product(browser, live_server, demo) -> None:  #
     from filings.models import ProductClass
 
     product_class = ProductClass.objects.filter(is_active=True).order_by("code").first()
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport=DESKTOP)
+    # on a phone: the form is the one a filer meets on the road
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport=PHONE)
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:
@@ -287,6 +300,11 @@ def test_a_keyboard_user_files_a_product(browser, live_server, demo) -> None:  #
             page.keyboard.type(value)
         tab_to(page, "#id_links-0-right")
         assert focus_is_visible(page)
+        # the patent select spans the phone's width (it was squeezed to "请" in a scrolling box)
+        box = page.locator("#id_links-0-right").bounding_box()
+        assert box["width"] >= 300, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.keyboard.press("ArrowDown")  # the first of the unit's patents
         right = page.input_value("#id_links-0-right")
         assert right
@@ -319,12 +337,33 @@ def test_a_keyboard_user_files_a_product(browser, live_server, demo) -> None:  #
 # 长辈版 (elder mode)
 
 
-def test_a_visitor_switches_elder_mode_on_and_it_stays(browser, live_server, demo) -> None:  # type: ignore[no-untyped-def]
+def on_screen(locator) -> None:  # type: ignore[no-untyped-def]
+    box = locator.bounding_box()
+    assert box is not None, locator
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, (locator, box)
+
+
+def test_on_a_phone_and_in_elder_mode_nothing_hides(browser, live_server, demo) -> None:  # type: ignore[no-untyped-def]
     values = demo_objects()
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport=DESKTOP, bypass_csp=True)
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:
+        # on a phone the search results and the public page show the filing number, the year and the
+        # patents on the screen: each row is a block of "label: value" lines
+        page.set_viewport_size(PHONE)
+        page.goto("/products/?q=" + values["filing_number"])
+        row = page.locator("[data-testid=public-row]")
+        expect(row).to_have_count(1)
+        for cell in (row.locator("td", has_text=values["filing_number"]), row.locator("td").last):
+            on_screen(cell)
+        assert row.locator("td").last.evaluate("td => getComputedStyle(td, '::before').content").find("数据年度") > 0
+        page.goto(f"/products/{values['filing_number']}/")
+        on_screen(page.locator("[data-testid=filing-number]"))
+        for cell in page.locator("[data-testid=public-patents] tbody tr").first.locator("td").all():
+            on_screen(cell)
+        page.set_viewport_size(DESKTOP)
+
         page.goto("/products/")
         toggle = page.locator("[data-testid=elder-toggle]")
         expect(toggle).to_have_attribute("aria-pressed", "false")
