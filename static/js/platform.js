@@ -18,29 +18,49 @@ document.addEventListener("DOMContentLoaded", () => {
     region.classList.toggle("is-overflowing", region.scrollWidth > region.clientWidth + 1);
   });
   const names = new Map();
+  let ids = 0;
   const HEADINGS = "h1, h2, h3, h4, h5, h6, legend";
   // The table's caption, or else the nearest heading before it (in the document's order).
-  const regionName = (region) => {
+  const namingElement = (region) => {
     const caption = region.querySelector("caption");
-    if (caption) return caption.textContent.trim();
+    if (caption && caption.textContent.trim()) return caption;
     for (let el = region; el && el !== document.body; el = el.parentElement) {
       for (let sib = el.previousElementSibling; sib; sib = sib.previousElementSibling) {
         const heading = sib.matches(HEADINGS) ? sib : [...sib.querySelectorAll(HEADINGS)].pop();
-        if (heading && heading.textContent.trim()) return heading.textContent.trim();
+        if (heading && heading.textContent.trim()) return heading;
       }
     }
-    return "";
+    return null;
   };
+  // The region is named by reference (aria-labelledby) to its caption or heading, so that the name is that
+  // element's own text, in its language and with its marks (a name a user typed stays translate="no");
+  // a second region named by the same element gets a hidden " (2)" referenced beside it.
   const enhance = (root) => {
     root.querySelectorAll(".table-responsive:not([data-scroll-region])").forEach((region) => {
       region.dataset.scrollRegion = "";
       region.setAttribute("tabindex", "0");
       region.setAttribute("role", "region");
-      if (!region.hasAttribute("aria-label")) {
-        let name = regionName(region) || hint;
-        names.set(name, (names.get(name) || 0) + 1);
-        if (names.get(name) > 1) name += ` (${names.get(name)})`;  // each region's name is its own
-        region.setAttribute("aria-label", name);
+      if (!region.hasAttribute("aria-label") && !region.hasAttribute("aria-labelledby")) {
+        const source = namingElement(region);
+        if (source) {
+          if (!source.id) source.id = `region-name-${++ids}`;
+          const seen = (names.get(source.id) || 0) + 1;
+          names.set(source.id, seen);
+          let labelledby = source.id;
+          if (seen > 1) {
+            const suffix = document.createElement("span");
+            suffix.className = "visually-hidden";
+            suffix.id = `region-name-${++ids}`;
+            suffix.textContent = ` (${seen})`;
+            region.before(suffix);
+            labelledby += ` ${suffix.id}`;
+          }
+          region.setAttribute("aria-labelledby", labelledby);
+        } else {
+          const seen = (names.get(hint) || 0) + 1;
+          names.set(hint, seen);
+          region.setAttribute("aria-label", seen > 1 ? `${hint} (${seen})` : hint);
+        }
       }
       const note = document.createElement("p");
       note.className = "table-scroll-hint";
