@@ -10,7 +10,10 @@ class PatentPlatformConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.urls import register_converter
 
-        from patent_platform import signals  # noqa: F401  (connects the audit receivers)
+        from patent_platform import (
+            signals,  # noqa: F401  (connects the audit receivers)
+            signing,  # noqa: F401  (registers the signing key's check)
+        )
         from patent_platform.api import schema  # noqa: F401  (registers the schema extensions)
         from patent_platform.concurrency import retry_sqlite_begin
         from patent_platform.params import IdConverter

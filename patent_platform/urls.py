@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, confirmation, health, home, notices, recovery, roles
+from patent_platform.views import audit, auth, confirmation, health, home, notices, recovery, roles, signature
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
@@ -41,6 +41,8 @@ urlpatterns = [
     path("security/accounts/<id:pk>/", roles.AccountDetailView.as_view(), name="security-account"),
     path("security/notices/", notices.NoticeListView.as_view(), name="security-notices"),
     path("security/notices/export/", notices.NoticeExportView.as_view(), name="security-notices-export"),
+    path(".well-known/sm2-public-key.pem", signature.PublicKeyView.as_view(), name="sm2-public-key"),
+    path("verify/signature/", signature.SignatureVerifyView.as_view(), name="signature-verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,6 +6,8 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: production refuses to start without one
+SM2_SIGNING_KEY = env("SM2_SIGNING_KEY")  # no default either: the documents' signing key (docs/DEPLOY.md)
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")  # nor here: the HMAC-SM3 key of the audit chain and access tags
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
