@@ -23,7 +23,7 @@ from patent_platform import signing
 from patent_platform.models import User
 from provincial import statements
 
-# GB/T 32918.2-2016 / GM/T 0003.2 example on the recommended curve (user ID "1234567812345678"):
+# The signature example on the recommended curve (GM/T 0003.5 / GB/T 32918.5 annex; user ID "1234567812345678"):
 # private key d_A, message "message digest", the signature (r, s) printed in the standard.
 EXAMPLE_D = "3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8"
 EXAMPLE_PUBLIC = (
