@@ -3,6 +3,7 @@ the whole table without the key is caught, and the plain-sha256 records written 
 verifiable under the seal that migration appends, which a later rewrite of them breaks."""
 
 from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
@@ -13,13 +14,24 @@ from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent
 from patent_platform.models.audit import HASHED_FIELDS, HMAC_SM3, content_hash
 from patent_platform.signing import hmac_sm3_hex, sm3_hex
-from tests.platform.test_audit_chain import _tamper
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
 UPDATE = (
     "UPDATE patent_platform_auditevent SET message = %s, prev_hash = %s, hash = %s, hash_version = %s WHERE id = %s"
 )
+
+
+def _tamper(sql: str, params: list[object]) -> None:
+    """An intruder with the database owner's rights (as test_audit_chain's, and repeatable on SQLite)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE patent_platform_auditevent DISABLE TRIGGER USER")
+            cursor.execute(sql, params)
+            cursor.execute("ALTER TABLE patent_platform_auditevent ENABLE TRIGGER USER")
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS patent_platform_auditevent_no_update")
+            cursor.execute(sql, params)
 
 
 def _events(n: int, object_type: str = "test") -> list[AuditEvent]:
@@ -81,8 +93,8 @@ def test_legacy_rows_verify_under_the_seal_and_a_later_rewrite_of_them_breaks_it
     report = verify_chain()
     assert not report.ok and "seal" in report.reason  # a plain hash chain alone proves nothing
 
-    with connection.schema_editor(atomic=False) as editor:  # what migration 0014 does
-        import_module("patent_platform.migrations.0014_audit_hmac_sm3").seal_and_tag(apps, editor)
+    editor = SimpleNamespace(connection=connection)  # all the migration's function reads of its schema editor
+    import_module("patent_platform.migrations.0014_audit_hmac_sm3").seal_and_tag(apps, editor)  # what 0014 does
     seal = AuditEvent.objects.order_by("-id").first()
     assert seal.hash_version == HMAC_SM3 and seal.prev_hash == legacy[-1].hash
     _events(1)  # the application carries on after the seal
