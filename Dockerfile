@@ -57,6 +57,8 @@ RUN pip install --no-deps -c constraints.txt -e .
 # collectstatic needs the production settings to load; these throw-away values exist only for this
 # step and are not kept in the image.
 RUN SECRET_KEY=collectstatic-build-only \
+    SM2_SIGNING_KEY=1111111111111111111111111111111111111111111111111111111111111111 \
+    AUDIT_CHAIN_KEY=collectstatic-build-only-not-a-key-0123456789 \
     ALLOWED_HOSTS=localhost \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     python manage.py collectstatic --noinput \

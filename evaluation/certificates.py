@@ -9,6 +9,10 @@ Rendered by WeasyPrint from `templates/evaluation/documents/certificate.html`, t
 filing receipt (filings/receipts.py): the CSS names "Noto Sans CJK SC" (fonts-noto-cjk), embedded in the
 PDF, and the renderer may fetch nothing but data: URIs, so a certificate never reaches the network or
 the disk.
+
+The certificate carries an SM2 signature of its facts (`certificate_facts`: number, product, unit, class, round,
+method, validity, certification time, the verification address), embedded as `sm2-signature.json` and printed
+with the key id (patent_platform/signing.py; `manage.py verify_document` checks a downloaded certificate).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from evaluation.models import Candidate
 from filings.choices import FilingStatus
 from filings.models import Product
 from filings.receipts import qr_data_uri
+from patent_platform import signing
 
 TEMPLATE = "evaluation/documents/certificate.html"
 # Who issues the certificates: the national office (CNIPA certifies, DOMAIN.md §1, §6).
@@ -58,6 +63,29 @@ def filing_in_force(candidate: Candidate) -> bool:
     return bool(public)
 
 
+def certificate_facts(candidate: Candidate, verify_url: str) -> dict[str, Any]:
+    """What the certificate's signature covers (its canonical content); also read by the verification page
+    to compare an uploaded certificate with the record, whatever the certificate's status today."""
+    certified_at = timezone.localtime(candidate.certified_at) if candidate.certified_at else None
+    return {
+        "document": "certificate",
+        "number": candidate.certificate_number,
+        "filing_number": candidate.product.filing_number or None,
+        "product": candidate.version.name,
+        "model": candidate.version.model,
+        "unit": candidate.unit.name,
+        "uscc": candidate.unit.uscc,
+        "product_class": candidate.product_class.code,
+        "data_year": candidate.version.data_year,
+        "round": candidate.round.name,
+        "method": candidate.round.method.code,
+        "valid_from": candidate.valid_from.isoformat() if candidate.valid_from else None,
+        "valid_until": candidate.valid_until.isoformat() if candidate.valid_until else None,
+        "certified_at": certified_at.isoformat(timespec="seconds") if certified_at else None,
+        "url": verify_url,
+    }
+
+
 def certificate_context(candidate: Candidate, verify_url: str, marking_url: str | None = None) -> dict[str, Any]:
     """`verify_url` the verification page (printed); `marking_url` the product's public page (the QR code;
     without it, the QR code carries `verify_url`)."""
@@ -66,6 +94,7 @@ def certificate_context(candidate: Candidate, verify_url: str, marking_url: str 
     certified_at = timezone.localtime(candidate.certified_at) if candidate.certified_at else None
     qr_url = marking_url or verify_url
     return {
+        "signed": signing.sign_facts(certificate_facts(candidate, verify_url)),
         "candidate": candidate,
         "number": candidate.certificate_number,
         "version": candidate.version,
@@ -93,6 +122,7 @@ def build_certificate_pdf(candidate: Candidate, verify_url: str, marking_url: st
     product's public page) or, without it, at `verify_url`."""
     import weasyprint
 
-    html = render_certificate_html(candidate, verify_url, marking_url)
+    context = certificate_context(candidate, verify_url, marking_url)
+    html = render_to_string(TEMPLATE, context)
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return signing.write_signed_pdf(weasyprint.HTML(string=html, url_fetcher=fetcher), context["signed"])

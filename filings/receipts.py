@@ -4,6 +4,10 @@ its patents and a QR code to the product's public page.
 Rendered by WeasyPrint from `templates/filings/documents/receipt.html`. The CSS names the CJK font
 "Noto Sans CJK SC" (Debian package fonts-noto-cjk), found through fontconfig and embedded in the PDF.
 The renderer may fetch nothing but data: URIs, so a receipt never reaches the network or the disk.
+
+The receipt carries an SM2 signature of its facts (`receipt_facts`: filing number, product, unit, data year,
+version, approval time, the public address): embedded as `sm2-signature.json` and printed with the key id
+(patent_platform/signing.py; `manage.py verify_document` checks a downloaded receipt offline).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from filings.models import Product
+from patent_platform import signing
 
 TEMPLATE = "filings/documents/receipt.html"
 
@@ -24,12 +29,38 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=2)
 
 
+def _iso(value: Any) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def receipt_facts(product: Product, public_url: str) -> dict[str, Any]:
+    """What the receipt's signature covers (its canonical content)."""
+    version = product.published_version
+    if version is None or not product.filing_number:
+        raise ValueError("a receipt needs a product with a filing number and a published version")
+    return {
+        "document": "receipt",
+        "filing_number": product.filing_number,
+        "product": version.name,
+        "model": version.model,
+        "unit": product.unit.name,
+        "uscc": product.unit.uscc,
+        "data_year": version.data_year,
+        "version": version.pk,
+        "approved_at": _iso(version.approved_at or version.decided_at),
+        "patents": sorted(link.right.patent.patent_number for link in version.links.select_related("right__patent")),
+        "url": public_url,
+    }
+
+
 def receipt_context(product: Product, public_url: str) -> dict[str, Any]:
     version = product.published_version
     if version is None or not product.filing_number:
         raise ValueError("a receipt needs a product with a filing number and a published version")
     links = version.links.select_related("right__patent")
+    signed = signing.sign_facts(receipt_facts(product, public_url))
     return {
+        "signed": signed,
         "product": product,
         "version": version,
         "unit": product.unit,
@@ -48,6 +79,7 @@ def build_receipt_pdf(product: Product, public_url: str) -> bytes:
     """The receipt of `product` (which must have a filing number and a published version) as PDF bytes."""
     import weasyprint
 
-    html = render_receipt_html(product, public_url)
+    context = receipt_context(product, public_url)
+    html = render_to_string(TEMPLATE, context)
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return signing.write_signed_pdf(weasyprint.HTML(string=html, url_fetcher=fetcher), context["signed"])

@@ -13,6 +13,7 @@ class PatentPlatformConfig(AppConfig):
         from patent_platform import (
             oidc,  # noqa: F401  (registers the check of OIDC_PROVIDERS)
             signals,  # noqa: F401  (connects the audit receivers)
+            signing,  # noqa: F401  (registers the signing key's check)
         )
         from patent_platform.api import schema  # noqa: F401  (registers the schema extensions)
         from patent_platform.concurrency import retry_sqlite_begin

@@ -13,7 +13,8 @@ from django.db import models
 
 from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent
-from patent_platform.models.audit import GENESIS, retention_days
+from patent_platform.models.audit import GENESIS, HMAC_SM3, retention_days
+from patent_platform.signing import constant_time_equal
 
 
 @dataclass(frozen=True)
@@ -151,14 +152,24 @@ def verify_chain(*, using: str = "default", chunk_size: int = 2000) -> ChainRepo
     is not the hash of its content (a record changed)."""
     prev = GENESIS
     count = 0
+    keyed = False  # an HMAC-SM3 record has been seen: no legacy record may follow
+    last: AuditEvent | None = None
     rows = AuditEvent._base_manager.using(using).order_by("id").iterator(chunk_size=chunk_size)
     for event in rows:
         if event.prev_hash != prev:
             return ChainReport(count, event.pk, "prev_hash does not match the previous record's hash")
-        if event.hash != event.compute_hash():
+        if keyed and event.hash_version != HMAC_SM3:
+            return ChainReport(count, event.pk, "a plain-hash record after HMAC-SM3 records (downgraded)")
+        if not constant_time_equal(event.hash, event.compute_hash()):
             return ChainReport(count, event.pk, "hash does not match the record's content")
+        keyed = keyed or event.hash_version == HMAC_SM3
         prev = event.hash
+        last = event
         count += 1
+    if last is not None and not keyed:
+        # Migration 0014 appends an HMAC-SM3 seal after the legacy records; a chain of plain hashes only can be
+        # recomputed by anyone, so it proves nothing.
+        return ChainReport(count, last.pk, "no HMAC-SM3 record seals the chain")
     return ChainReport(count)
 
 

@@ -29,12 +29,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
-from patent_platform import audit
+from patent_platform import audit, integrity
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import PasswordHistory, User
 
@@ -271,6 +271,12 @@ class SecurityPolicyMiddleware:
         user = request.user
         if not user.is_authenticated:
             return None
+        if not integrity.checked(user, "session"):  # its role changed behind the application's back
+            logout(request)
+            message = _("账号的权限数据未通过完整性校验，已被拒绝。请联系安全管理员。")
+            if api:
+                return JsonResponse({"detail": message}, status=403)
+            return HttpResponseForbidden(message)
         match = request.resolver_match
         if match is not None and match.view_name in OPEN_VIEWS:
             return None

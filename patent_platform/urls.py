@@ -7,7 +7,19 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from patent_platform.views import audit, auth, confirmation, elder, health, home, notices, oidc, recovery, roles
+from patent_platform.views import (
+    audit,
+    auth,
+    confirmation,
+    elder,
+    health,
+    home,
+    notices,
+    oidc,
+    recovery,
+    roles,
+    signature,
+)
 
 urlpatterns = [
     path("", home.HomeView.as_view(), name="home"),
@@ -44,6 +56,8 @@ urlpatterns = [
     path("security/notices/", notices.NoticeListView.as_view(), name="security-notices"),
     path("security/notices/export/", notices.NoticeExportView.as_view(), name="security-notices-export"),
     path("accessibility/elder/", elder.ElderModeView.as_view(), name="elder_mode"),
+    path(".well-known/sm2-public-key.pem", signature.PublicKeyView.as_view(), name="sm2-public-key"),
+    path("verify/signature/", signature.SignatureVerifyView.as_view(), name="signature-verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -16,6 +16,10 @@ The snapshot is read through `visible_to` of a reader scoped to the unit itself 
 see), so it never holds another unit's rows. It is stored as `FilingStatement.content` with the SHA-256 of
 its canonical JSON; the PDF is rendered from the stored snapshot on every download (the same text each
 time), and the verification page recomputes today's snapshot to compare.
+
+The PDF carries an SM2 signature of the statement's facts (`statement_facts`: number, unit, USCC, data as of,
+totals, the SHA-256 of the snapshot, the verification address), embedded as `sm2-signature.json` and printed
+with the key id (patent_platform/signing.py; `manage.py verify_document` checks a downloaded statement).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from evaluation.models import Candidate
 from filings.choices import FilingStatus
 from filings.models import FilingFlag, FilingUnit, Product, ProductVersion
 from filings.receipts import qr_data_uri
-from patent_platform import audit
+from patent_platform import audit, signing
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
 from patent_platform.roles import require_role
@@ -242,9 +246,25 @@ def verify_url(statement: FilingStatement) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("statements:verify", args=[statement.token])
 
 
+def statement_facts(statement: FilingStatement) -> dict[str, Any]:
+    """What the statement's signature covers (its canonical content); the snapshot itself by its SHA-256."""
+    unit = statement.content.get("unit", {})
+    return {
+        "document": "statement",
+        "number": statement.number,
+        "unit": unit.get("name"),
+        "uscc": unit.get("uscc"),
+        "data_as_of": statement.content.get("data_as_of"),
+        "totals": statement.content.get("totals", {}),
+        "sha256": statement.sha256,
+        "url": verify_url(statement),
+    }
+
+
 def document_context(statement: FilingStatement) -> dict[str, Any]:
     url = verify_url(statement)
     return {
+        "signed": signing.sign_facts(statement_facts(statement)),
         "statement": statement,
         "content": statement.content,
         "unit": statement.content.get("unit", {}),
@@ -263,8 +283,10 @@ def render_pdf(statement: FilingStatement) -> bytes:
     """The statement as PDF bytes (Noto Sans CJK embedded; nothing fetched but data: URIs)."""
     import weasyprint
 
+    context = document_context(statement)
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
-    return weasyprint.HTML(string=render_html(statement), url_fetcher=fetcher).write_pdf()
+    document = weasyprint.HTML(string=render_to_string(TEMPLATE, context), url_fetcher=fetcher)
+    return signing.write_signed_pdf(document, context["signed"])
 
 
 # ---------------------------------------------------------------------------------------------------------------

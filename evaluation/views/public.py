@@ -17,13 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
 from evaluation import lifecycle, rounds
-from evaluation.certificates import ISSUER
+from evaluation.certificates import ISSUER, certificate_facts
 from evaluation.choices import CandidateStatus, CertificateCause, Stage
 from evaluation.models import Candidate, CertificateEvent, Objection, Round
 from filings.forms import BootstrapFormMixin, apply_service_errors
@@ -33,6 +34,7 @@ from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.middleware import client_ip
 from patent_platform.ratelimit import rate_limit
+from patent_platform.views import signature
 from patent_platform.views.base import PublicTemplateView
 
 LODGED_KEY = "certified_objection_lodged"
@@ -356,6 +358,13 @@ class VerifyView(PublicTemplateView):
     template_name = "evaluation/public/verify.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.page(request, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """An uploaded certificate PDF: its SM2 signature, and whether it is this certificate's."""
+        return self.page(request, check=True, **kwargs)
+
+    def page(self, request: HttpRequest, check: bool = False, **kwargs: Any) -> HttpResponse:
         number = self.kwargs["number"].strip().upper()
         candidate = (
             lifecycle.with_standing(lifecycle.issued())
@@ -378,7 +387,15 @@ class VerifyView(PublicTemplateView):
             standing=state,
             product_public=product_public,
             history=public_history(candidate),
+            sig_form=signature.SignatureCheckForm(),
+            sig_expected=True,
+            **signature.key_context(),
         )
-        response = self.render_to_response(context)
+        status = 200
+        if check:
+            verify_url = request.build_absolute_uri(reverse("certified:verify", args=[number]))
+            context.update(signature.check_upload(request, expected=certificate_facts(candidate, verify_url)))
+            status = 200 if context["sig_form"].is_valid() else 400
+        response = self.render_to_response(context, status=status)
         response["Cache-Control"] = "no-cache"  # a status changes when an import commits: always revalidate
         return response

@@ -18,6 +18,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
+from patent_platform import integrity
 from patent_platform.roles import has_role
 from patent_platform.security import EMAIL_UNCONFIRMED, required_roles
 
@@ -63,6 +64,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
             user, token = self.authenticate_credentials(key)
         except exceptions.AuthenticationFailed as exc:
             raise exceptions.AuthenticationFailed(_("令牌无效或已失效，请重新获取令牌。")) from exc
+        if not integrity.checked(user, "api token"):  # the role changed behind the application's back
+            raise exceptions.AuthenticationFailed(_("令牌无效或已失效，请重新获取令牌。"))
         if expired(token):
             raise exceptions.AuthenticationFailed(_("令牌已过期，请用 POST /api/v1/auth/token/ 重新获取。"))
         if user.email_confirmed_at is None:  # patent_platform/confirmation.py

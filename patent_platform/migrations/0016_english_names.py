@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patent_platform", "0012_email_confirmation"),
+        ("patent_platform", "0014_audit_hmac_sm3"),
     ]
 
     operations = [

@@ -6,9 +6,19 @@ refuse; the model is not registered in the admin and has only the "view" permiss
 trigger (migration 0002) refuses UPDATE and DELETE, so not even a raw query can rewrite history; on
 SQLite a trigger (migration 0004) refuses UPDATE (see there why not DELETE).
 
-Tamper-evident (等保 2.0 L3-CES1-14/25): every row carries `prev_hash`, the `hash` of the row inserted
-before it, and its own `hash`, sha256 over a canonical JSON of its content and `prev_hash`
-(`content_hash`). Inserting takes a transaction-level advisory lock on PostgreSQL, so two transactions
+Tamper-evident (等保 2.0 L3-CES1-14/25; GB/T 39786-2021 level 3, integrity of important data): every row
+carries `prev_hash`, the `hash` of the row inserted before it, and its own `hash`, HMAC-SM3 under
+settings.AUDIT_CHAIN_KEY over a canonical JSON of its content and `prev_hash` (`content_hash`). Without the
+key nobody can recompute a changed record's hash, so a rewrite of the table (rows and hashes together) is
+caught too, which a plain hash chain cannot do.
+
+`hash_version` says how a row was hashed: empty for the rows written before migration 0014 (plain SHA-256,
+kept as they were: the table is append-only and rewriting history to re-chain it would be the very thing the
+log must show never happens), 2 for HMAC-SM3. Migration 0014 seals the legacy rows: it appends one HMAC-SM3
+record whose `prev_hash` is the last legacy hash, so a legacy row rewritten later breaks that seal. The
+verifier refuses a legacy row after an HMAC row (a downgrade) and a chain whose last row is a legacy one.
+
+Inserting takes a transaction-level advisory lock on PostgreSQL, so two transactions
 cannot both chain onto the same predecessor; `prev_hash` is unique as a second guard. `manage.py
 verify_audit` walks the chain in id order and names the first record that does not fit.
 """
@@ -27,10 +37,13 @@ from django.utils.translation import gettext_lazy as _
 from patent_platform.choices import AuditAction, Role
 from patent_platform.locks import advisory_xact_lock
 from patent_platform.scoping import ScopedQuerySet
+from patent_platform.signing import hmac_sm3_hex
 
 # The advisory lock every process writing the audit table takes (per database: patent_platform.locks).
 ADVISORY_LOCK_NAME = "patent_platform.audit"
 GENESIS = ""  # prev_hash of the first record
+HMAC_SM3 = 2  # hash_version of the records hashed with HMAC-SM3 (empty: the legacy sha256 rows)
+AUDIT_CHAIN_KEY_MIN_LENGTH = 32
 # 等保 2.0 L3-CES1-14 asks for audit records to be kept; the Cybersecurity Law (art. 21) says 6 months.
 AUDIT_RETENTION_MINIMUM_DAYS = 180
 # Who reads the audit log (views/audit.py): the audit administrator of the separation of duties
@@ -63,8 +76,10 @@ def content_hash(
     message: str,
     success: bool,
     prev_hash: str,
+    version: int | None = None,
 ) -> str:
-    """sha256 (hex) of the record's canonical JSON: sorted keys, no whitespace, UTF-8."""
+    """The record's hash (hex) over its canonical JSON (sorted keys, no whitespace, UTF-8): HMAC-SM3 under
+    settings.AUDIT_CHAIN_KEY for `version` 2 (HMAC_SM3), plain sha256 for the legacy rows (None)."""
     document = {
         "at": _canonical_time(at),
         "actor_id": actor_id,
@@ -79,8 +94,18 @@ def content_hash(
         "success": bool(success),
         "prev_hash": prev_hash,
     }
+    if version == HMAC_SM3:
+        document["hash_version"] = HMAC_SM3
     text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if version is None:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if version != HMAC_SM3:
+        raise ValueError(f"unknown audit hash version {version!r}")
+    return hmac_sm3_hex(chain_key(), text.encode("utf-8"))
+
+
+def chain_key() -> bytes:
+    return settings.AUDIT_CHAIN_KEY.encode("utf-8")
 
 
 HASHED_FIELDS = (
@@ -147,6 +172,9 @@ class AuditEvent(models.Model):
     success = models.BooleanField(_("成功"), default=True)
     prev_hash = models.CharField(_("前一记录哈希"), max_length=64, blank=True, editable=False)
     hash = models.CharField(_("记录哈希"), max_length=64, blank=True, editable=False)
+    # Null for the rows hashed with plain sha256 before migration 0014; HMAC_SM3 since (see the module's doc).
+    # Null, not a default: SQLite adds such a column in place, so the append-only trigger stays.
+    hash_version = models.PositiveSmallIntegerField(_("哈希算法版本"), null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -180,6 +208,7 @@ class AuditEvent(models.Model):
             last = type(self)._base_manager.using(using).order_by("-id").values_list("hash", flat=True).first()
             self.prev_hash = last if last is not None else GENESIS
             self.at = timezone.now()
+            self.hash_version = HMAC_SM3
             self.hash = self.compute_hash()
             super().save(*args, **kwargs)
 
@@ -187,13 +216,27 @@ class AuditEvent(models.Model):
         raise AppendOnlyError("audit records cannot be deleted")
 
     def compute_hash(self) -> str:
-        return content_hash(**{name: getattr(self, name) for name in HASHED_FIELDS})
+        return content_hash(**{name: getattr(self, name) for name in HASHED_FIELDS}, version=self.hash_version)
 
 
 def retention_days() -> int:
     """How long audit records are kept at least (settings.AUDIT_RETENTION_DAYS, never below 180)."""
     days = int(getattr(settings, "AUDIT_RETENTION_DAYS", AUDIT_RETENTION_MINIMUM_DAYS))
     return max(days, AUDIT_RETENTION_MINIMUM_DAYS)
+
+
+@checks.register(checks.Tags.security)
+def check_audit_chain_key(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    key = getattr(settings, "AUDIT_CHAIN_KEY", "")
+    if not isinstance(key, str) or len(key) < AUDIT_CHAIN_KEY_MIN_LENGTH:
+        return [
+            checks.Error(
+                f"AUDIT_CHAIN_KEY must be at least {AUDIT_CHAIN_KEY_MIN_LENGTH} characters (the HMAC-SM3 key of "
+                "the audit chain and of the access-control tags).",
+                id="patent_platform.E102",
+            )
+        ]
+    return []
 
 
 @checks.register(checks.Tags.security)

@@ -1,4 +1,14 @@
-"""Users log in by e-mail; each has exactly one role."""
+"""Users log in by e-mail; each has exactly one role.
+
+The access-control data of an account (its role and the staff and superuser flags, bound to its e-mail)
+carry an HMAC-SM3 tag (`access_tag`, GB/T 39786-2021 level 3, integrity of access-control information),
+computed on every save under settings.AUDIT_CHAIN_KEY and checked whenever the account is used
+(patent_platform/integrity.py): a role changed behind the application's back (raw SQL, a restored dump)
+no longer matches its tag and the account is refused until the security administrator re-saves it.
+"""
+
+import json
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -6,6 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import Role
+from patent_platform.signing import hmac_sm3_hex
+
+# What the access tag covers. Not the id (unknown before the first insert): the e-mail, unique, binds the tag to
+# one account, so tags cannot be swapped between accounts either.
+ACCESS_FIELDS = ("email", "role", "is_staff", "is_superuser")
+
+
+def compute_access_tag(values: dict[str, Any]) -> str:
+    from django.conf import settings
+
+    document = {"purpose": "access-control", **{name: values.get(name) for name in ACCESS_FIELDS}}
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac_sm3_hex(settings.AUDIT_CHAIN_KEY.encode("utf-8"), text.encode("utf-8"))
 
 
 class UserManager(BaseUserManager["User"]):
@@ -47,6 +70,9 @@ class User(AbstractUser):
     # nothing else until it is confirmed (SecurityPolicyMiddleware, the API's token authentication).
     email_confirmed_at = models.DateTimeField(_("邮箱确认时间"), null=True, blank=True, editable=False)
 
+    # HMAC-SM3 of ACCESS_FIELDS (see the module's doc); set by save(), checked by patent_platform/integrity.py.
+    access_tag = models.CharField(_("权限数据校验码"), max_length=64, blank=True, default="", editable=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
 
@@ -58,6 +84,16 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def expected_access_tag(self) -> str:
+        return compute_access_tag({name: getattr(self, name) for name in ACCESS_FIELDS})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.access_tag = self.expected_access_tag()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) & set(ACCESS_FIELDS):
+            kwargs["update_fields"] = {*update_fields, "access_tag"}
+        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -19,6 +19,12 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
+# National cryptography (patent_platform/signing.py, docs/SECURITY.md). The defaults are public, for
+# development and tests only; production.py has none and refuses to start without its own.
+# SM2 private key (64 hex digits) that signs receipts, certificates and statements.
+SM2_SIGNING_KEY = env("SM2_SIGNING_KEY", default="06a6b11cf77b88768e129d2e4b7786b3cacd69a01f13f4228caeadcaeeb2fbca")
+# HMAC-SM3 key of the audit chain and of the access-control tags (at least 32 characters).
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", default="dev-only-audit-chain-key-f55eda455275e13ad3da63e4d4d7e05f")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -6,6 +6,8 @@ from .base import databases, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: production refuses to start without one
+SM2_SIGNING_KEY = env("SM2_SIGNING_KEY")  # no default either: the documents' signing key (docs/DEPLOY.md)
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")  # nor here: the HMAC-SM3 key of the audit chain and access tags
 # no default: production refuses to start without DATABASE_URL; the options of base.databases() (connect
 # timeout, no JIT, the pool, the replica) hold here too
 DATABASES = databases(env("DATABASE_URL"), conn_max_age=env.int("CONN_MAX_AGE", default=60))

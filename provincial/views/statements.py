@@ -30,6 +30,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_response
 from patent_platform.ratelimit import rate_limit
+from patent_platform.views import signature
 from patent_platform.views.base import PublicTemplateView, ScopedListView, ScopedViewMixin
 from provincial import statements as svc
 from provincial.models import FilingStatement
@@ -211,6 +212,13 @@ class VerifyView(PublicTemplateView):
     template_name = "provincial/statements/verify.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.page(request, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """An uploaded statement PDF: its SM2 signature, and whether it is this statement's."""
+        return self.page(request, check=True, **kwargs)
+
+    def page(self, request: HttpRequest, check: bool = False, **kwargs: Any) -> HttpResponse:
         token = self.kwargs["token"]
         statement = FilingStatement.objects.select_related("unit").filter(token=token).first()
         if statement is None:
@@ -226,5 +234,12 @@ class VerifyView(PublicTemplateView):
             intact=svc.digest(content) == statement.sha256,
             changes=svc.changes_since(statement),
             checked_at=timezone.now(),
+            sig_form=signature.SignatureCheckForm(),
+            sig_expected=True,
+            **signature.key_context(),
         )
-        return self.render_to_response(context)
+        status = 200
+        if check:
+            context.update(signature.check_upload(request, expected=svc.statement_facts(statement)))
+            status = 200 if context["sig_form"].is_valid() else 400
+        return self.render_to_response(context, status=status)

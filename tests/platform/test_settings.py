@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,6 +33,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "SECRET_KEY": "k3$y-for-checks-only-" + "x" * 40,
         "DATABASE_URL": "sqlite:///unused",
         "ALLOWED_HOSTS": "filing.example.cn",
+        "SM2_SIGNING_KEY": "5c1e6a2f2a7fbc6bd1d3f3e0c1a2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5",
+        "AUDIT_CHAIN_KEY": "audit-chain-key-for-checks-only-" + "y" * 32,
         **extra,
     }
 
@@ -58,6 +62,21 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SM2_SIGNING_KEY", "AUDIT_CHAIN_KEY"])
+def test_production_refuses_to_start_without_its_national_cryptography_keys(name: str) -> None:
+    env = production_env()
+    del env[name]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_production_refuses_a_signing_key_that_is_no_sm2_private_key() -> None:
+    result = run_manage("check", env=production_env(SM2_SIGNING_KEY="not-hex"))
+    assert result.returncode != 0
+    assert "SM2_SIGNING_KEY" in result.stdout + result.stderr
 
 
 def test_collectstatic_with_the_production_manifest_storage(tmp_path: Path) -> None:
