@@ -224,3 +224,16 @@ def unconfigure_session() -> None:
         _server.stop()
         shutil.rmtree(Path(_server.directory), ignore_errors=True)
         _server = None
+
+
+def object_store_entry(env: dict[str, str]) -> dict:
+    """The STORAGES entry of the object store an environment (`S3Server.environment`) names."""
+    from patent_platform.settings.base import object_store
+
+    entry = object_store(env["OBJECT_STORE_BUCKET"], env.get("OBJECT_STORE_PREFIX", ""))
+    entry["OPTIONS"].update(
+        endpoint_url=env["OBJECT_STORE_ENDPOINT_URL"],
+        access_key=env["OBJECT_STORE_ACCESS_KEY_ID"],
+        secret_key=env["OBJECT_STORE_SECRET_ACCESS_KEY"],
+    )
+    return entry
