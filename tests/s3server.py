@@ -3,7 +3,11 @@ extra), started once per test session by tests/conftest.py when S3 is asked for 
 PostgreSQL pass of `make test` sets).
 
 Every port is a free one (two sessions on one machine never collide); the data lives in a temporary
-directory; the credentials are this session's own, written to the server's S3 identity file."""
+directory; the credentials are this session's own, written to the server's S3 identity file.
+
+Cost, measured on the 2-core machine (96 tests that write and read files: publications, backup, imports,
+reports, publication downloads; one process): 30.7 s CPU on the local disk, 35.6 s on S3 (the server's
+start, about 4 s, included), the same wall time."""
 
 from __future__ import annotations
 
