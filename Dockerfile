@@ -64,8 +64,8 @@ RUN SECRET_KEY=collectstatic-build-only \
     python manage.py collectstatic --noinput \
     && rm -f /tmp/collectstatic.sqlite3
 
-# Uploaded files (MEDIA_ROOT): docker-compose.yml mounts a named volume here, which starts out owned
-# by the app user. The code itself stays read-only to the app.
+# Uploaded files without an object store (MEDIA_ROOT, one machine only); docker-compose.yml sets
+# OBJECT_STORE_* instead and mounts nothing here (docs/DEPLOY.md). The code itself stays read-only to the app.
 RUN mkdir -p /data/media && chown app:app /data/media && chmod 0750 /data/media
 
 USER app

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from patent_platform.choices import Role
 from patent_platform.models import User
-from tests import worlds
+from tests import s3server, worlds
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -31,14 +31,22 @@ PASSWORD = "Demo-2026!"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One API fuzz seed for the whole run (the xdist workers inherit it): random unless FUZZ_SEED is set."""
+    """One API fuzz seed for the whole run (the xdist workers inherit it): random unless FUZZ_SEED is set.
+    With TEST_S3=1 the files go to a real S3 server on loopback (SeaweedFS, tests/s3server.py), started
+    once for the run."""
     if not os.environ.get("FUZZ_SEED"):
         os.environ["FUZZ_SEED"] = str(random.SystemRandom().randrange(1, 2**32))
+    config._s3_header = s3server.configure_session(os.environ.get("PYTEST_XDIST_WORKER", ""), CI)  # type: ignore[attr-defined]
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_unconfigure(config: pytest.Config) -> None:
+    s3server.unconfigure_session()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
     seed = os.environ["FUZZ_SEED"]
-    return f"API fuzz seed: {seed} (FUZZ_SEED={seed} repeats tests/platform/test_api_fuzz.py)"
+    lines = [f"API fuzz seed: {seed} (FUZZ_SEED={seed} repeats tests/platform/test_api_fuzz.py)"]
+    return lines + [config._s3_header or "files: the local MEDIA_ROOT (TEST_S3=1: a real S3 server)"]  # type: ignore[attr-defined]
 
 
 def _redis_reachable() -> bool:
@@ -207,6 +215,7 @@ def worker(transactional_db: None, reference: None, settings: object, tmp_path: 
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "patent_platform.settings.test",
         "MEDIA_ROOT": str(media),
+        **s3server.process_environment(),
         # the worker must read the test database that pytest-django created, not the configured one
         "DATABASE_URL": (
             f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"

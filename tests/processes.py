@@ -20,6 +20,8 @@ import pytest
 import redis
 from django.db import connection
 
+from tests import s3server
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -94,6 +96,7 @@ def start_worker(transactional_db: None, reference: None, media: Path) -> Iterat
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.provincial.publication_worker_settings",
             "MEDIA_ROOT": str(media),
+            **s3server.process_environment(),  # the test's own prefix on the object store (TEST_S3=1)
             "DATABASE_URL": database_url(),
             "REDIS_URL": redis_url or os.environ["REDIS_URL"],
             **extra,

@@ -225,6 +225,43 @@ STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Uploaded files are never served from MEDIA_URL: downloads go through scoped views.
+# Files (uploads, import files, publications, backups' media) go through Django's storage API, never a path:
+# the local MEDIA_ROOT in the embedded default; an S3-compatible object store (django-storages) when
+# OBJECT_STORE_BUCKET is set, so that web and worker machines share no disk (docs/DEPLOY.md). Downloads are
+# streamed by the scoped views after their scope check (no object URL reaches the browser: the store need
+# not be reachable from outside).
+OBJECT_STORE_BUCKET = env("OBJECT_STORE_BUCKET", default="")
+
+
+def object_store(bucket: str, prefix: str = "") -> dict:
+    """The STORAGES entry of the object store (OBJECT_STORE_* from the environment)."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "location": prefix,
+            "endpoint_url": env("OBJECT_STORE_ENDPOINT_URL", default="") or None,
+            "access_key": env("OBJECT_STORE_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("OBJECT_STORE_SECRET_ACCESS_KEY", default="") or None,
+            "region_name": env("OBJECT_STORE_REGION", default="us-east-1"),
+            "addressing_style": env("OBJECT_STORE_ADDRESSING_STYLE", default="path"),
+            "signature_version": "s3v4",
+            "default_acl": None,  # private objects: the bucket's policy, never public-read
+            "file_overwrite": False,  # a second upload of a name gets a new name, like the file system
+            "querystring_auth": True,
+            "querystring_expire": 300,  # were a URL ever issued, it would live five minutes
+        },
+    }
+
+
+STORAGES = {
+    "default": (
+        object_store(OBJECT_STORE_BUCKET, env("OBJECT_STORE_PREFIX", default=""))
+        if OBJECT_STORE_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Identity providers whose assertion of a unit's USCC verifies the unit at once

@@ -2,7 +2,7 @@
 HTTPS only. `python manage.py check --deploy` is clean on these settings."""
 
 from .base import *  # noqa: F403
-from .base import databases, env
+from .base import STORAGES, databases, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: production refuses to start without one
@@ -23,7 +23,6 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
 
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
+# "default": the object store when OBJECT_STORE_BUCKET is set (base.py), the local MEDIA_ROOT otherwise
+# (one machine only: several web or worker machines need the object store, docs/DEPLOY.md).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}

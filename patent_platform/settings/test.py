@@ -32,10 +32,9 @@ SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"  # noqa: S
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing in tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / f"test-media{_WORKER and '-' + _WORKER}")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# STORAGES from base: the local MEDIA_ROOT, or the object store when OBJECT_STORE_BUCKET is set — what
+# tests/conftest.py sets for the whole session when TEST_S3=1 (a SeaweedFS server on loopback, a prefix per
+# pytest-xdist process), and what the processes a test starts inherit.
 # Tasks run in-process in tests, so a test sees their effect; the tests marked `worker` send tasks to
 # a real worker process on Redis with `send_task`, which always goes through the broker.
 CELERY_TASK_ALWAYS_EAGER = True

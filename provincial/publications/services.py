@@ -5,12 +5,14 @@ second). Building it:
 
 1. claim: a conditional UPDATE takes the row if it is pending or failed, or building with an expired
    lease, and stores a fresh uuid `claim` token and a lease; whoever updates zero rows does nothing;
-2. the figures are computed (through the port's Area: the scoping rule), the XLSX and the PDF written to
-   temporary files in the target directory (flushed and fsync'ed), then moved into place with
-   `os.replace` (atomic on one file system); names carry the revision and the claim, so two attempts
-   never write the same final file;
+2. the figures are computed (through the port's Area: the scoping rule), the XLSX and the PDF stored
+   as temporary files in the target directory of Django's storage (the local MEDIA_ROOT or the object
+   store: any machine reads them, none needs a shared disk); once the attempt has checked it still holds
+   the claim, each is stored whole under its final name (one object written at once, never seen half)
+   and its temporary file removed; names carry the revision and the claim, so two attempts never write
+   the same final file;
 3. the row is marked ready `WHERE pk = … AND claim = <token>`, with the checksums and sizes of the files
-   on disk; a claimant whose token no longer matches (its lease expired and another took over, or a
+   stored; a claimant whose token no longer matches (its lease expired and another took over, or a
    rebuild was requested) removes its own files and stops;
 4. on an error the row is marked failed with the error text (again only with the matching token), the
    files of this attempt are removed and the exception re-raised, so the task retries with backoff. A lost
@@ -28,20 +30,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
-import os
-import tempfile
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import Http404
@@ -280,8 +284,10 @@ def run_period(kind: str, period: dt.date) -> list[int]:
 # Files
 
 
-def _media_root() -> Path:
-    return Path(settings.MEDIA_ROOT)
+def _storage() -> Storage:
+    """Where the files live: Django's default storage (the local MEDIA_ROOT in the embedded default, the
+    object store when one is configured; never a path, so that any web or worker machine reads them)."""
+    return storages["default"]
 
 
 def _relative_dir(publication: Publication) -> str:
@@ -292,17 +298,14 @@ def _stem_prefix(publication: Publication) -> str:
     return f"{publication.scope_key}-{publication.kind}-{publication.period:%Y%m}-"
 
 
-def publication_path(publication: Publication, ext: str) -> Path:
-    """The file of a ready publication on disk (`ext`: "xlsx" or "pdf"); 404 if there is none."""
+def publication_name(publication: Publication, ext: str) -> str:
+    """The storage name of a ready publication's file (`ext`: "xlsx" or "pdf"); 404 if there is none."""
     if ext not in EXTENSIONS:
         raise Http404
     name = getattr(publication, f"{ext}_file")
-    if not name:
+    if not name or not name.startswith(f"{settings.PUBLICATION_DIR}/") or ".." in name.split("/"):
         raise Http404
-    path = (_media_root() / name).resolve()
-    if _media_root().resolve() not in path.parents:
-        raise Http404
-    return path
+    return name
 
 
 def download_name(publication: Publication, ext: str) -> str:
@@ -321,78 +324,69 @@ def download_name(publication: Publication, ext: str) -> str:
 
 
 def open_file(publication: Publication, ext: str) -> File:
-    """The file opened for reading, named for the download; 404 if it is missing on disk."""
-    path = publication_path(publication, ext)
+    """The file opened for reading from the storage, named for the download; 404 if it is missing there."""
+    name = publication_name(publication, ext)
     try:
-        handle = path.open("rb")
+        handle = _storage().open(name, "rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
     return File(handle, name=download_name(publication, ext))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _write_temp(directory: str, final_name: str, data: bytes, written: list[str]) -> str:
+    """Store a temporary file next to its final name (a leading dot, a random part, `.tmp`); recorded in
+    `written` before it is stored, so that a failure removes it."""
+    name = f"{directory}/.{final_name}.{secrets.token_hex(4)}.tmp"
+    written.append(name)
+    stored = _storage().save(name, ContentFile(data))
+    if stored != name:  # pragma: no cover - the name is random: only a clash of 32 bits renames it
+        written.append(stored)
+    return stored
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - not every platform opens directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_temp(directory: Path, final_name: str, write: Callable[[BinaryIO], Any], written: list[Path]) -> Path:
-    """Write a temporary file next to its final name (same file system: the later rename is atomic),
-    flushed and fsync'ed; recorded in `written` before any byte is written."""
-    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{final_name}.", suffix=".tmp")
-    path = Path(name)
-    written.append(path)
-    with os.fdopen(fd, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return path
-
-
-def _remove(paths: Iterable[Path]) -> None:
-    for path in paths:
+def _remove(names: Iterable[str]) -> None:
+    storage = _storage()
+    for name in names:
         try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError:  # pragma: no cover - logged, the sweep tries again
-            logger.exception("could not remove %s", path)
+            storage.delete(name)  # a name that is not there is no error
+        except Exception:  # pragma: no cover - logged, the sweep tries again
+            logger.exception("could not remove %s", name)
+
+
+def _files_in(directory: str) -> list[str]:
+    try:
+        return _storage().listdir(directory)[1]
+    except FileNotFoundError:
+        return []
 
 
 def _remove_other_files(publication: Publication) -> None:
     """After a publication is ready: remove the files of its earlier revisions and of attempts that
-    died after moving a file into place; keep the two the row names."""
-    directory = _media_root() / _relative_dir(publication)
-    keep = {Path(publication.xlsx_file).name, Path(publication.pdf_file).name}
+    died after storing a final file; keep the two the row names."""
+    directory = _relative_dir(publication)
+    keep = {PurePosixPath(publication.xlsx_file).name, PurePosixPath(publication.pdf_file).name}
     prefix = _stem_prefix(publication)
-    if not directory.is_dir():
-        return
-    _remove(p for p in directory.iterdir() if p.name.startswith(prefix) and p.name not in keep)
+    _remove(f"{directory}/{n}" for n in _files_in(directory) if n.startswith(prefix) and n not in keep)
 
 
 def remove_stale_temp_files(older_than: dt.timedelta | None = None) -> int:
     """Temporary files left by killed workers (older than a lease); returns how many were removed."""
-    root = _media_root() / settings.PUBLICATION_DIR
-    if not root.is_dir():
+    storage = _storage()
+    root = settings.PUBLICATION_DIR
+    age = older_than or dt.timedelta(seconds=settings.PUBLICATION_LEASE_SECONDS)
+    cutoff = timezone.now() - age
+    try:
+        kinds = storage.listdir(root)[0]
+    except FileNotFoundError:
         return 0
-    age = (older_than or dt.timedelta(seconds=settings.PUBLICATION_LEASE_SECONDS)).total_seconds()
-    cutoff = time.time() - age
-    stale = [p for p in root.rglob(".*.tmp") if p.is_file() and p.stat().st_mtime < cutoff]
+    stale = []
+    for kind in kinds:
+        for period in storage.listdir(f"{root}/{kind}")[0]:
+            directory = f"{root}/{kind}/{period}"
+            for name in _files_in(directory):
+                temporary = name.startswith(".") and name.endswith(".tmp")
+                if temporary and storage.get_modified_time(f"{directory}/{name}") < cutoff:
+                    stale.append(f"{directory}/{name}")
     _remove(stale)
     return len(stale)
 
@@ -510,7 +504,7 @@ def build_publication(
     if token is None:
         publication.refresh_from_db()
         return publication
-    written: list[Path] = []
+    written: list[str] = []
     try:
         publication.refresh_from_db()
         if before["status"] != S.BUILDING:
@@ -554,7 +548,7 @@ def build_publication(
     return ready
 
 
-def _build(publication: Publication, token: uuid.UUID, builder: Builder, written: list[Path]) -> Publication:
+def _build(publication: Publication, token: uuid.UUID, builder: Builder, written: list[str]) -> Publication:
     pk = publication.pk
     _progress(pk, token, 5)
     parts = builder(publication)
@@ -562,29 +556,31 @@ def _build(publication: Publication, token: uuid.UUID, builder: Builder, written
     read_at = parts.figures.get("data_as_of") if isinstance(parts.figures, dict) else None
     data_as_of = dt.datetime.fromisoformat(read_at) if isinstance(read_at, str) else timezone.now()
     _progress(pk, token, 30)
-    directory = _media_root() / _relative_dir(publication)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _relative_dir(publication)
     stem = f"{_stem_prefix(publication)}r{publication.edition}-{token.hex[:8]}"
-    xlsx_tmp = _write_temp(directory, f"{stem}.xlsx", parts.write_xlsx, written)
+    buffer = io.BytesIO()
+    parts.write_xlsx(buffer)
+    data = {"xlsx": buffer.getvalue()}
+    temps = {"xlsx": _write_temp(directory, f"{stem}.xlsx", data["xlsx"], written)}
     _progress(pk, token, 60)
-    pdf = parts.render_pdf()
-    pdf_tmp = _write_temp(directory, f"{stem}.pdf", lambda fh: fh.write(pdf), written)
+    data["pdf"] = parts.render_pdf()
+    temps["pdf"] = _write_temp(directory, f"{stem}.pdf", data["pdf"], written)
     _progress(pk, token, 90)
     _test_pause()
-    _progress(pk, token, 95)  # still ours? only then move the files into place
-    finals = {}
-    for ext, tmp in (("xlsx", xlsx_tmp), ("pdf", pdf_tmp)):
-        final = directory / f"{stem}.{ext}"
-        os.replace(tmp, final)
+    _progress(pk, token, 95)  # still ours? only then store the final files
+    storage = _storage()
+    fields: dict[str, Any] = {}
+    for ext in ("xlsx", "pdf"):
+        final = f"{directory}/{stem}.{ext}"
         written.append(final)
-        finals[ext] = final
-    _fsync_dir(directory)
-    relative = _relative_dir(publication)
-    fields = {}
-    for ext, final in finals.items():
-        fields[f"{ext}_file"] = f"{relative}/{final.name}"
-        fields[f"{ext}_sha256"] = sha256_of(final)
-        fields[f"{ext}_size"] = final.stat().st_size
+        # one object written whole (no reader sees half of it); the name carries the claim, so no other
+        # attempt writes it
+        stored = storage.save(final, ContentFile(data[ext]))
+        written.append(stored)
+        storage.delete(temps[ext])
+        fields[f"{ext}_file"] = stored
+        fields[f"{ext}_sha256"] = hashlib.sha256(data[ext]).hexdigest()
+        fields[f"{ext}_size"] = len(data[ext])
     return _mark_ready(pk, token, fields, parts.figures, data_as_of)
 
 

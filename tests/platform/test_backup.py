@@ -1,5 +1,6 @@
 """`manage.py backup` and `manage.py restore`: the demo plus an uploaded file, backed up, the database
-and MEDIA_ROOT emptied, restored: every model's row count and every file's bytes are equal, and the
+and the stored files (MEDIA_ROOT, or the object store) emptied, restored: every model's row count and
+every file's bytes are equal, and the
 audit chain still verifies. Runs on SQLite and, in the PostgreSQL pass of CI, on PostgreSQL."""
 
 import io
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from patent_platform.audit import verify_chain
 from patent_platform.choices import AuditAction
-from patent_platform.management.commands.backup import row_counts
+from patent_platform.management.commands.backup import row_counts, stored_names
 from patent_platform.models import AuditEvent, User
 
 # embedded (CI runs it on SQLite too): backup and restore take another path per database
@@ -41,8 +43,9 @@ def _empty(root: Path) -> None:
 
     with constraints_checked_now():
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-    shutil.rmtree(root)
-    assert User.objects.count() == 0 and AuditEvent.objects.count() == 0 and not root.exists()
+    for name in stored_names(default_storage):  # the local MEDIA_ROOT, or the test's prefix on S3
+        default_storage.delete(name)
+    assert User.objects.count() == 0 and AuditEvent.objects.count() == 0 and not stored_names(default_storage)
 
 
 def test_backup_then_restore_into_an_empty_installation(installation: Path, tmp_path: Path) -> None:
@@ -69,7 +72,8 @@ def test_backup_then_restore_into_an_empty_installation(installation: Path, tmp_
     # the restore records itself after the check: one audit record more, at the end of the chain
     assert after["patent_platform.AuditEvent"] == before["patent_platform.AuditEvent"] + 1
     assert AuditEvent.objects.latest("id").message == "restore"
-    assert (installation / ProductImage.objects.get(pk=image.pk).file.name).read_bytes() == PNG
+    with default_storage.open(ProductImage.objects.get(pk=image.pk).file.name) as fh:
+        assert fh.read() == PNG
     report = verify_chain()
     assert report.ok and report.count == after["patent_platform.AuditEvent"]
     assert "audit chain OK" in out.getvalue()

@@ -34,7 +34,7 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-        and not k.startswith(("PYTEST_", "PP_TEST_"))
+        and not k.startswith(("PYTEST_", "PP_TEST_", "OBJECT_STORE_", "TEST_S3"))
     }
     # `make run` keeps its database in var/db.sqlite3; here a file of the test's own, as new.
     return {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "media")}

@@ -41,13 +41,13 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models, transaction
 from django.test import Client, override_settings
@@ -331,10 +331,8 @@ def _ready_publication(code: str) -> Publication:
     publication = Publication(unit=unit, kind="monthly", period=previous_month(), status="ready", progress=100)
     for ext in CONTENT_TYPES:
         relative = f"publications/escalation/{code}.{ext}"
-        path = Path(settings.MEDIA_ROOT) / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f"{ext} {code}".encode())
-        setattr(publication, f"{ext}_file", relative)
+        stored = default_storage.save(relative, ContentFile(f"{ext} {code}".encode()))  # MEDIA_ROOT, or S3
+        setattr(publication, f"{ext}_file", stored)
     publication.save()
     return publication
 

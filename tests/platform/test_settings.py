@@ -15,6 +15,7 @@ def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        and not k.startswith("OBJECT_STORE_")  # the S3 pass's object store: each test says its own
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -89,3 +90,32 @@ def test_collectstatic_with_the_production_manifest_storage(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "staticfiles.json").exists()
     assert list((tmp_path / "vendor" / "htmx").glob("htmx.min.*.js"))
+
+
+STORAGE_OF = (
+    "from django.core.files.storage import storages; s = storages['default']; "
+    "print(type(s).__name__, getattr(s, 'bucket_name', ''), getattr(s, 'endpoint_url', ''), s.location)"
+)
+
+
+def test_files_go_to_the_object_store_when_one_is_configured_and_to_media_root_otherwise(tmp_path: Path) -> None:
+    """Several machines share no disk: with OBJECT_STORE_BUCKET every file goes to the S3 store (docs/DEPLOY.md);
+    without it, the embedded default's local MEDIA_ROOT."""
+    store = {
+        "OBJECT_STORE_BUCKET": "platform-files",
+        "OBJECT_STORE_ENDPOINT_URL": "http://objects:8333",
+        "OBJECT_STORE_ACCESS_KEY_ID": "key",
+        "OBJECT_STORE_SECRET_ACCESS_KEY": "secret",
+        "OBJECT_STORE_PREFIX": "files",
+    }
+    result = run_manage("shell", "-c", STORAGE_OF, env=production_env(**store))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "S3Storage",
+        "platform-files",
+        "http://objects:8333",
+        "files",
+    ]
+    result = run_manage("shell", "-c", STORAGE_OF, env=production_env(MEDIA_ROOT=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["FileSystemStorage", str(tmp_path)]

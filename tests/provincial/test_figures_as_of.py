@@ -15,6 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.files.storage import default_storage
 from openpyxl import load_workbook
 
 from filings import workflow
@@ -275,7 +276,8 @@ def test_the_first_build_is_the_first_edition_everywhere(
 
     def labels(row: Publication) -> dict[str, Any]:
         figs = row.figures
-        book = load_workbook(tmp_path / row.xlsx_file, read_only=True)
+        with default_storage.open(row.xlsx_file) as fh:  # MEDIA_ROOT, or the object store
+            book = load_workbook(BytesIO(fh.read()), read_only=True)
         summary = {r[0]: r[1] for r in book["概况"].iter_rows(values_only=True)}
         client = Client()
         client.force_login(national)

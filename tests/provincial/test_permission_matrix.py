@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q, Sum
 from django.test import Client, override_settings
@@ -511,9 +511,8 @@ def ready_publication(code: str, media_root: str) -> Publication:
     publication = Publication(unit=unit, kind="monthly", period=previous_month(), status="ready", progress=100)
     for ext in ("xlsx", "pdf"):
         relative = f"publications/matrix/{code}.{ext}"
-        (Path(media_root) / relative).parent.mkdir(parents=True, exist_ok=True)
-        (Path(media_root) / relative).write_bytes(f"{ext} {code}".encode())
-        setattr(publication, f"{ext}_file", relative)
+        stored = default_storage.save(relative, ContentFile(f"{ext} {code}".encode()))  # under media_root, or S3
+        setattr(publication, f"{ext}_file", stored)
     publication.save()
     return publication
 

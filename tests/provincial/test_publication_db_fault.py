@@ -55,7 +55,7 @@ def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
     period = clock.previous_month()
     rows = services.ensure_publications(K.MONTHLY, period)
     target = next(r for r in rows if r.scope_key == "440300")
-    folder = media / "publications" / "monthly" / f"{period:%Y-%m}"
+    folder = f"publications/monthly/{period:%Y-%m}"  # in the storage: MEDIA_ROOT, or the object store
 
     # the default lease (30 minutes): only a real retry can finish within the minute
     worker = start_worker(PUBLICATION_TEST_PAUSE=str(PAUSE), PUBLICATION_LEASE_SECONDS="1800")
@@ -91,8 +91,8 @@ def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
     assert done.attempts == 2 and done.claim != first_claim  # the retry took the row afresh
     assert done.lease_until is None  # the claim released: nothing holds the row
     # exactly one file of each kind, the failed attempt's temporary files removed
-    mine = [p for p in finals(folder) if p.name.startswith("440300-")]
-    assert sorted(mine) == sorted([services.publication_path(done, "xlsx"), services.publication_path(done, "pdf")])
+    mine = [n for n in finals(folder) if n.rsplit("/", 1)[-1].startswith("440300-")]
+    assert sorted(mine) == sorted([services.publication_name(done, "xlsx"), services.publication_name(done, "pdf")])
     assert temporaries(folder) == []
     # the failure was recorded, with its error, before the retry
     failed = AuditEvent.objects.filter(

@@ -5,7 +5,6 @@ import datetime as dt
 import hashlib
 import importlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +14,8 @@ from typing import Any
 import pytest
 from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,7 @@ from django_celery_beat.models import PeriodicTask
 from patent_platform import beat, clock
 from patent_platform.celery import app
 from patent_platform.choices import Role
+from patent_platform.management.commands.backup import stored_names
 from patent_platform.models import AuditEvent, Notice, User
 from patent_platform.tasks import deliver_notices
 from provincial.choices import PublicationKind as K
@@ -84,13 +86,18 @@ def builder(monkeypatch: pytest.MonkeyPatch) -> FakeBuilder:
     return fake
 
 
-def files_in(media: Path) -> list[Path]:
-    root = media / "publications"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def files_in(media: Path) -> list[str]:
+    """Every stored file of the publications (this test's MEDIA_ROOT, or its prefix on the object store)."""
+    return stored_names(default_storage, "publications")
 
 
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256(read(name)).hexdigest()
 
 
 def the_row(unit_code: str = "440300", kind: str = K.MONTHLY, period: dt.date = PERIOD) -> Publication:
@@ -142,13 +149,13 @@ def test_a_build_writes_the_files_with_their_checksums_and_a_second_build_does_n
     assert built.status == S.READY and built.progress == 100 and built.attempts == 1
     assert built.figures == {"scope": "440300", "total": 7}
     assert before <= built.data_as_of <= timezone.now()  # when the figures were read (no time in them)
-    xlsx, pdf = services.publication_path(built, "xlsx"), services.publication_path(built, "pdf")
+    xlsx, pdf = services.publication_name(built, "xlsx"), services.publication_name(built, "pdf")
     assert files_in(media) == sorted([xlsx, pdf])  # no temporary file left
-    assert (sha(xlsx), xlsx.stat().st_size) == (built.xlsx_sha256, built.xlsx_size)
-    assert (sha(pdf), pdf.stat().st_size) == (built.pdf_sha256, built.pdf_size)
-    assert pdf.read_bytes() == b"%PDF 440300 monthly 2026-03-01 r0"
+    assert (sha(xlsx), default_storage.size(xlsx)) == (built.xlsx_sha256, built.xlsx_size)
+    assert (sha(pdf), default_storage.size(pdf)) == (built.pdf_sha256, built.pdf_size)
+    assert read(pdf) == b"%PDF 440300 monthly 2026-03-01 r0"
     with services.open_file(built, "pdf") as fh:
-        assert fh.read() == pdf.read_bytes() and fh.name == "深圳市-2026年03月-月度备案数据.pdf"
+        assert fh.read() == read(pdf) and fh.name == "深圳市-2026年03月-月度备案数据.pdf"
 
     again = services.build_publication(row.pk)
     assert builder.calls == [row.pk]
@@ -217,17 +224,17 @@ def test_a_claimant_whose_token_no_longer_matches_cannot_mark_the_row_ready(
     # the same when the take-over happens after the files were written: they are removed again
     builder.during = None
     Publication.objects.filter(pk=row.pk).update(lease_until=timezone.now() - dt.timedelta(seconds=1))
-    real_replace = services.os.replace
+    real_mark_ready = services._mark_ready
 
-    def replace_then_lose(src: str, dst: str) -> None:
-        real_replace(src, dst)
+    def stored_then_lose(pk: int, *args: Any) -> Publication:
         Publication.objects.filter(pk=row.pk).update(claim=other)
+        return real_mark_ready(pk, *args)
 
-    services.os.replace = replace_then_lose
+    services._mark_ready = stored_then_lose
     try:
         result = services.build_publication(row.pk)
     finally:
-        services.os.replace = real_replace
+        services._mark_ready = real_mark_ready
     assert result.status == S.BUILDING and result.claim == other and files_in(media) == []
 
 
@@ -241,10 +248,10 @@ def test_the_files_of_a_real_publication_match_the_stored_checksums(
     with django_capture_on_commit_callbacks(execute=True):
         built = services.build_publication(shenzhen.pk)
     assert built.status == S.READY
-    xlsx, pdf = services.publication_path(built, "xlsx"), services.publication_path(built, "pdf")
-    assert xlsx.read_bytes()[:2] == b"PK" and pdf.read_bytes()[:5] == b"%PDF-"
+    xlsx, pdf = services.publication_name(built, "xlsx"), services.publication_name(built, "pdf")
+    assert read(xlsx)[:2] == b"PK" and read(pdf)[:5] == b"%PDF-"
     assert sha(xlsx) == built.xlsx_sha256 and sha(pdf) == built.pdf_sha256
-    assert built.figures and built.pdf_size == pdf.stat().st_size
+    assert built.figures and built.pdf_size == default_storage.size(pdf)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,7 +359,7 @@ def test_a_rebuild_replaces_the_files_with_revision_plus_one_and_audits_the_old_
     national = national_admin(make_user)
     services.ensure_publications(K.MONTHLY, PERIOD)
     first = services.build_publication(the_row().pk)
-    old_files = [services.publication_path(first, "xlsx"), services.publication_path(first, "pdf")]
+    old_files = [services.publication_name(first, "xlsx"), services.publication_name(first, "pdf")]
 
     with django_capture_on_commit_callbacks(execute=True):  # the build task runs in-process after the commit
         rows = services.request_rebuild(user=national, kind=K.MONTHLY, period=PERIOD, unit=ports["440300"])
@@ -360,10 +367,10 @@ def test_a_rebuild_replaces_the_files_with_revision_plus_one_and_audits_the_old_
     rebuilt = the_row()
     assert rebuilt.status == S.READY and rebuilt.revision == 1 and rebuilt.requested_by == national
     assert rebuilt.pdf_sha256 != first.pdf_sha256 and rebuilt.built_at > first.built_at
-    new_pdf = services.publication_path(rebuilt, "pdf")
-    assert new_pdf.read_bytes() == b"%PDF 440300 monthly 2026-03-01 r1"
-    assert not any(p.exists() for p in old_files)  # replaced, not kept beside
-    assert files_in(media) == sorted([services.publication_path(rebuilt, "xlsx"), new_pdf])
+    new_pdf = services.publication_name(rebuilt, "pdf")
+    assert read(new_pdf) == b"%PDF 440300 monthly 2026-03-01 r1"
+    assert not any(default_storage.exists(p) for p in old_files)  # replaced, not kept beside
+    assert files_in(media) == sorted([services.publication_name(rebuilt, "xlsx"), new_pdf])
     assert services.download_name(rebuilt, "pdf") == "深圳市-2026年03月-月度备案数据-第2版.pdf"
 
     requested = AuditEvent.objects.get(object_id=str(first.pk), message="publication rebuild requested")
@@ -470,16 +477,15 @@ def test_the_sweep_creates_last_months_rows_and_enqueues_what_is_left(
 def test_the_sweep_removes_temporary_files_left_by_a_killed_worker(
     ports: dict[str, ManagementUnit], media: Path, settings: Any
 ) -> None:
-    folder = media / "publications" / "monthly" / "2026-03"
-    folder.mkdir(parents=True)
-    left = folder / ".440300-monthly-202603-r0-abcdef12.xlsx.x1.tmp"
-    left.write_bytes(b"half")
-    fresh = folder / ".440000-monthly-202603-r0-12345678.xlsx.x2.tmp"
-    fresh.write_bytes(b"being written")
-    old = time.time() - settings.PUBLICATION_LEASE_SECONDS - 60
-    os.utime(left, (old, old))
+    # stored files carry the time they were stored (the object store's, to the second): a lease of 1 s
+    folder = "publications/monthly/2026-03"
+    settings.PUBLICATION_LEASE_SECONDS = 1
+    left = default_storage.save(f"{folder}/.440300-monthly-202603-r0-abcdef12.xlsx.x1.tmp", ContentFile(b"half"))
+    time.sleep(2.2)
+    fresh = f"{folder}/.440000-monthly-202603-r0-12345678.xlsx.x2.tmp"
+    fresh = default_storage.save(fresh, ContentFile(b"being written"))
     services.sweep()
-    assert not left.exists() and fresh.exists()
+    assert not default_storage.exists(left) and default_storage.exists(fresh)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -47,7 +49,6 @@ def make_publication(
     **extra: Any,
 ) -> Publication:
     """A publication row; a ready one with two small files under MEDIA_ROOT (paths relative to it)."""
-    from django.conf import settings
 
     unit = None if code == NATIONAL_SCOPE else ManagementUnit.objects.get(code=code)
     publication = Publication(unit=unit, kind=kind, period=period, status=status, **extra)
@@ -55,10 +56,7 @@ def make_publication(
         for ext in ("xlsx", "pdf"):
             relative = f"publications/{kind}/{period:%Y-%m}/{code}.{ext}"
             content = f"{ext} of {code} {kind} {period}".encode()
-            path = Path(settings.MEDIA_ROOT) / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            setattr(publication, f"{ext}_file", relative)
+            setattr(publication, f"{ext}_file", default_storage.save(relative, ContentFile(content)))
             setattr(publication, f"{ext}_sha256", hashlib.sha256(content).hexdigest())
             setattr(publication, f"{ext}_size", len(content))
         publication.built_at = publication.built_at or dt.datetime(2026, 1, 1, 8, 0, tzinfo=dt.UTC)
@@ -207,7 +205,6 @@ WHO_SEES = {
 def test_downloads_are_the_files_for_those_who_see_the_row(
     demo_users: dict[str, User], pubs: dict[str, Publication], role: str
 ) -> None:
-    from django.conf import settings
 
     client = client_for(demo_users, role)
     user = demo_users[role]
@@ -220,7 +217,8 @@ def test_downloads_are_the_files_for_those_who_see_the_row(
                 continue
             assert answer.status_code == 200, (code, ext)
             body = b"".join(answer.streaming_content)
-            assert body == (Path(settings.MEDIA_ROOT) / getattr(pub, f"{ext}_file")).read_bytes()
+            with default_storage.open(getattr(pub, f"{ext}_file")) as fh:
+                assert body == fh.read()
             assert "no-store" in answer["Cache-Control"]  # (the middleware makes every signed-in answer no-store)
             assert answer["Content-Type"].startswith("application/pdf" if ext == "pdf" else "application/vnd.openxml")
             who = "全国" if code == NATIONAL_SCOPE else pub.unit.name
@@ -235,7 +233,6 @@ def test_downloads_are_the_files_for_those_who_see_the_row(
 
 
 def test_nothing_to_download_answers_404(demo_users: dict[str, User], pubs: dict[str, Publication]) -> None:
-    from django.conf import settings
 
     national = client_for(demo_users, "national")
     pending = make_publication(SZ, period=dt.date(2024, 1, 1), status=PublicationStatus.PENDING)
@@ -243,7 +240,7 @@ def test_nothing_to_download_answers_404(demo_users: dict[str, User], pubs: dict
     assert national.get(reverse("port:publication_download", args=[pubs[SZ].pk, "docx"])).status_code == 404
     missing = pubs[GD].pk + pubs[ZJ].pk + 1000
     assert national.get(reverse("port:publication_download", args=[missing, "pdf"])).status_code == 404
-    (Path(settings.MEDIA_ROOT) / pubs[GD].pdf_file).unlink()  # gone from the disk
+    default_storage.delete(pubs[GD].pdf_file)  # gone from the storage
     assert national.get(reverse("port:publication_download", args=[pubs[GD].pk, "pdf"])).status_code == 404
     assert not AuditEvent.objects.filter(action=AuditAction.DOWNLOAD).exists()
 

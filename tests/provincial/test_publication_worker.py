@@ -6,6 +6,7 @@ The workers run `tests.provincial.publication_worker_settings` (the test setting
 task go through the broker: one build task per port, as in production)."""
 
 import contextlib
+import datetime as dt
 import hashlib
 import importlib
 import io
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -50,25 +52,38 @@ def demo_data(start_worker: Callable[..., subprocess.Popen]) -> None:
     call_command("load_demo", verbosity=0, stdout=io.StringIO())
 
 
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()
 
 
-def finals(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if not p.name.startswith(".")) if directory.exists() else []
+def sha(name: str) -> str:
+    return hashlib.sha256(read(name)).hexdigest()
 
 
-def temporaries(directory: Path) -> list[Path]:
-    return sorted(directory.glob(".*.tmp")) if directory.exists() else []
+def _stored(directory: str) -> list[str]:
+    """The files stored in a folder of the storage (the test's MEDIA_ROOT, or its prefix on S3), by name."""
+    try:
+        return sorted(f"{directory}/{n}" for n in default_storage.listdir(directory)[1])
+    except FileNotFoundError:
+        return []
+
+
+def finals(directory: str) -> list[str]:
+    return [n for n in _stored(directory) if not n.rsplit("/", 1)[-1].startswith(".")]
+
+
+def temporaries(directory: str) -> list[str]:
+    return [n for n in _stored(directory) if n.rsplit("/", 1)[-1].startswith(".") and n.endswith(".tmp")]
 
 
 def assert_complete(publication: Publication) -> None:
     assert publication.status == S.READY and publication.progress == 100
     for ext in ("xlsx", "pdf"):
-        path = services.publication_path(publication, ext)
-        assert sha(path) == getattr(publication, f"{ext}_sha256")
-        assert path.stat().st_size == getattr(publication, f"{ext}_size") > 0
-    assert services.publication_path(publication, "pdf").read_bytes()[:5] == b"%PDF-"
+        name = services.publication_name(publication, ext)
+        assert sha(name) == getattr(publication, f"{ext}_sha256")
+        assert default_storage.size(name) == getattr(publication, f"{ext}_size") > 0
+    assert read(services.publication_name(publication, "pdf"))[:5] == b"%PDF-"
 
 
 def open_only(*codes: str) -> int:
@@ -98,7 +113,7 @@ def test_the_monthly_task_builds_exactly_one_publication_per_port_and_a_rerun_ch
         assert_complete(publication)
         assert publication.attempts == 1 and publication.figures
     before = sorted(rows.values_list("pk", "scope_key", "xlsx_sha256", "pdf_sha256", "built_at", "attempts"))
-    folder = Path(services.publication_path(rows.first(), "pdf")).parent
+    folder = services.publication_name(rows.first(), "pdf").rsplit("/", 1)[0]
     on_disk = finals(folder)
     assert len(on_disk) == 2 * len(expected)
 
@@ -121,7 +136,7 @@ def test_a_worker_killed_mid_build_leaves_no_file_and_the_sweep_completes_exactl
     period = clock.previous_month()
     rows = services.ensure_publications(K.MONTHLY, period)
     target = next(r for r in rows if r.scope_key == "440300")
-    folder = media / "publications" / "monthly" / f"{period:%Y-%m}"
+    folder = f"publications/monthly/{period:%Y-%m}"
 
     doomed = start_worker(PUBLICATION_TEST_PAUSE="300", PUBLICATION_LEASE_SECONDS="4")
     app.send_task("provincial.tasks.build_publication", args=[target.pk])
@@ -145,7 +160,10 @@ def test_a_worker_killed_mid_build_leaves_no_file_and_the_sweep_completes_exactl
     wait_for(
         lambda: (
             timezone.now() > target.lease_until
-            and all(p.stat().st_mtime < time.time() - lease - 1 for p in temporaries(folder))
+            and all(
+                default_storage.get_modified_time(n) < timezone.now() - dt.timedelta(seconds=lease + 1)
+                for n in temporaries(folder)
+            )
         ),
         "the killed attempt's lease expired",
         60,
@@ -162,8 +180,8 @@ def test_a_worker_killed_mid_build_leaves_no_file_and_the_sweep_completes_exactl
     wait_for(
         lambda: Publication.objects.filter(period=period, status=S.READY).count() == 2, "national ready", 120, [rescuer]
     )
-    mine = [p for p in finals(folder) if p.name.startswith("440300-")]
-    assert sorted(mine) == sorted([services.publication_path(done, "xlsx"), services.publication_path(done, "pdf")])
+    mine = [n for n in finals(folder) if n.rsplit("/", 1)[-1].startswith("440300-")]
+    assert sorted(mine) == sorted([services.publication_name(done, "xlsx"), services.publication_name(done, "pdf")])
     assert temporaries(folder) == []  # the killed attempt's leftovers removed by the sweep
 
 

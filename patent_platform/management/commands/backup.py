@@ -3,7 +3,8 @@
 DIR receives three files:
 - db.jsonl.gz: every row of every model (Django's `dumpdata`, JSON lines, original primary keys), read
   in one consistent snapshot; sessions are left out (a restore must not bring logins back);
-- media.tar.gz: MEDIA_ROOT, the uploaded files;
+- media.tar.gz: the files of Django's default storage (the uploads, import files and publications: the
+  local MEDIA_ROOT, or the object store when one is configured), read through the storage API;
 - manifest.json: the row count of every model (many-to-many tables included), the sha256 and size of
   every uploaded file, the sha256 of the two archives, the applied migrations and the audit chain's
   head, which `manage.py restore` checks. docs/OPERATIONS.md explains the choice of format.
@@ -16,7 +17,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -55,14 +56,30 @@ def row_counts() -> dict[str, int]:
     return {m._meta.label: m._base_manager.count() for m in counted_models()}
 
 
-def media_files(root: Path) -> dict[str, dict[str, Any]]:
-    if not root.exists():
-        return {}
-    return {
-        p.relative_to(root).as_posix(): {"sha256": sha256_of(p), "size": p.stat().st_size}
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+def sha256_of_stored(storage: Storage, name: str) -> dict[str, Any]:
+    digest, size = hashlib.sha256(), 0
+    with storage.open(name, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return {"sha256": digest.hexdigest(), "size": size}
+
+
+def stored_names(storage: Storage, directory: str = "") -> list[str]:
+    """Every file of the storage, by name (a walk through its listdir: works on the object store too)."""
+    try:
+        dirs, files = storage.listdir(directory)
+    except FileNotFoundError:
+        return []
+    prefix = f"{directory}/" if directory else ""
+    names = [prefix + f for f in files]
+    for d in dirs:
+        names += stored_names(storage, prefix + d)
+    return sorted(names)
+
+
+def media_files(storage: Storage) -> dict[str, dict[str, Any]]:
+    return {name: sha256_of_stored(storage, name) for name in stored_names(storage)}
 
 
 def applied_migrations() -> list[str]:
@@ -70,7 +87,7 @@ def applied_migrations() -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Dump the database (all models, JSON lines) and MEDIA_ROOT (tar) with a manifest into --output DIR."
+    help = "Dump the database (all models, JSON lines) and the stored files (tar) with a manifest into --output DIR."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--output", required=True, help="a new or empty directory")
@@ -80,7 +97,7 @@ class Command(BaseCommand):
         if out.exists() and any(out.iterdir()):
             raise CommandError(f"{out} is not empty: back up into a new directory")
         out.mkdir(parents=True, exist_ok=True)
-        media_root = Path(settings.MEDIA_ROOT)
+        storage = storages["default"]
         # The backup is a security event; it is written first, so the backup holds its own record.
         audit.audit_event(action=AuditAction.EXPORT, object_type="backup", object_repr=str(out), message="backup")
 
@@ -103,10 +120,14 @@ class Command(BaseCommand):
             )
             migrations_state = applied_migrations()
 
-        files = media_files(media_root)
+        files = media_files(storage)
         with tarfile.open(out / MEDIA_FILE, "w:gz") as tar:
-            for name in files:
-                tar.add(media_root / name, arcname=name, recursive=False)
+            for name, meta in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = meta["size"]
+                info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
+                with storage.open(name, "rb") as f:
+                    tar.addfile(info, f)
 
         manifest = {
             "format": FORMAT,

@@ -2,7 +2,8 @@
 
 Run `manage.py migrate` first (the same code version as the backup: the applied migrations must be
 those of the manifest). The database must be empty, i.e. no user, no audit record and no reference
-data yet (do not run load_reference), and MEDIA_ROOT must be empty; `--force` replaces what is there.
+data yet (do not run load_reference), and the storage of files (MEDIA_ROOT or the object store) must be
+empty; `--force` replaces what is there.
 The archives' sha256 are checked before anything is touched; then, in one transaction, every table is
 emptied (what `migrate` created: content types, permissions, schedules) and the dump is loaded with its
 original primary keys. Afterwards the command checks every model's row count and every file's sha256
@@ -10,14 +11,14 @@ against the manifest and verifies the audit chain, and records the restore in th
 """
 
 import json
-import shutil
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -34,6 +35,7 @@ from patent_platform.management.commands.backup import (
     media_files,
     row_counts,
     sha256_of,
+    stored_names,
 )
 from patent_platform.models import AuditEvent, Region, User
 
@@ -86,15 +88,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         src = Path(options["input"])
         manifest = self._manifest(src)
-        media_root = Path(settings.MEDIA_ROOT)
+        storage = storages["default"]
         if manifest["migrations"] != applied_migrations():
             raise CommandError(
                 "the applied migrations differ from the backup's: install the same version and run migrate"
             )
         in_use = database_in_use()
-        media_in_use = media_root.exists() and any(media_root.iterdir())
+        media_in_use = stored_names(storage)
         if (in_use or media_in_use) and not options["force"]:
-            what = ", ".join(in_use + ([f"MEDIA_ROOT {media_root}"] if media_in_use else []))
+            what = ", ".join(in_use + ([f"{len(media_in_use)} stored files"] if media_in_use else []))
             raise CommandError(f"the installation is not empty ({what}): restore into an empty one, or use --force")
 
         with transaction.atomic(), model_signals_muted():
@@ -104,13 +106,18 @@ class Command(BaseCommand):
                 call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
             call_command("loaddata", str(src / DB_FILE), verbosity=0)
 
-        if media_root.exists():
-            shutil.rmtree(media_root)
-        media_root.mkdir(parents=True)
+        for name in media_in_use:
+            storage.delete(name)
         with tarfile.open(src / MEDIA_FILE, "r:gz") as tar:
-            tar.extractall(media_root, filter="data")
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if not member.isfile() or member.name.startswith("/") or ".." in parts:
+                    raise CommandError(f"{MEDIA_FILE}: refused member {member.name!r}")
+                stored = storage.save(member.name, File(tar.extractfile(member), name=parts[-1]))
+                if stored != member.name:
+                    raise CommandError(f"{member.name} was stored as {stored}: the storage was not empty")
 
-        problems = self._compare(manifest, media_root)
+        problems = self._compare(manifest, storage)
         report = audit.verify_chain()
         if not report.ok:
             problems.append(f"audit chain broken at record id={report.broken_id}: {report.reason}")
@@ -146,13 +153,13 @@ class Command(BaseCommand):
                 raise CommandError(f"{name} is missing or does not match its sha256 in the manifest")
         return manifest
 
-    def _compare(self, manifest: dict[str, Any], media_root: Path) -> list[str]:
+    def _compare(self, manifest: dict[str, Any], storage: Storage) -> list[str]:
         problems = []
         counts = row_counts()
         for label, expected in manifest["counts"].items():
             if counts.get(label) != expected:
                 problems.append(f"{label}: {counts.get(label)} rows, the backup has {expected}")
-        files = media_files(media_root)
+        files = media_files(storage)
         for name, meta in manifest["files"].items():
             if files.get(name) != meta:
                 problems.append(f"file {name} is missing or differs")
