@@ -56,6 +56,7 @@ RUN pip install --no-deps -c constraints.txt -e .
 # collectstatic needs the production settings to load; these throw-away values exist only for this
 # step and are not kept in the image.
 RUN SECRET_KEY=collectstatic-build-only \
+    FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAA== FIELD_BLIND_INDEX_KEY=AAAAAAAAAAAAAAAAAAAAAA== \
     ALLOWED_HOSTS=localhost \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     python manage.py collectstatic --noinput \

@@ -48,6 +48,7 @@ from filings.models import (
 )
 from filings.workflow import default_data_year
 from patent_platform.clock import CHINA_TZ, china_today
+from patent_platform.fieldcrypto import encrypt
 from patent_platform.models import Region
 
 S = FilingStatus
@@ -420,9 +421,10 @@ class Generator:
                 f"{province_name}示例路{_int(rng, 1, 999)}号",
                 _choice(rng, self.industries),
                 UnitScale.NA if institution else _pick(rng, SCALES),
-                f"联系人{index % 1000:03d}",
-                f"0{_int(rng, 10, 999)}-{_int(rng, 10000000, 99999999)}",
-                f"contact{index}@unit{index}.example.cn",
+                # personal data is stored encrypted (patent_platform/fieldcrypto.py), as the ORM would
+                encrypt(f"联系人{index % 1000:03d}"),
+                encrypt(f"0{_int(rng, 10, 999)}-{_int(rng, 10000000, 99999999)}"),
+                encrypt(f"contact{index}@unit{index}.example.cn"),
                 _ts(unit_created),
                 _ts(unit_created),
                 VerificationMethod.ADMINISTRATOR,

@@ -9,6 +9,11 @@ SECRET_KEY = env("SECRET_KEY")  # no default: production refuses to start withou
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Personal data is stored encrypted (patent_platform/fieldcrypto.py): no default keys, production refuses to
+# start without them (from the environment, or from a KMS through FIELD_ENCRYPTION_KEY_PROVIDER).
+if not FIELD_ENCRYPTION_KEY_PROVIDER:  # noqa: F405
+    FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+FIELD_BLIND_INDEX_KEY = env("FIELD_BLIND_INDEX_KEY")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -31,6 +31,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "SECRET_KEY": "k3$y-for-checks-only-" + "x" * 40,
         "DATABASE_URL": "sqlite:///unused",
         "ALLOWED_HOSTS": "filing.example.cn",
+        "FIELD_ENCRYPTION_KEYS": "k2026:MDEyMzQ1Njc4OWFiY2RlZg==",
+        "FIELD_BLIND_INDEX_KEY": "YmxpbmQtaW5kZXgta2V5LWZvci1jaGVja3M=",
         **extra,
     }
 
