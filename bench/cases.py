@@ -66,7 +66,7 @@ LIVE_GROUP_BY = [
 ]
 
 
-NAMES = ("evaluation", "dashboard", "api", "verify", "publication", "import")
+NAMES = ("evaluation", "dashboard", "api", "verify", "publication", "import", "encryption")
 
 
 class Servers:
@@ -91,6 +91,7 @@ class Servers:
 
 
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
+    from bench.encryption import bench_encryption
     from bench.excel_import import bench_import
     from bench.publication import bench_publication
     from bench.verify import bench_verify
@@ -109,6 +110,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
             ("verify", bench_verify),
             ("publication", bench_publication),
             ("import", bench_import),
+            ("encryption", bench_encryption),
         ):
             if not wanted or name in wanted:
                 log(f"… {name}")

@@ -241,6 +241,10 @@ class BlindIndexIn(Lookup):
         return compiler.compile(In(Col(lhs.alias, companion), sorted(values)))
 
 
+def is_encrypted(field: Any) -> bool:
+    return isinstance(field, _EncryptedMixin)
+
+
 def encrypted_fields(model: Any) -> list[models.Field]:
     """The model's encrypted concrete fields (rotate_field_keys, the migrations)."""
     return [f for f in model._meta.concrete_fields if isinstance(f, _EncryptedMixin)]
@@ -307,13 +311,15 @@ def _write_plain(model: Any, rows: list[Any], fields: list[models.Field], using:
     table = connection.ops.quote_name(model._meta.db_table)
     pk = connection.ops.quote_name(model._meta.pk.column)
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    params = []
+    for row in rows:
+        values = []
+        for f in fields:
+            value = getattr(row, f.attname)
+            if isinstance(f, EncryptedJSONField) and value is not None:
+                value = json.dumps(value, ensure_ascii=False)
+            values.append(value)
+        params.append([*values, row.pk])
     with connection.cursor() as cursor:
-        for row in rows:
-            values = []
-            for f in fields:
-                value = getattr(row, f.attname)
-                if isinstance(f, EncryptedJSONField) and value is not None:
-                    value = json.dumps(value, ensure_ascii=False)
-                values.append(value)
-            # names quoted from the model, values as parameters
-            cursor.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s", [*values, row.pk])  # noqa: S608
+        # names quoted from the model, values as parameters
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {pk} = %s", params)  # noqa: S608
