@@ -63,7 +63,14 @@ class _EncryptedMixin:
         raise NotImplementedError
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if fieldcrypto.is_token(value) and fieldcrypto.is_valid_token(value):
+            return value  # already a token (a backup being restored: value_to_string): stored as it is
         return self.encrypt_value(value)
+
+    def value_to_string(self, obj: Any) -> str:
+        """What the serializers write (dumpdata, hence `manage.py backup`): the token, so that a backup holds no
+        plaintext either; restoring it needs the keys (a token that authenticates is stored as it is)."""
+        return self.encrypt_value(self.value_from_object(obj))
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         return self.decrypt_value(value)
@@ -138,9 +145,6 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
 
     def to_python(self, value: Any) -> Any:
         return value
-
-    def value_to_string(self, obj: Any) -> str:
-        return json.dumps(self.value_from_object(obj), ensure_ascii=False)
 
     def formfield(self, **kwargs: Any) -> Any:
         return super().formfield(**{"form_class": forms.JSONField, **kwargs})
@@ -295,30 +299,35 @@ def encrypt_rows(model: Any, batch_size: int = 1000, reverse: bool = False, usin
             for row in rows:
                 for index in indexes:
                     setattr(row, index.attname, index.compute(getattr(row, index.source)))
-            if reverse:
-                _write_plain(model, rows, fields, using)
-            else:
-                manager.bulk_update(rows, [f.name for f in fields + indexes], batch_size=batch_size)
+            _write_rows(model, rows, fields, indexes, using, plaintext=reverse)
             done += len(rows)
             last_pk = rows[-1].pk
 
 
-def _write_plain(model: Any, rows: list[Any], fields: list[models.Field], using: str) -> None:
-    """The way back: plaintext into the columns (raw values, not through the encrypting fields)."""
+def _write_rows(
+    model: Any, rows: list[Any], fields: list[models.Field], indexes: list[Any], using: str, plaintext: bool
+) -> None:
+    """One UPDATE per row, sent together (executemany): the encrypted fields as tokens under the current key
+    (or, `plaintext`, as the values themselves: the migrations' way back) and the blind indexes."""
     from django.db import connections
 
     connection = connections[using]
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in [*fields, *indexes])
     params = []
     for row in rows:
         values = []
         for f in fields:
             value = getattr(row, f.attname)
-            if isinstance(f, EncryptedJSONField) and value is not None:
-                value = json.dumps(value, ensure_ascii=False)
+            if plaintext:
+                if isinstance(f, EncryptedJSONField) and value is not None:
+                    value = json.dumps(value, ensure_ascii=False)
+            else:
+                value = f.encrypt_value(value)  # type: ignore[attr-defined]
             values.append(value)
+        values.extend(getattr(row, i.attname) for i in indexes)
         params.append([*values, row.pk])
     with connection.cursor() as cursor:
         # names quoted from the model, values as parameters

@@ -155,6 +155,16 @@ def decrypt(value: str) -> str:
         raise FieldCryptoError(f"encrypted value under key id {kid!r} fails authentication (altered?)") from exc
 
 
+def is_valid_token(value: str) -> bool:
+    """Whether `value` is a token that decrypts under the configured keys (a forged or altered one does not:
+    without the key nobody makes a tag that authenticates)."""
+    try:
+        decrypt(value)
+    except FieldCryptoError:
+        return False
+    return True
+
+
 def normalise(value: str, kind: str) -> str:
     value = (value or "").strip()
     if kind == "email":
