@@ -116,13 +116,15 @@ def key_id(value: str) -> str | None:
     return value.split(":", 2)[1]
 
 
-def encrypt(plaintext: str) -> str:
-    """The token for `plaintext` under the current key; '' stays ''."""
+def encrypt(plaintext: str, nonce: bytes | None = None) -> str:
+    """The token for `plaintext` under the current key; '' stays ''. The nonce comes from the OS; `nonce` is
+    for reproducible synthetic data only (seed_scale), never for real data (a nonce reused under one key
+    breaks GCM)."""
     if plaintext == "":
         return ""
     ring = keyring()
     kid = ring.current
-    nonce = os.urandom(NONCE_BYTES)
+    nonce = nonce if nonce is not None and len(nonce) == NONCE_BYTES else os.urandom(NONCE_BYTES)
     encryptor = Cipher(ring.ciphers[kid], modes.GCM(nonce)).encryptor()
     encryptor.authenticate_additional_data(_aad(kid))
     body = encryptor.update(plaintext.encode("utf-8")) + encryptor.finalize()
