@@ -59,6 +59,7 @@ RUN pip install --no-deps -c constraints.txt -e .
 RUN SECRET_KEY=collectstatic-build-only \
     SM2_SIGNING_KEY=1111111111111111111111111111111111111111111111111111111111111111 \
     AUDIT_CHAIN_KEY=collectstatic-build-only-not-a-key-0123456789 \
+    FIELD_ENCRYPTION_KEYS=build:AAAAAAAAAAAAAAAAAAAAAA== FIELD_BLIND_INDEX_KEY=AAAAAAAAAAAAAAAAAAAAAA== \
     ALLOWED_HOSTS=localhost \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     python manage.py collectstatic --noinput \

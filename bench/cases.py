@@ -66,7 +66,7 @@ LIVE_GROUP_BY = [
 ]
 
 
-NAMES = ("evaluation", "dashboard", "api", "verify", "search", "publication", "import")
+NAMES = ("evaluation", "dashboard", "api", "verify", "search", "publication", "import", "encryption")
 
 
 class Servers:
@@ -91,6 +91,7 @@ class Servers:
 
 
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
+    from bench.encryption import bench_encryption
     from bench.excel_import import bench_import
     from bench.publication import bench_publication
     from bench.search import bench_search
@@ -111,6 +112,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
             ("search", bench_search),
             ("publication", bench_publication),
             ("import", bench_import),
+            ("encryption", bench_encryption),
         ):
             if not wanted or name in wanted:
                 log(f"… {name}")

@@ -40,6 +40,7 @@ from evaluation.choices import (
 )
 from evaluation.formulas import FORMULA_CHOICES
 from patent_platform.choices import ADMIN_ROLES, Role
+from patent_platform.encrypted_fields import EncryptedCharField
 from patent_platform.i18n import localized_name
 from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
@@ -572,7 +573,7 @@ class Assignment(models.Model):
 class Objection(models.Model):
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="objections")
     name = models.CharField(_("异议人（单位或姓名）"), max_length=200)
-    contact = models.CharField(_("联系方式"), max_length=100)
+    contact = EncryptedCharField(_("联系方式"), max_length=100)  # personal data, encrypted
     reasons = models.TextField(_("异议理由"), max_length=5000)
     lodged_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

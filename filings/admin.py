@@ -124,7 +124,7 @@ class IdentityRequestAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     list_display = ["submitted_at", "kind", "unit", "applicant", "status", "decided_by", "decided_at"]
     list_filter = ["kind", "status"]
-    search_fields = ["unit__name", "unit__uscc", "applicant__email"]
+    search_fields = ["unit__name", "unit__uscc", "=applicant__email"]  # "=": the e-mail is encrypted
     exclude = ["letter", "licence"]  # the scans are read on the reviewers' page, audited
 
 

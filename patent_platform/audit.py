@@ -89,9 +89,24 @@ def audit_event(
 
 
 def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The concrete field values of `obj` (foreign keys as ids), for a before/after comparison."""
-    names = fields or [f.attname for f in obj._meta.concrete_fields]
-    return {name: _jsonable(getattr(obj, name)) for name in names}
+    """The concrete field values of `obj` (foreign keys as ids), for a before/after comparison.
+
+    Personal data stored encrypted (patent_platform/encrypted_fields.py) goes into the log masked (a***@x.cn,
+    138****5678, 陈**), never in clear: the log would otherwise keep in plaintext what the tables encrypt.
+    Blind indexes are left out."""
+    from patent_platform.encrypted_fields import BlindIndexField, is_encrypted
+    from patent_platform.masking import mask_contact_value
+
+    by_attname = {f.attname: f for f in obj._meta.concrete_fields}
+    names = fields or [f.attname for f in obj._meta.concrete_fields if not isinstance(f, BlindIndexField)]
+    values = {}
+    for name in names:
+        value = getattr(obj, name)
+        field = by_attname.get(name)
+        values[name] = (
+            mask_contact_value(name, value) if field is not None and is_encrypted(field) else _jsonable(value)
+        )
+    return values
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -51,6 +51,20 @@ def masker_for(field_name: str) -> Callable[[str], str]:
     return mask_name
 
 
+def mask_contact_value(field_name: str, value: Any) -> Any:
+    """`value` of the contact field `field_name` masked; a list or dict (a JSON list of contacts) masked
+    item by item, each key by its own name."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, dict):
+        return {k: mask_contact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_contact_value(field_name, v) for v in value]
+    if isinstance(value, bool | int | float):
+        return value
+    return masker_for(field_name)(str(value))
+
+
 def masked_column(field_name: str, label: Any = None) -> Callable[[Any], str]:
     """A list column (Django admin list_display) showing `field_name` masked."""
     mask = masker_for(field_name)

@@ -45,7 +45,8 @@ class ManagementUnitAdmin(ReadOnlyAdmin):
 class PortMembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "unit"]
     list_filter = ["unit"]
-    search_fields = ["user__email", "user__full_name", "unit__name"]
+    # "=": e-mails are encrypted, searched as whole addresses through their blind index
+    search_fields = ["=user__email", "user__full_name", "unit__name"]
 
 
 @admin.register(PortContact)
@@ -53,7 +54,8 @@ class PortContactAdmin(MaskedContactsAdminMixin, ReadOnlyAdmin):
     masked_fields = ("office_phone", "mobile", "email")
     list_display = ["name", "unit", "post", "office_phone", "mobile", "email", "is_admin"]
     list_filter = ["is_admin", "unit"]
-    search_fields = ["name", "email", "unit__name"]
+    # names and e-mails are encrypted: an e-mail is searched as a whole address, a name not at all
+    search_fields = ["=email", "unit__name"]
 
 
 @admin.register(PortApplication)
@@ -61,7 +63,7 @@ class PortApplicationAdmin(MaskedContactsAdminMixin, ReadOnlyAdmin):
     masked_fields = ("person_phone", "applicant_email", "contacts")
     list_display = ["unit", "office_name", "person_in_charge", "applicant_email", "status", "submitted_at"]
     list_filter = ["status"]
-    search_fields = ["office_name", "unit__name", "applicant_email"]
+    search_fields = ["office_name", "unit__name", "=applicant_email"]
     exclude = ["form_scan"]  # the scan is downloaded through the scoped, audited national page
 
 

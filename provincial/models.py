@@ -14,6 +14,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import RegionLevel
+from patent_platform.encrypted_fields import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedEmailField,
+    EncryptedJSONField,
+)
 from patent_platform.i18n import localized_name
 from patent_platform.jobs.models import Job
 from patent_platform.models import Region
@@ -110,11 +116,13 @@ class PortContact(models.Model):
     """A contact of a port (attachment 2 of the notice); used for notifications and publications."""
 
     unit = models.ForeignKey(ManagementUnit, on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("姓名"), max_length=50)
+    # personal data, stored encrypted (patent_platform/fieldcrypto.py); the e-mail looked up by exact match
+    name = EncryptedCharField(_("姓名"), max_length=50)
     post = models.CharField(_("职务"), max_length=50, blank=True)
-    office_phone = models.CharField(_("办公电话"), max_length=30, blank=True)
-    mobile = models.CharField(_("手机"), max_length=30, blank=True)
-    email = models.EmailField(_("电子邮箱"))
+    office_phone = EncryptedCharField(_("办公电话"), max_length=30, blank=True)
+    mobile = EncryptedCharField(_("手机"), max_length=30, blank=True)
+    email = EncryptedEmailField(_("电子邮箱"), blind_index="email_bidx")
+    email_bidx = BlindIndexField(source="email", kind="email", db_index=True)
     is_admin = models.BooleanField(_("端口管理员"), default=False, help_text=_("开通端口时为其创建账号并发送邀请"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -150,10 +158,14 @@ class PortApplication(models.Model):
     office_name = models.CharField(_("申请单位"), max_length=200)
     person_in_charge = models.CharField(_("负责人"), max_length=50)
     person_post = models.CharField(_("负责人职务"), max_length=50, blank=True)
-    person_phone = models.CharField(_("负责人电话"), max_length=30, blank=True)
-    applicant_email = models.EmailField(_("联系邮箱"), help_text=_("审核结果发送到此邮箱"))
+    # personal data, stored encrypted (patent_platform/fieldcrypto.py); the contacts list as one token
+    person_phone = EncryptedCharField(_("负责人电话"), max_length=30, blank=True)
+    applicant_email = EncryptedEmailField(
+        _("联系邮箱"), help_text=_("审核结果发送到此邮箱"), blind_index="applicant_email_bidx"
+    )
+    applicant_email_bidx = BlindIndexField(source="applicant_email", kind="email", db_index=True)
     form_scan = models.FileField(_("盖章申请表扫描件（PDF）"), upload_to=_application_scan_name, max_length=200)
-    contacts = models.JSONField(_("联系人"), default=list)
+    contacts = EncryptedJSONField(_("联系人"), default=list)
     status = models.CharField(
         _("状态"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
     )

@@ -48,6 +48,7 @@ from filings.models import (
 )
 from filings.workflow import default_data_year
 from patent_platform.clock import CHINA_TZ, china_today
+from patent_platform.fieldcrypto import encrypt
 from patent_platform.models import Region
 
 S = FilingStatus
@@ -304,6 +305,9 @@ class Generator:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.rng = random.Random(plan.seed)  # noqa: S311 (test data, not security)
+        # the nonces of the seeded contacts' tokens, drawn from their own stream so that the same seed gives
+        # the same rows (synthetic contacts: nothing secret; the ORM draws every nonce from the OS)
+        self.nonce_rng = random.Random(f"nonces-{plan.seed}")  # noqa: S311
         self.ids = {key: _next_id(spec.model) for key, spec in TABLES.items()}
         self.buffers: dict[str, list[str]] = {key: [] for key in TABLES}
         self.counts: dict[str, int] = dict.fromkeys(TABLES, 0)
@@ -420,9 +424,10 @@ class Generator:
                 f"{province_name}示例路{_int(rng, 1, 999)}号",
                 _choice(rng, self.industries),
                 UnitScale.NA if institution else _pick(rng, SCALES),
-                f"联系人{index % 1000:03d}",
-                f"0{_int(rng, 10, 999)}-{_int(rng, 10000000, 99999999)}",
-                f"contact{index}@unit{index}.example.cn",
+                # personal data is stored encrypted (patent_platform/fieldcrypto.py), as the ORM would
+                encrypt(f"联系人{index % 1000:03d}", nonce=self.nonce_rng.randbytes(12)),
+                encrypt(f"0{_int(rng, 10, 999)}-{_int(rng, 10000000, 99999999)}", nonce=self.nonce_rng.randbytes(12)),
+                encrypt(f"contact{index}@unit{index}.example.cn", nonce=self.nonce_rng.randbytes(12)),
                 _ts(unit_created),
                 _ts(unit_created),
                 VerificationMethod.ADMINISTRATOR,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
 
 from patent_platform.choices import Role
+from patent_platform.encrypted_fields import EncryptedCharField
 from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet
 from verification.choices import ClientScope, ClientStatus, Endpoint
@@ -45,7 +46,7 @@ class NationalOnlyQuerySet(ScopedQuerySet):
 class VerificationClient(models.Model):
     name = models.CharField(_("客户端名称"), max_length=100, unique=True, help_text=_("如：某省财政厅专项资金系统"))
     organisation = models.CharField(_("使用单位"), max_length=200)
-    contact = models.CharField(_("联系人及联系方式"), max_length=200, blank=True)
+    contact = EncryptedCharField(_("联系人及联系方式"), max_length=200, blank=True)  # personal data, encrypted
     application = models.OneToOneField(
         oauth2_settings.APPLICATION_MODEL,
         on_delete=models.PROTECT,

@@ -11,7 +11,7 @@ def english(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evaluation", "0006_certificate_life"),
+        ("evaluation", "0007_field_encryption"),
     ]
 
     operations = [

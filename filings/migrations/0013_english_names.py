@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("filings", "0011_patent_status_checked"),
+        ("filings", "0012_field_encryption"),
     ]
 
     operations = [

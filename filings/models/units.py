@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from filings.choices import ClassScheme, UnitKind, UnitScale, VerificationMethod
 from filings.identifiers import validate_uscc
 from filings.industries import validate_industry
+from patent_platform.encrypted_fields import EncryptedCharField, EncryptedEmailField
 from patent_platform.i18n import localized_name
 from patent_platform.scoping import ScopedQuerySet
 
@@ -41,9 +42,10 @@ class FilingUnit(models.Model):
         help_text=_("GB/T 4754-2017 门类或大类代码"),
     )
     scale = models.CharField(_("企业规模"), max_length=10, choices=UnitScale.choices, blank=True)
-    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
-    contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
-    contact_email = models.EmailField(_("联系邮箱"), blank=True)
+    # personal data, stored encrypted (patent_platform/fieldcrypto.py)
+    contact_name = EncryptedCharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = EncryptedCharField(_("联系电话"), max_length=30, blank=True)
+    contact_email = EncryptedEmailField(_("联系邮箱"), blank=True)
     created_at = models.DateTimeField(_("注册时间"), auto_now_add=True)
     # Identity (filings/identity.py, docs/UNITS.md): a registered unit may prepare drafts, but submits only
     # once verified — a reviewer accepted its proof (or a claim), or a trusted identity provider asserted its

@@ -68,7 +68,7 @@ def sqlite_trigger(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patent_platform", "0012_email_confirmation"),
+        ("patent_platform", "0013_field_encryption"),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from patent_platform.choices import Role
+from patent_platform.encrypted_fields import BlindIndexField, EncryptedCharField, EncryptedEmailField
 from patent_platform.signing import hmac_sm3_hex
 
 # What the access tag covers. Not the id (unknown before the first insert): the e-mail, unique, binds the tag to
@@ -55,9 +56,12 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     first_name = None  # type: ignore[assignment]
     last_name = None  # type: ignore[assignment]
-    email = models.EmailField(_("电子邮箱"), unique=True)
+    # Personal data, stored encrypted (patent_platform/fieldcrypto.py); the e-mail is looked up by exact match
+    # through its blind index, which also carries the real uniqueness (the ciphertexts never collide).
+    email = EncryptedEmailField(_("电子邮箱"), unique=True, blind_index="email_bidx")
+    email_bidx = BlindIndexField(source="email", kind="email", unique=True)
     full_name = models.CharField(_("姓名"), max_length=100, blank=True)
-    phone = models.CharField(_("手机号码"), max_length=30, blank=True)
+    phone = EncryptedCharField(_("手机号码"), max_length=30, blank=True)
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.ENTERPRISE)
     # Password age (等保 L3-CES1-01, periodic change; patent_platform/security.py). Set whenever a password
     # is set; empty for accounts older than the field, whose age counts from date_joined.

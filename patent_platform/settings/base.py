@@ -293,6 +293,17 @@ WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)  # seconds, to conn
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=5)  # per filing unit
 
+# Personal data encrypted at rest (patent_platform/fieldcrypto.py, docs/SECURITY.md): SM4 keys as
+# "<key id>:<base64 of 16 bytes>", the first one current (rotation: manage.py rotate_field_keys), and the
+# HMAC-SM3 key of the blind indexes (exact-match look-ups). Or a callable (dotted path) that fetches the key
+# list from a KMS. Empty here: dev and test settings give fixed keys, production requires them.
+FIELD_ENCRYPTION_KEY_PROVIDER = env("FIELD_ENCRYPTION_KEY_PROVIDER", default="")
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_BLIND_INDEX_KEY = env("FIELD_BLIND_INDEX_KEY", default="")
+# Fixed keys for development, the demo and tests only (never for real data): dev.py and test.py use them.
+DEV_FIELD_ENCRYPTION_KEYS = ["dev1:ZGV2LW9ubHktc200LWtleQ=="]
+DEV_FIELD_BLIND_INDEX_KEY = "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5"  # noqa: S105
+
 REDIS_URL = env("REDIS_URL", default="")
 
 if REDIS_URL:

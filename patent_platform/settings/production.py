@@ -12,6 +12,11 @@ AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY")  # nor here: the HMAC-SM3 key of the au
 # timeout, no JIT, the pool, the replica) hold here too
 DATABASES = databases(env("DATABASE_URL"), conn_max_age=env.int("CONN_MAX_AGE", default=60))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Personal data is stored encrypted (patent_platform/fieldcrypto.py): no default keys, production refuses to
+# start without them (from the environment, or from a KMS through FIELD_ENCRYPTION_KEY_PROVIDER).
+if not FIELD_ENCRYPTION_KEY_PROVIDER:  # noqa: F405
+    FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+FIELD_BLIND_INDEX_KEY = env("FIELD_BLIND_INDEX_KEY")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -25,7 +25,7 @@ if _WORKER and os.environ.get("REDIS_URL") and not os.environ.get("PP_TEST_REDIS
     os.environ["PP_TEST_REDIS_PER_WORKER"] = "1"
 
 from .base import *  # noqa: E402, F403
-from .base import BASE_DIR, env  # noqa: E402
+from .base import BASE_DIR, DEV_FIELD_BLIND_INDEX_KEY, DEV_FIELD_ENCRYPTION_KEYS, env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"  # noqa: S105
@@ -38,3 +38,6 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / f"test-media{
 # Tasks run in-process in tests, so a test sees their effect; the tests marked `worker` send tasks to
 # a real worker process on Redis with `send_task`, which always goes through the broker.
 CELERY_TASK_ALWAYS_EAGER = True
+# fixed field-encryption keys (patent_platform/fieldcrypto.py) unless the environment gives others
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=DEV_FIELD_ENCRYPTION_KEYS)
+FIELD_BLIND_INDEX_KEY = env("FIELD_BLIND_INDEX_KEY", default=DEV_FIELD_BLIND_INDEX_KEY)

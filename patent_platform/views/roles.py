@@ -74,11 +74,13 @@ class SecurityAdminMixin(ScopedViewMixin):
 
     def accounts(self) -> QuerySet[User]:
         self.filter_form = AccountFilterForm(self.request.GET or None)
-        qs = User.objects.order_by("email")
+        # e-mails are stored encrypted (patent_platform/encrypted_fields.py): no ordering by them, and a search
+        # matches a whole address (through its blind index) or part of a name
+        qs = User.objects.order_by("role", "full_name", "id")
         if self.filter_form.is_valid():
             data = self.filter_form.cleaned_data
             if data["q"]:
-                qs = qs.filter(Q(email__icontains=data["q"].strip()) | Q(full_name__icontains=data["q"].strip()))
+                qs = qs.filter(Q(email__iexact=data["q"].strip()) | Q(full_name__icontains=data["q"].strip()))
             if data["role"]:
                 qs = qs.filter(role=data["role"])
             if data["active"]:

@@ -261,7 +261,8 @@ def filter_applications(qs: QuerySet[PortApplication], form: StatusFilterForm) -
             qs = qs.filter(status=form.cleaned_data["status"])
         q = form.cleaned_data["q"].strip()
         if q:
-            qs = qs.filter(Q(office_name__icontains=q) | Q(unit__name__icontains=q) | Q(applicant_email__icontains=q))
+            # the e-mail is stored encrypted: it matches as a whole address, through its blind index
+            qs = qs.filter(Q(office_name__icontains=q) | Q(unit__name__icontains=q) | Q(applicant_email__iexact=q))
     return qs
 
 
@@ -470,7 +471,10 @@ def _ports(units: QuerySet[ManagementUnit], applications: QuerySet[PortApplicati
     pending = {a.unit_id: a for a in applications.filter(status=ApplicationStatus.SUBMITTED)}
     rows = list(
         units.select_related("parent").prefetch_related(
-            Prefetch("memberships", queryset=PortMembership.objects.select_related("user").order_by("user__email")),
+            Prefetch(
+                "memberships",
+                queryset=PortMembership.objects.select_related("user").order_by("user__full_name", "user_id"),
+            ),
             "contacts",
         )
     )
@@ -557,7 +561,7 @@ class PortDetailView(ScopedTemplateView):
         unit = kwargs.get("unit") or self.get_unit()
         context.update(
             unit=unit,
-            admins=[m.user for m in unit.memberships.select_related("user").order_by("user__email")],
+            admins=[m.user for m in unit.memberships.select_related("user").order_by("user__full_name", "user_id")],
             contacts=self.scoped_queryset(PortContact).filter(unit=unit),
             applications=self.scoped_queryset(PortApplication).filter(unit=unit).order_by("-submitted_at"),
             contact_form=kwargs.get("contact_form") or ContactAddForm(),

@@ -36,6 +36,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "filing.example.cn",
         "SM2_SIGNING_KEY": "5c1e6a2f2a7fbc6bd1d3f3e0c1a2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5",
         "AUDIT_CHAIN_KEY": "audit-chain-key-for-checks-only-" + "y" * 32,
+        "FIELD_ENCRYPTION_KEYS": "k2026:MDEyMzQ1Njc4OWFiY2RlZg==",
+        "FIELD_BLIND_INDEX_KEY": "YmxpbmQtaW5kZXgta2V5LWZvci1jaGVja3M=",
         **extra,
     }
 

@@ -71,7 +71,7 @@ def test_a_password_mail_goes_out_while_a_publication_is_building(
     open_only("440300")
     period = clock.previous_month()
     target = next(r for r in services.ensure_publications(K.MONTHLY, period) if r.scope_key == "440300")
-    folder = media / "publications" / "monthly" / f"{period:%Y-%m}"
+    folder = f"publications/monthly/{period:%Y-%m}"  # in the storage: MEDIA_ROOT, or the object store
     # one worker of the slow kinds (its single process held by the build), one of mail, as docker-compose runs
     builder = start_worker(queues="publications,default", PUBLICATION_TEST_PAUSE=str(PAUSE))
     mailer = start_worker(queues="mail")
