@@ -1,6 +1,6 @@
 """Real processes for tests: Celery worker processes on the PostgreSQL test database and the real Redis
-broker (fixture `start_worker`, settings `tests.provincial.publication_worker_settings`), a private
-redis-server, a free loopback port, and waiting with a bound.
+broker (fixture `start_worker`, settings `tests.provincial.publication_worker_settings`), gunicorn web
+processes (`start_web`), a private redis-server, a free loopback port, and waiting with a bound.
 
 Fixtures are used by importing them into a test module (`from tests.processes import media, start_worker`)."""
 
@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,35 @@ def stop(procs: list[subprocess.Popen]) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def start_web(
+    env: dict[str, str], *, cwd: Path = ROOT, args: Sequence[str] = (), timeout: float = 120
+) -> tuple[subprocess.Popen, str]:
+    """A gunicorn process of the platform's WSGI application on a free loopback port, once it answers at all
+    (any HTTP status: a server whose database is down answers 503): (the process, its address). The caller
+    stops it (`stop`)."""
+    port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    command = [gunicorn, "patent_platform.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1", *args]
+    proc = subprocess.Popen(command, cwd=cwd, env=env)
+    address = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(address + "/healthz", timeout=20).close()  # noqa: S310  (loopback)
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_for(answers, "the web process answers", timeout, [proc])
+    except BaseException:
+        stop([proc])
+        raise
+    return proc, address
 
 
 @pytest.fixture

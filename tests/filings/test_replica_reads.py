@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from django.test import Client
 
 from filings.models import ProductVersion
 from patent_platform.models import User
-from tests.processes import ROOT, free_port, stop
+from tests.processes import free_port, start_web, stop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -166,7 +165,6 @@ def server(clusters: tuple[int, int], reviewer_session: str, tmp_path: Path) -> 
     import requests  # a dependency of the dev tools (openapi-python-client, schemathesis)
 
     p_port, r_port = clusters
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PYTEST_XDIST_WORKER")}
     env.update(
         DJANGO_SETTINGS_MODULE="patent_platform.settings.test",
@@ -176,25 +174,13 @@ def server(clusters: tuple[int, int], reviewer_session: str, tmp_path: Path) -> 
         DATABASE_POOL_MIN_SIZE="1",
         MEDIA_ROOT=str(tmp_path / "media"),
     )
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    command = [gunicorn, "patent_platform.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
-    proc = subprocess.Popen([*command, "--threads", "4", "--timeout", "60"], cwd=ROOT, env=env)
-    address = f"http://127.0.0.1:{port}"
+    proc, address = start_web(env, args=["--threads", "4", "--timeout", "60"])
+
+    def get(path: str, session: requests.Session | None = None, **kwargs: object) -> requests.Response:
+        return (session or requests).get(address + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    get.address = address  # type: ignore[attr-defined]
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "the server process died"
-            try:
-                requests.get(f"{address}/healthz", timeout=20)
-                break
-            except (requests.ConnectionError, requests.Timeout):
-                assert time.monotonic() < deadline, "the server did not start within 90 s"
-                time.sleep(0.3)
-
-        def get(path: str, session: requests.Session | None = None, **kwargs: object) -> requests.Response:
-            return (session or requests).get(address + path, timeout=30, **kwargs)  # type: ignore[arg-type]
-
-        get.address = address  # type: ignore[attr-defined]
         yield get
     finally:
         stop([proc])

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +26,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from patent_platform.views import home
-from tests.processes import ROOT, free_port, stop
+from tests.processes import free_port, start_web, stop
 
 TIMEOUT = 10
 
@@ -53,30 +50,16 @@ def call(url: str, *, method: str = "GET", data: bytes | None = None, headers: d
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """gunicorn on the platform's WSGI application, its database a closed loopback port; (address, media)."""
-    assert shutil.which("gunicorn", path=str(Path(sys.executable).parent)), "gunicorn is a dependency"
     media = tmp_path / "media"
     media.mkdir()
-    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "patent_platform.settings.test",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/unreachable",  # nothing listens there
         "MEDIA_ROOT": str(media),
     }
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    command = [gunicorn, "patent_platform.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
-    proc = subprocess.Popen([*command, "--timeout", "30"], cwd=ROOT, env=env)
-    address = f"http://127.0.0.1:{port}"
+    proc, address = start_web(env, args=["--timeout", "30"])
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "the server process died"
-            try:
-                call(f"{address}/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start within 60 s"
-                time.sleep(0.3)
         yield address, media
     finally:
         stop([proc])

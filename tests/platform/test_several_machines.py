@@ -46,7 +46,7 @@ from tests.filings.conftest import (  # noqa: F401  (fixtures)
     reviewer,
     unit_a,
 )
-from tests.processes import database_url, free_port, stop, wait_for
+from tests.processes import database_url, start_web, stop, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
@@ -91,20 +91,9 @@ class Machines:
 
     def web(self, name: str) -> str:
         env, home = self.env(name)
-        port = free_port()
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        command = [gunicorn, "patent_platform.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
-        command += ["--timeout", "60", "--control-socket", str(home / "gunicorn.ctl")]  # not the shared default
-        self.procs.append(subprocess.Popen(command, cwd=home, env=env))
-        address = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                return requests.get(address + "/", timeout=30).status_code < 500
-            except (requests.ConnectionError, requests.Timeout):
-                return False
-
-        wait_for(up, f"{name} answers", 120, self.procs)
+        args = ["--timeout", "60", "--control-socket", str(home / "gunicorn.ctl")]  # not the shared default
+        proc, address = start_web(env, cwd=home, args=args)
+        self.procs.append(proc)
         return address
 
     def worker(self, name: str, queues: str) -> None:
