@@ -20,6 +20,7 @@ import requests
 from django.test import Client
 
 from filings.identifiers import build_uscc
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "oidc" / "provider.mjs"
@@ -103,12 +104,7 @@ def openid_provider() -> Iterator[OpenIDProvider]:
             raise RuntimeError(f"the OpenID provider did not start: {line!r} (exit {process.poll()})")
         yield OpenIDProvider(issuer=match.group(1))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop([process])
 
 
 _FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
