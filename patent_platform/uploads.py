@@ -27,6 +27,7 @@ CONTENT_TYPES = {
 # Names in a PDF that run code or carry other files. A name may be written with #xx escapes
 # (/J#61vaScript), so names are decoded before they are compared.
 _DANGEROUS_PDF_NAMES = {b"/JavaScript", b"/JS", b"/EmbeddedFile", b"/EmbeddedFiles", b"/Launch", b"/RichMedia", b"/XFA"}
+_EMBEDDED_FILE_NAMES = {b"/EmbeddedFile", b"/EmbeddedFiles"}
 _PDF_NAME = re.compile(rb"/[A-Za-z0-9#]+")
 
 
@@ -42,9 +43,15 @@ def sniff(head: bytes) -> str | None:
 
 
 def validate_upload(
-    file: IO[bytes], *, allowed: tuple[str, ...] = ("pdf", "jpg", "png"), max_bytes: int | None = None
+    file: IO[bytes],
+    *,
+    allowed: tuple[str, ...] = ("pdf", "jpg", "png"),
+    max_bytes: int | None = None,
+    embedded_files: bool = False,
 ) -> str:
-    """Return the detected kind of an uploaded file, or raise ValidationError saying what is wrong."""
+    """Return the detected kind of an uploaded file, or raise ValidationError saying what is wrong.
+    `embedded_files=True` accepts a PDF's embedded files (a signed document carries its signature as one,
+    patent_platform/signing.py; such an upload is read, never stored nor served); scripts stay refused."""
     limit = max_bytes or settings.UPLOAD_MAX_BYTES
     size = getattr(file, "size", None)
     if size is None:
@@ -70,6 +77,8 @@ def validate_upload(
         )
     if kind == "pdf":
         names = {_decode_pdf_name(m) for m in _PDF_NAME.findall(data)}
+        if embedded_files:
+            names -= _EMBEDDED_FILE_NAMES
         if names & _DANGEROUS_PDF_NAMES:
             raise ValidationError(_("PDF 文件含有脚本或嵌入文件，出于安全原因不予接受。"), code="upload_pdf_active")
     elif kind in ("jpg", "png"):

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
 from patent_platform import signing
+from patent_platform.uploads import validate_upload
 from patent_platform.views.base import PublicTemplateView
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
@@ -53,19 +53,11 @@ class SignatureCheckForm(forms.Form):
     pdf = forms.FileField(label=gettext_lazy("PDF 文件"))
 
     def clean_pdf(self) -> bytes:
-        # Read, never stored nor served: the upload rules' refusal of PDFs with embedded files
-        # (patent_platform/uploads.py) does not apply; a signed document carries exactly one.
+        # the upload rules (size, kind by content, no scripts); a signed document carries its signature as an
+        # embedded file, and the upload is read here, never stored nor served
         file = self.cleaned_data["pdf"]
-        if file.size > MAX_PDF_BYTES:
-            raise ValidationError(
-                _("文件过大：%(size).1f MB，上限为 %(limit).1f MB。"),
-                code="upload_too_large",
-                params={"size": file.size / 1048576, "limit": MAX_PDF_BYTES / 1048576},
-            )
-        data = file.read()
-        if not data.startswith(b"%PDF-"):
-            raise ValidationError(_("只接受 PDF 文件（按文件内容判断，而非扩展名）。"), code="upload_type")
-        return data
+        validate_upload(file, allowed=("pdf",), max_bytes=MAX_PDF_BYTES, embedded_files=True)
+        return file.read()
 
 
 def key_context() -> dict[str, Any]:
