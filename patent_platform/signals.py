@@ -20,7 +20,14 @@ _USER_IGNORED = frozenset({"password", "last_login"})
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
-    audit.audit_event(action=AuditAction.LOGIN, obj=user, actor=user, ip=client_ip(request) if request else None)
+    # one record per login, whatever the path; a path other than the password form says which (`login_note`)
+    audit.audit_event(
+        action=AuditAction.LOGIN,
+        obj=user,
+        actor=user,
+        message=getattr(request, "login_note", ""),
+        ip=client_ip(request) if request else None,
+    )
 
 
 @receiver(user_logged_out)

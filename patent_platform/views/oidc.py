@@ -12,8 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from patent_platform import audit, oidc, security
-from patent_platform.choices import AuditAction
+from patent_platform import oidc, security
 from patent_platform.middleware import client_ip
 from patent_platform.views.auth import MODEL_BACKEND, EmailAuthenticationForm
 
@@ -86,17 +85,14 @@ class OIDCCallbackView(View):
         except oidc.Refused as exc:
             return _login_page(request, exc.message, status=403)
         nxt = request.session.pop(NEXT_KEY, "") or reverse("home")
+        # the login's one audit record (the user_logged_in receiver, patent_platform/signals.py) says how
+        request.login_note = (  # type: ignore[attr-defined]
+            f"oidc {config.id} ({outcome.how}; acr={claims.get('acr', '')}"
+            f"{'; second factor by the provider' if assertion.mfa else ''})"
+        )
         login(request, outcome.user, backend=MODEL_BACKEND)
         if assertion.mfa:
             security.update_session_state(request, otp_by_provider=config.id)
-        audit.audit_event(
-            action=AuditAction.LOGIN,
-            obj=outcome.user,
-            actor=outcome.user,
-            message=f"oidc {config.id} ({outcome.how}; acr={claims.get('acr', '')}"
-            f"{'; second factor by the provider' if assertion.mfa else ''})",
-            ip=ip,
-        )
         for note in outcome.notes:
             messages.success(request, note)
         if outcome.how == "linked":
