@@ -90,6 +90,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             if CI:
                 pytest.fail(f"CI=true and a required part is missing: {reason}", pytrace=False)
             pytest.skip(reason)
+    _rebuild_a_stale_demo(item)
+
+
+def _rebuild_a_stale_demo(item: pytest.Item) -> None:
+    """The demo world is built once per process on the China date of that moment; after midnight in China
+    it is built again before the next test that asks for it (tests/worlds.py `demo_is_stale`). Not inside
+    a module world's transaction: that module keeps the world it was built with."""
+    from pytest_django.plugin import blocking_manager_key
+
+    if "demo" not in getattr(item, "fixturenames", ()) or not worlds.demo_is_stale():
+        return
+    with item.config.stash[blocking_manager_key].unblock():
+        if connection.in_atomic_block:
+            return
+        worlds.restore_base()  # between tests the database holds the base world, or nothing after a flush
+        worlds.take_demo()
 
 
 @pytest.fixture(scope="session")

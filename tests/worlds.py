@@ -23,6 +23,7 @@ the ids of rows a test creates.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import IntegrityError, connection, models, transaction
 
+from patent_platform.clock import china_today
+
 DEMO_MARK_EMAIL = "national@example.cn"  # a demo account: present exactly when the demo is loaded
 
 
@@ -42,6 +45,7 @@ class Snapshot:
     side: dict[str, str] = field(default_factory=dict)  # model table → side table holding its rows
     replaced: list[str] = field(default_factory=list)  # model tables whose base rows the world changed
     rows: int = 0
+    day: dt.date | None = None  # the China date it was built on: the demo's dates are relative to it
 
 
 _snapshots: dict[str, Snapshot] = {}
@@ -134,7 +138,7 @@ def _columns(model: type[models.Model]) -> list[str]:
 def take_demo() -> Snapshot:
     """Load the demo once, copy what it added or changed, and leave the database as base again."""
     base = _snapshots["base"]
-    snapshot = Snapshot("demo")
+    snapshot = Snapshot("demo", day=china_today())
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     with transaction.atomic():
         call_command("load_demo", verbosity=0, stdout=io.StringIO())
@@ -180,6 +184,14 @@ def take_demo() -> Snapshot:
         restore_base()
     _snapshots["demo"] = snapshot
     return snapshot
+
+
+def demo_is_stale() -> bool:
+    """Whether the demo was built on an earlier China date than today's. The demo's round closes its
+    candidacy on the day it was loaded, its publicity ended before it: a run that crosses midnight in
+    China (16:00 UTC) would give later tests yesterday's world against today's clock."""
+    snapshot = _snapshots.get("demo")
+    return snapshot is not None and snapshot.day != china_today()
 
 
 def restore(name: str) -> None:
