@@ -3,13 +3,19 @@
 - **An identifier is looked up, never scanned for**: a filing number (BA + 12 digits), a unified social credit
   code (18 characters with a valid check character) or a patent number in any accepted form is an exact
   match on its unique index (products, units, patents) — and nothing else, as a name never looks like one.
-- **Any other text is a word in a product's or a unit's name**, matched as a substring (`icontains`, as
-  before). On PostgreSQL the candidates come from a GIN index of each name's character 1- and 2-grams
-  (`pp_search_grams`, migration filings/0014): Chinese has no spaces between words, and a two-character
-  word (电池, 芯片) has no trigram, so pg_trgm cannot serve it; 2-grams can, for any script. The query's
-  2-grams (its 1-gram when it is one character long) must all be in the name (`@>`), and the substring test
-  then runs on those candidates only. Both grams come from the same SQL functions, so the query and the
-  index cut text the same way. On SQLite (the embedded default) the substring test runs alone.
+- **Any other text is a word in the name of a product's published version or of its unit**, matched as a
+  substring (`icontains`, as before) of the product's own search text (`Product.search_text`: the two names,
+  one per line, for a published product; empty otherwise; kept in step by `refresh_text` wherever the
+  published version or the unit's name changes), so that a word is found on the
+  products table alone and in the order of the results. On PostgreSQL a GIN index of the text's character
+  1- and 2-grams (`pp_search_grams`, migrations filings/0014 and 0015) serves it: Chinese has no spaces
+  between words, and a two-character word (电池, 芯片) has no trigram, so pg_trgm cannot serve it; 2-grams
+  can, for any script. The query's 2-grams (its 1-gram when it is one character long) must all be in the
+  text (`@>`), and the substring test then runs on those candidates only; for a common word the planner
+  walks the products newest first and stops at the page instead. Both grams come from the same SQL
+  functions, so the query and the index cut text the same way. On SQLite the substring test runs alone.
+- **A count stops at `COUNT_CAP`**: the page says "more than 1,000" rather than counting every product
+  that holds a common word (the count, not the page, was what grew with the data); 50 pages of 20 remain.
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.lookups import DataContains
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
+from django.db.models.functions import Coalesce, Concat
 
 from filings.identifiers import parse_patent_number, validate_uscc
 from filings.models import FilingUnit, PatentLink, Product, ProductVersion
 
 FILING_NUMBER = re.compile(r"BA\d{12}")
+TEXT_SEPARATOR = "\n"  # between the two names: a word never spans them (grams are cut at white space)
+COUNT_CAP = 1_000
+SEPARATOR = re.compile(r"[\s\W_]")  # what the SQL functions cut words at (white space, punctuation), or more
 
 
 class SearchGrams(Func):
@@ -59,21 +69,37 @@ def identifier_query(text: str) -> Q | None:
     return Q(published_version_id__in=PatentLink.objects.filter(right__patent__number=number).values("version_id"))
 
 
-def named(queryset: QuerySet, field: str, text: str) -> QuerySet:
-    """The rows of `queryset` whose `field` contains `text` (case-insensitive), through the gram index."""
-    if connection.vendor == "postgresql":
-        queryset = queryset.filter(DataContains(SearchGrams(F(field)), QueryGrams(Value(text))))
-    return queryset.filter(**{f"{field}__icontains": text})
-
-
 def text_query(text: str) -> Q:
     """Products (of `Product.objects.public()`) matching the text: an identifier, or a word in the name of
-    the published version or of the unit."""
+    the published version or of the unit (the product's search text)."""
     exact = identifier_query(text)
     if exact is not None:
         return exact
-    # one IN over a UNION (not an OR of two INs, which PostgreSQL can only test row by row over every product):
-    # the products are then found from the matching versions and units through their indexes
-    by_version = Product.objects.filter(published_version_id__in=named(ProductVersion.objects.all(), "name", text))
-    by_unit = Product.objects.filter(unit_id__in=named(FilingUnit.objects.all(), "name", text))
-    return Q(pk__in=by_version.order_by().values("pk").union(by_unit.order_by().values("pk")))
+    if connection.vendor != "postgresql":
+        return Q(search_text__icontains=text)
+    grams = Q(DataContains(SearchGrams(F("search_text")), QueryGrams(Value(text))))
+    if len(text) <= 2 and not SEPARATOR.search(text):  # noqa: PLR2004
+        # one or two characters of one word: holding the gram is holding the substring, and the planner,
+        # estimating the gram test alone well, walks a common word's products newest first to the page
+        return grams
+    return grams & Q(search_text__icontains=text)
+
+
+def text_expression() -> Case:
+    """A product's search text from its rows: the published version's name, the separator, the unit's name;
+    empty while nothing of it is published (the public never finds it, and new products need no writing)."""
+    published = ProductVersion.objects.filter(pk=OuterRef("published_version_id")).values("name")[:1]
+    unit = FilingUnit.objects.filter(pk=OuterRef("unit_id")).values("name")[:1]
+    text = Concat(
+        Coalesce(Subquery(published), Value("")),
+        Value(TEXT_SEPARATOR),
+        Coalesce(Subquery(unit), Value("")),
+        output_field=TextField(),
+    )
+    return Case(When(published_version__isnull=True, then=Value("")), default=text, output_field=TextField())
+
+
+def refresh_text(products: QuerySet[Product]) -> int:
+    """Write the search text of these products again from their names (one UPDATE): called wherever a
+    product's published version or its unit's name changes."""
+    return products.update(search_text=text_expression())

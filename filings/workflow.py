@@ -39,6 +39,7 @@ from filings.models import (
     ReviewOverride,
     Transition,
 )
+from filings.search import refresh_text
 from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today  # also imported from here by filings.imports, filings.drift
@@ -295,6 +296,7 @@ def _republish(product: Product) -> None:
     newest = product.versions.filter(status=S.APPROVED).order_by("-data_year").first()
     Product.objects.filter(pk=product.pk).update(published_version=newest)
     product.published_version = newest
+    refresh_text(Product.objects.filter(pk=product.pk))
 
 
 class FindingsError(WorkflowError):

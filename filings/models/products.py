@@ -36,6 +36,10 @@ class Product(models.Model):
     published_version = models.OneToOneField(
         "filings.ProductVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
+    # The public search's text (filings/search.py): the published version's name and the unit's name, one
+    # per line, kept in step where either changes (workflow._republish, FilingUnit.save; search.refresh_text)
+    # so that a word is matched on this table alone, through its gram index, in the order of the results.
+    search_text = models.TextField(default="", db_default="", blank=True, editable=False)
     # Copied from the unit (kept in step by FilingUnit.save) so scoping and statistics need no join.
     province_code = models.CharField(_("省级代码"), max_length=6, db_index=True, editable=False)
     city_code = models.CharField(_("地级代码"), max_length=6, blank=True, db_index=True, editable=False)

@@ -66,10 +66,15 @@ class FilingUnit(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
+        from filings.search import refresh_text
         from patent_platform.models import Region
 
         self.province_code, self.city_code, self.county_code = Region.codes_for(self.region_id)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+        # a new name: its published products are searched by it
+        refresh_text(
+            self.products.filter(published_version__isnull=False).exclude(search_text__endswith=f"\n{self.name}")
+        )
         # Products carry their unit's region codes for scoping without a join; keep them in step.
         self.products.exclude(
             province_code=self.province_code, city_code=self.city_code, county_code=self.county_code

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,7 +20,7 @@ from django.views.generic import ListView
 
 from filings import marking
 from filings.models import Product, ProductClass, ProductImage
-from filings.search import text_query
+from filings.search import COUNT_CAP, text_query
 from filings.views.review import province_choices, serve_image
 from patent_platform.ratelimit import rate_limit
 from patent_platform.replica import ReplicaReadsMixin
@@ -46,6 +47,21 @@ class PublicSearchForm(forms.Form):
         self.fields["province"].choices = [("", _("全部地区")), *province_choices()]
 
 
+class CappedPaginator(Paginator):
+    """Counts at most `COUNT_CAP` + 1 rows (filings/search.py): a common word's results are "more than
+    1,000" and the pages go as far as the cap; counting every match was the search's cost at scale."""
+
+    @property
+    def count(self) -> int:
+        if not hasattr(self, "_capped_count"):
+            self._capped_count = self.object_list.order_by()[: COUNT_CAP + 1].count()  # unordered: the index
+        return min(self._capped_count, COUNT_CAP)
+
+    @property
+    def capped(self) -> bool:
+        return self.count == COUNT_CAP and self._capped_count > COUNT_CAP
+
+
 @rate_limit("search", methods=("GET", "HEAD"))
 class PublicSearchView(ReplicaReadsMixin, ListView):
     """Search filed (approved) products by keyword, class and province."""
@@ -54,6 +70,7 @@ class PublicSearchView(ReplicaReadsMixin, ListView):
     template_name = "filings/public/search.html"
     context_object_name = "products"
     paginate_by = 20
+    paginator_class = CappedPaginator
 
     def get_queryset(self) -> QuerySet[Product]:
         self.form = PublicSearchForm(self.request.GET or None)

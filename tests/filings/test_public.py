@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db.models import F
 from django.urls import reverse
 
 from filings import workflow
@@ -205,3 +206,41 @@ def test_a_yearly_update_draft_image_stays_private(
     copied = update.images.get()
     assert client.get(reverse("public:image", args=[first.images.get().pk])).status_code == 200
     assert client.get(reverse("public:image", args=[copied.pk])).status_code == 404
+
+
+def test_the_search_text_follows_approval_revocation_and_a_renamed_unit(
+    client: Any, catalogue: dict[str, Any], reviewer: User, unit_a: FilingUnit, filer_a: User
+) -> None:
+    from filings.models import Product
+    from filings.search import text_expression
+
+    def in_step() -> None:  # every product's stored text is what its rows say now
+        stale = Product.objects.annotate(now=text_expression()).exclude(search_text=F("now"))
+        assert not stale.exists(), list(stale.values_list("pk", "search_text", "now"))
+
+    in_step()
+    assert _found(client, q="伺服") == ["智能伺服电机"]
+    unit_a.name = "星河精密传动有限公司"
+    unit_a.save()
+    in_step()
+    assert _found(client, q="星河") == ["智能伺服电机"]
+    assert _found(client, q="传动有限") == ["智能伺服电机"]
+    workflow.revoke(catalogue["servo"], reviewer, reason="专利已失效")
+    in_step()
+    assert _found(client, q="伺服") == []
+    assert _found(client, q="星河") == []
+
+
+def test_a_count_past_the_cap_says_more_than(
+    client: Any, catalogue: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filings import search
+    from filings.views import public
+
+    monkeypatch.setattr(search, "COUNT_CAP", 1)
+    monkeypatch.setattr(public, "COUNT_CAP", 1)
+    html = client.get(reverse("public:search"), {"q": "膜"}).content.decode()
+    assert "共找到 1 个备案产品" in html
+    html = client.get(reverse("public:search"), {"q": "有限"}).content.decode()
+    assert "找到超过 1 个备案产品，请加上条件缩小范围" in html
+    assert "超过 1 个备案产品" in client.get(reverse("public:search")).content.decode()

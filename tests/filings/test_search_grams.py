@@ -9,6 +9,8 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from filings.search import SEPARATOR
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 LETTERS = "电池芯片锂能储系统模组智伺服机石墨烯导热膜光" + "abcXYZ" + "0159" + "ＡＢ１"
@@ -32,11 +34,22 @@ def test_every_piece_of_a_name_is_found_through_its_grams(name: str, data: st.Da
         assert grams_contain(name, query), (name, query)
 
 
+WORD = "".join(c for c in LETTERS if c.isalnum())
+
+
+@given(name=names, query=st.text(alphabet=WORD, min_size=1, max_size=2))
+@settings(max_examples=300, deadline=None)
+def test_for_one_or_two_characters_of_one_word_the_grams_are_the_substring(name: str, query: str) -> None:
+    # filings/search.py leaves out the substring test for such a query: holding its gram must mean holding it
+    assert not SEPARATOR.search(query)
+    assert grams_contain(name, query) == (query.lower() in name.lower()), (name, query)
+
+
 def test_a_two_character_chinese_word_uses_the_index() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(
-            "EXPLAIN SELECT id FROM filings_productversion WHERE pp_search_grams(name) @> pp_search_query_grams('电池')"
+            "EXPLAIN SELECT id FROM filings_product WHERE pp_search_grams(search_text) @> pp_search_query_grams('电池')"
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "filings_version_name_grams" in plan
+    assert "filings_product_search_grams" in plan

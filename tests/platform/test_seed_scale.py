@@ -149,6 +149,13 @@ def test_seed_scale_writes_a_valid_skewed_dataset(reference: None) -> None:
     assert listed.status_code == 200
     assert listed.json()["results"]
     assert all(row["filing_number"] is None or row["filing_number"][6:8] == "44" for row in listed.json()["results"])
+    # the public search reads each product's search text: seeded in step with its names, as the platform writes it
+    from django.db.models import F
+
+    from filings.search import text_expression
+
+    assert Product.objects.exclude(search_text="").exists()
+    assert not Product.objects.annotate(now=text_expression()).exclude(search_text=F("now")).exists()
 
 
 @pytest.mark.postgres
