@@ -66,7 +66,7 @@ LIVE_GROUP_BY = [
 ]
 
 
-NAMES = ("evaluation", "dashboard", "api", "verify", "search", "publication", "import", "encryption")
+NAMES = ("evaluation", "dashboard", "api", "verify", "search", "publication", "import", "encryption", "deadline")
 
 
 class Servers:
@@ -91,6 +91,7 @@ class Servers:
 
 
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
+    from bench.deadline import bench_deadline
     from bench.encryption import bench_encryption
     from bench.excel_import import bench_import
     from bench.publication import bench_publication
@@ -113,6 +114,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
             ("publication", bench_publication),
             ("import", bench_import),
             ("encryption", bench_encryption),
+            ("deadline", bench_deadline),
         ):
             if not wanted or name in wanted:
                 log(f"… {name}")

@@ -102,9 +102,13 @@ def run_wrk(
 class Loopback:
     """gunicorn on a free loopback port with the bench's settings and database."""
 
-    def __init__(self, database_url: str, workers: int = 2) -> None:
+    def __init__(
+        self, database_url: str, workers: int = 2, settings: str = "bench.settings", env: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
         self.workers_count = workers
+        self.settings = settings
+        self.extra_env = env or {}
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = ""
@@ -117,10 +121,11 @@ class Loopback:
         self.port = free_port()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DJANGO_SETTINGS_MODULE": self.settings,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": "",
             "LOG_LEVEL": "WARNING",
+            **self.extra_env,
         }
         fd, self.log_path = tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")
         cmd = [
