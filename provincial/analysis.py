@@ -195,7 +195,8 @@ class Definition:
                 return []
             return [v.strip() for v in value if v.strip()]
 
-        rows, cols, measures = strings("rows"), strings("cols"), strings("measures")
+        rows, cols = strings("rows"), strings("cols")
+        measures = strings("measures") if data.get("measures") is not None else ["products"]
         for name, keys in (("rows", rows), ("cols", cols)):
             for key in keys:
                 if key not in DIMENSIONS:

@@ -81,16 +81,17 @@ class AnalysisView(AnalysisMixin, ScopedTemplateView):
         errors: dict[str, list[str]],
     ) -> dict[str, Any]:
         port = area.port_code
-        chosen_rows = [v for v in request.GET.getlist("rows") if v][:ROW_SLOTS]
-        chosen_cols = [v for v in request.GET.getlist("cols") if v][:COL_SLOTS]
-        measures = request.GET.getlist("measures") or ["products"]
+        data = request.GET if request.method == "GET" else request.POST
+        chosen_rows = [v for v in data.getlist("rows") if v][:ROW_SLOTS]
+        chosen_cols = [v for v in data.getlist("cols") if v][:COL_SLOTS]
+        measures = data.getlist("measures") or ["products"]
         choices = analysis.choices(area)
         filters = [
             {
                 "key": key,
                 "label": dim.label,
                 "choices": choices.get(key, []),
-                "selected": set(request.GET.getlist(f"f_{key}")),
+                "selected": set(data.getlist(f"f_{key}")),
                 "errors": errors.get(f"f_{key}", []),
             }
             for key, dim in analysis.DIMENSIONS.items()
@@ -125,9 +126,9 @@ class AnalysisView(AnalysisMixin, ScopedTemplateView):
             "col_slots": [chosen_cols[i] if i < len(chosen_cols) else "" for i in range(COL_SLOTS)],
             "measures": [(k, m.label, k in measures) for k, m in analysis.MEASURES.items()],
             "filters": filters,
-            "period_value": request.GET.get("period", ""),
-            "compare": request.GET.get("compare", "") in ("1", "on", "true"),
-            "chart_kind": request.GET.get("chart", "bar"),
+            "period_value": data.get("period", ""),
+            "compare": data.get("compare", "") in ("1", "on", "true"),
+            "chart_kind": data.get("chart", "bar"),
             "port": port,
             "query": query,
             "export_url": f"{reverse('port:analysis_export')}?{query}" if query else "",
@@ -153,7 +154,7 @@ class AnalysisExportView(AnalysisMixin, View):
             filename=f"{_('数据分析')}-{name}-{timezone.localdate().isoformat()}.xlsx",
             title=_("数据分析"),
             headers=result.header,
-            rows=[[display(v) for v in row] for row in result.body],
+            rows=[["—" if v is None else v for v in row] for row in result.body],  # numbers stay numbers
             object_type="provincial.Analysis",
             changes={"definition": definition.to_data(), "port": area.port_code},
             actor=request.user,
@@ -180,11 +181,13 @@ class SavedCreateView(SavedListMixin, View):
             page.setup(request)
             page._area = area
             context = page.get_context_data()
+            kept, result = None, None
             try:
                 kept = self.definition(request.POST)
+                result = analysis.run(area, kept)
             except analysis.DefinitionError:
-                kept = None
-            context.update(page.page_context(request, area, kept, None, error.errors))
+                pass
+            context.update(page.page_context(request, area, kept, result, error.errors))
             context["save_name"] = request.POST.get("name", "")
             return render(request, page.template_name, context, status=400)
         audit.audit_event(
