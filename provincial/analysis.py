@@ -25,6 +25,7 @@ Definitions (docs/PORTS.md, "Analysis (pivot)"), the dashboards' own (`provincia
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -47,7 +48,7 @@ from provincial import periods, stats
 from provincial.models import SummaryCell, SummaryKind
 
 MAX_DIMENSIONS = 3
-MAX_CELLS = 5000  # numbers in the table (rows × columns × measures × values)
+MAX_CELLS = 10000  # numbers in the table (rows × columns × measures × values)
 MAX_MOMENTS = 24  # as-of queries of one request (time buckets × the year before)
 TOTAL = object()  # a dimension summed over (the totals row and column)
 
@@ -136,6 +137,14 @@ class Definition:
     @property
     def dims(self) -> tuple[str, ...]:
         return self.rows + self.cols
+
+    @functools.cached_property
+    def group_dims(self) -> list[str]:
+        return [d for d in self.dims if DIMENSIONS[d].kind == GROUP]
+
+    @functools.cached_property
+    def time_dim(self) -> str | None:
+        return next((d for d in self.dims if DIMENSIONS[d].kind == TIME), None)
 
     @property
     def filter_map(self) -> dict[str, tuple[str, ...]]:
@@ -414,6 +423,7 @@ class Frame:
     of the group dimensions' values), the measures."""
 
     data: dict[Any, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    margins: dict[Any, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
 
 
 def _patent_count(kind: str | None) -> Coalesce:
@@ -711,26 +721,46 @@ def run(area: stats.Area, definition: Definition) -> Result:
     return _table(definition, period, before, as_of, from_cells, frames, before_frames, current_buckets, time_dim)
 
 
-def _values(definition: Definition, frames: dict[Any, Frame], buckets_: list[Bucket]) -> dict[str, list[Any]]:
-    """Every dimension's values in order: the time buckets, the patent types, the group values seen."""
+def _keys(definition: Definition, frames: dict[Any, Frame], buckets_: list[Bucket]) -> dict[str, list[Any]]:
+    """The row keys and the column keys, in order: every time bucket and patent type, crossed with the
+    combinations of the group dimensions' values that hold figures (never the full cross product: a city and a
+    county that is not in it make no row)."""
     group = [d for d in definition.dims if DIMENSIONS[d].kind == GROUP]
-    seen: dict[str, set[Any]] = {d: set() for d in group}
+    seen: set[tuple[Any, ...]] = set()
     for frame in frames.values():
         for data in frame.data.values():
             for key, measures in data.items():
                 if any(measures.values()):
-                    for d, v in zip(group, key, strict=True):
-                        seen[d].add(v)
-    out: dict[str, list[Any]] = {}
+                    seen.add(key)
+    split_values: dict[str, list[Any]] = {}
     for d in definition.dims:
-        kind = DIMENSIONS[d].kind
-        if kind == TIME:
-            out[d] = [b.key for b in buckets_]
-        elif kind == PATENT:
-            out[d] = list(definition.filter_map.get("patent") or PatentKind.values)
-            out[d].sort(key=_sort_key("patent"))
-        else:
-            out[d] = sorted(seen[d], key=_sort_key(d))
+        if DIMENSIONS[d].kind == TIME:
+            split_values[d] = [b.key for b in buckets_]
+        elif DIMENSIONS[d].kind == PATENT:
+            split_values[d] = sorted(definition.filter_map.get("patent") or PatentKind.values, key=_sort_key("patent"))
+    out: dict[str, list[Any]] = {}
+    for side, dims in (("rows", definition.rows), ("cols", definition.cols)):
+        if not dims:
+            out[side] = [()]
+            continue
+        own = [group.index(d) for d in dims if d in group]
+        combos = {tuple(key[i] for i in own) for key in seen}
+        splits = list(itertools.product(*[split_values[d] for d in dims if d in split_values]))
+        keys = []
+        for split in splits:
+            for combo in combos:
+                parts, s_iter, c_iter = [], iter(split), iter(combo)
+                for d in dims:
+                    parts.append(next(s_iter) if d in split_values else next(c_iter))
+                keys.append(tuple(parts))
+
+        def order(key: tuple[Any, ...], dims: tuple[str, ...] = dims) -> tuple[Any, ...]:
+            return tuple(
+                split_values[d].index(v) if d in split_values else _sort_key(d)(v)
+                for d, v in zip(dims, key, strict=True)
+            )
+
+        out[side] = sorted(keys, key=order)
     return out
 
 
@@ -742,17 +772,22 @@ def _figure(
     measure: str,
 ) -> Any:
     """One number: the measure with each dimension at a value or TOTAL."""
-    time_dim = next((d for d in definition.dims if DIMENSIONS[d].kind == TIME), None)
+    time_dim = definition.time_dim
     bucket = last_bucket if time_dim is None or assignment[time_dim] is TOTAL else assignment[time_dim]
     frame = frames[bucket]
     patent = assignment.get("patent", TOTAL) if "patent" in definition.dims else TOTAL
     data = frame.data[None if patent is TOTAL else patent]
-    group = [d for d in definition.dims if DIMENSIONS[d].kind == GROUP]
-    wanted = [(i, assignment[d]) for i, d in enumerate(group) if assignment[d] is not TOTAL]
-    total: Any = 0
-    for key, measures in data.items():
-        if all(key[i] == v for i, v in wanted):
-            total += measures.get(measure, 0) or 0
+    group = definition.group_dims
+    wanted = tuple(i for i, d in enumerate(group) if assignment[d] is not TOTAL)
+    sums = frame.margins.get((patent is TOTAL, patent, wanted))
+    if sums is None:  # the data summed over the other dimensions, once per pattern of TOTALs
+        sums = {}
+        for key, measures in data.items():
+            slot = sums.setdefault(tuple(key[i] for i in wanted), {})
+            for name, value in measures.items():
+                slot[name] = slot.get(name, 0) + (value or 0)
+        frame.margins[(patent is TOTAL, patent, wanted)] = sums
+    total: Any = sums.get(tuple(assignment[group[i]] for i in wanted), {}).get(measure, 0)
     if MEASURES[measure].money:
         return Decimal(total).quantize(Decimal("0.01"))
     return int(total)
@@ -776,14 +811,16 @@ def _table(
     buckets_: list[Bucket],
     time_dim: str | None,
 ) -> Result:
-    values = _values(definition, {**{("b", k): v for k, v in before_frames.items()}, **frames}, buckets_)
+    keys = _keys(definition, {**{("b", k): v for k, v in before_frames.items()}, **frames}, buckets_)
     labels: dict[str, Callable[[Any], str]] = {}
     for d in definition.dims:
         if DIMENSIONS[d].kind == TIME:
             names = {b.key: b.label for b in buckets_}
             labels[d] = lambda v, names=names: names.get(v, v)
         else:
-            labels[d] = _labeller(d, values[d])
+            index = (definition.rows if d in definition.rows else definition.cols).index(d)
+            side = keys["rows"] if d in definition.rows else keys["cols"]
+            labels[d] = _labeller(d, {key[index] for key in side})
     last = buckets_[-1].key if buckets_ else None
     compare = bool(before_frames)
     parts = [""] if not compare else ["", "before", "difference", "percent"]
@@ -793,8 +830,7 @@ def _table(
         "difference": _("增减"),
         "percent": _("增幅（%）"),
     }
-    row_keys = list(itertools.product(*[values[d] for d in definition.rows]))
-    col_keys = list(itertools.product(*[values[d] for d in definition.cols]))
+    row_keys, col_keys = keys["rows"], keys["cols"]
     if definition.rows:
         row_keys.append(tuple(TOTAL for _d in definition.rows))
     if definition.cols:
