@@ -66,7 +66,18 @@ LIVE_GROUP_BY = [
 ]
 
 
-NAMES = ("evaluation", "dashboard", "api", "verify", "search", "publication", "import", "encryption", "deadline")
+NAMES = (
+    "evaluation",
+    "dashboard",
+    "api",
+    "verify",
+    "search",
+    "pivot",
+    "publication",
+    "import",
+    "encryption",
+    "deadline",
+)
 
 
 class Servers:
@@ -94,6 +105,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
     from bench.deadline import bench_deadline
     from bench.encryption import bench_encryption
     from bench.excel_import import bench_import
+    from bench.pivot import bench_pivot
     from bench.publication import bench_publication
     from bench.search import bench_search
     from bench.verify import bench_verify
@@ -111,6 +123,7 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
             ("api", bench_api),
             ("verify", bench_verify),
             ("search", bench_search),
+            ("pivot", bench_pivot),
             ("publication", bench_publication),
             ("import", bench_import),
             ("encryption", bench_encryption),

@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated benchmark names: evaluation, dashboard, api, verify, publication, import, encryption "
+        help="comma-separated benchmark names: evaluation, dashboard, api, verify, search, pivot, publication, import, "
+        "encryption, deadline "
         "(the seed always runs first; --only seed runs nothing else)",
     )
     parser.add_argument(

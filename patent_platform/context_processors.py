@@ -23,6 +23,7 @@ NAVIGATION: list[tuple[str, Any, set[str]]] = [
     ("checks:credit_entries", _("信用名单"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("review:identity", _("身份核验与认领"), {Role.REVIEWER, Role.NATIONAL_ADMIN}),
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}),
+    ("port:analysis", _("数据分析"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}),
     ("port:publications", _("数据发布"), {Role.PORT_ADMIN}),
     ("port:reports", _("工作报送"), {Role.PORT_ADMIN}),
     ("national:home", _("全国概览"), {Role.NATIONAL_ADMIN}),

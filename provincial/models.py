@@ -647,3 +647,29 @@ class SummaryState(models.Model):
 
     def __str__(self) -> str:
         return f"summary built {self.built_at}"
+
+
+class SavedAnalysis(models.Model):
+    """A pivot of the analysis page (provincial/analysis.py) saved by a port or national administrator: its
+    definition as JSON (validated by the engine when saved and when opened), visible to its owner and, when
+    shared, to the other administrators of the same port (the national office: to the national administrators).
+    Whoever opens it sees the figures of their own scope."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="analyses")
+    unit = models.ForeignKey(
+        ManagementUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses", verbose_name=_("端口")
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    definition = models.JSONField(_("分析定义"))
+    shared = models.BooleanField(_("在本端口内共享"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("保存的分析")
+        verbose_name_plural = _("保存的分析")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["unit", "shared"], name="analysis_unit_shared")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,7 +3,7 @@ with `?port=<code>` for one port)."""
 
 from django.urls import path
 
-from provincial.views import dashboard, publications, reports
+from provincial.views import analysis, dashboard, publications, reports
 
 urlpatterns = [
     path("", dashboard.PortHomeView.as_view(), name="home"),
@@ -12,6 +12,11 @@ urlpatterns = [
     path("products/export/", dashboard.ProductExportView.as_view(), name="products_export"),
     path("units/", dashboard.UnitListView.as_view(), name="units"),
     path("units/export/", dashboard.UnitExportView.as_view(), name="units_export"),
+    path("analysis/", analysis.AnalysisView.as_view(), name="analysis"),
+    path("analysis/export/", analysis.AnalysisExportView.as_view(), name="analysis_export"),
+    path("analysis/saved/", analysis.SavedCreateView.as_view(), name="analysis_save"),
+    path("analysis/saved/<id:pk>/", analysis.SavedOpenView.as_view(), name="analysis_saved"),
+    path("analysis/saved/<id:pk>/delete/", analysis.SavedDeleteView.as_view(), name="analysis_delete"),
     path("publications/", publications.PortPublicationsView.as_view(), name="publications"),
     path("publications/export/", publications.PortPublicationsExportView.as_view(), name="publications_export"),
     path(

@@ -90,11 +90,12 @@ ROLES: dict[str, list[str]] = {
         "/port/publications/",
         "/port/reports/",
         "/port/reports/new/",
+        "/port/analysis/?rows=class&cols=city&measures=products&measures=sales",
         "/certification/region/",
         "/certification/certificates/",
         "/statements/",
     ],
-    "shenzhen@example.cn": ["/port/", "/port/products/", "/port/publications/"],
+    "shenzhen@example.cn": ["/port/", "/port/products/", "/port/publications/", "/port/analysis/"],
     "national@example.cn": [
         "/national/",
         "/national/applications/",
