@@ -244,7 +244,7 @@ def bench_deadline(args: Any, log: Callable[[str], Any]) -> list[Result]:
     database = settings.DATABASES["default"]
     database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     seconds = max(10, round(args.seconds * 10))
-    users = max(4, args.connections * 2)
+    users = max(4, args.connections)  # as many as wrk's connections in the other rows: 2 per sync worker
     measured = deadline_day(database_url, redis_url, users=users, seconds=seconds, workers=args.workers, log=log)
     bare = next(r for r in measured["bare"] if r["name"] == "Aggregated")
     kinds = [r for r in measured["mixed"] if r["name"] != "Aggregated"]
