@@ -207,7 +207,6 @@ class NationalMonthsView(ScopedTemplateView):
             period_errors=period_errors or [],
             errors=errors or [],
             today=clock.china_today(),
-            national=national,
             national_ready=national is not None and national.status == "ready",
             export_url=reverse("national:months_export") + "?" + urlencode({"period": f"{period:%Y-%m}"}),
             **data,

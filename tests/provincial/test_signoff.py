@@ -240,7 +240,7 @@ def test_a_signed_month_is_not_rebuilt_until_it_is_reopened(
 
 
 def test_the_ports_that_have_not_answered_are_reminded_once_a_day(
-    demo_users: dict[str, User], pubs: dict[str, Publication]
+    demo_users: dict[str, User], pubs: dict[str, Publication], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     national = demo_users["national"]
     sign(demo_users, "guangdong", GD)
@@ -259,9 +259,11 @@ def test_the_ports_that_have_not_answered_are_reminded_once_a_day(
     with pytest.raises(SignoffConflict):  # the same day again
         signoff.remind(user=national, period=MONTH)
     assert Notice.objects.filter(kind="provincial.month_reminder").count() == 1
-    # the next day, once more
-    MonthSignoff.objects.filter(unit__code=SZ).update(reminded_on=platform_clock.china_today() - dt.timedelta(days=1))
+    # the next day (China date), once more
+    tomorrow = platform_clock.china_today() + dt.timedelta(days=1)
+    monkeypatch.setattr(platform_clock, "china_today", lambda: tomorrow)
     assert [r.unit.code for r in signoff.remind(user=national, period=MONTH)] == [SZ]
+    assert state(SZ).reminded_on == tomorrow
     assert Notice.objects.filter(kind="provincial.month_reminder").count() == 2
     # nobody left to remind
     sign(demo_users, "shenzhen", SZ)
