@@ -6,51 +6,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('provincial', '0009_field_encryption'),
+        ("provincial", "0009_field_encryption"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='publication',
-            name='released_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='发布时间'),
+            model_name="publication",
+            name="released_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="发布时间"),
         ),
         migrations.AddField(
-            model_name='publication',
-            name='released_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="publication",
+            name="released_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='publication',
-            name='released_revision',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='已发布版次'),
+            model_name="publication",
+            name="released_revision",
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="已发布版次"),
         ),
         migrations.CreateModel(
-            name='MonthSignoff',
+            name="MonthSignoff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(help_text='该月 1 日', verbose_name='月份')),
-                ('state', models.CharField(choices=[('open', '尚未确认'), ('signed', '已确认'), ('problem', '反馈问题')], default='open', max_length=10, verbose_name='确认状态')),
-                ('note', models.TextField(blank=True, max_length=2000, verbose_name='说明')),
-                ('edition', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='确认的版次')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='确认时间')),
-                ('reopened_at', models.DateTimeField(blank=True, null=True, verbose_name='重新打开时间')),
-                ('reopen_reason', models.TextField(blank=True, max_length=1000, verbose_name='重新打开的理由')),
-                ('reopen_count', models.PositiveSmallIntegerField(default=0, verbose_name='重新打开次数')),
-                ('reminded_on', models.DateField(blank=True, null=True, verbose_name='最近提醒日期')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reopened_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signoffs', to='provincial.managementunit', verbose_name='管理端口')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.DateField(help_text="该月 1 日", verbose_name="月份")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "尚未确认"), ("signed", "已确认"), ("problem", "反馈问题")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="确认状态",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=2000, verbose_name="说明")),
+                ("edition", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="确认的版次")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="确认时间")),
+                ("reopened_at", models.DateTimeField(blank=True, null=True, verbose_name="重新打开时间")),
+                ("reopen_reason", models.TextField(blank=True, max_length=1000, verbose_name="重新打开的理由")),
+                ("reopen_count", models.PositiveSmallIntegerField(default=0, verbose_name="重新打开次数")),
+                ("reminded_on", models.DateField(blank=True, null=True, verbose_name="最近提醒日期")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reopened_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="signoffs",
+                        to="provincial.managementunit",
+                        verbose_name="管理端口",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '月度数据确认',
-                'verbose_name_plural': '月度数据确认',
-                'ordering': ['-period', 'unit__code'],
-                'constraints': [models.UniqueConstraint(fields=('unit', 'period'), name='one_signoff_per_port_month')],
+                "verbose_name": "月度数据确认",
+                "verbose_name_plural": "月度数据确认",
+                "ordering": ["-period", "unit__code"],
+                "constraints": [models.UniqueConstraint(fields=("unit", "period"), name="one_signoff_per_port_month")],
             },
         ),
     ]

@@ -95,9 +95,7 @@ def month_label(period: dt.date) -> str:
 def ensure_signoffs(period: dt.date) -> None:
     """The rows of every open port for the month, created if missing (a concurrent creator's are kept)."""
     units = ManagementUnit.objects.filter(is_open=True).exclude(signoffs__period=period)
-    MonthSignoff.objects.bulk_create(
-        [MonthSignoff(unit=u, period=period) for u in units], ignore_conflicts=True
-    )
+    MonthSignoff.objects.bulk_create([MonthSignoff(unit=u, period=period) for u in units], ignore_conflicts=True)
 
 
 def _locked(unit: ManagementUnit, period: dt.date) -> MonthSignoff:
@@ -233,9 +231,7 @@ def _link(name: str, period: dt.date) -> str:
 
 
 @transaction.atomic
-def reopen(
-    *, user: Any, unit: ManagementUnit, period: dt.date, reason: str, rebuild: bool = False
-) -> MonthSignoff:
+def reopen(*, user: Any, unit: ManagementUnit, period: dt.date, reason: str, rebuild: bool = False) -> MonthSignoff:
     """The national office reopens a signed month (the reason is required); with `rebuild`, the port's
     publication is rebuilt at once (the next edition lists what changed). The port's users are told why."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
@@ -269,8 +265,7 @@ def reopen(
         title = _("%(unit)s %(month)s备案数据") % {"unit": unit.name, "month": month_label(period)}
         lines = [
             _("您好："),
-            _("国家局重新打开了贵端口已确认的%(title)s（原确认第 %(n)s 版）。")
-            % {"title": title, "n": signed_edition},
+            _("国家局重新打开了贵端口已确认的%(title)s（原确认第 %(n)s 版）。") % {"title": title, "n": signed_edition},
             _("理由：%(reason)s") % {"reason": reason},
         ]
         if rebuild:
@@ -319,9 +314,7 @@ def overview(period: dt.date) -> dict[str, Any]:
         s.unit_id: s
         for s in MonthSignoff.objects.filter(period=period).select_related("unit", "decided_by", "reopened_by")
     }
-    publications = {
-        p.scope_key: p for p in Publication.objects.filter(kind=PublicationKind.MONTHLY, period=period)
-    }
+    publications = {p.scope_key: p for p in Publication.objects.filter(kind=PublicationKind.MONTHLY, period=period)}
     units = ManagementUnit.objects.filter(is_open=True) | ManagementUnit.objects.filter(pk__in=list(signoffs))
     rows = [PortMonth(u, signoffs.get(u.pk), publications.get(u.code)) for u in units.distinct().order_by("code")]
     counts = {state: sum(r.state == state for r in rows) for state in S.values}
