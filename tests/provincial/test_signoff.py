@@ -151,6 +151,7 @@ def test_signing_an_edition_not_the_current_one_is_refused(
     assert sign(demo_users, "guangdong", GD, edition=2).edition == 2
 
 
+@pytest.mark.embedded  # the row lock is SQLite's BEGIN IMMEDIATE there
 def test_signing_twice_is_one_signature(demo_users: dict[str, User], pubs: dict[str, Publication]) -> None:
     sign(demo_users, "guangdong", GD)
     with pytest.raises(SignoffConflict) as second:
@@ -239,6 +240,7 @@ def test_a_signed_month_is_not_rebuilt_until_it_is_reopened(
     assert (again.revision, again.status, enqueued) == (1, PublicationStatus.PENDING, [again.pk])
 
 
+@pytest.mark.embedded  # the row lock is SQLite's BEGIN IMMEDIATE there
 def test_the_ports_that_have_not_answered_are_reminded_once_a_day(
     demo_users: dict[str, User], pubs: dict[str, Publication], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -330,6 +332,7 @@ def _build(row: Publication) -> Publication:
     return services.build_publication(row.pk, builder=parts)
 
 
+@pytest.mark.embedded  # the row lock is SQLite's BEGIN IMMEDIATE there
 def test_a_reopened_and_rebuilt_month_is_a_new_edition_that_says_what_changed(
     demo_users: dict[str, User], enqueued: list[int], settings: Any
 ) -> None:
