@@ -46,3 +46,11 @@ class ReportCategory(models.TextChoices):
     PROBLEM = "problem", _("存在问题")
     GOOD_PRACTICE = "good_practice", _("经验做法")
     POLICY = "policy", _("出台政策")
+
+
+class SignoffState(models.TextChoices):
+    """A port's month after it closes (issue 20): not yet answered, signed off, or a problem noted."""
+
+    OPEN = "open", _("尚未确认")
+    SIGNED = "signed", _("已确认")
+    PROBLEM = "problem", _("反馈问题")

@@ -30,6 +30,7 @@ from provincial.choices import (
     PublicationStatus,
     ReportCategory,
     RosterCategory,
+    SignoffState,
     UnitKind,
 )
 
@@ -332,13 +333,18 @@ NATIONAL_SCOPE = "NATIONAL"  # the `scope_key` of the national office's own publ
 class PublicationQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any) -> Self:
         """National: every publication. A port administrator: those of the ports inside its scope (a
-        province port sees its city ports' too); the national publication only national users."""
+        province port sees its city ports' too) and the national monthly publications the national office
+        has released (the revision released: a rebuild is hidden until it is released again); other national
+        publications only national users."""
         scope = scope_of(user)
         if scope.everything:
             return self.all()
         if not scope.has_regions:
             return self.none()
-        return self.filter(unit__in=ManagementUnit.objects.visible_to(user))
+        released = models.Q(
+            scope_key=NATIONAL_SCOPE, kind=PublicationKind.MONTHLY, released_revision=models.F("revision")
+        )
+        return self.filter(models.Q(unit__in=ManagementUnit.objects.visible_to(user)) | released)
 
 
 class Publication(models.Model):
@@ -384,6 +390,14 @@ class Publication(models.Model):
     built_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
     notified_at = models.DateTimeField(_("通知时间"), null=True, blank=True)
     requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The national monthly publication is released to the ports only by the national office's action
+    # (`provincial.publications.signoff.release`): the revision released, when and by whom. A rebuild makes
+    # a new revision, which is not released until the office releases it again.
+    released_revision = models.PositiveSmallIntegerField(_("已发布版次"), null=True, blank=True)
+    released_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
+    released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
@@ -434,6 +448,64 @@ class Publication(models.Model):
             return self.edition
         match = re.search(r"-r(\d+)-[0-9a-f]{8}\.", getattr(self, f"{ext}_file", "") or "")
         return max(1, int(match.group(1))) if match else self.edition
+
+    @property
+    def is_released(self) -> bool:
+        """The national publication of this revision was released by the national office."""
+        return self.released_revision is not None and self.released_revision == self.revision
+
+
+# ---------------------------------------------------------------------------------------------
+# Months signed off: a port reviews its month's figures and signs them off or notes a problem (issue 20)
+
+
+class MonthSignoffQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any) -> Self:
+        """National: every port's month. A port administrator: the months of the ports inside its scope (a
+        province sees its city ports' too; only its own may be signed, `signoff.sign_off` checks)."""
+        scope = scope_of(user)
+        if scope.everything:
+            return self.all()
+        if not scope.has_regions:
+            return self.none()
+        return self.filter(unit__in=ManagementUnit.objects.visible_to(user))
+
+
+class MonthSignoff(models.Model):
+    """One port's answer for one closed month: open (not yet), signed off (the edition it signed), or a
+    problem noted. Only the national office reopens a signed month, with a reason; the audit log keeps every
+    step. State changes go through `provincial.publications.signoff` only."""
+
+    unit = models.ForeignKey(
+        ManagementUnit, on_delete=models.PROTECT, related_name="signoffs", verbose_name=_("管理端口")
+    )
+    period = models.DateField(_("月份"), help_text=_("该月 1 日"))
+    state = models.CharField(_("确认状态"), max_length=10, choices=SignoffState.choices, default=SignoffState.OPEN)
+    note = models.TextField(_("说明"), blank=True, max_length=2000)
+    edition = models.PositiveSmallIntegerField(_("确认的版次"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reopened_at = models.DateTimeField(_("重新打开时间"), null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reopen_reason = models.TextField(_("重新打开的理由"), blank=True, max_length=1000)
+    reopen_count = models.PositiveSmallIntegerField(_("重新打开次数"), default=0)
+    reminded_on = models.DateField(_("最近提醒日期"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MonthSignoffQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("月度数据确认")
+        verbose_name_plural = _("月度数据确认")
+        ordering = ["-period", "unit__code"]
+        constraints = [models.UniqueConstraint(fields=["unit", "period"], name="one_signoff_per_port_month")]
+
+    def __str__(self) -> str:
+        return f"{self.unit.name} · {self.period:%Y-%m} · {self.get_state_display()}"
 
 
 def _statement_token() -> str:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from provincial.views import applications as apps
-from provincial.views import dashboard, publications, reports
+from provincial.views import dashboard, publications, reports, signoff
 
 urlpatterns = [
     path("", dashboard.NationalHomeView.as_view(), name="home"),
@@ -20,6 +20,11 @@ urlpatterns = [
     path("publications/progress/", publications.PublicationProgressView.as_view(), name="publications_progress"),
     path("publications/rebuild/", publications.RebuildView.as_view(), name="publications_rebuild"),
     path("publications/yearend/", publications.YearendView.as_view(), name="publications_yearend"),
+    path("months/", signoff.NationalMonthsView.as_view(), name="months"),
+    path("months/export/", signoff.NationalMonthsExportView.as_view(), name="months_export"),
+    path("months/remind/", signoff.RemindView.as_view(), name="months_remind"),
+    path("months/release/", signoff.ReleaseView.as_view(), name="months_release"),
+    path("months/<str:month>/<str:code>/reopen/", signoff.ReopenView.as_view(), name="month_reopen"),
     path("reports/", reports.NationalReportListView.as_view(), name="reports"),
     path("reports/export/", reports.NationalReportExportView.as_view(), name="reports_export"),
     path("reports/typical/", reports.TypicalCasesView.as_view(), name="reports_typical"),

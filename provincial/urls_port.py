@@ -3,7 +3,7 @@ with `?port=<code>` for one port)."""
 
 from django.urls import path
 
-from provincial.views import analysis, dashboard, publications, reports
+from provincial.views import analysis, dashboard, publications, reports, signoff
 
 urlpatterns = [
     path("", dashboard.PortHomeView.as_view(), name="home"),
@@ -24,6 +24,9 @@ urlpatterns = [
         publications.PublicationDownloadView.as_view(),
         name="publication_download",
     ),
+    path("months/<str:month>/", signoff.PortMonthView.as_view(), name="month"),
+    path("months/<str:month>/sign/", signoff.PortSignView.as_view(), name="month_sign"),
+    path("months/<str:month>/problem/", signoff.PortProblemView.as_view(), name="month_problem"),
     path("reports/", reports.PortReportListView.as_view(), name="reports"),
     path("reports/export/", reports.PortReportExportView.as_view(), name="reports_export"),
     path("reports/new/", reports.ReportNewView.as_view(), name="report_new"),

@@ -190,13 +190,14 @@ def edition_rows(figures: dict[str, Any]) -> list[list[Any]]:
 
 
 def _changes_sheet(workbook: Any, figures: dict[str, Any]) -> None:
-    """更正说明: every figure a rebuild changed, before and after (only when something changed)."""
+    """更正说明: every figure a rebuild changed, before and after and by how much (only when something changed;
+    a snapshot stamped before the difference was recorded has none)."""
     if figures.get("changes"):
         _sheet(
             workbook,
             _("更正说明"),
-            [_("项目"), _("上一版"), _("本版")],
-            ([c["item"], c["before"], c["after"]] for c in figures["changes"]),
+            [_("项目"), _("上一版"), _("本版"), _("增减")],
+            ([c["item"], c["before"], c["after"], c.get("delta", "")] for c in figures["changes"]),
         )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef
@@ -371,8 +371,26 @@ def changes_since(previous: dict[str, Any] | None, current: dict[str, Any]) -> l
     for key in [*before, *(k for k in after if k not in before)]:
         old, new = before.get(key, (None, None)), after.get(key, (None, None))
         if old[1] != new[1]:
-            rows.append({"item": str(new[0] or old[0]), "before": old[1], "after": new[1]})
+            rows.append(
+                {"item": str(new[0] or old[0]), "before": old[1], "after": new[1], "delta": change_by(old[1], new[1])}
+            )
     return rows
+
+
+def change_by(before: Any, after: Any) -> str:
+    """By how much a figure changed, signed ("+3", "-1.50"); "" when either side is not a number (a product's
+    name in the month's list, a figure that appeared or disappeared)."""
+    if isinstance(before, bool) or isinstance(after, bool):
+        return ""
+    try:
+        old, new = Decimal(str(before)), Decimal(str(after))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    if before is None or after is None or not (old.is_finite() and new.is_finite()):
+        return ""
+    delta = new - old
+    text = str(delta)
+    return text if delta < 0 else f"+{text}"
 
 
 def stamp(figures: dict[str, Any], *, revision: int, previous: dict[str, Any] | None) -> dict[str, Any]:

@@ -60,6 +60,7 @@ from patent_platform.concurrency import Conflict
 from patent_platform.roles import require_role
 from provincial.choices import PublicationKind, PublicationStatus
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
+from provincial.publications import signoff
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +173,17 @@ def request_rebuild(
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     period = normalize_period(kind, period)
     _check_period(kind, period)
+    # a month a port signed off keeps the edition it signed: reopen it first (with a reason; issue 20)
+    signed = signoff.signed_units(period) if kind == PublicationKind.MONTHLY else set()
     if all_ports:
         # the rows whose rebuild someone asked for and no build has started yet: already on their way
         existing = Publication.objects.select_for_update().filter(kind=kind, period=period)
         waiting = {r.pk for r in existing if _waiting(r)}
         ensure_publications(kind, period)
         rows = list(Publication.objects.select_for_update().filter(kind=kind, period=period).order_by("scope_key"))
+        rows = [r for r in rows if r.unit_id not in signed]
+        if not rows:
+            raise PublicationError(_("各端口均已确认该月数据：须先重新打开，才能重新生成。"), code="signed")
         rows = [r for r in rows if r.pk not in waiting]
         if not rows:
             raise RebuildConflict(
@@ -185,6 +191,12 @@ def request_rebuild(
             )
     else:
         scope_key = unit.code if unit is not None else NATIONAL_SCOPE
+        if unit is not None and unit.pk in signed:
+            raise PublicationError(
+                _("“%(unit)s”已确认该月数据（签收）。须先由国家局说明理由重新打开，才能重新生成。")
+                % {"unit": unit.name},
+                code="signed",
+            )
         row = Publication.objects.select_for_update().filter(kind=kind, period=period, scope_key=scope_key).first()
         if row is None:
             if unit is not None and not unit.is_open:

@@ -43,8 +43,8 @@ from patent_platform.i18n import localized_name
 from patent_platform.params import YEAR_MAX
 from patent_platform.scoping import scope_of
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
-from provincial.choices import PublicationKind, PublicationStatus
-from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
+from provincial.choices import PublicationKind, PublicationStatus, SignoffState
+from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
 from provincial.publications import services
 
 PUBLICATION_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
@@ -130,6 +130,18 @@ class PublicationScopeMixin(ScopedViewMixin):
         return choices
 
 
+def mark_signoffs(user: Any, monthly: list[Publication]) -> None:
+    """Each port's monthly publication gets `signoff_state` (its month's answer: open, signed, problem) for the
+    list's 确认 column (the national publication gets None: the ports do not sign it)."""
+    periods = {p.period for p in monthly if p.unit_id}
+    found = {
+        (s.unit_id, s.period): s.state
+        for s in MonthSignoff.objects.visible_to(user).filter(period__in=periods).only("unit_id", "period", "state")
+    }
+    for p in monthly:
+        p.signoff_state = found.get((p.unit_id, p.period), SignoffState.OPEN) if p.unit_id else None
+
+
 class PortPublicationsView(PublicationScopeMixin, ScopedTemplateView):
     template_name = "provincial/publications/port.html"
 
@@ -145,13 +157,15 @@ class PortPublicationsView(PublicationScopeMixin, ScopedTemplateView):
         choices = self.port_choices()
         shown = unit or getattr(getattr(self.request.user, "port_membership", None), "unit", None)
         title = _("全国") if code == NATIONAL_SCOPE else (localized_name(shown) if shown else "")
+        monthly = [p for p in rows if p.kind == PublicationKind.MONTHLY]
+        mark_signoffs(self.request.user, monthly)
         context.update(
             port_code=code,
             port_choices=choices,
             show_filter=len(choices) > 1,
             show_owner=not code and len(choices) > 1,
             title=title,
-            monthly=[p for p in rows if p.kind == PublicationKind.MONTHLY],
+            monthly=monthly,
             yearend=[p for p in rows if p.kind == PublicationKind.YEAREND],
             export_url=reverse("port:publications_export") + (f"?{urlencode({'port': code})}" if code else ""),
             is_national=self.request.user.role == Role.NATIONAL_ADMIN,

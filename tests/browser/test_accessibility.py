@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from evaluation.models import Assignment, BenchmarkSet, Candidate, MethodVersion, Round
 from filings.choices import FilingStatus
 from filings.models import ProductVersion
+from patent_platform.clock import previous_month
 from patent_platform.models import User
 from provincial.models import ProgressReport
 from provincial.statements import issue_statement
@@ -95,7 +96,7 @@ ROLES: dict[str, list[str]] = {
         "/certification/certificates/",
         "/statements/",
     ],
-    "shenzhen@example.cn": ["/port/", "/port/products/", "/port/publications/", "/port/analysis/"],
+    "shenzhen@example.cn": ["/port/", "/port/products/", "/port/publications/", "/port/analysis/", "/port/months/{month}/"],
     "national@example.cn": [
         "/national/",
         "/national/applications/",
@@ -103,6 +104,8 @@ ROLES: dict[str, list[str]] = {
         "/national/reports/",
         "/national/reports/{report}/",
         "/national/publications/",
+        "/national/months/",
+        "/national/months/remind/",
         "/national/verification-clients/",
         "/filing-settings/",
         "/checks/settings/",
@@ -144,6 +147,7 @@ def demo_objects() -> dict[str, str]:
         "benchmark_set": str(BenchmarkSet.objects.earliest("pk").pk),
         "assignment": str(Assignment.objects.filter(expert__email="expert1@example.cn").earliest("pk").pk),
         "account": str(User.objects.get(email="ent-gz@example.cn").pk),
+        "month": f"{previous_month():%Y-%m}",
     }
 
 

@@ -218,6 +218,40 @@ def _reminder(users: dict[str, User]) -> None:
     assert schedule.send_reminders(workflow.china_today())
 
 
+def _month_publications() -> None:
+    from tests.provincial.test_publication_views import make_publication
+
+    for code in ("440000", "440300", "330000", "NATIONAL"):
+        make_publication(code)
+
+
+def _month_reminder(users: dict[str, User]) -> None:
+    from provincial.publications import signoff
+
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
+        _month_publications()
+    signoff.remind(user=users["national"], period=publications.previous_month())
+
+
+def _month_reopened(users: dict[str, User]) -> None:
+    from provincial.models import ManagementUnit
+    from provincial.publications import signoff
+
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
+        _month_publications()
+    unit = ManagementUnit.objects.get(code="440300")
+    signoff.sign_off(user=users["shenzhen"], unit=unit, period=publications.previous_month(), edition=1)
+    signoff.reopen(user=users["national"], unit=unit, period=publications.previous_month(), reason="审核时间更正")
+
+
+def _national_released(users: dict[str, User]) -> None:
+    from provincial.publications import signoff
+
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
+        _month_publications()
+    signoff.release(user=users["national"], period=publications.previous_month(), edition=1)
+
+
 SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "filings.transition": _transition,
     "filings.flag": _flag,
@@ -225,6 +259,9 @@ SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "evaluation.candidate": _candidate,
     "evaluation.expert_invitation": _expert,
     "provincial.publication": _publication,
+    "provincial.month_reminder": _month_reminder,
+    "provincial.month_reopened": _month_reopened,
+    "provincial.national_released": _national_released,
     "provincial.report_submitted": _report,
     "provincial.report_comment": _comment,
     "provincial.application_receipt": _receipt,

@@ -192,7 +192,7 @@ def test_a_correction_of_the_month_shows_in_the_next_edition(reference: None) ->
     assert changed["通过备案产品"] == (2, 1)
     assert changed["本月新增通过备案产品"] == (2, 1)
     sheets = workbook_cells(second)
-    assert ("通过备案产品", 2, 1) in sheets["更正说明"]
+    assert ("通过备案产品", 2, 1, "-1") in sheets["更正说明"]
     assert ("与上一版相比", "3 项数据有更正，见“更正说明”") in sheets["概况"] or any(
         r[0] == "与上一版相比" and "更正说明" in r[1] for r in sheets["概况"]
     )

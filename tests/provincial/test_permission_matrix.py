@@ -305,6 +305,64 @@ MATRIX: dict[str, list[Probe]] = {
         ),
         Probe(only(NATIONAL_ONLY, national=400), method="post", label="POST empty form"),
     ],
+    # months signed off (issue 20): a port answers for its own month only; the national office's page and actions
+    "port:month": [
+        Probe(admins(national=Redirect("/national/months/")), kwargs={"month": "last_month"}),
+        Probe(only(IN_SZ), kwargs={"month": "last_month"}, query={"port": "440300"}, label="port=深圳"),
+        Probe(only(IN_HZ), kwargs={"month": "last_month"}, query={"port": "330100"}, label="port=杭州"),
+        Probe(only(IN_GD), kwargs={"month": "last_month"}, query={"port": "440000"}, label="port=广东"),
+        Probe(only(()), kwargs={"month": "this_month"}, label="a month not ended"),
+    ],
+    "port:month_sign": [
+        Probe(
+            only(("shenzhen",), Redirect("/port/months/{last_month}/")),
+            method="post",
+            kwargs={"month": "last_month"},
+            data={"port": "440300", "edition": "1"},
+            label="深圳's month",
+        ),
+        Probe(only(PORTS, 400), method="post", kwargs={"month": "last_month"}, label="POST own month, no edition"),
+    ],
+    "port:month_problem": [
+        Probe(
+            only(("guangdong",), Redirect("/port/months/{last_month}/")),
+            method="post",
+            kwargs={"month": "last_month"},
+            data={"port": "440000", "edition": "1", "note": "广州市少计 1 件。"},
+            label="广东's month",
+        ),
+    ],
+    "national:months": [
+        Probe(only(NATIONAL_ONLY)),
+        Probe(only(NATIONAL_ONLY, national=400), query={"period": "2025-13"}, label="bad month"),
+    ],
+    "national:months_export": [Probe(only(NATIONAL_ONLY))],
+    "national:months_remind": [
+        Probe(only(NATIONAL_ONLY), query={"period": f"{previous_month():%Y-%m}"}, label="confirmation page"),
+        Probe(
+            only(NATIONAL_ONLY, national=Redirect("/national/months/")),
+            method="post",
+            data={"period": f"{previous_month():%Y-%m}"},
+        ),
+    ],
+    "national:months_release": [
+        Probe(
+            only(NATIONAL_ONLY, national=Redirect("/national/months/")),
+            method="post",
+            data={"period": f"{previous_month():%Y-%m}", "edition": "1"},
+        ),
+        Probe(only(NATIONAL_ONLY, national=400), method="post", label="POST empty form"),
+    ],
+    "national:month_reopen": [
+        Probe(only(NATIONAL_ONLY), kwargs={"month": "last_month", "code": "sz_code"}),
+        Probe(
+            only(NATIONAL_ONLY, national=400),
+            method="post",
+            kwargs={"month": "last_month", "code": "sz_code"},
+            data={"reason": "更正"},
+            label="POST a month not signed",
+        ),
+    ],
     # progress reports (工作报送)
     "port:reports": [Probe(admins(national=Redirect("/national/reports/")))],
     "port:reports_export": [Probe(admins())],
@@ -591,6 +649,7 @@ def _build_world() -> dict[str, Any]:
         pks[f"{key}_uscc"] = objects[f"{key}_filing_unit"].uscc
     pks["sz_token"], pks["missing_token"] = objects["sz_statement"].token, "0" * 32
     pks["this_month"], pks["future_month"] = china_today().strftime("%Y-%m"), f"{china_today().year + 1}-01"
+    pks["last_month"], pks["sz_code"] = f"{previous_month():%Y-%m}", "440300"
     pks["missing_pk"] = max(pks["js_application"], pks["sc_application"]) + 1000
     pks.update({"xlsx": "xlsx", "pdf": "pdf", "docx": "docx"})  # the download's `ext` kwarg
     return {"users": users, "objects": objects, "pks": pks}
