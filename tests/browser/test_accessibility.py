@@ -96,7 +96,13 @@ ROLES: dict[str, list[str]] = {
         "/certification/certificates/",
         "/statements/",
     ],
-    "shenzhen@example.cn": ["/port/", "/port/products/", "/port/publications/", "/port/analysis/", "/port/months/{month}/"],
+    "shenzhen@example.cn": [
+        "/port/",
+        "/port/products/",
+        "/port/publications/",
+        "/port/analysis/",
+        "/port/months/{month}/",
+    ],
     "national@example.cn": [
         "/national/",
         "/national/applications/",
