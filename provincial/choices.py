@@ -46,3 +46,10 @@ class ReportCategory(models.TextChoices):
     PROBLEM = "problem", _("存在问题")
     GOOD_PRACTICE = "good_practice", _("经验做法")
     POLICY = "policy", _("出台政策")
+
+
+class FollowUpKind(models.TextChoices):
+    """What a port sends to an enterprise on a roster that has not filed (provincial/followup.py)."""
+
+    REMINDER = "reminder", _("提醒备案")
+    INVITATION = "invitation", _("邀请注册备案")
