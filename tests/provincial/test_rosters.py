@@ -289,7 +289,13 @@ def test_template_download_then_upload_as_national(users: dict[str, User]) -> No
     template = client.get(reverse("rosters:template"))
     assert template.status_code == 200
     book = load_workbook(BytesIO(template.content))
-    assert [c.value for c in book.worksheets[0][1]] == ["统一社会信用代码", "企业名称"]
+    assert [c.value for c in book.worksheets[0][1]] == [
+        "统一社会信用代码",
+        "企业名称",
+        "联系人",
+        "联系电话",
+        "电子邮箱",
+    ]
     book.worksheets[0].append([NANHAI, "佛山南海示例有限公司"])
     book.worksheets[0].append([BINJIANG.lower(), "  杭州滨江示例有限公司 "])  # normalised
     buffer = BytesIO()
@@ -341,7 +347,7 @@ def test_unknown_region_code_falls_back_to_its_province_or_is_an_error(users: di
     entry = RosterEntry.objects.get(uscc=odd)
     assert (entry.province_code, entry.city_code, entry.county_code) == ("440000", "", "")
     nowhere = build_uscc(region_code="990101", org_body="MA5UP010")
-    answer = upload(client_for(users["national"]), xlsx([[nowhere, "无法确定地区的企业"]]))
+    answer = upload(client_for(users["national"]), xlsx([[nowhere, "无法确定地区的企业"]]), year=china_today().year - 1)
     assert [(e.row, "不在 GB/T 2260" in e.message) for e in row_errors(answer)] == [(2, True)]
 
 
