@@ -568,7 +568,15 @@ def test_missing_export_contents(
         reverse("rosters:missing_export"), {"category": RosterCategory.NATIONAL_ADVANTAGE}
     )
     rows = sheet_rows(answer)
-    assert rows[0] == (
+    assert rows[0][8:] == (
+        "名单联系人",
+        "名单联系电话",
+        "名单电子邮箱",
+        "最近提醒时间",
+        "最近提醒方式",
+        "提醒后注册时间",
+    )
+    assert rows[0][:8] == (
         "统一社会信用代码",
         "企业名称",
         "所属地区",
@@ -580,7 +588,9 @@ def test_missing_export_contents(
     )
     by_uscc = {row[0]: row for row in rows[1:]}
     assert set(by_uscc) == GD_UNFILED
-    assert by_uscc[FOSHAN] == (
+    # the roster's contact of the demo, and no follow-up yet
+    assert by_uscc[FOSHAN][8:] == ("冯示例", "138-0000-0101", "fengshili@foshan-demo.example.cn", None, None, None)
+    assert by_uscc[FOSHAN][:8] == (
         FOSHAN,
         "佛山禅城示例精密机械有限公司",
         "广东省佛山市禅城区",
