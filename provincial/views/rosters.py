@@ -1,9 +1,11 @@
-"""Target rosters (namespace `rosters`, under /rosters/): upload, list, delete, coverage, the not-filed list.
+"""Target rosters (namespace `rosters`, under /rosters/): upload, list, delete, coverage, the not-filed list, and
+following it up (reminders and invitations with a confirm step, their history, completeness by month:
+provincial/followup.py).
 
 National and port administrators only; every other role answers 404, like data out of scope. Every
 figure and list goes through `provincial.rosters` (itself on `visible_to`), and every table exports to
-Excel through the same selectors. The not-filed list shows the registered enterprises' contacts in full:
-chasing those enterprises is what the list is for.
+Excel through the same selectors. The not-filed list shows the roster contacts and the registered enterprises'
+contacts in full: chasing those enterprises is what the list is for.
 """
 
 from __future__ import annotations

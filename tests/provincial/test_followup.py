@@ -50,7 +50,7 @@ from tests.provincial.test_rosters import (
     xlsx,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the day constraint, subqueries and dates on both engines
 
 CONTACT_HEADERS = ("统一社会信用代码", "企业名称", "联系人", "联系电话", "电子邮箱")
 

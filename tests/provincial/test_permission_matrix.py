@@ -274,6 +274,21 @@ MATRIX: dict[str, list[Probe]] = {
     "rosters:coverage_export": by_roster(),
     "rosters:missing": by_roster(),
     "rosters:missing_export": by_roster(),
+    # following up (provincial/followup.py): the confirm step for an enterprise of the 深圳 roster, seen by the
+    # ports whose area holds 深圳; a POST without a selection goes back to the list with a message
+    "rosters:follow_up": [
+        Probe(
+            only(IN_SZ),
+            method="post",
+            data={"uscc": build_uscc(region_code="440306", org_body="MA5PM001"), "kind": "invitation"},
+            label="confirm step, 深圳 enterprise",
+        ),
+        Probe(admins(Redirect("/rosters/missing/")), method="post", data={"kind": "reminder"}, label="nothing ticked"),
+    ],
+    "rosters:follow_ups": [Probe(admins())],
+    "rosters:follow_ups_export": [Probe(admins())],
+    "rosters:completeness": [Probe(admins()), Probe(admins(), query={"by": "port"}, label="by port")],
+    "rosters:completeness_export": [Probe(admins()), Probe(admins(), query={"by": "port"}, label="by port")],
     # monthly publications and year-end evaluations (the download's `ext` is looked up in `world` too)
     "port:publications": narrowed(admins(national=Redirect("/national/publications/"))),
     "port:publications_export": narrowed(admins()),
