@@ -58,11 +58,17 @@ VERSION_FIELDS = (
 
 @transaction.atomic
 def register_enterprise(
-    *, user_data: Mapping[str, Any], unit_data: Mapping[str, Any], email_confirmed_via: str = ""
+    *,
+    user_data: Mapping[str, Any],
+    unit_data: Mapping[str, Any],
+    email_confirmed_via: str = "",
+    invited: bool = False,
 ) -> tuple[User, FilingUnit]:
     """A new enterprise user registers its filing unit and becomes its manager. `email_confirmed_via`: the address
     is proven already (an identity provider asserted it verified: filings/oidc.py), no confirmation mail; a
-    password of None leaves the account without one (it logs in through its identity provider)."""
+    password of None leaves the account without one (it logs in through its identity provider). `invited`: the
+    registration came through a port's invitation link for this USCC (filings/invitations.py; the audit says so,
+    nothing else changes)."""
     try:
         uscc = validate_uscc(unit_data["uscc"])
     except ValidationError as exc:
@@ -91,7 +97,8 @@ def register_enterprise(
     unit.save()
     UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
     forget_scope(user)
-    audit.audit_event(action=AuditAction.CREATE, obj=unit, actor=user, message="registration")
+    message = "registration through an invitation link" if invited else "registration"
+    audit.audit_event(action=AuditAction.CREATE, obj=unit, actor=user, message=message)
     # The unit starts unverified (filings/identity.py: drafts yes, submissions no) and the account unconfirmed
     # (patent_platform/confirmation.py: it signs in, and can do nothing until the link of this mail is opened).
     if email_confirmed_via:

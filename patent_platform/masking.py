@@ -7,8 +7,10 @@ Who sees contacts in full, place by place (README "Who sees what" and docs/SECUR
 - the port's and the national dashboards' unit lists and their exports, and the filing-unit API
   (`/api/v1/enterprises/`) for port and national administrators: masked (a statistics list, nobody calls
   from it); in full in the API for the unit's own users and the reviewers;
-- the not-filed follow-up list of a roster and its export: in full for port and national administrators
-  (its purpose is to contact the enterprises); the export's audit record says `personal_data: true`;
+- the not-filed follow-up list of a roster and its export (the unit contacts and the roster contacts): in full
+  for port and national administrators (its purpose is to contact the enterprises); the export's audit record
+  says `personal_data: true`; the confirm page of a reminder and the follow-up history show addresses masked
+  (a `FollowUp` keeps them masked only); roster contacts in the admin site: masked;
 - port contacts: in full on the port's own page, on a port's page and on an application's page of the
   national office (they act on them); masked in the national list of ports and in the exports of ports
   and applications;

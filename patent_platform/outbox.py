@@ -55,6 +55,8 @@ KINDS: dict[str, Any] = {
     "provincial.application_returned": _("端口开通申请退回"),
     "provincial.application_approved": _("端口开通申请通过"),
     "provincial.port_admin_invitation": _("端口管理员设置密码"),
+    "provincial.follow_up_reminder": _("管理端口提醒名单企业备案"),
+    "provincial.invitation": _("管理端口邀请名单企业注册备案"),
     "accounts.password_reset": _("安全管理员重置密码"),
     "accounts.password_forgotten": _("找回密码（用户自助）"),
     "accounts.recovery_code_used": _("使用了双因素认证恢复码"),

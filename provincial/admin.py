@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from patent_platform.admin import DutyAdminMixin, MaskedContactsAdminMixin
 from provincial.models import (
+    FollowUp,
     ManagementUnit,
     PortApplication,
     PortContact,
@@ -87,7 +88,17 @@ class RosterAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RosterEntry)
-class RosterEntryAdmin(ReadOnlyAdmin):
-    list_display = ["name", "uscc", "roster", "province_code", "city_code"]
+class RosterEntryAdmin(MaskedContactsAdminMixin, ReadOnlyAdmin):
+    masked_fields = ("contact_name", "contact_phone", "contact_email")
+    list_display = ["name", "uscc", "roster", "province_code", "city_code", "contact_phone", "contact_email"]
     list_filter = ["roster__category"]
     search_fields = ["name", "uscc"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    """Reminders and invitations sent to roster enterprises (the addresses are stored masked)."""
+
+    list_display = ["sent_at", "kind", "uscc", "name", "port", "recipients_masked"]
+    list_filter = ["kind"]
+    search_fields = ["=uscc", "name"]

@@ -54,3 +54,10 @@ class SignoffState(models.TextChoices):
     OPEN = "open", _("尚未确认")
     SIGNED = "signed", _("已确认")
     PROBLEM = "problem", _("反馈问题")
+
+
+class FollowUpKind(models.TextChoices):
+    """What a port sends to an enterprise on a roster that has not filed (provincial/followup.py)."""
+
+    REMINDER = "reminder", _("提醒备案")
+    INVITATION = "invitation", _("邀请注册备案")

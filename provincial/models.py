@@ -26,6 +26,7 @@ from patent_platform.models import Region
 from patent_platform.scoping import ScopedQuerySet, scope_of
 from provincial.choices import (
     ApplicationStatus,
+    FollowUpKind,
     PublicationKind,
     PublicationStatus,
     ReportCategory,
@@ -283,6 +284,15 @@ class RosterUpload(Job):
     roster = models.ForeignKey(
         Roster, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("导入的名单")
     )
+    merge_into = models.ForeignKey(
+        Roster,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("合并到名单"),
+        help_text=_("上传人确认合并到同一端口、类别和年度的已有名单"),
+    )
     entry_count = models.PositiveIntegerField(_("企业数"), default=0)
 
     objects = RosterUploadQuerySet.as_manager()
@@ -310,6 +320,11 @@ class RosterEntry(models.Model):
     province_code = models.CharField(max_length=6, db_index=True)
     city_code = models.CharField(max_length=6, blank=True, db_index=True)
     county_code = models.CharField(max_length=6, blank=True, db_index=True)
+    # the roster's contact for following the enterprise up; personal data, stored encrypted
+    # (patent_platform/fieldcrypto.py), optional in the file (docs/PORTS.md)
+    contact_name = EncryptedCharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = EncryptedCharField(_("联系电话"), max_length=30, blank=True)
+    contact_email = EncryptedEmailField(_("电子邮箱"), blank=True)
 
     objects = RosterEntryQuerySet.as_manager()
 
@@ -321,6 +336,52 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.uscc})"
+
+
+class FollowUpQuerySet(ScopedQuerySet):
+    region_prefix = ""
+
+
+class FollowUp(models.Model):
+    """One reminder or invitation a port (or the national office) sent to an enterprise on a roster that has
+    not filed (provincial/followup.py). The enterprise's region (from its USCC, as on the roster) scopes it:
+    every port whose area contains the enterprise sees who reminded it and when. At most one per enterprise
+    and China day, whoever sends it (the constraint)."""
+
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, db_index=True)
+    name = models.CharField(_("企业名称"), max_length=200)
+    province_code = models.CharField(max_length=6, db_index=True)
+    city_code = models.CharField(max_length=6, blank=True, db_index=True)
+    county_code = models.CharField(max_length=6, blank=True, db_index=True)
+    kind = models.CharField(_("类型"), max_length=20, choices=FollowUpKind.choices)
+    port = models.ForeignKey(
+        ManagementUnit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        verbose_name=_("发送端口"),
+        help_text=_("为空表示国家局发送"),
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("发送人")
+    )
+    sent_at = models.DateTimeField(_("发送时间"), db_index=True)
+    sent_on = models.DateField(_("发送日期（北京时间）"))
+    # the addresses written to, masked (patent_platform/masking.py): what the list shows, and no plaintext kept
+    recipients_masked = models.CharField(_("收件地址（已脱敏）"), max_length=500)
+    recipient_count = models.PositiveSmallIntegerField(_("收件人数"), default=1)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("督促备案记录")
+        verbose_name_plural = _("督促备案记录")
+        ordering = ["-sent_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["uscc", "sent_on"], name="follow_up_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.name} · {self.sent_on}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ import datetime as dt
 import io
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -39,14 +40,22 @@ from patent_platform.i18n import localized_name
 from patent_platform.models import Region
 from patent_platform.roles import has_role
 from patent_platform.scoping import Scope
+from patent_platform.validators import validate_contact_phone
 from provincial.choices import RosterCategory, UnitKind
 from provincial.models import ManagementUnit, PortMembership, Roster, RosterEntry, RosterUpload
 
 HEADER_USCC = "统一社会信用代码"
 HEADER_NAME = "企业名称"
+HEADER_CONTACT = "联系人"
+HEADER_PHONE = "联系电话"
+HEADER_EMAIL = "电子邮箱"
+# The contact columns are optional (a file of the old two-column template is still accepted), and so is each cell.
 ROSTER_COLUMNS = (
     tabular.Column("uscc", HEADER_USCC, required=True),
     tabular.Column("name", HEADER_NAME, required=True),
+    tabular.Column("contact_name", HEADER_CONTACT, aliases=("联系人姓名",)),
+    tabular.Column("contact_phone", HEADER_PHONE, aliases=("电话", "手机", "联系方式")),
+    tabular.Column("contact_email", HEADER_EMAIL, aliases=("邮箱", "联系邮箱", "E-mail", "Email")),
 )
 MAX_ROWS = 50_000
 FIRST_YEAR = 2000
@@ -57,7 +66,7 @@ ROSTER_ADMINS = frozenset({Role.NATIONAL_ADMIN, Role.PORT_ADMIN})
 # Parsing and saving
 
 
-RowError = tabular.Problem  # (row, column, message): the column is always "" (a roster's errors are per row)
+RowError = tabular.Problem  # (row, column, message): "" for the row's USCC and name, the header for a contact cell
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,9 @@ class ParsedEntry:
     province_code: str
     city_code: str
     county_code: str
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
 
 
 class RosterImportError(Exception):
@@ -88,11 +100,15 @@ def build_template() -> bytes:
     """The Excel template: one sheet with the two header cells, and a sheet explaining them."""
     template = tabular.TemplateBook(_("名单"))
     template.header(ROSTER_COLUMNS, styled=False)
-    template.column(1, width=24)
-    template.column(2, width=40)
+    for number, width in ((1, 24), (2, 40), (3, 14), (4, 18), (5, 30)):
+        template.column(number, width=width)
     notes = template.sheet(_("说明"), widths={"A": 100})
     for line in (
         _("第一个工作表的第一行为列名：统一社会信用代码、企业名称（列的顺序不限），从第二行起每行一家企业。"),
+        _(
+            "联系人、联系电话、电子邮箱三列可以不填，也可以删去（只有前两列的旧模板仍可上传）；填写时平台校验"
+            "电话（手机号码或带区号的固定电话）和电子邮箱的格式。名单中的邮箱用于向未注册的企业发送注册邀请。"
+        ),
         _("统一社会信用代码为 18 位，平台逐行校验其校验位；同一文件中不能重复。"),
         _("企业所属地区由统一社会信用代码第 3–8 位（登记管理机关行政区划码）确定。"),
         _("管理端口上传的名单只能包含本端口管辖范围内的企业。"),
@@ -162,8 +178,8 @@ def _read_entries(
     for done, (number, values) in enumerate(body, start=1):
         if progress is not None:
             progress.row(done)
-        raw_uscc, name = (tabular.text(v) for v in match.project(values))
-        if not raw_uscc and not name:
+        raw_uscc, name, *contact = (tabular.text(v) for v in match.project(values))
+        if not raw_uscc and not name and not any(contact):
             continue  # a blank line
         if number - 1 > MAX_ROWS:
             problems.add(number, "", _("名单过长：一次最多导入 %(max)s 家企业。") % {"max": MAX_ROWS})
@@ -171,9 +187,33 @@ def _read_entries(
         entry, row_errors = _check_entry(number, raw_uscc, name, known=known, seen=seen, scope=scope)
         for message in row_errors:
             problems.add(number, "", message)
-        if entry is not None:
-            entries.append(entry)
+        checked_contact, contact_errors = check_contact(*contact)
+        for column, message in contact_errors:
+            problems.add(number, column, message)
+        if entry is not None and not contact_errors:
+            entries.append(replace(entry, **checked_contact))
     return entries
+
+
+def check_contact(name: str = "", phone: str = "", email: str = "") -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """A roster row's contact, each cell optional: the cleaned values, and (column header, message) per bad cell."""
+    errors: list[tuple[str, str]] = []
+    name, phone, email = (name or "").strip(), (phone or "").strip(), (email or "").strip()
+    if len(name) > 50:
+        errors.append((HEADER_CONTACT, _("联系人过长：最多 50 个字符。")))
+    if phone:
+        try:
+            phone = validate_contact_phone(phone)
+        except ValidationError as exc:
+            errors.extend((HEADER_PHONE, str(m)) for m in exc.messages)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append((HEADER_EMAIL, _("电子邮箱格式不正确：%(email)s") % {"email": email[:100]}))
+        if len(email) > 254:
+            errors.append((HEADER_EMAIL, _("电子邮箱过长：最多 254 个字符。")))
+    return {"contact_name": name, "contact_phone": phone, "contact_email": email.lower()}, errors
 
 
 def _check_entry(
@@ -249,6 +289,9 @@ def _save_roster(
                 province_code=e.province_code,
                 city_code=e.city_code,
                 county_code=e.county_code,
+                contact_name=e.contact_name,
+                contact_phone=e.contact_phone,
+                contact_email=e.contact_email,
             )
             for e in entries
         ],
@@ -262,6 +305,105 @@ def _save_roster(
         message=f"roster {roster.pk}: {title} ({source_name})",
     )
     return roster
+
+
+class DuplicateRoster(ValidationError):
+    """A roster of the same owner, category and year exists: the upload is refused unless the uploader confirms
+    merging into it (`roster`)."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        super().__init__(
+            _(
+                "已有同一%(owner)s、同一类别和年度的名单“%(title)s”（%(count)s 家企业，%(date)s 上传）。"
+                "同一名单不重复上传：可以确认合并到该名单（每个统一社会信用代码保留一行，新文件中的企业名称"
+                "和联系人覆盖原有的），或取消上传。"
+            )
+            % {
+                "owner": _("端口") if roster.owner_id else _("全国（国家局）"),
+                "title": roster.title,
+                "count": roster.entry_count,
+                "date": timezone.localtime(roster.uploaded_at, clock.CHINA_TZ).date().isoformat(),
+            },
+            code="roster_duplicate",
+        )
+
+
+def duplicate_of(*, owner: ManagementUnit | None, category: str, year: int) -> Roster | None:
+    """The roster an upload would duplicate: the same owner (the same port, or both national), category and
+    year — whatever its title or rows (docs/PORTS.md: one roster per port, category and year; a later file of
+    the same list is merged into it)."""
+    return Roster.objects.filter(owner=owner, category=category, year=year).order_by("id").first()
+
+
+def _check_duplicate(*, owner: ManagementUnit | None, category: str, year: int, merge_into: Roster | None) -> None:
+    existing = duplicate_of(owner=owner, category=category, year=year)
+    if merge_into is not None and (existing is None or merge_into.pk != existing.pk):
+        raise ValidationError(
+            _("要合并的名单已不存在或不是同一端口、类别和年度的名单，请重新上传。"), code="roster_merge_target"
+        )
+    if existing is not None and merge_into is None:
+        raise DuplicateRoster(existing)
+
+
+def _merge_roster(*, roster: Roster, user: Any, source_name: str, entries: Iterable[ParsedEntry]) -> dict[str, int]:
+    """Merge the parsed rows into `roster`: one row per USCC — a USCC already there takes the new name and the
+    contact cells the new file fills in; a new USCC is added. Returns the counts added and updated."""
+    entries = list(entries)
+    roster = Roster.objects.select_for_update().get(pk=roster.pk)
+    existing = {e.uscc: e for e in roster.entries.filter(uscc__in=[p.uscc for p in entries])}
+    added, updated = [], []
+    for parsed in entries:
+        entry = existing.get(parsed.uscc)
+        if entry is None:
+            added.append(
+                RosterEntry(
+                    roster=roster,
+                    uscc=parsed.uscc,
+                    name=parsed.name,
+                    province_code=parsed.province_code,
+                    city_code=parsed.city_code,
+                    county_code=parsed.county_code,
+                    contact_name=parsed.contact_name,
+                    contact_phone=parsed.contact_phone,
+                    contact_email=parsed.contact_email,
+                )
+            )
+            continue
+        entry.name = parsed.name
+        for field in ("contact_name", "contact_phone", "contact_email"):
+            if getattr(parsed, field):
+                setattr(entry, field, getattr(parsed, field))
+        updated.append(entry)
+    RosterEntry.objects.bulk_create(added, batch_size=1000)
+    RosterEntry.objects.bulk_update(
+        updated, ["name", "contact_name", "contact_phone", "contact_email"], batch_size=1000
+    )
+    before = roster.entry_count
+    roster.entry_count = roster.entries.count()
+    roster.save(update_fields=["entry_count"])
+    audit.audit_event(
+        action=AuditAction.UPDATE,
+        obj=roster,
+        actor=user,
+        changes={"entries": [before, roster.entry_count], "added": len(added), "updated": len(updated)},
+        message=f"roster merge ({source_name})",
+    )
+    if added:
+        audit.audit_bulk(
+            action=AuditAction.IMPORT,
+            model=RosterEntry,
+            ids=[e.pk for e in roster.entries.filter(uscc__in=[e.uscc for e in added]).order_by("id")],
+            message=f"roster {roster.pk}: merged from {source_name}",
+        )
+    if updated:
+        audit.audit_bulk(
+            action=AuditAction.UPDATE,
+            model=RosterEntry,
+            ids=[e.pk for e in updated],
+            message=f"roster {roster.pk}: merged from {source_name}",
+        )
+    return {"added": len(added), "updated": len(updated)}
 
 
 def _owner_and_scope(user: Any) -> tuple[ManagementUnit | None, Scope | None]:
@@ -285,27 +427,53 @@ def _checked_fields(category: str, year: int, title: str) -> str:
 
 
 @transaction.atomic
-def import_roster(*, user: Any, category: str, year: int, title: str, file: IO[bytes], source_name: str = "") -> Roster:
+def import_roster(
+    *,
+    user: Any,
+    category: str,
+    year: int,
+    title: str,
+    file: IO[bytes],
+    source_name: str = "",
+    merge: bool = False,
+) -> Roster:
     """Check the file and save the roster with all its entries, or nothing (RosterImportError), at once —
     for commands and tests; the pages upload through `roster_upload_create` and the job runner.
 
     A national administrator uploads a national roster (owner empty); a port administrator uploads
-    its port's roster, whose enterprises must all lie inside the port's scope."""
+    its port's roster, whose enterprises must all lie inside the port's scope. A roster of the same owner,
+    category and year is refused (DuplicateRoster), or with `merge` the file is merged into it."""
     title = _checked_fields(category, year, title)
     owner, scope = _owner_and_scope(user)
+    existing = duplicate_of(owner=owner, category=category, year=year)
+    _check_duplicate(owner=owner, category=category, year=year, merge_into=existing if merge else None)
     entries = parse_roster(file, scope=scope)
+    if existing is not None:
+        _merge_roster(roster=existing, user=user, source_name=source_name, entries=entries)
+        existing.refresh_from_db()
+        return existing
     return _save_roster(
         user=user, owner=owner, category=category, year=year, title=title, source_name=source_name, entries=entries
     )
 
 
-def roster_upload_create(*, user: Any, category: str, year: int, title: str, file: Any) -> RosterUpload:
+def roster_upload_create(
+    *, user: Any, category: str, year: int, title: str, file: Any, merge_into: int | None = None
+) -> RosterUpload:
     """Store an uploaded roster as a queued job (checked and saved by the worker, `run_roster_upload`);
-    the task is enqueued once the job is committed."""
+    the task is enqueued once the job is committed. A roster of the same owner, category and year already
+    there refuses it (DuplicateRoster, naming that roster) unless `merge_into` is that roster's id: the
+    uploader confirmed the merge."""
     from provincial.tasks import run_roster_upload
 
     title = _checked_fields(category, year, title)
     owner, _scope = _owner_and_scope(user)
+    target = None
+    if merge_into is not None:
+        target = Roster.objects.filter(pk=merge_into).first()
+        if target is None:
+            raise ValidationError(_("要合并的名单已不存在，请重新上传。"), code="roster_merge_target")
+    _check_duplicate(owner=owner, category=category, year=year, merge_into=target)
     with transaction.atomic():
         job = RosterUpload(
             original_name=(getattr(file, "name", "") or "roster.xlsx")[-200:],
@@ -314,6 +482,7 @@ def roster_upload_create(*, user: Any, category: str, year: int, title: str, fil
             year=year,
             title=title,
             owner=owner,
+            merge_into=target,
         )
         job.file.save("roster.xlsx", file, save=False)
         job.save()
@@ -327,7 +496,7 @@ class RosterImport(jobs.Importer[RosterUpload]):
 
     model = RosterUpload
     name = "roster upload"
-    related = ("created_by", "owner")
+    related = ("created_by", "owner", "merge_into")
     progress_every = 500
     max_errors = 5000
 
@@ -347,6 +516,20 @@ class RosterImport(jobs.Importer[RosterUpload]):
             raise jobs.JobError(_("上传人已不能上传名单，未导入：%(reason)s") % {"reason": exc}) from exc
         if owner != job.owner:
             raise jobs.JobError(_("上传人已不是该端口的管理员，未导入。"))
+        try:  # again at the moment of saving: another upload may have made the roster meanwhile
+            _check_duplicate(owner=owner, category=job.category, year=job.year, merge_into=job.merge_into)
+        except ValidationError as exc:
+            raise jobs.JobError(" ".join(exc.messages)) from exc
+        if job.merge_into is not None:
+            counts = _merge_roster(roster=job.merge_into, user=user, source_name=job.original_name, entries=rows)
+            roster = Roster.objects.get(pk=job.merge_into_id)
+            merged = _("已合并到名单“%(title)s”：新增 %(added)s 家企业，更新 %(updated)s 家，合并后共 %(count)s 家。")
+            message = merged % {
+                "title": roster.title,
+                "count": roster.entry_count,
+                **counts,
+            }
+            return {"roster": roster, "entry_count": roster.entry_count, "message": message}
         roster = _save_roster(
             user=user,
             owner=owner,
@@ -650,6 +833,7 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
         )
     }
     visible = set(FilingUnit.objects.visible_to(user).filter(uscc__in=usccs).values_list("uscc", flat=True))
+    roster_contacts = roster_contacts_of(user, usccs)
     codes = {c for row in rows for c in (row["province"], row["city"], row["county"]) if c}
     names = dict(Region.objects.filter(code__in=codes).names())
     labels = state_labels()
@@ -679,9 +863,31 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
                 "contact_name": shown.contact_name if shown else "",
                 "contact_phone": shown.contact_phone if shown else "",
                 "contact_email": shown.contact_email if shown else "",
+                **roster_contacts.get(row["uscc"], EMPTY_CONTACT),
             }
         )
     return described
+
+
+EMPTY_CONTACT = {"roster_contact_name": "", "roster_contact_phone": "", "roster_contact_email": ""}
+
+
+def roster_contacts_of(user: Any, usccs: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The roster contact of each enterprise, from the rosters the user sees: per field, the value of the latest
+    roster (by year, then upload) that fills it in. One query."""
+    contacts: dict[str, dict[str, str]] = {}
+    entries = (
+        roster_entries(user)
+        .filter(uscc__in=list(usccs))
+        .order_by("-roster__year", "-roster_id", "-id")
+        .only("uscc", "contact_name", "contact_phone", "contact_email")
+    )
+    for entry in entries:
+        found = contacts.setdefault(entry.uscc, dict(EMPTY_CONTACT))
+        for field in ("contact_name", "contact_phone", "contact_email"):
+            if not found[f"roster_{field}"] and getattr(entry, field):
+                found[f"roster_{field}"] = getattr(entry, field)
+    return contacts
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -698,6 +904,16 @@ DEMO_UNFILED = [
 ]
 
 
+# the roster contacts of the made-up enterprises (obviously fake: example.cn, 138-0000-xxxx), by organisation body
+DEMO_CONTACTS = {
+    "MA5DM001": ("冯示例", "138-0000-0101", "fengshili@foshan-demo.example.cn"),
+    "MA5DM002": ("越示例", "138-0000-0102", "yueshili@yuexiu-demo.example.cn"),
+    "MA5DM003": ("田示例", "0755-8000-0103", "tianshili@futian-demo.example.cn"),
+    "MA2DM004": ("城示例", "138-0000-0104", ""),
+    "MA2DM005": ("海示例", "", "haishili@haishu-demo.example.cn"),
+}
+
+
 @transaction.atomic
 def load_demo_rosters(national_user: Any) -> Roster:
     """A national 国家知识产权优势企业 roster for this year: the three demo enterprises and five made-up
@@ -710,13 +926,19 @@ def load_demo_rosters(national_user: Any) -> Roster:
     if existing is not None:
         return existing
     known = set(Region.objects.values_list("code", flat=True))
-    pairs = list(FilingUnit.objects.filter(name__in=DEMO_FILED).order_by("name").values_list("uscc", "name"))
-    pairs += [(build_uscc(region_code=county, org_body=org), name) for name, county, org in DEMO_UNFILED]
+    pairs = [
+        (uscc, name, ("", "", ""))
+        for uscc, name in FilingUnit.objects.filter(name__in=DEMO_FILED).order_by("name").values_list("uscc", "name")
+    ]
+    pairs += [
+        (build_uscc(region_code=county, org_body=org), name, DEMO_CONTACTS.get(org, ("", "", "")))
+        for name, county, org in DEMO_UNFILED
+    ]
     entries = []
-    for number, (uscc, name) in enumerate(pairs, start=2):
+    for number, (uscc, name, contact) in enumerate(pairs, start=2):
         codes = region_of(uscc, known)
         if codes is not None:
-            entries.append(ParsedEntry(number, uscc, name, *codes))
+            entries.append(ParsedEntry(number, uscc, name, *codes, *contact))
     return _save_roster(
         user=national_user,
         owner=None,

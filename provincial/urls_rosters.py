@@ -18,4 +18,9 @@ urlpatterns = [
     path("coverage/export/", rosters.CoverageExportView.as_view(), name="coverage_export"),
     path("missing/", rosters.MissingView.as_view(), name="missing"),
     path("missing/export/", rosters.MissingExportView.as_view(), name="missing_export"),
+    path("missing/follow-up/", rosters.FollowUpView.as_view(), name="follow_up"),
+    path("follow-ups/", rosters.FollowUpListView.as_view(), name="follow_ups"),
+    path("follow-ups/export/", rosters.FollowUpExportView.as_view(), name="follow_ups_export"),
+    path("completeness/", rosters.CompletenessView.as_view(), name="completeness"),
+    path("completeness/export/", rosters.CompletenessExportView.as_view(), name="completeness_export"),
 ]

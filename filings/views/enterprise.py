@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
-from filings import services, workflow
+from filings import invitations, services, workflow
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.forms import (
     MemberForm,
@@ -105,9 +105,28 @@ class RegisterView(FormView):
             return redirect("home")
         return super().dispatch(request, *args, **kwargs)
 
+    def invitation(self) -> invitations.Invitation | None:
+        """The invitation of the link (`?invite=`, kept through the POST in a hidden field), if valid."""
+        if not hasattr(self, "_invitation"):
+            token = self.request.POST.get("invite") or self.request.GET.get("invite") or ""
+            self._invitation = invitations.read_invitation(token)
+            self.invite_token = token if self._invitation is not None else ""
+            self.invite_invalid = bool(token) and self._invitation is None
+        return self._invitation
+
+    def get_initial(self) -> dict[str, Any]:
+        initial = super().get_initial()
+        if (invitation := self.invitation()) is not None:
+            initial.update(uscc=invitation.uscc, name=invitation.name)
+        return initial
+
     def form_valid(self, form: RegistrationForm) -> HttpResponse:
+        invitation = self.invitation()
+        invited = invitation is not None and form.cleaned_data.get("uscc") == invitation.uscc
         try:
-            user, unit = services.register_enterprise(user_data=form.user_data(), unit_data=form.unit_data())
+            user, unit = services.register_enterprise(
+                user_data=form.user_data(), unit_data=form.unit_data(), invited=invited
+            )
         except ValidationError as exc:
             uscc = form.cleaned_data.get("uscc", "")  # before the error takes it out of cleaned_data
             apply_service_errors(form, exc, {"region": "province"})
@@ -127,6 +146,10 @@ class RegisterView(FormView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        context["invitation"] = self.invitation()
+        context["invite_token"] = self.invite_token
+        context["invite_invalid"] = self.invite_invalid
+        context["invitation_days"] = invitations.INVITATION_DAYS
         if uscc := getattr(self, "claim_uscc", ""):
             context["claim_url"] = f"{reverse('enterprise:claim')}?{urlencode({'uscc': uscc})}"
         return context

@@ -1,9 +1,11 @@
-"""Target rosters (namespace `rosters`, under /rosters/): upload, list, delete, coverage, the not-filed list.
+"""Target rosters (namespace `rosters`, under /rosters/): upload, list, delete, coverage, the not-filed list, and
+following it up (reminders and invitations with a confirm step, their history, completeness by month:
+provincial/followup.py).
 
 National and port administrators only; every other role answers 404, like data out of scope. Every
 figure and list goes through `provincial.rosters` (itself on `visible_to`), and every table exports to
-Excel through the same selectors. The not-filed list shows the registered enterprises' contacts in full:
-chasing those enterprises is what the list is for.
+Excel through the same selectors. The not-filed list shows the roster contacts and the registered enterprises'
+contacts in full: chasing those enterprises is what the list is for.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.views import View
 
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
+from patent_platform.i18n import localized_name
 from patent_platform.jobs.views import (
     HistoryColumn,
     JobDetailView,
@@ -38,9 +41,10 @@ from patent_platform.jobs.views import (
 from patent_platform.params import YEAR_MAX, int_or_none
 from patent_platform.uploads import CONTENT_TYPES, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
+from provincial import followup
 from provincial import rosters as svc
-from provincial.choices import RosterCategory
-from provincial.models import Roster, RosterEntry, RosterUpload
+from provincial.choices import FollowUpKind, RosterCategory
+from provincial.models import FollowUp, Roster, RosterEntry, RosterUpload
 
 MISSING_PER_PAGE = 50
 
@@ -51,8 +55,13 @@ class RosterForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("名单名称"), max_length=200)
     file = forms.FileField(
         label=gettext_lazy("Excel 文件"),
-        help_text=gettext_lazy("第一个工作表，第一行为列名：统一社会信用代码、企业名称；.xlsx 格式。"),
+        help_text=gettext_lazy(
+            "第一个工作表，第一行为列名：统一社会信用代码、企业名称，可选联系人、联系电话、电子邮箱；.xlsx 格式。"
+        ),
     )
+    # the confirm step of a duplicate: the roster offered for the merge, and the uploader's tick
+    merge_into = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    merge = forms.BooleanField(label=gettext_lazy("确认合并到已有名单"), required=False)
 
     def clean_year(self) -> int:
         year = self.cleaned_data["year"]
@@ -186,7 +195,13 @@ class RosterUploadView(RosterAdminMixin, ScopedTemplateView):
                 year=data["year"],
                 title=data["title"],
                 file=data["file"],
+                merge_into=data["merge_into"] if data["merge"] else None,
             )
+        except svc.DuplicateRoster as exc:
+            form.add_error(None, exc)
+            form.data = form.data.copy()
+            form.data["merge_into"] = str(exc.roster.pk)
+            return self.render_to_response(self.get_context_data(form=form, duplicate=exc.roster), status=400)
         except ValidationError as exc:
             form.add_error(None, exc)
             return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -349,10 +364,17 @@ def _missing_headers() -> list[str]:
         _("联系人"),
         _("联系电话"),
         _("电子邮箱"),
+        _("名单联系人"),
+        _("名单联系电话"),
+        _("名单电子邮箱"),
+        _("最近提醒时间"),
+        _("最近提醒方式"),
+        _("提醒后注册时间"),
     ]
 
 
 def _missing_row(row: dict[str, Any]) -> list[Any]:
+    followed = row.get("follow_up") or {}
     return [
         row["uscc"],
         row["name"],
@@ -362,7 +384,21 @@ def _missing_row(row: dict[str, Any]) -> list[Any]:
         row["contact_name"],
         row["contact_phone"],
         row["contact_email"],
+        row["roster_contact_name"],
+        row["roster_contact_phone"],
+        row["roster_contact_email"],
+        followed.get("last_at"),
+        followed.get("last_kind"),
+        followed.get("registered_at"),
     ]
+
+
+def describe_with_follow_ups(user: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    described = svc.describe_missing(user, rows)
+    status = followup.status_of(user, [row["uscc"] for row in described])
+    for row in described:
+        row["follow_up"] = status.get(row["uscc"])
+    return described
 
 
 class MissingView(RosterAdminMixin, ScopedTemplateView):
@@ -378,7 +414,8 @@ class MissingView(RosterAdminMixin, ScopedTemplateView):
         context.update(
             f,
             page_obj=page,
-            rows=svc.describe_missing(self.request.user, list(page.object_list)),
+            rows=describe_with_follow_ups(self.request.user, list(page.object_list)),
+            max_selection=followup.MAX_SELECTION,
             total=page.paginator.count,
             years=svc.roster_years(self.request.user),
             category_choices=RosterCategory.choices,
@@ -399,7 +436,7 @@ class MissingExportView(RosterAdminMixin, View):
         def rows() -> Any:
             chunk = 1000
             for start in range(0, entries.count(), chunk):
-                for row in svc.describe_missing(request.user, list(entries[start : start + chunk])):
+                for row in describe_with_follow_ups(request.user, list(entries[start : start + chunk])):
                     yield _missing_row(row)
 
         return xlsx_response(
@@ -416,5 +453,189 @@ class MissingExportView(RosterAdminMixin, View):
                 "personal_data": True,
             },
             message="roster not-filed export (contacts for follow-up)",
+            actor=request.user,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Following up: remind or invite a selection (with a confirm step), the history, completeness over time
+
+
+class FollowUpView(RosterAdminMixin, View):
+    """POST from the not-filed list: the selected USCCs and the kind. Without `confirm`: the confirm page (what
+    will be sent to whom, masked, and what is skipped and why); with it: send, then back to the list."""
+
+    model = RosterEntry
+
+    def back_fields(self) -> dict[str, Any]:
+        """The list's filters and page, from the form, checked: where to go back to."""
+        post = self.request.POST
+        category = post.get("category")
+        return {
+            k: v
+            for k, v in {
+                "year": int_or_none(post.get("year"), maximum=YEAR_MAX),
+                "category": category if category in RosterCategory.values else None,
+                "roster": int_or_none(post.get("roster")),
+                "page": int_or_none(post.get("page")),
+            }.items()
+            if v is not None
+        }
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        usccs = request.POST.getlist("uscc")
+        kind = request.POST.get("kind", "")
+        back_fields = self.back_fields()
+        back = reverse("rosters:missing") + (f"?{q}" if (q := self.query(**back_fields)) else "")
+        try:
+            if request.POST.get("confirm") != "1":
+                targets = followup.plan(request.user, usccs=usccs, kind=kind)
+                return render(
+                    request,
+                    "provincial/rosters/follow_up_confirm.html",
+                    {
+                        "targets": targets,
+                        "kind": kind,
+                        "kind_label": FollowUpKind(kind).label,
+                        "sendable": [t for t in targets if t.sendable],
+                        "skipped": [t for t in targets if not t.sendable],
+                        "back": back,
+                        "back_fields": back_fields,
+                    },
+                )
+            targets = followup.send(request.user, usccs=usccs, kind=kind)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return HttpResponseRedirect(back)
+        sent = [t for t in targets if getattr(t, "follow_up", None)]
+        skipped = len(targets) - len(sent)
+        messages.success(
+            request,
+            _("已发送%(kind)s：%(sent)s 家企业；跳过 %(skipped)s 家。")
+            % {
+                "kind": FollowUpKind(kind).label,
+                "sent": len(sent),
+                "skipped": skipped,
+            },
+        )
+        return HttpResponseRedirect(back)
+
+
+def _follow_up_headers() -> list[str]:
+    return [
+        _("发送时间"),
+        _("类型"),
+        _("统一社会信用代码"),
+        _("企业名称"),
+        _("发送端口"),
+        _("发送人"),
+        _("收件地址（已脱敏）"),
+        _("此后注册时间"),
+        _("此后首次备案通过时间"),
+    ]
+
+
+def _follow_up_row(row: FollowUp) -> list[Any]:
+    registered = row.unit_created if row.unit_created and row.unit_created >= row.sent_at else None
+    approved = row.first_approved if row.first_approved and row.first_approved >= row.sent_at else None
+    return [
+        row.sent_at,
+        row.get_kind_display(),
+        row.uscc,
+        row.name,
+        localized_name(row.port) if row.port else _("国家知识产权局"),
+        row.sent_by.email if row.sent_by else "",
+        row.recipients_masked,
+        registered,
+        approved,
+    ]
+
+
+class FollowUpListView(RosterAdminMixin, ScopedTemplateView):
+    """Who was reminded or invited when, by whom, and who registered or filed since."""
+
+    model = FollowUp
+    template_name = "provincial/rosters/follow_ups.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        page = Paginator(followup.follow_up_rows(self.request.user), MISSING_PER_PAGE).get_page(
+            self.request.GET.get("page")
+        )
+        rows = []
+        for row in page.object_list:
+            values = _follow_up_row(row)
+            rows.append({"obj": row, "registered_at": values[7], "approved_at": values[8]})
+        context.update(page_obj=page, rows=rows, total=page.paginator.count, page_prefix="?page=")
+        return context
+
+
+class FollowUpExportView(RosterAdminMixin, View):
+    model = FollowUp
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        rows = followup.follow_up_rows(request.user)
+        return xlsx_response(
+            filename=f"{_('督促备案记录')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("督促备案记录"),
+            headers=_follow_up_headers(),
+            rows=(_follow_up_row(row) for row in rows.iterator(chunk_size=1000)),
+            object_type=FollowUp._meta.label,
+            message="follow-up history export",
+            actor=request.user,
+        )
+
+
+def _completeness_by(request: HttpRequest) -> str:
+    return "port" if request.GET.get("by") == "port" else "category"
+
+
+class CompletenessView(RosterAdminMixin, ScopedTemplateView):
+    """The share of the rosters filed, month by month (last 12 months), per category or per port."""
+
+    model = RosterEntry
+    template_name = "provincial/rosters/completeness.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        f = self.filters()
+        by = _completeness_by(self.request)
+        context.update(
+            followup.completeness(self.request.user, year=f["year"], by=by),
+            years=svc.roster_years(self.request.user),
+            query=self.query(year=f["year"], by=by),
+            year_query=self.query(year=f["year"]),
+        )
+        return context
+
+
+class CompletenessExportView(RosterAdminMixin, View):
+    model = RosterEntry
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        f = self.filters()
+        by = _completeness_by(request)
+        figures = followup.completeness(request.user, year=f["year"], by=by)
+
+        def rows() -> Any:
+            for row in figures["rows"]:
+                for cell in row["cells"]:
+                    yield [row["label"], cell["month"], row["entries"], cell["filed"], cell["percent"]]
+
+        return xlsx_response(
+            filename=f"{_('名单备案完成情况')}-{timezone.localdate().isoformat()}.xlsx",
+            title=_("备案完成情况"),
+            headers=[
+                _("管理端口") if by == "port" else _("名单类别"),
+                _("月份"),
+                _("名单企业数"),
+                _("月末已备案"),
+                _("完成率（%）"),
+            ],
+            rows=rows(),
+            object_type=RosterEntry._meta.label,
+            changes={"year": f["year"], "by": by},
+            message="roster completeness export",
             actor=request.user,
         )

@@ -6,6 +6,17 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-print]").forEach((el) => {
     el.addEventListener("click", () => window.print());
   });
+  // A "select all" checkbox: data-check-all="<name>" ticks or clears every checkbox of that name in its form.
+  document.querySelectorAll("[data-check-all]").forEach((all) => {
+    const boxes = () => [...all.form.querySelectorAll(`input[type=checkbox][name="${all.dataset.checkAll}"]`)];
+    all.addEventListener("change", () => boxes().forEach((box) => { box.checked = all.checked; }));
+    all.form.addEventListener("change", (event) => {
+      if (event.target === all) return;
+      const ticked = boxes().filter((box) => box.checked).length;
+      all.checked = ticked > 0 && ticked === boxes().length;
+      all.indeterminate = ticked > 0 && ticked < boxes().length;
+    });
+  });
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => {
       if (!window.confirm(el.dataset.confirm)) event.preventDefault();

@@ -88,6 +88,8 @@ ROLES: dict[str, list[str]] = {
         "/rosters/",
         "/rosters/coverage/",
         "/rosters/missing/",
+        "/rosters/completeness/",
+        "/rosters/follow-ups/",
         "/port/publications/",
         "/port/reports/",
         "/port/reports/new/",

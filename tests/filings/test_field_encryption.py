@@ -17,8 +17,8 @@ from patent_platform import fieldcrypto
 from patent_platform.choices import Role
 from patent_platform.management.commands.rotate_field_keys import key_census
 from patent_platform.models import User
-from provincial.choices import UnitKind
-from provincial.models import ManagementUnit, PortContact
+from provincial.choices import RosterCategory, UnitKind
+from provincial.models import ManagementUnit, PortContact, Roster, RosterEntry
 
 OLD = "dev1:ZGV2LW9ubHktc200LWtleQ=="  # the test settings' key
 NEW = "k2027:bmV3LXNtNC1rZXktMjAyNw=="  # b"new-sm4-key-2027"
@@ -36,6 +36,9 @@ def _personal_world(make_user: Callable[..., User], unit: FilingUnit) -> dict[st
         "port_contact": "钱测密",
         "port_mobile": "13700001111",
         "port_email": "port.dumptest@example.cn",
+        "roster_contact": "孙名单",
+        "roster_phone": "138-0000-9911",
+        "roster_email": "roster.dumptest@example.cn",
     }
     make_user(values["user_email"], Role.ENTERPRISE, phone=values["user_phone"])
     unit.contact_name, unit.contact_phone, unit.contact_email = (
@@ -47,6 +50,16 @@ def _personal_world(make_user: Callable[..., User], unit: FilingUnit) -> dict[st
     port = ManagementUnit.objects.create(code="DUMP01", name="测试端口", kind=UnitKind.PROVINCE)
     PortContact.objects.create(
         unit=port, name=values["port_contact"], mobile=values["port_mobile"], email=values["port_email"]
+    )
+    roster = Roster.objects.create(category=RosterCategory.LITTLE_GIANT, year=2026, title="密评名单", owner=port)
+    RosterEntry.objects.create(
+        roster=roster,
+        uscc=unit.uscc,
+        name=unit.name,
+        province_code=unit.province_code,
+        contact_name=values["roster_contact"],
+        contact_phone=values["roster_phone"],
+        contact_email=values["roster_email"],
     )
     return values
 

@@ -208,6 +208,27 @@ def _suspended(users: dict[str, User]) -> None:
     identity.request_decide(request=claim, user=users["reviewer"], accept=True)
 
 
+def _follow_up_invitation(users: dict[str, User]) -> None:
+    """A port invites an enterprise of the demo roster that has not registered (provincial/followup.py)."""
+    from filings.identifiers import build_uscc
+    from provincial import followup, rosters
+
+    rosters.load_demo_rosters(users["national"])
+    yuexiu = build_uscc(region_code="440104", org_body="MA5DM002")
+    followup.send(users["guangdong"], usccs=[yuexiu], kind="invitation")
+
+
+def _follow_up_reminder(users: dict[str, User]) -> None:
+    """A port reminds a registered enterprise of the demo roster that has not filed."""
+    from filings.identifiers import build_uscc
+    from provincial import followup, rosters
+
+    rosters.load_demo_rosters(users["national"])
+    foshan = build_uscc(region_code="440604", org_body="MA5DM001")
+    MemberFactory(unit=FilingUnitFactory(uscc=foshan, region_id="440604"))
+    followup.send(users["guangdong"], usccs=[foshan], kind="reminder")
+
+
 def _reminder(users: dict[str, User]) -> None:
     """The calendar's reminder of a coming deadline (evaluation/schedule.py): information due in two days."""
     from evaluation import schedule
@@ -276,6 +297,8 @@ SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "accounts.suspended": _suspended,
     "filings.unit_identity": _unit_identity,
     "evaluation.reminder": _reminder,
+    "provincial.follow_up_reminder": _follow_up_reminder,
+    "provincial.invitation": _follow_up_invitation,
 }
 
 

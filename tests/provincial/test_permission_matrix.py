@@ -269,11 +269,26 @@ MATRIX: dict[str, list[Probe]] = {
     "rosters:upload_progress": [Probe(only(IN_SZ), kwargs={"pk": "sz_upload"})],
     "rosters:upload_errors": [Probe(only(IN_SZ), kwargs={"pk": "sz_upload"})],
     "rosters:upload_export": [Probe(admins())],
+    # following up (provincial/followup.py), before the deletions below: the confirm step for an enterprise of
+    # the 深圳 roster, seen by the ports whose area holds 深圳; a POST without a selection goes back to the list
+    "rosters:follow_up": [
+        Probe(
+            only(IN_SZ),
+            method="post",
+            data={"uscc": build_uscc(region_code="440306", org_body="MA5PM001"), "kind": "invitation"},
+            label="confirm step, 深圳 enterprise",
+        ),
+        Probe(admins(Redirect("/rosters/missing/")), method="post", data={"kind": "reminder"}, label="nothing ticked"),
+    ],
     "rosters:delete": delete_probes(),
     "rosters:coverage": by_roster(),
     "rosters:coverage_export": by_roster(),
     "rosters:missing": by_roster(),
     "rosters:missing_export": by_roster(),
+    "rosters:follow_ups": [Probe(admins())],
+    "rosters:follow_ups_export": [Probe(admins())],
+    "rosters:completeness": [Probe(admins()), Probe(admins(), query={"by": "port"}, label="by port")],
+    "rosters:completeness_export": [Probe(admins()), Probe(admins(), query={"by": "port"}, label="by port")],
     # monthly publications and year-end evaluations (the download's `ext` is looked up in `world` too)
     "port:publications": narrowed(admins(national=Redirect("/national/publications/"))),
     "port:publications_export": narrowed(admins()),
@@ -511,9 +526,14 @@ def upload_roster(user: User, title: str, rows: list[tuple[str, str]]) -> Roster
 
 
 def queue_roster_upload(user: User, title: str, rows: list[tuple[str, str]]) -> RosterUpload:
-    """A roster upload job (the pages' path), left queued: its pages are the same whatever its status."""
+    """A roster upload job (the pages' path), left queued: its pages are the same whatever its status. Last
+    year's list: this year's 小巨人 roster of the port exists already (one roster per port, category and year)."""
     return roster_service.roster_upload_create(
-        user=user, category=RosterCategory.LITTLE_GIANT, year=china_today().year, title=title, file=roster_file(rows)
+        user=user,
+        category=RosterCategory.LITTLE_GIANT,
+        year=china_today().year - 1,
+        title=title,
+        file=roster_file(rows),
     )
 
 

@@ -289,7 +289,13 @@ def test_template_download_then_upload_as_national(users: dict[str, User]) -> No
     template = client.get(reverse("rosters:template"))
     assert template.status_code == 200
     book = load_workbook(BytesIO(template.content))
-    assert [c.value for c in book.worksheets[0][1]] == ["统一社会信用代码", "企业名称"]
+    assert [c.value for c in book.worksheets[0][1]] == [
+        "统一社会信用代码",
+        "企业名称",
+        "联系人",
+        "联系电话",
+        "电子邮箱",
+    ]
     book.worksheets[0].append([NANHAI, "佛山南海示例有限公司"])
     book.worksheets[0].append([BINJIANG.lower(), "  杭州滨江示例有限公司 "])  # normalised
     buffer = BytesIO()
@@ -341,7 +347,7 @@ def test_unknown_region_code_falls_back_to_its_province_or_is_an_error(users: di
     entry = RosterEntry.objects.get(uscc=odd)
     assert (entry.province_code, entry.city_code, entry.county_code) == ("440000", "", "")
     nowhere = build_uscc(region_code="990101", org_body="MA5UP010")
-    answer = upload(client_for(users["national"]), xlsx([[nowhere, "无法确定地区的企业"]]))
+    answer = upload(client_for(users["national"]), xlsx([[nowhere, "无法确定地区的企业"]]), year=china_today().year - 1)
     assert [(e.row, "不在 GB/T 2260" in e.message) for e in row_errors(answer)] == [(2, True)]
 
 
@@ -562,7 +568,15 @@ def test_missing_export_contents(
         reverse("rosters:missing_export"), {"category": RosterCategory.NATIONAL_ADVANTAGE}
     )
     rows = sheet_rows(answer)
-    assert rows[0] == (
+    assert rows[0][8:] == (
+        "名单联系人",
+        "名单联系电话",
+        "名单电子邮箱",
+        "最近提醒时间",
+        "最近提醒方式",
+        "提醒后注册时间",
+    )
+    assert rows[0][:8] == (
         "统一社会信用代码",
         "企业名称",
         "所属地区",
@@ -574,7 +588,9 @@ def test_missing_export_contents(
     )
     by_uscc = {row[0]: row for row in rows[1:]}
     assert set(by_uscc) == GD_UNFILED
-    assert by_uscc[FOSHAN] == (
+    # the roster's contact of the demo, and no follow-up yet
+    assert by_uscc[FOSHAN][8:] == ("冯示例", "138-0000-0101", "fengshili@foshan-demo.example.cn", None, None, None)
+    assert by_uscc[FOSHAN][:8] == (
         FOSHAN,
         "佛山禅城示例精密机械有限公司",
         "广东省佛山市禅城区",
