@@ -14,6 +14,7 @@ Only enterprise users write; other roles read within their scope and get 403 on 
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
 from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from filings import services, workflow
+from filings.api.rendered import product_list_json
 from filings.api.serializers import (
     PRODUCT_LIST_COLUMNS,
     ApproveSerializer,
@@ -46,7 +48,9 @@ from filings.choices import FilingStatus
 from filings.identifiers import parse_patent_number
 from filings.models import FilingUnit, PatentLink, PatentRight, Product, ProductVersion
 from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from patent_platform.api.pagination import IdCursorPagination
 from patent_platform.api.problems import invalid_parameter
+from patent_platform.api.renderers import JSONRenderer
 from patent_platform.api.schema import CONFLICT, DUPLICATE, ERRORS, FINDINGS, READ_ERRORS, problem
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter, parse_moment
@@ -228,9 +232,26 @@ class ProductViewSet(ScopedModelViewSet):
         # The same rows as ProductSerializer(many=True), built by `product_list_data` from at most four
         # queries per page: no prefetch of every version's links, no serializer per product (issue 7).
         # (A comment, not a docstring: drf-spectacular would publish a docstring as the operation's text.)
-        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None).values(*PRODUCT_LIST_COLUMNS)
+        # On PostgreSQL, with a JSON answer, the page is read as ids and rendered to JSON by the database in one
+        # query (filings/api/rendered.py: the same JSON, no Python per row; the renderer passes the text through).
+        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+        context = self.get_serializer_context()
+        if (
+            connections[queryset.db].vendor == "postgresql"
+            and isinstance(self.paginator, IdCursorPagination)
+            and isinstance(getattr(request, "accepted_renderer", None), JSONRenderer)
+        ):
+            page = self.paginate_queryset(queryset.values("id"))
+            ids = [row["id"] for row in page] if page is not None else []
+            text = product_list_json(ids, context, using=queryset.db)
+            if text is not None:
+                return self.paginator.get_paginated_json_response(text)
+            # only Python can build this page: its products' columns (the same scoped queryset), in the page's order
+            by_id = {row["id"]: row for row in queryset.filter(pk__in=ids).values(*PRODUCT_LIST_COLUMNS)}
+            return self.get_paginated_response(product_list_data([by_id[pk] for pk in ids], context))
+        queryset = queryset.values(*PRODUCT_LIST_COLUMNS)
         page = self.paginate_queryset(queryset)
-        rows = product_list_data(list(queryset) if page is None else page, self.get_serializer_context())
+        rows = product_list_data(list(queryset) if page is None else page, context)
         return Response(rows) if page is None else self.get_paginated_response(rows)
 
     def _filter(self, qs: Any) -> Any:

@@ -5,6 +5,7 @@ generated from the schema passes parameters, not URLs), the same positions as `n
 `previous_cursor`: the value of the `cursor` parameter for that page, null at either end.
 """
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from patent_platform.api.problems import invalid_parameter
+from patent_platform.api.renderers import RawJSON
 
 
 def cursor_of(link: str | None, name: str) -> str | None:
@@ -38,17 +40,23 @@ class IdCursorPagination(CursorPagination):
                 self.cursor_query_param, _("游标无效：请使用上一页给出的 next_cursor。"), "invalid_cursor"
             ) from exc
 
-    def get_paginated_response(self, data: Any) -> Response:
+    def _links(self) -> dict[str, Any]:
         next_link, previous_link = self.get_next_link(), self.get_previous_link()
-        return Response(
-            {
-                "next": next_link,
-                "previous": previous_link,
-                "next_cursor": cursor_of(next_link, self.cursor_query_param),
-                "previous_cursor": cursor_of(previous_link, self.cursor_query_param),
-                "results": data,
-            }
-        )
+        return {
+            "next": next_link,
+            "previous": previous_link,
+            "next_cursor": cursor_of(next_link, self.cursor_query_param),
+            "previous_cursor": cursor_of(previous_link, self.cursor_query_param),
+        }
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({**self._links(), "results": data})
+
+    def get_paginated_json_response(self, results: str) -> Response:
+        """The same page as `get_paginated_response` for results that are a JSON array's text already (a list
+        its database rendered): the envelope is encoded here and the text spliced in, not parsed again."""
+        envelope = json.dumps(self._links(), ensure_ascii=False, separators=(",", ":"))
+        return Response(RawJSON(f'{envelope[:-1]},"results":{results}}}'))
 
     def get_paginated_response_schema(self, schema: Any) -> dict[str, Any]:
         answer = super().get_paginated_response_schema(schema)

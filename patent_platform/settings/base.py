@@ -477,6 +477,11 @@ REST_FRAMEWORK = {
     ],
     # JSON in, JSON out: no endpoint takes a file, so no form or multipart bodies (a generated client sends JSON)
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's two renderers; ours passes a body that is JSON text already through (patent_platform/api/renderers.py)
+    "DEFAULT_RENDERER_CLASSES": [
+        "patent_platform.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # every error is an RFC 9457 problem (patent_platform/api/problems.py)
     "EXCEPTION_HANDLER": "patent_platform.api.problems.exception_handler",
