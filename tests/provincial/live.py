@@ -15,9 +15,24 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 CURRENT = {"period": "current"}
+# the pages that take the dashboards' period (others, such as the publications, have a `period` of their own)
+PATHS = frozenset(
+    {
+        "/port/",
+        "/port/export/",
+        "/port/products/",
+        "/port/products/export/",
+        "/port/units/",
+        "/port/units/export/",
+        "/national/",
+        "/api/v1/provincial/dashboard/",
+    }
+)
 
 
 def with_current(path: str, data: Any) -> tuple[str, Any]:
+    if path.split("?")[0] not in PATHS:
+        return path, data
     named = "period=" in path or "as_of=" in path or (isinstance(data, dict) and ("period" in data or "as_of" in data))
     if named or not (data is None or isinstance(data, dict)):
         return path, data
