@@ -31,7 +31,7 @@ from provincial.publications import figures
 from tests.factories import UserFactory
 from tests.provincial.test_figures_as_of import approve_at, clock, last_month, new_product, shift, submit_at
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # as-of figures and the cache on both engines
 
 DASHBOARD_API = "/api/v1/provincial/dashboard/"
 DRILL = re.compile(r'<a[^>]*href="([^"]+)"[^>]*data-testid="(drill|drill-units|figure-\w+)"[^>]*>\s*([0-9]+)\s*</a>')
