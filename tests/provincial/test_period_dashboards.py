@@ -152,11 +152,12 @@ def test_each_kind_of_period_shows_its_figures_beside_the_year_before(world: dic
         shown = cards(gd.get(reverse("port:home"), {"period": period.key}))
         for key, (now, before) in expected("44", period).items():
             assert (shown[key]["value"], shown[key]["before"]) == (now, before), (period.key, key)
-            assert shown[key]["change"] == {"difference": now - before, "percent": percent(now, before)}
+            change = shown[key]["change"]
+            assert (change["difference"], change["percent"]) == (now - before, percent(now, before))
     # the month by hand, so that the counting above is checked too: A, B a year before; C, D new in P
     shown = cards(gd.get(reverse("port:home"), {"period": month_p.key}))
     assert (shown["approved"]["value"], shown["approved"]["before"]) == (4, 2)
-    assert shown["approved"]["change"] == {"difference": 2, "percent": 100.0}
+    assert shown["approved"]["change"]["text"] == "+2（+100.0%）"
     assert (shown["new"]["value"], shown["new"]["before"]) == (2, 2)
     assert shown["filed"]["value"] == 5  # E was submitted in P, approved after it
     year = cards(gd.get(reverse("port:home"), {"period": str(y.year)}))
