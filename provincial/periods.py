@@ -4,7 +4,12 @@ before for the comparison.
 
 The parameter `period` takes:
 - `2025-11` a month; `2025Q4` (or `2025-Q4`) a quarter; `2025` a year;
-- `2025-01..2025-06` a range of whole months (first and last month included, at most 10 years).
+- `2025-01..2025-06` a range of whole months (first and last month included, at most 10 years);
+- `current` the current state (the dashboards' live figures, "数据截至" now), not a closed period: its
+  flows run from the start of this month to now, and its year before is the same instant a year earlier.
+
+Old links with `as_of=YYYY-MM` (the dashboards' month-end parameter before issue 20) name that month
+(`from_query`).
 
 Only periods that have ended can be chosen (the figures of a period are its as-of figures at its end,
 the same as its publication's); the default is the latest complete month. A period is half-open on the
@@ -16,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +31,9 @@ from patent_platform import clock
 FIRST_YEAR = 2000
 MAX_MONTHS = 120
 
-MONTH, QUARTER, YEAR, RANGE = "month", "quarter", "year", "range"
+MONTH, QUARTER, YEAR, RANGE, CURRENT = "month", "quarter", "year", "range", "current"
+CURRENT_KEYS = frozenset({"current", "now"})
+EXAMPLES = "2025-11、2025Q4、2025、2025-01..2025-06、current"
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
@@ -68,8 +76,18 @@ class Period:
     # Names
 
     @property
+    def is_current(self) -> bool:
+        return self.kind == CURRENT
+
+    def moment(self, now: dt.datetime | None = None) -> dt.datetime:
+        """The instant its stock figures describe: its end, or now for the current state."""
+        return (now or timezone.now()) if self.is_current else self.end
+
+    @property
     def key(self) -> str:
         """The `period` parameter that names it again."""
+        if self.kind == CURRENT:
+            return "current"
         if self.kind == MONTH:
             return f"{self.first:%Y-%m}"
         if self.kind == QUARTER:
@@ -80,7 +98,9 @@ class Period:
 
     @property
     def label(self) -> str:
-        """How a page names it: 2025年11月, 2025年第4季度, 2025年, 2025年1月—2025年6月."""
+        """How a page names it: 2025年11月, 2025年第4季度, 2025年, 2025年1月—2025年6月, 当前."""
+        if self.kind == CURRENT:
+            return _("当前（实时）")
         if self.kind == MONTH:
             return _("%(year)s年%(month)s月") % {"year": self.first.year, "month": self.first.month}
         if self.kind == QUARTER:
@@ -108,7 +128,22 @@ class Period:
         )
 
     def has_ended(self, now: dt.datetime | None = None) -> bool:
-        return self.end <= (now or timezone.now())
+        return not self.is_current and self.end <= (now or timezone.now())
+
+
+def current(now: dt.datetime | None = None) -> Period:
+    """The current state; its months: this month (China time)."""
+    day = clock.month_of((now or timezone.now()).astimezone(clock.CHINA_TZ).date())
+    return Period(CURRENT, day, day)
+
+
+def year_earlier(moment: dt.datetime) -> dt.datetime:
+    """The same instant one year earlier in China time (29 February → 28 February)."""
+    local = moment.astimezone(clock.CHINA_TZ)
+    try:
+        return local.replace(year=local.year - 1)
+    except ValueError:
+        return local.replace(year=local.year - 1, day=28)
 
 
 def month(year: int, number: int) -> Period:
@@ -138,6 +173,20 @@ def latest_complete_month(today: dt.date | None = None) -> Period:
     return Period(MONTH, day, day)
 
 
+def latest_complete_quarter(today: dt.date | None = None) -> Period:
+    """The newest quarter that has ended in China."""
+    last = clock.previous_month(today)
+    number = (last.month - 1) // 3 + 1
+    if last.month % 3:
+        number -= 1
+    return quarter(last.year, number) if number else quarter(last.year - 1, 4)
+
+
+def latest_complete_year(today: dt.date | None = None) -> Period:
+    """The newest calendar year that has ended in China."""
+    return year((today or clock.china_today()).year - 1)
+
+
 def _date(y: str, m: str) -> dt.date:
     number = int(m)
     if not 1 <= number <= 12:
@@ -152,6 +201,8 @@ def parse(value: str | None, *, now: dt.datetime | None = None) -> Period:
     text = (value or "").strip()
     if not text:
         return latest_complete_month(clock.china_today() if now is None else now.astimezone(clock.CHINA_TZ).date())
+    if text.lower() in CURRENT_KEYS:
+        return current(now)
     if m := _MONTH.match(text):
         period = Period(MONTH, first := _date(m[1], m[2]), first)
     elif m := _QUARTER.match(text):
@@ -167,13 +218,24 @@ def parse(value: str | None, *, now: dt.datetime | None = None) -> Period:
             raise PeriodError(_("期间最长为十年：%(value)s") % {"value": text})
     else:
         raise PeriodError(
-            _("无法识别的期间：%(value)s（例如 2025-11、2025Q4、2025 或 2025-01..2025-06）") % {"value": text}
+            _("无法识别的期间：%(value)s（例如 2025-11、2025Q4、2025、2025-01..2025-06 或 current）") % {"value": text}
         )
     if period.first.year < FIRST_YEAR:
         raise PeriodError(_("期间不能早于 %(year)s 年：%(value)s") % {"year": FIRST_YEAR, "value": text})
     if not period.has_ended(now):
         raise PeriodError(_("期间尚未结束，只能选择已结束的月份、季度或年度：%(value)s") % {"value": text})
     return period
+
+
+def from_query(query: Any, *, now: dt.datetime | None = None) -> Period:
+    """The period a request names: `period`, else an old link's `as_of=YYYY-MM` (that month), else the
+    default. PeriodError as `parse`."""
+    text = (query.get("period") or "").strip()
+    if not text and (old := (query.get("as_of") or "").strip()):
+        if not _MONTH.match(old):
+            raise PeriodError(_("月份格式应为 YYYY-MM：%(value)s") % {"value": old})
+        text = old
+    return parse(text, now=now)
 
 
 def change(current: int | float | None, before: int | float | None) -> dict[str, object]:

@@ -251,6 +251,7 @@ class Filters:
     scale: str = ""
     month: str = ""
     since: str = ""  # YYYY-MM: first approval in this month or later
+    until: str = ""  # YYYY-MM: first approval in this month or earlier (a period's new approvals: since..until)
 
     def params(self, **extra: Any) -> dict[str, str]:
         """The query parameters that reproduce these filters (for links)."""
@@ -263,20 +264,21 @@ class Filters:
             "scale": self.scale,
             "month": self.month,
             "since": self.since,
+            "until": self.until,
             **extra,
         }
         return {k: str(v) for k, v in values.items() if v}
 
 
-def _region_q(filters: Filters) -> Q:
+def _region_q(filters: Filters, prefix: str = "") -> Q:
     if filters.region == BLANK:
         level = filters.level if filters.level in LEVELS else RegionLevel.COUNTY
-        return Q(**{level_field(level): ""})
-    return Q(**{level_field(region_level_of(filters.region)): filters.region})
+        return Q(**{prefix + level_field(level): ""})
+    return Q(**{prefix + level_field(region_level_of(filters.region)): filters.region})
 
 
 def _unit_q(filters: Filters, prefix: str) -> Q:
-    """Section and scale: fields of the filing unit (at `prefix`)."""
+    """Section and scale: fields of the filing unit (at `prefix`; "at_" for the annotations of `AsOf`)."""
     q = Q()
     if filters.section == BLANK:
         q &= ~Q(**{f"{prefix}industry__in": list(industries())})
@@ -299,7 +301,7 @@ def filter_products(area: Area, filters: Filters) -> QuerySet[Product]:
     """The area's products that the filters select (a region outside the area: 404)."""
     require_in_area(area, filters)
     qs = area.products()
-    if filters.status == APPROVED or filters.month or filters.since or filters.product_class:
+    if filters.status == APPROVED or filters.month or filters.since or filters.until or filters.product_class:
         qs = qs.filter(published_version__isnull=False)
     else:
         qs = qs.filter(filed_condition())
@@ -312,6 +314,8 @@ def filter_products(area: Area, filters: Filters) -> QuerySet[Product]:
         qs = qs.filter(~approved_before(start), approved_before(clock.next_month(start)))
     if filters.since and (start := parse_month(filters.since)) is not None:
         qs = qs.filter(~approved_before(start))
+    if filters.until and (start := parse_month(filters.until)) is not None:
+        qs = qs.filter(approved_before(clock.next_month(start)))
     return qs
 
 
@@ -827,8 +831,46 @@ class AsOf:
                 at_province_code=self.value("province_code", "pk", "province_code"),
                 at_city_code=self.value("city_code", "pk", "city_code"),
                 at_county_code=self.value("county_code", "pk", "county_code"),
+                at_industry=self.value("industry", "pk", "industry"),
+                at_scale=self.value("scale", "pk", "scale"),
             )
         )
+
+
+def filter_products_at(area: Area, filters: Filters, moment: dt.datetime) -> QuerySet[Product]:
+    """`filter_products` as the products stood at `moment` (the rows a period's figures count, `state_at`'s
+    definitions: filed then, approved then, the unit's region, industry and scale then, the first approval
+    among the versions approved then). Plain product rows (the annotations stay in the subquery)."""
+    require_in_area(area, filters)
+    at = as_of(area, moment)
+    qs = at.products()
+    if filters.status == APPROVED or filters.month or filters.since or filters.until or filters.product_class:
+        qs = qs.filter(at_version__isnull=False)
+    else:
+        qs = qs.filter(at_filed=True)
+    if filters.region:
+        qs = qs.filter(_region_q(filters, "at_"))
+    if filters.product_class:
+        qs = qs.filter(at_class=filters.product_class)
+    qs = qs.filter(_unit_q(filters, "at_"))
+    if filters.month and (start := parse_month(filters.month)) is not None:
+        qs = qs.filter(at_first__gte=start, at_first__lt=clock.next_month(start))
+    if filters.since and (start := parse_month(filters.since)) is not None:
+        qs = qs.filter(at_first__gte=start)
+    if filters.until and (start := parse_month(filters.until)) is not None:
+        qs = qs.filter(at_first__lt=clock.next_month(start))
+    return Product.objects.filter(pk__in=qs.values("pk"))
+
+
+def filter_units_at(area: Area, filters: Filters, moment: dt.datetime) -> QuerySet[FilingUnit]:
+    """`filter_units` as the units stood at `moment` (registered before it, its region, industry and scale
+    then)."""
+    require_in_area(area, filters)
+    qs = as_of(area, moment).units()
+    if filters.region:
+        qs = qs.filter(_region_q(filters, "at_"))
+    qs = qs.filter(_unit_q(filters, "at_"))
+    return FilingUnit.objects.filter(pk__in=qs.values("pk"))
 
 
 def _covers(scope: Scope, codes: dict[str, Any]) -> bool:

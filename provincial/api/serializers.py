@@ -26,12 +26,64 @@ class TotalsSerializer(serializers.Serializer):
     )
 
 
-class TrendPointSerializer(serializers.Serializer):
+class PeriodTotalsSerializer(TotalsSerializer):
+    new = serializers.IntegerField(help_text=_("期间内首次通过备案（期末仍通过）的产品数；当前：本月至今"))
+
+
+PERCENT_HELP = _("增减百分比（一位小数）；上年同期为 0 时为 null")
+
+
+class ChangeSerializer(serializers.Serializer):
+    difference = serializers.IntegerField(allow_null=True, help_text=_("与上年同期相比的增减"))
+    percent = serializers.FloatField(allow_null=True, help_text=PERCENT_HELP)
+
+
+class MoneyChangeSerializer(serializers.Serializer):
+    difference = serializers.DecimalField(**MONEY, allow_null=True, help_text=_("与上年同期相比的增减（万元）"))
+    percent = serializers.FloatField(allow_null=True, help_text=PERCENT_HELP)
+
+
+class ComparedSerializer(serializers.Serializer):
+    """A row's count a year before and its change (issue 20)."""
+
+    before = serializers.IntegerField(help_text=_("上年同期的数值"))
+    difference = serializers.IntegerField(allow_null=True)
+    percent = serializers.FloatField(allow_null=True, help_text=PERCENT_HELP)
+
+
+class PeriodSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text=_("期间参数值，如 2025-11、2025Q4、2025、2025-01..2025-06、current"))
+    kind = serializers.CharField(help_text=_("month、quarter、year、range 或 current"))
+    label = serializers.CharField()
+    start = serializers.DateTimeField(help_text=_("期间开始（含，北京时间）"))
+    end = serializers.DateTimeField(help_text=_("期间结束（不含）"))
+    as_of = serializers.DateTimeField(help_text=_("存量数字所描述的时刻"))
+
+
+class ChangesSerializer(serializers.Serializer):
+    units = ChangeSerializer()
+    filed = ChangeSerializer()
+    approved = ChangeSerializer()
+    new = ChangeSerializer()
+    growth = ChangeSerializer()
+    sales = MoneyChangeSerializer()
+    exports = MoneyChangeSerializer()
+    certified = ChangeSerializer()
+    flagged = ChangeSerializer()
+
+
+class ComparisonSerializer(serializers.Serializer):
+    period = PeriodSerializer(help_text=_("上年同期"))
+    totals = PeriodTotalsSerializer()
+    change = ChangesSerializer()
+
+
+class TrendPointSerializer(ComparedSerializer):
     month = serializers.CharField(help_text=_("月份 YYYY-MM（北京时间）"))
     count = serializers.IntegerField(help_text=_("该月首次通过备案的产品数"))
 
 
-class BreakdownRowSerializer(serializers.Serializer):
+class BreakdownRowSerializer(ComparedSerializer):
     key = serializers.CharField(help_text=_("分组值（地区代码、产品分类 id、行业门类字母或企业规模）；“-”表示未填写"))
     label = serializers.CharField()
     count = serializers.IntegerField(help_text=_("通过备案的产品数"))
@@ -41,7 +93,7 @@ RANK_HELP = _("名次：标准竞赛排名，并列者名次相同，其后名�
 TIED_HELP = _("是否与其他行并列该名次")
 
 
-class RegionRankingSerializer(serializers.Serializer):
+class RegionRankingSerializer(ComparedSerializer):
     rank = serializers.IntegerField(help_text=RANK_HELP)
     tied = serializers.BooleanField(help_text=TIED_HELP)
     code = serializers.CharField(help_text=_("地区代码；“-”表示未细分到该级"))
@@ -55,9 +107,11 @@ class RegionRankingSerializer(serializers.Serializer):
 
 class DashboardSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(help_text=_("数据截至"))
+    period = PeriodSerializer(help_text=_("统计期间"))
+    comparison = ComparisonSerializer(help_text=_("上年同期及增减"))
     port = PortSerializer(allow_null=True, help_text=_("所看的端口；无端口的用户（国家局）为 null"))
     level = serializers.CharField(help_text=_("按地区分组的级别：province、city 或 county"))
-    totals = TotalsSerializer()
+    totals = PeriodTotalsSerializer()
     trend = TrendPointSerializer(many=True)
     by_region = BreakdownRowSerializer(many=True)
     by_class = BreakdownRowSerializer(many=True)

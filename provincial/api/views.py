@@ -22,7 +22,7 @@ from patent_platform.api.base import ScopedViewSetMixin
 from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
 from patent_platform.roles import require_role
-from provincial import stats
+from provincial import comparison, periods, stats
 from provincial.api.serializers import DashboardSerializer, PortRankingSerializer
 
 READ_ERRORS = {
@@ -57,13 +57,19 @@ class DashboardView(StatisticsAPIView):
                 description=_("只看数据范围内的一个端口（端口代码，如 440300）；范围外的端口返回 404"),
             ),
             OpenApiParameter(
+                "period",
+                OpenApiTypes.STR,
+                description=_(
+                    "统计期间：月 2025-11、季度 2025Q4、年 2025、月份区间 2025-01..2025-06（均须已结束），或 current"
+                    "（当前实时数字）；默认最近一个完整月份。存量数字为期末状态（与月度数据发布相同），新增为期间内首次"
+                    "通过备案的产品；同时给出上年同期及增减。不能使用的期间返回 400"
+                ),
+            ),
+            OpenApiParameter(
                 "as_of",
                 OpenApiTypes.STR,
                 pattern=r"^\d{4}-\d{2}$",
-                description=_(
-                    "某个已结束月份（YYYY-MM，2000 年起）月末时的数字，与该月的月度数据发布相同；"
-                    "格式不对或月份未结束返回 400"
-                ),
+                description=_("旧参数：某个已结束月份（YYYY-MM），等同 period=YYYY-MM；格式不对或月份未结束返回 400"),
             ),
         ],
         responses={200: DashboardSerializer, 400: OpenApiResponse(OpenApiTypes.OBJECT), **READ_ERRORS},
@@ -72,13 +78,50 @@ class DashboardView(StatisticsAPIView):
     def get(self, request: Request) -> Response:
         area = stats.area_for(request.user, request.query_params.get("port", "").strip())
         try:
-            moment = stats.as_of_month(request.query_params.get("as_of", ""))
-        except ValueError as exc:
-            raise invalid_parameter(
-                "as_of", _("须为已结束的月份，格式 YYYY-MM（2000 年起）。"), "invalid_month"
-            ) from exc
-        data = stats.state_at(area, moment) if moment is not None else stats.dashboard(area)
-        return Response(DashboardSerializer(data).data)
+            period = periods.from_query(request.query_params)
+        except periods.PeriodError as exc:
+            field = "period" if request.query_params.get("period", "").strip() else "as_of"
+            raise invalid_parameter(field, str(exc), "invalid_period") from exc
+        return Response(DashboardSerializer(period_answer(comparison.figures(area, period))).data)
+
+
+def _compared(rows: list[dict[str, Any]], before: list[dict[str, Any]], **how: Any) -> list[dict[str, Any]]:
+    return [{**row, "before": row["before"], **row["change"]} for row in comparison.compare_rows(rows, before, **how)]
+
+
+def period_answer(figures: comparison.PeriodFigures) -> dict[str, Any]:
+    """The state of the period (the shape the API had before periods) with the period, the year before and
+    the change of every figure and row."""
+    data, before = figures.state, figures.before
+
+    def described(period: Any, moment: Any, label: str) -> dict[str, Any]:
+        return {
+            "key": period.key,
+            "kind": period.kind,
+            "label": label,
+            "start": period.start,
+            "end": moment if period.is_current else period.end,
+            "as_of": moment,
+        }
+
+    answer = {
+        **data,
+        "totals": figures.totals,
+        "period": described(figures.period, figures.moment, figures.period.label),
+        "comparison": {
+            "period": described(figures.before_period, figures.before_moment, figures.before_label),
+            "totals": figures.before_totals,
+            "change": figures.changes(),
+        },
+        "trend": [
+            {**row, "before": row["before"], **row["change"]}
+            for row in comparison.compare_trend(data["trend"], before["trend"])
+        ],
+        "ranking": _compared(data["ranking"], before["ranking"], key="code", value="approved"),
+    }
+    for key in ("by_region", "by_class", "by_section", "by_scale"):
+        answer[key] = _compared(data[key], before[key], key="key", value="count", add_missing=True)
+    return answer
 
 
 class NationalRankingView(StatisticsAPIView):

@@ -13,14 +13,14 @@ patent_platform/masking.py.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -39,8 +39,9 @@ from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F
 from patent_platform.models import Region
 from patent_platform.ranking import rank_label
 from patent_platform.replica import ReplicaReadsMixin
+from patent_platform.roles import require_role
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
-from provincial import stats
+from provincial import comparison, periods, stats
 
 DASHBOARD_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 TILE_SHADES = ("bg-opacity-10", "bg-opacity-25", "bg-opacity-50", "bg-opacity-75", "bg-opacity-100")
@@ -50,22 +51,112 @@ TILE_SHADES = ("bg-opacity-10", "bg-opacity-25", "bg-opacity-50", "bg-opacity-75
 # Shared parts
 
 
+class PeriodForm(forms.Form):
+    """The period chooser of the dashboards and the lists behind them (`?period=`; provincial/periods.py);
+    `as_of` is read from old links only (a month, `periods.from_query`)."""
+
+    period = forms.CharField(
+        label=gettext_lazy("统计期间"),
+        required=False,
+        max_length=40,
+        help_text=gettext_lazy(
+            "例如 2025-11（月）、2025Q4（季度）、2025（年）、2025-01..2025-06（月份区间）或 current（当前）"
+        ),
+    )
+    as_of = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            data["chosen"] = periods.from_query({"period": data.get("period", ""), "as_of": data.get("as_of", "")})
+        except periods.PeriodError as error:
+            self.add_error("period", forms.ValidationError(str(error), code="period"))
+        return data
+
+    @property
+    def text(self) -> str:
+        """What the text box shows: the chosen period's key, else what was typed."""
+        if self.is_valid():
+            return self.cleaned_data["chosen"].key
+        return str(self.data.get("period") or self.data.get("as_of") or "")
+
+
 class AreaMixin(ScopedViewMixin):
+    """The area (`?port=`) and the period (`?period=`, or an old link's `?as_of=YYYY-MM`) of a dashboard page,
+    a list behind it or an export; both are kept in every link the page makes. A period that cannot be chosen
+    answers 400 with the chooser and its message (after the role and port checks: those answer 404 first)."""
+
     roles = DASHBOARD_ROLES
+    bad_period_template = "provincial/dashboard/bad_period.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.user.is_authenticated:
+            require_role(request.user, *self.roles, error=Http404)
+            form = self.get_period_form()
+            if not form.is_valid():
+                self.get_area()  # a port outside the scope: 404 before anything else
+                return TemplateResponse(
+                    request,
+                    self.bad_period_template,
+                    {"area": self.get_area(), **self.period_context()},
+                    status=400,
+                )
+        return super().dispatch(request, *args, **kwargs)
 
     def get_area(self) -> stats.Area:
         if not hasattr(self, "_area"):
             self._area = stats.area_for(self.request.user, self.request.GET.get("port", "").strip())
         return self._area
 
+    def get_period_form(self) -> PeriodForm:
+        if not hasattr(self, "_period_form"):
+            query = self.request.GET
+            self._period_form = PeriodForm({"period": query.get("period", ""), "as_of": query.get("as_of", "")})
+        return self._period_form
+
+    def get_period(self) -> periods.Period:
+        form = self.get_period_form()
+        return form.cleaned_data["chosen"] if form.is_valid() else periods.parse("")
+
+    def period_params(self) -> dict[str, str]:
+        """`period` for links: always named, so a page opened before midnight at a month's end and clicked
+        after it still shows the same period."""
+        return {"period": self.get_period().key}
+
     def link(self, name: str, params: dict[str, str]) -> str:
-        """A URL of this app with the area's `port` parameter kept (a dashboard makes ~100: the reversed
+        """A URL of this app with the area's `port` and the period kept (a dashboard makes ~100: the reversed
         paths are kept per view)."""
         port = self.get_area().port_code
-        query = {**params, **({"port": port} if port else {})}
+        query = {**params, **({"port": port} if port else {}), **self.period_params()}
         paths = self.__dict__.setdefault("_paths", {})
         url = paths.get(name) or paths.setdefault(name, reverse(name))
         return f"{url}?{urlencode(query)}" if query else url
+
+    def period_context(self) -> dict[str, Any]:
+        """The chooser: the form, the other parameters it keeps, quick choices (links keeping everything else)."""
+        query = self.request.GET.copy()
+        for name in ("period", "as_of", "page"):
+            query.pop(name, None)
+        keep = [(name, value) for name in query for value in query.getlist(name)]
+        today = clock.china_today()
+        quick = [
+            (_("上月"), periods.latest_complete_month(today)),
+            (_("上一季度"), periods.latest_complete_quarter(today)),
+            (_("上一年度"), periods.latest_complete_year(today)),
+            (_("当前（实时）"), periods.current()),
+        ]
+        base = self.request.path
+        choices = []
+        for label, period in quick:
+            query["period"] = period.key
+            choices.append({"label": label, "key": period.key, "url": f"{base}?{query.urlencode()}"})
+        form = self.get_period_form()
+        return {
+            "period_form": form,
+            "period_keep": keep,
+            "period_choices": choices,
+            "period": self.get_period() if form.is_valid() else None,
+        }
 
 
 def region_names(codes: Iterable[str]) -> dict[str, str]:
@@ -90,28 +181,91 @@ def _chart(rows: list[dict[str, Any]], url: Any) -> dict[str, Any]:
     return {"labels": [r["label"] for r in rows], "values": [r["count"] for r in rows], "urls": [url(r) for r in rows]}
 
 
+BREAKDOWNS = ("by_region", "by_class", "by_section", "by_scale")
+
+
+def _signed(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:+,.2f}" if value else "0.00"
+    return f"{value:+,}" if value else "0"
+
+
+def shown_change(change: dict[str, Any]) -> dict[str, Any]:
+    """`change` with how a page shows it: "+2（+20.0%）", "+5（—）" with nothing to compare the percentage with,
+    "—" with nothing to compare at all (formatted here: a template include per row costs the page ~30 ms)."""
+    difference, percent = change["difference"], change["percent"]
+    if difference is None:
+        return {**change, "text": "—", "css": "text-body-secondary"}
+    ratio = f"{percent:+.1f}%" if percent else ("0.0%" if percent is not None else "—")
+    css = "text-success-emphasis" if difference > 0 else "text-danger-emphasis" if difference < 0 else ""
+    return {**change, "text": f"{_signed(difference)}（{ratio}）", "css": css or "text-body-secondary"}
+
+
+def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["change"] = shown_change(row["change"])
+    return rows
+
+
+def period_cards(figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
+    """The figure cards: each with the year before's value and the change (links added by the view)."""
+    period = figures.period
+    if period.is_current:
+        new_label = _("本月新增通过（截至目前）")
+    else:
+        new_label = _("本期新增通过（%(period)s）") % {"period": period.label}
+    labels = [
+        ("units", _("备案单位"), False),
+        ("filed", _("已提交备案产品"), False),
+        ("approved", _("通过备案产品"), False),
+        ("new", new_label, False),
+        ("growth", _("近12个月新增通过"), False),
+        ("sales", _("通过备案产品上年度销售额（万元）"), True),
+        ("exports", _("通过备案产品年度出口额（万元）"), True),
+        ("certified", _("认定产品"), False),
+        ("flagged", _("关联专利失效待处理的备案产品"), False),
+    ]
+    now, then, changes = figures.totals, figures.before_totals, figures.changes()
+    return [
+        {
+            "key": key,
+            "label": label,
+            "money": money,
+            "value": now[key],
+            "before": then[key],
+            "change": shown_change(changes[key]),
+        }
+        for key, label, money in labels
+    ]
+
+
 class DashboardMixin(AreaMixin):
     template_name = "provincial/dashboard/home.html"
     model = Product
 
-    def as_of(self) -> dt.datetime | None:
-        """`?as_of=YYYY-MM`: the figures at the end of that month (`stats.state_at`, the function the monthly
-        publication uses); an unusable value (malformed, a month not ended) shows the figures of now."""
-        try:
-            return stats.as_of_month(self.request.GET.get("as_of", ""))
-        except ValueError:
-            return None
+    def period_figures(self) -> comparison.PeriodFigures:
+        if not hasattr(self, "_figures"):
+            self._figures = comparison.figures(self.get_area(), self.get_period())
+        return self._figures
 
     def dashboard_context(self) -> dict[str, Any]:
         area = self.get_area()
-        moment = self.as_of()
-        data = stats.state_at(area, moment) if moment is not None else stats.dashboard(area)
+        figures = self.period_figures()
+        period = figures.period
+        data, before = figures.state, figures.before
         products_url = "port:products"
-        for key in ("by_region", "by_class", "by_section", "by_scale"):
+        for key in BREAKDOWNS:
+            data[key] = _shown(
+                comparison.compare_rows(data[key], before[key], key="key", value="count", add_missing=True)
+            )
             for row in data[key]:
                 row["url"] = self.link(products_url, row["filters"])
+        data["trend"] = _shown(comparison.compare_trend(data["trend"], before["trend"]))
         for row in data["trend"]:
             row["url"] = self.link(products_url, stats.Filters(status=stats.APPROVED, month=row["month"]).params())
+        data["ranking"] = _shown(
+            comparison.compare_rows(data["ranking"], before["ranking"], key="code", value="approved")
+        )
         top = max((r["approved"] for r in data["ranking"]), default=0)
         for row in data["ranking"]:
             row["urls"] = {
@@ -121,54 +275,52 @@ class DashboardMixin(AreaMixin):
             }
             row["shade"] = TILE_SHADES[0 if not top or not row["approved"] else min(4, 1 + 3 * row["approved"] // top)]
             row["dark"] = row["shade"] in TILE_SHADES[3:]
-        totals = data["totals"]
         approved = {"status": stats.APPROVED}
-        since = stats.Filters(status=stats.APPROVED, since=data["trend"][0]["month"]).params()
-        cards = [
-            {"key": "units", "label": _("备案单位"), "value": totals["units"], "url": self.link("port:units", {})},
-            {
-                "key": "filed",
-                "label": _("已提交备案产品"),
-                "value": totals["filed"],
-                "url": self.link(products_url, {"status": stats.FILED}),
-            },
-            {
-                "key": "approved",
-                "label": _("通过备案产品"),
-                "value": totals["approved"],
-                "url": self.link(products_url, approved),
-            },
-            {
-                "key": "growth",
-                "label": _("近12个月新增通过"),
-                "value": totals["growth"],
-                "url": self.link(products_url, since),
-            },
-        ]
+        months = [r["month"] for r in data["trend"]]
+        first, last = (period.first, period.last) if not period.is_current else (period.first, period.first)
+        urls = {
+            "units": self.link("port:units", {}),
+            "filed": self.link(products_url, {"status": stats.FILED}),
+            "approved": self.link(products_url, approved),
+            "new": self.link(
+                products_url,
+                stats.Filters(status=stats.APPROVED, since=f"{first:%Y-%m}", until=f"{last:%Y-%m}").params(),
+            ),
+            "growth": self.link(
+                products_url, stats.Filters(status=stats.APPROVED, since=months[0], until=months[-1]).params()
+            ),
+            "sales": self.link(products_url, approved),
+            "exports": self.link(products_url, approved),
+        }
+        cards = [{**card, "url": urls.get(card["key"], "")} for card in period_cards(figures)]
         chart_data = {
             "trend": {
-                "labels": [r["month"] for r in data["trend"]],
+                "labels": months,
                 "values": [r["count"] for r in data["trend"]],
+                "before": [r["before"] for r in data["trend"]],
                 "urls": [r["url"] for r in data["trend"]],
             },
             "region": _chart(data["by_region"], lambda r: r["url"]),
             "class": _chart(data["by_class"], lambda r: r["url"]),
             "section": _chart(data["by_section"], lambda r: r["url"]),
             "scale": _chart(data["by_scale"], lambda r: r["url"]),
-            "labels": {"count": _("通过备案产品"), "month": _("月份")},
+            "labels": {"count": _("通过备案产品"), "month": _("月份"), "before": _("上年同月")},
         }
         level_labels = {"province": _("省份"), "city": _("城市"), "county": _("区县")}
+        totals = data["totals"]
         return {
             "data": data,
+            "before": before,
+            "figures": figures,
             "area": area,
             "cards": cards,
             "chart_data": chart_data,
             "level_label": level_labels.get(area.level, _("地区")),
-            "is_empty": not totals["units"] and not totals["filed"],
+            "is_empty": not totals["units"] and not totals["filed"] and not before["totals"]["filed"],
             "port_query": urlencode({"port": area.port_code}) if area.port_code else "",
-            "products_url": self.link(products_url, {"status": stats.APPROVED}),
+            "products_url": self.link(products_url, approved),
             "export_url": self.link("port:dashboard_export", {}),
-            "as_of_month": (moment - dt.timedelta(microseconds=1)).astimezone(clock.CHINA_TZ) if moment else None,
+            **self.period_context(),
         }
 
 
@@ -178,11 +330,24 @@ class PortHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.role == Role.NATIONAL_ADMIN and not request.GET.get("port"):
-            return HttpResponseRedirect(reverse("national:home"))
+            target = reverse("national:home")
+            params = self.period_params()
+            return HttpResponseRedirect(f"{target}?{urlencode(params)}" if params else target)
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), **self.dashboard_context()}
+
+
+def port_rankings(view: DashboardMixin, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
+    """The 47 ports for the period beside the year before (the national office's area)."""
+    user, area = view.request.user, view.get_area()
+    if figures.period.is_current:
+        ports = stats.national_ranking(user)
+    else:
+        ports = comparison.national_ranking_at(user, area, figures.moment)
+    before = comparison.national_ranking_at(user, area, figures.before_moment)
+    return _shown(comparison.compare_rows(ports, before, key="code", value="approved"))
 
 
 class NationalHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
@@ -197,61 +362,77 @@ class NationalHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = {**super().get_context_data(**kwargs), **self.dashboard_context()}
-        moment = self.as_of()
-        if moment is not None:
-            ports = stats.national_ranking_at(self.request.user, moment)
-        else:
-            ports = stats.national_ranking(self.request.user)
+        ports = port_rankings(self, self.period_figures())
+        home = reverse("port:home")
         for row in ports:
-            row["url"] = f"{reverse('port:home')}?{urlencode({'port': row['code']})}"
+            row["url"] = f"{home}?{urlencode({'port': row['code'], **self.period_params()})}"
             row["approved_url"] = self.link("port:products", {"status": stats.APPROVED, "port": row["code"]})
             row["units_url"] = self.link("port:units", {"port": row["code"]})
         context.update(ports=ports, is_national=True)
         return context
 
 
+def _percent(change: dict[str, Any]) -> Any:
+    return change["percent"] if change["percent"] is not None else "—"
+
+
+def _compared(title: Any, label: Any, value: Any, before: Any, change: dict[str, Any]) -> list[Any]:
+    return [title, label, value, before, change["difference"], _percent(change)]
+
+
 def _ranking_row(title: str, r: dict[str, Any]) -> list[Any]:
-    return [title, f"{rank_label(r)}. {r['name']}", r["approved"], r["filed"], r["units"], r["growth"], r["sales"]]
+    return [
+        *_compared(title, f"{rank_label(r)}. {r['name']}", r["approved"], r["before"], r["change"]),
+        r["filed"],
+        r["units"],
+        r["growth"],
+        r["sales"],
+    ]
 
 
-class DashboardExportView(ReplicaReadsMixin, AreaMixin, View):
-    """Every table of the dashboard in one sheet (the chart numbers; the 47 ports for the national view)."""
-
-    model = Product
+class DashboardExportView(ReplicaReadsMixin, DashboardMixin, View):
+    """Every table of the dashboard in one sheet, for the period and beside the year before (the chart
+    numbers; the 47 ports for the national view)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         area = self.get_area()
-        data = stats.dashboard(area)
-        totals = data["totals"]
+        figures = self.period_figures()
+        data, before = figures.state, figures.before
         rows: list[list[Any]] = [
-            [_("总体"), _("备案单位"), totals["units"]],
-            [_("总体"), _("已提交备案产品"), totals["filed"]],
-            [_("总体"), _("通过备案产品"), totals["approved"]],
-            [_("总体"), _("近12个月新增通过"), totals["growth"]],
-            [_("总体"), _("上年度销售额（万元）"), totals["sales"]],
-            [_("总体"), _("年度出口额（万元）"), totals["exports"]],
-            [_("总体"), _("认定产品"), totals["certified"]],
-            [_("总体"), _("关联专利失效待处理的备案产品"), totals["flagged"]],
+            [_("统计期间"), _("本期"), figures.period.label, figures.moment],
+            [_("统计期间"), _("上年同期"), figures.before_label, figures.before_moment],
         ]
-        rows += [[_("按月通过备案"), r["month"], r["count"]] for r in data["trend"]]
+        rows += [
+            _compared(_("总体"), card["label"], card["value"], card["before"], card["change"])
+            for card in period_cards(figures)
+        ]
+        rows += [
+            _compared(_("按月通过备案"), r["month"], r["count"], r["before"], r["change"])
+            for r in comparison.compare_trend(data["trend"], before["trend"])
+        ]
         for key, title in (
             ("by_region", _("按地区")),
             ("by_class", _("按产品分类")),
             ("by_section", _("按行业门类")),
             ("by_scale", _("按企业规模")),
         ):
-            rows += [[title, r["label"], r["count"]] for r in data[key]]
-        rows += [_ranking_row(_("地区排名"), r) for r in data["ranking"]]
+            compared = comparison.compare_rows(data[key], before[key], key="key", value="count", add_missing=True)
+            rows += [_compared(title, r["label"], r["count"], r["before"], r["change"]) for r in compared]
+        ranking = comparison.compare_rows(data["ranking"], before["ranking"], key="code", value="approved")
+        rows += [_ranking_row(_("地区排名"), r) for r in ranking]
         if request.user.role == Role.NATIONAL_ADMIN and not area.port_code:
-            rows += [_ranking_row(_("端口排名"), r) for r in stats.national_ranking(request.user)]
+            rows += [_ranking_row(_("端口排名"), r) for r in port_rankings(self, figures)]
         name = area.port.name if area.port is not None else _("全国")
         return xlsx_response(
-            filename=f"{_('统计概览')}-{name}-{timezone.localdate().isoformat()}.xlsx",
+            filename=f"{_('统计概览')}-{name}-{figures.period.key}-{timezone.localdate().isoformat()}.xlsx",
             title=_("统计概览"),
             headers=[
                 _("统计表"),
                 _("项目"),
-                _("通过备案产品"),
+                _("本期数值"),
+                _("上年同期"),
+                _("增减"),
+                _("增减（%）"),
                 _("已提交备案产品"),
                 _("备案单位"),
                 _("近12个月新增"),
@@ -259,7 +440,10 @@ class DashboardExportView(ReplicaReadsMixin, AreaMixin, View):
             ],
             rows=rows,
             object_type="provincial.Dashboard",
-            changes={"port": area.port_code or (area.port.code if area.port else "")},
+            changes={
+                "port": area.port_code or (area.port.code if area.port else ""),
+                "period": figures.period.key,
+            },
             message="dashboard export",
             actor=request.user,
         )
@@ -326,6 +510,7 @@ class ProductFilterForm(ListFilterForm):
         help_text=gettext_lazy("首次通过备案的月份，如 2025-03"),
     )
     since = forms.RegexField(regex=MONTH_RE, required=False, widget=forms.HiddenInput)
+    until = forms.RegexField(regex=MONTH_RE, required=False, widget=forms.HiddenInput)
 
     def make(self, **data: Any) -> stats.Filters:
         base = super().make(**data)
@@ -339,6 +524,7 @@ class ProductFilterForm(ListFilterForm):
             product_class=product_class.pk if product_class else None,
             month=data.get("month") or "",
             since=data.get("since") or "",
+            until=data.get("until") or "",
         )
 
 
@@ -397,7 +583,10 @@ class ProductListMixin(AreaMixin):
     def filtered_products(self) -> QuerySet[Product]:
         self.filter_form = ProductFilterForm(self.request.GET or None)
         self.filters = self.filter_form.filters()
-        return stats.filter_products(self.get_area(), self.filters).order_by("-id")
+        period = self.get_period()
+        if period.is_current:
+            return stats.filter_products(self.get_area(), self.filters).order_by("-id")
+        return stats.filter_products_at(self.get_area(), self.filters, period.end).order_by("-id")
 
 
 class ProductListView(ReplicaReadsMixin, ProductListMixin, ScopedListView):
@@ -427,12 +616,16 @@ class ProductExportView(ReplicaReadsMixin, ProductListMixin, View):
                 yield product_row(product, names)
 
         return xlsx_response(
-            filename=f"{_('备案产品')}-{timezone.localdate().isoformat()}.xlsx",
+            filename=f"{_('备案产品')}-{self.get_period().key}-{timezone.localdate().isoformat()}.xlsx",
             title=_("备案产品"),
             headers=PRODUCT_HEADERS,
             rows=rows(),
             object_type=Product._meta.label,
-            changes={"filters": self.filters.params(), "port": self.get_area().port_code},
+            changes={
+                "filters": self.filters.params(),
+                "port": self.get_area().port_code,
+                "period": self.get_period().key,
+            },
             message="port products export",
             actor=request.user,
         )
@@ -471,11 +664,14 @@ class UnitListMixin(AreaMixin):
     def filtered_units(self) -> QuerySet[FilingUnit]:
         self.filter_form = ListFilterForm(self.request.GET or None)
         self.filters = self.filter_form.filters()
-        return (
-            stats.filter_units(self.get_area(), self.filters)
-            .annotate(approved_count=Count("products", filter=Q(products__published_version__isnull=False)))
-            .order_by("name", "id")
-        )
+        period = self.get_period()
+        if period.is_current:
+            units = stats.filter_units(self.get_area(), self.filters)
+        else:
+            units = stats.filter_units_at(self.get_area(), self.filters, period.end)
+        return units.annotate(
+            approved_count=Count("products", filter=Q(products__published_version__isnull=False))
+        ).order_by("name", "id")
 
 
 class UnitListView(ReplicaReadsMixin, UnitListMixin, ScopedListView):
@@ -505,7 +701,7 @@ class UnitExportView(ReplicaReadsMixin, UnitListMixin, View):
                 yield unit_row(unit, names)
 
         return xlsx_response(
-            filename=f"{_('备案单位')}-{timezone.localdate().isoformat()}.xlsx",
+            filename=f"{_('备案单位')}-{self.get_period().key}-{timezone.localdate().isoformat()}.xlsx",
             title=_("备案单位"),
             headers=UNIT_HEADERS,
             rows=rows(),
@@ -513,6 +709,7 @@ class UnitExportView(ReplicaReadsMixin, UnitListMixin, View):
             changes={
                 "filters": self.filters.params(status=""),
                 "port": self.get_area().port_code,
+                "period": self.get_period().key,
                 "personal_data": False,  # contacts masked
             },
             message="port units export (contacts masked)",
@@ -541,6 +738,8 @@ def list_context(view: AreaMixin, filters: stats.Filters, export_name: str) -> d
         applied.append(_("首次通过月份：%(m)s") % {"m": filters.month})
     if filters.since:
         applied.append(_("首次通过时间：%(m)s 起") % {"m": filters.since})
+    if filters.until:
+        applied.append(_("首次通过时间：至 %(m)s") % {"m": filters.until})
     return {
         "area": area,
         "filter_form": view.filter_form,
@@ -552,7 +751,9 @@ def list_context(view: AreaMixin, filters: stats.Filters, export_name: str) -> d
         "dashboard_url": (
             view.link("port:home", {})
             if area.port_code or view.request.user.role != Role.NATIONAL_ADMIN
-            else reverse("national:home")
+            else view.link("national:home", {})
         ),
         "port_code": area.port_code,
+        "period_key": view.period_params().get("period", ""),
+        **view.period_context(),
     }

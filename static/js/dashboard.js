@@ -40,6 +40,19 @@
         areaStyle: { opacity: 0.08 },
       },
     ];
+    if (series.before && labels.before) {
+      // the same months a year before (issue 20: every period beside the year before)
+      option.color = ["#0d6efd", "#adb5bd"];
+      option.legend = { top: 0, data: [labels.count, labels.before] };
+      option.grid.top = 32;
+      option.series.push({
+        name: labels.before,
+        type: "line",
+        data: series.before,
+        symbolSize: 6,
+        lineStyle: { type: "dashed" },
+      });
+    }
     return option;
   }
 
@@ -70,6 +83,7 @@
     chart.setOption(option);
     // a click on a bar or point opens the list behind it (the same link as in the table)
     chart.on("click", (params) => {
+      if (params.seriesIndex) return; // the year before's line has no list of its own
       const index = reversed ? series.urls.length - 1 - params.dataIndex : params.dataIndex;
       const url = series.urls[index];
       if (url) window.location.assign(url);

@@ -431,13 +431,14 @@ def test_the_port_dashboard_counts_flagged_filings_of_its_region_only(
         )
         assert stats.totals(area)["flagged"] == direct == expected
         client = client_for(user)
-        home = client.get(reverse("port:home"))
+        home = client.get(reverse("port:home"), {"period": "current"})  # a flag raised now
         assert f'data-testid="figure-flagged">{expected}<' in home.content.decode()
-        sheet = load_workbook(io.BytesIO(client.get(reverse("port:dashboard_export")).content)).active
+        export = client.get(reverse("port:dashboard_export"), {"period": "current"})
+        sheet = load_workbook(io.BytesIO(export.content)).active
         assert ["总体", "关联专利失效待处理的备案产品", expected] in [
             [c.value for c in row][:3] for row in sheet.iter_rows()
         ]
-        api = client.get("/api/v1/provincial/dashboard/")
+        api = client.get("/api/v1/provincial/dashboard/", {"period": "current"})
         assert api.status_code == 200 and api.json()["totals"]["flagged"] == expected
     # resolved flags no longer count
     drift.resolve_flag(flagged.pk, User.objects.get(role=Role.REVIEWER), "已处理")

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from patent_platform.models import Region, User
 from patent_platform.scoping import scope_of
+from tests.provincial.live import CurrentClient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the area rule on both engines
 
@@ -21,7 +22,7 @@ LISTS = ["port:products", "port:products_export", "port:units", "port:units_expo
 
 
 def client_for(user: User) -> Client:
-    client = Client()
+    client = CurrentClient()
     client.force_login(user)
     return client
 

@@ -20,12 +20,10 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.files.base import ContentFile
-from django.test import Client
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
-from rest_framework.test import APIClient
 
 from filings.workflow import china_today
 from patent_platform.choices import Role
@@ -34,6 +32,7 @@ from provincial import stats
 from provincial.models import ManagementUnit, ProgressReport, ProgressReportAttachment, ProgressReportComment
 from provincial.publications import documents, figures
 from tests.factories import FilingUnitFactory, PortAdminFactory, ProductVersionFactory, UserFactory, approve
+from tests.provincial.live import CurrentAPIClient, CurrentClient
 
 ROOT = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
@@ -79,12 +78,12 @@ def test_47_ports_without_filings_are_all_first_tied_on_the_page_the_api_and_the
     rows = stats.national_ranking(national)
     assert len(rows) == ManagementUnit.objects.count() == 47
     assert {(r["rank"], r["tied"]) for r in rows} == {(1, True)}
-    api = APIClient()
+    api = CurrentAPIClient()
     api.force_authenticate(national)
     answer = api.get("/api/v1/provincial/national/ranking/")
     assert answer.status_code == 200
     assert {(r["rank"], r["tied"]) for r in answer.json()} == {(1, True)}
-    client = Client()
+    client = CurrentClient()
     client.force_login(national)
     page = client.get(reverse("national:home")).content.decode()
     assert page.count('1<small class="text-body-secondary">（并列）</small>') >= 47
@@ -114,7 +113,7 @@ def test_a_ports_region_ranking_shares_ranks(reference: None) -> None:
     assert (ranking["440300"]["rank"], ranking["440300"]["tied"]) == (1, True)
     others = [r for code, r in ranking.items() if code not in ("440100", "440300")]
     assert others and {(r["rank"], r["tied"]) for r in others} == {(3, True)}
-    client = Client()
+    client = CurrentClient()
     client.force_login(guangdong)
     page = client.get(reverse("port:home")).content.decode()
     assert "（并列）" in page
@@ -147,7 +146,7 @@ def test_a_report_with_two_attachments_and_one_comment_shows_one_comment(referen
             report=report, file=ContentFile(PDF, name=name), kind="pdf", original_name=name
         )
     ProgressReportComment.objects.create(report=report, author=national_admin(), body="收到。")
-    client = Client()
+    client = CurrentClient()
     client.force_login(port.user)
     page = client.get(reverse("port:reports")).content.decode()
     assert "1 条意见" in page and "2 条意见" not in page

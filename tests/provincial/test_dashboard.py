@@ -23,6 +23,7 @@ from provincial import stats
 from provincial.models import ManagementUnit, PortMembership
 from provincial.services import port_add_admin
 from provincial.views.dashboard import mask_email, mask_name, mask_phone
+from tests.provincial.live import CurrentClient
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ DRILL = re.compile(r'<a[^>]*href="([^"]+)"[^>]*data-testid="(drill|drill-units|f
 
 
 def client_for(user: User) -> Client:
-    client = Client()
+    client = CurrentClient()
     client.force_login(user)
     return client
 
@@ -120,7 +121,7 @@ def test_enterprise_users_and_reviewers_get_404_on_every_port_page(demo_users: d
 def test_port_admins_get_404_on_the_national_page_and_anonymous_users_log_in(demo_users: dict[str, User]) -> None:
     assert client_for(demo_users["guangdong"]).get(reverse("national:home")).status_code == 404
     for name in [*PAGES, "national:home"]:
-        answer = Client().get(reverse(name))
+        answer = CurrentClient().get(reverse(name))
         assert answer.status_code == 302 and reverse("login") in answer["Location"], name
 
 
@@ -177,7 +178,7 @@ def test_national_overview_ranks_all_47_ports(demo_users: dict[str, User]) -> No
     # the national admin looks at one port; /port/ without one leads to the national overview
     one = client.get(reverse("port:home"), {"port": "330000"})
     assert one.context["data"]["totals"]["approved"] == 2
-    assert client.get(reverse("port:home"))["Location"] == reverse("national:home")
+    assert client.get(reverse("port:home"))["Location"] == reverse("national:home") + "?period=current"
 
 
 def test_products_export_holds_the_list_rows(demo_users: dict[str, User]) -> None:
@@ -247,7 +248,7 @@ def test_list_filters_and_invalid_input(demo_users: dict[str, User]) -> None:
     # the export link carries the same filters as the page
     filtered = client.get(url, {"status": "approved", "region": "440100"})
     export = parse_qs(urlsplit(filtered.context["export_url"]).query)
-    assert export == {"status": ["approved"], "region": ["440100"]}
+    assert export == {"status": ["approved"], "region": ["440100"], "period": ["current"]}
 
 
 def test_a_port_without_filings_shows_what_to_do(demo_users: dict[str, User], make_user: Callable[..., User]) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -15,6 +14,7 @@ from patent_platform.models import User
 from provincial.models import ManagementUnit
 from provincial.services import port_add_admin
 from tests.conftest import PASSWORD
+from tests.provincial.live import CurrentAPIClient, CurrentClient
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +23,14 @@ RANKING = "/api/v1/provincial/national/ranking/"
 
 
 def api(user: User | None = None) -> APIClient:
-    client = APIClient()
+    client = CurrentAPIClient()
     if user is not None:
         client.force_authenticate(user)
     return client
 
 
 def token_client(email: str) -> APIClient:
-    client = APIClient()
+    client = CurrentAPIClient()
     answer = client.post("/api/v1/auth/token/", {"email": email, "password": PASSWORD}, format="json")
     assert answer.status_code == 200, answer.content
     client.credentials(HTTP_AUTHORIZATION=f"Token {answer.json()['token']}")
@@ -38,7 +38,7 @@ def token_client(email: str) -> APIClient:
 
 
 def page_data(user: User, **params: str) -> dict[str, Any]:
-    client = Client()
+    client = CurrentClient()
     client.force_login(user)
     url = reverse("national:home") if user.role == Role.NATIONAL_ADMIN and not params else reverse("port:home")
     answer = client.get(url, params)
@@ -73,7 +73,13 @@ def test_the_api_returns_the_figures_the_page_shows(demo_users: dict[str, User],
     answer = token_client(user.email).get(DASHBOARD)
     assert answer.status_code == 200, answer.content
     body = answer.json()
-    assert {k: body[k] for k in comparable(page_data(user))} == comparable(page_data(user))
+    page = comparable(page_data(user))
+    seen = {k: body[k] for k in page}  # the API's answer cut to the page's keys (it adds the comparison)
+    seen["totals"] = {k: body["totals"][k] for k in page["totals"]}
+    for key in page:
+        if isinstance(page[key], list) and page[key]:
+            seen[key] = [{f: row[f] for f in page[key][0]} for row in body[key]]
+    assert seen == page
     assert body["totals"]["certified"] == page_data(user)["totals"]["certified"] > 0
     assert "as_of" in body
 
@@ -109,8 +115,8 @@ def test_other_roles_get_404(demo_users: dict[str, User], who: str) -> None:
 
 
 def test_anonymous_is_refused(demo: None) -> None:
-    assert APIClient().get(DASHBOARD).status_code in (401, 403)
-    assert APIClient().get(RANKING).status_code in (401, 403)
+    assert CurrentAPIClient().get(DASHBOARD).status_code in (401, 403)
+    assert CurrentAPIClient().get(RANKING).status_code in (401, 403)
 
 
 def test_national_ranking_for_national_admins_only(demo_users: dict[str, User]) -> None:
@@ -132,7 +138,7 @@ def test_national_ranking_for_national_admins_only(demo_users: dict[str, User]) 
     assert by_code["XPCC"]["kind"] == "xpcc" and by_code["XPCC"]["approved"] == 0
     assert by_code["440000"]["is_open"] and not by_code["110000"]["is_open"]
     # the page's ranking is the same
-    client = Client()
+    client = CurrentClient()
     client.force_login(demo_users["national"])
     page = client.get(reverse("national:home")).context["ports"]
     assert [(r["rank"], r["tied"], r["code"], r["approved"], r["units"], r["growth"]) for r in page] == [

@@ -227,7 +227,7 @@ def test_the_dashboard_as_of_a_month_shows_the_publications_figures(demo_users: 
     client = Client()
     client.force_login(demo_users["guangdong"])
     page = client.get(reverse("port:home"), {"as_of": month.strftime("%Y-%m")})
-    assert page.status_code == 200 and page.context["as_of_month"] is not None
+    assert page.status_code == 200 and page.context["figures"].period.key == month.strftime("%Y-%m")
     figs = figures.monthly_figures(ManagementUnit.objects.get(code="440000"), month.date())
     data = page.context["data"]
     for key in ("units", "filed", "approved", "growth"):
@@ -236,13 +236,14 @@ def test_the_dashboard_as_of_a_month_shows_the_publications_figures(demo_users: 
     assert [(r["code"], r["approved"], r["units"]) for r in data["ranking"]] == [
         (r["code"], r["approved"], r["units"]) for r in figs["by_region"]
     ]
-    now = client.get(reverse("port:home")).context["data"]
+    now = client.get(reverse("port:home"), {"period": "current"}).context["data"]
     assert now["totals"]["approved"] >= data["totals"]["approved"] + 1  # ours was approved after the month
     api = client.get("/api/v1/provincial/dashboard/", {"as_of": month.strftime("%Y-%m")})
     assert api.status_code == 200 and api.json()["totals"]["approved"] == figs["totals"]["approved"]
     for bad in ("2026-13", "x", "1999-12", stats.trend_months()[-1].strftime("%Y-%m")):
         assert client.get("/api/v1/provincial/dashboard/", {"as_of": bad}).status_code == 400, bad
-        assert client.get(reverse("port:home"), {"as_of": bad}).status_code == 200
+        refused = client.get(reverse("port:home"), {"as_of": bad})  # the chooser with its message (issue 20)
+        assert refused.status_code == 400 and refused.context["period_form"].errors["period"], bad
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from unittest import mock
 import pytest
 from django.db import transaction
 from django.http import QueryDict
-from django.test import Client
 from django.urls import reverse
 from django.utils.http import urlencode
 from hypothesis import HealthCheck, Phase, given, settings
@@ -56,6 +55,7 @@ from provincial.choices import RosterCategory
 from provincial.models import ManagementUnit, PortMembership
 from provincial.views.dashboard import ListFilterForm, ProductFilterForm
 from tests.factories import MemberFactory, PortAdminFactory, ProductVersionFactory, UserFactory, filer_of
+from tests.provincial.live import CurrentClient
 from tests.provincial.test_permission_matrix import roster_file
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the area rule on both engines
@@ -72,7 +72,7 @@ class Viewer:
 
     def __init__(self, user: User) -> None:
         self.user = user
-        self.client = Client()
+        self.client = CurrentClient()
         self.client.force_login(user)
         membership = PortMembership.objects.filter(user=user).select_related("unit").first()
         self.unit: ManagementUnit | None = membership.unit if membership else None

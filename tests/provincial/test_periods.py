@@ -64,3 +64,24 @@ def test_the_change_is_a_difference_and_a_percentage() -> None:
     assert periods.change(12, 10) == {"difference": 2, "percent": 20.0}
     assert periods.change(5, 0) == {"difference": 5, "percent": None}
     assert periods.change(5, None) == {"difference": None, "percent": None}
+
+
+def test_current_names_the_live_state_and_old_as_of_links_name_their_month() -> None:
+    current = periods.parse("current", now=NOW)
+    assert current.is_current and current.key == "current" and current.first == dt.date(2026, 12, 1)
+    assert current.moment(NOW) == NOW and not current.has_ended(NOW)
+    assert periods.parse("now", now=NOW) == current
+    assert periods.from_query({"as_of": "2025-11"}, now=NOW) == periods.month(2025, 11)
+    assert periods.from_query({"period": "2025Q4", "as_of": "2025-11"}, now=NOW) == periods.quarter(2025, 4)
+    assert periods.from_query({}, now=NOW) == periods.month(2026, 11)
+    for bad in ("2025", "2025-13", "x"):
+        with pytest.raises(periods.PeriodError):
+            periods.from_query({"as_of": bad}, now=NOW)
+
+
+def test_the_quick_choices_are_the_latest_closed_quarter_and_year() -> None:
+    assert periods.latest_complete_quarter(dt.date(2026, 12, 7)).key == "2026Q3"
+    assert periods.latest_complete_quarter(dt.date(2026, 1, 5)).key == "2025Q4"
+    assert periods.latest_complete_quarter(dt.date(2026, 4, 1)).key == "2026Q1"
+    assert periods.latest_complete_year(dt.date(2026, 12, 7)).key == "2025"
+    assert periods.year_earlier(dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC)).date() == dt.date(2023, 2, 28)

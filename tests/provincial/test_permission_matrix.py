@@ -63,6 +63,7 @@ from provincial.models import (
 from provincial.services import port_add_admin
 from tests import worlds
 from tests.factories import UserFactory
+from tests.provincial.live import CurrentAPIClient, CurrentClient
 
 ROLES = ["national", "guangdong", "zhejiang", "shenzhen", "hangzhou", "enterprise", "reviewer", "anonymous"]
 PORTS = ("guangdong", "zhejiang", "shenzhen", "hangzhou")
@@ -680,7 +681,7 @@ def _build_world() -> dict[str, Any]:
 
 
 def client_for(user: User | None, api: bool) -> Client | APIClient:
-    client: Client | APIClient = APIClient() if api else Client()
+    client: Client | APIClient = CurrentAPIClient() if api else CurrentClient()
     if user is not None:
         client.force_login(user)
     return client

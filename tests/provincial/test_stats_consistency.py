@@ -34,6 +34,7 @@ from provincial import stats
 from provincial.models import ManagementUnit
 from provincial.services import port_add_admin
 from provincial.views.dashboard import ListFilterForm, ProductFilterForm
+from tests.provincial.live import CurrentAPIClient, CurrentClient
 
 # embedded (CI runs it on SQLite too): the dashboards' date and group functions are SQLite's
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -190,9 +191,9 @@ def admins(reference: None, make_user: Callable[..., User]) -> dict[str, User]:
 
 
 def logged_in(user: User) -> tuple[Client, APIClient]:
-    client = Client()
+    client = CurrentClient()
     client.force_login(user)
-    api = APIClient()
+    api = CurrentAPIClient()
     api.force_authenticate(user)
     return client, api
 

@@ -21,6 +21,7 @@ from patent_platform.choices import Role
 from patent_platform.models import Region, User
 from provincial import stats
 from provincial.models import SummaryCell, SummaryDirty, SummaryKind, SummaryState
+from tests.provincial.live import CurrentClient
 
 # embedded (CI runs it on SQLite too): cells written with bulk_create on SQLite (COPY on PostgreSQL)
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
@@ -41,7 +42,7 @@ def assert_same(users: dict[str, User]) -> None:
 
 
 def client_for(user: User) -> Client:
-    client = Client()
+    client = CurrentClient()
     client.force_login(user)
     return client
 
