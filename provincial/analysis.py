@@ -250,7 +250,8 @@ class Definition:
         period = period.strip()
         if period:
             try:
-                period = periods.parse(period).key
+                parsed = periods.parse(period)
+                period = "" if parsed.is_current else parsed.key  # `current` (the dashboards' word): no period
             except periods.PeriodError as error:
                 errors["period"].append(str(error))
         compare = bool(data.get("compare"))

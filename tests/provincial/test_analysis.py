@@ -346,3 +346,10 @@ def test_a_saved_definition_is_validated_by_the_engine() -> None:
         analysis.Definition.from_data({"rows": ["city"], "measures": ["nonsense"]})
     definition = analysis.Definition.from_data({"rows": ["city"], "cols": ["class"], "period": "2025Q4"})
     assert analysis.Definition.from_data(definition.to_data()) == definition
+
+
+def test_the_dashboards_word_current_is_the_current_state() -> None:
+    from provincial import analysis
+
+    definition = analysis.Definition.from_data({"rows": ["city"], "measures": ["products"], "period": "current"})
+    assert definition.period == ""
