@@ -186,3 +186,14 @@ def test_the_pages_change_nothing(demo_users: dict[str, User]) -> None:
         assert client.post(url, {"status": "approved"}).status_code == 405
     version.refresh_from_db()
     assert version.status == filed(SZ).status
+
+
+def test_the_certification_results_of_the_region_link_to_the_unit_and_its_filing(demo_users: dict[str, User]) -> None:
+    client = client_for(demo_users["shenzhen"])
+    page = client.get(reverse("certification:region")).content.decode()
+    units = set(re.findall(r'href="(/port/units/\d+/)" data-testid="unit-link"', page))
+    versions = re.findall(r'href="(/port/versions/\d+/)" data-testid="version-link"', page)
+    assert units == {reverse("port:unit", args=[unit(SZ).pk])}
+    assert versions
+    for url in versions:
+        assert client.get(url).status_code == 200
