@@ -8,5 +8,6 @@ def nav_go(page, label: str) -> None:  # type: ignore[no-untyped-def]
         toggler = page.locator(".navbar-toggler")
         if toggler.is_visible() and page.locator("#mainnav").is_hidden():
             toggler.click()
-        page.locator(".navbar .nav-item.dropdown", has=link).locator("[data-bs-toggle=dropdown]").click()
+        entry = page.locator(f"a.dropdown-item:text-is('{label}')")
+        page.locator(".navbar .nav-item.dropdown", has=entry).locator("[data-bs-toggle=dropdown]").click()
     link.click()
