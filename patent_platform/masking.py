@@ -14,11 +14,18 @@ Who sees contacts in full, place by place (README "Who sees what" and docs/SECUR
 - port contacts: in full on the port's own page, on a port's page and on an application's page of the
   national office (they act on them); masked in the national list of ports and in the exports of ports
   and applications;
+- a filing unit's page of the ports (`/port/units/<id>/`, issue 20 "working from the lists"): masked for
+  port and national administrators (`unit_contacts`), the same unit as in their lists and the API;
 - the Django admin site (system administrator): masked or left out; public pages: never shown.
 """
 
 from collections.abc import Callable
 from typing import Any
+
+from patent_platform.choices import Role
+
+# Roles that read filing units as statistics: their contacts masked (the lists, the API, the unit's page).
+UNIT_CONTACTS_MASKED_FOR = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 
 
 def mask_phone(value: str) -> str:
@@ -84,3 +91,10 @@ def mask_contact_text(name: str = "", post: str = "", office_phone: str = "", mo
     parts = [name, post, mask_phone(office_phone) if office_phone else "", mask_phone(mobile) if mobile else ""]
     text = " ".join(p for p in parts if p)
     return f"{text} <{mask_email(email)}>" if email else text
+
+
+def unit_contacts(role: str | None, name: str = "", phone: str = "", email: str = "") -> dict[str, Any]:
+    """A filing unit's contact as a viewer of `role` may see it: `masked` says whether it was masked."""
+    if role in UNIT_CONTACTS_MASKED_FOR:
+        return {"name": mask_name(name), "phone": mask_phone(phone), "email": mask_email(email), "masked": True}
+    return {"name": name or "", "phone": phone or "", "email": email or "", "masked": False}

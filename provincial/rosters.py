@@ -860,6 +860,7 @@ def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str
                 "outside": outside,
                 "state_label": label,
                 "unit_name": shown.name if shown else "",
+                "unit_id": shown.pk if shown else None,
                 "contact_name": shown.contact_name if shown else "",
                 "contact_phone": shown.contact_phone if shown else "",
                 "contact_email": shown.contact_email if shown else "",

@@ -95,6 +95,10 @@ class Area:
         qs = FilingUnit.objects.visible_to(self.user)
         return qs.filter(self.narrowed.region_q("")) if self.narrowed is not None else qs
 
+    def versions(self) -> QuerySet[ProductVersion]:
+        qs = ProductVersion.objects.visible_to(self.user)
+        return qs.filter(self.narrowed.region_q("product__")) if self.narrowed is not None else qs
+
     @property
     def port_code(self) -> str:
         """The `?port=` value that reproduces this area (empty for the user's own scope)."""

@@ -3,14 +3,18 @@ with `?port=<code>` for one port)."""
 
 from django.urls import path
 
-from provincial.views import analysis, dashboard, publications, reports, signoff
+from provincial.views import analysis, dashboard, publications, reports, signoff, worklists
 
 urlpatterns = [
     path("", dashboard.PortHomeView.as_view(), name="home"),
     path("export/", dashboard.DashboardExportView.as_view(), name="dashboard_export"),
     path("products/", dashboard.ProductListView.as_view(), name="products"),
     path("products/export/", dashboard.ProductExportView.as_view(), name="products_export"),
+    path("products/<id:pk>/", worklists.PortProductView.as_view(), name="product"),
+    path("versions/<id:pk>/", worklists.PortVersionView.as_view(), name="version"),
     path("units/", dashboard.UnitListView.as_view(), name="units"),
+    path("units/<id:pk>/", worklists.PortUnitView.as_view(), name="unit"),
+    path("units/<id:pk>/export/", worklists.PortUnitExportView.as_view(), name="unit_export"),
     path("units/export/", dashboard.UnitExportView.as_view(), name="units_export"),
     path("analysis/", analysis.AnalysisView.as_view(), name="analysis"),
     path("analysis/export/", analysis.AnalysisExportView.as_view(), name="analysis_export"),

@@ -157,6 +157,11 @@ class AreaMixin(ScopedViewMixin):
             "period_choices": choices,
             "period": self.get_period() if form.is_valid() else None,
         }
+    def object_link(self, name: str, pk: int) -> str:
+        """The read-only page of one object (`provincial.views.worklists`), the area's `port` kept."""
+        port = self.get_area().port_code
+        url = reverse(name, args=[pk])
+        return f"{url}?{urlencode({'port': port})}" if port else url
 
 
 def region_names(codes: Iterable[str]) -> dict[str, str]:
@@ -601,7 +606,15 @@ class ProductListView(ReplicaReadsMixin, ProductListMixin, ScopedListView):
         context = super().get_context_data(**kwargs)
         products = list(context["products"])
         names = region_names(c for p in products for c in (p.province_code, p.city_code, p.county_code))
-        context["rows"] = [{"product": p, "cells": product_row(p, names)} for p in products]
+        context["rows"] = [
+            {
+                "product": p,
+                "cells": product_row(p, names),
+                "url": self.object_link("port:product", p.pk),
+                "unit_url": self.object_link("port:unit", p.unit_id),
+            }
+            for p in products
+        ]
         context.update(list_context(self, self.filters, "port:products_export"))
         return context
 
@@ -686,7 +699,9 @@ class UnitListView(ReplicaReadsMixin, UnitListMixin, ScopedListView):
         context = super().get_context_data(**kwargs)
         units = list(context["units"])
         names = region_names(c for u in units for c in (u.province_code, u.city_code, u.county_code))
-        context["rows"] = [{"unit": u, "cells": unit_row(u, names)} for u in units]
+        context["rows"] = [
+            {"unit": u, "cells": unit_row(u, names), "url": self.object_link("port:unit", u.pk)} for u in units
+        ]
         context.update(list_context(self, self.filters, "port:units_export"))
         return context
 

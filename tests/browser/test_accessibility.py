@@ -85,6 +85,9 @@ ROLES: dict[str, list[str]] = {
         "/port/",
         "/port/products/",
         "/port/units/",
+        "/port/units/{port_unit}/",
+        "/port/products/{port_product}/",
+        "/port/versions/{returned_version}/",
         "/rosters/",
         "/rosters/coverage/",
         "/rosters/missing/",
@@ -156,6 +159,8 @@ def demo_objects() -> dict[str, str]:
         "assignment": str(Assignment.objects.filter(expert__email="expert1@example.cn").earliest("pk").pk),
         "account": str(User.objects.get(email="ent-gz@example.cn").pk),
         "month": f"{previous_month():%Y-%m}",
+        "port_unit": str(chip.product.unit_id),
+        "port_product": str(chip.product_id),
     }
 
 

@@ -30,6 +30,7 @@ from evaluation.models import Candidate, Objection, Round
 from filings import workflow
 from filings.models import ProductVersion
 from patent_platform.models import User
+from tests.browser.nav import nav_go
 from tests.browser.test_filing_journey import alerts, log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,7 +62,7 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
 
     # --- the national office fixes a revised benchmark set for the product's class
     log_in(page, "national@example.cn", PASSWORD, "/national/")
-    page.click(".navbar .nav-link:text-is('专利密集型产品认定')")
+    nav_go(page, "专利密集型产品认定")
     page.click("main a[href='/certification/benchmarks/']")
     page.locator("tr", has_text=CLASS).locator("a").first.click()
     page.click("[data-testid=revise]")
@@ -84,7 +85,7 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
     expect(chart.first).to_be_visible()  # the distribution is drawn (ECharts, served locally)
 
     # --- start a round: the preview counts the eligible product, the evaluation runs and finishes
-    page.click(".navbar .nav-link:text-is('专利密集型产品认定')")
+    nav_go(page, "专利密集型产品认定")
     page.click("[data-testid=round-new]")
     expect(page.locator("[data-testid=eligible-count]")).to_have_text("1")
     page.fill("#id_name", ROUND)
@@ -100,7 +101,7 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
 
     # --- the filer adds the information asked for
     log_in(page, "ent-sz@example.cn", PASSWORD, "/enterprise/")
-    page.click(".navbar .nav-link:text-is('产品认定')")
+    nav_go(page, "产品认定")
     mine = page.locator("[data-testid=mine-row]", has_text=ROUND)
     mine.locator("[data-testid=next-step] a").click()
     page.click("[data-testid=info-submit]")  # empty: every field is asked for
@@ -110,7 +111,7 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
     page.fill("#id_patent_use", "两项专利均已实施于产品，形成专利组合。")
     page.click("[data-testid=info-submit]")
     expect(page.locator("main .alert-success")).to_contain_text("补充材料已提交")
-    page.click(".navbar .nav-link:text-is('产品认定')")
+    nav_go(page, "产品认定")
     expect(page.locator("[data-testid=mine-row]", has_text=ROUND)).to_contain_text("已补充材料")
     log_out(page)
 
@@ -200,7 +201,7 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
 
     # --- the filer sees why, and downloads the certificate
     log_in(page, "ent-sz@example.cn", PASSWORD, "/enterprise/")
-    page.click(".navbar .nav-link:text-is('产品认定')")
+    nav_go(page, "产品认定")
     mine = page.locator("[data-testid=mine-row]", has_text=ROUND)
     mine.locator("[data-testid=result-link]").click()
     body = page.locator("main")
@@ -208,7 +209,7 @@ def test_a_round_from_benchmarks_to_the_public_verification_page(page, live_serv
         expect(body).to_contain_text(code)
     expect(body).to_contain_text("PPAC402-平台解读-1")
     expect(body).not_to_contain_text("赵启明")  # the experts' names are not the filer's business
-    page.click(".navbar .nav-link:text-is('产品认定')")
+    nav_go(page, "产品认定")
     with page.expect_download() as download:
         page.locator("[data-testid=mine-row]", has_text=ROUND).locator("[data-testid=certificate-link]").click()
     pdf = tmp_path / "certificate.pdf"
@@ -240,7 +241,7 @@ def test_the_national_office_sets_a_rounds_calendar_and_the_participants_see_its
 
     # --- the national office configures the next round: cut-off in ten days, a deadline per stage
     log_in(page, "national@example.cn", PASSWORD, "/national/")
-    page.click(".navbar .nav-link:text-is('专利密集型产品认定')")
+    nav_go(page, "专利密集型产品认定")
     page.click("[data-testid=round-new]")
     page.fill("#id_name", ROUND)
     page.fill("#id_deadline", day(10))

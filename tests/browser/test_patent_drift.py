@@ -12,6 +12,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from filings.models import FilingFlag, ProductVersion
+from tests.browser.nav import nav_go
 from tests.browser.test_filing_journey import log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +35,7 @@ def version(reference: None) -> ProductVersion:
 def test_a_status_import_lapses_a_patent_and_the_filer_sees_the_flag(page, live_server, version, tmp_path) -> None:  # type: ignore[no-untyped-def]
     patent = version.links.get().right.patent
     log_in(page, "reviewer@example.cn", PASSWORD, "/review/")
-    page.click(".navbar .nav-link:text-is('专利状态提示')")
+    nav_go(page, "专利状态提示")
     expect(page.locator("[data-testid=flags-empty]")).to_be_visible()
     page.click("main a[href='/review/patent-status/']")
     expect(page.locator("[data-testid=imports-empty]")).to_be_visible()

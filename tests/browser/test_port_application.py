@@ -22,6 +22,7 @@ from patent_platform.choices import Role
 from patent_platform.models import User
 from provincial.choices import RosterCategory
 from provincial.models import PortApplication, PortContact, Roster
+from tests.browser.nav import nav_go
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -158,7 +159,7 @@ def test_apply_approve_invite_and_land_on_the_port(page, demo, tmp_path: Path) -
     assert page.text_content("[data-testid=figure-approved]").strip() == "1"
 
     # 4. upload a roster: download the template from the page, fill it in, upload it
-    page.click("nav >> text=重点企业名单")
+    nav_go(page, "重点企业名单")
     page.wait_for_url("**/rosters/")
     page.click("[data-testid=upload-link]")
     page.wait_for_url("**/rosters/upload/")

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 
 from provincial.models import ProgressReport
+from tests.browser.nav import nav_go
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +48,7 @@ def test_a_port_reports_and_the_national_office_marks_a_typical_case(page, demo,
 
     # the port: the empty form first
     log_in(page, "guangdong@example.cn")
-    page.click("nav >> text=工作报送")
+    nav_go(page, "工作报送")
     page.wait_for_url("**/port/reports/")
     page.click("[data-testid=report-new-link]")
     page.wait_for_url("**/port/reports/new/")

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from filings.models import FilingUnit, Product
 from provincial.models import FilingStatement
+from tests.browser.nav import nav_go
 from tests.browser.test_filing_journey import alerts, fits_the_screen, log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,7 +41,7 @@ def test_an_enterprise_downloads_its_statement_and_a_bureau_verifies_it(
 
     # --- the enterprise: from its navigation to the empty list, generates one, downloads the PDF
     log_in(page, "ent-gz@example.cn", PASSWORD, "/enterprise/")
-    page.click(".navbar .nav-link:text-is('备案情况证明')")
+    nav_go(page, "备案情况证明")
     expect(page.locator("[data-testid=statements-empty]")).to_be_visible()
     page.click("[data-testid=statement-issue]")
     expect(page.locator("main .alert-success")).to_contain_text("已生成备案情况证明")
@@ -79,7 +80,7 @@ def test_an_enterprise_downloads_its_statement_and_a_bureau_verifies_it(
 
     # --- the province port: a wrong USCC first, then the unit's, and the statement is there
     log_in(page, "guangdong@example.cn", PASSWORD, "/port/")
-    page.click(".navbar .nav-link:text-is('备案情况证明')")
+    nav_go(page, "备案情况证明")
     wrong = unit.uscc[:17] + ("1" if unit.uscc.endswith("0") else "0")
     page.fill("#id_uscc", wrong)
     page.click("[data-testid=uscc-form] button[type=submit]")

@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 from filings.identifiers import build_uscc
 from filings.models import FilingUnit, IdentityRequest, ProductVersion
+from tests.browser.nav import nav_go
 from tests.factories import ProductVersionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -150,7 +151,7 @@ def test_a_taken_uscc_is_claimed_back_and_the_taker_is_suspended_and_told(  # ty
     # 3. the reviewer finds the claim, reads the proofs and accepts
     log_in(page, "reviewer@example.cn", DEMO_PASSWORD)
     page.wait_for_url("**/review/")
-    page.click("nav >> text=身份核验与认领")
+    nav_go(page, "身份核验与认领")
     page.wait_for_url("**/review/identity/")
     page.select_option("#id_kind", value="claim")
     page.click("[data-testid=identity-filters] button[type=submit]")
