@@ -157,6 +157,7 @@ class AreaMixin(ScopedViewMixin):
             "period_choices": choices,
             "period": self.get_period() if form.is_valid() else None,
         }
+
     def object_link(self, name: str, pk: int) -> str:
         """The read-only page of one object (`provincial.views.worklists`), the area's `port` kept."""
         port = self.get_area().port_code
