@@ -39,6 +39,7 @@ NAVIGATION: list[tuple[str, Any, set[str], str]] = [
     ("port:home", _("本地统计"), {Role.PORT_ADMIN}, "statistics"),
     ("port:analysis", _("数据分析"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}, "statistics"),
     ("port:publications", _("数据发布"), {Role.PORT_ADMIN}, "statistics"),
+    ("port:subscriptions", _("我的订阅"), {Role.PORT_ADMIN, Role.NATIONAL_ADMIN}, "statistics"),
     ("port:reports", _("工作报送"), {Role.PORT_ADMIN}, "ports"),
     ("national:home", _("全国概览"), {Role.NATIONAL_ADMIN}, "statistics"),
     ("national:applications", _("端口开通申请"), {Role.NATIONAL_ADMIN}, "ports"),

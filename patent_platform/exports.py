@@ -34,20 +34,15 @@ def _cell(value: Any) -> Any:
     return str(value)  # lazy translations, model instances
 
 
-def xlsx_response(
+def xlsx_bytes(
     *,
-    filename: str,
     title: Any,
     headers: Sequence[Any],
     rows: Iterable[Sequence[Any]],
-    object_type: str,
-    changes: Mapping[str, Any] | None = None,
-    message: str = "",
-    actor: Any = None,
     more_sheets: Sequence[tuple[Any, Sequence[Any], Iterable[Sequence[Any]]]] = (),
-) -> HttpResponse:
-    """An .xlsx attachment holding `headers` and `rows` (and further sheets of (title, headers, rows)), and the
-    audit record of the export (the rows of the first sheet counted)."""
+) -> tuple[bytes, int]:
+    """The .xlsx file holding `headers` and `rows` (and further sheets of (title, headers, rows)), and the
+    number of rows of the first sheet (no audit record: the caller writes it, as `xlsx_response` does)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -64,6 +59,24 @@ def xlsx_response(
             extra.append([_cell(v) for v in row])
     buffer = BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue(), count
+
+
+def xlsx_response(
+    *,
+    filename: str,
+    title: Any,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    object_type: str,
+    changes: Mapping[str, Any] | None = None,
+    message: str = "",
+    actor: Any = None,
+    more_sheets: Sequence[tuple[Any, Sequence[Any], Iterable[Sequence[Any]]]] = (),
+) -> HttpResponse:
+    """An .xlsx attachment holding `headers` and `rows` (and further sheets of (title, headers, rows)), and the
+    audit record of the export (the rows of the first sheet counted)."""
+    data, count = xlsx_bytes(title=title, headers=headers, rows=rows, more_sheets=more_sheets)
     audit.audit_event(
         action=AuditAction.EXPORT,
         object_type=object_type,
@@ -72,6 +85,6 @@ def xlsx_response(
         message=message or filename,
         actor=actor,
     )
-    response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES["xlsx"])
+    response = HttpResponse(data, content_type=CONTENT_TYPES["xlsx"])
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -57,6 +57,7 @@ KINDS: dict[str, Any] = {
     "provincial.port_admin_invitation": _("端口管理员设置密码"),
     "provincial.follow_up_reminder": _("管理端口提醒名单企业备案"),
     "provincial.invitation": _("管理端口邀请名单企业注册备案"),
+    "provincial.subscription": _("订阅的统计文件已生成（分析、统计概览）"),
     "accounts.password_reset": _("安全管理员重置密码"),
     "accounts.password_forgotten": _("找回密码（用户自助）"),
     "accounts.recovery_code_used": _("使用了双因素认证恢复码"),

@@ -61,3 +61,27 @@ class FollowUpKind(models.TextChoices):
 
     REMINDER = "reminder", _("提醒备案")
     INVITATION = "invitation", _("邀请注册备案")
+
+
+class SubscriptionKind(models.TextChoices):
+    """What a subscription delivers (provincial/subscriptions.py)."""
+
+    ANALYSIS = "analysis", _("保存的分析")
+    DASHBOARD = "dashboard", _("统计概览")
+
+
+class SubscriptionFrequency(models.TextChoices):
+    MONTHLY = "monthly", _("每月")
+    WEEKLY = "weekly", _("每周")
+
+
+class SubscriptionFormat(models.TextChoices):
+    XLSX = "xlsx", _("Excel（XLSX）")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待生成")
+    BUILDING = "building", _("生成中")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("生成失败")
+    SKIPPED = "skipped", _("未发送（订阅已停用）")

@@ -26,12 +26,16 @@ from patent_platform.models import Region
 from patent_platform.scoping import ScopedQuerySet, scope_of
 from provincial.choices import (
     ApplicationStatus,
+    DeliveryStatus,
     FollowUpKind,
     PublicationKind,
     PublicationStatus,
     ReportCategory,
     RosterCategory,
     SignoffState,
+    SubscriptionFormat,
+    SubscriptionFrequency,
+    SubscriptionKind,
     UnitKind,
 )
 
@@ -806,3 +810,70 @@ class SavedAnalysis(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Subscription(models.Model):
+    """A user's subscription to a saved analysis or a port dashboard, as a file by mail each month or week
+    (provincial/subscriptions.py). Built as the subscriber: the figures of the subscriber's area when built."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("订阅人")
+    )
+    kind = models.CharField(_("订阅内容"), max_length=20, choices=SubscriptionKind.choices)
+    analysis = models.ForeignKey(
+        SavedAnalysis,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subscriptions",
+        verbose_name=_("保存的分析"),
+    )
+    port_code = models.CharField(_("端口代码"), max_length=20, blank=True)  # the dashboard's port ("": own area)
+    name = models.CharField(_("名称"), max_length=200)
+    format = models.CharField(
+        _("文件格式"), max_length=10, choices=SubscriptionFormat.choices, default=SubscriptionFormat.XLSX
+    )
+    frequency = models.CharField(_("频率"), max_length=10, choices=SubscriptionFrequency.choices)
+    active = models.BooleanField(_("有效"), default=True)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("订阅")
+        verbose_name_plural = _("订阅")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["active", "frequency"], name="subscription_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubscriptionDelivery(models.Model):
+    """One period of a subscription, built once (UNIQUE subscription, period; claimed by a conditional UPDATE
+    with a token and a lease, as the publications)."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("订阅")
+    )
+    period = models.CharField(_("期间"), max_length=10)  # "2026-11" (month) or "2026-W48" (ISO week)
+    status = models.CharField(_("状态"), max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    file = models.CharField(_("文件"), max_length=300, blank=True)  # a name in Django's default storage
+    size = models.PositiveBigIntegerField(default=0)
+    claim = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(_("错误"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    built_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("订阅发送记录")
+        verbose_name_plural = _("订阅发送记录")
+        ordering = ["-period", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "period"], name="subscription_delivery_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} {self.period}"

@@ -84,6 +84,14 @@ def sweep_publications() -> dict[str, int]:
     return services.sweep()
 
 
+@shared_task(**RELIABLE, soft_time_limit=50 * 60, time_limit=55 * 60)
+def deliver_subscriptions() -> dict[str, int]:
+    """Beat, daily: build and mail every active subscription's due period once (provincial/subscriptions.py)."""
+    from provincial import subscriptions
+
+    return subscriptions.run_due()
+
+
 @shared_task
 def notify_report_submitted(report_id: int) -> int:
     """Kept for messages enqueued before the outbox: writes the report's notice (once: the key)."""

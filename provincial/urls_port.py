@@ -3,7 +3,7 @@ with `?port=<code>` for one port)."""
 
 from django.urls import path
 
-from provincial.views import analysis, dashboard, publications, reports, signoff, worklists
+from provincial.views import analysis, dashboard, publications, reports, signoff, subscriptions, worklists
 
 urlpatterns = [
     path("", dashboard.PortHomeView.as_view(), name="home"),
@@ -21,6 +21,16 @@ urlpatterns = [
     path("analysis/saved/", analysis.SavedCreateView.as_view(), name="analysis_save"),
     path("analysis/saved/<id:pk>/", analysis.SavedOpenView.as_view(), name="analysis_saved"),
     path("analysis/saved/<id:pk>/delete/", analysis.SavedDeleteView.as_view(), name="analysis_delete"),
+    path("subscriptions/", subscriptions.SubscriptionListView.as_view(), name="subscriptions"),
+    path("subscriptions/export/", subscriptions.SubscriptionExportView.as_view(), name="subscriptions_export"),
+    path("subscriptions/new/", subscriptions.SubscribeView.as_view(), name="subscribe"),
+    path("subscriptions/<id:pk>/active/", subscriptions.SubscriptionToggleView.as_view(), name="subscription_active"),
+    path("subscriptions/<id:pk>/delete/", subscriptions.SubscriptionDeleteView.as_view(), name="subscription_delete"),
+    path(
+        "subscriptions/deliveries/<id:pk>/",
+        subscriptions.DeliveryDownloadView.as_view(),
+        name="subscription_download",
+    ),
     path("publications/", publications.PortPublicationsView.as_view(), name="publications"),
     path("publications/export/", publications.PortPublicationsExportView.as_view(), name="publications_export"),
     path(

@@ -347,7 +347,10 @@ class PortHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
 
 def port_rankings(view: DashboardMixin, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
     """The 47 ports for the period beside the year before (the national office's area)."""
-    user, area = view.request.user, view.get_area()
+    return port_rankings_for(view.request.user, view.get_area(), figures)
+
+
+def port_rankings_for(user: Any, area: stats.Area, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
     if figures.period.is_current:
         ports = stats.national_ranking(user)
     else:
@@ -396,6 +399,51 @@ def _ranking_row(title: str, r: dict[str, Any]) -> list[Any]:
     ]
 
 
+DASHBOARD_SHEET_HEADERS = (
+    gettext_lazy("统计表"),
+    gettext_lazy("项目"),
+    gettext_lazy("本期数值"),
+    gettext_lazy("上年同期"),
+    gettext_lazy("增减"),
+    gettext_lazy("增减（%）"),
+    gettext_lazy("已提交备案产品"),
+    gettext_lazy("备案单位"),
+    gettext_lazy("近12个月新增"),
+    gettext_lazy("销售额（万元）"),
+)
+
+
+def dashboard_sheet(user: Any, area: stats.Area, figures: comparison.PeriodFigures) -> list[list[Any]]:
+    """The rows of the dashboard's export for `user` in `area` (the export view's and the subscriptions'):
+    every table of the dashboard for the period beside the year before (the 47 ports for the national view)."""
+    data, before = figures.state, figures.before
+    rows: list[list[Any]] = [
+        [_("统计期间"), _("本期"), figures.period.label, figures.moment],
+        [_("统计期间"), _("上年同期"), figures.before_label, figures.before_moment],
+    ]
+    rows += [
+        _compared(_("总体"), card["label"], card["value"], card["before"], card["change"])
+        for card in period_cards(figures)
+    ]
+    rows += [
+        _compared(_("按月通过备案"), r["month"], r["count"], r["before"], r["change"])
+        for r in comparison.compare_trend(data["trend"], before["trend"])
+    ]
+    for key, title in (
+        ("by_region", _("按地区")),
+        ("by_class", _("按产品分类")),
+        ("by_section", _("按行业门类")),
+        ("by_scale", _("按企业规模")),
+    ):
+        compared = comparison.compare_rows(data[key], before[key], key="key", value="count", add_missing=True)
+        rows += [_compared(title, r["label"], r["count"], r["before"], r["change"]) for r in compared]
+    ranking = comparison.compare_rows(data["ranking"], before["ranking"], key="code", value="approved")
+    rows += [_ranking_row(_("地区排名"), r) for r in ranking]
+    if user.role == Role.NATIONAL_ADMIN and not area.port_code:
+        rows += [_ranking_row(_("端口排名"), r) for r in port_rankings_for(user, area, figures)]
+    return rows
+
+
 class DashboardExportView(ReplicaReadsMixin, DashboardMixin, View):
     """Every table of the dashboard in one sheet, for the period and beside the year before (the chart
     numbers; the 47 ports for the national view)."""
@@ -403,48 +451,12 @@ class DashboardExportView(ReplicaReadsMixin, DashboardMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         area = self.get_area()
         figures = self.period_figures()
-        data, before = figures.state, figures.before
-        rows: list[list[Any]] = [
-            [_("统计期间"), _("本期"), figures.period.label, figures.moment],
-            [_("统计期间"), _("上年同期"), figures.before_label, figures.before_moment],
-        ]
-        rows += [
-            _compared(_("总体"), card["label"], card["value"], card["before"], card["change"])
-            for card in period_cards(figures)
-        ]
-        rows += [
-            _compared(_("按月通过备案"), r["month"], r["count"], r["before"], r["change"])
-            for r in comparison.compare_trend(data["trend"], before["trend"])
-        ]
-        for key, title in (
-            ("by_region", _("按地区")),
-            ("by_class", _("按产品分类")),
-            ("by_section", _("按行业门类")),
-            ("by_scale", _("按企业规模")),
-        ):
-            compared = comparison.compare_rows(data[key], before[key], key="key", value="count", add_missing=True)
-            rows += [_compared(title, r["label"], r["count"], r["before"], r["change"]) for r in compared]
-        ranking = comparison.compare_rows(data["ranking"], before["ranking"], key="code", value="approved")
-        rows += [_ranking_row(_("地区排名"), r) for r in ranking]
-        if request.user.role == Role.NATIONAL_ADMIN and not area.port_code:
-            rows += [_ranking_row(_("端口排名"), r) for r in port_rankings(self, figures)]
         name = area.port.name if area.port is not None else _("全国")
         return xlsx_response(
             filename=f"{_('统计概览')}-{name}-{figures.period.key}-{timezone.localdate().isoformat()}.xlsx",
             title=_("统计概览"),
-            headers=[
-                _("统计表"),
-                _("项目"),
-                _("本期数值"),
-                _("上年同期"),
-                _("增减"),
-                _("增减（%）"),
-                _("已提交备案产品"),
-                _("备案单位"),
-                _("近12个月新增"),
-                _("销售额（万元）"),
-            ],
-            rows=rows,
+            headers=DASHBOARD_SHEET_HEADERS,
+            rows=dashboard_sheet(request.user, area, figures),
             object_type="provincial.Dashboard",
             changes={
                 "port": area.port_code or (area.port.code if area.port else ""),

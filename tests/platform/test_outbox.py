@@ -273,6 +273,16 @@ def _national_released(users: dict[str, User]) -> None:
     signoff.release(user=users["national"], period=publications.previous_month(), edition=1)
 
 
+def _subscription(users: dict[str, User]) -> None:
+    from provincial import subscriptions
+
+    subscriptions.subscribe(
+        users["guangdong"], kind="dashboard", analysis_id=None, port_code="", frequency="monthly", file_format="xlsx"
+    )
+    with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
+        subscriptions.run_due()
+
+
 SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "filings.transition": _transition,
     "filings.flag": _flag,
@@ -299,6 +309,7 @@ SENDERS: dict[str, Callable[[dict[str, User]], None]] = {
     "evaluation.reminder": _reminder,
     "provincial.follow_up_reminder": _follow_up_reminder,
     "provincial.invitation": _follow_up_invitation,
+    "provincial.subscription": _subscription,
 }
 
 
