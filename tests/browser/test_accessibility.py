@@ -97,6 +97,8 @@ ROLES: dict[str, list[str]] = {
         "/port/reports/",
         "/port/reports/new/",
         "/port/analysis/?rows=class&cols=city&measures=products&measures=sales",
+        "/port/subscriptions/",
+        "/port/subscriptions/new/?dashboard=1",
         "/certification/region/",
         "/certification/certificates/",
         "/statements/",
