@@ -47,6 +47,7 @@ from patent_platform.models import User
 from provincial import applications as application_service
 from provincial import rosters as roster_service
 from provincial import statements as statement_service
+from provincial import subscriptions as subscription_service
 from provincial.choices import RosterCategory
 from provincial.models import (
     NATIONAL_SCOPE,
@@ -291,6 +292,27 @@ MATRIX: dict[str, list[Probe]] = {
     "rosters:completeness": [Probe(admins()), Probe(admins(), query={"by": "port"}, label="by port")],
     "rosters:completeness_export": [Probe(admins()), Probe(admins(), query={"by": "port"}, label="by port")],
     # monthly publications and year-end evaluations (the download's `ext` is looked up in `world` too)
+    # subscriptions: each user's own (深圳's subscription of its dashboard, with one delivery sent)
+    "port:subscriptions": [Probe(admins())],
+    "port:subscriptions_export": [Probe(admins())],
+    "port:subscribe": [
+        Probe(admins(), query={"dashboard": "1"}, label="own dashboard"),
+        Probe(only(IN_SZ), query={"dashboard": "1", "port": "440300"}, label="port=深圳"),
+        Probe(only(IN_HZ), query={"dashboard": "1", "port": "330100"}, label="port=杭州"),
+        Probe(only(IN_GD), query={"dashboard": "1", "port": "440000"}, label="port=广东"),
+        Probe(admins(400), method="post", data={"dashboard": "1"}, label="POST without a frequency"),
+    ],
+    "port:subscription_active": [
+        Probe(
+            only(("shenzhen",), Redirect("/port/subscriptions/")),
+            method="post",
+            kwargs={"pk": "sz_subscription"},
+            data={"active": "0"},
+            label="pause 深圳's",
+        )
+    ],
+    "port:subscription_delete": [Probe(only(("shenzhen",)), kwargs={"pk": "sz_subscription"}, label="confirm 深圳's")],
+    "port:subscription_download": [Probe(only(("shenzhen",)), kwargs={"pk": "sz_delivery"}, label="深圳's file")],
     "port:publications": narrowed(admins(national=Redirect("/national/publications/"))),
     "port:publications_export": narrowed(admins()),
     "port:publication_download": [
@@ -642,6 +664,11 @@ def _build_world() -> dict[str, Any]:
         "zj_publication": ready_publication("330000", settings.MEDIA_ROOT),
         "national_publication": ready_publication(NATIONAL_SCOPE, settings.MEDIA_ROOT),
     }
+    objects["sz_subscription"] = subscription_service.subscribe(
+        users["shenzhen"], kind="dashboard", analysis_id=None, port_code="", frequency="monthly", file_format="xlsx"
+    )
+    (delivery_pk,) = subscription_service.ensure_deliveries()
+    objects["sz_delivery"] = subscription_service.build_delivery(delivery_pk)
     objects["sz_contact"] = application_service.add_contact(
         unit=objects["sz_unit"],
         data={"name": "深联系", "mobile": "13800000000", "email": "contact@sz.example.cn"},
