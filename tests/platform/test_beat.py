@@ -34,7 +34,7 @@ def rows() -> list[tuple[str, str, str, int, str]]:
 
 def test_every_schedule_is_installed_once_names_a_task_and_expires_before_its_next_run(db: None) -> None:
     schedules = migration_schedules()
-    assert len(schedules) == 12 and len({s.name for s in schedules}) == 12
+    assert len(schedules) == 13 and len({s.name for s in schedules}) == 13
     app.loader.import_default_modules()
     for schedule in schedules:
         assert schedule.task in app.tasks, schedule
