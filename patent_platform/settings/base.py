@@ -357,7 +357,11 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_R
 CELERY_TASK_DEFAULT_QUEUE = "default"
 TASK_QUEUES = {
     "mail": ("patent_platform.deliver_notices", "*.notify_*"),
-    "publications": ("provincial.tasks.*_publications", "provincial.tasks.build_publication"),
+    "publications": (
+        "provincial.tasks.*_publications",
+        "provincial.tasks.build_publication",
+        "provincial.tasks.deliver_subscriptions",
+    ),
     "imports": (
         "filings.tasks.run_import",
         "filings.tasks.run_credit_list_import",

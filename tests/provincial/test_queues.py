@@ -33,6 +33,7 @@ EXPECTED = {
     "provincial.tasks.monthly_publications": "publications",
     "provincial.tasks.yearend_publications": "publications",
     "provincial.tasks.sweep_publications": "publications",
+    "provincial.tasks.deliver_subscriptions": "publications",
     "filings.tasks.run_import": "imports",
     "filings.tasks.run_credit_list_import": "imports",
     "provincial.tasks.run_roster_upload": "imports",
