@@ -208,6 +208,25 @@ def test_a_subscription_whose_object_cannot_be_opened_is_deactivated_and_sends_n
     assert "已自动停用" in page and "未发送（订阅已停用）" in page
 
 
+@pytest.mark.embedded
+@pytest.mark.django_db
+def test_a_delivery_held_by_a_dead_worker_is_taken_over_after_its_lease_and_sent_once(
+    demo_users: dict[str, User],
+) -> None:
+    sub = subscribe(demo_users["shenzhen"])
+    (pk,) = subscriptions.ensure_deliveries(JAN_2026)
+    dead = subscriptions._claim(pk, None)  # a worker took it and died
+    assert dead is not None
+    assert subscriptions.run_due(JAN_2026) == {}  # its lease is live: nobody else builds it
+    assert subscriptions.build_delivery(pk) is None
+    SubscriptionDelivery.objects.filter(pk=pk).update(lease_until=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert subscriptions.run_due(JAN_2026) == {DeliveryStatus.SENT: 1}
+    row = SubscriptionDelivery.objects.get(pk=pk)
+    assert (row.status, row.attempts, row.subscription_id) == (DeliveryStatus.SENT, 2, sub.pk)
+    assert subscriptions.build_delivery(pk, claim=dead) is None  # the dead attempt's retry: nothing to do
+    assert Notice.objects.filter(kind=KIND).count() == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # Pages
 
