@@ -78,22 +78,30 @@ class ComparisonSerializer(serializers.Serializer):
     change = ChangesSerializer()
 
 
-class TrendPointSerializer(ComparedSerializer):
+class TrendPointStateSerializer(serializers.Serializer):
     month = serializers.CharField(help_text=_("月份 YYYY-MM（北京时间）"))
     count = serializers.IntegerField(help_text=_("该月首次通过备案的产品数"))
 
 
-class BreakdownRowSerializer(ComparedSerializer):
+class TrendPointSerializer(ComparedSerializer, TrendPointStateSerializer):
+    pass
+
+
+class BreakdownRowStateSerializer(serializers.Serializer):
     key = serializers.CharField(help_text=_("分组值（地区代码、产品分类 id、行业门类字母或企业规模）；“-”表示未填写"))
     label = serializers.CharField()
     count = serializers.IntegerField(help_text=_("通过备案的产品数"))
+
+
+class BreakdownRowSerializer(ComparedSerializer, BreakdownRowStateSerializer):
+    pass
 
 
 RANK_HELP = _("名次：标准竞赛排名，并列者名次相同，其后名次顺延（1、1、3）")
 TIED_HELP = _("是否与其他行并列该名次")
 
 
-class RegionRankingSerializer(ComparedSerializer):
+class RegionRankingStateSerializer(serializers.Serializer):
     rank = serializers.IntegerField(help_text=RANK_HELP)
     tied = serializers.BooleanField(help_text=TIED_HELP)
     code = serializers.CharField(help_text=_("地区代码；“-”表示未细分到该级"))
@@ -103,6 +111,26 @@ class RegionRankingSerializer(ComparedSerializer):
     approved = serializers.IntegerField()
     growth = serializers.IntegerField()
     sales = serializers.DecimalField(**MONEY)
+
+
+class RegionRankingSerializer(ComparedSerializer, RegionRankingStateSerializer):
+    pass
+
+
+class RegionStatisticsSerializer(serializers.Serializer):
+    """A region's figures at one moment, without a period or a comparison: the verification API's statistics
+    (an outside office's contract, the same figures as the region's port dashboard at that moment)."""
+
+    as_of = serializers.DateTimeField(help_text=_("数据截至"))
+    port = PortSerializer(allow_null=True, help_text=_("所看的端口；无端口的用户（国家局）为 null"))
+    level = serializers.CharField(help_text=_("按地区分组的级别：province、city 或 county"))
+    totals = TotalsSerializer()
+    trend = TrendPointStateSerializer(many=True)
+    by_region = BreakdownRowStateSerializer(many=True)
+    by_class = BreakdownRowStateSerializer(many=True)
+    by_section = BreakdownRowStateSerializer(many=True)
+    by_scale = BreakdownRowStateSerializer(many=True)
+    ranking = RegionRankingStateSerializer(many=True)
 
 
 class DashboardSerializer(serializers.Serializer):

@@ -35,7 +35,7 @@ from patent_platform.api.base import ScopedViewSetMixin
 from patent_platform.api.problems import ApiProblem, invalid_parameter, problem_json_response, valid_query
 from patent_platform.api.schema import problem
 from patent_platform.middleware import client_ip
-from provincial.api.serializers import DashboardSerializer
+from provincial.api.serializers import RegionStatisticsSerializer
 from verification import oauth, quota, services, verify
 from verification.api.serializers import (
     AsOfQuerySerializer,
@@ -233,12 +233,12 @@ class StatisticsView(VerificationAPIView):
             "需要 read:statistics 权限。"
         ),
         parameters=[AS_OF],
-        responses={200: DashboardSerializer, **ERRORS},
+        responses={200: RegionStatisticsSerializer, **ERRORS},
         tags=["verification"],
     )
     def get(self, request: Request) -> Response:
         data = verify.region_statistics(request.user, self.as_of_day(request))
-        return Response(DashboardSerializer(data).data)
+        return Response(RegionStatisticsSerializer(data).data)
 
 
 # ---------------------------------------------------------------------------------------------------------------
