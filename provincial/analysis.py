@@ -953,19 +953,11 @@ def port_of(user: Any) -> Any:
 
 def saved_visible_to(user: Any) -> QuerySet[Any]:
     """The user's own saved analyses and those shared within the user's port (national administrators: those
-    shared by national administrators). Anything else answers 404 where it is asked for."""
+    shared by national administrators): the scoping rule of the model (`SavedAnalysisQuerySet.visible_to`).
+    Anything else answers 404 where it is asked for."""
     from provincial.models import SavedAnalysis
 
-    unit = port_of(user)
-    from patent_platform.choices import Role
-
-    if unit is not None:
-        shared = Q(shared=True, unit=unit)
-    elif user.role == Role.NATIONAL_ADMIN:
-        shared = Q(shared=True, unit__isnull=True, owner__role=Role.NATIONAL_ADMIN)
-    else:
-        shared = Q(pk__in=[])
-    return SavedAnalysis.objects.filter(Q(owner=user) | shared).select_related("owner")
+    return SavedAnalysis.objects.visible_to(user).select_related("owner")
 
 
 def save_analysis(user: Any, name: str, definition: Definition, shared: bool) -> Any:

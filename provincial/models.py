@@ -786,6 +786,45 @@ class SummaryState(models.Model):
         return f"summary built {self.built_at}"
 
 
+class OwnedQuerySet(ScopedQuerySet):
+    """Rows a person keeps for themselves (subscriptions and their deliveries): visible to their owner only,
+    whatever the owner's role or area — the national office included."""
+
+    owner_field = "owner_id"
+
+    def visible_to(self, user: Any) -> Self:
+        if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+            return self.none()
+        return self.filter(**{self.owner_field: user.pk})
+
+
+class SavedAnalysisQuerySet(OwnedQuerySet):
+    """A saved analysis: its owner's, and the shared ones of the owner's port (the national office: those
+    shared by national administrators, which belong to no port)."""
+
+    def visible_to(self, user: Any) -> Self:
+        from patent_platform.choices import Role
+
+        if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+            return self.none()
+        membership = PortMembership.objects.filter(user_id=user.pk).values_list("unit_id", flat=True).first()
+        if membership is not None:
+            shared = models.Q(shared=True, unit_id=membership)
+        elif user.role == Role.NATIONAL_ADMIN:
+            shared = models.Q(shared=True, unit__isnull=True, owner__role=Role.NATIONAL_ADMIN)
+        else:
+            shared = models.Q(pk__in=[])
+        return self.filter(models.Q(owner_id=user.pk) | shared)
+
+
+class SubscriptionQuerySet(OwnedQuerySet):
+    pass
+
+
+class SubscriptionDeliveryQuerySet(OwnedQuerySet):
+    owner_field = "subscription__owner_id"
+
+
 class SavedAnalysis(models.Model):
     """A pivot of the analysis page (provincial/analysis.py) saved by a port or national administrator: its
     definition as JSON (validated by the engine when saved and when opened), visible to its owner and, when
@@ -801,6 +840,8 @@ class SavedAnalysis(models.Model):
     shared = models.BooleanField(_("在本端口内共享"), default=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = SavedAnalysisQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("保存的分析")
@@ -838,6 +879,8 @@ class Subscription(models.Model):
     note = models.CharField(_("说明"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
+    objects = SubscriptionQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("订阅")
         verbose_name_plural = _("订阅")
@@ -866,6 +909,8 @@ class SubscriptionDelivery(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     built_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    objects = SubscriptionDeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("订阅发送记录")

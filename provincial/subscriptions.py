@@ -233,7 +233,7 @@ def subscribe(
 
 def owned(owner: Any) -> QuerySet[Subscription]:
     """The owner's subscriptions (anyone else's: not here, so 404 where asked for)."""
-    return Subscription.objects.filter(owner=owner).select_related("analysis")
+    return Subscription.objects.visible_to(owner).select_related("analysis")
 
 
 def set_active(owner: Any, subscription_id: int, active: bool) -> Subscription:
@@ -267,7 +267,7 @@ def delete(owner: Any, subscription_id: int) -> None:
 
 
 def deliveries_of(owner: Any) -> QuerySet[SubscriptionDelivery]:
-    return SubscriptionDelivery.objects.filter(subscription__owner=owner).select_related("subscription")
+    return SubscriptionDelivery.objects.visible_to(owner).select_related("subscription")
 
 
 def open_delivery(user: Any, delivery_id: int) -> tuple[File, str]:
