@@ -38,7 +38,7 @@ from patent_platform.jobs.views import (
     history_columns,
     job_history,
 )
-from patent_platform.params import YEAR_MAX, int_or_none
+from patent_platform.params import ID_MAX, YEAR_MAX, int_or_none
 from patent_platform.uploads import CONTENT_TYPES, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import followup
@@ -60,7 +60,7 @@ class RosterForm(forms.Form):
         ),
     )
     # the confirm step of a duplicate: the roster offered for the merge, and the uploader's tick
-    merge_into = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    merge_into = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=ID_MAX)
     merge = forms.BooleanField(label=gettext_lazy("确认合并到已有名单"), required=False)
 
     def clean_year(self) -> int:
