@@ -18,12 +18,13 @@ from patent_platform.masking import mask_contact_text, mask_email, mask_name, ma
 from patent_platform.models import AuditEvent, User
 from provincial.models import ManagementUnit, PortApplication, PortContact
 from provincial.views import dashboard
+from tests.provincial.live import CurrentClient
 
 PHONE, EMAIL = "13812345678", "li.lian@sz-chip.example.cn"
 
 
 def client_for(user: User) -> Client:
-    client = Client()
+    client = CurrentClient()  # the dashboards' lists: the current state (tests/provincial/live.py)
     client.force_login(user)
     return client
 

@@ -93,11 +93,15 @@ from provincial.models import (
     NATIONAL_SCOPE,
     FilingStatement,
     ManagementUnit,
+    PortMembership,
     ProgressReport,
     ProgressReportAttachment,
     Publication,
     Roster,
     RosterUpload,
+    SavedAnalysis,
+    Subscription,
+    SubscriptionDelivery,
     SummaryCell,
     SummaryDirty,
     SummaryState,
@@ -159,6 +163,14 @@ OBJECT_KWARGS: dict[str, tuple[str, type[models.Model], str]] = {
     "verify-certificate": ("number", Candidate, "certificate_number"),
     "verify-statement": ("number", FilingStatement, "number"),
     "verify-unit-products": ("uscc", FilingUnit, "uscc"),
+    # the national office reopens a port's signed month (provincial/views/signoff.py): the port by its code
+    "national:month_reopen": ("code", ManagementUnit, "code"),
+    # what officials keep for themselves (provincial/views/analysis.py, subscriptions.py): by their own pks
+    "port:analysis_saved": ("pk", SavedAnalysis, "pk"),
+    "port:analysis_delete": ("pk", SavedAnalysis, "pk"),
+    "port:subscription_active": ("pk", Subscription, "pk"),
+    "port:subscription_delete": ("pk", Subscription, "pk"),
+    "port:subscription_download": ("pk", SubscriptionDelivery, "pk"),
 }
 # APIs that take only an outside system's OAuth2 token (verification/api/views.py): a person's session or API
 # token is no credential there, so every role gets 401, whatever the object (tests/verification/test_api.py holds
@@ -452,6 +464,18 @@ def _build_world() -> World:
         ProgressReportAttachment.objects.create(
             report=report, file=ContentFile(PDF, name="r.pdf"), kind="pdf", original_name="r.pdf"
         )
+    # what officials keep for themselves: a shared saved analysis and a subscription with a delivered file each
+    for key in ("national", "guangdong", "shenzhen", "zhejiang"):
+        owner = users[key]
+        port = PortMembership.objects.filter(user=owner).values_list("unit_id", flat=True).first()
+        SavedAnalysis.objects.create(
+            owner=owner, unit_id=port, name=f"{key} 分析", definition={"rows": ["city"]}, shared=True
+        )
+        subscription = Subscription.objects.create(
+            owner=owner, kind="dashboard", name=f"{key} 订阅", format="xlsx", frequency="monthly"
+        )
+        stored = default_storage.save(f"subscriptions/{key}.xlsx", ContentFile(b"x"))
+        SubscriptionDelivery.objects.create(subscription=subscription, period="2026-10", status="sent", file=stored)
     application_service.submit_application(
         unit=ManagementUnit.objects.get(code="320000"),
         office_name="江苏省知识产权局",

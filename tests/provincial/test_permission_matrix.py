@@ -39,7 +39,7 @@ from rest_framework.test import APIClient
 from filings import identity, services, workflow
 from filings.choices import VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
-from filings.models import FilingUnit, Product, ProductClass, UnitMembership
+from filings.models import FilingUnit, Product, ProductClass, ProductVersion, UnitMembership
 from filings.workflow import china_today
 from patent_platform.choices import Role
 from patent_platform.clock import last_year, previous_month
@@ -60,6 +60,7 @@ from provincial.models import (
     Roster,
     RosterEntry,
     RosterUpload,
+    SavedAnalysis,
 )
 from provincial.services import port_add_admin
 from tests import worlds
@@ -220,6 +221,33 @@ MATRIX: dict[str, list[Probe]] = {
     "port:units": narrowed(admins()),
     "port:units_export": narrowed(admins()),
     "national:home": [Probe(only(NATIONAL_ONLY))],
+    # the analysis page (issue 20), narrowed by ?port= as the dashboards; a saved analysis: its owner and the
+    # administrators of its port (广东's, shared: 广东 only — the national office sees the national ones)
+    "port:analysis": narrowed(admins()),
+    "port:analysis_export": narrowed(admins()),
+    "port:analysis_save": [Probe(admins(405))],
+    "port:analysis_saved": [
+        Probe(only(("guangdong",), Redirect("/port/analysis/")), kwargs={"pk": "gd_saved"}),
+    ],
+    "port:analysis_delete": [Probe(only(("guangdong",)), kwargs={"pk": "gd_saved"})],
+    # the read-only pages of a unit and a filed product of the area (issue 20, working from the lists)
+    "port:unit": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_filing_unit"}, label="深圳's unit"),
+        Probe(only(IN_GD), kwargs={"pk": "gz_filing_unit"}, label="广州's unit"),
+        Probe(only(("national", "zhejiang", "hangzhou")), kwargs={"pk": "hz_filing_unit"}, label="杭州's unit"),
+    ],
+    "port:unit_export": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_filing_unit"}, label="深圳's unit"),
+        Probe(only(("national", "zhejiang", "hangzhou")), kwargs={"pk": "hz_filing_unit"}, label="杭州's unit"),
+    ],
+    "port:product": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_product"}, label="深圳's product"),
+        Probe(only(IN_GD), kwargs={"pk": "gz_product"}, label="广州's product"),
+    ],
+    "port:version": [
+        Probe(only(IN_SZ), kwargs={"pk": "sz_version"}, label="深圳's version"),
+        Probe(only(("national", "zhejiang", "hangzhou")), kwargs={"pk": "hz_version"}, label="杭州's version"),
+    ],
     # national: applications and ports
     "national:applications": [Probe(only(NATIONAL_ONLY))],
     "national:applications_export": [Probe(only(NATIONAL_ONLY))],
@@ -692,6 +720,22 @@ def _build_world() -> dict[str, Any]:
         objects[f"{key}_statement"] = statement_service.issue_statement(
             objects[f"{key}_filing_unit"], users["national"]
         )
+    # the ports' read-only pages (provincial/views/worklists.py): a filed product of each unit and its version
+    for key in ("sz", "gz", "hz"):
+        version = (
+            ProductVersion.objects.filter(product__unit=objects[f"{key}_filing_unit"], submitted_at__isnull=False)
+            .order_by("pk")
+            .first()
+        )
+        objects[f"{key}_product"], objects[f"{key}_version"] = version.product, version
+    # 广东's saved analysis, shared within the 广东 port (provincial/analysis.py)
+    objects["gd_saved"] = SavedAnalysis.objects.create(
+        owner=users["guangdong"],
+        unit=ManagementUnit.objects.get(code="440000"),
+        name="广东分析",
+        definition={"rows": ["city"], "measures": ["products"]},
+        shared=True,
+    )
     pks = {key: obj.pk for key, obj in objects.items()}
     for key in ("sz", "gz", "hz"):
         pks[f"{key}_uscc"] = objects[f"{key}_filing_unit"].uscc

@@ -17,6 +17,7 @@ from filings.choices import FilingStatus
 from filings.models import FilingUnit, Product, ProductVersion
 from patent_platform.masking import mask_phone
 from patent_platform.models import User
+from tests.provincial.live import CurrentClient
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ SEES = {"guangdong": {GZ, SZ}, "shenzhen": {SZ}, "zhejiang": {HZ}, "national": {
 
 
 def client_for(user: User) -> Client:
-    client = Client()
+    client = CurrentClient()  # the dashboards' lists: the current state (tests/provincial/live.py)
     client.force_login(user)
     return client
 
