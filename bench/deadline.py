@@ -157,7 +157,7 @@ def read_stats(prefix: str) -> list[dict[str, Any]]:
 
 
 def run_locust(
-    base: str, plan: Path, classes: tuple[str, ...], users: int, seconds: int, prefix: str
+    base: str, plan: Path, classes: tuple[str, ...], users: int, seconds: int, prefix: str, wait: float = 0.0
 ) -> list[dict[str, Any]]:
     command = [
         sys.executable,
@@ -183,7 +183,7 @@ def run_locust(
         "WARNING",
         *classes,
     ]
-    env = {**os.environ, "DEADLINE_PLAN": str(plan)}
+    env = {**os.environ, "DEADLINE_PLAN": str(plan), "DEADLINE_WAIT": str(wait)}
     done = subprocess.run(  # noqa: S603 - our own argv
         command, cwd=loopback.ROOT, env=env, capture_output=True, text=True, timeout=seconds + 300, check=False
     )
@@ -212,9 +212,17 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def deadline_day(
-    database_url: str, redis_url: str, *, users: int, seconds: int, workers: int, log: Callable[[str], Any]
+    database_url: str,
+    redis_url: str,
+    *,
+    users: int,
+    seconds: int,
+    workers: int,
+    log: Callable[[str], Any],
+    wait: float = 0.0,
 ) -> dict[str, Any]:
-    """Plan, server, worker, the bare run and the mixed run; the statistics of both."""
+    """Plan, server, worker, the bare run and the mixed run; the statistics of both (`wait`: the users' think
+    time, at most, in seconds; the bench gives none)."""
     settings = "bench.deadline_settings"
     with tempfile.TemporaryDirectory(prefix="deadline-") as tmp:
         plan = Path(tmp) / "plan.json"
@@ -228,8 +236,8 @@ def deadline_day(
         server.start()
         try:
             server.wait_ready("", "/bench/bare/")
-            bare = run_locust(server.base, plan, ("BareUser",), users, seconds, f"{tmp}/bare")
-            mixed = run_locust(server.base, plan, USERS, users, seconds, f"{tmp}/mixed")
+            bare = run_locust(server.base, plan, ("BareUser",), users, seconds, f"{tmp}/bare", wait)
+            mixed = run_locust(server.base, plan, USERS, users, seconds, f"{tmp}/mixed", wait)
         finally:
             server.stop()
             worker.terminate()

@@ -27,14 +27,18 @@ def test_the_deadline_scenario_runs_on_the_demo_without_one_failed_request(
     database = settings.DATABASES["default"]
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     logged: list[str] = []
-    measured = deadline.deadline_day(url, os.environ["REDIS_URL"], users=10, seconds=12, workers=2, log=logged.append)
+    # one gunicorn worker and a think time: the scenario is checked, not measured, and the tests beside it
+    # (another pytest-xdist process: a worker's retry timed to the minute) keep a core
+    measured = deadline.deadline_day(
+        url, os.environ["REDIS_URL"], users=10, seconds=10, workers=1, log=logged.append, wait=1.0
+    )
     kinds = {row["name"]: row for row in measured["mixed"]}
     report = "\n".join(logged) + "\n" + deadline.table(measured["mixed"])
     assert {"log in", "search: a word", "product page", "enterprise: edit form", "API: product list"} <= set(kinds)
     failed = {name: row["failures"] for name, row in kinds.items() if row["failures"]}
     assert not failed, report
-    assert kinds["Aggregated"]["requests"] > 50
-    assert next(r for r in measured["bare"] if r["name"] == "Aggregated")["requests"] > 50
+    assert kinds["Aggregated"]["requests"] > 30
+    assert next(r for r in measured["bare"] if r["name"] == "Aggregated")["requests"] > 30
     submitted = ProductVersion.objects.filter(pk__in=drafts).exclude(status=FilingStatus.DRAFT).count()
     if "enterprise: submit" in kinds or "API: submit" in kinds:
         assert submitted >= 1  # a submission that answered as expected moved its draft on
