@@ -194,13 +194,12 @@ def demo_is_stale() -> bool:
     return snapshot is not None and snapshot.day != china_today()
 
 
-def _sequences_past(tables: list[str]) -> list[str]:
+def _sequences_past(tables: list[str], models_by_table: dict[str, type[models.Model]]) -> list[str]:
     """PostgreSQL: move each table's id sequence past the rows just put back, where it is behind them (never
     back), in one statement — so that a row a test creates never meets a restored id, whatever moved or
     reset a sequence before (a CI run met PasswordHistory id 1 once)."""
     if connection.vendor != "postgresql" or not tables:
         return []
-    models_by_table = _tables()
     parts = []
     for table in tables:
         pk = models_by_table[table]._meta.pk
@@ -223,7 +222,7 @@ def restore(name: str) -> None:
         pk = _q(tables[table]._meta.pk.column)
         statements.append(f"DELETE FROM {_q(table)} WHERE {pk} IN (SELECT {pk} FROM {snapshot.side[table]})")  # noqa: S608
     statements += [f"INSERT INTO {_q(t)} SELECT * FROM {side}" for t, side in snapshot.side.items()]  # noqa: S608
-    statements += _sequences_past(list(snapshot.side))
+    statements += _sequences_past(list(snapshot.side), tables)
     with transaction.atomic():
         _run(statements)
 
