@@ -393,8 +393,10 @@ PUBLICATION_MAX_ATTEMPTS = env.int("PUBLICATION_MAX_ATTEMPTS", default=8)  # cla
 SUMMARY_MAX_AGE = env.int("SUMMARY_MAX_AGE", default=3600)
 # Tests only (set by the worker test's own settings module, never from the environment here): seconds
 # a build sleeps with its temporary files written, before they are moved into place, so a test can
-# kill the worker half-way.
+# kill the worker half-way; with PUBLICATION_TEST_RELEASE (a file path) the pause ends as soon as the
+# test creates that file, so a test can act at the half-way point however slowly it gets to see it.
 PUBLICATION_TEST_PAUSE = 0.0
+PUBLICATION_TEST_RELEASE = ""
 
 # ---- Rate limits (等保 L3 intrusion prevention; patent_platform/ratelimit.py) ------------------------------
 # Per client address (and, for `<scope>_account`, per account e-mail); "N/period" with period s, min, hour

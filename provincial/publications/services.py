@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import os
 import secrets
 import time
 import uuid
@@ -493,10 +494,15 @@ def _progress(pk: int, token: uuid.UUID, percent: int) -> None:
 
 
 def _test_pause() -> None:
-    """Tests only: hold the build with its temporary files written (a test kills the worker here)."""
+    """Tests only: hold the build with its temporary files written (a test kills the worker here, or ends
+    its connections), for PUBLICATION_TEST_PAUSE seconds or until the file PUBLICATION_TEST_RELEASE exists."""
     seconds = float(getattr(settings, "PUBLICATION_TEST_PAUSE", 0) or 0)
-    if seconds > 0:
-        time.sleep(seconds)
+    release = getattr(settings, "PUBLICATION_TEST_RELEASE", "")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if release and os.path.exists(release):
+            return
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
 def build_publication(

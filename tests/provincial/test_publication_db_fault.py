@@ -34,7 +34,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored", "ignore::RuntimeWarning"),
 ]
 
-PAUSE = 6  # seconds the build waits half-way, its temporary files written
+# The build waits half-way, its temporary files written, until the test creates the release file (at most
+# PAUSE seconds): the test ends the worker's connections while it waits, however loaded the machine is. (A
+# fixed 6-second pause was missed once in CI, beside the deadline scenario: the build finished unseen.)
+PAUSE = 120
 
 
 def terminate_other_connections() -> int:
@@ -49,7 +52,7 @@ def terminate_other_connections() -> int:
 
 
 def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
-    start_worker: Callable[..., subprocess.Popen], media: Path
+    start_worker: Callable[..., subprocess.Popen], media: Path, tmp_path: Path
 ) -> None:
     open_only("440300")
     period = clock.previous_month()
@@ -58,17 +61,22 @@ def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
     folder = f"publications/monthly/{period:%Y-%m}"  # in the storage: MEDIA_ROOT, or the object store
 
     # the default lease (30 minutes): only a real retry can finish within the minute
-    worker = start_worker(PUBLICATION_TEST_PAUSE=str(PAUSE), PUBLICATION_LEASE_SECONDS="1800")
+    release = tmp_path / "release-the-build"
+    worker = start_worker(
+        PUBLICATION_TEST_PAUSE=str(PAUSE), PUBLICATION_TEST_RELEASE=str(release), PUBLICATION_LEASE_SECONDS="1800"
+    )
     app.send_task("provincial.tasks.build_publication", args=[target.pk])
 
     def half_way() -> bool:
         target.refresh_from_db()
+        assert target.status != S.READY, "the build finished without pausing half-way"
         return target.status == S.BUILDING and target.progress == 90 and len(temporaries(folder)) == 2
 
     wait_for(half_way, "the build paused half-way with its temporary files written", 120, [worker])
     first_claim = target.claim
     assert terminate_other_connections() >= 1  # the worker's connection, idle in its pause
     cut = time.monotonic()
+    release.touch()  # the build goes on, on a dead connection
 
     def finished() -> bool:
         row = Publication.objects.get(pk=target.pk)
