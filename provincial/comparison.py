@@ -64,10 +64,15 @@ def _scope_key(area: stats.Area) -> str:
     return "|".join(parts)
 
 
+def cache_key(area: stats.Area, what: str, moment: dt.datetime, *extra: Any) -> str:
+    """The cache key of `what` for the area's scope at `moment`, in the current language (and `extra`)."""
+    raw = "#".join([_scope_key(area), what, moment.isoformat(), get_language() or "", *(str(e) for e in extra)])
+    return f"period-figures:{CACHE_VERSION}:{hashlib.sha256(raw.encode()).hexdigest()}"
+
+
 def cached(area: stats.Area, what: str, moment: dt.datetime, compute: Callable[[], Any], *extra: Any) -> Any:
     """`compute()`, kept in the cache under the area's scope, `what`, the instant and the language."""
-    raw = "#".join([_scope_key(area), what, moment.isoformat(), get_language() or "", *(str(e) for e in extra)])
-    key = f"period-figures:{CACHE_VERSION}:{hashlib.sha256(raw.encode()).hexdigest()}"
+    key = cache_key(area, what, moment, *extra)
     value = cache.get(key)
     if value is None:
         value = compute()

@@ -18,12 +18,15 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -42,6 +45,7 @@ from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.roles import require_role
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import comparison, periods, stats
+from provincial.models import ManagementUnit
 
 DASHBOARD_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 TILE_SHADES = ("bg-opacity-10", "bg-opacity-25", "bg-opacity-50", "bg-opacity-75", "bg-opacity-100")
@@ -329,6 +333,58 @@ class DashboardMixin(AreaMixin):
             **self.period_context(),
         }
 
+    # -- the page's body, rendered once per scope and period (see `body_cache_key`)
+
+    body_template = "provincial/dashboard/_home_body.html"
+    is_national = False
+
+    def body_context(self) -> dict[str, Any]:
+        return self.dashboard_context()
+
+    def body_cache_key(self) -> str | None:
+        """The key of this page's rendered body, or None when it is not kept.
+
+        Kept for a closed period only: its figures are the as-of figures (`comparison`), which no write of
+        the platform changes and which are themselves kept `comparison.max_age()` seconds; the body adds
+        only links, labels and the period chooser, all fixed by the request's path and query, the area's
+        scope, the viewer's role, the language and the day (the chooser's quick choices). The current period
+        reads the summary cells, fresh after every write: never kept. The national page adds which ports
+        are open (a write of the national office), part of its key."""
+        period = self.get_period()
+        if period.is_current:
+            return None
+        query = sorted((name, value) for name in self.request.GET for value in self.request.GET.getlist(name))
+        extra: list[Any] = [
+            self.request.path,
+            urlencode(query),
+            self.request.user.role,
+            clock.china_today().isoformat(),
+            period.key,
+        ]
+        if self.is_national:
+            extra.append(",".join(sorted(open_port_codes())))
+        return comparison.cache_key(self.get_area(), "dashboard-body", period.end, *extra)
+
+    def rendered_body(self) -> str:
+        """The body of the page: from the cache when kept there (`body_cache_key`), else rendered."""
+        key = self.body_cache_key()
+        if key is not None:
+            kept = cache.get(key)
+            if kept is not None:
+                return kept
+        html = render_to_string(self.body_template, self.body_context(), request=self.request)
+        if key is not None:
+            cache.set(key, html, comparison.max_age())
+        return html
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "body": mark_safe(self.rendered_body()),  # noqa: S308  (our own template's output)
+            "area": self.get_area(),
+            "is_national": self.is_national,
+        }
+
 
 class PortHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
     """A port's dashboard (`?port=` for a port inside the user's scope; national administrators use it to
@@ -341,13 +397,15 @@ class PortHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
             return HttpResponseRedirect(f"{target}?{urlencode(params)}" if params else target)
         return super().get(request, *args, **kwargs)
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), **self.dashboard_context()}
-
 
 def port_rankings(view: DashboardMixin, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
     """The 47 ports for the period beside the year before (the national office's area)."""
     return port_rankings_for(view.request.user, view.get_area(), figures)
+
+
+def open_port_codes() -> set[str]:
+    """The ports open now (a write of the national office; the rankings of a closed period show it too)."""
+    return set(ManagementUnit.objects.filter(is_open=True).values_list("code", flat=True))
 
 
 def port_rankings_for(user: Any, area: stats.Area, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
@@ -355,6 +413,8 @@ def port_rankings_for(user: Any, area: stats.Area, figures: comparison.PeriodFig
         ports = stats.national_ranking(user)
     else:
         ports = comparison.national_ranking_at(user, area, figures.moment)
+        opened = open_port_codes()  # the figures are as of the period's end; the state is today's
+        ports = [{**row, "is_open": row["code"] in opened} for row in ports]
     before = comparison.national_ranking_at(user, area, figures.before_moment)
     return _shown(comparison.compare_rows(ports, before, key="code", value="approved"))
 
@@ -369,8 +429,10 @@ class NationalHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
             self._area = stats.area_for(self.request.user)
         return self._area
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = {**super().get_context_data(**kwargs), **self.dashboard_context()}
+    is_national = True
+
+    def body_context(self) -> dict[str, Any]:
+        context = self.dashboard_context()
         ports = port_rankings(self, self.period_figures())
         home = reverse("port:home")
         for row in ports:
