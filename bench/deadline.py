@@ -80,8 +80,8 @@ def write_plan(path: Path, enterprises: int = 60, api: int = 20) -> dict[str, An
     from django.test import override_settings
     from django.utils import timezone
 
-    from bench.cases import _port_admin
-    from bench.verify import _client_and_token
+    from bench.cases import port_admin
+    from bench.verify import client_and_token
     from filings.models import Product
     from patent_platform.api.auth import issue_token
     from patent_platform.choices import Role
@@ -99,7 +99,7 @@ def write_plan(path: Path, enterprises: int = 60, api: int = 20) -> dict[str, An
         plan: dict[str, Any] = {"password": PASSWORD, "enterprises": [], "api": [], "ports": []}
         accounts = []
         for n, (unit, rows) in enumerate(chosen):
-            if n % 4 == 3 and len(plan["api"]) < api:  # noqa: PLR2004 - one unit in four files by API
+            if n % 4 == 3 and len(plan["api"]) < api:
                 user = _account(f"api-{unit}@deadline.bench", Role.ENTERPRISE, unit)
                 accounts.append(user.pk)
                 products = list(Product.objects.filter(unit_id=unit).values_list("pk", flat=True)[:20])
@@ -116,7 +116,7 @@ def write_plan(path: Path, enterprises: int = 60, api: int = 20) -> dict[str, An
             accounts.append(user.pk)
             products = list(Product.objects.filter(unit_id=unit).values_list("pk", flat=True)[:20])
             plan["api"].append({"token": issue_token(user).key, "products": products, "drafts": []})
-        port = _port_admin()
+        port = port_admin()
         plan["ports"].append({"email": port.email})
         User.objects.filter(pk__in=[*accounts, port.pk]).update(password=hashed)
     public = Product.objects.public()
@@ -126,7 +126,7 @@ def write_plan(path: Path, enterprises: int = 60, api: int = 20) -> dict[str, An
         words=words,
         unit_names=sorted({unit[:4] for _n, unit, _f in names[:200]}),
         filing_numbers=[f for _n, _u, f in names[:1000] if f],
-        verify_token=_client_and_token()[1],
+        verify_token=client_and_token()[1],
         yesterday=(timezone.now() - dt.timedelta(days=1)).isoformat(timespec="seconds"),
     )
     path.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")

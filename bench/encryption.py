@@ -18,7 +18,7 @@ from typing import Any
 
 from django.test import Client
 
-from bench.cases import PORT, _getter, _port_admin
+from bench.cases import PORT, getter, port_admin
 from bench.runner import Result, peak_mb, reset_peak
 
 PERSONAL_MODELS = ("filings.FilingUnit", "patent_platform.User")
@@ -56,13 +56,13 @@ def bench_encryption(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from provincial.management.commands.seed_scale import national_user
 
     national = national_user()
-    port_user = _port_admin()
+    port_user = port_admin()
     api_client, port_client = Client(), Client()
     api_client.force_login(national)
     port_client.force_login(port_user)
-    api = _getter(api_client, "/api/v1/products/")
+    api = getter(api_client, "/api/v1/products/")
     export_url = reverse("port:units_export")
-    export = _getter(port_client, export_url)
+    export = getter(port_client, export_url)
     units = FilingUnit.objects.filter(province_code=PORT).count()
     cpu: dict[str, list[float]] = {k: [] for k in ("api_on", "api_off", "export_on", "export_off")}
     wall: dict[str, list[float]] = {k: [] for k in cpu}

@@ -129,7 +129,7 @@ class Signed(FastHttpUser):
         with self.client.post(
             "/accounts/login/", data=data, name="log in", allow_redirects=False, catch_response=True
         ) as answer:
-            if answer.status_code != 302:  # noqa: PLR2004
+            if answer.status_code != 302:
                 answer.failure(f"log in answered {answer.status_code}")
 
 
@@ -174,14 +174,14 @@ class EnterpriseUser(Signed):
         version = self.drafts[-1]
         url = f"/enterprise/versions/{version}/edit/"
         with self.client.get(url, name="enterprise: edit form", catch_response=True) as page:
-            if page.status_code != 200:  # noqa: PLR2004
+            if page.status_code != 200:
                 page.failure(f"edit form {page.status_code}")
                 return
             fields = form_fields(page.text or "", url)
         with self.client.post(
             url, data=fields, name="enterprise: save", allow_redirects=False, catch_response=True
         ) as answer:
-            if answer.status_code != 302:  # noqa: PLR2004 - saved: back to the version's page
+            if answer.status_code != 302:
                 answer.failure(f"save answered {answer.status_code}")
 
     @task(1)
@@ -193,7 +193,7 @@ class EnterpriseUser(Signed):
             f"/enterprise/versions/{version}/", name="enterprise: version page", catch_response=True
         ) as page:
             token = CSRF.search(page.text or "")
-            if page.status_code != 200 or token is None:  # noqa: PLR2004
+            if page.status_code != 200 or token is None:
                 page.failure(f"version page {page.status_code}")
                 return
         with self.client.post(
@@ -203,7 +203,7 @@ class EnterpriseUser(Signed):
             allow_redirects=False,
             catch_response=True,
         ) as answer:
-            if answer.status_code != 302:  # noqa: PLR2004
+            if answer.status_code != 302:
                 answer.failure(f"submit answered {answer.status_code}")
 
 
@@ -241,7 +241,7 @@ class ApiUser(FastHttpUser):
         with self.client.post(
             f"/api/v1/products/{product}/submit/", data="{}", headers=headers, name="API: submit", catch_response=True
         ) as answer:
-            if answer.status_code != 200:  # noqa: PLR2004
+            if answer.status_code != 200:
                 answer.failure(f"API submit answered {answer.status_code}: {(answer.text or '')[:200]}")
 
 

@@ -23,11 +23,11 @@ QUERY = "rows=city&rows=county&cols=class&measures=products"
 
 
 def bench_pivot(args: Any, log: Callable[[str], Any]) -> list[Result]:
-    from bench.cases import _getter, _port_admin
+    from bench.cases import getter, port_admin
     from provincial import analysis, stats, summary
     from provincial.models import SummaryCell, SummaryKind
 
-    user = _port_admin()
+    user = port_admin()
     area = stats.area_for(user)
     definition = analysis.Definition(rows=("city", "county"), cols=("class",), measures=("products",))
     summary.ensure_fresh(area)
@@ -54,7 +54,7 @@ def bench_pivot(args: Any, log: Callable[[str], Any]) -> list[Result]:
     hand_s, hand_mb = median_time(by_hand, args.repeat)
     client = Client()
     client.force_login(user)
-    page_s, _page_mb = median_time(_getter(client, f"/port/analysis/?{QUERY}"), args.repeat)
+    page_s, _page_mb = median_time(getter(client, f"/port/analysis/?{QUERY}"), args.repeat)
     ratio = engine_s / hand_s if hand_s else 0.0
     return [
         Result(

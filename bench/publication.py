@@ -117,7 +117,7 @@ def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
     end = clock.next_month(start)
     media = tempfile.mkdtemp(prefix="bench-media-")
     captured: list[str] = []
-    original_pdf = documents._pdf
+    original_pdf = documents.html_to_pdf
 
     def capturing_pdf(html: str) -> bytes:
         captured.append(html)
@@ -141,11 +141,11 @@ def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
                 _force_constraints()
                 return built
 
-            documents._pdf = capturing_pdf
+            documents.html_to_pdf = capturing_pdf
             try:
                 plat_s, plat_mb, built = measured(platform)
             finally:
-                documents._pdf = original_pdf
+                documents.html_to_pdf = original_pdf
             failed = [b.scope_key for b in built if b.status != PublicationStatus.READY]
             if failed:
                 raise RuntimeError(f"publications not ready: {failed}")
@@ -162,7 +162,7 @@ def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
                     weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
                 return copied
 
-            base_s, base_mb, (copied, copied_bytes) = measured(baseline)
+            base_s, base_mb, (copied, _copied_bytes) = measured(baseline)
             # the split of the baseline, for the note (not part of the ratio)
             started = time.perf_counter()
             copy_rows(units, start, end)

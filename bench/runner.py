@@ -166,7 +166,7 @@ def table(results: list[Result]) -> str:
             f"{r.met_text} | {r.platform_mb:.0f} / {r.baseline_mb:.0f} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in results if r.note]
-    return "\n".join(rows + ([""] + notes if notes else []))
+    return "\n".join(rows + (["", *notes] if notes else []))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,7 +50,7 @@ def bench_search(args: Any, log: Callable[[str], Any]) -> list[Result]:
 
             def get() -> Any:
                 response = client.get(url)
-                if response.status_code != 200:  # noqa: PLR2004
+                if response.status_code != 200:
                     raise RuntimeError(f"GET {url} answered {response.status_code}")
                 return response
 

@@ -25,7 +25,7 @@ from bench.runner import Result
 CLIENT_NAME = "bench-verification-client"
 
 
-def _client_and_token() -> tuple[Any, str]:
+def client_and_token() -> tuple[Any, str]:
     from patent_platform.clock import china_today
     from provincial.management.commands.seed_scale import national_user
     from verification import services
@@ -56,7 +56,7 @@ def _client_and_token() -> tuple[Any, str]:
         content_type="application/x-www-form-urlencoded",
         HTTP_AUTHORIZATION=f"Basic {basic}",
     )
-    if response.status_code != 200:  # noqa: PLR2004
+    if response.status_code != 200:
         raise RuntimeError(f"the token endpoint answered {response.status_code}: {response.content[:300]!r}")
     return national, response.json()["access_token"]
 
@@ -64,7 +64,7 @@ def _client_and_token() -> tuple[Any, str]:
 def bench_verify(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from filings.models import Product
 
-    national, token = _client_and_token()
+    national, token = client_and_token()
     number = Product.objects.public().order_by("pk").values_list("filing_number", flat=True).first()
     if number is None:
         raise RuntimeError("no filed product to verify: seed first")

@@ -15,7 +15,7 @@ candidate, the filing unit for enterprise users) and, for experts, by their assi
 import datetime as dt
 import uuid
 from pathlib import PurePosixPath
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -115,8 +115,8 @@ class MethodVersion(models.Model):
     class Meta:
         verbose_name = _("评价方法版本")
         verbose_name_plural = _("评价方法版本")
-        ordering = ["-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # at most one version is current at a time
             models.UniqueConstraint(
                 fields=["status"], condition=Q(status=MethodStatus.ACTIVE), name="one_active_method"
@@ -177,8 +177,8 @@ class Indicator(models.Model):
     class Meta:
         verbose_name = _("评价指标")
         verbose_name_plural = _("评价指标")
-        ordering = ["method", "order", "id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["method", "order", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["method", "code"], name="indicator_code_once_per_method"),
         ]
 
@@ -219,8 +219,8 @@ class BenchmarkSet(models.Model):
     class Meta:
         verbose_name = _("基准值")
         verbose_name_plural = _("基准值")
-        ordering = ["-data_year", "product_class__code", "-number"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-data_year", "product_class__code", "-number"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["method", "product_class", "data_year", "number"], name="benchmark_set_number"
             ),
@@ -251,8 +251,10 @@ class Benchmark(models.Model):
     class Meta:
         verbose_name = _("指标基准值")
         verbose_name_plural = _("指标基准值")
-        ordering = ["indicator__order", "indicator_id"]
-        constraints = [models.UniqueConstraint(fields=["set", "indicator"], name="benchmark_once_per_indicator")]
+        ordering: ClassVar[list[str]] = ["indicator__order", "indicator_id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["set", "indicator"], name="benchmark_once_per_indicator")
+        ]
 
     def __str__(self) -> str:
         return f"{self.indicator.code} = {self.value}"
@@ -306,7 +308,7 @@ class Round(models.Model):
     class Meta:
         verbose_name = _("认定批次")
         verbose_name_plural = _("认定批次")
-        ordering = ["-data_year", "-id"]
+        ordering: ClassVar[list[str]] = ["-data_year", "-id"]
 
     def __str__(self) -> str:
         return self.name
@@ -387,12 +389,12 @@ class Candidate(models.Model):
     class Meta:
         verbose_name = _("参评产品")
         verbose_name_plural = _("参评产品")
-        ordering = ["round", "product_class__code", "id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["round", "product_class__code", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # a product-year is evaluated in one round only
             models.UniqueConstraint(fields=["version"], name="candidate_once_per_version"),
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["round", "status"], name="candidate_round_status"),
             # the daily re-check reads the certificates not yet revoked or expired
             models.Index(
@@ -452,14 +454,16 @@ class IndicatorResult(models.Model):
     class Meta:
         verbose_name = _("指标结果")
         verbose_name_plural = _("指标结果")
-        ordering = ["indicator__order", "indicator_id"]
-        constraints = [models.UniqueConstraint(fields=["candidate", "indicator"], name="result_once_per_indicator")]
+        ordering: ClassVar[list[str]] = ["indicator__order", "indicator_id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["candidate", "indicator"], name="result_once_per_indicator")
+        ]
 
     def __str__(self) -> str:
         return f"{self.indicator.code}: {self.value}"
 
 
-def _random_attachment_name(instance: Any, filename: str) -> str:
+def random_attachment_name(instance: Any, filename: str) -> str:
     suffix = PurePosixPath(filename).suffix.lower()[:5]
     return f"evaluation/{uuid.uuid4().hex}{suffix}"
 
@@ -476,7 +480,7 @@ class AdditionalInfo(models.Model):
     market_position = models.TextField(_("市场地位与竞争优势"), max_length=3000)
     technology = models.TextField(_("技术先进性"), max_length=3000)
     patent_use = models.TextField(_("专利运用与保护情况"), max_length=3000)
-    attachment = models.FileField(_("证明材料（PDF）"), upload_to=_random_attachment_name, blank=True, max_length=200)
+    attachment = models.FileField(_("证明材料（PDF）"), upload_to=random_attachment_name, blank=True, max_length=200)
     submitted_at = models.DateTimeField(_("提交时间"), auto_now=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -558,8 +562,8 @@ class Assignment(models.Model):
     class Meta:
         verbose_name = _("专家评审任务")
         verbose_name_plural = _("专家评审任务")
-        ordering = ["candidate", "id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["candidate", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["candidate", "expert"], name="expert_once_per_candidate"),
             models.CheckConstraint(
                 condition=Q(total__gte=0, total__lte=100) | Q(total__isnull=True), name="total_0_100"
@@ -591,7 +595,7 @@ class Objection(models.Model):
     class Meta:
         verbose_name = _("异议")
         verbose_name_plural = _("异议")
-        ordering = ["-lodged_at"]
+        ordering: ClassVar[list[str]] = ["-lodged_at"]
 
     def __str__(self) -> str:
         return f"{self.candidate} · {self.name}"
@@ -623,7 +627,7 @@ class WhatIfRun(models.Model):
     class Meta:
         verbose_name = _("方法对比测算")
         verbose_name_plural = _("方法对比测算")
-        ordering = ["-created_at"]
+        ordering: ClassVar[list[str]] = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.method} · {self.round or self.data_year}"
@@ -675,7 +679,7 @@ class LockException(models.Model):
     class Meta:
         verbose_name = _("锁定例外")
         verbose_name_plural = _("锁定例外")
-        ordering = ["granted_at", "id"]
+        ordering: ClassVar[list[str]] = ["granted_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.round} · {self.get_kind_display()} · {self.version_id}"
@@ -694,7 +698,7 @@ class Holiday(models.Model):
     class Meta:
         verbose_name = _("节假日")
         verbose_name_plural = _("节假日")
-        ordering = ["date"]
+        ordering: ClassVar[list[str]] = ["date"]
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
@@ -727,7 +731,7 @@ class CertificateEvent(models.Model):
     class Meta:
         verbose_name = _("证书状态变更")
         verbose_name_plural = _("证书状态变更")
-        ordering = ["candidate", "at", "id"]
+        ordering: ClassVar[list[str]] = ["candidate", "at", "id"]
 
     def __str__(self) -> str:
         return f"{self.candidate_id}: {self.from_status} → {self.to_status}"

@@ -94,38 +94,38 @@ class ReadOnlyAdminMixin:
 @admin.register(ProductClass)
 class ProductClassAdmin(DutyAdminMixin, admin.ModelAdmin):
     reference_data = True  # the system administrator adds and corrects product classes
-    list_display = ["code", "name", "scheme", "is_active"]
-    list_filter = ["scheme", "is_active"]
-    search_fields = ["code", "name"]
+    list_display = ("code", "name", "scheme", "is_active")
+    list_filter = ("scheme", "is_active")
+    search_fields = ("code", "name")
 
 
 class UnitMembershipInline(DutyAdminMixin, admin.TabularInline):
     model = UnitMembership
     extra = 0
-    raw_id_fields = ["user"]
+    raw_id_fields = ("user",)
 
 
 @admin.register(FilingUnit)
 class FilingUnitAdmin(MaskedContactsAdminMixin, DutyAdminMixin, admin.ModelAdmin):
     masked_fields = ("contact_name", "contact_phone", "contact_email")
-    list_display = ["name", "uscc", "province_code", "city_code", "industry", "scale", "verified_at"]
-    list_filter = ["kind", "scale", "verified_via"]
-    search_fields = ["name", "uscc"]
-    raw_id_fields = ["region"]
+    list_display = ("name", "uscc", "province_code", "city_code", "industry", "scale", "verified_at")
+    list_filter = ("kind", "scale", "verified_via")
+    search_fields = ("name", "uscc")
+    raw_id_fields = ("region",)
     # verification only through filings.identity (a reviewer's decision, a claim, an identity provider): a unit
     # added here is unverified and cannot submit, like a registered one
-    readonly_fields = ["province_code", "city_code", "county_code", "created_at", "verified_at", "verified_via"]
-    inlines = [UnitMembershipInline]
+    readonly_fields = ("province_code", "city_code", "county_code", "created_at", "verified_at", "verified_via")
+    inlines = (UnitMembershipInline,)
 
 
 @admin.register(IdentityRequest)
 class IdentityRequestAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Decided on the reviewers' pages (`/review/identity/`, filings.identity.request_decide), never here."""
 
-    list_display = ["submitted_at", "kind", "unit", "applicant", "status", "decided_by", "decided_at"]
-    list_filter = ["kind", "status"]
-    search_fields = ["unit__name", "unit__uscc", "=applicant__email"]  # "=": the e-mail is encrypted
-    exclude = ["letter", "licence"]  # the scans are read on the reviewers' page, audited
+    list_display = ("submitted_at", "kind", "unit", "applicant", "status", "decided_by", "decided_at")
+    list_filter = ("kind", "status")
+    search_fields = ("unit__name", "unit__uscc", "=applicant__email")  # "=": the e-mail is encrypted
+    exclude = ("letter", "licence")  # the scans are read on the reviewers' page, audited
 
 
 class PatentRightInline(DutyAdminMixin, admin.TabularInline):
@@ -133,7 +133,7 @@ class PatentRightInline(DutyAdminMixin, admin.TabularInline):
 
     model = PatentRight
     extra = 0
-    readonly_fields = ["unit", "created_by", "created_at"]
+    readonly_fields = ("unit", "created_by", "created_at")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -141,11 +141,11 @@ class PatentRightInline(DutyAdminMixin, admin.TabularInline):
 
 @admin.register(Patent)
 class PatentAdmin(AuditedAdmin):
-    list_display = ["number", "title", "kind", "legal_status", "application_date", "grant_date"]
-    list_filter = ["kind", "legal_status", "pct"]
-    search_fields = ["number", "title"]
-    readonly_fields = ["status_updated_at", "status_checked_at", "created_at"]
-    inlines = [PatentRightInline]
+    list_display = ("number", "title", "kind", "legal_status", "application_date", "grant_date")
+    list_filter = ("kind", "legal_status", "pct")
+    search_fields = ("number", "title")
+    readonly_fields = ("status_updated_at", "status_checked_at", "created_at")
+    inlines = (PatentRightInline,)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """A legal status changed here is applied the way the import applies it (`drift.apply`: the patent's
@@ -173,11 +173,11 @@ class PatentAdmin(AuditedAdmin):
 
 @admin.register(PatentRight)
 class PatentRightAdmin(AuditedAdmin):
-    list_display = ["patent", "unit", "kind", "licence_kind", "recordal_number", "valid_until"]
-    list_filter = ["kind", "licence_kind"]
-    search_fields = ["patent__number", "patent__title", "unit__name", "unit__uscc"]
+    list_display = ("patent", "unit", "kind", "licence_kind", "recordal_number", "valid_until")
+    list_filter = ("kind", "licence_kind")
+    search_fields = ("patent__number", "patent__title", "unit__name", "unit__uscc")
     # A right belongs to its unit and patent for good (products link to it): only its terms are corrected.
-    readonly_fields = ["unit", "patent", "created_by", "created_at"]
+    readonly_fields = ("unit", "patent", "created_by", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # units record their rights (services.add_patent_right checks the number and the policy)
@@ -188,7 +188,7 @@ class VersionInline(DutyAdminMixin, admin.TabularInline):
 
     model = ProductVersion
     extra = 0
-    fields = ["data_year", "name", "status", "submitted_at", "decided_at"]
+    fields = ("data_year", "name", "status", "submitted_at", "decided_at")
     readonly_fields = fields
     show_change_link = True
     can_delete = False
@@ -199,13 +199,13 @@ class VersionInline(DutyAdminMixin, admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(AuditedAdmin):
-    list_display = ["__str__", "unit", "filing_number", "province_code", "created_at"]
-    search_fields = ["filing_number", "unit__name", "unit__uscc", "versions__name"]
-    list_filter = ["province_code"]
-    raw_id_fields = ["unit"]
+    list_display = ("__str__", "unit", "filing_number", "province_code", "created_at")
+    search_fields = ("filing_number", "unit__name", "unit__uscc", "versions__name")
+    list_filter = ("province_code",)
+    raw_id_fields = ("unit",)
     # The filing number is allocated by approval and never reused; the published version follows
     # from the approved versions. Neither is edited by hand.
-    readonly_fields = [
+    readonly_fields = (
         "filing_number",
         "published_version",
         "province_code",
@@ -213,8 +213,8 @@ class ProductAdmin(AuditedAdmin):
         "county_code",
         "created_at",
         "created_by",
-    ]
-    inlines = [VersionInline]
+    )
+    inlines = (VersionInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # products are created by their units (services.create_product)
@@ -246,44 +246,44 @@ class VersionContentInline(DutyAdminMixin, admin.TabularInline):
 
 class PatentLinkInline(VersionContentInline):
     model = PatentLink
-    raw_id_fields = ["right"]
+    raw_id_fields = ("right",)
 
 
 class ProductImageInline(VersionContentInline):
     model = ProductImage
-    readonly_fields = ["content_type", "uploaded_at"]
+    readonly_fields = ("content_type", "uploaded_at")
 
 
 class ReturnReasonInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = ReturnReason
     extra = 0
-    fields = ["review_round", "field", "message", "created_by", "created_at"]
+    fields = ("review_round", "field", "message", "created_by", "created_at")
     readonly_fields = fields
 
 
 class ReviewOverrideInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = ReviewOverride
     extra = 0
-    fields = ["created_at", "code", "message", "conflict", "reason", "created_by"]
+    fields = ("created_at", "code", "message", "conflict", "reason", "created_by")
     readonly_fields = fields
 
 
 class TransitionInline(DutyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Transition
     extra = 0
-    fields = ["at", "action", "from_status", "to_status", "actor", "reason"]
+    fields = ("at", "action", "from_status", "to_status", "actor", "reason")
     readonly_fields = fields
 
 
 @admin.register(ProductVersion)
 class ProductVersionAdmin(AuditedAdmin):
-    list_display = ["name", "product", "data_year", "status", "submitted_at", "decided_at"]
-    list_filter = ["status", "data_year", "certification_opt_in"]
-    search_fields = ["name", "model", "product__filing_number", "product__unit__name"]
-    raw_id_fields = ["product"]
+    list_display = ("name", "product", "data_year", "status", "submitted_at", "decided_at")
+    list_filter = ("status", "data_year", "certification_opt_in")
+    search_fields = ("name", "model", "product__filing_number", "product__unit__name")
+    raw_id_fields = ("product",)
     # The status and everything the workflow sets are read-only: state changes only through
     # filings.workflow (submit, return, approve, withdraw, revoke), never by editing the row.
-    readonly_fields = [
+    readonly_fields = (
         "status",
         "filing_number",
         "certification_opt_in",
@@ -293,8 +293,8 @@ class ProductVersionAdmin(AuditedAdmin):
         "decided_by",
         "created_at",
         "updated_at",
-    ]
-    inlines = [PatentLinkInline, ProductImageInline, ReturnReasonInline, ReviewOverrideInline, TransitionInline]
+    )
+    inlines = (PatentLinkInline, ProductImageInline, ReturnReasonInline, ReviewOverrideInline, TransitionInline)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from services.create_product / workflow.start_yearly_update
@@ -318,31 +318,31 @@ class ProductVersionAdmin(AuditedAdmin):
 
 @admin.register(Transition)
 class TransitionAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "version", "action", "from_status", "to_status", "actor"]
-    list_filter = ["action", "to_status"]
-    search_fields = ["version__name", "version__product__filing_number", "reason"]
+    list_display = ("at", "version", "action", "from_status", "to_status", "actor")
+    list_filter = ("action", "to_status")
+    search_fields = ("version__name", "version__product__filing_number", "reason")
     date_hierarchy = "at"
 
 
 @admin.register(ReturnReason)
 class ReturnReasonAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "version", "review_round", "field", "message", "created_by"]
-    search_fields = ["version__name", "message"]
+    list_display = ("created_at", "version", "review_round", "field", "message", "created_by")
+    search_fields = ("version__name", "message")
 
 
 @admin.register(ImportJob)
 class ImportJobAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "unit", "kind", "status", "original_name", "total_rows", "created_count"]
-    list_filter = ["kind", "status"]
-    search_fields = ["unit__name", "original_name"]
+    list_display = ("created_at", "unit", "kind", "status", "original_name", "total_rows", "created_count")
+    list_filter = ("kind", "status")
+    search_fields = ("unit__name", "original_name")
 
 
 @admin.register(FilingPolicy)
 class FilingPolicyAdmin(AuditedAdmin):
     """One row: the admin opens it directly and never adds a second or deletes it."""
 
-    list_display = ["__str__", "allow_invention", "allow_utility_model", "allow_design", "allow_pending"]
-    readonly_fields = ["updated_at"]
+    list_display = ("__str__", "allow_invention", "allow_utility_model", "allow_design", "allow_pending")
+    readonly_fields = ("updated_at",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not FilingPolicy.objects.exists() and super().has_add_permission(request)

@@ -290,22 +290,23 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield items[i : i + size]
 
 
-def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> Outcome:
-    """Write the statuses of valid rows (call inside a transaction); returns the counts and new flags."""
-    wanted = {r.patent: r for r in rows if r.patent and r.status}
+def _current_statuses(numbers: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The primary key and stored legal status of each known patent among `numbers`."""
     current: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(sorted(wanted)):
+    for chunk in _chunks(sorted(numbers)):
         current.update(
             (number, (pk, status))
             for pk, number, status in Patent.objects.filter(number__in=chunk).values_list(
                 "pk", "number", "legal_status"
             )
         )
-    outcome = Outcome(unknown=len(wanted) - len(current), new_flag_ids=[])
-    checked_at = timezone.now()
-    for chunk in _chunks(sorted(pk for pk, _status in current.values())):
-        # every patent the file names was checked now, whether its status changed or not
-        Patent.objects.filter(pk__in=chunk).update(status_checked_at=checked_at)
+    return current
+
+
+def _status_changes(
+    wanted: dict[str, Row], current: dict[str, tuple[int, str]], outcome: Outcome, *, source: Any, user: Any
+) -> tuple[list[PatentStatusChange], dict[str, list[int]]]:
+    """The (unsaved) changes of the patents whose status differs, and their ids by new status; counts the rest."""
     changes: list[PatentStatusChange] = []
     by_status: dict[str, list[int]] = defaultdict(list)
     for number, (pk, old) in current.items():
@@ -324,10 +325,11 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
                 recorded_by=user if getattr(user, "pk", None) else None,
             )
         )
-    outcome.changed = len(changes)
-    if not changes:
-        return outcome
-    now = timezone.now()
+    return changes, by_status
+
+
+def _save_changes(changes: list[PatentStatusChange], by_status: dict[str, list[int]], now: Any) -> dict[int, Any]:
+    """Write the new statuses and their change records; returns the change id of each patent."""
     for status, ids in by_status.items():
         for chunk in _chunks(sorted(ids)):
             Patent.objects.filter(pk__in=chunk).update(legal_status=status, status_updated_at=now)
@@ -339,21 +341,27 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
             .order_by("patent_id", "id")
             .values_list("patent_id", "pk")
         )
+    return change_ids
 
-    ended = sorted(pk for status, ids in by_status.items() if status in ENDED_STATUSES for pk in ids)
-    valid = sorted(by_status.get(LegalStatus.VALID, []))
-    new_status = {c.patent_id: c.to_status for c in changes}
-    if valid:
-        for chunk in _chunks(valid):
-            outcome.resolved += (
-                FilingFlag.objects.open()
-                .filter(patent_id__in=chunk)
-                .update(
-                    resolved_at=now,
-                    resolved_by=user if getattr(user, "pk", None) else None,
-                    resolution=RESOLVED_BY_VALID,
-                )
+
+def _resolve_valid_flags(valid: list[int], *, user: Any, now: Any) -> int:
+    """Resolve the open flags of the patents that are valid again; returns how many."""
+    resolved = 0
+    for chunk in _chunks(valid):
+        resolved += (
+            FilingFlag.objects.open()
+            .filter(patent_id__in=chunk)
+            .update(
+                resolved_at=now,
+                resolved_by=user if getattr(user, "pk", None) else None,
+                resolution=RESOLVED_BY_VALID,
             )
+        )
+    return resolved
+
+
+def _raise_flags(ended: list[int], new_status: dict[int, str], change_ids: dict[int, Any]) -> list[FilingFlag]:
+    """Flag each approved filing that relies on an ended patent (an open flag is updated instead); saved."""
     new_flags: list[FilingFlag] = []
     for chunk in _chunks(ended):
         pairs = set(
@@ -384,17 +392,48 @@ def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> O
                 )
             )
     FilingFlag.objects.bulk_create(new_flags, batch_size=1000)
+    return new_flags
+
+
+def _saved_flag_ids(new_flags: list[FilingFlag], ended: list[int], now: Any) -> list[int]:
+    """The ids of the flags just raised (read back on a backend that does not return ids from a bulk insert)."""
+    ids = [f.pk for f in new_flags if f.pk is not None]
+    if len(ids) == len(new_flags):
+        return ids
+    wanted_pairs = {(f.version_id, f.patent_id) for f in new_flags}
+    return [
+        pk
+        for pk, v, p in FilingFlag.objects.open()
+        .filter(patent_id__in=ended, raised_at__gte=now)
+        .values_list("pk", "version_id", "patent_id")
+        if (v, p) in wanted_pairs
+    ]
+
+
+def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> Outcome:
+    """Write the statuses of valid rows (call inside a transaction); returns the counts and new flags."""
+    wanted = {r.patent: r for r in rows if r.patent and r.status}
+    current = _current_statuses(wanted)
+    outcome = Outcome(unknown=len(wanted) - len(current), new_flag_ids=[])
+    checked_at = timezone.now()
+    for chunk in _chunks(sorted(pk for pk, _status in current.values())):
+        # every patent the file names was checked now, whether its status changed or not
+        Patent.objects.filter(pk__in=chunk).update(status_checked_at=checked_at)
+    changes, by_status = _status_changes(wanted, current, outcome, source=source, user=user)
+    outcome.changed = len(changes)
+    if not changes:
+        return outcome
+    now = timezone.now()
+    change_ids = _save_changes(changes, by_status, now)
+
+    ended = sorted(pk for status, ids in by_status.items() if status in ENDED_STATUSES for pk in ids)
+    valid = sorted(by_status.get(LegalStatus.VALID, []))
+    new_status = {c.patent_id: c.to_status for c in changes}
+    if valid:
+        outcome.resolved += _resolve_valid_flags(valid, user=user, now=now)
+    new_flags = _raise_flags(ended, new_status, change_ids)
     outcome.flagged = len(new_flags)
-    outcome.new_flag_ids = [f.pk for f in new_flags if f.pk is not None]
-    if len(outcome.new_flag_ids) != len(new_flags):
-        wanted_pairs = {(f.version_id, f.patent_id) for f in new_flags}
-        outcome.new_flag_ids = [
-            pk
-            for pk, v, p in FilingFlag.objects.open()
-            .filter(patent_id__in=ended, raised_at__gte=now)
-            .values_list("pk", "version_id", "patent_id")
-            if (v, p) in wanted_pairs
-        ]
+    outcome.new_flag_ids = _saved_flag_ids(new_flags, ended, now)
     if outcome.new_flag_ids:
         queue_flag_notices(outcome.new_flag_ids)  # in this transaction: the flags and their notices commit together
         webhooks.emit_flags(outcome.new_flag_ids)  # and their webhook events

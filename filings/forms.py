@@ -112,7 +112,7 @@ class RegionFieldsMixin:
             self.initial.setdefault("county", county)
         province = self._region_value("province")
         city = self._region_value("city")
-        self.fields["province"].choices = [("", _("请选择省份"))] + region_options(None)
+        self.fields["province"].choices = [("", _("请选择省份")), *region_options(None)]
         self.fields["city"].choices = [("", _("请选择地市"))] + (region_options(province) if province else [])
         self.fields["county"].choices = [("", _("请选择区县"))] + (region_options(city) if city else [])
         # htmx loads the next level's options on change; filing-form.js clears the level below that.
@@ -536,7 +536,7 @@ class ClaimForm(BootstrapFormMixin, ProofFieldsMixin):
     password1 = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput(render_value=False))
     password2 = forms.CharField(label=_("确认密码"), strip=False, widget=forms.PasswordInput(render_value=False))
 
-    field_order = ["uscc", "email", "full_name", "phone", "password1", "password2", "letter", "licence", "note"]
+    field_order = ("uscc", "email", "full_name", "phone", "password1", "password2", "letter", "licence", "note")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -413,38 +413,58 @@ def _check_patents(job: ImportJob, rows: list[Row], problems: Problems) -> None:
     today = china_today()
     first_row: dict[str, int] = {}
     for row in rows:
-        v = row.values
-        number = v.get("number")
-        if number:
-            if number in first_row:
-                problems.add(
-                    row.number,
-                    "number",
-                    _("与第 %(row)s 行的申请号 %(n)s 重复。") % {"row": first_row[number], "n": number},
-                )
-            else:
-                first_row[number] = row.number
-            if number in registered:
-                problems.add(row.number, "number", _("本单位已登记专利 %(n)s，无须重复导入。") % {"n": number})
-            if number not in known and not v.get("title") and "title" not in row.bad:
-                problems.add(row.number, "title", _("平台尚无专利 %(n)s 的记录，请填写专利名称。") % {"n": number})
-        for key in ("application_date", "grant_date"):
-            if key in v and v[key] > today:
-                problems.add(row.number, key, _("日期不能晚于今天。"))
-        if "application_date" in v and "grant_date" in v and v["grant_date"] < v["application_date"]:
-            problems.add(row.number, "grant_date", _("授权公告日不能早于申请日。"))
-        kind = v.get("kind", RightKind.OWNER)
-        if "kind" in row.bad:
-            continue
-        if kind == RightKind.LICENSEE:
-            if "licence_kind" not in v and "licence_kind" not in row.bad:
-                problems.add(row.number, "licence_kind", _("被许可人须注明许可类型（独占、排他或普通）。"))
-            if policy.require_licence_recordal and not v.get("recordal_number"):
-                problems.add(row.number, "recordal_number", _("平台要求许可须经备案，请填写许可备案号。"))
-        else:
-            for key in ("licence_kind", "recordal_number"):
-                if v.get(key):
-                    problems.add(row.number, key, _("只有权利类型为“被许可人”时才填写此列，请留空。"))
+        _check_patent_number(row, first_row, known, registered, problems)
+        _check_patent_dates(row, today, problems)
+        _check_patent_licence(row, policy, problems)
+
+
+def _check_patent_number(
+    row: Row, first_row: dict[str, int], known: set[str], registered: set[str], problems: Problems
+) -> None:
+    """A patent row's number: not twice in the file, not yet the unit's, titled when the platform lacks it."""
+    v = row.values
+    number = v.get("number")
+    if not number:
+        return
+    if number in first_row:
+        problems.add(
+            row.number,
+            "number",
+            _("与第 %(row)s 行的申请号 %(n)s 重复。") % {"row": first_row[number], "n": number},
+        )
+    else:
+        first_row[number] = row.number
+    if number in registered:
+        problems.add(row.number, "number", _("本单位已登记专利 %(n)s，无须重复导入。") % {"n": number})
+    if number not in known and not v.get("title") and "title" not in row.bad:
+        problems.add(row.number, "title", _("平台尚无专利 %(n)s 的记录，请填写专利名称。") % {"n": number})
+
+
+def _check_patent_dates(row: Row, today: Any, problems: Problems) -> None:
+    """A patent row's dates: none in the future, the grant not before the application."""
+    v = row.values
+    for key in ("application_date", "grant_date"):
+        if key in v and v[key] > today:
+            problems.add(row.number, key, _("日期不能晚于今天。"))
+    if "application_date" in v and "grant_date" in v and v["grant_date"] < v["application_date"]:
+        problems.add(row.number, "grant_date", _("授权公告日不能早于申请日。"))
+
+
+def _check_patent_licence(row: Row, policy: FilingPolicy, problems: Problems) -> None:
+    """A patent row's licence columns: required of a licensee (per the policy), blank for any other kind."""
+    v = row.values
+    kind = v.get("kind", RightKind.OWNER)
+    if "kind" in row.bad:
+        return
+    if kind == RightKind.LICENSEE:
+        if "licence_kind" not in v and "licence_kind" not in row.bad:
+            problems.add(row.number, "licence_kind", _("被许可人须注明许可类型（独占、排他或普通）。"))
+        if policy.require_licence_recordal and not v.get("recordal_number"):
+            problems.add(row.number, "recordal_number", _("平台要求许可须经备案，请填写许可备案号。"))
+    else:
+        for key in ("licence_kind", "recordal_number"):
+            if v.get(key):
+                problems.add(row.number, key, _("只有权利类型为“被许可人”时才填写此列，请留空。"))
 
 
 def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list[dict[str, Any]]:
@@ -469,98 +489,19 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
     products = []
     for seq, group in groups.items():
         first = group[0].number
-        data: dict[str, Any] = {}
-        for column in PRODUCT_FIELDS:
-            holder: Row | None = None
-            for row in group:
-                if column.key not in row.values:
-                    continue
-                if holder is None:
-                    holder, data[column.key] = row, row.values[column.key]
-                elif row.values[column.key] != data[column.key]:
-                    problems.add(
-                        row.number,
-                        column.key,
-                        _("与第 %(row)s 行不一致：产品序号 %(seq)s 的各行产品信息须相同（第 2 行起可留空）。")
-                        % {"row": holder.number, "seq": seq},
-                    )
-            if (
-                column.required
-                and column.key not in services.FIGURES  # the figures' rule is the services' (below)
-                and holder is None
-                and not any(column.key in r.bad for r in group)
-            ):
-                problems.add(first, column.key, _("必填，请填写。"))
+        data = _product_data(seq, group, problems)
         year = data.get("data_year", max_year)
-        if message := services.data_year_error(year):
-            problems.add(first, "data_year", message)
-        elif data.get("certification_opt_in"):
-            if year not in refusals:
-                refusals[year] = candidacy.opt_in_refusal(year, None)
-            if refusal := refusals[year]:
-                problems.add(first, "certification_opt_in", refusal)
+        _check_product_year(first, data, year, refusals, problems)
         if data.get("first_sale_date") and data["first_sale_date"] > today:
             problems.add(first, "first_sale_date", _("日期不能晚于今天。"))
         # the figures' rules are those every path applies (a blank export figure is 0, the others required)
         for key, message in services.figure_errors({k: data.get(k) for k in services.FIGURES}).items():
             if not any(key in r.bad for r in group):  # an unreadable cell has said so already
                 problems.add(first, key, message)
-        name_key = (data.get("name", ""), data.get("model", ""), year)
-        if name_key[0]:
-            if name_key in seen_names:
-                problems.add(
-                    first,
-                    "name",
-                    _("与产品序号 %(seq)s 的产品名称、型号规格相同：同一产品请使用相同的产品序号。")
-                    % {"seq": seen_names[name_key]},
-                )
-            seen_names.setdefault(name_key, seq)
-            if name_key in existing:
-                problems.add(
-                    first,
-                    "name",
-                    _("本单位已有 %(year)s 年度的同名同型号产品“%(name)s”，请勿重复导入。")
-                    % {"year": year, "name": name_key[0]},
-                )
-        links = []
-        rows_by_right: dict[int, int] = {}
-        link_errors = False
-        for row in group:
-            number = row.values.get("patent")
-            if number is None:
-                continue
-            right = rights.get(number)
-            contribution = row.values.get("contribution", Decimal(0))
-            usable = True
-            if right is None:
-                usable = False
-                problems.add(
-                    row.number,
-                    "patent",
-                    _("专利 %(n)s 尚未登记到本单位：请先在“专利管理”中登记，或先用专利模板导入。") % {"n": number},
-                )
-            elif right in rows_by_right:
-                usable = False
-                problems.add(
-                    row.number,
-                    "patent",
-                    _("专利 %(n)s 已在第 %(row)s 行关联到同一产品。") % {"n": number, "row": rows_by_right[right]},
-                )
-            if contribution > 100:
-                usable = False
-                problems.add(row.number, "contribution", _("贡献度须在 0 到 100 之间。"))
-            if not usable:
-                link_errors = True
-                continue
-            rows_by_right[right] = row.number
-            links.append(
-                {
-                    "right": right,
-                    "is_core": row.values.get("is_core", False),
-                    "contribution": contribution,
-                    "embodiment": row.values.get("embodiment", ""),
-                }
-            )
+        _check_product_name(
+            seq, first, (data.get("name", ""), data.get("model", ""), year), seen_names, existing, problems
+        )
+        links, link_errors = _product_links(group, rights, problems)
         # no core patent: saved as a draft like a form's or the API's; the check before review refuses it
         if not link_errors:
             # the rules of a patent list the product form also applies (the sum of contributions, ...)
@@ -568,6 +509,119 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
                 problems.add(first, "contribution", message)
         products.append({"row": first, "data": data, "links": links, "data_year": year})
     return products
+
+
+def _product_data(seq: int, group: list[Row], problems: Problems) -> dict[str, Any]:
+    """A product's fields from the rows of its sequence number (the rows after the first may leave them blank)."""
+    first = group[0].number
+    data: dict[str, Any] = {}
+    for column in PRODUCT_FIELDS:
+        holder: Row | None = None
+        for row in group:
+            if column.key not in row.values:
+                continue
+            if holder is None:
+                holder, data[column.key] = row, row.values[column.key]
+            elif row.values[column.key] != data[column.key]:
+                problems.add(
+                    row.number,
+                    column.key,
+                    _("与第 %(row)s 行不一致：产品序号 %(seq)s 的各行产品信息须相同（第 2 行起可留空）。")
+                    % {"row": holder.number, "seq": seq},
+                )
+        if (
+            column.required
+            and column.key not in services.FIGURES  # the figures' rule is the services' (below)
+            and holder is None
+            and not any(column.key in r.bad for r in group)
+        ):
+            problems.add(first, column.key, _("必填，请填写。"))
+    return data
+
+
+def _check_product_year(
+    first: int, data: dict[str, Any], year: int, refusals: dict[int, str | None], problems: Problems
+) -> None:
+    """A product's data year is open, and its certification opt-in is allowed for that year."""
+    if message := services.data_year_error(year):
+        problems.add(first, "data_year", message)
+    elif data.get("certification_opt_in"):
+        if year not in refusals:
+            refusals[year] = candidacy.opt_in_refusal(year, None)
+        if refusal := refusals[year]:
+            problems.add(first, "certification_opt_in", refusal)
+
+
+def _check_product_name(
+    seq: int,
+    first: int,
+    name_key: tuple[str, str, int],
+    seen_names: dict[tuple[str, str, int], int],
+    existing: set[tuple[str, str, int]],
+    problems: Problems,
+) -> None:
+    """A product's (name, model, year) is neither another sequence number's in the file nor the unit's already."""
+    if not name_key[0]:
+        return
+    if name_key in seen_names:
+        problems.add(
+            first,
+            "name",
+            _("与产品序号 %(seq)s 的产品名称、型号规格相同：同一产品请使用相同的产品序号。")
+            % {"seq": seen_names[name_key]},
+        )
+    seen_names.setdefault(name_key, seq)
+    if name_key in existing:
+        problems.add(
+            first,
+            "name",
+            _("本单位已有 %(year)s 年度的同名同型号产品“%(name)s”，请勿重复导入。")
+            % {"year": name_key[2], "name": name_key[0]},
+        )
+
+
+def _product_links(group: list[Row], rights: dict[str, int], problems: Problems) -> tuple[list[dict[str, Any]], bool]:
+    """The patent links of a product's rows, and whether any row's link was refused."""
+    links = []
+    rows_by_right: dict[int, int] = {}
+    link_errors = False
+    for row in group:
+        number = row.values.get("patent")
+        if number is None:
+            continue
+        right = rights.get(number)
+        contribution = row.values.get("contribution", Decimal(0))
+        usable = True
+        if right is None:
+            usable = False
+            problems.add(
+                row.number,
+                "patent",
+                _("专利 %(n)s 尚未登记到本单位：请先在“专利管理”中登记，或先用专利模板导入。") % {"n": number},
+            )
+        elif right in rows_by_right:
+            usable = False
+            problems.add(
+                row.number,
+                "patent",
+                _("专利 %(n)s 已在第 %(row)s 行关联到同一产品。") % {"n": number, "row": rows_by_right[right]},
+            )
+        if contribution > 100:
+            usable = False
+            problems.add(row.number, "contribution", _("贡献度须在 0 到 100 之间。"))
+        if not usable or right is None:
+            link_errors = True
+            continue
+        rows_by_right[right] = row.number
+        links.append(
+            {
+                "right": right,
+                "is_core": row.values.get("is_core", False),
+                "contribution": contribution,
+                "embodiment": row.values.get("embodiment", ""),
+            }
+        )
+    return links, link_errors
 
 
 def _save_patents(job: ImportJob, rows: list[Row]) -> list[int]:

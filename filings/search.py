@@ -78,7 +78,7 @@ def text_query(text: str) -> Q:
     if connection.vendor != "postgresql":
         return Q(search_text__icontains=text)
     grams = Q(DataContains(SearchGrams(F("search_text")), QueryGrams(Value(text))))
-    if len(text) <= 2 and not SEPARATOR.search(text):  # noqa: PLR2004
+    if len(text) <= 2 and not SEPARATOR.search(text):
         # one or two characters of one word: holding the gram is holding the substring, and the planner,
         # estimating the gram test alone well, walks a common word's products newest first to the page
         return grams

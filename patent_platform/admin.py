@@ -93,10 +93,10 @@ def _register_outbox() -> None:
 
     @admin.register(Notice)
     class NoticeAdmin(DutyAdminMixin, admin.ModelAdmin):
-        list_display = ["created_at", "kind", "to", "status", "attempts", "due_at", "sent_at", "last_error"]
-        list_filter = ["status", "kind"]
+        list_display = ("created_at", "kind", "to", "status", "attempts", "due_at", "sent_at", "last_error")
+        list_filter = ("status", "kind")
         date_hierarchy = "created_at"
-        actions = ["requeue"]
+        actions = ("requeue",)
 
         @admin.display(description=gettext_lazy("收件人"))
         def to(self, obj: Notice) -> str:

@@ -107,9 +107,10 @@ def retry_sqlite_begin(sender: Any, connection: Any, **kwargs: Any) -> None:
     opens, after the connection exists. Other engines are left alone."""
     if connection.vendor != "sqlite" or getattr(connection, "_begin_retried", False):
         return
-    begin = connection._start_transaction_under_autocommit
-    connection._start_transaction_under_autocommit = lambda: begin_with_retry(begin)
-    connection._begin_retried = True
+    # Django's private hook for BEGIN, wrapped (see the docstring)
+    begin = connection._start_transaction_under_autocommit  # noqa: SLF001
+    connection._start_transaction_under_autocommit = lambda: begin_with_retry(begin)  # noqa: SLF001
+    connection._begin_retried = True  # noqa: SLF001 (our marker on the connection)
 
 
 def busy_response(request: HttpRequest) -> HttpResponse:

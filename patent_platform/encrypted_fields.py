@@ -115,7 +115,7 @@ class EncryptedCharField(_EncryptedMixin, models.CharField):
 class EncryptedEmailField(EncryptedCharField):
     """An EmailField stored encrypted: the e-mail validator and form field of Django's EmailField."""
 
-    default_validators = [validators.validate_email]
+    default_validators = [validators.validate_email]  # noqa: RUF012 (Django's Field attribute, a list)
     description = "E-mail address encrypted at rest (SM4-GCM)"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -61,7 +61,8 @@ def _locked_out(sender: Any, request: Any, username: str, ip_address: str, **kwa
 def _before(sender: Any, instance: Any, **kwargs: Any) -> None:
     if instance.pk and not kwargs.get("raw"):
         old = sender._default_manager.filter(pk=instance.pk).first()
-        instance._audit_before = audit.snapshot(old) if old else None
+        # our marker on the instance, clear of model fields
+        instance._audit_before = audit.snapshot(old) if old else None  # noqa: SLF001
 
 
 def _after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:

@@ -214,7 +214,7 @@ def read_pdf(pdf: bytes) -> SignedFacts:
         found = reader.attachments.get(ATTACHMENT_NAME)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, binascii.Error) as exc:
         raise SignatureError(f"the PDF cannot be read: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - a damaged file may fail anywhere inside the parser (zlib, ...)
+    except Exception as exc:
         raise SignatureError(f"the PDF cannot be read: {type(exc).__name__}") from exc
     if not found:
         raise SignatureError(f"the PDF carries no {ATTACHMENT_NAME}")

@@ -206,54 +206,11 @@ class Definition:
 
         rows, cols = strings("rows"), strings("cols")
         measures = strings("measures") if data.get("measures") is not None else ["products"]
-        for name, keys in (("rows", rows), ("cols", cols)):
-            for key in keys:
-                if key not in DIMENSIONS:
-                    errors[name].append(_("没有这个维度：%(key)s") % {"key": key})
         dims = rows + cols
-        if len(set(dims)) != len(dims):
-            errors["cols"].append(_("同一维度不能既作行又作列，也不能重复选择。"))
-        if len(dims) > MAX_DIMENSIONS:
-            errors["rows"].append(_("行和列合计最多选择 %(n)s 个维度。") % {"n": MAX_DIMENSIONS})
-        if sum(DIMENSIONS[d].kind == TIME for d in dims if d in DIMENSIONS) > 1:
-            errors["cols"].append(_("月份、季度、年度只能选择其中一个。"))
-        if not measures:
-            errors["measures"].append(_("请至少选择一个指标。"))
-        for key in measures:
-            if key not in MEASURES:
-                errors["measures"].append(_("没有这个指标：%(key)s") % {"key": key})
-        raw_filters = data.get("filters") or {}
-        filters: dict[str, tuple[str, ...]] = {}
-        if not isinstance(raw_filters, dict):
-            errors["filters"].append(_("格式不正确。"))
-        else:
-            for key, values in sorted(raw_filters.items()):
-                dim = DIMENSIONS.get(key)
-                if dim is None or not dim.filterable:
-                    errors["filters"].append(_("不能按此条件筛选：%(key)s") % {"key": key})
-                    continue
-                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                    errors["filters"].append(_("格式不正确。"))
-                    continue
-                chosen = tuple(sorted({v.strip() for v in values if v.strip()}))
-                if chosen:
-                    filters[key] = chosen
-                    bad = [v for v in chosen if not _valid_value(key, v)]
-                    if bad:
-                        errors[f"f_{key}"].append(
-                            _("%(dim)s 的取值无效：%(values)s") % {"dim": dim.label, "values": "、".join(bad)}
-                        )
-        period = data.get("period") or ""
-        if not isinstance(period, str):
-            errors["period"].append(_("格式不正确。"))
-            period = ""
-        period = period.strip()
-        if period:
-            try:
-                parsed = periods.parse(period)
-                period = "" if parsed.is_current else parsed.key  # `current` (the dashboards' word): no period
-            except periods.PeriodError as error:
-                errors["period"].append(str(error))
+        _check_dimensions(rows, cols, errors)
+        _check_measures(measures, errors)
+        filters = _clean_filters(data.get("filters") or {}, errors)
+        period = _clean_period(data.get("period") or "", errors)
         compare = bool(data.get("compare"))
         if compare and not period:
             errors["compare"].append(_("与上年同期比较需要先选择期间。"))
@@ -282,11 +239,75 @@ class Definition:
         )
 
 
+def _check_dimensions(rows: list[str], cols: list[str], errors: dict[str, list[str]]) -> None:
+    """The rows and columns of a definition: known dimensions, none twice, at most one time dimension."""
+    for name, keys in (("rows", rows), ("cols", cols)):
+        for key in keys:
+            if key not in DIMENSIONS:
+                errors[name].append(_("没有这个维度：%(key)s") % {"key": key})
+    dims = rows + cols
+    if len(set(dims)) != len(dims):
+        errors["cols"].append(_("同一维度不能既作行又作列，也不能重复选择。"))
+    if len(dims) > MAX_DIMENSIONS:
+        errors["rows"].append(_("行和列合计最多选择 %(n)s 个维度。") % {"n": MAX_DIMENSIONS})
+    if sum(DIMENSIONS[d].kind == TIME for d in dims if d in DIMENSIONS) > 1:
+        errors["cols"].append(_("月份、季度、年度只能选择其中一个。"))
+
+
+def _check_measures(measures: list[str], errors: dict[str, list[str]]) -> None:
+    """The measures of a definition: at least one, each known."""
+    if not measures:
+        errors["measures"].append(_("请至少选择一个指标。"))
+    for key in measures:
+        if key not in MEASURES:
+            errors["measures"].append(_("没有这个指标：%(key)s") % {"key": key})
+
+
+def _clean_filters(raw_filters: Any, errors: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    """The chosen values of each filterable dimension (sorted, blanks dropped); errors per field."""
+    filters: dict[str, tuple[str, ...]] = {}
+    if not isinstance(raw_filters, dict):
+        errors["filters"].append(_("格式不正确。"))
+        return filters
+    for key, values in sorted(raw_filters.items()):
+        dim = DIMENSIONS.get(key)
+        if dim is None or not dim.filterable:
+            errors["filters"].append(_("不能按此条件筛选：%(key)s") % {"key": key})
+            continue
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            errors["filters"].append(_("格式不正确。"))
+            continue
+        chosen = tuple(sorted({v.strip() for v in values if v.strip()}))
+        if chosen:
+            filters[key] = chosen
+            bad = [v for v in chosen if not _valid_value(key, v)]
+            if bad:
+                errors[f"f_{key}"].append(
+                    _("%(dim)s 的取值无效：%(values)s") % {"dim": dim.label, "values": "、".join(bad)}
+                )
+    return filters
+
+
+def _clean_period(period: Any, errors: dict[str, list[str]]) -> str:
+    """A definition's period key ("" for none or the current one); errors per field."""
+    if not isinstance(period, str):
+        errors["period"].append(_("格式不正确。"))
+        period = ""
+    period = period.strip()
+    if period:
+        try:
+            parsed = periods.parse(period)
+            period = "" if parsed.is_current else parsed.key  # `current` (the dashboards' word): no period
+        except periods.PeriodError as error:
+            errors["period"].append(str(error))
+    return period
+
+
 def _valid_value(dim: str, value: str) -> bool:
     if value == stats.BLANK:
         return dim in (*REGION_DIMS, "section", "scale")
     if dim in REGION_DIMS:
-        return value.isdigit() and len(value) == 6  # noqa: PLR2004
+        return value.isdigit() and len(value) == 6
     if dim == "class":
         return value.isdigit()
     if dim == "section":
@@ -813,58 +834,24 @@ def _table(
     time_dim: str | None,
 ) -> Result:
     keys = _keys(definition, {**{("b", k): v for k, v in before_frames.items()}, **frames}, buckets_)
-    labels: dict[str, Callable[[Any], str]] = {}
-    for d in definition.dims:
-        if DIMENSIONS[d].kind == TIME:
-            names = {b.key: b.label for b in buckets_}
-            labels[d] = lambda v, names=names: names.get(v, v)
-        else:
-            index = (definition.rows if d in definition.rows else definition.cols).index(d)
-            side = keys["rows"] if d in definition.rows else keys["cols"]
-            labels[d] = _labeller(d, {key[index] for key in side})
+    labels = _dimension_labels(definition, keys, buckets_)
     last = buckets_[-1].key if buckets_ else None
     compare = bool(before_frames)
     parts = [""] if not compare else ["", "before", "difference", "percent"]
-    part_labels = {
-        "": _("本期") if compare else "",
-        "before": _("上年同期"),
-        "difference": _("增减"),
-        "percent": _("增幅（%）"),
-    }
     row_keys, col_keys = keys["rows"], keys["cols"]
     if definition.rows:
         row_keys.append(tuple(TOTAL for _d in definition.rows))
     if definition.cols:
         col_keys.append(tuple(TOTAL for _d in definition.cols))
     n_numbers = len(row_keys) * len(col_keys) * len(definition.measures) * len(parts)
-    if n_numbers > MAX_CELLS:
-        raise TooLarge(
-            {
-                "__all__": [
-                    _("结果过大：约 %(n)s 个数值，最多 %(max)s 个。请减少维度、增加筛选条件或缩短期间。")
-                    % {"n": f"{n_numbers:,}", "max": f"{MAX_CELLS:,}"}
-                ]
-            }
-        )
+    _check_size(n_numbers)
 
     def label_of(dims: tuple[str, ...], key: tuple[Any, ...]) -> list[str]:
         return [_("合计") if v is TOTAL else labels[d](v) for d, v in zip(dims, key, strict=True)]
 
     header = [str(DIMENSIONS[d].label) for d in definition.rows] or ([_("项目")] if definition.cols else [""])
     label_columns = len(header)
-    money_columns, percent_columns = set(), set()
-    columns: list[tuple[tuple[Any, ...], str, str]] = []
-    for ckey in col_keys:
-        for m in definition.measures:
-            for part in parts:
-                text = " · ".join([*label_of(definition.cols, ckey), measure_label(definition, m), part_labels[part]])
-                header.append(text.strip(" ·"))
-                index = len(header) - 1
-                if part == "percent":
-                    percent_columns.add(index)
-                elif MEASURES[m].money:
-                    money_columns.add(index)
-                columns.append((ckey, m, part))
+    columns, money_columns, percent_columns = _number_columns(definition, header, col_keys, parts, label_of)
 
     def number(assign: dict[str, Any], m: str, part: str) -> Any:
         current = _figure(definition, frames, last, assign, m)
@@ -907,6 +894,67 @@ def _table(
         cells=n_numbers,
         time_note=time_dim is not None,
     )
+
+
+def _dimension_labels(
+    definition: Definition, keys: dict[str, list[tuple[Any, ...]]], buckets_: list[Bucket]
+) -> dict[str, Callable[[Any], str]]:
+    """The labeller of each dimension of the table (a time dimension's buckets by their labels)."""
+    labels: dict[str, Callable[[Any], str]] = {}
+    for d in definition.dims:
+        if DIMENSIONS[d].kind == TIME:
+            names = {b.key: b.label for b in buckets_}
+            labels[d] = lambda v, names=names: names.get(v, v)
+        else:
+            index = (definition.rows if d in definition.rows else definition.cols).index(d)
+            side = keys["rows"] if d in definition.rows else keys["cols"]
+            labels[d] = _labeller(d, {key[index] for key in side})
+    return labels
+
+
+def _check_size(n_numbers: int) -> None:
+    """Refuse a table of more than MAX_CELLS numbers."""
+    if n_numbers > MAX_CELLS:
+        raise TooLarge(
+            {
+                "__all__": [
+                    _("结果过大：约 %(n)s 个数值，最多 %(max)s 个。请减少维度、增加筛选条件或缩短期间。")
+                    % {"n": f"{n_numbers:,}", "max": f"{MAX_CELLS:,}"}
+                ]
+            }
+        )
+
+
+def _number_columns(
+    definition: Definition,
+    header: list[str],
+    col_keys: list[tuple[Any, ...]],
+    parts: list[str],
+    label_of: Callable[[tuple[str, ...], tuple[Any, ...]], list[str]],
+) -> tuple[list[tuple[tuple[Any, ...], str, str]], set[int], set[int]]:
+    """Append the number columns' headers to `header`; returns the columns (column key, measure, part) and the
+    indexes of the money and percent columns."""
+    part_labels = {
+        "": _("本期") if len(parts) > 1 else "",
+        "before": _("上年同期"),
+        "difference": _("增减"),
+        "percent": _("增幅（%）"),
+    }
+    money_columns: set[int] = set()
+    percent_columns: set[int] = set()
+    columns: list[tuple[tuple[Any, ...], str, str]] = []
+    for ckey in col_keys:
+        for m in definition.measures:
+            for part in parts:
+                text = " · ".join([*label_of(definition.cols, ckey), measure_label(definition, m), part_labels[part]])
+                header.append(text.strip(" ·"))
+                index = len(header) - 1
+                if part == "percent":
+                    percent_columns.add(index)
+                elif MEASURES[m].money:
+                    money_columns.add(index)
+                columns.append((ckey, m, part))
+    return columns, money_columns, percent_columns
 
 
 def _chart(
@@ -967,7 +1015,7 @@ def save_analysis(user: Any, name: str, definition: Definition, shared: bool) ->
     name = (name or "").strip()
     if not name:
         raise DefinitionError({"name": [_("请填写名称。")]})
-    if len(name) > 100:  # noqa: PLR2004
+    if len(name) > 100:
         raise DefinitionError({"name": [_("名称最长 100 个字符。")]})
     return SavedAnalysis.objects.create(
         owner=user, unit=port_of(user), name=name, definition=definition.to_data(), shared=shared

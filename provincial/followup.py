@@ -325,7 +325,7 @@ def completeness(user: Any, *, year: int | None = None, by: str = "category", mo
     if by == "port":
         units = sorted(
             ManagementUnit.objects.visible_to(user).select_related("parent").prefetch_related("regions"),
-            key=rosters._port_sort_key,
+            key=rosters.port_sort_key,
         )
         scopes = [(unit, rosters.unit_scope(unit)) for unit in units]
     for uscc, category, province, city, county, covered, first in data:

@@ -7,7 +7,7 @@ GB code) and is granted its county-level cities 659001–659012.
 """
 
 import uuid
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -72,7 +72,7 @@ class ManagementUnit(models.Model):
     class Meta:
         verbose_name = _("管理端口")
         verbose_name_plural = _("管理端口")
-        ordering = ["code"]
+        ordering: ClassVar[list[str]] = ["code"]
 
     def __str__(self) -> str:
         return localized_name(self)
@@ -90,7 +90,7 @@ XPCC_CODE_EN = ("XPCC", "Xinjiang Production and Construction Corps")
 
 def _region_names_en() -> dict[str, str]:
     """{code: English name} of the provinces and cities (the units' regions), read once per process."""
-    global _REGION_NAMES_EN  # noqa: PLW0603
+    global _REGION_NAMES_EN
     if not _REGION_NAMES_EN:
         _REGION_NAMES_EN = dict(Region.objects.exclude(level=RegionLevel.COUNTY).values_list("code", "name_en"))
     return _REGION_NAMES_EN
@@ -137,13 +137,13 @@ class PortContact(models.Model):
     class Meta:
         verbose_name = _("端口联系人")
         verbose_name_plural = _("端口联系人")
-        ordering = ["unit", "id"]
+        ordering: ClassVar[list[str]] = ["unit", "id"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.unit})"
 
 
-def _application_scan_name(instance: "PortApplication", filename: str) -> str:
+def application_scan_name(instance: "PortApplication", filename: str) -> str:
     return f"port-applications/{uuid.uuid4().hex}.pdf"
 
 
@@ -170,7 +170,7 @@ class PortApplication(models.Model):
         _("联系邮箱"), help_text=_("审核结果发送到此邮箱"), blind_index="applicant_email_bidx"
     )
     applicant_email_bidx = BlindIndexField(source="applicant_email", kind="email", db_index=True)
-    form_scan = models.FileField(_("盖章申请表扫描件（PDF）"), upload_to=_application_scan_name, max_length=200)
+    form_scan = models.FileField(_("盖章申请表扫描件（PDF）"), upload_to=application_scan_name, max_length=200)
     contacts = EncryptedJSONField(_("联系人"), default=list)
     status = models.CharField(
         _("状态"), max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
@@ -187,7 +187,7 @@ class PortApplication(models.Model):
     class Meta:
         verbose_name = _("端口开通申请")
         verbose_name_plural = _("端口开通申请")
-        ordering = ["-submitted_at"]
+        ordering: ClassVar[list[str]] = ["-submitted_at"]
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.office_name}"
@@ -245,13 +245,13 @@ class Roster(models.Model):
     class Meta:
         verbose_name = _("重点企业名单")
         verbose_name_plural = _("重点企业名单")
-        ordering = ["-year", "category", "id"]
+        ordering: ClassVar[list[str]] = ["-year", "category", "id"]
 
     def __str__(self) -> str:
         return self.title
 
 
-def _roster_upload_name(instance: "RosterUpload", filename: str) -> str:
+def roster_upload_name(instance: "RosterUpload", filename: str) -> str:
     return f"rosters/{uuid.uuid4().hex}.xlsx"
 
 
@@ -272,7 +272,7 @@ class RosterUpload(Job):
     """An uploaded roster file, checked in the background and saved all or nothing as one Roster
     (provincial.rosters.RosterImport, run by patent_platform.jobs)."""
 
-    file = models.FileField(upload_to=_roster_upload_name, max_length=200)
+    file = models.FileField(upload_to=roster_upload_name, max_length=200)
     category = models.CharField(_("名单类别"), max_length=30, choices=RosterCategory.choices)
     year = models.PositiveSmallIntegerField(_("年度"))
     title = models.CharField(_("名单名称"), max_length=200)
@@ -304,7 +304,7 @@ class RosterUpload(Job):
     class Meta:
         verbose_name = _("名单上传")
         verbose_name_plural = _("名单上传")
-        ordering = ["-created_at"]
+        ordering: ClassVar[list[str]] = ["-created_at"]
 
     def __str__(self) -> str:
         return self.original_name
@@ -335,8 +335,10 @@ class RosterEntry(models.Model):
     class Meta:
         verbose_name = _("名单企业")
         verbose_name_plural = _("名单企业")
-        ordering = ["roster", "id"]
-        constraints = [models.UniqueConstraint(fields=["roster", "uscc"], name="roster_entry_once")]
+        ordering: ClassVar[list[str]] = ["roster", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["roster", "uscc"], name="roster_entry_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.uscc})"
@@ -381,8 +383,10 @@ class FollowUp(models.Model):
     class Meta:
         verbose_name = _("督促备案记录")
         verbose_name_plural = _("督促备案记录")
-        ordering = ["-sent_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["uscc", "sent_on"], name="follow_up_once_a_day")]
+        ordering: ClassVar[list[str]] = ["-sent_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["uscc", "sent_on"], name="follow_up_once_a_day")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.name} · {self.sent_on}"
@@ -471,8 +475,8 @@ class Publication(models.Model):
     class Meta:
         verbose_name = _("数据发布")
         verbose_name_plural = _("数据发布")
-        ordering = ["-period", "kind", "scope_key"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-period", "kind", "scope_key"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # exactly one publication per (port, period, kind): the monthly run and the sweep may race
             models.UniqueConstraint(fields=["scope_key", "kind", "period"], name="one_publication_per_port_period"),
             models.CheckConstraint(
@@ -481,7 +485,7 @@ class Publication(models.Model):
                 name="publication_scope_key_matches_unit",
             ),
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # the sweep: rows still to build, oldest first
             models.Index(fields=["status", "lease_until"], name="publication_todo"),
         ]
@@ -566,14 +570,16 @@ class MonthSignoff(models.Model):
     class Meta:
         verbose_name = _("月度数据确认")
         verbose_name_plural = _("月度数据确认")
-        ordering = ["-period", "unit__code"]
-        constraints = [models.UniqueConstraint(fields=["unit", "period"], name="one_signoff_per_port_month")]
+        ordering: ClassVar[list[str]] = ["-period", "unit__code"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["unit", "period"], name="one_signoff_per_port_month")
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit.name} · {self.period:%Y-%m} · {self.get_state_display()}"
 
 
-def _statement_token() -> str:
+def statement_token() -> str:
     return uuid.uuid4().hex
 
 
@@ -591,7 +597,7 @@ class FilingStatement(models.Model):
     """
 
     number = models.CharField(_("证明编号"), max_length=20, unique=True)
-    token = models.CharField(max_length=32, unique=True, default=_statement_token, editable=False)
+    token = models.CharField(max_length=32, unique=True, default=statement_token, editable=False)
     unit = models.ForeignKey("filings.FilingUnit", on_delete=models.PROTECT, related_name="statements")
     content = models.JSONField(_("证明内容"), default=dict)
     data_as_of = models.DateTimeField(_("数据截至"))
@@ -604,7 +610,7 @@ class FilingStatement(models.Model):
     class Meta:
         verbose_name = _("备案情况证明")
         verbose_name_plural = _("备案情况证明")
-        ordering = ["-generated_at", "-id"]
+        ordering: ClassVar[list[str]] = ["-generated_at", "-id"]
 
     def __str__(self) -> str:
         return self.number
@@ -650,13 +656,13 @@ class ProgressReport(models.Model):
     class Meta:
         verbose_name = _("工作报送")
         verbose_name_plural = _("工作报送")
-        ordering = ["-submitted_at", "-id"]
+        ordering: ClassVar[list[str]] = ["-submitted_at", "-id"]
 
     def __str__(self) -> str:
         return self.title
 
 
-def _report_attachment_name(instance: "ProgressReportAttachment", filename: str) -> str:
+def report_attachment_name(instance: "ProgressReportAttachment", filename: str) -> str:
     return f"reports/{uuid.uuid4().hex}.{instance.kind or 'bin'}"
 
 
@@ -668,7 +674,7 @@ class ProgressReportAttachmentQuerySet(ScopedQuerySet):
 
 class ProgressReportAttachment(models.Model):
     report = models.ForeignKey(ProgressReport, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=_report_attachment_name, max_length=200)
+    file = models.FileField(upload_to=report_attachment_name, max_length=200)
     kind = models.CharField(max_length=5, editable=False, help_text="pdf, jpg or png, by content")
     original_name = models.CharField(_("文件名"), max_length=200)
     size = models.PositiveIntegerField(default=0)
@@ -679,7 +685,7 @@ class ProgressReportAttachment(models.Model):
     class Meta:
         verbose_name = _("报送附件")
         verbose_name_plural = _("报送附件")
-        ordering = ["id"]
+        ordering: ClassVar[list[str]] = ["id"]
 
     def __str__(self) -> str:
         return self.original_name
@@ -694,7 +700,7 @@ class ProgressReportComment(models.Model):
     class Meta:
         verbose_name = _("报送意见")
         verbose_name_plural = _("报送意见")
-        ordering = ["created_at", "id"]
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
 
     def __str__(self) -> str:
         return self.body[:50]
@@ -744,7 +750,7 @@ class SummaryCell(models.Model):
     class Meta:
         verbose_name = _("统计汇总单元")
         verbose_name_plural = _("统计汇总单元")
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # a port's dashboard: WHERE kind = … AND province_code IN (…) (city and county ports likewise)
             models.Index(fields=["kind", "province_code"], name="summary_kind_province"),
             models.Index(fields=["kind", "city_code"], name="summary_kind_city"),
@@ -846,8 +852,8 @@ class SavedAnalysis(models.Model):
     class Meta:
         verbose_name = _("保存的分析")
         verbose_name_plural = _("保存的分析")
-        ordering = ["name", "id"]
-        indexes = [models.Index(fields=["unit", "shared"], name="analysis_unit_shared")]
+        ordering: ClassVar[list[str]] = ["name", "id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["unit", "shared"], name="analysis_unit_shared")]
 
     def __str__(self) -> str:
         return self.name
@@ -884,8 +890,8 @@ class Subscription(models.Model):
     class Meta:
         verbose_name = _("订阅")
         verbose_name_plural = _("订阅")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["active", "frequency"], name="subscription_due")]
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["active", "frequency"], name="subscription_due")]
 
     def __str__(self) -> str:
         return self.name
@@ -915,8 +921,8 @@ class SubscriptionDelivery(models.Model):
     class Meta:
         verbose_name = _("订阅发送记录")
         verbose_name_plural = _("订阅发送记录")
-        ordering = ["-period", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-period", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["subscription", "period"], name="subscription_delivery_once"),
         ]
 

@@ -260,7 +260,7 @@ def validate_year(year: int) -> None:
         )
 
 
-def _save_roster(
+def save_roster(
     *,
     user: Any,
     owner: ManagementUnit | None,
@@ -452,7 +452,7 @@ def import_roster(
         _merge_roster(roster=existing, user=user, source_name=source_name, entries=entries)
         existing.refresh_from_db()
         return existing
-    return _save_roster(
+    return save_roster(
         user=user, owner=owner, category=category, year=year, title=title, source_name=source_name, entries=entries
     )
 
@@ -530,7 +530,7 @@ class RosterImport(jobs.Importer[RosterUpload]):
                 **counts,
             }
             return {"roster": roster, "entry_count": roster.entry_count, "message": message}
-        roster = _save_roster(
+        roster = save_roster(
             user=user,
             owner=owner,
             category=job.category,
@@ -648,7 +648,7 @@ def rosters_with_counts(user: Any, *, year: int | None = None, category: str | N
     )
 
 
-def _distinct_counts(filter_q: Q | None = None) -> tuple[Count, Count]:
+def distinct_counts(filter_q: Q | None = None) -> tuple[Count, Count]:
     base = filter_q if filter_q is not None else Q()
     return (
         Count("uscc", distinct=True, filter=base if filter_q is not None else None),
@@ -660,7 +660,7 @@ def coverage_by_category(user: Any, *, year: int | None = None) -> tuple[list[Co
     """Per category: distinct enterprises on the rosters in scope and how many have an approved filing;
     and the total (an enterprise on several categories' rosters counts once)."""
     entries = roster_entries(user, year=year).annotate(covered=approved_filing_exists()).order_by()
-    n, c = _distinct_counts()
+    n, c = distinct_counts()
     found = {row["roster__category"]: row for row in entries.values("roster__category").annotate(n=n, c=c).order_by()}
     rows = [
         CoverageRow(key=value, label=str(label), entries=found[value]["n"], covered=found[value]["c"])
@@ -682,7 +682,7 @@ def unit_scope(unit: ManagementUnit) -> Scope:
     )
 
 
-def _port_sort_key(unit: ManagementUnit) -> tuple[str, int, str]:
+def port_sort_key(unit: ManagementUnit) -> tuple[str, int, str]:
     parent = unit.parent.code if unit.parent_id and unit.parent else unit.code
     return parent, 0 if unit.kind != UnitKind.CITY else 1, unit.code
 
@@ -693,14 +693,14 @@ def coverage_by_port(user: Any, *, year: int | None = None, category: str | None
     covered. One query: two filtered counts per unit."""
     units = sorted(
         ManagementUnit.objects.visible_to(user).select_related("parent").prefetch_related("regions"),
-        key=_port_sort_key,
+        key=port_sort_key,
     )
     entries = roster_entries(user, year=year, category=category).annotate(covered=approved_filing_exists()).order_by()
     aggregates: dict[str, Count] = {}
     for unit in units:
         scope = unit_scope(unit)
         if scope.has_regions:
-            aggregates[f"n{unit.pk}"], aggregates[f"c{unit.pk}"] = _distinct_counts(scope.region_q(""))
+            aggregates[f"n{unit.pk}"], aggregates[f"c{unit.pk}"] = distinct_counts(scope.region_q(""))
     figures = entries.aggregate(**aggregates) if aggregates else {}
     return [
         CoverageRow(
@@ -940,7 +940,7 @@ def load_demo_rosters(national_user: Any) -> Roster:
         codes = region_of(uscc, known)
         if codes is not None:
             entries.append(ParsedEntry(number, uscc, name, *codes, *contact))
-    return _save_roster(
+    return save_roster(
         user=national_user,
         owner=None,
         category=RosterCategory.NATIONAL_ADVANTAGE,

@@ -169,7 +169,7 @@ def _pick(rng: random.Random, weighted: Weighted) -> Any:
     return weighted.pick(rng)
 
 
-def _base31(number: int, width: int) -> str:
+def base31(number: int, width: int) -> str:
     digits = []
     for _ in range(width):
         number, rest = divmod(number, 31)
@@ -400,7 +400,7 @@ class Generator:
         unit_id = self._id("unit")
         province = _pick(rng, self.province_table)
         county, province_code, city_code = _choice(rng, self.counties[province])
-        uscc = build_uscc(region_code=county, org_body=UNIT_MARK + _base31(index, 5))
+        uscc = build_uscc(region_code=county, org_body=UNIT_MARK + base31(index, 5))
         province_name = self.names.get(province, "")[:2]
         name = f"{province_name}{_choice(rng, BRANDS)}{_choice(rng, TRADES)}{_choice(rng, SUFFIXES)}"
         institution = rng.random() < 0.04

@@ -410,7 +410,7 @@ def by_class(area: Area) -> list[dict[str, Any]]:
     ]
 
 
-def _ordered(counts: Counter[str], label: Any, filter_name: str) -> list[dict[str, Any]]:
+def ordered_counts(counts: Counter[str], label: Any, filter_name: str) -> list[dict[str, Any]]:
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0] == BLANK, item[0]))
     return [
         {
@@ -431,14 +431,14 @@ def by_section(area: Area) -> list[dict[str, Any]]:
     for row in _approved(area).values("unit__industry").annotate(n=Count("pk")).order_by():
         entry = known.get(row["unit__industry"])
         counts[entry[1] if entry else BLANK] += row["n"]
-    return _ordered(counts, section_label, "section")
+    return ordered_counts(counts, section_label, "section")
 
 
 def by_scale(area: Area) -> list[dict[str, Any]]:
     counts: Counter[str] = Counter()
     for row in _approved(area).values("unit__scale").annotate(n=Count("pk")).order_by():
         counts[row["unit__scale"] or BLANK] += row["n"]
-    return _ordered(counts, scale_label, "scale")
+    return ordered_counts(counts, scale_label, "scale")
 
 
 def area_regions(area: Area) -> list[Region]:
@@ -880,10 +880,8 @@ def filter_units_at(area: Area, filters: Filters, moment: dt.datetime) -> QueryS
 def _covers(scope: Scope, codes: dict[str, Any]) -> bool:
     return (
         codes.get("province_code") in scope.province_codes
-        or bool(codes.get("city_code"))
-        and codes.get("city_code") in scope.city_codes
-        or bool(codes.get("county_code"))
-        and codes.get("county_code") in scope.county_codes
+        or (bool(codes.get("city_code")) and codes.get("city_code") in scope.city_codes)
+        or (bool(codes.get("county_code")) and codes.get("county_code") in scope.county_codes)
     )
 
 
@@ -1012,8 +1010,8 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None, year_en
         "trend": trend_rows,
         "by_region": by_region(ranked),
         "by_class": summary.by_class(grouped["class"]),
-        "by_section": _ordered(grouped["section"], section_label, "section"),
-        "by_scale": _ordered(grouped["scale"], scale_label, "scale"),
+        "by_section": ordered_counts(grouped["section"], section_label, "section"),
+        "by_scale": ordered_counts(grouped["scale"], scale_label, "scale"),
         "by_unit_kind": sorted(grouped["kind"].items(), key=lambda item: (-item[1], item[0])),
         "ranking": ranked,
     }

@@ -359,11 +359,11 @@ def by_class(counts: Counter[str]) -> list[dict[str, Any]]:
 
 
 def by_section(counts: Counter[str]) -> list[dict[str, Any]]:
-    return stats._ordered(counts, stats.section_label, "section")
+    return stats.ordered_counts(counts, stats.section_label, "section")
 
 
 def by_scale(counts: Counter[str]) -> list[dict[str, Any]]:
-    return stats._ordered(counts, stats.scale_label, "scale")
+    return stats.ordered_counts(counts, stats.scale_label, "scale")
 
 
 def region_figures(
@@ -447,7 +447,8 @@ def _triple(obj: Any) -> Triple:
 
 def _unit_before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     if instance.pk and not raw:
-        instance._summary_before = FilingUnit.objects.filter(pk=instance.pk).values_list(*TRIPLE).first()
+        # our marker on the instance, clear of model fields
+        instance._summary_before = FilingUnit.objects.filter(pk=instance.pk).values_list(*TRIPLE).first()  # noqa: SLF001
 
 
 def _unit_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:

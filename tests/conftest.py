@@ -46,7 +46,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     seed = os.environ["FUZZ_SEED"]
     lines = [f"API fuzz seed: {seed} (FUZZ_SEED={seed} repeats tests/platform/test_api_fuzz.py)"]
-    return lines + [config._s3_header or "files: the local MEDIA_ROOT (TEST_S3=1: a real S3 server)"]  # type: ignore[attr-defined]
+    return [*lines, config._s3_header or "files: the local MEDIA_ROOT (TEST_S3=1: a real S3 server)"]  # type: ignore[attr-defined]
 
 
 def _redis_reachable() -> bool:

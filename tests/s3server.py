@@ -58,7 +58,7 @@ class S3Server:
     process: subprocess.Popen
     directory: Path
 
-    def client(self):  # noqa: ANN201 - boto3's client has no importable type
+    def client(self):
         import boto3
         from botocore.config import Config
 
@@ -139,7 +139,7 @@ def start(directory: Path, timeout: float = 60) -> S3Server:
             client.put_object(Bucket=probe, Key="x", Body=b"x")  # a volume is ready: writes go through
             client.delete_object(Bucket=probe, Key="x")
             return server
-        except Exception:  # noqa: BLE001 - not up yet (connection refused, no volume yet, 503)
+        except Exception:
             if time.monotonic() > deadline:
                 server.stop()
                 raise

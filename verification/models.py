@@ -13,7 +13,7 @@ indexed count the national office reads.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -84,8 +84,8 @@ class VerificationClient(models.Model):
     class Meta:
         verbose_name = _("核验接口客户端")
         verbose_name_plural = _("核验接口客户端")
-        ordering = ["name"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=models.Q(per_minute__gte=1), name="verification_client_per_minute"),
             models.CheckConstraint(condition=models.Q(per_day__gte=1), name="verification_client_per_day"),
         ]
@@ -133,8 +133,8 @@ class ClientCall(models.Model):
     class Meta:
         verbose_name = _("核验接口调用")
         verbose_name_plural = _("核验接口调用")
-        ordering = ["-at", "-id"]
-        indexes = [
+        ordering: ClassVar[list[str]] = ["-at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
             # the usage page: one client's calls by day (then grouped by endpoint and status)
             models.Index(fields=["client", "day"], name="verification_call_client_day"),
         ]

@@ -122,7 +122,7 @@ class ClientAuthentication(OAuth2Authentication):
         header = get_authorization_header(request).split()
         if not header:
             return None  # DRF answers 401 not_authenticated with WWW-Authenticate
-        if header[0].lower() != b"bearer" or len(header) != 2:  # noqa: PLR2004
+        if header[0].lower() != b"bearer" or len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Authorization 头格式应为：Bearer <访问令牌>。"))
         result = super().authenticate(request)
         if result is None:

@@ -63,7 +63,7 @@ def client_create(*, user: User, data: dict[str, Any]) -> Issued:
     with transaction.atomic():
         if VerificationClient.objects.filter(name=data["name"]).exists():
             raise ValidationError({"name": [_("已有同名的客户端。")]})
-        Application = get_application_model()  # noqa: N806
+        Application = get_application_model()
         application = Application.objects.create(
             name=data["name"][:255],
             client_type=Application.CLIENT_CONFIDENTIAL,
@@ -191,7 +191,7 @@ def record_call(
             object_repr=f"{endpoint} {subject}"[:200],
             changes={"endpoint": endpoint, "status": status_code, "client": client.name},
             message=f"verification API: {client.name} {endpoint} {subject} → {status_code}",
-            success=status_code < 400,  # noqa: PLR2004
+            success=status_code < 400,
             actor=client_actor(client),
             ip=ip,
         )

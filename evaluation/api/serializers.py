@@ -9,7 +9,7 @@ ports of its region, reviewers) sees the list of totals, without who gave them, 
 evaluation is closed.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -41,7 +41,7 @@ class IndicatorSerializer(ModelSerializer):
 
     class Meta:
         model = Indicator
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "code",
             "name",
@@ -66,7 +66,7 @@ class MethodSerializer(ModelSerializer):
 
     class Meta:
         model = MethodVersion
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "code",
             "name",
@@ -99,7 +99,7 @@ class BenchmarkValueSerializer(ModelSerializer):
 
     class Meta:
         model = Benchmark
-        fields = ["indicator", "code", "name", "value", "suggested"]
+        fields: ClassVar[list[str]] = ["indicator", "code", "name", "value", "suggested"]
         read_only_fields = fields
 
 
@@ -111,7 +111,7 @@ class BenchmarkSetSerializer(ModelSerializer):
 
     class Meta:
         model = BenchmarkSet
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "method",
             "method_code",
@@ -173,7 +173,7 @@ class RoundSerializer(ModelSerializer):
 
     class Meta:
         model = Round
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "name",
             "data_year",
@@ -274,7 +274,18 @@ class IndicatorResultSerializer(ModelSerializer):
 
     class Meta:
         model = IndicatorResult
-        fields = ["code", "name", "name_en", "trait", "unit", "unit_en", "value", "benchmark", "direction", "passed"]
+        fields: ClassVar[list[str]] = [
+            "code",
+            "name",
+            "name_en",
+            "trait",
+            "unit",
+            "unit_en",
+            "value",
+            "benchmark",
+            "direction",
+            "passed",
+        ]
         read_only_fields = fields
 
 
@@ -288,7 +299,7 @@ class ExpertScoreSerializer(ModelSerializer):
 
     class Meta:
         model = Assignment
-        fields = [
+        fields: ClassVar[list[Any]] = [
             "expert",
             "expert_name",
             *(name for name, _label, _points in CRITERIA),
@@ -362,7 +373,7 @@ class ResultSerializer(ModelSerializer):
 
     class Meta:
         model = Candidate
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "round",
             "round_name",

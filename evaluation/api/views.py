@@ -11,7 +11,7 @@ stage actions) are the national administrators'; other roles get 403. Every writ
 """
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Count, Prefetch
 from django.utils.translation import gettext_lazy as _
@@ -128,7 +128,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
         Prefetch("values", queryset=Benchmark.objects.select_related("indicator"))
     )
     serializer_class = BenchmarkSetSerializer
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
@@ -243,7 +243,7 @@ def _round_action(name: str, summary: Any, request: Any = None, code: int = 200)
 class RoundViewSet(ScopedModelViewSet):
     queryset = Round.objects.select_related("method")
     serializer_class = RoundSerializer
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()

@@ -181,7 +181,7 @@ class Migration(migrations.Migration):
                     models.FileField(
                         blank=True,
                         max_length=200,
-                        upload_to=evaluation.models._random_attachment_name,
+                        upload_to=evaluation.models.random_attachment_name,
                         verbose_name="证明材料（PDF）",
                     ),
                 ),

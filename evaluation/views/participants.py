@@ -503,7 +503,7 @@ class RegionResultsView(RegionMixin, ScopedTemplateView):
 
 class RegionExportView(RegionMixin, ScopedTemplateView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form, rows, _base = self.filtered()
+        _form, rows, _base = self.filtered()
         candidates = list(rows)
         names = self.region_names(candidates)
         headers = [

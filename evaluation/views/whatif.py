@@ -242,7 +242,7 @@ def export_report(request: HttpRequest, report: dict[str, Any], changes: dict[st
 
 class WhatIfExportView(WhatIfMixin):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form, report, refusals, job = self.report()
+        _form, report, _refusals, job = self.report()
         if job is not None:
             return redirect("certification:whatif_run", pk=job.pk)
         if report is None:

@@ -50,7 +50,7 @@ from django.utils import timezone
 
 from filings import workflow
 from filings.api.serializers import (
-    _SENTINEL,
+    FILING_NUMBER_PLACEHOLDER,
     PatentLinkSerializer,
     ProductSerializer,
     VersionSerializer,
@@ -60,7 +60,7 @@ from filings.choices import FilingStatus
 from filings.models import Patent, PatentLink, PatentRight, Product, ProductClass, ProductVersion, ReturnReason
 
 
-def _moment(column: str) -> str:
+def moment_sql(column: str) -> str:
     """SQL: DRF's DateTimeField text of a timestamptz in the zone %(zone)s (Python's isoformat, Z for UTC). The
     local time and the offset are computed once each (OFFSET 0 keeps PostgreSQL from inlining them back)."""
     sign = "CASE WHEN m.o < 0 THEN '-' ELSE '+' END"
@@ -107,8 +107,8 @@ def _sql() -> str:
         "first_sale_date": "to_char(v.first_sale_date, 'YYYY-MM-DD')",
         **{name: f"v.{name}::text" for name in ("sales", "exports", "output_value")},
         "certification_opt_in": "v.certification_opt_in",
-        "submitted_at": _moment("v.submitted_at"),
-        "decided_at": _moment("v.decided_at"),
+        "submitted_at": moment_sql("v.submitted_at"),
+        "decided_at": moment_sql("v.decided_at"),
         "links": (
             f"coalesce((SELECT json_agg(x ORDER BY {_order(PatentLink, 'l')})"  # noqa: S608
             f" FROM {t[PatentLink]} l JOIN {t[PatentRight]} r ON r.id = l.right_id"
@@ -147,7 +147,7 @@ def _sql() -> str:
             + _row([(name, summary_sql[name]) for name in VersionSummarySerializer.Meta.fields])
             + " WHERE v.product_id = p.id), '[]'::json)"
         ),
-        "created_at": _moment("p.created_at"),
+        "created_at": moment_sql("p.created_at"),
     }
     # a published filing number that needs quoting in a URL: the page is built in Python instead
     unplain = "p.published_version_id IS NOT NULL AND p.filing_number <> '' AND p.filing_number !~ '^[A-Z0-9]+$'"
@@ -176,10 +176,10 @@ class _Status:
 
 
 def _url_halves(request: Any) -> tuple[str, str]:
-    template = reverse("public:product", kwargs={"filing_number": _SENTINEL})
+    template = reverse("public:product", kwargs={"filing_number": FILING_NUMBER_PLACEHOLDER})
     if request is not None:
         template = request.build_absolute_uri(template)
-    head, _sep, tail = template.partition(_SENTINEL)
+    head, _sep, tail = template.partition(FILING_NUMBER_PLACEHOLDER)
     return head, tail
 
 

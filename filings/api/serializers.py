@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.urls import reverse
@@ -44,7 +44,7 @@ from patent_platform.params import ID_MAX
 class FilingUnitSerializer(ModelSerializer):
     class Meta:
         model = FilingUnit
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "uscc",
             "name",
@@ -98,7 +98,7 @@ class PatentRightSerializer(ModelSerializer):
 
     class Meta:
         model = PatentRight
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "number",
             "patent_number",
@@ -155,7 +155,7 @@ class PatentLinkSerializer(ModelSerializer):
 
     class Meta:
         model = PatentLink
-        fields = ["right", "patent_number", "is_core", "contribution", "embodiment"]
+        fields: ClassVar[list[str]] = ["right", "patent_number", "is_core", "contribution", "embodiment"]
         read_only_fields = fields
 
 
@@ -171,7 +171,7 @@ class PatentLinkInputSerializer(serializers.Serializer):
 class VersionSummarySerializer(ModelSerializer):
     class Meta:
         model = ProductVersion
-        fields = ["id", "data_year", "status"]
+        fields: ClassVar[list[str]] = ["id", "data_year", "status"]
         read_only_fields = fields
 
 
@@ -185,7 +185,7 @@ class VersionSerializer(ModelSerializer):
 
     class Meta:
         model = ProductVersion
-        fields = [
+        fields: ClassVar[list[Any]] = [
             "id",
             "data_year",
             "status",
@@ -230,7 +230,15 @@ class ProductSerializer(ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["id", "filing_number", "unit", "public_url", "current_version", "versions", "created_at"]
+        fields: ClassVar[list[str]] = [
+            "id",
+            "filing_number",
+            "unit",
+            "public_url",
+            "current_version",
+            "versions",
+            "created_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.URLField(allow_null=True))
@@ -274,7 +282,7 @@ class _PatentNumber:
 
 _patent_number = Patent.patent_number.fget  # type: ignore[attr-defined]
 _PLAIN_FILING_NUMBER = re.compile(r"[A-Z0-9]+")  # needs no quoting in a URL
-_SENTINEL = "FILINGNUMBER0"
+FILING_NUMBER_PLACEHOLDER = "FILINGNUMBER0"
 
 # (name, the field's to_representation, the value type it gives back unchanged)
 Formatter = tuple[str, Callable[[Any], Any], type]
@@ -302,7 +310,7 @@ def _list_format(tz: Any) -> dict[str, tuple[Formatter, ...]]:
             field = fields[name]
             if isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
                 field.timezone = tz  # these field objects serve this cache entry only
-            result.append((name, _representation(field), _UNCHANGED.get(type(field), type(None))))
+            result.append((name, representation_of(field), _UNCHANGED.get(type(field), type(None))))
         return tuple(result)
 
     return {
@@ -312,7 +320,7 @@ def _list_format(tz: Any) -> dict[str, tuple[Formatter, ...]]:
     }
 
 
-def _representation(field: serializers.Field) -> Callable[[Any], Any]:
+def representation_of(field: serializers.Field) -> Callable[[Any], Any]:
     """`field.to_representation`, or an equal and quicker function for the two kinds the list formats most
     (four decimals and two moments per product): a DecimalField's quantum and context built once instead
     of per value (DRF copies the thread's decimal context and raises 0.1 to the power of the places for
@@ -428,10 +436,10 @@ def product_list_data(products: Sequence[dict[str, Any]], context: dict[str, Any
     actions: dict[str, list[str]] = {}
     # the public page's URL, reversed and made absolute once (a filing number is letters and digits:
     # nothing in it to quote); any other number goes the long way, as get_public_url does
-    template = reverse("public:product", kwargs={"filing_number": _SENTINEL})
+    template = reverse("public:product", kwargs={"filing_number": FILING_NUMBER_PLACEHOLDER})
     if request is not None:
         template = request.build_absolute_uri(template)
-    head, _, tail = template.partition(_SENTINEL)
+    head, _, tail = template.partition(FILING_NUMBER_PLACEHOLDER)
 
     data = []
     for product in products:

@@ -11,7 +11,7 @@ RFC 9457 problem details: `django.core.exceptions.ValidationError` (and `Workflo
 Only enterprise users write; other roles read within their scope and get 403 on a write.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
@@ -115,7 +115,7 @@ PATENT_FILTERS = [
 class PatentRightViewSet(ScopedModelViewSet):
     queryset = PatentRight.objects.select_related("patent")
     serializer_class = PatentRightSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
@@ -221,8 +221,10 @@ class ProductViewSet(ScopedModelViewSet):
         "versions__return_reasons",
     )
     serializer_class = ProductSerializer
-    problem_fields = {"patents": "links"}  # the services check "patents"; the request carries "links"
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    problem_fields: ClassVar[dict[str, Any]] = {
+        "patents": "links"
+    }  # the services check "patents"; the request carries "links"
+    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()

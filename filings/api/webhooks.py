@@ -8,7 +8,7 @@ Django's ValidationError into DRF's (the API's error rendering does the rest).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -35,7 +35,7 @@ class WebhookEndpointSerializer(ModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "events", "status", "verified_at", "created_at"]
+        fields: ClassVar[list[str]] = ["id", "url", "events", "status", "verified_at", "created_at"]
         read_only_fields = fields
 
 
@@ -43,7 +43,7 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The answer to a registration: the endpoint with its signing secret."""
 
     class Meta(WebhookEndpointSerializer.Meta):
-        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        fields: ClassVar[list[Any]] = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = fields
 
 
@@ -63,7 +63,7 @@ class WebhookDeliverySerializer(ModelSerializer):
 
     class Meta:
         model = WebhookDelivery
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "event_id",
             "event_type",
@@ -131,7 +131,7 @@ class WebhookEndpointViewSet(
 
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
-    parser_classes = [JSONParser]
+    parser_classes = (JSONParser,)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         require_role(request.user, Role.ENTERPRISE, message=_("只有备案单位的企业用户可以登记 Webhook。"))

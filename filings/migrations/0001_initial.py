@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         max_length=18,
                         unique=True,
-                        validators=[filings.models._uscc_validator],
+                        validators=[filings.models.uscc_validator],
                         verbose_name="统一社会信用代码",
                     ),
                 ),

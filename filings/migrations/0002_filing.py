@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                         help_text="规范化形式，如 201710601862.3",
                         max_length=14,
                         unique=True,
-                        validators=[filings.models.patents._patent_number_validator],
+                        validators=[filings.models.patents.patent_number_validator],
                         verbose_name="申请号",
                     ),
                 ),
@@ -164,7 +164,7 @@ class Migration(migrations.Migration):
                         verbose_name="状态",
                     ),
                 ),
-                ("file", models.FileField(max_length=200, upload_to=filings.models.products._import_upload_name)),
+                ("file", models.FileField(max_length=200, upload_to=filings.models.products.import_upload_name)),
                 ("original_name", models.CharField(max_length=200, verbose_name="文件名")),
                 ("total_rows", models.PositiveIntegerField(default=0)),
                 ("processed_rows", models.PositiveIntegerField(default=0)),
@@ -397,7 +397,7 @@ class Migration(migrations.Migration):
                 (
                     "file",
                     models.FileField(
-                        max_length=200, upload_to=filings.models.products._random_image_name, verbose_name="图片"
+                        max_length=200, upload_to=filings.models.products.random_image_name, verbose_name="图片"
                     ),
                 ),
                 ("content_type", models.CharField(editable=False, max_length=50)),

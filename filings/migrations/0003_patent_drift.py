@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name="PatentStatusImport",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("file", models.FileField(max_length=200, upload_to=filings.models.drift._status_upload_name)),
+                ("file", models.FileField(max_length=200, upload_to=filings.models.drift.status_upload_name)),
                 ("original_name", models.CharField(max_length=200, verbose_name="文件名")),
                 (
                     "status",

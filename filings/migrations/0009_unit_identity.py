@@ -10,7 +10,7 @@ from django.db.models import F
 import filings.models.identity
 
 
-def mark_existing_verified(apps, schema_editor):  # noqa: ANN001, ANN201
+def mark_existing_verified(apps, schema_editor):
     """Units registered before the rule (filings/identity.py) keep filing: verified as of their registration."""
     FilingUnit = apps.get_model("filings", "FilingUnit")
     FilingUnit.objects.filter(verified_at__isnull=True).update(verified_at=F("created_at"), verified_via="pre_existing")
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                     "letter",
                     models.FileField(
                         max_length=200,
-                        upload_to=filings.models.identity._proof_name,
+                        upload_to=filings.models.identity.proof_name,
                         verbose_name="授权委托书（加盖单位公章）",
                     ),
                 ),
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                 (
                     "licence",
                     models.FileField(
-                        max_length=200, upload_to=filings.models.identity._proof_name, verbose_name="营业执照"
+                        max_length=200, upload_to=filings.models.identity.proof_name, verbose_name="营业执照"
                     ),
                 ),
                 ("licence_type", models.CharField(editable=False, max_length=50)),

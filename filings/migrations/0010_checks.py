@@ -179,7 +179,7 @@ class Migration(migrations.Migration):
                         verbose_name="名单",
                     ),
                 ),
-                ("file", models.FileField(max_length=200, upload_to=filings.models.checks._credit_upload_name)),
+                ("file", models.FileField(max_length=200, upload_to=filings.models.checks.credit_upload_name)),
                 ("listed_count", models.PositiveIntegerField(default=0, verbose_name="新列入")),
                 ("kept_count", models.PositiveIntegerField(default=0, verbose_name="仍在名单")),
                 ("removed_count", models.PositiveIntegerField(default=0, verbose_name="移出名单")),

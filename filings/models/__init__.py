@@ -19,7 +19,7 @@ from filings.models.products import (
     ReviewOverride,
     Transition,
 )
-from filings.models.units import FilingUnit, FilingUnitQuerySet, ProductClass, UnitMembership, _uscc_validator
+from filings.models.units import FilingUnit, FilingUnitQuerySet, ProductClass, UnitMembership, uscc_validator
 from filings.models.webhooks import (
     WebhookDelivery,
     WebhookDeliveryStatus,
@@ -31,8 +31,6 @@ __all__ = [
     "CheckSettings",
     "CreditListEntry",
     "CreditListImport",
-    "PlausibilityCheck",
-    "PlausibilityFlag",
     "FilingFlag",
     "FilingNumberSequence",
     "FilingPolicy",
@@ -46,6 +44,8 @@ __all__ = [
     "PatentRight",
     "PatentStatusChange",
     "PatentStatusImport",
+    "PlausibilityCheck",
+    "PlausibilityFlag",
     "Product",
     "ProductClass",
     "ProductImage",
@@ -58,5 +58,5 @@ __all__ = [
     "WebhookDeliveryStatus",
     "WebhookEndpoint",
     "WebhookEndpointStatus",
-    "_uscc_validator",
+    "uscc_validator",
 ]

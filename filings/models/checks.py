@@ -14,6 +14,7 @@
 
 import uuid
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -101,7 +102,7 @@ class CheckSettings(models.Model):
     class Meta:
         verbose_name = _("数据合理性检查设置")
         verbose_name_plural = _("数据合理性检查设置")
-        ordering = ["-version"]
+        ordering: ClassVar[list[str]] = ["-version"]
 
     def __str__(self) -> str:
         return f"{_('数据合理性检查设置')} v{self.version}"
@@ -127,8 +128,8 @@ class PlausibilityCheck(models.Model):
     class Meta:
         verbose_name = _("数据合理性检查")
         verbose_name_plural = _("数据合理性检查")
-        ordering = ["-checked_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-checked_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # the current run of a version: the one `open_flags` and the report read
             models.UniqueConstraint(
                 fields=["version"], condition=models.Q(is_current=True), name="one_current_check_per_version"
@@ -153,7 +154,7 @@ class PlausibilityFlag(models.Model):
     class Meta:
         verbose_name = _("数据合理性提示")
         verbose_name_plural = _("数据合理性提示")
-        ordering = ["check_run", "id"]
+        ordering: ClassVar[list[str]] = ["check_run", "id"]
 
     def __str__(self) -> str:
         return f"{self.check_run_id} · {self.rule}"
@@ -164,7 +165,7 @@ class PlausibilityFlag(models.Model):
         return render_stored(self.message_stored, self.message)
 
 
-def _credit_upload_name(instance: "CreditListImport", filename: str) -> str:
+def credit_upload_name(instance: "CreditListImport", filename: str) -> str:
     suffix = ".csv" if filename.lower().endswith(".csv") else ".xlsx"
     return f"credit-lists/{uuid.uuid4().hex}{suffix}"
 
@@ -173,7 +174,7 @@ class CreditListImport(Job):
     """A credit-list file (filings.credit_lists): the list's whole current content, applied all or nothing."""
 
     kind = models.CharField(_("名单"), max_length=20, choices=CreditListKind.choices)
-    file = models.FileField(upload_to=_credit_upload_name, max_length=200)
+    file = models.FileField(upload_to=credit_upload_name, max_length=200)
     listed_count = models.PositiveIntegerField(_("新列入"), default=0)
     kept_count = models.PositiveIntegerField(_("仍在名单"), default=0)
     removed_count = models.PositiveIntegerField(_("移出名单"), default=0)
@@ -184,7 +185,7 @@ class CreditListImport(Job):
     class Meta:
         verbose_name = _("信用名单导入")
         verbose_name_plural = _("信用名单导入")
-        ordering = ["-created_at"]
+        ordering: ClassVar[list[str]] = ["-created_at"]
 
     def __str__(self) -> str:
         return self.original_name
@@ -209,13 +210,13 @@ class CreditListEntry(models.Model):
     class Meta:
         verbose_name = _("信用名单记录")
         verbose_name_plural = _("信用名单记录")
-        ordering = ["-listed_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-listed_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["kind", "uscc"], condition=models.Q(removed_at__isnull=True), name="one_open_listing"
             )
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # open_flags / the round page: is this USCC on a list now
             models.Index(fields=["uscc", "removed_at"], name="credit_listing_uscc"),
         ]

@@ -10,7 +10,7 @@
 """
 
 import uuid
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -21,7 +21,7 @@ from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 
-def _status_upload_name(instance: "PatentStatusImport", filename: str) -> str:
+def status_upload_name(instance: "PatentStatusImport", filename: str) -> str:
     suffix = ".csv" if filename.lower().endswith(".csv") else ".xlsx"
     return f"patent-status/{uuid.uuid4().hex}{suffix}"
 
@@ -36,7 +36,7 @@ class PlatformOnlyQuerySet(ScopedQuerySet):
 class PatentStatusImport(Job):
     """A legal-status file (filings.drift), applied all or nothing."""
 
-    file = models.FileField(upload_to=_status_upload_name, max_length=200)
+    file = models.FileField(upload_to=status_upload_name, max_length=200)
     # the job's fields, with the labels this model has always had (its migrations name them)
     total_rows = models.PositiveIntegerField(_("行数"), default=0)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
@@ -51,7 +51,7 @@ class PatentStatusImport(Job):
     class Meta:
         verbose_name = _("专利法律状态导入")
         verbose_name_plural = _("专利法律状态导入")
-        ordering = ["-created_at"]
+        ordering: ClassVar[list[str]] = ["-created_at"]
 
     def __str__(self) -> str:
         return self.original_name
@@ -80,7 +80,7 @@ class PatentStatusChange(models.Model):
     class Meta:
         verbose_name = _("专利法律状态变更")
         verbose_name_plural = _("专利法律状态变更")
-        ordering = ["-recorded_at", "-id"]
+        ordering: ClassVar[list[str]] = ["-recorded_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.patent_id}: {self.from_status} → {self.to_status}"
@@ -114,15 +114,15 @@ class FilingFlag(models.Model):
     class Meta:
         verbose_name = _("备案专利状态提示")
         verbose_name_plural = _("备案专利状态提示")
-        ordering = ["-raised_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-raised_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["version", "patent"],
                 condition=models.Q(resolved_at__isnull=True),
                 name="one_open_flag_per_version_patent",
             )
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # dashboards: open flags per region (joined through the version's product)
             models.Index(fields=["resolved_at", "version"], name="flag_open"),
         ]
@@ -154,8 +154,8 @@ class PatentConflict(models.Model):
     class Meta:
         verbose_name = _("专利权属冲突")
         verbose_name_plural = _("专利权属冲突")
-        ordering = ["-detected_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-detected_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["patent", "kind"],
                 condition=models.Q(status="open"),

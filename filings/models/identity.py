@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import PurePosixPath
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -24,7 +24,7 @@ from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 
-def _proof_name(instance: IdentityRequest, filename: str) -> str:
+def proof_name(instance: IdentityRequest, filename: str) -> str:
     suffix = PurePosixPath(filename).suffix.lower()[:5]
     return f"identity/{uuid.uuid4().hex}{suffix}"
 
@@ -54,9 +54,9 @@ class IdentityRequest(models.Model):
     status = models.CharField(
         _("状态"), max_length=20, choices=IdentityRequestStatus.choices, default=IdentityRequestStatus.PENDING
     )
-    letter = models.FileField(_("授权委托书（加盖单位公章）"), upload_to=_proof_name, max_length=200)
+    letter = models.FileField(_("授权委托书（加盖单位公章）"), upload_to=proof_name, max_length=200)
     letter_type = models.CharField(max_length=50, editable=False)
-    licence = models.FileField(_("营业执照"), upload_to=_proof_name, max_length=200)
+    licence = models.FileField(_("营业执照"), upload_to=proof_name, max_length=200)
     licence_type = models.CharField(max_length=50, editable=False)
     note = models.CharField(_("说明"), max_length=1000, blank=True)
     submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
@@ -76,8 +76,8 @@ class IdentityRequest(models.Model):
     class Meta:
         verbose_name = _("身份核验与认领申请")
         verbose_name_plural = _("身份核验与认领申请")
-        ordering = ["-submitted_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-submitted_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # one verification request under review per unit (a re-submission follows a decision)
             models.UniqueConstraint(
                 fields=["unit"],
@@ -89,7 +89,9 @@ class IdentityRequest(models.Model):
                 fields=["applicant"], condition=Q(kind="claim", status="pending"), name="identity_one_pending_claim"
             ),
         ]
-        indexes = [models.Index(fields=["status", "kind", "-submitted_at"], name="identity_queue")]  # the queue
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "kind", "-submitted_at"], name="identity_queue")
+        ]  # the queue
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.unit}"

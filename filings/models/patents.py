@@ -5,7 +5,7 @@ A patent has no region and no owner field of its own: who may use it in a filing
 through the rights: a patent is visible to whoever can see one of the units holding a right to it.
 """
 
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +17,7 @@ from filings.identifiers import parse_patent_number
 from patent_platform.scoping import ScopedQuerySet, scope_of
 
 
-def _patent_number_validator(value: str) -> None:
+def patent_number_validator(value: str) -> None:
     parsed = parse_patent_number(value)
     if parsed.normalized != value:
         raise ValidationError(
@@ -39,7 +39,7 @@ class Patent(models.Model):
         _("申请号"),
         max_length=14,
         unique=True,
-        validators=[_patent_number_validator],
+        validators=[patent_number_validator],
         help_text=_("规范化形式，如 201710601862.3"),
     )
     kind = models.CharField(_("专利类型"), max_length=20, choices=PatentKind.choices)
@@ -61,7 +61,7 @@ class Patent(models.Model):
     class Meta:
         verbose_name = _("专利")
         verbose_name_plural = _("专利")
-        ordering = ["number"]
+        ordering: ClassVar[list[str]] = ["number"]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
@@ -94,8 +94,10 @@ class PatentRight(models.Model):
     class Meta:
         verbose_name = _("专利权利")
         verbose_name_plural = _("专利权利")
-        ordering = ["patent__number"]
-        constraints = [models.UniqueConstraint(fields=["unit", "patent"], name="patent_right_once_per_unit")]
+        ordering: ClassVar[list[str]] = ["patent__number"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["unit", "patent"], name="patent_right_once_per_unit")
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.get_kind_display()} · {self.patent.number}"

@@ -7,7 +7,7 @@ sees (`published_version`: the newest approved one).
 
 import uuid
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -54,7 +54,7 @@ class Product(models.Model):
     class Meta:
         verbose_name = _("备案产品")
         verbose_name_plural = _("备案产品")
-        ordering = ["-id"]
+        ordering: ClassVar[list[str]] = ["-id"]
 
     def __str__(self) -> str:
         return self.filing_number or f"#{self.pk}"
@@ -115,8 +115,8 @@ class ProductVersion(models.Model):
     class Meta:
         verbose_name = _("产品年度版本")
         verbose_name_plural = _("产品年度版本")
-        ordering = ["-data_year", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-data_year", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["product", "data_year"], name="one_version_per_data_year"),
             models.CheckConstraint(condition=models.Q(sales__gte=0), name="version_sales_non_negative"),
             models.CheckConstraint(condition=models.Q(exports__gte=0), name="version_exports_non_negative"),
@@ -125,7 +125,7 @@ class ProductVersion(models.Model):
                 condition=models.Q(exports__lte=models.F("sales")), name="version_exports_within_sales"
             ),
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # the review queue: pending versions, oldest submission first
             models.Index(fields=["status", "submitted_at"], name="version_queue"),
             # approved at T: the approved versions by decision time, the ones that left by approval span
@@ -174,8 +174,8 @@ class PatentLink(models.Model):
     class Meta:
         verbose_name = _("产品关联专利")
         verbose_name_plural = _("产品关联专利")
-        ordering = ["-is_core", "-contribution", "id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-is_core", "-contribution", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["version", "right"], name="patent_once_per_version"),
             models.CheckConstraint(
                 condition=models.Q(contribution__gte=0, contribution__lte=100), name="link_contribution_0_100"
@@ -186,7 +186,7 @@ class PatentLink(models.Model):
         return f"{self.version} ← {self.right.patent.number}"
 
 
-def _random_image_name(instance: "ProductImage", filename: str) -> str:
+def random_image_name(instance: "ProductImage", filename: str) -> str:
     suffix = PurePosixPath(filename).suffix.lower()[:5]
     return f"products/{uuid.uuid4().hex}{suffix}"
 
@@ -198,7 +198,7 @@ class ProductImageQuerySet(ScopedQuerySet):
 
 class ProductImage(models.Model):
     version = models.ForeignKey(ProductVersion, on_delete=models.CASCADE, related_name="images")
-    file = models.FileField(_("图片"), upload_to=_random_image_name, max_length=200)
+    file = models.FileField(_("图片"), upload_to=random_image_name, max_length=200)
     content_type = models.CharField(max_length=50, editable=False)
     caption = models.CharField(_("说明"), max_length=100, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
@@ -208,7 +208,7 @@ class ProductImage(models.Model):
     class Meta:
         verbose_name = _("产品图片")
         verbose_name_plural = _("产品图片")
-        ordering = ["id"]
+        ordering: ClassVar[list[str]] = ["id"]
 
     def __str__(self) -> str:
         return self.caption or self.file.name
@@ -225,7 +225,7 @@ class ReturnReason(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["review_round", "id"]
+        ordering: ClassVar[list[str]] = ["review_round", "id"]
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -249,7 +249,7 @@ class ReviewOverride(models.Model):
     class Meta:
         verbose_name = _("审核员说明理由通过")
         verbose_name_plural = _("审核员说明理由通过")
-        ordering = ["created_at", "id"]
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.version_id}: {self.code}"
@@ -267,7 +267,7 @@ class Transition(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["at", "id"]
+        ordering: ClassVar[list[str]] = ["at", "id"]
 
     def __str__(self) -> str:
         return f"{self.version_id}: {self.from_status} → {self.to_status}"
@@ -281,13 +281,15 @@ class FilingNumberSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["year", "province_code"], name="one_sequence_per_year_province")]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["year", "province_code"], name="one_sequence_per_year_province")
+        ]
 
     def __str__(self) -> str:
         return f"{self.year}-{self.province_code}: {self.last}"
 
 
-def _import_upload_name(instance: "ImportJob", filename: str) -> str:
+def import_upload_name(instance: "ImportJob", filename: str) -> str:
     return f"imports/{uuid.uuid4().hex}.xlsx"
 
 
@@ -301,7 +303,7 @@ class ImportJob(Job):
 
     unit = models.ForeignKey("filings.FilingUnit", on_delete=models.CASCADE, related_name="import_jobs")
     kind = models.CharField(_("导入内容"), max_length=20, choices=ImportKind.choices)
-    file = models.FileField(upload_to=_import_upload_name, max_length=200)
+    file = models.FileField(upload_to=import_upload_name, max_length=200)
     created_count = models.PositiveIntegerField(default=0)
 
     objects = ImportJobQuerySet.as_manager()
@@ -309,7 +311,7 @@ class ImportJob(Job):
     class Meta:
         verbose_name = _("批量导入")
         verbose_name_plural = _("批量导入")
-        ordering = ["-created_at"]
+        ordering: ClassVar[list[str]] = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name}"

@@ -4,6 +4,8 @@ A filing unit keeps the province, city and county codes of its address (GB/T 226
 are what the scoping rule filters on, with plain indexes.
 """
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +18,7 @@ from patent_platform.i18n import localized_name
 from patent_platform.scoping import ScopedQuerySet
 
 
-def _uscc_validator(value: str) -> None:
+def uscc_validator(value: str) -> None:
     validate_uscc(value)
 
 
@@ -26,7 +28,7 @@ class FilingUnitQuerySet(ScopedQuerySet):
 
 
 class FilingUnit(models.Model):
-    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True, validators=[_uscc_validator])
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True, validators=[uscc_validator])
     name = models.CharField(_("单位名称"), max_length=200)
     kind = models.CharField(_("单位类型"), max_length=20, choices=UnitKind.choices, default=UnitKind.COMPANY)
     region = models.ForeignKey("patent_platform.Region", on_delete=models.PROTECT, verbose_name=_("所在地区"))
@@ -60,7 +62,7 @@ class FilingUnit(models.Model):
     class Meta:
         verbose_name = _("备案单位")
         verbose_name_plural = _("备案单位")
-        ordering = ["name"]
+        ordering: ClassVar[list[str]] = ["name"]
 
     def __str__(self) -> str:
         return self.name
@@ -113,7 +115,7 @@ class ProductClass(models.Model):
     class Meta:
         verbose_name = _("产品分类")
         verbose_name_plural = _("产品分类")
-        ordering = ["code"]
+        ordering: ClassVar[list[str]] = ["code"]
 
     def __str__(self) -> str:
         return f"{self.code} {localized_name(self)}"

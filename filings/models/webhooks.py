@@ -9,7 +9,7 @@ filings) do not see them — for them the rows are absent, as out of scope is ev
 from __future__ import annotations
 
 import uuid
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -84,8 +84,8 @@ class WebhookEndpoint(models.Model):
     class Meta:
         verbose_name = _("Webhook 接收地址")
         verbose_name_plural = _("Webhook 接收地址")
-        ordering = ["created_at", "id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["unit", "url"], name="webhook_endpoint_url_once_per_unit"),
         ]
 
@@ -129,11 +129,11 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name = _("Webhook 投递")
         verbose_name_plural = _("Webhook 投递")
-        ordering = ["-created_at", "-id"]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_event_once_per_endpoint"),
         ]
-        indexes = [
+        indexes: ClassVar[list[models.Index]] = [
             # the sender's sweep: deliveries waiting to be sent, by due time
             models.Index(
                 fields=["next_attempt_at"],

@@ -12,7 +12,7 @@ Views are thin: `filings.checks` and `filings.credit_lists` hold the rules.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django import forms
@@ -72,7 +72,7 @@ def _bounded(db_field: Any, **kwargs: Any) -> Any:
 class CheckSettingsForm(forms.ModelForm):
     class Meta:
         model = CheckSettings
-        fields = [*checks.SETTINGS_FIELDS, "note"]
+        fields: ClassVar[list[Any]] = [*checks.SETTINGS_FIELDS, "note"]
         formfield_callback = _bounded
 
 
@@ -183,7 +183,7 @@ class CreditListUploadForm(StatusUploadForm):
         label=gettext_lazy("名单文件"),
         help_text=gettext_lazy("Excel（.xlsx）或 CSV（UTF-8 或 GB18030 编码）；该名单的全部当前内容。"),
     )
-    field_order = ["kind", "file"]
+    field_order = ("kind", "file")
 
 
 class CreditListHomeView(ScopedTemplateView):
@@ -208,7 +208,7 @@ class CreditListHomeView(ScopedTemplateView):
 
 
 class CreditListUploadView(CreditListHomeView):
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CreditListUploadForm(request.POST, request.FILES)

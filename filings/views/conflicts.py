@@ -9,7 +9,7 @@ all, anyone else nothing); the decision goes through `filings.conflicts.close`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -186,7 +186,7 @@ class ConflictDetailView(ScopedTemplateView):
 class ConflictCloseView(ConflictDetailView):
     """POST: resolve or dismiss with a note; the page again with the input kept on error."""
 
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         conflict = self.get_conflict()

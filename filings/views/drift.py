@@ -11,7 +11,7 @@ patent_platform.jobs' pages for every import. The work is `filings.drift.run_sta
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django import forms
@@ -119,7 +119,7 @@ class StatusImportHomeView(ScopedTemplateView):
 class StatusImportUploadView(StatusImportHomeView):
     """POST only: store the file as a queued import, start it after commit, go to the import page."""
 
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = StatusUploadForm(request.POST, request.FILES)

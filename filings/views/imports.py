@@ -9,7 +9,7 @@ worker with Redis).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django import forms
@@ -91,7 +91,7 @@ class ImportHomeView(ScopedTemplateView):
 class ImportUploadView(ImportHomeView):
     """POST only: store the file as a queued job, start the check after commit, go to the job page."""
 
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
         unit = services.member_unit(request.user)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -354,7 +354,7 @@ class ReviewDetailView(ScopedTemplateView):
 class _ReviewActionView(ReviewDetailView):
     """POST-only: run one workflow action, redirect on success, show the page again with the input on error."""
 
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self.get_version()

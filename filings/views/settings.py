@@ -5,7 +5,7 @@ public source (DOMAIN.md §2, unknown): it is therefore a platform setting, `Fil
 national office changes here. Every save is written to the audit log with before → after.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -29,7 +29,7 @@ class FilingPolicyForm(forms.ModelForm):
     class Meta:
         model = FilingPolicy
         fields = POLICY_FIELDS
-        help_texts = {
+        help_texts: ClassVar[dict[str, Any]] = {
             "allow_pending": _("不勾选时，只有法律状态为“有效”的专利可以用于备案；勾选后，审查中的专利申请也可以。"),
             "require_licence_recordal": _("勾选后，被许可人登记专利时须填写许可备案号，未备案的许可不能用于备案。"),
         }

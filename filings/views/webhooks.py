@@ -7,7 +7,7 @@ the row lock.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -105,7 +105,7 @@ class _EndpointAction(EnterpriseMixin, ScopedTemplateView):
     """A POST on one endpoint (GET answers 405)."""
 
     model = WebhookEndpoint
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def endpoint(self) -> WebhookEndpoint:
         return get_object_or_404(self.scoped_queryset(), pk=self.kwargs["pk"])

@@ -30,7 +30,7 @@ def token_key(header: str | bytes) -> str | None:
     """The key of an `Authorization: Bearer|Token <key>` header, or None for another scheme or none."""
     text = header.decode("latin-1") if isinstance(header, bytes) else header
     parts = text.split()
-    if len(parts) != 2 or parts[0].lower() not in KEYWORDS:  # noqa: PLR2004
+    if len(parts) != 2 or parts[0].lower() not in KEYWORDS:
         return None
     return parts[1]
 

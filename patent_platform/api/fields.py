@@ -1,6 +1,6 @@
 """API fields shared by the apps."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -16,7 +16,7 @@ class CodeRelatedField(serializers.SlugRelatedField):
     a NUL or control character, or is longer than `max_length`, is refused with the field's own messages.
     """
 
-    default_error_messages = {
+    default_error_messages: ClassVar[dict[str, Any]] = {
         "invalid_code": _("代码格式不正确。"),
     }
 
@@ -37,7 +37,7 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
     """A PrimaryKeyRelatedField that takes ids from 1 to ID_MAX only (patent_platform/params.py): a larger
     number is refused with a field error before it reaches the database, and the schema says the range."""
 
-    default_error_messages = {
+    default_error_messages: ClassVar[dict[str, Any]] = {
         "out_of_range": _("id 须为 1 到 %(max)s 之间的整数。"),
     }
 

@@ -204,7 +204,7 @@ class IdempotencyMiddleware:
             except IntegrityError:
                 row = IdempotencyKey.objects.filter(user=user, key=key).first()
             else:
-                request._idempotency_claim = _Claim(row.pk, row.started_at)  # type: ignore[attr-defined]
+                request._idempotency_claim = _Claim(row.pk, row.started_at)  # type: ignore[attr-defined]  # noqa: SLF001
                 return None
             if row is not None and row.created_at < now - timedelta(hours=key_hours()):
                 # expired, not purged yet: the key is free again
@@ -222,7 +222,7 @@ class IdempotencyMiddleware:
                 if IdempotencyKey.objects.filter(
                     pk=row.pk, state=IdempotencyState.IN_PROGRESS, started_at=row.started_at
                 ).update(started_at=now):
-                    request._idempotency_claim = _Claim(row.pk, now)  # type: ignore[attr-defined]
+                    request._idempotency_claim = _Claim(row.pk, now)  # type: ignore[attr-defined]  # noqa: SLF001
                     return None
                 continue
             # in progress in another request (or gone between our insert and our read): wait, then look again

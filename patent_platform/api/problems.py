@@ -183,7 +183,7 @@ def _item(parts: list[Any], message: Any, code: Any, aliases: Mapping[str, str])
     }
 
 
-def drf_errors(detail: Any, aliases: Mapping[str, str] = {}, parts: tuple[Any, ...] = ()) -> list[dict[str, Any]]:  # noqa: B006
+def drf_errors(detail: Any, aliases: Mapping[str, str] = {}, parts: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     """DRF's nested `ValidationError.detail` as a flat list of `{pointer, code, message}`."""
     items: list[dict[str, Any]] = []
     if isinstance(detail, Mapping):
@@ -201,7 +201,7 @@ def drf_errors(detail: Any, aliases: Mapping[str, str] = {}, parts: tuple[Any, .
     return items
 
 
-def django_errors(exc: DjangoValidationError, aliases: Mapping[str, str] = {}) -> list[dict[str, Any]]:  # noqa: B006
+def django_errors(exc: DjangoValidationError, aliases: Mapping[str, str] = {}) -> list[dict[str, Any]]:
     """Django's ValidationError (from a service) as `{pointer, code, message}`: the field named by the request's
     name for it (`aliases`), the item and member a `RuleMessage` names, the rule's code."""
 
@@ -251,14 +251,25 @@ EXCEPTION_CODES: list[tuple[type[Exception], str]] = [
 ]
 
 
-def as_problem(exc: Exception, aliases: Mapping[str, str] = {}) -> ApiProblem | None:  # noqa: B006
+def as_problem(exc: Exception, aliases: Mapping[str, str] = {}) -> ApiProblem | None:
     """The problem an exception answers, or None for one the API does not know (a server error)."""
-    from patent_platform.concurrency import Conflict  # late: concurrency reads settings at import
-
     if isinstance(exc, ApiProblem):
         return exc
     if isinstance(exc, Http404):
         return ApiProblem("not_found")
+    problem = _rule_problem(exc, aliases)
+    if problem is None:
+        problem = _input_problem(exc, aliases)
+    if problem is None:
+        problem = _drf_problem(exc)
+    return problem
+
+
+def _rule_problem(exc: Exception, aliases: Mapping[str, str]) -> ApiProblem | None:
+    """The problem of a refusal by a rule of the services: its own code, a denial, a conflict, a duplicate,
+    the findings of the rule set."""
+    from patent_platform.concurrency import Conflict  # late: concurrency reads settings at import
+
     problem_code = getattr(exc, "problem_code", None)
     if problem_code in KINDS and isinstance(exc, DjangoValidationError | DjangoPermissionDenied):
         # a rule with a problem of its own (`unit_unverified`): its code, whatever the exception's family
@@ -276,12 +287,22 @@ def as_problem(exc: Exception, aliases: Mapping[str, str] = {}) -> ApiProblem | 
         errors = django_errors(exc, aliases)  # by field; "/override_reason" when a reason would let it pass
         detail = " ".join(str(f.message) for f in findings if not f.overridable) or errors[0]["message"]
         return ApiProblem("findings", detail, errors=errors, extra={"findings": [f.as_dict() for f in findings]})
+    return None
+
+
+def _input_problem(exc: Exception, aliases: Mapping[str, str]) -> ApiProblem | None:
+    """The problem of invalid input (a form's, a query parameter's, a serializer's), errors by field."""
     if isinstance(exc, DjangoValidationError):
         return validation_problem(django_errors(exc, aliases))
     if isinstance(exc, QueryParameterError):
         return validation_problem(parameter_errors(exc.detail))  # type: ignore[arg-type]
     if isinstance(exc, exceptions.ValidationError):
         return validation_problem(drf_errors(exc.detail, aliases))
+    return None
+
+
+def _drf_problem(exc: Exception) -> ApiProblem | None:
+    """The problem of DRF's other exceptions (authentication, method, media type, throttling, ...)."""
     for kind, code in EXCEPTION_CODES:
         if isinstance(exc, kind):
             problem = ApiProblem(code, exc.detail, status_code=exc.status_code)  # type: ignore[attr-defined]
@@ -324,9 +345,9 @@ __all__ = [
     "QueryParameterError",
     "exception_handler",
     "invalid_parameter",
-    "valid_query",
     "problem_body",
     "problem_json_response",
     "problem_response",
     "status",
+    "valid_query",
 ]

@@ -1,7 +1,7 @@
 """Token authentication for enterprise systems: e-mail and password → `Authorization: Bearer …`
 (patent_platform/api/auth.py)."""
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
@@ -28,9 +28,9 @@ class CredentialsSerializer(serializers.Serializer):
 
 class ObtainTokenView(APIView):
     scope_policy: ClassVar[str] = "account"
-    permission_classes = [AllowAny]
-    authentication_classes: list[Any] = []
-    throttle_classes = [TokenRateThrottle]  # RATE_LIMITS token (per address) and token_account (per e-mail)
+    permission_classes = (AllowAny,)
+    authentication_classes = ()
+    throttle_classes = (TokenRateThrottle,)  # RATE_LIMITS token (per address) and token_account (per e-mail)
 
     @extend_schema(
         request=CredentialsSerializer,
@@ -55,7 +55,9 @@ class ObtainTokenView(APIView):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(
-            request._request, username=data.validated_data["email"].lower(), password=data.validated_data["password"]
+            request._request,  # noqa: SLF001 (DRF's wrapped HttpRequest)
+            username=data.validated_data["email"].lower(),
+            password=data.validated_data["password"],
         )
         if user is None:  # a locked account: django-axes answers instead (views.auth.lockout_response)
             raise ApiProblem("invalid_credentials", _("电子邮箱或密码不正确。"))

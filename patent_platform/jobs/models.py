@@ -9,7 +9,7 @@ no table and no migration.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -49,7 +49,7 @@ class Job(models.Model):
 
     class Meta:
         abstract = True
-        ordering = ["-created_at"]
+        ordering: ClassVar[list[str]] = ["-created_at"]
 
     @property
     def running(self) -> bool:

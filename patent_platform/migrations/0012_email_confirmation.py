@@ -6,7 +6,7 @@ from django.db import migrations, models
 from django.db.models import F
 
 
-def mark_existing_confirmed(apps, schema_editor):  # noqa: ANN001, ANN201
+def mark_existing_confirmed(apps, schema_editor):
     User = apps.get_model("patent_platform", "User")
     User.objects.filter(email_confirmed_at__isnull=True).update(email_confirmed_at=F("date_joined"))
 

@@ -26,7 +26,7 @@ verify_audit` walks the chain in id order and names the first record that does n
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core import checks
@@ -181,12 +181,12 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("审计记录")
         verbose_name_plural = _("审计记录")
-        ordering = ["-at", "-id"]
-        indexes = [
+        ordering: ClassVar[list[str]] = ["-at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
             # "history of this object" on detail pages and in the audit administrator's search
             models.Index(fields=["object_type", "object_id", "at"], name="audit_object_history"),
         ]
-        constraints = [
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             # Two records chained onto the same predecessor would fork the chain.
             models.UniqueConstraint(fields=["prev_hash"], name="audit_chain_no_fork"),
         ]

@@ -6,6 +6,8 @@ retry with the same key gets that answer again instead of doing the work twice. 
 IDEMPOTENCY_KEY_HOURS (24 h) after the key's first use, then purged (`patent_platform.purge_idempotency_keys`).
 """
 
+from typing import ClassVar
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,8 +40,10 @@ class IdempotencyKey(models.Model):
     class Meta:
         verbose_name = _("幂等键")
         verbose_name_plural = _("幂等键")
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
-        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")
+        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["created_at"], name="idempotency_created")]
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key}"

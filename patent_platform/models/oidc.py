@@ -3,6 +3,8 @@
 A login through a provider finds the account by (provider, subject), never by e-mail once linked: the e-mail at
 the provider may change or be reassigned; the subject is the provider's stable identifier of the person."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +22,7 @@ class OIDCIdentity(models.Model):
     class Meta:
         verbose_name = _("统一身份认证关联")
         verbose_name_plural = _("统一身份认证关联")
-        constraints = [
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["provider", "subject"], name="oidc_identity_provider_subject"),
             # one identity per provider and account: a second person at the same provider cannot take it over
             models.UniqueConstraint(fields=["provider", "user"], name="oidc_identity_provider_user"),

@@ -7,6 +7,8 @@ notice's identity per recipient: writing the same notice twice adds nothing, and
 again by the platform.
 """
 
+from typing import ClassVar
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,8 +48,8 @@ class Notice(models.Model):
     class Meta:
         verbose_name = _("通知")
         verbose_name_plural = _("通知（发件箱）")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "due_at"], name="notice_status_due")]
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status", "due_at"], name="notice_status_due")]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient}"

@@ -5,6 +5,8 @@ django-guardian object permissions on Region rows (a few per port), never on pro
 enterprises: grants grow with people, not with filings.
 """
 
+from typing import Any, ClassVar
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -37,9 +39,9 @@ class Region(models.Model):
     class Meta:
         verbose_name = _("行政区划")
         verbose_name_plural = _("行政区划")
-        ordering = ["code"]
-        permissions = [("manage_region_data", _("查看和统计本区域的备案数据"))]
-        constraints = [
+        ordering: ClassVar[list[str]] = ["code"]
+        permissions: ClassVar[list[tuple[str, Any]]] = [("manage_region_data", _("查看和统计本区域的备案数据"))]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=models.Q(code__regex=r"^[0-9]{6}$"), name="region_code_six_digits"),
         ]
 

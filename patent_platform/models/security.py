@@ -5,7 +5,7 @@ live here, with the models, so that they are connected whenever the models are l
 management commands), not only when a view module happens to be imported.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -27,8 +27,10 @@ class PasswordHistory(models.Model):
     class Meta:
         verbose_name = _("历史密码")
         verbose_name_plural = _("历史密码")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="pwhistory_user_recent")]
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["user", "-created_at"], name="pwhistory_user_recent")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.created_at:%Y-%m-%d %H:%M}"
@@ -36,7 +38,7 @@ class PasswordHistory(models.Model):
 
 @receiver(pre_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="security-user-was-active")
 def _remember_active(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
-    instance._security_was_active = (
+    instance._security_was_active = (  # noqa: SLF001 (our marker on the instance, clear of model fields)
         None
         if raw or not instance.pk
         else sender._default_manager.filter(pk=instance.pk).values_list("is_active", flat=True).first()

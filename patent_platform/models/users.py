@@ -8,7 +8,7 @@ no longer matches its tag and the account is refused until the security administ
 """
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -78,7 +78,7 @@ class User(AbstractUser):
     access_tag = models.CharField(_("权限数据校验码"), max_length=64, blank=True, default="", editable=False)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     objects = UserManager()
 

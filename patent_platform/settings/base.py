@@ -302,7 +302,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 FIELD_BLIND_INDEX_KEY = env("FIELD_BLIND_INDEX_KEY", default="")
 # Fixed keys for development, the demo and tests only (never for real data): dev.py and test.py use them.
 DEV_FIELD_ENCRYPTION_KEYS = ["dev1:ZGV2LW9ubHktc200LWtleQ=="]
-DEV_FIELD_BLIND_INDEX_KEY = "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5"  # noqa: S105
+DEV_FIELD_BLIND_INDEX_KEY = "ZGV2LW9ubHktYmxpbmQtaW5kZXgta2V5"
 
 REDIS_URL = env("REDIS_URL", default="")
 

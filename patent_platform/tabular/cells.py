@@ -128,7 +128,7 @@ def decimal_or_zero(value: Any) -> Decimal:
 
 
 def integer(value: Any) -> int:
-    """A whole number ≥ 0: 3, 3.0, "3", "３" (any length: a 20-digit number stays exact when typed as text)."""
+    """A whole number ≥ 0: 3, 3.0, "3", "３" (any length: a 20-digit number stays exact when typed as text)."""  # noqa: RUF002
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):

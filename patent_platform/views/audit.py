@@ -31,7 +31,7 @@ AUDIT_READERS: frozenset[str] = AUDIT_READER_ROLES
 
 
 class AuditFilterForm(forms.Form):
-    action = forms.ChoiceField(label=_("操作"), required=False, choices=[("", _("全部"))] + AuditAction.choices)
+    action = forms.ChoiceField(label=_("操作"), required=False, choices=[("", _("全部")), *AuditAction.choices])
     actor = forms.CharField(label=_("操作人"), required=False, max_length=254)
     date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

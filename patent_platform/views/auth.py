@@ -31,7 +31,7 @@ from patent_platform.ratelimit import rate_limit
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    error_messages = {
+    error_messages = {  # noqa: RUF012 (AuthenticationForm's own attribute, an instance variable in its stubs)
         "invalid_login": _("电子邮箱或密码不正确。连续 %(limit)s 次错误后，账号将被锁定 %(minutes)s 分钟。"),
         "inactive": _("该账号已停用，请联系平台管理员。"),
     }

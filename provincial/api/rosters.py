@@ -5,7 +5,7 @@ anonymous caller 403. Both endpoints read through `provincial.rosters`, the sele
 so the API and the pages show the same numbers.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -46,7 +46,7 @@ class RosterSerializer(ModelSerializer):
 
     class Meta:
         model = Roster
-        fields = [
+        fields: ClassVar[list[str]] = [
             "id",
             "category",
             "category_label",

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                     "form_scan",
                     models.FileField(
                         max_length=200,
-                        upload_to=provincial.models._application_scan_name,
+                        upload_to=provincial.models.application_scan_name,
                         verbose_name="盖章申请表扫描件（PDF）",
                     ),
                 ),

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 (
                     "token",
                     models.CharField(
-                        default=provincial.models._statement_token, editable=False, max_length=32, unique=True
+                        default=provincial.models.statement_token, editable=False, max_length=32, unique=True
                     ),
                 ),
                 ("content", models.JSONField(default=dict, verbose_name="证明内容")),
@@ -125,7 +125,7 @@ class Migration(migrations.Migration):
             name="ProgressReportAttachment",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("file", models.FileField(max_length=200, upload_to=provincial.models._report_attachment_name)),
+                ("file", models.FileField(max_length=200, upload_to=provincial.models.report_attachment_name)),
                 ("kind", models.CharField(editable=False, help_text="pdf, jpg or png, by content", max_length=5)),
                 ("original_name", models.CharField(max_length=200, verbose_name="文件名")),
                 ("size", models.PositiveIntegerField(default=0)),

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ("message", models.TextField(blank=True)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("finished_at", models.DateTimeField(blank=True, null=True)),
-                ("file", models.FileField(max_length=200, upload_to=provincial.models._roster_upload_name)),
+                ("file", models.FileField(max_length=200, upload_to=provincial.models.roster_upload_name)),
                 (
                     "category",
                     models.CharField(

@@ -226,8 +226,17 @@ def write_monthly_xlsx(figures: dict[str, Any], fileobj: IO[bytes]) -> None:
             _("上年度销售额（万元）"),
         ],
         (
-            [r["rank"], r["code"], r["name"], r["units"], r["filed"], r["approved"], r["new"], r["growth"]]
-            + [Decimal(r["sales"])]
+            [
+                r["rank"],
+                r["code"],
+                r["name"],
+                r["units"],
+                r["filed"],
+                r["approved"],
+                r["new"],
+                r["growth"],
+                Decimal(r["sales"]),
+            ]
             for r in figures["by_region"]
         ),
     )
@@ -271,7 +280,7 @@ def write_monthly_xlsx(figures: dict[str, Any], fileobj: IO[bytes]) -> None:
 # The monthly PDF
 
 
-def _pdf(html: str) -> bytes:
+def html_to_pdf(html: str) -> bytes:
     import weasyprint
 
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
@@ -330,7 +339,7 @@ def render_monthly_html(figures: dict[str, Any]) -> str:
 
 def render_monthly_pdf(figures: dict[str, Any]) -> bytes:
     """The monthly publication's PDF (A4, a few pages of summary with SVG charts)."""
-    return _pdf(render_monthly_html(figures))
+    return html_to_pdf(render_monthly_html(figures))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,4 +471,4 @@ def yearend_context(cards: dict[str, Any], unit: ManagementUnit | None) -> dict[
 
 def render_yearend_pdf(cards: dict[str, Any], unit: ManagementUnit | None = None) -> bytes:
     """A port's card with its rank (for `unit`), or the national ranking (None)."""
-    return _pdf(render_to_string(YEAREND_TEMPLATE, yearend_context(cards, unit)))
+    return html_to_pdf(render_to_string(YEAREND_TEMPLATE, yearend_context(cards, unit)))

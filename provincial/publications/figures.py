@@ -209,7 +209,7 @@ def coverage_at(user: Any, year: int, moment: dt.datetime) -> tuple[list[rosters
     monthly files at the month's end, the year-end at the year's end)."""
     covered = Exists(stats.versions_approved_at(moment).filter(product__unit__uscc=OuterRef("uscc")))
     entries = rosters.roster_entries(user, year=year).annotate(covered=covered).order_by()
-    n, c = rosters._distinct_counts()
+    n, c = rosters.distinct_counts()
     found = {row["roster__category"]: row for row in entries.values("roster__category").annotate(n=n, c=c).order_by()}
     rows = [
         rosters.CoverageRow(key=value, label=str(label), entries=found[value]["n"], covered=found[value]["c"])
@@ -359,8 +359,7 @@ def changes_since(previous: dict[str, Any] | None, current: dict[str, Any]) -> l
     if (
         not previous
         or previous.get("kind") != current.get("kind")
-        or "totals" not in previous
-        and "cards" not in previous
+        or ("totals" not in previous and "cards" not in previous)
     ):
         return []
     try:

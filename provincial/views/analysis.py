@@ -179,7 +179,7 @@ class SavedCreateView(SavedListMixin, View):
         except analysis.DefinitionError as error:
             page = AnalysisView()
             page.setup(request)
-            page._area = area
+            page._area = area  # noqa: SLF001 (the page's area cache (get_area), resolved above)
             context = page.get_context_data()
             kept, result = None, None
             try:

@@ -172,7 +172,7 @@ class ReturnForm(forms.Form):
 class ContactAddForm(forms.ModelForm):
     class Meta:
         model = PortContact
-        fields = ["name", "post", "office_phone", "mobile", "email"]
+        fields: ClassVar[list[str]] = ["name", "post", "office_phone", "mobile", "email"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -411,7 +411,7 @@ class ApplicationScanView(ScopedViewMixin, View):
 class _ApplicationActionView(ApplicationDetailView):
     """POST only: act, redirect on success; on error show the page again (with the typed reason) and say why."""
 
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         application = self.get_application()
@@ -570,7 +570,7 @@ class PortDetailView(ScopedTemplateView):
 
 
 class PortContactAddView(PortDetailView):
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         unit = self.get_unit()

@@ -38,7 +38,7 @@ from patent_platform import clock
 from patent_platform.choices import Role
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import english
-from patent_platform.masking import mask_email, mask_name, mask_phone  # noqa: F401  (re-exported)
+from patent_platform.masking import mask_email, mask_name, mask_phone
 from patent_platform.models import Region
 from patent_platform.ranking import rank_label
 from patent_platform.replica import ReplicaReadsMixin

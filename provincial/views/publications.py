@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -463,7 +463,7 @@ class PublicationProgressView(ScopedTemplateView):
 
 
 class _NationalActionView(NationalPublicationsView):
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def redirect_to(self, period: str = "", year: int | None = None) -> HttpResponse:
         query = {k: v for k, v in (("period", period), ("year", year)) if v}

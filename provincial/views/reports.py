@@ -17,7 +17,7 @@ scope: 404); other roles get 404 as on the other port pages.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -436,7 +436,7 @@ class NationalReportDetailView(ScopedTemplateView):
 
 
 class ReportCommentView(NationalReportDetailView):
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         report = self.get_report()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -134,7 +134,7 @@ class PortMonthView(ScopedTemplateView):
 
 
 class _PortAnswerView(PortMonthView):
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
     roles = PORTS
     action = ""
 
@@ -215,7 +215,7 @@ class NationalMonthsView(ScopedTemplateView):
 
 
 class _NationalMonthActionView(NationalMonthsView):
-    http_method_names = ["post"]
+    http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
         raw = request.POST.get("period", "")
@@ -239,7 +239,7 @@ class _NationalMonthActionView(NationalMonthsView):
 class RemindView(_NationalMonthActionView):
     """GET: the confirmation page listing the ports to remind; POST: remind them."""
 
-    http_method_names = ["get", "post"]
+    http_method_names: ClassVar[list[str]] = ["get", "post"]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         raw = request.GET.get("period", "")

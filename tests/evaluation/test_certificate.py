@@ -24,7 +24,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 
 
 def _run(tool: str, path: Path, *args: str) -> str:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [shutil.which(tool) or tool, *args, str(path), *(["-"] if tool == "pdftotext" else [])],
         capture_output=True,
         check=True,

@@ -23,8 +23,8 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from filings import services, workflow
-from filings.api.rendered import _moment
-from filings.api.serializers import _representation
+from filings.api.rendered import moment_sql
+from filings.api.serializers import representation_of
 from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion
 from patent_platform.models import User
 
@@ -223,7 +223,7 @@ def test_the_schema_still_describes_the_list(filer_a: User) -> None:
 
 
 # The list formats decimals and moments with quicker functions equal to the serializer fields' own
-# (filings/api/serializers._representation): on random values, both give the same text.
+# (filings/api/serializers.representation_of): on random values, both give the same text.
 _DECIMAL_FIELDS = [
     serializers.DecimalField(max_digits=14, decimal_places=2),
     serializers.DecimalField(max_digits=5, decimal_places=2),
@@ -239,7 +239,7 @@ _DECIMAL_FIELDS = [
 @settings(max_examples=300, deadline=None)
 def test_the_list_formats_a_decimal_as_its_field_does(which: int, value: Any) -> None:
     field = _DECIMAL_FIELDS[which]
-    quick = _representation(field)
+    quick = representation_of(field)
     try:
         expected = field.to_representation(value)
     except decimal.InvalidOperation:  # more digits than the field holds: the same error from both
@@ -261,7 +261,7 @@ _EARLIEST, _LATEST = datetime(1900, 1, 2), datetime(9998, 12, 30)  # noqa: DTZ00
 def test_the_list_formats_a_moment_as_its_field_does(zone: str, value: datetime) -> None:
     field = serializers.DateTimeField()
     field.timezone = zoneinfo.ZoneInfo(zone)
-    assert _representation(field)(value) == field.to_representation(value)
+    assert representation_of(field)(value) == field.to_representation(value)
 
 
 # On PostgreSQL the page is rendered to JSON by the database (filings/api/rendered.py), which writes moments and
@@ -280,7 +280,7 @@ def test_the_database_formats_a_moment_as_the_field_does(zone: str, value: datet
     field.timezone = zoneinfo.ZoneInfo(zone)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT " + _moment("%(value)s::timestamptz") + ", " + _moment("NULL::timestamptz"),
+            "SELECT " + moment_sql("%(value)s::timestamptz") + ", " + moment_sql("NULL::timestamptz"),
             {
                 "value": value,
                 "zone": zone,

@@ -86,8 +86,17 @@ def test_a_database_dump_shows_no_plaintext_personal_data(
     new_version(unit_a, filer_a, name="密评转储测试产品")
     db = connection.settings_dict
     dump = subprocess.run(
-        [pg_dump, "--data-only", "-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432)]
-        + ["-U", db["USER"] or "postgres", db["NAME"]],
+        [
+            pg_dump,
+            "--data-only",
+            "-h",
+            db["HOST"] or "127.0.0.1",
+            "-p",
+            str(db["PORT"] or 5432),
+            "-U",
+            db["USER"] or "postgres",
+            db["NAME"],
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -143,7 +152,7 @@ def test_rotation_re_encrypts_everything_and_the_old_key_then_fails(
         assert User.objects.get(email=values["user_email"]).phone == values["user_phone"]
         assert PortContact.objects.get(email=values["port_email"]).mobile == values["port_mobile"]
         # a value still under a removed key fails, saying which key is missing
-        with pytest.raises(fieldcrypto.FieldCryptoError, match="key id 'gone'.*no longer holds"):
+        with pytest.raises(fieldcrypto.FieldCryptoError, match=r"key id 'gone'.*no longer holds"):
             fieldcrypto.decrypt(orphan)
     # and the old key alone reads nothing any more
     with override_settings(FIELD_ENCRYPTION_KEYS=[OLD]), pytest.raises(fieldcrypto.FieldCryptoError, match="k2027"):

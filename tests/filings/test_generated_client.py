@@ -61,7 +61,7 @@ def generated(tmp_path: Path, live_server: Any, filer_a: User) -> Iterator[tuple
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    run = subprocess.run(  # noqa: S603
+    run = subprocess.run(
         [generator(), "generate", "--path", str(path), "--meta", "none", "--output-path", str(tmp_path / PACKAGE)],
         capture_output=True,
         text=True,

@@ -353,7 +353,7 @@ def test_a_rejected_claim_tells_the_claimant_why_and_leaves_the_holder_alone(
 
 
 def test_a_claim_needs_a_registered_code_a_new_e_mail_and_valid_proof(impostor: tuple[FilingUnit, User]) -> None:
-    unit, holder = impostor
+    _unit, holder = impostor
     free = build_uscc(region_code="440106", org_body="MA5FRE01")
     with pytest.raises(ValidationError) as caught:
         identity.claim_open(

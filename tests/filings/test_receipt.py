@@ -31,7 +31,7 @@ def _port_admin(make_user: Callable[..., User], email: str, port_code: str) -> U
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "receipt.pdf"
     path.write_bytes(pdf)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [shutil.which("pdftotext") or "pdftotext", "-layout", str(path), "-"],
         capture_output=True,
         check=True,
@@ -44,7 +44,7 @@ def _pdf_fonts(pdf: bytes, tmp_path: Path) -> list[dict[str, str]]:
     """pdffonts' table as rows of {column: value}; columns are cut by the widths of its dashed rule."""
     path = tmp_path / "fonts.pdf"
     path.write_bytes(pdf)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [shutil.which("pdffonts") or "pdffonts", str(path)], capture_output=True, check=True, text=True
     )
     header, rule, *lines = result.stdout.splitlines()

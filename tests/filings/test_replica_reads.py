@@ -87,8 +87,21 @@ def clusters() -> Iterator[tuple[int, int]]:
         servers.append(primary)
         _run(
             _as_postgres(
-                [_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(p_port), "-U", "postgres"]
-                + ["-D", str(replica), "-R", "-X", "stream", "--no-sync"]
+                [
+                    _bin("pg_basebackup"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(p_port),
+                    "-U",
+                    "postgres",
+                    "-D",
+                    str(replica),
+                    "-R",
+                    "-X",
+                    "stream",
+                    "--no-sync",
+                ]
             )
         )
         with (replica / "postgresql.auto.conf").open("a") as f:
@@ -112,8 +125,18 @@ def _copy_test_database(p_port: int) -> None:
     db = connection.settings_dict
     _psql(p_port, "CREATE DATABASE pp")
     dump = subprocess.run(
-        [_bin("pg_dump"), "-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432), "-U", db["USER"]]
-        + ["--no-owner", "--no-privileges", db["NAME"]],
+        [
+            _bin("pg_dump"),
+            "-h",
+            db["HOST"] or "127.0.0.1",
+            "-p",
+            str(db["PORT"] or 5432),
+            "-U",
+            db["USER"],
+            "--no-owner",
+            "--no-privileges",
+            db["NAME"],
+        ],
         check=True,
         capture_output=True,
         timeout=120,

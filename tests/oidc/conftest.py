@@ -122,7 +122,7 @@ def _fill(html: str, login: str) -> tuple[str, dict[str, str]]:
         if "name" in attrs:
             data[attrs["name"]] = attrs.get("value", "")
     if "login" in data:
-        data.update(login=login, password="any")  # noqa: S105 (the development form ignores it)
+        data.update(login=login, password="any")
     return match.group(1), data
 
 

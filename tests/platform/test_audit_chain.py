@@ -127,7 +127,7 @@ def test_concurrent_writers_do_not_fork_the_chain() -> None:
                 with transaction.atomic():
                     audit_event(action=AuditAction.EXPORT, object_type="race", message=f"{n}-{i}")
                     time.sleep(0.02)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()

@@ -44,7 +44,7 @@ def test_every_schedule_is_installed_once_names_a_task_and_expires_before_its_ne
             schedule.expire_seconds,
             beat.TZ,
         )
-        minute, hour, day, month, _ = schedule.crontab.split()
+        minute, hour, day, _month, _ = schedule.crontab.split()
         period = 60 if minute == "*" else 3600 if hour == "*" else 86400 if day == "*" else 28 * 86400
         assert schedule.expire_seconds < period, schedule
 

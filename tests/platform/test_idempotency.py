@@ -330,7 +330,7 @@ def _in_thread(results: dict[str, Any], name: str, call: Callable[[], Any]) -> t
     def run() -> None:
         try:
             results[name] = call()
-        except BaseException as exc:  # noqa: BLE001  # reported by the assertion on results
+        except BaseException as exc:  # reported by the assertion on results
             results[name] = exc
         finally:
             connection.close()

@@ -414,7 +414,7 @@ def test_a_refused_notice_waits_longer_each_time_then_fails_and_an_operator_requ
 
 def test_a_deliverer_that_died_holding_a_claim_is_replaced_when_its_lease_runs_out(db: None) -> None:
     _enqueue()
-    token, ids = outbox._claim(10)  # a worker took the row, then was killed before sending
+    _token, ids = outbox._claim(10)  # a worker took the row, then was killed before sending
     assert ids and outbox.deliver() == {"sent": 0, "failed": 0}  # its lease holds
     Notice.objects.update(lease_until=timezone.now() - dt.timedelta(seconds=1))
     assert outbox.deliver() == {"sent": 1, "failed": 0}

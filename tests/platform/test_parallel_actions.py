@@ -67,7 +67,7 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
         try:
             barrier.wait()
             results[i] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             results[i] = exc
         finally:
             connections.close_all()

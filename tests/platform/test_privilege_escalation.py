@@ -705,7 +705,7 @@ def refused(route: Route, method: str, answer: Any) -> bool:
     status = answer.status_code
     if status == 405 and not route.handles(method):
         return True
-    if status == 401 and route.module in CLIENT_ONLY_MODULES:  # noqa: PLR2004
+    if status == 401 and route.module in CLIENT_ONLY_MODULES:
         return True
     return status in ((403, 404) if route.api else (404,))
 

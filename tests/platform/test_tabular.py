@@ -377,7 +377,7 @@ def test_validated_turns_a_validation_error_into_a_cell_error() -> None:
 
     read = tabular.validated(parse)
     assert read("１２") == "12" and tabular.validated(parse, source=tabular.number_text)(95115608) == "95115608"
-    with pytest.raises(CellError, match="^不对 真不对$"):
+    with pytest.raises(CellError, match=r"^不对 真不对$"):
         read("x")
 
 

@@ -199,7 +199,7 @@ def test_the_not_filed_list_shows_roster_and_unit_contacts(
 def test_reminders_go_to_registered_units_and_invitations_to_the_roster_address(
     users: dict[str, User], roster: Roster, register: Callable[..., tuple[FilingUnit, User]]
 ) -> None:
-    foshan, foshan_user = register(FOSHAN, "佛山禅城示例精密机械有限公司", "440604")
+    _foshan, foshan_user = register(FOSHAN, "佛山禅城示例精密机械有限公司", "440604")
     port = users["guangdong"]
     reminder = {t.uscc: t for t in followup.plan(port, usccs=[FOSHAN, YUEXIU], kind=FollowUpKind.REMINDER)}
     assert reminder[FOSHAN].sendable and reminder[FOSHAN].recipients == [foshan_user.email]  # user = contact here

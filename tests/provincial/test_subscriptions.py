@@ -309,7 +309,7 @@ def test_two_workers_at_once_build_and_mail_each_delivery_once(
         try:
             barrier.wait()
             results[i] = subscriptions.run_due(JAN_2026)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             results[i] = exc
         finally:
             connections.close_all()
@@ -338,7 +338,7 @@ def test_two_workers_at_once_build_and_mail_each_delivery_once(
         try:
             barrier.wait()
             results[i] = subscriptions.build_delivery(pk)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             results[i] = exc
         finally:
             connections.close_all()

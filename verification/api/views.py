@@ -92,9 +92,9 @@ class ClientAuthenticationExtension(OpenApiAuthenticationExtension):
 class VerificationAPIView(ScopedViewSetMixin, APIView):
     # `get_queryset()` is the scoping rule for the client's principal; each endpoint reads through
     # verification/verify.py, which applies `visible_to` of the same principal to every model it reads.
-    authentication_classes = [oauth.ClientAuthentication]
-    permission_classes = [IsAuthenticated]
-    throttle_classes: list[Any] = []
+    authentication_classes = (oauth.ClientAuthentication,)
+    permission_classes = (IsAuthenticated,)
+    throttle_classes = ()
     queryset = Product.objects.all()
     required_scope: ClassVar[str] = ""
     endpoint: ClassVar[str] = ""
@@ -126,7 +126,7 @@ class VerificationAPIView(ScopedViewSetMixin, APIView):
                 endpoint=self.endpoint,
                 status_code=response.status_code,
                 subject=str(kwargs.get(self.subject_kwarg, "")) if self.subject_kwarg else "",
-                ip=client_ip(request._request),
+                ip=client_ip(request._request),  # noqa: SLF001 (DRF's wrapped HttpRequest)
             )
         response["Cache-Control"] = "no-store"
         return response
@@ -280,13 +280,13 @@ class VerificationTokenView(TokenView):
             services.record_call(
                 client=client, endpoint=Endpoint.TOKEN, status_code=response.status_code, ip=client_ip(request)
             )
-        if response.status_code < 400:  # noqa: PLR2004
+        if response.status_code < 400:
             response["Cache-Control"] = "no-store"
             return response
         return self._problem(response, refusal)
 
     def _client(self, request: HttpRequest, response: HttpResponse) -> VerificationClient | None:
-        if response.status_code == 200:  # noqa: PLR2004
+        if response.status_code == 200:
             access = json.loads(response.content).get("access_token", "")
             checksum = hashlib.sha256(access.encode()).hexdigest()
             token = AccessToken.objects.filter(token_checksum=checksum).select_related("application").first()
@@ -305,7 +305,7 @@ class VerificationTokenView(TokenView):
         status = response.status_code
         if refusal is not None:
             detail = oauth.REFUSALS[refusal]
-        elif status == 401:  # noqa: PLR2004
+        elif status == 401:
             detail = _("客户端 ID 或密钥不正确。")
         elif error == "invalid_scope":
             detail = _("申请的权限范围超出该客户端的权限。")
@@ -313,8 +313,8 @@ class VerificationTokenView(TokenView):
             detail = _("只支持 grant_type=client_credentials。")
         else:
             detail = _("令牌请求无效：须为 application/x-www-form-urlencoded，带 grant_type=client_credentials。")
-        code = "authentication_failed" if status == 401 else "bad_request"  # noqa: PLR2004
-        headers = {"WWW-Authenticate": 'Basic realm="verification"'} if status == 401 else {}  # noqa: PLR2004
+        code = "authentication_failed" if status == 401 else "bad_request"
+        headers = {"WWW-Authenticate": 'Basic realm="verification"'} if status == 401 else {}
         return problem_json_response(
             code,
             detail,

@@ -4,7 +4,7 @@
     manage.py verify_document receipt.pdf [--public-key sm2-public-key.pem]
 
 Without --public-key the key of this installation's settings is used. Needs neither the database nor the
-network (`requires_system_checks = []`). Prints VALID or INVALID with the signed facts; exit 0 only when valid,
+network (`requires_system_checks = ()`). Prints VALID or INVALID with the signed facts; exit 0 only when valid,
 1 when the signature does not verify, 2 when the file cannot be read or carries no signature.
 """
 
@@ -20,7 +20,7 @@ from patent_platform import signing
 
 class Command(BaseCommand):
     help = "Check the SM2 signature of a receipt, certificate or statement PDF (offline); exit 1 when invalid."
-    requires_system_checks: list[str] = []
+    requires_system_checks = ()
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("pdf", help="the downloaded PDF")

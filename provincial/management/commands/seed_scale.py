@@ -33,7 +33,7 @@ from patent_platform.models import Region, User
 from provincial import scale, summary
 from provincial.choices import RosterCategory
 from provincial.models import ManagementUnit
-from provincial.rosters import ParsedEntry, _save_roster, region_of
+from provincial.rosters import ParsedEntry, region_of, save_roster
 
 SCALE_NATIONAL = "scale-national@example.cn"
 
@@ -116,7 +116,7 @@ def seed_rosters(national: User, plan: scale.Plan) -> int:
     counties = list(Region.objects.filter(level="county").values_list("code", flat=True).order_by("code"))
     unfiled = [
         (
-            build_uscc(region_code=rng.choice(counties), org_body=scale.UNFILED_MARK + scale._base31(i, 5)),
+            build_uscc(region_code=rng.choice(counties), org_body=scale.UNFILED_MARK + scale.base31(i, 5)),
             f"规模测试未备案企业{i:05d}有限公司",
         )
         for i in range(max(3, size // 4))
@@ -137,7 +137,7 @@ def seed_rosters(national: User, plan: scale.Plan) -> int:
             codes = region_of(uscc, known)
             if codes is not None:
                 entries.append(ParsedEntry(row, uscc, name, *codes))
-        _save_roster(
+        save_roster(
             user=national,
             owner=owner,
             category=category,
