@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filings.choices import FilingStatus, LegalStatus, PatentKind
 from filings.models import PatentLink, ProductVersion
-from patent_platform.types import StrOrPromise
+from patent_platform.typenames import StrOrPromise
 
 DECIMAL = DecimalField(max_digits=24, decimal_places=4)
 # Design patents applied for from 2021-06-01 are protected 15 years (Patent Law 2020, art. 42), 10 before.

@@ -44,7 +44,7 @@ from patent_platform.encrypted_fields import EncryptedCharField
 from patent_platform.i18n import localized_name
 from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
-from patent_platform.types import Digits
+from patent_platform.typenames import Digits
 
 VALUE: Digits = {"max_digits": 24, "decimal_places": 4}
 SCORE: Digits = {"max_digits": 5, "decimal_places": 2}

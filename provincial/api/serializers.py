@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from patent_platform.types import Digits
+from patent_platform.typenames import Digits
 
 MONEY: Digits = {"max_digits": 18, "decimal_places": 2}
 
