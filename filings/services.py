@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -38,6 +38,9 @@ from patent_platform.models import User
 from patent_platform.roles import require_role
 from patent_platform.scoping import forget_scope, lock_visible, scope_of
 from patent_platform.tabular import decimal_or_zero
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 VERSION_FIELDS = (
     "name",
@@ -108,14 +111,14 @@ def register_enterprise(
     return user, unit
 
 
-def require_filer(user: User, unit: FilingUnit | None = None) -> None:
+def require_filer(user: Reader, unit: FilingUnit | None = None) -> None:
     """Only an enterprise user writes filing data, and only for its own unit: anyone else gets 404."""
     require_role(user, Role.ENTERPRISE, error=Http404)
     if unit is not None and not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists():
         raise Http404
 
 
-def member_unit(user: User) -> FilingUnit:
+def member_unit(user: Reader) -> FilingUnit:
     """The filing unit of an enterprise user (404 for anyone else)."""
     require_role(user, Role.ENTERPRISE, error=Http404)
     ids = scope_of(user).unit_ids
