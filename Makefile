@@ -50,6 +50,7 @@ check: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy  # [tool.mypy] in pyproject.toml: strict on the modules listed there
 
 worker: install
 	$(VENV)/bin/celery -A patent_platform worker -l info

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     F,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -44,7 +45,9 @@ FOUR_PLACES = Decimal("0.0001")
 # --- indicator values ---------------------------------------------------------------------------
 
 
-def values_for(versions: QuerySet, indicators: Sequence[Indicator]) -> dict[int, dict[int, Decimal | None]]:
+def values_for(
+    versions: QuerySet[ProductVersion], indicators: Sequence[Indicator]
+) -> dict[int, dict[int, Decimal | None]]:
     """{version id: {indicator id: value}} for a queryset of product versions, in one query. An indicator of a
     draft whose formula is not entered yet has no value (a benchmark set of a draft being completed)."""
     annotations = {f"i{ind.pk}": build(ind.formula) for ind in indicators if ind.formula}
@@ -76,9 +79,10 @@ def apply_rule(method: MethodVersion, passed_by_trait: Mapping[str, int]) -> Rul
     """The pass rule of a method version: at least k indicators met in every trait and n in all."""
     per_trait = {trait: int(passed_by_trait.get(trait, 0)) for trait in Trait.values}
     total = sum(per_trait.values())
-    ok = all(count >= method.min_passed_per_trait for count in per_trait.values()) and (
-        total >= method.min_passed_total
-    )
+    per_trait_min, total_min = method.min_passed_per_trait, method.min_passed_total
+    if per_trait_min is None or total_min is None:  # a draft being completed is never enabled, never run
+        raise TypeError(f"method version {method.pk} has no pass rule")
+    ok = all(count >= per_trait_min for count in per_trait.values()) and total >= total_min
     return RuleOutcome(per_trait=per_trait, total=total, passed=ok)
 
 
@@ -100,7 +104,7 @@ def percentile(values: Iterable[Decimal], p: int) -> Decimal | None:
     return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
-def sample_versions(product_class_id: int, data_year: int) -> QuerySet:
+def sample_versions(product_class_id: int, data_year: int) -> QuerySet[ProductVersion]:
     """The distribution a benchmark is suggested from: approved filings of the class and year."""
     return ProductVersion.objects.filter(
         product_class_id=product_class_id, data_year=data_year, status=FilingStatus.APPROVED
@@ -154,7 +158,7 @@ def current_set(method: MethodVersion, product_class_id: int, data_year: int) ->
 # --- the patent evaluation of a round ------------------------------------------------------------
 
 
-def eligible_versions(rnd: Round) -> QuerySet:
+def eligible_versions(rnd: Round) -> QuerySet[ProductVersion]:
     """Opted-in product-years of the round's data year, approved by its cut-off (or admitted after it by a
     lock exception of the national office), not in another round."""
     admitted = LockException.objects.filter(round_id=rnd.pk, kind=LockKind.CUTOFF).values("version_id")
@@ -226,7 +230,7 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _values_query(rnd: Round, indicators: Sequence[Indicator]) -> tuple[str, tuple]:
+def _values_query(rnd: Round, indicators: Sequence[Indicator]) -> tuple[str, tuple[Any, ...]]:
     """One row per eligible product-year that has a benchmark set: what its candidate copies, the
     set, and one column v<indicator id> per indicator (the formula's expression, as in the self-assessment)."""
     rows = (
@@ -256,7 +260,8 @@ def _values_query(rnd: Round, indicators: Sequence[Indicator]) -> tuple[str, tup
             *(f"v{ind.pk}" for ind in indicators),
         )
     )
-    return rows.query.sql_with_params()
+    sql: tuple[str, tuple[Any, ...]] = rows.query.sql_with_params()  # .values() after a dynamic annotate(): Any
+    return sql
 
 
 def _delete_stale(rnd: Round, method: MethodVersion) -> None:
@@ -276,7 +281,7 @@ def _delete_stale(rnd: Round, method: MethodVersion) -> None:
 
 
 def _upsert(
-    model: type, conflict: Sequence[str], columns: Sequence[str], nulls: Sequence[str] = (), where: str = ""
+    model: type[Model], conflict: Sequence[str], columns: Sequence[str], nulls: Sequence[str] = (), where: str = ""
 ) -> str:
     """ON CONFLICT … DO UPDATE: a row of an earlier run is updated in place, and only if something in it
     changed (an unchanged row is not rewritten: no new row version, no index entries, no WAL)."""

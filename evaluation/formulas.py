@@ -33,11 +33,13 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Coalesce, ExtractYear, NullIf, Round, Substr
 from django.utils.translation import gettext_lazy as _
 
 from filings.choices import FilingStatus, LegalStatus, PatentKind
 from filings.models import PatentLink, ProductVersion
+from patent_platform.typenames import StrOrPromise
 
 DECIMAL = DecimalField(max_digits=24, decimal_places=4)
 # Design patents applied for from 2021-06-01 are protected 15 years (Patent Law 2020, art. 42), 10 before.
@@ -55,20 +57,20 @@ class Numeric(Func):
         return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS REAL)", **extra)
 
 
-def _num(expression: Expression | F) -> Expression:
+def _num(expression: Combinable) -> Expression:
     return Numeric(expression)
 
 
-def _rounded(expression: Expression) -> Expression:
+def _rounded(expression: Combinable) -> Expression:
     return Round(_num(expression), 4, output_field=DECIMAL)
 
 
 @dataclass(frozen=True)
 class Formula:
     key: str
-    label: str
-    unit: str
-    text: str  # the formula as a person reads it
+    label: StrOrPromise
+    unit: StrOrPromise
+    text: StrOrPromise  # the formula as a person reads it
     build: Callable[[str], Expression]
 
 
@@ -191,8 +193,10 @@ def growth(path: str) -> Expression:
         ).values("sales")[:1],
         output_field=DECIMAL,
     )
-    previous = NullIf(previous, Value(0), output_field=DECIMAL)
-    return _rounded((_num(F(f"{path}sales")) - _num(previous)) * Value(100, output_field=DECIMAL) / _num(previous))
+    previous_or_null = NullIf(previous, Value(0), output_field=DECIMAL)
+    return _rounded(
+        (_num(F(f"{path}sales")) - _num(previous_or_null)) * Value(100, output_field=DECIMAL) / _num(previous_or_null)
+    )
 
 
 FORMULAS: dict[str, Formula] = {

@@ -44,9 +44,10 @@ from patent_platform.encrypted_fields import EncryptedCharField
 from patent_platform.i18n import localized_name
 from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet, scope_of
+from patent_platform.typenames import Digits
 
-VALUE = {"max_digits": 24, "decimal_places": 4}
-SCORE = {"max_digits": 5, "decimal_places": 2}
+VALUE: Digits = {"max_digits": 24, "decimal_places": 4}
+SCORE: Digits = {"max_digits": 5, "decimal_places": 2}
 
 
 class ReferenceQuerySet(ScopedQuerySet):

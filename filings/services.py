@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -38,6 +38,9 @@ from patent_platform.models import User
 from patent_platform.roles import require_role
 from patent_platform.scoping import forget_scope, lock_visible, scope_of
 from patent_platform.tabular import decimal_or_zero
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 VERSION_FIELDS = (
     "name",
@@ -108,28 +111,29 @@ def register_enterprise(
     return user, unit
 
 
-def require_filer(user: Any, unit: FilingUnit | None = None) -> None:
+def require_filer(user: Reader, unit: FilingUnit | None = None) -> None:
     """Only an enterprise user writes filing data, and only for its own unit: anyone else gets 404."""
     require_role(user, Role.ENTERPRISE, error=Http404)
     if unit is not None and not FilingUnit.objects.visible_to(user).filter(pk=unit.pk).exists():
         raise Http404
 
 
-def member_unit(user: Any) -> FilingUnit:
+def member_unit(user: Reader) -> FilingUnit:
     """The filing unit of an enterprise user (404 for anyone else)."""
     require_role(user, Role.ENTERPRISE, error=Http404)
     ids = scope_of(user).unit_ids
     if not ids:
         raise Http404
-    return FilingUnit.objects.visible_to(user).get(pk=min(ids))
+    unit: FilingUnit = FilingUnit.objects.visible_to(user).get(pk=min(ids))
+    return unit
 
 
-def is_unit_manager(user: Any, unit: FilingUnit) -> bool:
+def is_unit_manager(user: User, unit: FilingUnit) -> bool:
     return UnitMembership.objects.filter(user_id=user.pk, unit=unit, is_manager=True).exists()
 
 
 @transaction.atomic
-def add_unit_member(*, manager: Any, unit: FilingUnit, email: str, full_name: str = "", phone: str = "") -> User:
+def add_unit_member(*, manager: User, unit: FilingUnit, email: str, full_name: str = "", phone: str = "") -> User:
     """A unit manager adds a colleague; the new account has no usable password until set by link."""
     if not is_unit_manager(manager, unit):
         raise PermissionDenied(_("只有单位管理员可以添加成员。"))
@@ -149,7 +153,7 @@ def add_unit_member(*, manager: Any, unit: FilingUnit, email: str, full_name: st
 # Patents and rights
 
 
-RECORDAL_MAX = PatentRight._meta.get_field("recordal_number").max_length
+RECORDAL_MAX: int = PatentRight._meta.get_field("recordal_number").max_length or 0  # a CharField: always set
 
 
 def _clean_right(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,7 +184,7 @@ def _clean_right(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) -> PatentRight:
+def add_patent_right(*, unit: FilingUnit, user: User, data: Mapping[str, Any]) -> PatentRight:
     """Record a unit's right to a patent, creating the patent record on first mention.
 
     `data`: number (any accepted form), title, application_date, grant_date, legal_status, kind,
@@ -219,7 +223,7 @@ def add_patent_right(*, unit: FilingUnit, user: Any, data: Mapping[str, Any]) ->
 
 
 @transaction.atomic
-def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any]) -> PatentRight:
+def update_patent_right(*, right: PatentRight, user: User, data: Mapping[str, Any]) -> PatentRight:
     require_filer(user)
     right = lock_visible(PatentRight.objects.all(), user, right.pk)
     before = audit.snapshot(right)
@@ -232,7 +236,7 @@ def update_patent_right(*, right: PatentRight, user: Any, data: Mapping[str, Any
 
 
 @transaction.atomic
-def delete_patent_right(*, right: PatentRight, user: Any) -> None:
+def delete_patent_right(*, right: PatentRight, user: User) -> None:
     require_filer(user)
     right = lock_visible(PatentRight.objects.all(), user, right.pk)
     if right.links.exists():
@@ -267,7 +271,7 @@ def link_shape_errors(
     for i, link in enumerate(links, start=1):
         item = functools.partial(_link_error, i)
         right_id = int(link["right"]) if link.get("right") not in (None, "") else None
-        if right_id not in rights:
+        if right_id is None or right_id not in rights:
             errors.append(item(_("第 %(i)s 项：该专利不是本单位登记的专利。") % {"i": i}, "right_unknown", "right"))
             continue
         if right_id in seen:
@@ -523,7 +527,7 @@ def _check_shape(unit_id: int, data: Mapping[str, Any], links: list[Mapping[str,
 def create_product(
     *,
     unit: FilingUnit,
-    user: Any,
+    user: User,
     data: Mapping[str, Any],
     links: list[Mapping[str, Any]],
     data_year: int | None = None,
@@ -562,11 +566,11 @@ def _fk(value: Any) -> Any:
 
 @transaction.atomic
 def update_version(
-    *, version: ProductVersion, user: Any, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None = None
+    *, version: ProductVersion, user: User, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None = None
 ) -> ProductVersion:
     """Edit a draft or returned version (figures and, if given, the whole patent list)."""
     require_filer(user)
-    locked = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
+    locked: ProductVersion = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
     if locked.status not in EDITABLE_STATUSES:
         raise ValidationError(
             _("当前状态为“%(status)s”，不能修改。") % {"status": locked.get_status_display()}, code="not_editable"
@@ -607,10 +611,10 @@ def _jsonable(rows: list[tuple[Any, ...]]) -> list[list[str]]:
 
 
 @transaction.atomic
-def delete_draft(*, version: ProductVersion, user: Any) -> None:
+def delete_draft(*, version: ProductVersion, user: User) -> None:
     """A draft that was never submitted may be deleted (with its product if it has no other version)."""
     require_filer(user)
-    locked = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
+    locked: ProductVersion = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
     if locked.status != "draft" or locked.transitions.exclude(action="yearly_update").exists():
         raise ValidationError(_("只有从未提交过的草稿可以删除；已提交的备案请撤回。"), code="not_deletable")
     product = locked.product

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +46,10 @@ from patent_platform.clock import china_today  # also imported from here by fili
 from patent_platform.concurrency import Conflict, when
 from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible, scope_of
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
+    from patent_platform.scoping import Reader
 
 S = FilingStatus
 FILER = frozenset({Role.ENTERPRISE})
@@ -92,7 +96,10 @@ def field_label(field: str) -> str:
     special = {"": _("总体意见"), "images": _("产品图片"), "patents": _("关联专利")}
     if field in special:
         return str(special[field])
-    return str(ProductVersion._meta.get_field(field).verbose_name)
+    model_field = ProductVersion._meta.get_field(field)
+    if not isinstance(model_field, Field):  # a reverse relation is not a returnable field
+        raise FieldDoesNotExist(field)
+    return str(model_field.verbose_name)
 
 
 class WorkflowError(ValidationError):
@@ -104,7 +111,7 @@ def default_data_year() -> int:
     return clock.last_year()
 
 
-def allowed_actions(version: ProductVersion, user: Any) -> list[str]:
+def allowed_actions(version: ProductVersion, user: Reader) -> list[str]:
     """The transitions this user may take on this version now (for buttons and the API)."""
     actions = []
     for name, rule in RULES.items():
@@ -113,9 +120,10 @@ def allowed_actions(version: ProductVersion, user: Any) -> list[str]:
     return actions
 
 
-def _lock(version: ProductVersion, user: Any) -> ProductVersion:
+def _lock(version: ProductVersion, user: User) -> ProductVersion:
     """Re-read the version under a row lock, through the scoping rule (out of scope: 404)."""
-    return lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
+    locked: ProductVersion = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)
+    return locked
 
 
 class TransitionConflict(Conflict, WorkflowError):
@@ -166,7 +174,7 @@ transitioned = Signal()
 
 
 def _transition(
-    version: ProductVersion, action: str, user: Any, *, reason: str = "", notify: bool = True
+    version: ProductVersion, action: str, user: User, *, reason: str = "", notify: bool = True
 ) -> ProductVersion:
     rule = RULES[action]
     require_role(user, *rule.actors, message=_("您的角色不能执行“%(action)s”。") % {"action": rule.label})
@@ -217,7 +225,7 @@ def check_submittable(version: ProductVersion) -> None:
         raise ValidationError(errors)
 
 
-def submit(version: ProductVersion, user: Any) -> ProductVersion:
+def submit(version: ProductVersion, user: User) -> ProductVersion:
     with transaction.atomic():
         seen = version.status  # as the request read it, before the lock
         locked = _lock(version, user)
@@ -235,7 +243,7 @@ def submit(version: ProductVersion, user: Any) -> ProductVersion:
         return submitted
 
 
-def return_for_correction(version: ProductVersion, user: Any, reasons: Mapping[str, str]) -> ProductVersion:
+def return_for_correction(version: ProductVersion, user: User, reasons: Mapping[str, str]) -> ProductVersion:
     """Return with reasons per field (`""` for the filing as a whole); at least one reason."""
     cleaned = {field: (msg or "").strip() for field, msg in reasons.items() if (msg or "").strip()}
     unknown = set(cleaned) - set(RETURNABLE_FIELDS)
@@ -328,7 +336,7 @@ def approval_refusal(findings: list[Any], override_reason: str) -> FindingsError
     return FindingsError(errors, blocking + unexplained)
 
 
-def approve(version: ProductVersion, user: Any, *, override_reason: str = "") -> ProductVersion:
+def approve(version: ProductVersion, user: User, *, override_reason: str = "") -> ProductVersion:
     """Approve a pending version. The rule set runs again under the row lock (a patent may have lapsed or a
     conflict opened since submission): a finding that cannot be overridden refuses the approval; an open
     ownership conflict refuses it unless the reviewer gives `override_reason`, which is then recorded on the
@@ -397,14 +405,14 @@ def approve(version: ProductVersion, user: Any, *, override_reason: str = "") ->
         return locked
 
 
-def withdraw(version: ProductVersion, user: Any, reason: str = "") -> ProductVersion:
+def withdraw(version: ProductVersion, user: User, reason: str = "") -> ProductVersion:
     with transaction.atomic():
         locked = _transition(version, "withdraw", user, reason=reason)
         _republish(locked.product)
         return locked
 
 
-def revoke(version: ProductVersion, user: Any, reason: str) -> ProductVersion:
+def revoke(version: ProductVersion, user: User, reason: str) -> ProductVersion:
     if not (reason or "").strip():
         raise ValidationError({"reason": _("撤销备案须说明理由。")}, code="reason_required")
     with transaction.atomic():
@@ -414,7 +422,7 @@ def revoke(version: ProductVersion, user: Any, reason: str) -> ProductVersion:
         return locked
 
 
-def start_yearly_update(product: Product, user: Any, data_year: int | None = None) -> ProductVersion:
+def start_yearly_update(product: Product, user: User, data_year: int | None = None) -> ProductVersion:
     """Copy the newest version (figures, links, images) into a draft for the next data year."""
     require_role(user, *FILER, message=_("只有备案单位可以进行年度更新。"))
     with transaction.atomic():
@@ -484,7 +492,7 @@ def start_yearly_update(product: Product, user: Any, data_year: int | None = Non
         return new
 
 
-def set_certification_opt_in(version: ProductVersion, user: Any, opt_in: bool) -> ProductVersion:
+def set_certification_opt_in(version: ProductVersion, user: User, opt_in: bool) -> ProductVersion:
     """The filer opts in or out of certification for this data year (not after revocation or withdrawal)."""
     require_role(user, *FILER, message=_("只有备案单位可以选择是否参与认定。"))
     with transaction.atomic():
@@ -503,5 +511,5 @@ def set_certification_opt_in(version: ProductVersion, user: Any, opt_in: bool) -
         return locked
 
 
-def is_member(user: Any, unit_id: int) -> bool:
+def is_member(user: Reader, unit_id: int) -> bool:
     return unit_id in scope_of(user).unit_ids

@@ -163,7 +163,8 @@ def _register_totp_devices() -> None:
                     "<id:pk>/qrcode/", self.admin_site.admin_view(self.qrcode_view), name="otp_totp_totpdevice_qrcode"
                 ),
             ]
-            return own + super(TOTPDeviceAdmin, self).get_urls()
+            result: list[Any] = own + super(TOTPDeviceAdmin, self).get_urls()
+            return result
 
         def qrcode_view(self, request: HttpRequest, pk: int) -> HttpResponse:
             if otp_settings.OTP_ADMIN_HIDE_SENSITIVE_DATA:

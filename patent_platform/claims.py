@@ -94,7 +94,8 @@ def on_fresh_connection(write: Callable[[], T], attempts: int = 3, pause: float 
 def retry_seconds(retries: int) -> int:
     """The wait before retry number `retries` + 1 after a lost connection: 10, 20, 40, 60, 60 … seconds."""
     base = max(1, int(getattr(settings, "TASK_DB_RETRY_SECONDS", 10)))
-    return min(base * 2 ** min(retries, 6), max(MAX_RETRY_SECONDS, base))
+    result: int = min(base * 2 ** min(retries, 6), max(MAX_RETRY_SECONDS, base))
+    return result
 
 
 def retries_left(task: Any) -> bool:

@@ -20,7 +20,6 @@ itself and never to a superuser. Every change is written to the audit log.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -46,7 +45,7 @@ class DutyError(ValidationError):
     """A change of an account that the separation of duties does not allow."""
 
 
-def _check_actor(actor: Any, user: User) -> None:
+def _check_actor(actor: User, user: User) -> None:
     if getattr(actor, "role", None) != Role.SECURITY_ADMIN or not actor.is_active:
         raise PermissionDenied
     if actor.pk == user.pk:
@@ -68,7 +67,7 @@ def check_role_change(user: User, role: str) -> None:
 
 
 @transaction.atomic
-def assign_role(actor: Any, user: User, role: str) -> User:
+def assign_role(actor: User, user: User, role: str) -> User:
     _check_actor(actor, user)
     check_role_change(user, role)
     if role not in ASSIGNABLE_ROLES:
@@ -86,7 +85,7 @@ def assign_role(actor: Any, user: User, role: str) -> User:
 
 
 @transaction.atomic
-def set_active(actor: Any, user: User, active: bool) -> User:
+def set_active(actor: User, user: User, active: bool) -> User:
     _check_actor(actor, user)
     if user.is_active == active:
         return user
@@ -102,7 +101,7 @@ def set_active(actor: Any, user: User, active: bool) -> User:
     return user
 
 
-def unlock(actor: Any, user: User) -> int:
+def unlock(actor: User, user: User) -> int:
     """Clears the failed logins that lock the account (django-axes); returns how many records went."""
     from axes.utils import reset
 
@@ -114,7 +113,7 @@ def unlock(actor: Any, user: User) -> int:
     return count
 
 
-def send_password_reset(actor: Any, user: User) -> None:
+def send_password_reset(actor: User, user: User) -> None:
     """Voids the password and sends a one-time link to set a new one (the activation page): the notice is
     written to the outbox with the change, the link made when it is sent."""
     from patent_platform import outbox
@@ -144,7 +143,7 @@ def send_password_reset(actor: Any, user: User) -> None:
         )
 
 
-def reset_two_factor(actor: Any, user: User) -> None:
+def reset_two_factor(actor: User, user: User) -> None:
     """A lost authenticator: removes the account's TOTP devices and recovery codes, ends its sessions and API
     tokens, and makes the next login enrol a new device (User.otp_enrolment_required); the user is told by
     mail through the outbox, so a reset nobody asked for does not go unnoticed."""

@@ -70,7 +70,8 @@ class _EncryptedMixin:
     def value_to_string(self, obj: Any) -> str:
         """What the serializers write (dumpdata, hence `manage.py backup`): the token, so that a backup holds no
         plaintext either; restoring it needs the keys (a token that authenticates is stored as it is)."""
-        return self.encrypt_value(self.value_from_object(obj))
+        result: str = self.encrypt_value(self.value_from_object(obj))
+        return result
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         return self.decrypt_value(value)

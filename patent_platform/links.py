@@ -32,4 +32,5 @@ def activation_link(user: Any, view: str = "activate") -> str:
     password goes to `password_reset_confirm` (no login after it: the password and 2FA are asked next)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = TOKEN_GENERATORS.get(view, default_token_generator).make_token(user)
-    return settings.SITE_URL.rstrip("/") + reverse(view, args=[uid, token])
+    result: str = settings.SITE_URL.rstrip("/") + reverse(view, args=[uid, token])
+    return result

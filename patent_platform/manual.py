@@ -795,14 +795,16 @@ def read_static(name: str) -> bytes | None:
             return handle.read()
     try:
         with staticfiles_storage.open(name) as handle:
-            return handle.read()
+            result: bytes | None = handle.read()
+            return result
     except (OSError, ValueError):
         return None
 
 
 @cache
 def _manifest(raw: bytes) -> dict[str, Any]:
-    return json.loads(raw)
+    result: dict[str, Any] = json.loads(raw)
+    return result
 
 
 def manifest() -> dict[str, Any]:

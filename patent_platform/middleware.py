@@ -20,7 +20,8 @@ def client_ip(request: HttpRequest, *args: object) -> str | None:
     if count > 0:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= count:
-            return forwarded[-count]
+            result: str | None = forwarded[-count]
+            return result
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -145,7 +145,8 @@ def providers() -> dict[str, Provider]:
             raise ImproperlyConfigured("OIDC_PROVIDERS: provider ids must be unique")
         _cache.clear()
         _cache.update(key=key, providers={p.id: p for p in parsed})
-    return _cache["providers"]
+    result: dict[str, Provider] = _cache["providers"]
+    return result
 
 
 def buttons(language: str = "") -> list[dict[str, str]]:

@@ -230,7 +230,7 @@ def _send_claimed(token: uuid.UUID, ids: list[int], counts: dict[str, int]) -> N
         return
     try:
         for notice in notices:
-            if notice.link_user_id is not None and not notice.link_user.is_active:
+            if notice.link_user is not None and not notice.link_user.is_active:
                 _failed_for_good(notice, token, "账号已停用，未发送一次性链接 / account disabled: link not sent")
                 counts["failed"] += 1
                 continue

@@ -93,4 +93,4 @@ def int_parameter(name: str, description: Any, *, minimum: int = 1, maximum: int
     from drf_spectacular.utils import OpenApiParameter
 
     schema = {"type": "integer", "minimum": minimum, "maximum": maximum}
-    return OpenApiParameter(name, schema, description=description)  # type: ignore[arg-type]
+    return OpenApiParameter(name, schema, description=description)

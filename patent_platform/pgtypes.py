@@ -56,7 +56,7 @@ def register_fast_timestamps(sender: Any, connection: BaseDatabaseWrapper, **kwa
 
     if not is_psycopg3:
         return
-    tz = connection.timezone  # type: ignore[attr-defined]
+    tz = connection.timezone
     loader = _LOADERS.get(tz)
     if loader is None:
         loader = _LOADERS[tz] = fast_loader(tz)

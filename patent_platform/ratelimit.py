@@ -240,7 +240,8 @@ def rate_limit(
                 limited = check(request, scope, account=account, failures_only=failures_only)
                 if limited is not None:
                     return too_many_requests(request, limited)
-            return dispatch(self, request, *args, **kwargs)
+            result: HttpResponse = dispatch(self, request, *args, **kwargs)
+            return result
 
         view_class.dispatch = limited_dispatch  # type: ignore[attr-defined]
         view_class.rate_limit_scope = scope  # type: ignore[attr-defined]

@@ -19,7 +19,6 @@ used once, throttled like TOTP codes and counted as login failures by django-axe
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -105,12 +104,13 @@ def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def recovery_device(user: Any) -> StaticDevice | None:
+def recovery_device(user: User) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE).order_by("pk").first()
 
 
-def recovery_codes_left(user: Any) -> int:
-    return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE).count()
+def recovery_codes_left(user: User) -> int:
+    result: int = StaticToken.objects.filter(device__user=user, device__name=RECOVERY_DEVICE).count()
+    return result
 
 
 def recovery_codes_generate(*, user: User) -> list[str]:

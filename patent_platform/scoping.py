@@ -18,14 +18,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
 
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models.regions import MANAGE_REGION_PERMISSION, Region
+
+if TYPE_CHECKING:
+    from patent_platform.models.users import User
+
+    # Who reads through the scoping rule: a person (signed in or not), a task's Principal, or nobody.
+    Reader: TypeAlias = "User | AnonymousUser | Principal | None"
+
+_M = TypeVar("_M", bound=models.Model)
 
 _SCOPE_ATTR = "_platform_scope"
 
@@ -77,7 +86,7 @@ def register_unit_resolver(resolver: Callable[[Any], Iterable[int]]) -> None:
         _unit_resolvers.append(resolver)
 
 
-def granted_regions(user: Any) -> list[Region]:
+def granted_regions(user: User | Principal) -> list[Region]:
     """Region rows on which the user holds the port permission, directly or through a group."""
     from guardian.shortcuts import get_objects_for_user
 
@@ -88,11 +97,13 @@ def granted_regions(user: Any) -> list[Region]:
     )
 
 
-def scope_of(user: Any) -> Scope:
+def scope_of(user: Reader) -> Scope:
     """The user's scope, computed once per user object (i.e. once per request)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
         return NOTHING
-    cached = getattr(user, _SCOPE_ATTR, None)
+    if not user.is_active:
+        return NOTHING
+    cached: Scope | None = getattr(user, _SCOPE_ATTR, None)
     if cached is not None:
         return cached
     scope = _compute_scope(user)
@@ -100,13 +111,13 @@ def scope_of(user: Any) -> Scope:
     return scope
 
 
-def forget_scope(user: Any) -> None:
+def forget_scope(user: Reader) -> None:
     """Drop the cached scope after grants or memberships change."""
     if hasattr(user, _SCOPE_ATTR):
         delattr(user, _SCOPE_ATTR)
 
 
-def _compute_scope(user: Any) -> Scope:
+def _compute_scope(user: User | Principal) -> Scope:
     if user.role in (Role.NATIONAL_ADMIN, Role.REVIEWER):
         return EVERYTHING
     if user.role == Role.PORT_ADMIN:
@@ -124,7 +135,7 @@ def _compute_scope(user: Any) -> Scope:
     return NOTHING
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet[_M]):
     """Base queryset of every scoped model.
 
     Subclasses say where the scoping fields are:
@@ -137,7 +148,7 @@ class ScopedQuerySet(models.QuerySet):
     region_prefix: str | None = None
     unit_field: str | None = None
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: Reader) -> Self:
         scope = scope_of(user)
         if scope.everything:
             return self.all()
@@ -176,7 +187,7 @@ def principal_for(scope: Scope, *, label: str = "") -> Principal:
     return Principal(role=role, scope=scope, label=label)
 
 
-def lock_visible(queryset: ScopedQuerySet, user: Any, pk: Any) -> Any:
+def lock_visible(queryset: Any, user: Reader, pk: object) -> Any:  # a scoped queryset or manager; its row
     """Row `pk` of `queryset` as `user` sees it, locked until the transaction ends (404 if out of scope).
 
     Writes re-read their row through this inside the transaction: the scope is checked on the row that

@@ -63,12 +63,12 @@ def required_roles() -> frozenset[str]:
     return frozenset(roles)
 
 
-def otp_required(user: Any) -> bool:
+def otp_required(user: User) -> bool:
     """The account's role must use a second factor."""
     return bool(getattr(user, "is_authenticated", False)) and user.role in required_roles()
 
 
-def must_enrol(user: Any) -> bool:
+def must_enrol(user: User) -> bool:
     """The account must have a device: its role requires one, or the security administrator reset its
     second factor (it enrols again at the next login, whatever its role)."""
     return otp_required(user) or bool(getattr(user, "otp_enrolment_required", False))
@@ -78,7 +78,7 @@ def confirmed_device(user: Any) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-def is_verified(user: Any) -> bool:
+def is_verified(user: User) -> bool:
     """The session has passed the second factor (django_otp.middleware.OTPMiddleware sets this)."""
     check = getattr(user, "is_verified", None)
     return bool(check and check())
@@ -98,7 +98,8 @@ def password_expired(user: Any, now: datetime | None = None) -> bool:
     if days <= 0 or not user.has_usable_password():
         return False
     changed = user.password_changed_at or user.date_joined
-    return changed + timedelta(days=days) <= (now or timezone.now())
+    result: bool = changed + timedelta(days=days) <= (now or timezone.now())
+    return result
 
 
 class PasswordHistoryValidator:
@@ -110,7 +111,7 @@ class PasswordHistoryValidator:
     def count() -> int:
         return max(int(settings.PASSWORD_HISTORY), 0)
 
-    def validate(self, password: str, user: Any = None) -> None:
+    def validate(self, password: str, user: User | None = None) -> None:
         count = self.count()
         if not count or user is None or not user.pk:
             return
@@ -125,7 +126,7 @@ class PasswordHistoryValidator:
                 params={"count": count},
             )
 
-    def password_changed(self, password: str, user: Any = None) -> None:
+    def password_changed(self, password: str, user: User | None = None) -> None:
         if user is None or not user.pk:
             return
         now = timezone.now()

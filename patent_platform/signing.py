@@ -143,7 +143,8 @@ def sign(data: bytes, key: SigningKey | None = None) -> bytes:
     from tongsuopy.crypto import hashes
 
     key = key or signing_key()
-    return key.private.sign(data, _ec().ECDSA(hashes.SM3()))
+    result: bytes = key.private.sign(data, _ec().ECDSA(hashes.SM3()))
+    return result
 
 
 def verify(data: bytes, signature: bytes, public_key: Any = None) -> bool:
@@ -200,7 +201,8 @@ def attachment(signed: SignedFacts) -> Any:
 
 def write_signed_pdf(document: Any, signed: SignedFacts) -> bytes:
     """`document` (a weasyprint.HTML) as PDF bytes with the signed facts attached."""
-    return document.write_pdf(attachments=[attachment(signed)])
+    result: bytes = document.write_pdf(attachments=[attachment(signed)])
+    return result
 
 
 def read_pdf(pdf: bytes) -> SignedFacts:

@@ -107,8 +107,8 @@ def unit_products(area: stats.Area, unit: FilingUnit) -> list[UnitProduct]:
     )
     rows = []
     for product in products:
-        version = product.published_version or product.filed_versions[0]  # type: ignore[attr-defined]
-        rows.append(UnitProduct(product, version, product.filed_count, product.certified))  # type: ignore[attr-defined]
+        version = product.published_version or product.filed_versions[0]
+        rows.append(UnitProduct(product, version, product.filed_count, product.certified))
     return rows
 
 

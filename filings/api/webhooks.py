@@ -85,7 +85,7 @@ NOT_FOUND = OpenApiResponse(description=_("不存在，或不属于您的单位"
 DENIED = OpenApiResponse(description=_("您的角色不能执行该操作（只有备案单位的企业用户可以）"))
 DELIVERY_ID = OpenApiParameter(
     "delivery_id",
-    {"type": "integer", "minimum": 1, "maximum": ID_MAX},  # type: ignore[arg-type]
+    {"type": "integer", "minimum": 1, "maximum": ID_MAX},
     OpenApiParameter.PATH,
     description=_("投递记录的 id"),
 )

@@ -26,8 +26,9 @@ from filings.models.drift import PlatformOnlyQuerySet
 from patent_platform.i18n import render_stored
 from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet
+from patent_platform.typenames import Digits
 
-RATIO = {"max_digits": 8, "decimal_places": 2}
+RATIO: Digits = {"max_digits": 8, "decimal_places": 2}
 
 
 class CheckSettings(models.Model):

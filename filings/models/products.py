@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from filings.choices import FilingStatus, ImportKind
 from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet
+from patent_platform.typenames import Digits
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: Digits = {"max_digits": 14, "decimal_places": 2}
 
 
 class ProductQuerySet(ScopedQuerySet):

@@ -111,7 +111,7 @@ def _principal(request: HttpRequest, view_class: type[APIView]) -> Any:
         # leave the request as it came (DRF's Request sets request.user): the view authenticates again and
         # answers the failure itself (401, or 403 for a failed CSRF check)
         if before is not None:
-            request.user = before  # type: ignore[attr-defined]
+            request.user = before
         return None
     return user
 

@@ -118,7 +118,8 @@ class Importer(Generic[J]):
     def read(self, job: J) -> bytes:
         """The uploaded file's bytes."""
         with job.file.open("rb") as handle:
-            return handle.read()
+            result: bytes = handle.read()
+            return result
 
     def check(self, job: J, data: bytes, progress: Progress) -> Checked:
         raise NotImplementedError

@@ -105,7 +105,8 @@ def content_hash(
 
 
 def chain_key() -> bytes:
-    return settings.AUDIT_CHAIN_KEY.encode("utf-8")
+    result: bytes = settings.AUDIT_CHAIN_KEY.encode("utf-8")
+    return result
 
 
 HASHED_FIELDS = (

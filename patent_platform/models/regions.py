@@ -16,7 +16,7 @@ from patent_platform.i18n import english, localized_name
 MANAGE_REGION_PERMISSION = "patent_platform.manage_region_data"
 
 
-class RegionQuerySet(models.QuerySet):
+class RegionQuerySet(models.QuerySet["Region"]):
     def names(self) -> list[tuple[str, str]]:
         """(code, name in the active language) of the regions, in the queryset's order."""
         return [

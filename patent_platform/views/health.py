@@ -16,7 +16,7 @@ from patent_platform.cache import cache_state
 
 class HealthView(View):
     scope_policy: ClassVar[str] = "public"
-    http_method_names: ClassVar[list[str]] = ["get", "head"]
+    http_method_names = ["get", "head"]
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         try:

@@ -115,13 +115,14 @@ def build_pdf(slug: str) -> bytes:
         "manual/pdf.html", {"docs": docs, "title": title, "generated_at": generated_at(), "now": timezone.localtime()}
     )
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+    pdf: bytes = weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()  # weasyprint is untyped
+    return pdf
 
 
 def cached_pdf(slug: str) -> bytes:
     stamp = manual.manifest().get("generated_at") or "none"
     key = f"manual-pdf:{slug}:{translation.get_language()}:{manual.registry_fingerprint()}:{stamp}"
-    pdf = cache.get(key)
+    pdf: bytes | None = cache.get(key)
     if pdf is None:
         pdf = build_pdf(slug)
         cache.set(key, pdf, PDF_CACHE_SECONDS)
@@ -130,7 +131,7 @@ def cached_pdf(slug: str) -> bytes:
 
 class ManualPdfView(View):
     scope_policy: ClassVar[str] = "public"
-    http_method_names: ClassVar[list[str]] = ["get", "head"]
+    http_method_names = ["get", "head"]
 
     def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         if slug not in {"all", manual.RULES.slug, *manual.MANUAL}:

@@ -48,7 +48,8 @@ class OIDCLoginView(View):
         try:
             # asking for the levels that stand for the second factor (voluntary: a lower one comes back as it is)
             extra = {"acr_values": " ".join(sorted(config.mfa_acr))} if config.mfa_acr else {}
-            return oidc.client(config).authorize_redirect(request, callback, **extra)
+            result: HttpResponse = oidc.client(config).authorize_redirect(request, callback, **extra)
+            return result
         except Exception:  # the provider unreachable or its discovery document broken: the page says so
             oidc.log.exception("oidc %s: authorization redirect failed", config.id)
             return _login_page(request, FAILED % {"provider": config.name}, status=502)

@@ -57,7 +57,8 @@ class SignatureCheckForm(forms.Form):
         # embedded file, and the upload is read here, never stored nor served
         file = self.cleaned_data["pdf"]
         validate_upload(file, allowed=("pdf",), max_bytes=MAX_PDF_BYTES, embedded_files=True)
-        return file.read()
+        result: bytes = file.read()
+        return result
 
 
 def key_context() -> dict[str, Any]:

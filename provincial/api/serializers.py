@@ -3,7 +3,9 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+from patent_platform.typenames import Digits
+
+MONEY: Digits = {"max_digits": 18, "decimal_places": 2}
 
 
 class PortSerializer(serializers.Serializer):

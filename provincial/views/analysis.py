@@ -225,7 +225,7 @@ class SavedDeleteView(SavedListMixin, ScopedTemplateView):
             raise Http404
         return saved
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:  # type: ignore[override]
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return self.render_to_response({**self.get_context_data(), "saved": self.own(pk)})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
