@@ -22,7 +22,7 @@ def is_on(request: HttpRequest) -> bool:
 
 class ElderModeView(View):
     scope_policy: ClassVar[str] = "public"
-    http_method_names = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseRedirect:
         target = request.POST.get("next") or "/"

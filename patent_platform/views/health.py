@@ -16,7 +16,7 @@ from patent_platform.cache import cache_state
 
 class HealthView(View):
     scope_policy: ClassVar[str] = "public"
-    http_method_names = ["get", "head"]
+    http_method_names = ["get", "head"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         try:

@@ -131,7 +131,7 @@ def cached_pdf(slug: str) -> bytes:
 
 class ManualPdfView(View):
     scope_policy: ClassVar[str] = "public"
-    http_method_names = ["get", "head"]
+    http_method_names = ["get", "head"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         if slug not in {"all", manual.RULES.slug, *manual.MANUAL}:
