@@ -7,10 +7,10 @@ dashboard as an Excel or a PDF file by mail, monthly or weekly (docs/PORTS.md, "
   active subscription's due period — the last complete month (monthly, "2026-11") or the last complete ISO week
   (weekly, "2026-W48"), counted in China time — and makes its delivery row once (UNIQUE subscription, period).
 - Exactly once: a delivery is claimed with a conditional UPDATE (a fresh token and a lease), as the monthly
-  publications are (provincial/publications/services.py): whoever updates no row does nothing; the file is
-  stored under a name carrying the token, and the row is marked sent `WHERE claim = <token>` in the same
-  transaction as the outbox notice (written once per delivery), so two workers at once build and mail it once.
-  A claimant that lost its row removes its file.
+  publications are (the same helper, `patent_platform.claims.RowClaim`): whoever updates no row does nothing;
+  the file is stored under a name carrying the token, and the row is marked sent `WHERE claim = <token>` in the
+  same transaction as the outbox notice (written once per delivery), so two workers at once build and mail it
+  once. A claimant that lost its row removes its file.
 - As the subscriber: the file is built with the owner's area as it is when built (the scoping rule); a
   subscription whose object the owner may no longer open (the analysis deleted or no longer shared with them,
   the port out of their scope, the account disabled or of another role) is deactivated with a note and its
@@ -40,7 +40,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -72,8 +72,7 @@ class SubscriptionError(ValueError):
         self.errors = errors
 
 
-class ClaimLost(Exception):
-    """This attempt's token no longer matches the delivery: another attempt owns it."""
+ClaimLost = claims.ClaimLost  # this attempt's token no longer matches the delivery: another attempt owns it
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,18 +407,19 @@ def _claimable(now: dt.datetime) -> Q:
     )
 
 
+def _on_take(now: dt.datetime) -> dict[str, Any]:
+    return {"error": ""}
+
+
+# the publications' exactly-once claim (patent_platform.claims.RowClaim), on the delivery rows
+CLAIM = claims.RowClaim(
+    model=SubscriptionDelivery, claimable=_claimable, lease=lambda: LEASE, held_status=S.BUILDING, on_take=_on_take
+)
+
+
 def _claim(pk: int, previous: uuid.UUID | None) -> uuid.UUID | None:
-    """Take the row with a conditional UPDATE (the publications' claim); the token if this call got it."""
-    token, now = uuid.uuid4(), timezone.now()
-    claimable = _claimable(now)
-    if previous is not None:
-        claimable |= Q(status=S.BUILDING, claim=previous)
-    taken = (
-        SubscriptionDelivery.objects.filter(pk=pk)
-        .filter(claimable)
-        .update(status=S.BUILDING, claim=token, lease_until=now + LEASE, attempts=F("attempts") + 1, error="")
-    )
-    return token if taken else None
+    """Take the row with a conditional UPDATE; the token if this call got it."""
+    return CLAIM.take(pk, previous)
 
 
 def build_delivery(delivery_id: int, *, claim: uuid.UUID | str | None = None) -> SubscriptionDelivery | None:
@@ -477,9 +477,7 @@ def _build(pk: int, token: uuid.UUID, written: list[str]) -> None:
     stored = _storage().save(name, ContentFile(data))  # one object written whole; the token makes it ours
     written.append(stored)
     with transaction.atomic():
-        row = SubscriptionDelivery.objects.select_for_update().filter(pk=pk, claim=token, status=S.BUILDING).first()
-        if row is None:
-            raise ClaimLost
+        row = CLAIM.lock(pk, token)
         row.status, row.file, row.size = S.SENT, stored, len(data)
         row.built_at = built_at
         row.sent_at = timezone.now()
@@ -499,9 +497,7 @@ def _build(pk: int, token: uuid.UUID, written: list[str]) -> None:
 def _deactivate(pk: int, token: uuid.UUID, why: str) -> None:
     """The owner may no longer open it: the subscription is deactivated with the reason, nothing is sent."""
     with transaction.atomic():
-        row = SubscriptionDelivery.objects.select_for_update().filter(pk=pk, claim=token, status=S.BUILDING).first()
-        if row is None:
-            raise ClaimLost
+        row = CLAIM.lock(pk, token)
         row.status, row.error, row.lease_until = S.SKIPPED, why, None
         row.save(update_fields=["status", "error", "lease_until"])
         note = _("已自动停用：%(why)s") % {"why": why}
@@ -517,9 +513,7 @@ def _deactivate(pk: int, token: uuid.UUID, why: str) -> None:
 
 def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> None:
     error = f"{type(exc).__name__}: {exc}"[:4000]
-    SubscriptionDelivery.objects.filter(pk=pk, claim=token, status=S.BUILDING).update(
-        status=S.FAILED, error=error, lease_until=None
-    )
+    CLAIM.release(pk, token, status=S.FAILED, error=error)
 
 
 def _format_label(name: str) -> str:
