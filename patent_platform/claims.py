@@ -13,6 +13,10 @@ own retry found that live lease and did nothing, for up to the lease and the hou
 - `ClaimStillHeld`: what a service raises when even that failed (the database still unreachable): it
   carries the claim token, which the retry passes back so that the retry re-takes its own claim instead of
   waiting for the lease;
+- `RowClaim`: the exactly-once claim of a row itself (the publications, the subscription deliveries): a
+  conditional UPDATE takes the row with a fresh token and a lease if it is claimable (or still held by this
+  task's own ended attempt); progress renews the lease; every later write is made `WHERE claim = <token>`
+  (`held`, `lock`, `release`), so a claimant whose token no longer matches writes nothing (`ClaimLost`);
 - `ClaimingTask`: the base class of every task that claims work. A lost connection or a claim still held
   retries the task after TASK_DB_RETRY_SECONDS (doubled on each further retry, at most a minute) instead of
   the task's own backoff, within the task's max_retries.
@@ -20,13 +24,18 @@ own retry found that live lease and did nothing, for up to the lease and the hou
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
+from django.db.models import F, Model, Q, QuerySet
+from django.utils import timezone
 
 from patent_platform.celery import ResilientTask
 
@@ -46,6 +55,82 @@ class ClaimStillHeld(Exception):
         super().__init__(message or f"claim {token} still held: the database could not be reached to release it")
         self.argument = argument
         self.token = token
+
+
+class ClaimLost(Exception):
+    """This attempt's claim token no longer matches the row: another attempt (or a reset) owns it."""
+
+
+def _no_fields(now: dt.datetime) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class RowClaim:
+    """The exactly-once claim of the rows of `model` (one instance per model, at module level).
+
+    `claimable(now)`: the rows that may be taken (pending, failed with attempts left, held with an expired
+    lease …); `lease()`: how long a claim lasts without progress; `held_status`: the status of a held row;
+    `on_take(now)`: further fields set when the row is taken (a start time, progress back to 0 …). The token,
+    the lease and the attempt counter live in `claim_field`, `lease_field` and `attempts_field`."""
+
+    model: type[Model]
+    claimable: Callable[[dt.datetime], Q]
+    lease: Callable[[], dt.timedelta]
+    held_status: str
+    on_take: Callable[[dt.datetime], dict[str, Any]] = field(default=_no_fields)
+    status_field: str = "status"
+    claim_field: str = "claim"
+    lease_field: str = "lease_until"
+    attempts_field: str = "attempts"
+
+    def take(self, pk: Any, previous: uuid.UUID | None = None) -> uuid.UUID | None:
+        """Take the row with a conditional UPDATE; the token if this call got it, else None (whoever updates
+        no row does nothing). `previous`: the token of an ended attempt of this task that could not release its
+        claim — the retry re-takes it even while its lease lasts."""
+        token, now = uuid.uuid4(), timezone.now()
+        claimable = self.claimable(now)
+        if previous is not None:
+            claimable |= Q(**{self.status_field: self.held_status, self.claim_field: previous})
+        taken = (
+            self.model._default_manager.filter(pk=pk)
+            .filter(claimable)
+            .update(
+                **{
+                    self.status_field: self.held_status,
+                    self.claim_field: token,
+                    self.lease_field: now + self.lease(),
+                    self.attempts_field: F(self.attempts_field) + 1,
+                },
+                **self.on_take(now),
+            )
+        )
+        return token if taken else None
+
+    def held(self, pk: Any, token: uuid.UUID) -> QuerySet[Any]:
+        """The row, if this claim still holds it (empty otherwise)."""
+        return self.model._default_manager.filter(
+            **{"pk": pk, self.claim_field: token, self.status_field: self.held_status}
+        )
+
+    def renew(self, pk: Any, token: uuid.UUID, **fields: Any) -> None:
+        """Renew the lease (and write `fields`, the progress); a claimant that lost the row stops here
+        (ClaimLost)."""
+        if not self.held(pk, token).update(**{self.lease_field: timezone.now() + self.lease()}, **fields):
+            raise ClaimLost
+
+    def lock(self, pk: Any, token: uuid.UUID) -> Any:
+        """The row locked for update (in the caller's transaction) if this claim still holds it; else
+        ClaimLost."""
+        row = self.held(pk, token).select_for_update().first()
+        if row is None:
+            raise ClaimLost
+        return row
+
+    def release(self, pk: Any, token: uuid.UUID, **fields: Any) -> bool:
+        """End the claim with `fields` (a failed status and its error) if this claim still holds the row;
+        True if it did."""
+        return bool(self.held(pk, token).update(**{self.lease_field: None}, **fields))
 
 
 def connection_lost(exc: BaseException | None) -> bool:

@@ -24,7 +24,8 @@ def local_time(value: Any) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _cell(value: Any) -> Any:
+def xlsx_cell(value: Any) -> Any:
+    """A value as an export writes it into a cell (the subscriptions' PDF prints the same)."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -50,13 +51,13 @@ def xlsx_bytes(
     sheet.append([str(h) for h in headers])
     count = 0
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([xlsx_cell(v) for v in row])
         count += 1
     for more_title, more_headers, more_rows in more_sheets:
         extra = workbook.create_sheet(str(more_title)[:31])
         extra.append([str(h) for h in more_headers])
         for row in more_rows:
-            extra.append([_cell(v) for v in row])
+            extra.append([xlsx_cell(v) for v in row])
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue(), count

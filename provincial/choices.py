@@ -77,6 +77,7 @@ class SubscriptionFrequency(models.TextChoices):
 
 class SubscriptionFormat(models.TextChoices):
     XLSX = "xlsx", _("Excel（XLSX）")
+    PDF = "pdf", _("PDF（便于阅读和打印）")
 
 
 class DeliveryStatus(models.TextChoices):

@@ -1,5 +1,5 @@
 """Subscriptions (issue 20, part 6): a port or national administrator subscribes to a saved analysis or a port
-dashboard as an Excel file by mail, monthly or weekly (docs/PORTS.md, "Subscriptions").
+dashboard as an Excel or a PDF file by mail, monthly or weekly (docs/PORTS.md, "Subscriptions").
 
 - What: a saved analysis the owner may open (`analysis.saved_visible_to`), or the dashboard of a port in the
   owner's scope (`stats.area_for(owner, port_code)`; "" is the owner's own area).
@@ -7,10 +7,10 @@ dashboard as an Excel file by mail, monthly or weekly (docs/PORTS.md, "Subscript
   active subscription's due period — the last complete month (monthly, "2026-11") or the last complete ISO week
   (weekly, "2026-W48"), counted in China time — and makes its delivery row once (UNIQUE subscription, period).
 - Exactly once: a delivery is claimed with a conditional UPDATE (a fresh token and a lease), as the monthly
-  publications are (provincial/publications/services.py): whoever updates no row does nothing; the file is
-  stored under a name carrying the token, and the row is marked sent `WHERE claim = <token>` in the same
-  transaction as the outbox notice (written once per delivery), so two workers at once build and mail it once.
-  A claimant that lost its row removes its file.
+  publications are (the same helper, `patent_platform.claims.RowClaim`): whoever updates no row does nothing;
+  the file is stored under a name carrying the token, and the row is marked sent `WHERE claim = <token>` in the
+  same transaction as the outbox notice (written once per delivery), so two workers at once build and mail it
+  once. A claimant that lost its row removes its file.
 - As the subscriber: the file is built with the owner's area as it is when built (the scoping rule); a
   subscription whose object the owner may no longer open (the analysis deleted or no longer shared with them,
   the port out of their scope, the account disabled or of another role) is deactivated with a note and its
@@ -19,6 +19,9 @@ dashboard as an Excel file by mail, monthly or weekly (docs/PORTS.md, "Subscript
   the month's end; the delivery's month replaces the saved analysis' own period); weekly, the figures when built
   (the dashboard's current state; the saved analysis as saved — periods are whole months, weeks are not a period
   of the engine).
+- The file: the subscription's format, XLSX (the table, and a sheet 说明 describing it) or PDF (the same
+  description above the same table, each cell as the XLSX holds it; rendered by WeasyPrint as the publications'
+  PDFs are: local fonts, no network; landscape pages for a wide table).
 - The mail carries a link to the download page (`port:subscription_download`), which answers 404 to anyone but
   the owner; files live in Django's default storage (S3 in production).
 """
@@ -29,6 +32,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -36,15 +40,16 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, storages
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from patent_platform import audit, claims, clock, outbox
 from patent_platform.choices import AuditAction, Role
-from patent_platform.exports import xlsx_bytes
+from patent_platform.exports import xlsx_bytes, xlsx_cell
 from provincial import analysis, periods, stats
 from provincial.choices import DeliveryStatus as S
 from provincial.choices import SubscriptionFormat, SubscriptionFrequency, SubscriptionKind
@@ -67,8 +72,7 @@ class SubscriptionError(ValueError):
         self.errors = errors
 
 
-class ClaimLost(Exception):
-    """This attempt's token no longer matches the delivery: another attempt owns it."""
+ClaimLost = claims.ClaimLost  # this attempt's token no longer matches the delivery: another attempt owns it
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +178,53 @@ def build_sheet(subscription: Subscription, period_key: str) -> Sheet:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# The files: the same table as an Excel workbook or a PDF
+
+PDF_TEMPLATE = "provincial/subscriptions/document.html"
+LANDSCAPE_COLUMNS = 6  # a table wider than this is printed on landscape pages
+
+
+@dataclass
+class PdfCell:
+    text: str
+    number: bool
+
+
+def pdf_cell(value: Any) -> PdfCell:
+    """A cell of the PDF as the Excel file shows it (exports.xlsx_cell): the same number (as Excel's general
+    format prints it), times in China time to the minute, nothing for None."""
+    value = xlsx_cell(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return PdfCell(str(value), False)
+    if isinstance(value, float | Decimal) and value == int(value):
+        value = int(value)
+    elif isinstance(value, Decimal):
+        value = format(value.normalize(), "f")  # 12.50 as Excel shows the number: 12.5
+    return PdfCell(str(value), True)
+
+
+def pdf_bytes(sheet: Sheet, about: list[list[Any]], subscription_name: str, period: str) -> tuple[bytes, int]:
+    """The PDF of the sheet: the description (the Excel file's 说明 sheet) above the same table; and the
+    number of rows."""
+    from provincial.publications.documents import pdf_from_html
+
+    rows = [[pdf_cell(v) for v in row] for row in sheet.rows]
+    html = render_to_string(
+        PDF_TEMPLATE,
+        {
+            "title": sheet.title,
+            "subscription": subscription_name,
+            "period": period,
+            "about": [(label, pdf_cell(value).text) for label, value in about],
+            "headers": [str(h) for h in sheet.headers],
+            "rows": rows,
+            "landscape": len(sheet.headers) > LANDSCAPE_COLUMNS,
+        },
+    )
+    return pdf_from_html(html), len(rows)
+
+
 def check_target(owner: Any, kind: str, analysis_id: int | None, port_code: str) -> tuple[str, Any]:
     """(name, saved analysis or None) of what `owner` wants to subscribe to; Http404 if the owner may not
     open it (the pages' rule: out of scope is 404)."""
@@ -198,7 +249,8 @@ def subscribe(
     owner: Any, *, kind: str, analysis_id: int | None, port_code: str, frequency: str, file_format: str
 ) -> Subscription:
     """A new active subscription (SubscriptionError with field messages for bad input; Http404 for a target
-    the owner may not open). The same target and frequency twice: refused."""
+    the owner may not open). The same target, frequency and format twice: refused (the same target as Excel
+    and as PDF: two subscriptions)."""
     port_code = (port_code or "").strip()
     name, saved = check_target(owner, kind, analysis_id, port_code)
     errors: dict[str, list[str]] = {}
@@ -208,11 +260,11 @@ def subscribe(
         errors["format"] = [_("请选择文件格式。")]
     if errors:
         raise SubscriptionError(errors)
-    same = Subscription.objects.filter(owner=owner, kind=kind, frequency=frequency)
+    same = Subscription.objects.filter(owner=owner, kind=kind, frequency=frequency, format=file_format)
     same = same.filter(analysis=saved) if saved is not None else same.filter(port_code=port_code)
     with transaction.atomic():
         if same.exists():
-            raise SubscriptionError({"frequency": [_("您已订阅过此内容（同一频率）。")]})
+            raise SubscriptionError({"frequency": [_("您已订阅过此内容（同一频率、同一文件格式）。")]})
         subscription = Subscription.objects.create(
             owner=owner,
             kind=kind,
@@ -280,8 +332,14 @@ def open_delivery(user: Any, delivery_id: int) -> tuple[File, str]:
         handle = _storage().open(delivery.file, "rb")
     except (FileNotFoundError, OSError):
         raise Http404 from None
-    name = f"{delivery.subscription.name}-{delivery.period}.{delivery.subscription.format}"
+    name = f"{delivery.subscription.name}-{delivery.period}.{file_extension(delivery.file)}"
     return handle, name
+
+
+def file_extension(name: str) -> str:
+    """ "xlsx" or "pdf": the format of a stored delivery file (by its name; the subscription's format may have
+    been another when it was built)."""
+    return SubscriptionFormat.PDF if name.endswith(".pdf") else SubscriptionFormat.XLSX
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,18 +407,19 @@ def _claimable(now: dt.datetime) -> Q:
     )
 
 
+def _on_take(now: dt.datetime) -> dict[str, Any]:
+    return {"error": ""}
+
+
+# the publications' exactly-once claim (patent_platform.claims.RowClaim), on the delivery rows
+CLAIM = claims.RowClaim(
+    model=SubscriptionDelivery, claimable=_claimable, lease=lambda: LEASE, held_status=S.BUILDING, on_take=_on_take
+)
+
+
 def _claim(pk: int, previous: uuid.UUID | None) -> uuid.UUID | None:
-    """Take the row with a conditional UPDATE (the publications' claim); the token if this call got it."""
-    token, now = uuid.uuid4(), timezone.now()
-    claimable = _claimable(now)
-    if previous is not None:
-        claimable |= Q(status=S.BUILDING, claim=previous)
-    taken = (
-        SubscriptionDelivery.objects.filter(pk=pk)
-        .filter(claimable)
-        .update(status=S.BUILDING, claim=token, lease_until=now + LEASE, attempts=F("attempts") + 1, error="")
-    )
-    return token if taken else None
+    """Take the row with a conditional UPDATE; the token if this call got it."""
+    return CLAIM.take(pk, previous)
 
 
 def build_delivery(delivery_id: int, *, claim: uuid.UUID | str | None = None) -> SubscriptionDelivery | None:
@@ -403,20 +462,22 @@ def _build(pk: int, token: uuid.UUID, written: list[str]) -> None:
             [_("统计范围"), sheet.area_name],
             [_("生成时间"), built_at],
         ]
-        data, count = xlsx_bytes(
-            title=sheet.title,
-            headers=sheet.headers,
-            rows=sheet.rows,
-            more_sheets=[(_("说明"), [_("项目"), _("内容")], about)],
-        )
-    name = f"subscriptions/{subscription.owner_id}/{subscription.pk}/{delivery.period}-{token.hex[:8]}.xlsx"
+        ext = subscription.format if subscription.format in SubscriptionFormat.values else SubscriptionFormat.XLSX
+        if ext == SubscriptionFormat.PDF:
+            data, count = pdf_bytes(sheet, about, subscription.name, period_label(delivery.period))
+        else:
+            data, count = xlsx_bytes(
+                title=sheet.title,
+                headers=sheet.headers,
+                rows=sheet.rows,
+                more_sheets=[(_("说明"), [_("项目"), _("内容")], about)],
+            )
+    name = f"subscriptions/{subscription.owner_id}/{subscription.pk}/{delivery.period}-{token.hex[:8]}.{ext}"
     written.append(name)
     stored = _storage().save(name, ContentFile(data))  # one object written whole; the token makes it ours
     written.append(stored)
     with transaction.atomic():
-        row = SubscriptionDelivery.objects.select_for_update().filter(pk=pk, claim=token, status=S.BUILDING).first()
-        if row is None:
-            raise ClaimLost
+        row = CLAIM.lock(pk, token)
         row.status, row.file, row.size = S.SENT, stored, len(data)
         row.built_at = built_at
         row.sent_at = timezone.now()
@@ -436,9 +497,7 @@ def _build(pk: int, token: uuid.UUID, written: list[str]) -> None:
 def _deactivate(pk: int, token: uuid.UUID, why: str) -> None:
     """The owner may no longer open it: the subscription is deactivated with the reason, nothing is sent."""
     with transaction.atomic():
-        row = SubscriptionDelivery.objects.select_for_update().filter(pk=pk, claim=token, status=S.BUILDING).first()
-        if row is None:
-            raise ClaimLost
+        row = CLAIM.lock(pk, token)
         row.status, row.error, row.lease_until = S.SKIPPED, why, None
         row.save(update_fields=["status", "error", "lease_until"])
         note = _("已自动停用：%(why)s") % {"why": why}
@@ -454,9 +513,11 @@ def _deactivate(pk: int, token: uuid.UUID, why: str) -> None:
 
 def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> None:
     error = f"{type(exc).__name__}: {exc}"[:4000]
-    SubscriptionDelivery.objects.filter(pk=pk, claim=token, status=S.BUILDING).update(
-        status=S.FAILED, error=error, lease_until=None
-    )
+    CLAIM.release(pk, token, status=S.FAILED, error=error)
+
+
+def _format_label(name: str) -> str:
+    return "PDF" if file_extension(name) == SubscriptionFormat.PDF else "Excel"
 
 
 def _queue_notice(delivery: SubscriptionDelivery, subscription: Subscription) -> None:
@@ -466,8 +527,8 @@ def _queue_notice(delivery: SubscriptionDelivery, subscription: Subscription) ->
     subject = SUBJECT_PREFIX + _("订阅：%(name)s（%(period)s）") % {"name": subscription.name, "period": label}
     lines = [
         _("您好："),
-        _("您订阅的“%(name)s”（%(period)s）已生成，可登录平台下载（Excel）：")
-        % {"name": subscription.name, "period": label},
+        _("您订阅的“%(name)s”（%(period)s）已生成，可登录平台下载（%(format)s）：")
+        % {"name": subscription.name, "period": label, "format": _format_label(delivery.file)},
         link,
         _("数字按您当前的管辖范围统计。可在“我的订阅”中暂停或取消订阅。"),
         _("此邮件由系统自动发送，请勿回复。"),

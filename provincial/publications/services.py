@@ -48,7 +48,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -78,8 +78,7 @@ class RebuildConflict(Conflict, PublicationError):
     """A rebuild already asked for and not started: the second request (two clicks at once) is refused."""
 
 
-class ClaimLost(Exception):
-    """This attempt's claim token no longer matches the row: another attempt (or a rebuild) owns it."""
+ClaimLost = claims.ClaimLost  # this attempt's claim token no longer matches the row (another attempt, a rebuild)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,37 +459,23 @@ def _claimable(now: dt.datetime) -> Q:
     )
 
 
+def _on_take(now: dt.datetime) -> dict[str, Any]:
+    return {"started_at": now, "progress": 0, "error": ""}
+
+
+# the exactly-once claim of a row (patent_platform.claims.RowClaim, shared with the subscriptions' deliveries)
+CLAIM = claims.RowClaim(model=Publication, claimable=_claimable, lease=_lease, held_status=S.BUILDING, on_take=_on_take)
+
+
 def _claim(publication: Publication, previous: uuid.UUID | None = None) -> uuid.UUID | None:
     """Take the row with a conditional UPDATE; the token if this call got it, else None. `previous`: the
     token of an ended attempt of this task that could not release its claim (a retry re-takes it)."""
-    token = uuid.uuid4()
-    now = timezone.now()
-    claimable = _claimable(now)
-    if previous is not None:
-        claimable |= Q(status=S.BUILDING, claim=previous)
-    taken = (
-        Publication.objects.filter(pk=publication.pk)
-        .filter(claimable)
-        .update(
-            status=S.BUILDING,
-            claim=token,
-            lease_until=now + _lease(),
-            attempts=F("attempts") + 1,
-            started_at=now,
-            progress=0,
-            error="",
-        )
-    )
-    return token if taken else None
+    return CLAIM.take(publication.pk, previous)
 
 
 def _progress(pk: int, token: uuid.UUID, percent: int) -> None:
     """Record progress and renew the lease; a claimant that lost the row stops here."""
-    updated = Publication.objects.filter(pk=pk, claim=token, status=S.BUILDING).update(
-        progress=percent, lease_until=timezone.now() + _lease()
-    )
-    if not updated:
-        raise ClaimLost
+    CLAIM.renew(pk, token, progress=percent)
 
 
 def _test_pause() -> None:
@@ -606,9 +591,7 @@ def _mark_ready(
     pk: int, token: uuid.UUID, fields: dict[str, Any], figures: dict[str, Any], data_as_of: dt.datetime
 ) -> Publication:
     with transaction.atomic():
-        row = Publication.objects.select_for_update().filter(pk=pk, claim=token, status=S.BUILDING).first()
-        if row is None:
-            raise ClaimLost
+        row = CLAIM.lock(pk, token)
         before = audit.snapshot(row, ["xlsx_sha256", "pdf_sha256", "xlsx_file", "pdf_file", "built_at"])
         for name, value in fields.items():
             setattr(row, name, value)
@@ -660,9 +643,7 @@ def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> bool:
     """Failed, with the error, if this attempt still owns the row; True if it did."""
     error = f"{type(exc).__name__}: {exc}"[:4000]
     with transaction.atomic():
-        updated = Publication.objects.filter(pk=pk, claim=token, status=S.BUILDING).update(
-            status=S.FAILED, error=error, lease_until=None
-        )
+        updated = CLAIM.release(pk, token, status=S.FAILED, error=error)
         if updated:
             row = Publication.objects.get(pk=pk)
             audit.audit_event(

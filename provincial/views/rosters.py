@@ -564,9 +564,18 @@ class FollowUpListView(RosterAdminMixin, ScopedTemplateView):
             self.request.GET.get("page")
         )
         rows = []
+        # the enterprise's unit page, for a unit registered in the user's area (none for one outside it)
+        unit_ids = svc.units_in_scope(self.request.user, [row.uscc for row in page.object_list])
         for row in page.object_list:
             values = _follow_up_row(row)
-            rows.append({"obj": row, "registered_at": values[7], "approved_at": values[8]})
+            rows.append(
+                {
+                    "obj": row,
+                    "registered_at": values[7],
+                    "approved_at": values[8],
+                    "unit_id": unit_ids.get(row.uscc),
+                }
+            )
         context.update(page_obj=page, rows=rows, total=page.paginator.count, page_prefix="?page=")
         return context
 

@@ -1,6 +1,7 @@
-"""My subscriptions (我的订阅): subscribe to a saved analysis or a port dashboard, pause, resume, delete, the
-delivery history with its downloads and its Excel export. Thin views over provincial/subscriptions.py (the
-rules, the scope, the daily run); everything here is the signed-in user's own, anyone else's answers 404."""
+"""My subscriptions (我的订阅): subscribe to a saved analysis or a port dashboard (as Excel or PDF), pause,
+resume, delete, the delivery history with its downloads and its Excel export. Thin views over
+provincial/subscriptions.py (the rules, the scope, the daily run); everything here is the signed-in user's
+own, anyone else's answers 404."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ class SubscribeForm(forms.Form):
         help_text=gettext_lazy("每月：上个月的数据，每月初发送；每周：生成时的数据，每周一发送（北京时间）。"),
     )
     format = forms.ChoiceField(
-        label=gettext_lazy("文件格式"), choices=SubscriptionFormat.choices, initial=SubscriptionFormat.XLSX
+        label=gettext_lazy("文件格式"),
+        choices=SubscriptionFormat.choices,
+        initial=SubscriptionFormat.XLSX,
+        help_text=gettext_lazy("Excel 便于再计算；PDF 为同一张表，便于阅读和打印。"),
     )
 
 
@@ -169,7 +173,8 @@ class DeliveryDownloadView(SubscriptionMixin, View):
             actor=request.user,
             message="subscription file",
         )
-        response = FileResponse(handle, as_attachment=True, filename=name, content_type=CONTENT_TYPES["xlsx"])
+        ext = subscriptions.file_extension(name)
+        response = FileResponse(handle, as_attachment=True, filename=name, content_type=CONTENT_TYPES[ext])
         response["Cache-Control"] = "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response

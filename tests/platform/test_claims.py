@@ -174,3 +174,29 @@ def test_an_import_that_lost_its_connection_goes_back_to_the_queue_with_the_erro
     assert imports.run_import_job(job.pk, will_retry=False) == ImportStatus.ERROR
     job.refresh_from_db()
     assert job.status == ImportStatus.ERROR and job.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_the_row_claim_takes_a_row_once_and_a_claimant_that_lost_it_writes_nothing(row: Publication) -> None:
+    """patent_platform.claims.RowClaim, the one exactly-once claim of the publications and the subscription
+    deliveries: one taker per row, the lease renewed by progress, taken over once it expired, and every write
+    of the old claimant refused after that; a retry re-takes its own ended attempt's claim."""
+    claim = services.CLAIM
+    first = claim.take(row.pk)
+    assert first is not None and claim.take(row.pk) is None  # held: nobody else takes it
+    claim.renew(row.pk, first, progress=40)
+    taken = Publication.objects.get(pk=row.pk)
+    assert (taken.status, taken.progress, taken.attempts, taken.claim) == (S.BUILDING, 40, 1, first)
+    Publication.objects.filter(pk=row.pk).update(lease_until=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    second = claim.take(row.pk)  # the lease expired: taken over
+    assert second is not None and second != first
+    with pytest.raises(claims.ClaimLost):
+        claim.renew(row.pk, first, progress=90)
+    with pytest.raises(claims.ClaimLost):
+        claim.lock(row.pk, first)
+    assert not claim.release(row.pk, first, status=S.FAILED, error="late")
+    assert claim.take(row.pk, previous=second) is not None  # its own retry re-takes a live claim
+    current = Publication.objects.get(pk=row.pk)
+    assert claim.release(row.pk, current.claim, status=S.FAILED, error="boom")
+    done = Publication.objects.get(pk=row.pk)
+    assert (done.status, done.error, done.lease_until, done.attempts) == (S.FAILED, "boom", None, 3)

@@ -406,3 +406,27 @@ def test_completeness_by_category_and_port_month_by_month(users: dict[str, User]
     export = sheet(client.get(reverse("rosters:completeness_export"), {"by": "port"}))
     assert export[0] == ("管理端口", "月份", "名单企业数", "月末已备案", "完成率（%）")
     assert ("广东省", china_today().strftime("%Y-%m"), 5, 2, 40.0) in export
+
+
+def test_the_roster_lists_link_a_unit_registered_in_the_area_to_its_page_and_no_other(
+    users: dict[str, User], roster: Roster, register: Callable[..., tuple[FilingUnit, User]]
+) -> None:
+    """Issue 20 part 5, "every list links there": the not-filed list and the follow-up history link an
+    enterprise registered in the viewer's area to the read-only unit page (which opens); an enterprise not
+    registered, or registered outside the viewer's area, is not linked (and its page answers 404)."""
+    send(users["guangdong"], [YUEXIU, FOSHAN, FUTIAN], FollowUpKind.INVITATION)
+    yuexiu, _user = register(YUEXIU, "广州越秀示例智能科技有限公司", "440104")
+    moved, _user = register(FUTIAN, "深圳福田示例有限公司", "440104")  # on 深圳's roster, registered in 广州
+    link = r'href="(/port/units/\d+/)" data-testid="unit-link"'
+    for page in ("rosters:missing", "rosters:follow_ups"):
+        gd = client_for(users["guangdong"])
+        body = gd.get(reverse(page)).content.decode()
+        assert FOSHAN in body  # listed, not registered: not linked
+        assert set(re.findall(link, body)) == {f"/port/units/{yuexiu.pk}/", f"/port/units/{moved.pk}/"}, page
+        assert body.count('data-testid="unit-link"') == 2
+        assert gd.get(f"/port/units/{yuexiu.pk}/").status_code == 200
+        # 深圳 sees its roster enterprise, registered outside its area: no link, and the page is out of scope
+        sz = client_for(users["shenzhen"])
+        body = sz.get(reverse(page)).content.decode()
+        assert FUTIAN in body and not re.findall(link, body), page
+        assert sz.get(f"/port/units/{moved.pk}/").status_code == 404

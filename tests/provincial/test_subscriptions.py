@@ -6,7 +6,10 @@ nothing; the pages: subscribe, duplicate, pause, resume, delete after a confirma
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
 import threading
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -54,15 +57,61 @@ def shared_analysis(owner: User, definition: dict[str, Any] | None = None, share
     )
 
 
-def subscribe(user: User, *, analysis: SavedAnalysis | None = None, port: str = "", frequency: str = "monthly") -> Any:
+def subscribe(
+    user: User,
+    *,
+    analysis: SavedAnalysis | None = None,
+    port: str = "",
+    frequency: str = "monthly",
+    file_format: str = "xlsx",
+) -> Any:
     return subscriptions.subscribe(
         user,
         kind="analysis" if analysis is not None else "dashboard",
         analysis_id=analysis.pk if analysis is not None else None,
         port_code=port,
         frequency=frequency,
-        file_format="xlsx",
+        file_format=file_format,
     )
+
+
+def download(user: User, delivery: SubscriptionDelivery) -> tuple[str, bytes]:
+    response = client_for(user).get(f"/port/subscriptions/deliveries/{delivery.pk}/")
+    assert response.status_code == 200
+    return response["Content-Type"], b"".join(response.streaming_content)
+
+
+def pdf_lines(content: bytes, tmp_path: Path) -> list[str]:
+    """The lines of a PDF as poppler's pdftotext lays them out (a table row on one line; a cell too long
+    for its column goes on under its first line)."""
+    path = tmp_path / "delivery.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return text.splitlines()
+
+
+def cell_text(value: Any) -> str:
+    """An XLSX cell as Excel shows it (a float read back from the workbook: its decimal digits)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else Decimal(str(value))
+    return str(value)
+
+
+def assert_pdf_holds_rows(lines: list[str], rows: list[list[Any]]) -> None:
+    """Every row of the XLSX sheet is a row of the PDF's table: one line holding each number in full and the
+    start of each text (a long text wraps in its column), in the row's order."""
+    for row in rows:
+        parts = []
+        for value in row:
+            text = cell_text(value)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                parts.append(rf"(?<![\d.]){re.escape(text)}(?![\d.])")
+            elif text:
+                parts.append(re.escape(re.sub(r"\s+", "", text)[:2]))
+        pattern = re.compile(".*?".join(parts))
+        assert any(pattern.search(re.sub(r"(?<=\D)\s+(?=\D)", "", line)) for line in lines), row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,6 +228,59 @@ def test_a_dashboard_subscription_is_the_port_dashboard_in_the_owners_scope(demo
 
 @pytest.mark.embedded
 @pytest.mark.django_db
+def test_a_pdf_subscription_holds_the_same_table_as_the_xlsx_in_the_subscribers_scope(
+    demo_users: dict[str, User], tmp_path: Path
+) -> None:
+    build_history()
+    sz_user = demo_users["shenzhen"]
+    saved = shared_analysis(sz_user, shared=False)
+    as_xlsx = subscribe(sz_user, analysis=saved)
+    as_pdf = subscribe(sz_user, analysis=saved, file_format="pdf")  # the same analysis as PDF: a second one
+    board_xlsx = subscribe(sz_user, frequency="weekly")
+    board_pdf = subscribe(sz_user, frequency="weekly", file_format="pdf")
+    assert subscriptions.run_due(JAN_2026) == {DeliveryStatus.SENT: 4}
+    delivery = {d.subscription_id: d for d in SubscriptionDelivery.objects.all()}
+
+    # the saved analysis: December 2025 in 深圳's area, the same rows in both files
+    kind, xlsx = download(sz_user, delivery[as_xlsx.pk])
+    assert kind.startswith("application/vnd.openxmlformats")
+    kind, pdf = download(sz_user, delivery[as_pdf.pk])
+    assert kind == "application/pdf" and pdf.startswith(b"%PDF-")
+    lines = pdf_lines(pdf, tmp_path)
+    text = re.sub(r"\s+", "", "".join(lines))
+    rows = sheet_rows(xlsx)
+    assert [r[0] for r in rows[1:]] == ["深圳市", "合计"] and rows[-1][1] == 4
+    assert all(str(h) in text for h in rows[0])
+    assert_pdf_holds_rows(lines, rows[1:])
+    assert "广州" not in text  # the subscriber's city only
+    about = dict(sheet_rows(xlsx, 1)[1:])
+    assert about["期间"] in text and about["统计范围"] == "深圳市" and "统计范围深圳市" in text
+
+    # the dashboard: the same table in both (the rows of the current state, 深圳 only)
+    _kind, xlsx = download(sz_user, delivery[board_xlsx.pk])
+    _kind, pdf = download(sz_user, delivery[board_pdf.pk])
+    lines = pdf_lines(pdf, tmp_path)
+    text = re.sub(r"\s+", "", "".join(lines))
+    rows = [r for r in sheet_rows(xlsx) if r[0] != "统计期间"]  # the moment built: a few ms apart
+    assert len(rows) > 10
+    assert_pdf_holds_rows(lines, rows[1:])
+    approved = next(r for r in rows if r[0] == "总体" and r[1] == "通过备案产品")
+    assert approved[2] >= 4 and f"通过备案产品{approved[2]}" in text
+    assert "广州" not in text
+
+    # the notice names the format; the file is named by it
+    def body(sub: Subscription) -> str:
+        link = f"/port/subscriptions/deliveries/{delivery[sub.pk].pk}/"
+        (text,) = [n.body for n in Notice.objects.filter(kind=KIND) if link in n.body]
+        return text
+
+    assert "（PDF）" in body(board_pdf) and "（Excel）" in body(board_xlsx)
+    response = client_for(sz_user).get(f"/port/subscriptions/deliveries/{delivery[board_pdf.pk].pk}/")
+    assert ".pdf" in response["Content-Disposition"]
+
+
+@pytest.mark.embedded
+@pytest.mark.django_db
 def test_a_subscription_whose_object_cannot_be_opened_is_deactivated_and_sends_nothing(
     demo_users: dict[str, User],
 ) -> None:
@@ -243,6 +345,7 @@ def test_subscribe_pause_resume_and_delete_from_the_pages(demo_users: dict[str, 
 
     form = gd.get("/port/subscriptions/new/", {"analysis": saved.pk})
     assert form.status_code == 200 and "城市分布" in form.content.decode()
+    assert '<option value="pdf"' in form.content.decode() and '<option value="xlsx"' in form.content.decode()
     response = gd.post("/port/subscriptions/new/", {"analysis": saved.pk, "frequency": "weekly", "format": "xlsx"})
     assert response.status_code == 302
     sub = Subscription.objects.get(owner=demo_users["guangdong"])
@@ -250,6 +353,13 @@ def test_subscribe_pause_resume_and_delete_from_the_pages(demo_users: dict[str, 
     # the same again: refused with the message, the input kept
     again = gd.post("/port/subscriptions/new/", {"analysis": saved.pk, "frequency": "weekly", "format": "xlsx"})
     assert again.status_code == 400 and "您已订阅过此内容" in again.content.decode()
+    as_pdf = gd.post("/port/subscriptions/new/", {"analysis": saved.pk, "frequency": "weekly", "format": "pdf"})
+    assert as_pdf.status_code == 302  # the same as PDF too: a second subscription
+    pdf_sub = Subscription.objects.get(owner=demo_users["guangdong"], format="pdf")
+    assert "PDF" in gd.get("/port/subscriptions/").content.decode()
+    unknown = gd.post("/port/subscriptions/new/", {"analysis": saved.pk, "frequency": "weekly", "format": "doc"})
+    assert unknown.status_code == 400
+    gd.post(f"/port/subscriptions/{pdf_sub.pk}/delete/")
     bad = gd.post("/port/subscriptions/new/", {"dashboard": "1", "frequency": "daily", "format": "xlsx"})
     assert bad.status_code == 400 and 'name="frequency"' in bad.content.decode()
     assert (
