@@ -207,7 +207,7 @@ def pdf_cell(value: Any) -> PdfCell:
 def pdf_bytes(sheet: Sheet, about: list[list[Any]], subscription_name: str, period: str) -> tuple[bytes, int]:
     """The PDF of the sheet: the description (the Excel file's 说明 sheet) above the same table; and the
     number of rows."""
-    from provincial.publications.documents import pdf_from_html
+    from provincial.publications.documents import html_to_pdf
 
     rows = [[pdf_cell(v) for v in row] for row in sheet.rows]
     html = render_to_string(
@@ -222,7 +222,7 @@ def pdf_bytes(sheet: Sheet, about: list[list[Any]], subscription_name: str, peri
             "landscape": len(sheet.headers) > LANDSCAPE_COLUMNS,
         },
     )
-    return pdf_from_html(html), len(rows)
+    return html_to_pdf(html), len(rows)
 
 
 def check_target(owner: Any, kind: str, analysis_id: int | None, port_code: str) -> tuple[str, Any]:

@@ -281,16 +281,12 @@ def write_monthly_xlsx(figures: dict[str, Any], fileobj: IO[bytes]) -> None:
 
 
 def html_to_pdf(html: str) -> bytes:
+    """A PDF of `html` rendered as the publications' are (local fonts through fontconfig, data: URIs only,
+    never the network); the subscriptions' PDF files use it too (provincial/subscriptions.py)."""
     import weasyprint
 
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
     return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
-
-
-def pdf_from_html(html: str) -> bytes:
-    """A PDF of `html` rendered as the publications' are (local fonts through fontconfig, data: URIs only,
-    never the network); the subscriptions' PDF files use it too (provincial/subscriptions.py)."""
-    return _pdf(html)
 
 
 def monthly_context(figures: dict[str, Any]) -> dict[str, Any]:
