@@ -39,9 +39,14 @@ LOCUSTFILE = loopback.ROOT / "bench" / "locust_deadline.py"
 
 
 def _drafts_by_unit(limit: int, exclude: set[int]) -> dict[int, list[tuple[int, int]]]:
-    """Units with open drafts (verified units, the submission's first condition): unit → (product, version)."""
+    """Units with open drafts that pass the submission rules (`workflow.check_submittable`: a verified unit,
+    contributions within 100 %, patents in force…): unit → (product, version). A seeded draft that breaks a rule
+    answers 400 on submission, as it should; the scenario's filers submit drafts they have finished."""
+    from django.core.exceptions import ValidationError
+
     from filings.choices import FilingStatus
     from filings.models import ProductVersion
+    from filings.workflow import check_submittable
 
     found: dict[int, list[tuple[int, int]]] = {}
     drafts = (
@@ -53,6 +58,10 @@ def _drafts_by_unit(limit: int, exclude: set[int]) -> dict[int, list[tuple[int, 
     for unit, product, version in drafts.iterator(chunk_size=2000):
         if unit not in found and len(found) >= limit:
             break
+        try:
+            check_submittable(ProductVersion.objects.get(pk=version))
+        except ValidationError:
+            continue
         found.setdefault(unit, []).append((product, version))
     return found
 
