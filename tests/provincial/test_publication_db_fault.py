@@ -25,8 +25,8 @@ from provincial.choices import PublicationKind as K
 from provincial.choices import PublicationStatus as S
 from provincial.models import Publication
 from provincial.publications import services
-from tests.processes import wait_for
-from tests.provincial.test_publication_worker import assert_complete, finals, open_only, temporaries
+from tests.processes import free_port, start_redis, stop, wait_for
+from tests.provincial.test_publication_worker import assert_complete, broker, finals, open_only, temporaries
 
 pytestmark = [
     pytest.mark.worker,
@@ -62,8 +62,24 @@ def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
 
     # the default lease (30 minutes): only a real retry can finish within the minute
     release = tmp_path / "release-the-build"
+    # a Redis of this test's own: no other worker (a process another test left, a scenario's) can take the task
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    server = start_redis(int(url.rsplit(":", 1)[1].split("/")[0]))
+    try:
+        with broker(url):
+            _run(start_worker, target, folder, release, url)
+    finally:
+        stop([server])
+
+
+def _run(
+    start_worker: Callable[..., subprocess.Popen], target: Publication, folder: str, release: Path, url: str
+) -> None:
     worker = start_worker(
-        PUBLICATION_TEST_PAUSE=str(PAUSE), PUBLICATION_TEST_RELEASE=str(release), PUBLICATION_LEASE_SECONDS="1800"
+        redis_url=url,
+        PUBLICATION_TEST_PAUSE=str(PAUSE),
+        PUBLICATION_TEST_RELEASE=str(release),
+        PUBLICATION_LEASE_SECONDS="1800",
     )
     app.send_task("provincial.tasks.build_publication", args=[target.pk])
 
