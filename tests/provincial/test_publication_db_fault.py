@@ -63,8 +63,9 @@ def test_connections_terminated_mid_build_the_retry_finishes_within_a_minute(
     # the default lease (30 minutes): only a real retry can finish within the minute
     release = tmp_path / "release-the-build"
     # a Redis of this test's own: no other worker (a process another test left, a scenario's) can take the task
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    server = start_redis(int(url.rsplit(":", 1)[1].split("/")[0]))
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = start_redis(port)
     try:
         with broker(url):
             _run(start_worker, target, folder, release, url)
