@@ -4,8 +4,9 @@ the change; the dashboard of a month equals that month's publication; a bad peri
 the scope holds for every role.
 
 The world: filings made at chosen moments (`clock`, tests/provincial/test_figures_as_of.py) a year before the
-latest complete month (Y) and in it (P), beside the demo world, whose filings are all of today (so none of
-them counts in a closed period). Every expected value is counted in the test from the base tables.
+latest complete month (Y) and in it (P), beside the demo world, whose approvals were made over the past two
+years (load_demo `HISTORY`). Every expected value is counted in the test from the base tables; the figures
+stated by hand are the world's filings on top of what the demo alone counted before them (`demo`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def world(demo_users: dict[str, Any]) -> dict[str, Any]:
     approved now; 杭州 F approved in P (another province)."""
     p = last_month()
     y = shift(p, -12)
+    demo = demo_figures(p, y)
     reviewer = UserFactory(role=Role.REVIEWER)
     day = dt.timedelta(days=1)
     made = {
@@ -72,7 +74,7 @@ def world(demo_users: dict[str, Any]) -> dict[str, Any]:
     from filings import workflow
 
     workflow.approve(made["E"], reviewer)  # now: after P
-    return {"P": p, "Y": y, **made, "users": demo_users}
+    return {"P": p, "Y": y, **made, "users": demo_users, "demo": demo}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,6 +109,34 @@ def filed_at(prefix: str, end: dt.datetime) -> int:
 
 def units_at(prefix: str, end: dt.datetime) -> int:
     return FilingUnit.objects.filter(**region_q(prefix), created_at__lt=end).count()
+
+
+def demo_figures(p: dt.datetime, y: dt.datetime) -> dict[tuple[str, str, str], int]:
+    """What the demo alone counts (before the world's filings), per area prefix, figure and moment: at P's and
+    Y's end, in the years of Y and before it, in the 12 months ending with Y, and now."""
+    out = {}
+    for prefix in ("44", "4403", "4401", "33"):
+        for name, start in (("P", p), ("Y", y)):
+            end = next_month(start)
+            out[prefix, "approved", name] = approved_at(prefix, end)
+            out[prefix, "filed", name] = filed_at(prefix, end)
+            out[prefix, "new", name] = new_in(prefix, start, end)
+        for name, year in (("year", y.year), ("year before", y.year - 1)):
+            start, end = dt.datetime(year, 1, 1, tzinfo=CHINA_TZ), dt.datetime(year + 1, 1, 1, tzinfo=CHINA_TZ)
+            out[prefix, "approved", name] = approved_at(prefix, end)
+            out[prefix, "new", name] = new_in(prefix, start, end)
+        out[prefix, "new", "12 months to Y"] = new_in(prefix, shift(y, -11), next_month(y))
+        now = dt.datetime.now(tz=CHINA_TZ) + dt.timedelta(days=1)
+        out[prefix, "approved", "now"] = approved_at(prefix, now)
+        out[prefix, "new", "this month"] = new_in(prefix, next_month(p), now)
+    return out
+
+
+def change_text(now: int, before: int) -> str:
+    """How the page shows a change (provincial/views/dashboard.py `shown_change`)."""
+    ratio = percent(now, before)
+    shown = f"{ratio:+.1f}%" if ratio else ("0.0%" if ratio is not None else "—")
+    return f"{now - before:+,}（{shown}）" if now != before else f"0（{shown}）"
 
 
 def percent(now: int, before: int) -> float | None:
@@ -155,16 +185,21 @@ def test_each_kind_of_period_shows_its_figures_beside_the_year_before(world: dic
             assert (shown[key]["value"], shown[key]["before"]) == (now, before), (period.key, key)
             change = shown[key]["change"]
             assert (change["difference"], change["percent"]) == (now - before, percent(now, before))
-    # the month by hand, so that the counting above is checked too: A, B a year before; C, D new in P
+    # the month by hand, so that the counting above is checked too: A, B a year before; C, D new in P (on top
+    # of the demo's own)
+    demo = world["demo"]
     shown = seen[month_p.key]
-    assert (shown["approved"]["value"], shown["approved"]["before"]) == (4, 2)
-    assert shown["approved"]["change"]["text"] == "+2（+100.0%）"
-    assert (shown["new"]["value"], shown["new"]["before"]) == (2, 2)
-    assert shown["filed"]["value"] == 5  # E was submitted in P, approved after it
+    approved = (4 + demo["44", "approved", "P"], 2 + demo["44", "approved", "Y"])
+    assert (shown["approved"]["value"], shown["approved"]["before"]) == approved
+    assert shown["approved"]["change"]["text"] == change_text(*approved)
+    assert (shown["new"]["value"], shown["new"]["before"]) == (2 + demo["44", "new", "P"], 2 + demo["44", "new", "Y"])
+    assert shown["filed"]["value"] == 5 + demo["44", "filed", "P"]  # E was submitted in P, approved after it
     year = seen[periods.year(y.year).key]
-    assert (year["new"]["before"], year["new"]["change"]["percent"]) == (0, None)  # nothing to compare with
+    new_year = (2 + demo["44", "new", "year"], demo["44", "new", "year before"])
+    assert (year["new"]["value"], year["new"]["before"]) == new_year
+    assert year["new"]["change"]["percent"] == percent(*new_year)
     page = gd.get(reverse("port:home"), {"period": str(y.year)}).content.decode()
-    assert "（—）" in page and f"{y.year}年" in page and f"{y.year - 1}年" in page
+    assert change_text(*new_year) in page and f"{y.year}年" in page and f"{y.year - 1}年" in page
 
 
 def test_the_trend_is_the_twelve_months_ending_with_the_period_beside_the_year_before(world: dict[str, Any]) -> None:
@@ -173,8 +208,9 @@ def test_the_trend_is_the_twelve_months_ending_with_the_period_beside_the_year_b
     trend = data["trend"]
     assert len(trend) == 12 and trend[-1]["month"] == f"{p:%Y-%m}"
     assert (trend[-1]["count"], trend[-1]["before"]) == (new_in("44", p, next_month(p)), new_in("44", y, next_month(y)))
-    assert trend[-1]["count"] == trend[-1]["before"] == 2
-    assert sum(r["before"] for r in trend) == 2  # the 12 months ending with Y hold A and B
+    demo = world["demo"]
+    assert (trend[-1]["count"], trend[-1]["before"]) == (2 + demo["44", "new", "P"], 2 + demo["44", "new", "Y"])
+    assert sum(r["before"] for r in trend) == 2 + demo["44", "new", "12 months to Y"]  # A and B, and the demo's
 
 
 def test_the_dashboard_of_a_month_is_that_months_publication(world: dict[str, Any]) -> None:
@@ -211,16 +247,18 @@ def test_the_default_is_the_latest_complete_month_and_current_is_the_live_state(
     gd = client_for(world["users"]["guangdong"])
     default = gd.get(reverse("port:home"))
     assert default.context["figures"].period.key == f"{p:%Y-%m}"
-    assert cards(default)["approved"]["value"] == approved_at("44", next_month(p)) == 4
+    demo = world["demo"]
+    assert cards(default)["approved"]["value"] == approved_at("44", next_month(p)) == 4 + demo["44", "approved", "P"]
     live = gd.get(reverse("port:home"), {"period": "current"})
     assert live.context["figures"].period.is_current
-    # now: the demo's 5 approvals of today, A–D and E (approved now)
+    # now: the demo's 5 approved products, A–D and E (approved now)
     assert (
         cards(live)["approved"]["value"]
         == Product.objects.filter(province_code="440000", published_version__isnull=False).count()
+        == 5 + demo["44", "approved", "now"]
         == 10
     )
-    assert cards(live)["new"]["value"] == 6  # this month: the demo's 5 and E
+    assert cards(live)["new"]["value"] == 1 + demo["44", "new", "this month"]  # this month: E and the demo's
     before = live.context["figures"].before_moment
     assert cards(live)["approved"]["before"] == approved_at("44", before)
 
@@ -255,12 +293,20 @@ def test_the_export_carries_the_period_and_the_comparison(world: dict[str, Any])
     assert rows[0][:6] == ("统计表", "项目", "本期数值", "上年同期", "增减", "增减（%）")
     assert rows[1][:3] == ("统计期间", "本期", f"{p.year}年{p.month}月")
     assert rows[2][:3] == ("统计期间", "上年同期", f"{p.year - 1}年{p.month}月")
-    assert ("总体", "通过备案产品", 4, 2, 2, 100) in [r[:6] for r in rows]
-    assert ("总体", "已提交备案产品", 5, 2, 3, 150) in [r[:6] for r in rows]
+    demo = world["demo"]
+
+    def row(label: str, now: int, before: int) -> tuple[Any, ...]:
+        ratio = percent(now, before)
+        return ("总体", label, now, before, now - before, "—" if ratio is None else ratio)
+
+    approved = (4 + demo["44", "approved", "P"], 2 + demo["44", "approved", "Y"])
+    assert row("通过备案产品", *approved) in [r[:6] for r in rows]
+    assert row("已提交备案产品", 5 + demo["44", "filed", "P"], 2 + demo["44", "filed", "Y"]) in [r[:6] for r in rows]
     year = sheet_rows(gd.get(reverse("port:dashboard_export"), {"period": str(world["Y"].year)}))
-    assert [r[:6] for r in year if r[:2] == ("总体", "通过备案产品")] == [("总体", "通过备案产品", 2, 0, 2, "—")]
+    in_year = (2 + demo["44", "approved", "year"], demo["44", "approved", "year before"])
+    assert [r[:6] for r in year if r[:2] == ("总体", "通过备案产品")] == [row("通过备案产品", *in_year)]
     listed = sheet_rows(gd.get(reverse("port:products_export"), {"period": f"{p:%Y-%m}", "status": "approved"}))
-    assert len(listed) - 1 == 4  # the products approved at P's end (A–D), not E (approved after)
+    assert len(listed) - 1 == approved[0]  # the products approved at P's end (A–D and the demo's), not E
 
 
 def test_the_api_takes_the_period_and_gives_the_comparison(world: dict[str, Any]) -> None:
@@ -271,11 +317,19 @@ def test_the_api_takes_the_period_and_gives_the_comparison(world: dict[str, Any]
     api.force_authenticate(world["users"]["guangdong"])
     body = api.get(DASHBOARD_API, {"period": f"{p:%Y-%m}"}).json()
     assert body["period"]["key"] == f"{p:%Y-%m}" and body["comparison"]["period"]["key"] == f"{p.year - 1}-{p:%m}"
-    assert (body["totals"]["approved"], body["comparison"]["totals"]["approved"]) == (4, 2)
-    assert body["comparison"]["change"]["approved"] == {"difference": 2, "percent": 100.0}
-    assert body["totals"]["new"] == 2
+    demo = world["demo"]
+    approved = (4 + demo["44", "approved", "P"], 2 + demo["44", "approved", "Y"])
+    assert (body["totals"]["approved"], body["comparison"]["totals"]["approved"]) == approved
+    difference = approved[0] - approved[1]
+    assert body["comparison"]["change"]["approved"] == {"difference": difference, "percent": percent(*approved)}
+    assert body["totals"]["new"] == 2 + demo["44", "new", "P"]
     by_city = {row["key"]: (row["count"], row["before"], row["difference"]) for row in body["by_region"]}
-    assert by_city == {"440300": (2, 1, 1), "440100": (2, 1, 1)}  # B, C (深圳) and A, D (广州) at P's end
+    city = {
+        code: (2 + demo[prefix, "approved", "P"], 1 + demo[prefix, "approved", "Y"])
+        for code, prefix in (("440300", "4403"), ("440100", "4401"))
+    }
+    # B, C (深圳) and A, D (广州) at P's end, and the demo's
+    assert by_city == {code: (now, before, now - before) for code, (now, before) in city.items()}
     for bad in ("2025-13", "abc", f"{periods.current().first:%Y-%m}", "1999"):
         answer = api.get(DASHBOARD_API, {"period": bad})
         assert answer.status_code == 400, bad
@@ -310,14 +364,15 @@ def test_the_scope_holds_for_every_role_and_period(world: dict[str, Any]) -> Non
     shown = cards(sz.get(reverse("port:home"), {"period": key}))
     assert (
         (shown["approved"]["value"], shown["approved"]["before"])
-        == (approved_at("4403", next_month(p)), 1)
-        == (
-            2,
-            1,
-        )
+        == (approved_at("4403", next_month(p)), approved_at("4403", next_month(world["Y"])))
+        == (2 + world["demo"]["4403", "approved", "P"], 1 + world["demo"]["4403", "approved", "Y"])
     )
     zj = cards(client_for(users["zhejiang"]).get(reverse("port:home"), {"period": key}))
-    assert (zj["approved"]["value"], zj["approved"]["before"]) == (1, 0)  # F only
+    # F, and the demo's
+    assert (zj["approved"]["value"], zj["approved"]["before"]) == (
+        1 + world["demo"]["33", "approved", "P"],
+        world["demo"]["33", "approved", "Y"],
+    )
     gd = client_for(users["guangdong"])
     seen = cards(gd.get(reverse("port:home"), {"period": key, "port": "440300"}))
     assert {k: (c["value"], c["before"]) for k, c in seen.items()} == {
@@ -342,8 +397,9 @@ def test_the_national_overview_ranks_the_ports_for_the_period(world: dict[str, A
     p = world["P"]
     answer = client_for(world["users"]["national"]).get(reverse("national:home"), {"period": f"{p:%Y-%m}"})
     ports = {row["code"]: row for row in answer.context["ports"]}
-    assert (ports["440000"]["approved"], ports["440000"]["before"]) == (4, 2)
-    assert (ports["440300"]["approved"], ports["440300"]["before"]) == (2, 1)
-    assert (ports["330000"]["approved"], ports["330000"]["before"]) == (1, 0)
+    demo = world["demo"]
+    for code, prefix, now, before in (("440000", "44", 4, 2), ("440300", "4403", 2, 1), ("330000", "33", 1, 0)):
+        expected = (now + demo[prefix, "approved", "P"], before + demo[prefix, "approved", "Y"])
+        assert (ports[code]["approved"], ports[code]["before"]) == expected, code
     assert f"period={p:%Y-%m}" in ports["440000"]["url"]
     assert answer.context["data"]["as_of"] == next_month(p).astimezone(CHINA_TZ)

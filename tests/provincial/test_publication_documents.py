@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from evaluation.models import Round
@@ -54,10 +55,11 @@ def this_month() -> dt.datetime:
 
 
 def approve_at(name: str, moment: dt.datetime) -> None:
-    """Move the first (only) approval of the demo product `name` to `moment`."""
-    version = Product.objects.get(published_version__name=name).published_version
-    assert ProductVersion.objects.filter(product=version.product, status="approved").count() == 1
-    ProductVersion.objects.filter(pk=version.pk).update(decided_at=moment)
+    """Move the approvals of the demo product `name` to `moment`: the demo's history (a version per data year,
+    load_demo `HISTORY`) collapses into that moment, so the product is first approved then."""
+    product = Product.objects.get(published_version__name=name)
+    assert ProductVersion.objects.filter(product=product, status="approved").count() >= 1
+    ProductVersion.objects.filter(product=product, status="approved").update(decided_at=moment)
 
 
 def unit_of(user: User) -> ManagementUnit | None:
@@ -128,6 +130,7 @@ def months(demo_users: dict[str, User]) -> dict[str, Any]:
     approve_at("高速接口芯片", period - dt.timedelta(seconds=1))
     approve_at("智能巡检机器人", clock.next_month(period))
     approve_at("石墨烯导热膜", shift(period, -12) + dt.timedelta(days=14))
+    approve_at("高阻隔包装膜", timezone.now())
     return {"period": period, "users": demo_users}
 
 
@@ -329,6 +332,8 @@ def year_data(demo_users: dict[str, User]) -> int:
     june = dt.datetime(year - 1, 6, 15, 10, tzinfo=CHINA)
     approve_at("高速接口芯片", june)
     approve_at("石墨烯导热膜", june)
+    for name in ("工业协作机器人", "智能巡检机器人", "车规级微控制器", "电源管理芯片", "高阻隔包装膜"):
+        approve_at(name, timezone.now())  # the demo's history of these moved to today
     patent = Patent.objects.get(title="基于视觉的巡检机器人定位系统")
     Patent.objects.filter(pk=patent.pk).update(kind=PatentKind.UTILITY_MODEL)
     sz_uscc = Product.objects.get(published_version__name="高速接口芯片").unit.uscc

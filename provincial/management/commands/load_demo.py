@@ -2,10 +2,22 @@
 
 Loaded only by this command (never by migrations or production settings). Running it twice changes
 nothing. Every demo account's password is `Demo-2026!`.
+
+The demo has a history (issue 20): the filing units registered about two years ago, and the approved
+filings were filed and approved over the past 24 months, one yearly version per data year, each approved
+in the year after its data year (`HISTORY`). The past is made through the real services with the clock set
+to the moment (`at`: `django.utils.timezone.now`, which every service and timestamp field reads), in the
+order it happened, so the transitions, the summary cells and the as-of figures of a past month (and that
+month's publication) tell the same story as the dashboards. The accounts, the pending filings, the
+drafts, the rosters, the reports and the certification round are of today.
 """
 
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -14,9 +26,10 @@ from django.utils import timezone
 
 from evaluation.demo import EXPERTS, load_demo_evaluation
 from filings import identity, services, workflow
-from filings.choices import VerificationMethod
+from filings.choices import FilingStatus, VerificationMethod
 from filings.identifiers import build_patent_number, build_uscc
 from filings.models import FilingUnit, ProductClass, ProductVersion, UnitMembership
+from patent_platform import clock
 from patent_platform.choices import Role
 from patent_platform.models import Notice, User
 from provincial.models import ManagementUnit
@@ -161,6 +174,56 @@ PRODUCTS = [
     ),
 ]
 
+# The history of the approved filings, by model: (months before this month of the first approval, month of
+# the later years' approvals). The first version's data year is the year before its approval (the latest a
+# filing may report then); each later data year up to the product's (PRODUCTS) is a yearly update approved
+# in the following year, in that month (or in the latest complete month, or today, when that month has not
+# come yet). 24 months ago is always in the year before last, 13 or 1 month ago in the last year: 深圳 (and so
+# 广东 and the country) has new filings in the last year and in the year before it, whatever month it is, and
+# 高速接口芯片 is new in the latest complete month (the default period).
+HISTORY = {
+    "PX32A": (24, 3),
+    "XX-G100": (21, 4),
+    "YF-CR6": (16, 5),
+    "PX-PM8": (13, 5),
+    "XX-B20": (9, 7),
+    "YF-IR2": (6, 6),
+    "PX-HS2": (1, 8),
+}
+# The demo units registered (and were verified) this many months before this month, before any filing.
+REGISTERED_MONTHS_AGO = 25
+# A past data year's figures: this share of the next year's (the products grew).
+YEARLY_GROWTH = Decimal("0.85")
+FIGURES = ("sales", "exports", "output_value")
+
+
+@contextlib.contextmanager
+def at(moment: dt.datetime | None) -> Iterator[None]:
+    """Run the services at `moment` (None: now). Only for the demo's history, never in production."""
+    if moment is None:
+        yield
+        return
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def months_ago(months: int, day: int, hour: int = 10) -> dt.datetime:
+    """That day of the month `months` before this one (China time)."""
+    return clock.shift_month(timezone.now(), -months) + dt.timedelta(days=day - 1, hours=hour)
+
+
+def update_moment(data_year: int, month: int, after: dt.datetime) -> dt.datetime | None:
+    """When the yearly update for `data_year` was approved: in the year after it, in `month` (the 15th), or
+    in the latest complete month if that month is still to come, or today (None) if neither is of that
+    year or both are before the previous approval."""
+    this_month = clock.current_month_start()
+    moment = dt.datetime(data_year + 1, month, 15, 10, tzinfo=clock.CHINA_TZ)
+    if moment >= this_month:
+        moment = clock.shift_month(this_month, -1) + dt.timedelta(days=14, hours=10)
+        if moment.year != data_year + 1:
+            return None
+    return moment if moment > after + dt.timedelta(days=7) else None
+
 
 class Command(BaseCommand):
     help = "Load the demo accounts and data (password Demo-2026! for all). Never run it in production."
@@ -190,24 +253,14 @@ class Command(BaseCommand):
                 rows.append((email, f"{role.label} · {unit.name}"))
             else:
                 rows.append((email, str(role.label)))
+        registered = months_ago(REGISTERED_MONTHS_AGO, 3)
         for email, contact, unit_name, county, org, industry, scale in ENTERPRISES:
             user = self._user(email, contact, Role.ENTERPRISE)
-            unit, _created = FilingUnit.objects.get_or_create(
-                uscc=build_uscc(region_code=county, org_body=org),
-                defaults={
-                    "name": unit_name,
-                    "region_id": county,
-                    "industry": industry,
-                    "scale": scale,
-                    "contact_name": contact,
-                    "contact_phone": "020-8888" + org[-4:].replace("D", "0").replace("X", "1").replace("C", "2"),
-                    "contact_email": email,
-                },
-            )
-            UnitMembership.objects.get_or_create(user=user, defaults={"unit": unit, "is_manager": True})
-            # demo units are verified (filings/identity.py), so the demo's filings can be submitted
-            identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="demo")
+            with at(registered):
+                unit = self._unit(user, email, contact, unit_name, county, org, industry, scale)
             rows.append((email, f"{Role.ENTERPRISE.label} · {unit.name}"))
+        with at(registered + dt.timedelta(days=2)):
+            self._patents()
         self._filings()
         national = User.objects.get(email="national@example.cn")
         load_demo_rosters(national)
@@ -226,43 +279,139 @@ class Command(BaseCommand):
         for email, what in rows:
             self.stdout.write(f"  {email:<24} {what}")
 
-    def _filings(self) -> None:
-        """Patents and a dozen products in every state, made through the services and the workflow."""
-        reviewer = User.objects.get(email="reviewer@example.cn")
+    def _unit(
+        self, user: User, email: str, contact: str, unit_name: str, county: str, org: str, industry: str, scale: str
+    ) -> FilingUnit:
+        unit, _created = FilingUnit.objects.get_or_create(
+            uscc=build_uscc(region_code=county, org_body=org),
+            defaults={
+                "name": unit_name,
+                "region_id": county,
+                "industry": industry,
+                "scale": scale,
+                "contact_name": contact,
+                "contact_phone": "020-8888" + org[-4:].replace("D", "0").replace("X", "1").replace("C", "2"),
+                "contact_email": email,
+            },
+        )
+        UnitMembership.objects.get_or_create(user=user, defaults={"unit": unit, "is_manager": True})
+        # demo units are verified (filings/identity.py), so the demo's filings can be submitted
+        identity.unit_verify(unit=unit, method=VerificationMethod.ADMINISTRATOR, note="demo")
+        return unit
+
+    def _patents(self) -> None:
+        """The demo units' patents (once)."""
         for email, patents in PATENTS.items():
-            user = User.objects.get(email=email)
-            unit = user.unit_membership.unit
+            unit = User.objects.get(email=email).unit_membership.unit
             if unit.patent_rights.exists():
                 continue  # loaded before
-            rights = []
+            user = User.objects.get(email=email)
             for year, digit, serial, title, kind, licence in patents:
                 number = build_patent_number(year=year, type_digit=digit, serial=serial)
                 data = {"number": number, "title": title, "kind": kind, "licence_kind": licence}
                 if licence:
                     data["recordal_number"] = f"{year}990000{serial % 1000:03d}"
-                rights.append(services.add_patent_right(unit=unit, user=user, data=data))
-            for owner, name, model, cls, year, sales, exports, output, links, story in PRODUCTS:
-                if owner != email:
-                    continue
+                services.add_patent_right(unit=unit, user=user, data=data)
+
+    def _filings(self) -> None:
+        """A dozen products in every state, made through the services and the workflow: the approved ones
+        over the past two years (HISTORY), in the order it happened, then the pending ones and drafts today."""
+        if ProductVersion.objects.filter(product__unit__memberships__user__email="ent-gz@example.cn").exists():
+            return  # loaded before
+        reviewer = User.objects.get(email="reviewer@example.cn")
+        made = []
+        for owner, name, model, cls, year, sales, exports, output, links, story in PRODUCTS:
+            user = User.objects.get(email=owner)
+            unit = user.unit_membership.unit
+            rights = list(unit.patent_rights.order_by("pk"))
+            figures = {"sales": Decimal(sales), "exports": Decimal(exports), "output_value": Decimal(output)}
+            data = {
+                "name": name,
+                "model": model,
+                "product_class": ProductClass.objects.get(code=cls),
+                "description": f"{name}（演示数据）",
+            }
+            patent_links = [
+                {"right": rights[i].pk, "is_core": core, "contribution": Decimal(pct), "embodiment": ""}
+                for i, core, pct in links
+            ]
+            made.append((model, unit, user, year, data, figures, patent_links, story))
+        # the history first, event by event in time order; then today's stories
+        events = []
+        for model, unit, user, year, data, figures, patent_links, _story in made:
+            if model in HISTORY:
+                events += self._history(model, unit, user, year, data, figures, patent_links)
+        now = timezone.now()
+        for moment, _n, action in sorted(events, key=lambda e: (e[0] or now, e[1])):
+            with at(moment):
+                action()
+        for model, unit, user, year, data, figures, patent_links, story in made:
+            if model in HISTORY:
+                version = ProductVersion.objects.get(product__unit=unit, model=model, data_year=year)
+            else:
                 version = services.create_product(
-                    unit=unit,
-                    user=user,
-                    data_year=year,
-                    data={
-                        "name": name,
-                        "model": model,
-                        "product_class": ProductClass.objects.get(code=cls),
-                        "description": f"{name}（演示数据）",
-                        "sales": Decimal(sales),
-                        "exports": Decimal(exports),
-                        "output_value": Decimal(output),
-                    },
-                    links=[
-                        {"right": rights[i].pk, "is_core": core, "contribution": Decimal(pct), "embodiment": ""}
-                        for i, core, pct in links
-                    ],
+                    unit=unit, user=user, data_year=year, data={**data, **figures}, links=patent_links
                 )
-                self._story(version, story, user, reviewer)
+            self._story(version, story, user, reviewer)
+
+    def _history(
+        self,
+        model: str,
+        unit: FilingUnit,
+        user: User,
+        final_year: int,
+        data: dict[str, Any],
+        figures: dict[str, Decimal],
+        links: list[dict[str, Any]],
+    ) -> list[tuple[dt.datetime | None, int, Any]]:
+        """The dated steps of an approved product's past: registered, submitted and approved for its first data
+        year, then a yearly update per later data year up to `final_year`, each approved in the year after
+        its data year. (moment, order, step) triples; the steps read the versions they act on when they run."""
+        reviewer = User.objects.get(email="reviewer@example.cn")
+        months, update_month = HISTORY[model]
+        first = months_ago(months, 10)
+        first_year = min(first.year - 1, final_year)
+
+        def figures_of(year: int) -> dict[str, Decimal]:
+            share = YEARLY_GROWTH ** (final_year - year)
+            return {k: (v * share).quantize(Decimal(1)) for k, v in figures.items()}
+
+        def version(year: int) -> ProductVersion:
+            return ProductVersion.objects.get(product__unit=unit, model=model, data_year=year)
+
+        def register() -> None:
+            services.create_product(
+                unit=unit, user=user, data_year=first_year, data={**data, **figures_of(first_year)}, links=links
+            )
+
+        steps: list[tuple[dt.datetime | None, int, Any]] = [
+            (first - dt.timedelta(days=7), 0, register),
+            (first - dt.timedelta(days=5), 1, lambda: workflow.submit(version(first_year), user)),
+            (first, 2, lambda: workflow.approve(version(first_year), reviewer)),
+        ]
+        previous = first
+        for year in range(first_year + 1, final_year + 1):
+            moment = update_moment(year, update_month, previous)
+
+            def update(year: int = year) -> None:
+                new = workflow.start_yearly_update(version(year - 1).product, user, data_year=year)
+                services.update_version(version=new, user=user, data=figures_of(year))
+
+            if moment is None:  # today, after the dated past
+                steps += [
+                    (None, 3 * year, update),
+                    (None, 3 * year + 1, lambda year=year: workflow.submit(version(year), user)),
+                    (None, 3 * year + 2, lambda year=year: workflow.approve(version(year), reviewer)),
+                ]
+                previous = timezone.now()
+                continue
+            steps += [
+                (moment - dt.timedelta(days=7), 3 * year, update),
+                (moment - dt.timedelta(days=5), 3 * year + 1, lambda year=year: workflow.submit(version(year), user)),
+                (moment, 3 * year + 2, lambda year=year: workflow.approve(version(year), reviewer)),
+            ]
+            previous = moment
+        return steps
 
     def _story(self, version: Any, story: str, user: User, reviewer: User) -> None:
         if story == "draft":
@@ -278,10 +427,11 @@ class Command(BaseCommand):
             if story == "resubmitted":
                 workflow.submit(version, user)
             return
-        workflow.submit(version, user)
-        if story == "submitted":
-            return
-        workflow.approve(version, reviewer)
+        if version.status != FilingStatus.APPROVED:  # the approved ones were approved in their history
+            workflow.submit(version, user)
+            if story == "submitted":
+                return
+            workflow.approve(version, reviewer)
         if story == "approved+opt":
             workflow.set_certification_opt_in(version, user, True)
         if story == "updated":
