@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 from unittest import mock
 
 from filings import workflow
+from filings.choices import FilingStatus
 from filings.models import ProductVersion
 from patent_platform.choices import Role
 from patent_platform.clock import CHINA_TZ
@@ -59,3 +61,34 @@ def expected(at: dt.datetime, prefix: str = "4403") -> dict[tuple[str, str], int
             key = (county[:4] + "00", class_code)
             out[key] = out.get(key, 0) + 1
     return out
+
+
+def on_record(at: dt.datetime, prefix: str = "44") -> Counter[tuple[str, str]]:
+    """(city code, class code) → the products approved at `at` whose county code starts with `prefix`, counted in
+    Python from the versions' own columns (not through the engine): a version was approved from its approval
+    (`decided_at` while approved, `approved_at` once revoked or withdrawn) until `approval_ended_at`; a product
+    counts once, in the class of its newest data year approved then. It holds the demo's own filings (load_demo
+    approves them over the past two years) beside those of HISTORY."""
+    newest: dict[int, ProductVersion] = {}
+    versions = ProductVersion.objects.filter(product__county_code__startswith=prefix).select_related(
+        "product", "product_class"
+    )
+    for version in versions:
+        if version.status == FilingStatus.APPROVED:
+            since, until = version.decided_at, None
+        elif version.status in (FilingStatus.REVOKED, FilingStatus.WITHDRAWN):
+            since, until = version.approved_at, version.approval_ended_at
+        else:
+            continue
+        if since is None or since >= at or (until is not None and until < at):
+            continue
+        kept = newest.get(version.product_id)
+        if kept is None or version.data_year > kept.data_year:
+            newest[version.product_id] = version
+    return Counter((v.product.city_code, v.product_class.code) for v in newest.values())
+
+
+def quarter_end(year: int, quarter: int) -> dt.datetime:
+    """The first moment after a quarter, in China's time."""
+    month = 3 * quarter + 1
+    return dt.datetime(year + month // 13, (month - 1) % 12 + 1, 1, tzinfo=CHINA_TZ)

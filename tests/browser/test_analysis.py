@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from provincial.models import SavedAnalysis
-from tests.analysis_history import build_history
+from tests.analysis_history import build_history, on_record, quarter_end
 from tests.browser.test_progress_report import log_in, log_out
 from tests.provincial.test_analysis import same
 
@@ -23,6 +23,8 @@ def shown_table(page) -> list[list[str]]:  # type: ignore[no-untyped-def]
 
 
 def test_a_province_pivots_exports_and_a_city_sees_only_itself(page, demo) -> None:  # type: ignore[no-untyped-def]
+    # the demo's own approvals (load_demo approves over the past two years), beside HISTORY's
+    demo_now, demo_before = on_record(quarter_end(2025, 4)), on_record(quarter_end(2024, 4))
     build_history()
     log_in(page, "guangdong@example.cn")
     page.goto("/port/analysis/")
@@ -42,9 +44,9 @@ def test_a_province_pivots_exports_and_a_city_sees_only_itself(page, demo) -> No
         "合计 · 通过备案产品 · 增幅（%）",
     } <= set(header)
     rows = {r[0]: dict(zip(header, r, strict=True)) for r in table[1:]}
-    assert rows["01 信息通信技术制造业"]["深圳市 · 通过备案产品 · 本期"] == "3"
-    assert rows["01 信息通信技术制造业"]["深圳市 · 通过备案产品 · 上年同期"] == "1"
-    assert rows["合计"]["合计 · 通过备案产品 · 本期"] == "7"
+    assert rows["01 信息通信技术制造业"]["深圳市 · 通过备案产品 · 本期"] == str(3 + demo_now["440300", "01"])
+    assert rows["01 信息通信技术制造业"]["深圳市 · 通过备案产品 · 上年同期"] == str(1 + demo_before["440300", "01"])
+    assert rows["合计"]["合计 · 通过备案产品 · 本期"] == str(7 + demo_now.total())
     assert "2025年第4季度" in page.text_content("[data-testid=analysis-basis]")
     # the chart: drawn by the locally served ECharts, with the table as its alternative
     page.wait_for_selector("[data-testid=analysis-chart] canvas")
@@ -69,7 +71,9 @@ def test_a_province_pivots_exports_and_a_city_sees_only_itself(page, demo) -> No
     page.goto(analysis_url)
     city_table = shown_table(page)
     assert {h.split(" · ")[0] for h in city_table[0][1:]} == {"深圳市", "合计"}
-    assert dict(zip(city_table[0], city_table[-1], strict=True))["合计 · 通过备案产品 · 本期"] == "4"
+    assert dict(zip(city_table[0], city_table[-1], strict=True))["合计 · 通过备案产品 · 本期"] == str(
+        4 + sum(n for (city, _class), n in demo_now.items() if city == "440300")
+    )
     assert "分类×城市 四季度" not in page.content()  # shared within 广东's port only
     response = page.goto(f"/port/analysis/saved/{saved.pk}/")
     assert response is not None and response.status == 404

@@ -68,7 +68,7 @@ def test_anonymous_visitor_sees_the_certified_products_without_figures_or_contac
         ({"q": "车规级"}, {"RD202500001"}),  # product name
         ({"q": "杭州西溪"}, {"RD202500003"}),  # unit name
         ({"q": "rd2025 00002"}, {"RD202500002"}),  # certificate number, any case, spaces dropped
-        ({"q": "BA202633000001"}, {"RD202500003"}),  # filing number
+        ({"q": "filing number of RD202500003"}, {"RD202500003"}),  # its product's filing number (BA<year>33…)
         ({"province": "440000"}, {"RD202500001", "RD202500002"}),
         ({"province": "330000"}, {"RD202500003"}),
     ],
@@ -78,6 +78,10 @@ def test_search_by_name_unit_certificate_filing_number_and_province(
 ) -> None:
     by_number = {c.certificate_number: c for c in certified()}
     assert expected <= set(by_number), "the demo's certificates changed"
+    if query.get("q", "").startswith("filing number of "):
+        filing_number = by_number[query["q"].split()[-1]].version.product.filing_number
+        assert filing_number and filing_number.startswith("BA20") and filing_number[6:8] == "33"
+        query = {"q": filing_number}
     response = client.get(LIST, query)
     page = response.content.decode()
     assert rows(response) == len(expected)

@@ -18,7 +18,7 @@ from filings.models import FilingUnit
 from patent_platform.clock import CHINA_TZ
 from provincial import analysis, periods, stats
 from provincial.models import SavedAnalysis
-from tests.analysis_history import build_history
+from tests.analysis_history import build_history, on_record, quarter_end
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]
 
@@ -90,6 +90,7 @@ def same(cells: list[Any]) -> list[Any]:
 
 
 def test_class_by_city_for_2025q4_against_2024q4_counts_the_history(demo_users: dict[str, Any]) -> None:
+    demo_now, demo_before = on_record(quarter_end(2025, 4)), on_record(quarter_end(2024, 4))  # the demo's own
     build_history()
     response = client_for(demo_users["guangdong"]).get(
         URL, {"rows": "class", "cols": "city", "measures": "products", "period": "2025Q4", "compare": "1"}
@@ -101,17 +102,19 @@ def test_class_by_city_for_2025q4_against_2024q4_counts_the_history(demo_users: 
     assert "广州市 · 通过备案产品 · 本期" in header and "深圳市 · 通过备案产品 · 上年同期" in header
     by_label = {r[0]: dict(zip(header, r, strict=True)) for r in body}
     ict, equipment = by_label["01 信息通信技术制造业"], by_label["03 新装备制造业"]
-    # 深圳 01: 2024-12-20, 2025-11-03, 2025-12-01 → 3 at the end of 2025 Q4, 1 at the end of 2024 Q4
-    assert ict["深圳市 · 通过备案产品 · 本期"] == "3"
-    assert ict["深圳市 · 通过备案产品 · 上年同期"] == "1"
-    assert ict["深圳市 · 通过备案产品 · 增减"] == "2"
-    assert ict["深圳市 · 通过备案产品 · 增幅（%）"] == "200.0"
-    assert equipment["广州市 · 通过备案产品 · 本期"] == "3"
-    assert equipment["广州市 · 通过备案产品 · 上年同期"] == "2"
+    # 深圳 01: 2024-12-20, 2025-11-03, 2025-12-01 → 3 at the end of 2025 Q4, 1 at the end of 2024 Q4 (beside
+    # the demo's own)
+    now, before = 3 + demo_now["440300", "01"], 1 + demo_before["440300", "01"]
+    assert ict["深圳市 · 通过备案产品 · 本期"] == str(now)
+    assert ict["深圳市 · 通过备案产品 · 上年同期"] == str(before)
+    assert ict["深圳市 · 通过备案产品 · 增减"] == str(now - before)
+    assert ict["深圳市 · 通过备案产品 · 增幅（%）"] == f"{(now - before) / before * 100:.1f}"
+    assert equipment["广州市 · 通过备案产品 · 本期"] == str(3 + demo_now["440100", "03"])
+    assert equipment["广州市 · 通过备案产品 · 上年同期"] == str(2 + demo_before["440100", "03"])
     assert "杭州市 · 通过备案产品 · 本期" not in header
     total = by_label["合计"]
-    assert total["合计 · 通过备案产品 · 本期"] == "7"
-    assert total["合计 · 通过备案产品 · 上年同期"] == "3"
+    assert total["合计 · 通过备案产品 · 本期"] == str(7 + demo_now.total())
+    assert total["合计 · 通过备案产品 · 上年同期"] == str(3 + demo_before.total())
 
 
 def test_the_export_equals_the_page(demo_users: dict[str, Any]) -> None:
@@ -127,13 +130,16 @@ def test_the_export_equals_the_page(demo_users: dict[str, Any]) -> None:
 
 
 def test_a_city_port_sees_only_its_city_in_the_same_analysis(demo_users: dict[str, Any]) -> None:
+    demo = on_record(quarter_end(2025, 4), "4403")
     build_history()
     params = {"rows": "class", "cols": "city", "period": "2025Q4", "compare": "1"}
     rows = page_table(client_for(demo_users["shenzhen"]).get(URL, params).content.decode())
     cities = {h.split(" · ")[0] for h in rows[0][1:]}
     assert cities == {"深圳市", "合计"}
     total = dict(zip(rows[0], rows[-1], strict=True))
-    assert total["合计 · 通过备案产品 · 本期"] == "4"  # 深圳's four of 2025 Q4's seven
+    assert total["合计 · 通过备案产品 · 本期"] == str(
+        4 + demo.total()
+    )  # 深圳's four of 2025 Q4's seven, and the demo's
 
 
 @pytest.mark.parametrize("port", ["", "440000"])
@@ -160,16 +166,17 @@ def test_the_current_state_is_read_from_the_cells_and_equals_the_live_dashboard(
 
 
 def test_a_time_dimension_holds_each_bucket_as_of_its_end_and_totals_the_last(demo_users: dict[str, Any]) -> None:
+    demo = [on_record(quarter_end(2025, quarter)).total() for quarter in (1, 2, 3, 4)]
     build_history()
     area = stats.area_for(demo_users["guangdong"])
     result = analysis.run(area, analysis.Definition(rows=("quarter",), measures=("products",), period="2025"))
     quarters = {r[0]: r[1] for r in result.body}
-    assert quarters == {
-        "2025年第1季度": 3,
-        "2025年第2季度": 3,
-        "2025年第3季度": 3,
-        "2025年第4季度": 7,
-        "合计": 7,
+    assert quarters == {  # HISTORY's approvals in 广东 by each quarter's end, beside the demo's own
+        "2025年第1季度": 3 + demo[0],
+        "2025年第2季度": 3 + demo[1],
+        "2025年第3季度": 3 + demo[2],
+        "2025年第4季度": 7 + demo[3],
+        "合计": 7 + demo[3],
     }
     assert result.time_note
 

@@ -99,6 +99,8 @@ def test_the_default_month_last_quarter_and_last_year_show_figures_beside_the_ye
     assert shown["approved"]["before"] == approved_at(area, month.year_before().end) > 0
     assert shown["units"]["value"] == units_at(area, month.end) > 0
     assert shown["new"]["value"] == new_in(area, month)
+    # (each closed period asked once: a second request is served from the dashboard's body cache, without a
+    # template context to read)
     for period in (periods.latest_complete_quarter(), periods.latest_complete_year()):
         shown = cards(dashboard(user, who, period=period.key))
         before = period.year_before()
@@ -106,9 +108,8 @@ def test_the_default_month_last_quarter_and_last_year_show_figures_beside_the_ye
         assert shown["approved"]["before"] == approved_at(area, before.end) > 0, period
         assert shown["new"]["value"] == new_in(area, period), period
         assert shown["new"]["before"] == new_in(area, before), period
-    # the last year: new filings in it and in the year before it, so the change is a real comparison
-    year = periods.latest_complete_year()
-    shown = cards(dashboard(user, who, period=year.key))
+    # the last year (the loop's last): new filings in it and in the year before it, so the change is a real
+    # comparison
     assert shown["new"]["value"] > 0 and shown["new"]["before"] > 0
     assert shown["new"]["change"]["percent"] is not None
 

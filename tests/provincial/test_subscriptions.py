@@ -26,9 +26,10 @@ from patent_platform.models import Notice, User
 from provincial import subscriptions
 from provincial.choices import DeliveryStatus
 from provincial.models import SavedAnalysis, Subscription, SubscriptionDelivery
-from tests.analysis_history import build_history, clock
+from tests.analysis_history import build_history, clock, on_record, quarter_end
 
 KIND = "provincial.subscription"
+END_OF_DEC_2025 = quarter_end(2025, 4)
 JAN_2026 = dt.date(2026, 1, 5)  # due: 2025-12 (monthly), 2026-W01 (weekly)
 CITY_Q4 = {"rows": ["city"], "cols": [], "measures": ["products"], "filters": {}, "period": "2025Q4"}
 
@@ -155,6 +156,7 @@ def test_the_due_period_is_counted_in_china_time(demo_users: dict[str, User]) ->
 def test_the_same_analysis_subscribed_by_shenzhen_gives_shenzhen_only_and_is_built_once(
     demo_users: dict[str, User],
 ) -> None:
+    demo = on_record(END_OF_DEC_2025)  # the demo's own approvals by then (load_demo approves over two years)
     build_history()
     saved = shared_analysis(demo_users["guangdong"])
     own = shared_analysis(demo_users["shenzhen"], shared=False)  # the same definition, saved by 深圳
@@ -174,14 +176,15 @@ def test_the_same_analysis_subscribed_by_shenzhen_gives_shenzhen_only_and_is_bui
     content = b"".join(response.streaming_content)
     rows = sheet_rows(content)
     assert [r[0] for r in rows[1:]] == ["深圳市", "合计"]
-    assert rows[-1][1] == 4  # 深圳's approved products at the end of December 2025
+    sz_demo = sum(n for (city, _class), n in demo.items() if city == "440300")
+    assert rows[-1][1] == 4 + sz_demo  # 深圳's approved products at the end of December 2025
     about = dict(sheet_rows(content, 1)[1:])
     assert about["期间"] == "2025年12月" and about["统计范围"] == "深圳市"
     guangdong = client_for(demo_users["guangdong"])
     gd_rows = sheet_rows(
         b"".join(guangdong.get(f"/port/subscriptions/deliveries/{deliveries[gd.pk].pk}/").streaming_content)
     )
-    assert {r[0] for r in gd_rows[1:]} == {"广州市", "深圳市", "合计"} and gd_rows[-1][1] == 7
+    assert {r[0] for r in gd_rows[1:]} == {"广州市", "深圳市", "合计"} and gd_rows[-1][1] == 7 + demo.total()
 
     # anyone else's download: 404 (another port, the national office, the subscriber's own province)
     for name in ("guangdong", "national", "zhejiang"):
@@ -231,6 +234,7 @@ def test_a_dashboard_subscription_is_the_port_dashboard_in_the_owners_scope(demo
 def test_a_pdf_subscription_holds_the_same_table_as_the_xlsx_in_the_subscribers_scope(
     demo_users: dict[str, User], tmp_path: Path
 ) -> None:
+    sz_demo = on_record(END_OF_DEC_2025, "4403").total()  # the demo's own approvals in 深圳 by then
     build_history()
     sz_user = demo_users["shenzhen"]
     saved = shared_analysis(sz_user, shared=False)
@@ -249,7 +253,7 @@ def test_a_pdf_subscription_holds_the_same_table_as_the_xlsx_in_the_subscribers_
     lines = pdf_lines(pdf, tmp_path)
     text = re.sub(r"\s+", "", "".join(lines))
     rows = sheet_rows(xlsx)
-    assert [r[0] for r in rows[1:]] == ["深圳市", "合计"] and rows[-1][1] == 4
+    assert [r[0] for r in rows[1:]] == ["深圳市", "合计"] and rows[-1][1] == 4 + sz_demo
     assert all(str(h) in text for h in rows[0])
     assert_pdf_holds_rows(lines, rows[1:])
     assert "广州" not in text  # the subscriber's city only
