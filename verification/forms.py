@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -47,7 +47,7 @@ class ClientForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = region_choices()
+        cast("forms.ChoiceField", self.fields["region"]).choices = region_choices()
         if not self.is_bound and "valid_until" not in self.initial:
             self.initial["valid_until"] = china_today().replace(year=china_today().year + 1, day=1)
         self._style_widgets()

@@ -36,6 +36,9 @@ from verification.models import VerificationClient
 # The role a client's principal carries: none of patent_platform.choices.Role, so `has_role` is false for it
 # and no service that checks a role lets it act.
 CLIENT_ROLE = "verification_client"
+# The attribute of the DRF request that holds the client `ClientAuthentication` authenticated (read it with
+# `request_client`).
+REQUEST_CLIENT = "verification_client"
 REALM = 'Bearer realm="verification"'
 # Why the last client authentication of this request was refused ("suspended", "expired", "unknown"), for the
 # token endpoint's message: oauthlib answers only `invalid_client`.
@@ -131,7 +134,7 @@ class ClientAuthentication(OAuth2Authentication):
         client = client_of_application(token.application)
         if client is None:
             raise exceptions.AuthenticationFailed(REFUSALS["unknown"])
-        request.verification_client = client
+        setattr(request, REQUEST_CLIENT, client)
         refusal = client.refusal(china_today())
         if refusal is not None:
             raise exceptions.AuthenticationFailed(REFUSALS[refusal])
@@ -139,3 +142,15 @@ class ClientAuthentication(OAuth2Authentication):
 
     def authenticate_header(self, request: Request) -> str:
         return REALM
+
+
+def request_client(request: Request) -> VerificationClient:
+    """The verification client that `ClientAuthentication` authenticated for this request."""
+    client: VerificationClient = getattr(request, REQUEST_CLIENT)
+    return client
+
+
+def token_allows(request: Request, scope: str) -> bool:
+    """Whether the request's access token was granted `scope` (django-oauth-toolkit's `AccessToken`)."""
+    token: Any = request.auth
+    return bool(token.allow_scopes([scope]))

@@ -24,14 +24,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.utils import timezone
 
 from evaluation.certificates import filing_in_force
-from evaluation.models import Candidate
+from evaluation.models import Candidate, CandidateQuerySet
 from evaluation.views.public import certified
 from filings.identifiers import validate_uscc
 from filings.models import FilingUnit, PatentLink, Product, ProductVersion
@@ -170,10 +170,15 @@ def _certificate(candidate: Candidate, at: AsOf) -> dict[str, Any]:
     }
 
 
+def certified_visible_to(reader: Any) -> CandidateQuerySet:
+    """The certificates the public verification page finds, as far as `reader` may see them."""
+    return cast("CandidateQuerySet", certified()).visible_to(reader)  # the Candidate manager's queryset
+
+
 def verify_certificate(reader: Any, number: str, day: dt.date | None) -> dict[str, Any]:
     at = as_of(day)
     number = number.strip().upper()
-    candidate = certified().visible_to(reader).filter(certificate_number=number).first()
+    candidate = certified_visible_to(reader).filter(certificate_number=number).first()
     if candidate is None:
         raise Http404
     flags = open_flags([candidate.version_id], at.moment)
@@ -243,7 +248,7 @@ def unit_products(reader: Any, uscc: str, day: dt.date | None, *, with_certifica
         .select_related("product", "product_class")
         .order_by("product__filing_number", "-data_year")
     )
-    by_product: dict[int, list[ProductVersion]] = defaultdict(list)
+    by_product: dict[int, list[Any]] = defaultdict(list)  # versions annotated with `approved_on`
     for version in versions:
         by_product[version.product_id].append(version)
     newest = [years[0] for years in by_product.values()]
@@ -251,9 +256,9 @@ def unit_products(reader: Any, uscc: str, day: dt.date | None, *, with_certifica
     flags = open_flags([v.pk for v in versions], at.moment)
     certificates: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if with_certificates:
-        for candidate in certified().visible_to(reader).filter(unit=unit).order_by("-round__data_year", "pk"):
+        for candidate in certified_visible_to(reader).filter(unit=unit).order_by("-round__data_year", "pk"):
             certificates[candidate.product_id].append(_certificate(candidate, at))
-    products = []
+    products: list[dict[str, Any]] = []
     for years in by_product.values():
         head = years[0]
         products.append(

@@ -9,11 +9,13 @@ is a service of verification/services.py.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -25,7 +27,7 @@ from filings.forms import apply_service_errors
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.exports import local_time, xlsx_response
-from patent_platform.views.base import ScopedListView, ScopedTemplateView
+from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from verification import services
 from verification.choices import ClientStatus, Endpoint
 from verification.forms import ClientForm, ConfirmForm
@@ -35,18 +37,19 @@ NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 USAGE_DAYS = (7, 30, 90, 365)
 
 
-class ClientPageMixin:
-    roles: ClassVar[frozenset[str]] = NATIONAL
-    model = VerificationClient
+class ClientPageMixin(ScopedViewMixin):
+    roles: ClassVar[frozenset[str] | None] = NATIONAL
+    model: type[models.Model] | None = VerificationClient
     request: HttpRequest
     kwargs: dict[str, Any]
 
     def client(self) -> VerificationClient:
-        qs = self.scoped_queryset(VerificationClient).select_related("application", "region")  # type: ignore[attr-defined]
-        return get_object_or_404(qs, pk=self.kwargs["pk"])
+        qs = self.scoped_queryset(VerificationClient).select_related("application", "region")
+        client: VerificationClient = get_object_or_404(qs, pk=self.kwargs["pk"])
+        return client
 
 
-def _export_rows(clients: QuerySet[VerificationClient]) -> Any:
+def _export_rows(clients: Iterable[Any]) -> Any:  # clients annotated with `calls_today`
     for c in clients:
         yield (
             c.name,

@@ -102,11 +102,11 @@ class VerificationAPIView(ScopedViewSetMixin, APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication (401) and IsAuthenticated
-        client: VerificationClient = request.verification_client
+        client = oauth.request_client(request)
         over = quota.count_call(client)
         if over is not None:
             raise ApiProblem("throttled", over.message, headers={"Retry-After": str(over.retry_after)})
-        if not (client.has_scope(self.required_scope) and request.auth.allow_scopes([self.required_scope])):
+        if not (client.has_scope(self.required_scope) and oauth.token_allows(request, self.required_scope)):
             raise exceptions.PermissionDenied(
                 _("该客户端没有“%(scope)s”权限。") % {"scope": ClientScope(self.required_scope).label}
             )
@@ -119,7 +119,7 @@ class VerificationAPIView(ScopedViewSetMixin, APIView):
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        client = getattr(request, "verification_client", None)
+        client = getattr(request, oauth.REQUEST_CLIENT, None)
         if client is not None:
             services.record_call(
                 client=client,
@@ -209,14 +209,14 @@ class UnitProductsView(VerificationAPIView):
         tags=["verification"],
     )
     def get(self, request: Request, uscc: str) -> Response:
-        client: VerificationClient = request.verification_client
+        client = oauth.request_client(request)
         return Response(
             verify.unit_products(
                 request.user,
                 uscc,
                 self.as_of_day(request),
                 with_certificates=client.has_scope(ClientScope.CERTIFICATES)
-                and request.auth.allow_scopes([ClientScope.CERTIFICATES]),
+                and oauth.token_allows(request, ClientScope.CERTIFICATES),
             )
         )
 
