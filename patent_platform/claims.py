@@ -57,6 +57,10 @@ class ClaimStillHeld(Exception):
         self.token = token
 
 
+# What a claiming task retries: a lost database connection, or a claim it could not release.
+RETRIED: tuple[type[BaseException], ...] = (*DB_ERRORS, ClaimStillHeld)
+
+
 class ClaimLost(Exception):
     """This attempt's claim token no longer matches the row: another attempt (or a reset) owns it."""
 
@@ -137,7 +141,7 @@ def connection_lost(exc: BaseException | None) -> bool:
     """An OperationalError / InterfaceError of the database, directly or as the cause of `exc`."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, (*DB_ERRORS, ClaimStillHeld)):
+        if isinstance(exc, RETRIED):
             return True
         seen.add(id(exc))
         exc = exc.__cause__
@@ -200,7 +204,7 @@ class ClaimingTask(ResilientTask):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().__call__(*args, **kwargs)
-        except (*DB_ERRORS, ClaimStillHeld) as exc:
+        except RETRIED as exc:
             # tasks without autoretry; those with it already turned the error into a Retry (see retry())
             raise self.retry(exc=exc) from exc
 

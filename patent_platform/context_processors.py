@@ -79,15 +79,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     order — each {"key", "label", "items", "active"}; a group of one entry is rendered as a plain link."""
     user = getattr(request, "user", None)
     role = getattr(user, "role", None) if user is not None and user.is_authenticated else None
-    items = []
-    for name, label, roles, group in NAVIGATION:
+    items: list[dict[str, Any]] = []
+    for name, label, roles, menu in NAVIGATION:
         if roles and role not in roles:
             continue
         try:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label, "active": False, "group": group})
+        items.append({"url": url, "label": label, "active": False, "group": menu})
     # the entry whose address is the longest prefix of this page is the active one
     matches = [item for item in items if request.path.startswith(item["url"]) and item["url"] != "/"]
     if matches:

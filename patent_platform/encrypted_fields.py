@@ -18,7 +18,7 @@ What a query may ask of an encrypted field (anything else raises `FieldError` at
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core import validators
@@ -42,18 +42,25 @@ def _refuse(field: models.Field, lookup_name: str) -> FieldError:
     )
 
 
-class _EncryptedMixin:
-    """Shared by the encrypted fields: a text column, encrypt on the way in, decrypt on the way out."""
+if TYPE_CHECKING:
+    _FieldBase = models.Field[Any, Any]
+else:
+    _FieldBase = object
+
+
+class _EncryptedMixin(_FieldBase):
+    """Shared by the encrypted fields: a text column, encrypt on the way in, decrypt on the way out (mixed into
+    Django fields: a Field to the type checker)."""
 
     blind_index: str | None
 
-    def db_type(self, connection: Any) -> str:
+    def db_type(self, connection: Any) -> str | None:
         return models.TextField().db_type(connection)
 
-    def cast_db_type(self, connection: Any) -> str:
+    def cast_db_type(self, connection: Any) -> str | None:
         return models.TextField().db_type(connection)
 
-    def rel_db_type(self, connection: Any) -> str:
+    def rel_db_type(self, connection: Any) -> str | None:
         return models.TextField().db_type(connection)
 
     def encrypt_value(self, value: Any) -> Any:
@@ -83,10 +90,10 @@ class _EncryptedMixin:
             return BlindIndexExact if lookup_name == "exact" else BlindIndexIExact
         if lookup_name == "in":
             return BlindIndexIn
-        raise _refuse(self, lookup_name)  # type: ignore[arg-type]
+        raise _refuse(self, lookup_name)
 
     def get_transform(self, lookup_name: str) -> Any:
-        raise _refuse(self, lookup_name)  # type: ignore[arg-type]
+        raise _refuse(self, lookup_name)
 
 
 class EncryptedCharField(_EncryptedMixin, models.CharField):

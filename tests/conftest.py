@@ -163,6 +163,16 @@ def _clean_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> None:
+    # A request with Accept-Language: en (LocaleMiddleware) or an English test leaves English active in the
+    # thread; a later test in the same process then read messages stored in English (a job's error written
+    # in a task). Each test starts in the platform's default language, as a fresh process does.
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _celery_may_join() -> None:
     # Celery keeps "a task is running here, joining would block" in one process-wide flag, set and restored
     # around every eager task (Task.apply_async -> denied_join_result). Eager tasks started at once in

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -38,8 +37,8 @@ USAGE_DAYS = (7, 30, 90, 365)
 
 
 class ClientPageMixin(ScopedViewMixin):
-    roles: ClassVar[frozenset[str] | None] = NATIONAL
-    model: type[models.Model] | None = VerificationClient
+    roles = NATIONAL
+    model: Any = VerificationClient  # (Any: see ScopedViewMixin.model)
     request: HttpRequest
     kwargs: dict[str, Any]
 

@@ -191,6 +191,7 @@ class IdempotencyMiddleware:
         deadline = time.monotonic() + wait_seconds()
         while True:
             now = timezone.now()
+            row: IdempotencyKey | None
             try:
                 with transaction.atomic():  # committed before the view runs: other requests see it at once
                     row = IdempotencyKey.objects.create(

@@ -2,6 +2,7 @@
 `{% language_options as options %}`: the language selector's entries, each in its own script."""
 
 import re
+from typing import Any
 
 from django import template
 from django.utils.html import conditional_escape, format_html
@@ -16,7 +17,7 @@ HAN = re.compile(f"([{_IDEOGRAPHS}][\u3000-\u303f{_IDEOGRAPHS}\uff00-\uffef]*)")
 
 
 @register.filter(needs_autoescape=True)
-def mark_chinese(value: object, autoescape: bool = True) -> SafeString:
+def mark_chinese(value: Any, autoescape: bool = True) -> SafeString:
     """Wrap each run of Chinese characters in `<span lang="zh-CN">`: for English texts that quote what a user
     must type in Chinese (the column names and status words of an import file). Only there: elsewhere an
     untranslated string must stay visible to the English walk (tests/browser/test_english.py)."""

@@ -40,7 +40,7 @@ class AuditFilterForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", _("截止日期不能早于起始日期。"))
@@ -74,7 +74,7 @@ def filtered(queryset: QuerySet[AuditEvent], form: AuditFilterForm) -> QuerySet[
 
 
 class AuditReaderMixin(ScopedViewMixin):
-    model = AuditEvent
+    model: Any = AuditEvent  # (Any: see ScopedViewMixin.model)
     roles: ClassVar[frozenset[str] | None] = AUDIT_READERS
 
     def filter_form(self) -> AuditFilterForm:

@@ -24,7 +24,9 @@ class ScopedViewMixin(LoginRequiredMixin):
     scope_policy: ClassVar[str] = "scoped"
     # Roles that may open the page at all; others get 404, the same answer as out of scope.
     roles: ClassVar[frozenset[str] | None] = None
-    model: type[models.Model] | None = None
+    # The model whose scoped rows the page reads (a Model class, set by each page). Any: django-stubs declares
+    # it `type[M] | None` on the list views and `type[M]` on the detail views, which no one type here agrees with.
+    model: Any = None
     request: HttpRequest
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

@@ -9,7 +9,7 @@ from django.views.generic import TemplateView
 
 from patent_platform.choices import Role
 
-ROLE_HOMES = {
+ROLE_HOMES: dict[str, str] = {
     Role.ENTERPRISE: "enterprise:home",
     Role.REVIEWER: "review:queue",
     Role.PORT_ADMIN: "port:home",

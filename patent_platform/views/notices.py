@@ -5,7 +5,7 @@ The page shows the kind, the recipient (masked) and the delivery state, never th
 administrators see no business data). The rules are in patent_platform/outbox.py.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib import messages
@@ -38,14 +38,17 @@ class NoticeFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", _("全部")), *((k, str(v)) for k, v in outbox.KINDS.items())]
+        cast("forms.ChoiceField", self.fields["kind"]).choices = [
+            ("", _("全部")),
+            *((k, str(v)) for k, v in outbox.KINDS.items()),
+        ]
 
 
 class NoticeMixin(ScopedViewMixin):
     """Notices are delivery records, not scoped business data: the two operators read them all."""
 
     roles: ClassVar[frozenset[str] | None] = OPERATORS
-    model = Notice
+    model: Any = Notice  # (Any: see ScopedViewMixin.model)
 
     def notices(self) -> QuerySet[Notice]:
         self.filter_form = NoticeFilterForm(self.request.GET or None)

@@ -6,7 +6,7 @@ disables it, unlocks it, sends a password reset link and resets a lost second fa
 step). Every rule is in patent_platform/duties.py.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.conf import settings
@@ -55,7 +55,7 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _("全部")), *Role.choices]
+        cast("forms.ChoiceField", self.fields["role"]).choices = [("", _("全部")), *Role.choices]
 
 
 class RoleForm(forms.Form):
@@ -63,14 +63,14 @@ class RoleForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r, Role(r).label) for r in duties.ASSIGNABLE_ROLES]
+        cast("forms.ChoiceField", self.fields["role"]).choices = [(r, Role(r).label) for r in duties.ASSIGNABLE_ROLES]
 
 
 class SecurityAdminMixin(ScopedViewMixin):
     """Accounts are not scoped business data: the security administrator reads them all, nobody else any."""
 
     roles: ClassVar[frozenset[str] | None] = SECURITY
-    model = User
+    model: Any = User  # (Any: see ScopedViewMixin.model)
 
     def accounts(self) -> QuerySet[User]:
         self.filter_form = AccountFilterForm(self.request.GET or None)
