@@ -28,6 +28,7 @@ from patent_platform import audit, confirmation, oidc, ratelimit, recovery, secu
 from patent_platform.api.problems import problem_json_response
 from patent_platform.choices import AuditAction, Role
 from patent_platform.ratelimit import rate_limit
+from patent_platform.views.base import signed_in
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -98,7 +99,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        audit.audit_event(action=AuditAction.PASSWORD_CHANGE, obj=self.request.user)
+        audit.audit_event(action=AuditAction.PASSWORD_CHANGE, obj=signed_in(self.request))
         security.update_session_state(self.request, password_expired=False)
         messages.success(self.request, _("密码已修改。"))
         return response
@@ -189,8 +190,9 @@ class TwoFactorMixin:
     code is a failed login (django-axes counts it and locks the account like wrong passwords)."""
 
     scope_policy: ClassVar[str] = "account"
-    form_class = OTPCodeForm
+    form_class: type[forms.Form] | None = OTPCodeForm
     request: HttpRequest
+    device: Any  # the device the code is checked against (set by dispatch)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
@@ -205,7 +207,7 @@ class TwoFactorMixin:
         return url if ok else reverse("home")
 
     def credentials(self) -> dict[str, str]:
-        return {"username": self.request.user.email}
+        return {"username": signed_in(self.request).email}
 
     def locked(self) -> bool:
         return getattr(self.request, "axes_locked_out", False) or AxesProxyHandler.is_locked(
@@ -236,13 +238,14 @@ class TwoFactorMixin:
 
     def verified(self, device: TOTPDevice, message: str) -> HttpResponse:
         django_otp.login(self.request, device)
-        audit.audit_event(action=AuditAction.LOGIN, obj=self.request.user, actor=self.request.user, message=message)
+        user = signed_in(self.request)
+        audit.audit_event(action=AuditAction.LOGIN, obj=user, actor=user, message=message)
         return HttpResponseRedirect(self.next_url())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
         context["next"] = self.next_url()
-        context["required"] = security.otp_required(self.request.user)
+        context["required"] = security.otp_required(signed_in(self.request))
         return context
 
 
@@ -312,7 +315,7 @@ class TwoFactorSetupView(TwoFactorMixin, FormView):
                 TOTPDevice.objects.filter(user=self.request.user).exclude(pk=device.pk).delete()
         if not ok:
             return self.code_failed(form, device)
-        user = self.request.user
+        user = signed_in(self.request)
         if user.otp_enrolment_required:  # the security administrator's reset is answered
             get_user_model().objects.filter(pk=user.pk).update(otp_enrolment_required=False)
             user.otp_enrolment_required = False

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
@@ -15,6 +16,7 @@ from django.views import View
 from patent_platform import confirmation
 from patent_platform.links import email_confirmation_token
 from patent_platform.ratelimit import rate_limit
+from patent_platform.views.base import signed_in
 
 
 @rate_limit("password_reset")
@@ -24,7 +26,7 @@ class EmailUnconfirmedView(View):
     scope_policy: ClassVar[str] = "account"
     template_name = "registration/email_unconfirmed.html"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect("login")
         if request.user.email_confirmed_at is not None:
@@ -32,11 +34,12 @@ class EmailUnconfirmedView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, {"email": request.user.email})
+        return render(request, self.template_name, {"email": signed_in(request).email})
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        confirmation.email_confirmation_send(user=request.user)
-        messages.success(request, _("确认邮件已重新发送到 %(email)s，请查收。") % {"email": request.user.email})
+        user = signed_in(request)
+        confirmation.email_confirmation_send(user=user)
+        messages.success(request, _("确认邮件已重新发送到 %(email)s，请查收。") % {"email": user.email})
         return redirect("email_unconfirmed")
 
 

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -20,6 +21,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from patent_platform import outbox, recovery, security
 from patent_platform.ratelimit import rate_limit
 from patent_platform.views.auth import RECOVERY_CODES_KEY, LinkPasswordView, TwoFactorMixin
+from patent_platform.views.base import signed_in
 
 # ---- forgotten password ---------------------------------------------------------------------------------
 
@@ -113,9 +115,9 @@ class TwoFactorRecoveryView(TwoFactorMixin, FormView):
             device = StaticDevice.objects.select_for_update().get(pk=self.device.pk)
             ok = device.verify_token(form.cleaned_data["code"])  # deletes the code it accepts
         if not ok:
-            return self.code_failed(form, device)  # type: ignore[arg-type]
+            return self.code_failed(form, device)
         django_otp.login(self.request, device)
-        left = recovery.recovery_code_used(user=self.request.user, device=device)
+        left = recovery.recovery_code_used(user=signed_in(self.request), device=device)
         messages.warning(
             self.request,
             _("已使用恢复码登录，剩余 %(left)s 个。如手机已丢失，请联系安全管理员重置双因素认证，或重新生成恢复码。")
@@ -130,7 +132,7 @@ class RecoveryCodesView(View):
 
     scope_policy: ClassVar[str] = "account"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
         return super().dispatch(request, *args, **kwargs)
@@ -141,7 +143,7 @@ class RecoveryCodesView(View):
         return url if ok else reverse("home")
 
     def render_page(self, codes: list[str] | None, status: int = 200) -> HttpResponse:
-        user = self.request.user
+        user = signed_in(self.request)
         context = {
             "codes": codes,
             "codes_text": "\r\n".join([str(_("专利产品备案平台 恢复码")), user.email, "", *(codes or [])]),
@@ -158,6 +160,6 @@ class RecoveryCodesView(View):
         # The middleware has asked for the second factor already (the account has a device).
         if request.POST.get("action") != "regenerate" or security.confirmed_device(request.user) is None:
             return self.render_page(None, status=400)
-        codes = recovery.recovery_codes_generate(user=request.user)
+        codes = recovery.recovery_codes_generate(user=signed_in(request))
         messages.success(request, _("已生成新的恢复码，原有恢复码全部作废。"))
         return self.render_page(codes)
