@@ -43,6 +43,7 @@ import json
 import weakref
 import zoneinfo
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -177,6 +178,14 @@ class _Status:
         self.status = status
 
 
+@functools.cache
+def _actions(role: Any) -> str:
+    """`allowed_actions` for every status, as a JSON object: the status is all of the version it reads and the
+    role all of the user, so once per role (no model instance per status)."""
+    user = SimpleNamespace(role=role)
+    return json.dumps({status: workflow.allowed_actions(_Status(status), user) for status in FilingStatus.values})
+
+
 def _url_halves(request: Any) -> tuple[str, str]:
     template = reverse("public:product", kwargs={"filing_number": FILING_NUMBER_PLACEHOLDER})
     if request is not None:
@@ -198,10 +207,11 @@ def product_list_json(ids: Sequence[int], context: dict[str, Any], using: str = 
         return "[]"
     request = context.get("request")
     user = getattr(request, "user", None)
-    # the status is all of the version that allowed_actions reads: no model instance per status
-    actions = {status: workflow.allowed_actions(_Status(status), user) for status in FilingStatus.values}
     head, tail = _url_halves(request)
-    params = {"ids": list(ids), "zone": zone.key, "actions": json.dumps(actions), "head": head, "tail": tail}
+    # the ids as an array's text ('{3,2,1}': a quarter of the time psycopg takes to write a list as an array)
+    array = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+    params = {"ids": array, "zone": zone.key, "actions": _actions(getattr(user, "role", None)), "head": head}
+    params["tail"] = tail
     with connection.cursor() as cursor:
         if _may_prepare(connection):
             _execute_prepared(connection, cursor, params)
