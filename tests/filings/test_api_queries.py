@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from filings import services, workflow
+from filings.api import rendered
 from filings.api.rendered import moment_sql
 from filings.api.serializers import representation_of
 from filings.models import FilingUnit, PatentRight, Product, ProductClass, ProductVersion
@@ -320,3 +322,71 @@ def test_a_page_the_database_cannot_render_is_built_in_python(
     html = client.get(URL, HTTP_ACCEPT="text/html")
     assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
     assert "BA 2025-1" in html.content.decode()
+
+
+# On a persistent database connection (CONN_MAX_AGE other than 0 or Django's pool, as in production and the bench)
+# the page's query is a prepared statement (filings/api/rendered.py): its PREPARE goes with the first EXECUTE in
+# one query, then each page is one EXECUTE; with CONN_MAX_AGE=0 (behind PgBouncer) the query is sent as it is.
+
+
+@pytest.fixture
+def persistent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+
+
+def _forget_prepared() -> None:
+    """Neither the server's session nor this process holds the statement (a prepared statement outlives a rolled
+    back transaction: DEALLOCATE drops it)."""
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    rendered._prepared_on.discard(connection.connection)
+
+
+@pytest.mark.postgres
+def test_a_persistent_connection_prepares_the_page_once(catalogue: list[int], reviewer: User, persistent: None) -> None:
+    client = api(reviewer)
+    client.get(URL)
+    _forget_prepared()
+    prepare, _execute = rendered.prepared_statement()
+    name = prepare.split("(")[0].removeprefix("PREPARE ")
+    with CaptureQueriesContext(connection) as first:
+        prepared = rows(client, page_size=PRODUCTS)
+    assert len(first) == PAGE_QUERIES
+    assert first[-1]["sql"].startswith(f"PREPARE {name}(bigint[], text, text, text, text) AS SELECT")
+    assert f"; EXECUTE {name}('{{" in first[-1]["sql"]
+    for size in (PRODUCTS, 5):  # any page: the same statement, executed alone
+        with CaptureQueriesContext(connection) as again:
+            assert rows(client, page_size=size) == prepared[:size]
+        assert len(again) == PAGE_QUERIES and again[-1]["sql"].startswith(f"EXECUTE {name}('{{")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [name])
+        assert cursor.fetchone() == (1,)
+    # the same JSON as the query sent as it is (CONN_MAX_AGE=0) and as the detail serializer
+    connection.settings_dict["CONN_MAX_AGE"] = 0
+    with CaptureQueriesContext(connection) as plain:
+        assert rows(client, page_size=PRODUCTS) == prepared
+    assert plain[-1]["sql"].startswith("SELECT coalesce(json_agg(")
+    assert [row["id"] for row in prepared] == catalogue
+    assert prepared[0] == client.get(f"{URL}{catalogue[0]}/").json()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_lost_or_left_on_the_session_is_prepared_or_executed_again(
+    unit_a: FilingUnit, filer_a: User, new_version: Callable[..., ProductVersion], persistent: None
+) -> None:
+    """Outside a transaction (as a request runs), a session that lost the statement (DEALLOCATE, DISCARD ALL) gets
+    it prepared again, and one that holds it unknown to this process gets it executed: the same page each time."""
+    for i in range(3):
+        new_version(unit_a, filer_a, name=f"产品{i}")
+    client = api(filer_a)
+    _forget_prepared()
+    first = rows(client)
+    assert len(first) == 3 and connection.connection in rendered._prepared_on
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # the session lost it; the process still thinks it is there
+    assert rows(client) == first
+    rendered._prepared_on.discard(connection.connection)  # the session holds it; the process forgot
+    assert rows(client) == first
+    assert connection.connection in rendered._prepared_on
