@@ -140,6 +140,8 @@ _register_outbox()
 
 
 def _register_totp_devices() -> None:
+    import io
+
     import segno
     from django.contrib import admin
     from django.core.exceptions import PermissionDenied
@@ -172,9 +174,9 @@ def _register_totp_devices() -> None:
             device = get_object_or_404(TOTPDevice, pk=pk)
             if not self.has_view_or_change_permission(request, device):
                 raise PermissionDenied
-            response = HttpResponse(content_type="image/svg+xml")
-            segno.make(device.config_url, error="m").save(response, kind="svg", scale=4, border=2)
-            return response
+            svg = io.BytesIO()
+            segno.make(device.config_url, error="m").save(svg, kind="svg", scale=4, border=2)
+            return HttpResponse(svg.getvalue(), content_type="image/svg+xml")
 
     if admin.site.is_registered(TOTPDevice):
         admin.site.unregister(TOTPDevice)

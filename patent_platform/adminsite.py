@@ -11,11 +11,12 @@ Installed in place of `django.contrib.admin` by `PlatformAdminConfig` (INSTALLED
 
 from collections.abc import Callable
 from functools import update_wrapper
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from patent_platform.choices import Role
 
@@ -25,6 +26,9 @@ def may_use_admin(user: Any) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return bool(user.is_superuser) or getattr(user, "role", None) == Role.SYSTEM_ADMIN
+
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 class PlatformAdminSite(AdminSite):
@@ -38,14 +42,14 @@ class PlatformAdminSite(AdminSite):
         if request.user.is_authenticated and not self.has_permission(request):
             raise Http404
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         inner = super().admin_view(view, cacheable)
 
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             self._refuse_other_roles(request)
             return inner(request, *args, **kwargs)
 
-        return update_wrapper(wrapper, view)
+        return cast("_View", update_wrapper(wrapper, view))
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         self._refuse_other_roles(request)

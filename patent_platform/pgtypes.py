@@ -23,11 +23,15 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 def fast_loader(tz: Any) -> type:
     import psycopg
+    from psycopg import abc
     from psycopg.adapt import Loader
     from psycopg.pq import Format
 
     oid = psycopg.postgres.types["timestamptz"].oid
-    parser_class = psycopg.adapters.get_loader(oid, Format.TEXT)  # psycopg's own: compiled when available
+    found = psycopg.adapters.get_loader(oid, Format.TEXT)  # psycopg's own: compiled when available
+    if found is None:  # psycopg always has one for timestamptz
+        raise LookupError("psycopg has no text loader for timestamptz")
+    parser_class: type[abc.Loader] = found
 
     class FastTzLoader(Loader):
         timezone = tz  # what Django's create_cursor compares

@@ -1,5 +1,6 @@
 """API fields shared by the apps."""
 
+from collections.abc import MutableMapping
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +55,9 @@ class ModelSerializer(serializers.ModelSerializer):
     the value is one of the choices and a generated client refused the "" the API sends (a unit's scale
     before it is given). Every ModelSerializer of the API derives from this one."""
 
-    def include_extra_kwargs(self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]) -> dict[str, Any]:
+    def include_extra_kwargs(
+        self, kwargs: MutableMapping[str, Any], extra_kwargs: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         blank_choice = bool(kwargs.get("allow_blank")) and "choices" in kwargs
         kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
         if blank_choice:
