@@ -40,9 +40,9 @@ from filings import webhooks
 from filings.cells import read_patent
 from filings.choices import ENDED_STATUSES, FilingStatus, LegalStatus
 from filings.models import FilingFlag, Patent, PatentLink, PatentStatusChange, PatentStatusImport
-from filings.workflow import china_today
 from patent_platform import audit, jobs, outbox, tabular
 from patent_platform.choices import AuditAction
+from patent_platform.clock import china_today
 from patent_platform.scoping import EVERYTHING, principal_for
 from patent_platform.signals import figures_changed
 from patent_platform.tabular import CellError, Column, Problems

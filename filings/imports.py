@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from filings import candidacy, services
+from filings import candidacy, rules, services
 from filings.cells import read_patent
 from filings.choices import ImportKind, LegalStatus, LicenceKind, RightKind
 from filings.models import (
@@ -39,9 +39,10 @@ from filings.models import (
     ProductClass,
     ProductVersion,
 )
-from filings.workflow import china_today, default_data_year
+from filings.rules import default_data_year
 from patent_platform import audit, claims, jobs, tabular
 from patent_platform.choices import AuditAction
+from patent_platform.clock import china_today
 from patent_platform.signals import figures_changed
 from patent_platform.tabular import CellError, Problems
 
@@ -495,7 +496,7 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
         if data.get("first_sale_date") and data["first_sale_date"] > today:
             problems.add(first, "first_sale_date", _("日期不能晚于今天。"))
         # the figures' rules are those every path applies (a blank export figure is 0, the others required)
-        for key, message in services.figure_errors({k: data.get(k) for k in services.FIGURES}).items():
+        for key, message in rules.figure_errors({k: data.get(k) for k in rules.FIGURES}).items():
             if not any(key in r.bad for r in group):  # an unreadable cell has said so already
                 problems.add(first, key, message)
         _check_product_name(
@@ -505,7 +506,7 @@ def _check_products(job: ImportJob, rows: list[Row], problems: Problems) -> list
         # no core patent: saved as a draft like a form's or the API's; the check before review refuses it
         if not link_errors:
             # the rules of a patent list the product form also applies (the sum of contributions, ...)
-            for message in services.link_shape_errors(job.unit_id, links, rights=right_numbers):
+            for message in rules.link_shape_errors(job.unit_id, links, rights=right_numbers):
                 problems.add(first, "contribution", message)
         products.append({"row": first, "data": data, "links": links, "data_year": year})
     return products
@@ -531,7 +532,7 @@ def _product_data(seq: int, group: list[Row], problems: Problems) -> dict[str, A
                 )
         if (
             column.required
-            and column.key not in services.FIGURES  # the figures' rule is the services' (below)
+            and column.key not in rules.FIGURES  # the figures' rule is the services' (below)
             and holder is None
             and not any(column.key in r.bad for r in group)
         ):
@@ -543,7 +544,7 @@ def _check_product_year(
     first: int, data: dict[str, Any], year: int, refusals: dict[int, str | None], problems: Problems
 ) -> None:
     """A product's data year is open, and its certification opt-in is allowed for that year."""
-    if message := services.data_year_error(year):
+    if message := rules.data_year_error(year):
         problems.add(first, "data_year", message)
     elif data.get("certification_opt_in"):
         if year not in refusals:

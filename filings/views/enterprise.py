@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
-from filings import invitations, services, workflow
+from filings import invitations, rules, services, workflow
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.forms import (
     MemberForm,
@@ -684,7 +684,7 @@ class VersionDetailView(EnterpriseMixin, ScopedTemplateView):
         rule_errors: list[tuple[str, str]] = []
         to_verify: list[str] = []  # overridable findings (an open ownership conflict): no bar to submission
         if version.is_editable or version.status in PENDING_STATUSES:
-            for finding in services.version_findings(version):
+            for finding in rules.version_findings(version):
                 if finding.overridable:
                     to_verify.append(finding.message)
                 elif version.is_editable:

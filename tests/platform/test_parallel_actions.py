@@ -36,7 +36,7 @@ from rest_framework.test import APIClient
 from evaluation import rounds
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import AdditionalInfo, Assignment, Candidate, Objection, Round
-from filings import services, workflow
+from filings import rules, workflow
 from filings.choices import FilingStatus
 from filings.models import Product, ProductVersion, Transition
 from patent_platform.choices import AuditAction
@@ -162,7 +162,7 @@ class Written:
 
 def _draft() -> ProductVersion:
     for version in ProductVersion.objects.filter(status=S.DRAFT).select_related("product__unit").order_by("pk"):
-        if not services.version_rule_errors(version):
+        if not rules.version_rule_errors(version):
             return version
     raise AssertionError("the demo has no submittable draft")
 
@@ -170,7 +170,7 @@ def _draft() -> ProductVersion:
 def _approvable() -> ProductVersion:
     pending = ProductVersion.objects.filter(status__in=[S.SUBMITTED, S.RESUBMITTED]).order_by("pk")
     for version in pending.select_related("product__unit"):
-        if not services.version_findings(version):
+        if not rules.version_findings(version):
             return version
     raise AssertionError("the demo has no filing to approve")
 
@@ -432,7 +432,7 @@ for code in ("330100", "330200"):
         contacts=[{"name": "林管理", "post": "", "office_phone": "", "mobile": "13800000001",
                    "email": f"admin-{code}@example.cn", "is_admin": True}],
     ).pk)
-from filings.services import version_findings
+from filings.rules import version_findings
 pending = [v.pk for v in ProductVersion.objects.filter(status__in=["submitted", "resubmitted"]).order_by("pk")
            if not version_findings(v)]
 print("ROUND", rnd.pk, "APPS", *ids, "FILINGS", *pending[:2])
