@@ -39,8 +39,8 @@ from filings.models import (
     ReviewOverride,
     Transition,
 )
+from filings.models.search_text import refresh_text
 from filings.rules import default_data_year as default_data_year  # re-exported: read as workflow.default_data_year
-from filings.search import refresh_text
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
