@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from evaluation import methods, rounds
+from evaluation import industry, methods, publicity, rounds
 from evaluation.choices import BenchmarkStatus
 from evaluation.models import BenchmarkSet, ExpertProfile, MethodVersion, Round
 from filings.choices import FilingStatus
@@ -113,18 +113,18 @@ def run_demo_round(national: User, experts: list[User], data_year: int) -> Round
                 "patent_use": "核心专利全部实施于产品，建立了专利预警和维权机制（演示数据）。",
             },
         )
-    rounds.start_industry_evaluation(rnd, national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。")
+    industry.start_industry_evaluation(rnd, national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。")
     for i, expert in enumerate(experts):
         scores = DEMO_SCORES[i % len(DEMO_SCORES)]
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            rounds.submit_score(
+            industry.submit_score(
                 assignment.pk,
                 expert,
                 dict(zip(("technology", "market", "patent", "benefit"), scores, strict=True)),
                 "产品技术先进，专利对产品竞争力支撑明显（演示评审意见）。",
             )
     # the publicity ran in the past, so the demo round is finished today
-    rounds.start_publicity(rnd, national, days=5, start=today - dt.timedelta(days=10))
+    publicity.start_publicity(rnd, national, days=5, start=today - dt.timedelta(days=10))
     rounds.finalize(rnd, national, today=today)
     return rnd
 

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from evaluation import engine, methods
 from evaluation.choices import BenchmarkStatus, Trait, WhatIfStatus
+from evaluation.industry import combine
 from evaluation.models import (
     Assignment,
     BenchmarkSet,
@@ -46,7 +47,6 @@ from evaluation.models import (
     Round,
     WhatIfRun,
 )
-from evaluation.rounds import combine
 from filings.models import ProductVersion
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models import Region

@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evaluation import lifecycle, methods, rounds
+from evaluation import industry, lifecycle, methods, publicity, rounds
 from evaluation.api.serializers import (
     BenchmarkSetCreateSerializer,
     BenchmarkSetSerializer,
@@ -339,7 +339,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = EarlySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.start_industry_evaluation(rnd, request.user, body.early_reason())
+        industry.start_industry_evaluation(rnd, request.user, body.early_reason())
         return self._respond(rnd.pk)
 
     @_round_action("start_publicity", _("合成专家评分，公示拟认定名单（国家局管理员）"), PublicitySerializer)
@@ -349,7 +349,7 @@ class RoundViewSet(ScopedModelViewSet):
         body = PublicitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        rounds.start_publicity(
+        publicity.start_publicity(
             rnd,
             request.user,
             data.get("days"),

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from evaluation import engine, experts, rounds, schedule
+from evaluation import engine, experts, industry, publicity, rounds, schedule
 from evaluation.choices import STAGE_ORDER, CandidateStatus, LockKind, MethodStatus, ObjectionStatus, Stage
 from evaluation.models import (
     Candidate,
@@ -275,7 +275,7 @@ def early_dates(rnd: Round) -> dict[str, dt.date | None]:
 
     return {
         "evaluate": pending(rnd.deadline) if rnd.evaluation_requested_at is None else None,
-        "start_industry": pending(rounds.information_deadline(rnd)) if rnd.stage == Stage.INFO else None,
+        "start_industry": pending(industry.information_deadline(rnd)) if rnd.stage == Stage.INFO else None,
         "start_publicity": pending(rnd.scoring_due),
     }
 
@@ -417,9 +417,9 @@ class RoundDetailView(ScopedTemplateView):
             else [],
             action_errors=kwargs.get("action_errors", {}),
             scoring=scoring,
-            publicity_open=rounds.publicity_open(rnd),
+            publicity_open=publicity.publicity_open(rnd),
             today=china_today(),
-            listed=rounds.listed_candidates(rnd) if rnd.stage in (Stage.INDUSTRY, Stage.PUBLICITY) else [],
+            listed=publicity.listed_candidates(rnd) if rnd.stage in (Stage.INDUSTRY, Stage.PUBLICITY) else [],
         )
         return context
 
@@ -462,7 +462,7 @@ class RoundActionView(ScopedViewMixin, View):
                 rounds.request_information(rnd, user, info_form.cleaned_data["info_due"])
                 messages.success(request, _("已通知通过专利性评价的企业补充材料。"))
             elif action == "start-industry":
-                counts = rounds.start_industry_evaluation(rnd, user, early_form.early_reason())
+                counts = industry.start_industry_evaluation(rnd, user, early_form.early_reason())
                 messages.success(
                     request,
                     _(
@@ -476,7 +476,7 @@ class RoundActionView(ScopedViewMixin, View):
                 if not publicity_form.is_valid():
                     raise ValidationError([m for ms in publicity_form.errors.values() for m in ms])
                 data = publicity_form.cleaned_data
-                counts = rounds.start_publicity(
+                counts = publicity.start_publicity(
                     rnd,
                     user,
                     data["days"],
@@ -646,7 +646,7 @@ class ObjectionDecideView(ScopedTemplateView):
         status = 400
         if form.is_valid():
             try:
-                rounds.decide_objection(
+                publicity.decide_objection(
                     objection.pk,
                     request.user,
                     uphold=form.cleaned_data["uphold"],

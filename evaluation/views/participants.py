@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from evaluation import engine, rounds, schedule
+from evaluation import engine, industry, rounds, schedule
 from evaluation.choices import CandidateStatus, Direction, Stage, Trait
 from evaluation.models import (
     CRITERIA,
@@ -583,7 +583,7 @@ class ExpertHomeView(ScopedTemplateView):
 
 
 class ScoreForm(BootstrapFormMixin, forms.Form):
-    """Raw inputs; the bounds are the service's (`rounds.score_errors`), shown on the fields."""
+    """Raw inputs; the bounds are the service's (`industry.score_errors`), shown on the fields."""
 
     comments = forms.CharField(
         label=Assignment._meta.get_field("comments").verbose_name,
@@ -654,7 +654,9 @@ class AssignmentView(ScopedTemplateView):
         form = ScoreForm(request.POST)
         if form.is_valid():
             try:
-                rounds.submit_score(assignment.pk, request.user, form.scores(), form.cleaned_data.get("comments") or "")
+                industry.submit_score(
+                    assignment.pk, request.user, form.scores(), form.cleaned_data.get("comments") or ""
+                )
             except ValidationError as exc:
                 if getattr(exc, "code", None) in ("wrong_stage", "scoring_closed"):
                     messages.error(request, " ".join(exc.messages))

@@ -33,7 +33,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from evaluation import rounds
+from evaluation import industry, publicity, rounds
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import AdditionalInfo, Assignment, Candidate, Objection, Round
 from filings import rules, workflow
@@ -305,11 +305,11 @@ def test_round_actions_twice_at_once_on_postgres(
     one = assignments[0]
     written = Written()
     comments = "技术先进，专利支撑作用明显。"
-    answers = at_once(*[lambda: rounds.submit_score(one.pk, one.expert, SCORES, comments)] * 2)
+    answers = at_once(*[lambda: industry.submit_score(one.pk, one.expert, SCORES, comments)] * 2)
     assert not [a for a in answers if isinstance(a, BaseException)], answers
     assert written.events(one, AuditAction.SCORE) == 1
     for assignment in assignments[1:]:
-        rounds.submit_score(assignment.pk, assignment.expert, SCORES, comments)
+        industry.submit_score(assignment.pk, assignment.expert, SCORES, comments)
 
     # publicity that ended yesterday, so that the round can be finalised now
     written = Written()
@@ -320,7 +320,9 @@ def test_round_actions_twice_at_once_on_postgres(
 
     candidate = rnd.candidates.filter(status=CandidateStatus.PROPOSED).first()
     Round.objects.filter(pk=rnd.pk).update(publicity_end=today)  # open for one objection
-    objection = rounds.lodge_objection(candidate.pk, name="某企业", contact="010-1", reasons="核心专利已被宣告无效。")
+    objection = publicity.lodge_objection(
+        candidate.pk, name="某企业", contact="010-1", reasons="核心专利已被宣告无效。"
+    )
     Round.objects.filter(pk=rnd.pk).update(publicity_end=today - dt.timedelta(days=1))
     written = Written()
     url = reverse("certification:objection_decide", args=[objection.pk])
