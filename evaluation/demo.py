@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
@@ -15,7 +15,7 @@ from evaluation import industry, methods, publicity, rounds
 from evaluation.choices import BenchmarkStatus
 from evaluation.models import BenchmarkSet, ExpertProfile, MethodVersion, Round
 from filings.choices import FilingStatus
-from filings.models import ProductClass, ProductVersion
+from filings.models import ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.models import User
@@ -60,7 +60,7 @@ def load_experts(password: str) -> list[User]:
 
 def fix_benchmarks(national: User, data_year: int) -> list[BenchmarkSet]:
     """Suggested and fixed benchmark sets for every class with approved filings of the year."""
-    method = MethodVersion.active()
+    method = cast(MethodVersion, MethodVersion.active())  # the standard's method, active from the migrations on
     fixed = []
     class_ids = (
         ProductVersion.objects.filter(data_year=data_year, status=FilingStatus.APPROVED)
@@ -103,7 +103,7 @@ def run_demo_round(national: User, experts: list[User], data_year: int) -> Round
         return rnd
     rounds.request_information(rnd, national, today + dt.timedelta(days=14))
     for candidate in rnd.candidates.filter(status="info_requested").select_related("version", "unit"):
-        filer = candidate.unit.memberships.select_related("user").first().user
+        filer = cast(UnitMembership, candidate.unit.memberships.select_related("user").first()).user
         rounds.submit_information(
             candidate.pk,
             filer,

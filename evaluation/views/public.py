@@ -10,7 +10,7 @@ who objected.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -74,8 +74,8 @@ class CertifiedSearchForm(forms.Form):
 
     def __init__(self, *args: Any, years: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["province"].choices = [("", _("全部地区")), *province_choices()]
-        self.fields["year"].choices = [("", _("全部年度")), *((y, str(y)) for y in years)]
+        cast(forms.ChoiceField, self.fields["province"]).choices = [("", _("全部地区")), *province_choices()]
+        cast(forms.ChoiceField, self.fields["year"]).choices = [("", _("全部年度")), *((y, str(y)) for y in years)]
 
 
 def text_query(text: str) -> Q:
