@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from evaluation.views import certificates, documents, methods, national, participants, whatif
+from evaluation.views import (
+    certificates,
+    documents,
+    experts,
+    holidays,
+    methods,
+    national,
+    objections,
+    participants,
+    whatif,
+)
 
 urlpatterns = [
     # national office: rounds
@@ -12,13 +22,13 @@ urlpatterns = [
     path("rounds/<id:pk>/progress/", national.RoundProgressView.as_view(), name="round_progress"),
     path("rounds/<id:pk>/actions/<slug:action>/", national.RoundActionView.as_view(), name="round_action"),
     path("rounds/<id:pk>/export.xlsx", national.RoundExportView.as_view(), name="round_export"),
-    path("objections/<id:pk>/decide/", national.ObjectionDecideView.as_view(), name="objection_decide"),
-    path("holidays/", national.HolidayListView.as_view(), name="holidays"),
-    path("holidays/<id:pk>/delete/", national.HolidayDeleteView.as_view(), name="holiday_delete"),
-    path("experts/", national.ExpertListView.as_view(), name="experts"),
-    path("experts/new/", national.ExpertCreateView.as_view(), name="expert_new"),
-    path("experts/export.xlsx", national.ExpertExportView.as_view(), name="expert_export"),
-    path("experts/<id:pk>/active/", national.ExpertActiveView.as_view(), name="expert_active"),
+    path("objections/<id:pk>/decide/", objections.ObjectionDecideView.as_view(), name="objection_decide"),
+    path("holidays/", holidays.HolidayListView.as_view(), name="holidays"),
+    path("holidays/<id:pk>/delete/", holidays.HolidayDeleteView.as_view(), name="holiday_delete"),
+    path("experts/", experts.ExpertListView.as_view(), name="experts"),
+    path("experts/new/", experts.ExpertCreateView.as_view(), name="expert_new"),
+    path("experts/export.xlsx", experts.ExpertExportView.as_view(), name="expert_export"),
+    path("experts/<id:pk>/active/", experts.ExpertActiveView.as_view(), name="expert_active"),
     # national office: method versions and benchmarks
     path("methods/", methods.MethodListView.as_view(), name="methods"),
     path("methods/<id:pk>/", methods.MethodDetailView.as_view(), name="method"),
