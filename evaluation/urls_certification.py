@@ -11,6 +11,8 @@ from evaluation.views import (
     national,
     objections,
     participants,
+    ports,
+    scoring,
     whatif,
 )
 
@@ -57,9 +59,9 @@ urlpatterns = [
     path("mine/", participants.MyCandidatesView.as_view(), name="mine"),
     path("self-check/<id:version_pk>/", participants.SelfCheckView.as_view(), name="self_check"),
     # ports
-    path("region/", participants.RegionResultsView.as_view(), name="region"),
-    path("region/export.xlsx", participants.RegionExportView.as_view(), name="region_export"),
+    path("region/", ports.RegionResultsView.as_view(), name="region"),
+    path("region/export.xlsx", ports.RegionExportView.as_view(), name="region_export"),
     # experts
-    path("expert/", participants.ExpertHomeView.as_view(), name="expert_home"),
-    path("expert/assignments/<id:pk>/", participants.AssignmentView.as_view(), name="assignment"),
+    path("expert/", scoring.ExpertHomeView.as_view(), name="expert_home"),
+    path("expert/assignments/<id:pk>/", scoring.AssignmentView.as_view(), name="assignment"),
 ]
