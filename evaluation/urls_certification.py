@@ -3,6 +3,7 @@
 from django.urls import path
 
 from evaluation.views import (
+    benchmarks,
     certificates,
     documents,
     experts,
@@ -39,9 +40,9 @@ urlpatterns = [
     path("methods/<id:pk>/indicators/new/", methods.IndicatorEditView.as_view(), name="indicator_new"),
     path("indicators/<id:pk>/edit/", methods.IndicatorEditView.as_view(), name="indicator_edit"),
     path("indicators/<id:pk>/delete/", methods.IndicatorDeleteView.as_view(), name="indicator_delete"),
-    path("benchmarks/", methods.BenchmarkListView.as_view(), name="benchmarks"),
-    path("benchmarks/<id:pk>/", methods.BenchmarkSetView.as_view(), name="benchmark_set"),
-    path("benchmarks/<id:pk>/export.xlsx", methods.BenchmarkExportView.as_view(), name="benchmark_export"),
+    path("benchmarks/", benchmarks.BenchmarkListView.as_view(), name="benchmarks"),
+    path("benchmarks/<id:pk>/", benchmarks.BenchmarkSetView.as_view(), name="benchmark_set"),
+    path("benchmarks/<id:pk>/export.xlsx", benchmarks.BenchmarkExportView.as_view(), name="benchmark_export"),
     # national office: what-if across method versions (nothing written)
     path("what-if/", whatif.WhatIfView.as_view(), name="whatif"),
     path("what-if/export.xlsx", whatif.WhatIfExportView.as_view(), name="whatif_export"),
