@@ -176,10 +176,10 @@ class CertifiedListView(ListView):
         query.pop("page", None)
         query.pop("export", None)
         today = china_today()
-        publicity = [(rnd, publicity.publicity_open(rnd, today)) for rnd in rounds_under_publicity()]
+        under_publicity = [(rnd, publicity.publicity_open(rnd, today)) for rnd in rounds_under_publicity()]
         for candidate in context["candidates"]:
             candidate.standing = lifecycle.standing(candidate, today)
-        context.update(form=self.form, query=query.urlencode(), searched=self.searched, publicity=publicity)
+        context.update(form=self.form, query=query.urlencode(), searched=self.searched, publicity=under_publicity)
         return context
 
 
