@@ -1,6 +1,6 @@
 """The Excel product import with full validation vs bulk_create of the same rows.
 
-The file: the platform's own product template (`filings.imports.build_template`) filled with
+The file: the platform's own product template (`filings.import_template.build_template`) filled with
 `--import-rows` rows (one row per product–patent link; 1–5 rows per product, 3 on average) for one
 filing unit — a job imports one unit's file, up to `imports.MAX_ROWS` rows — the seeded unit with the
 most patent rights, so the products link rights the unit holds, as the template requires.
@@ -89,7 +89,7 @@ def workbook(products: list[dict[str, Any]]) -> bytes:
     from openpyxl import load_workbook
 
     from filings.choices import ImportKind
-    from filings.imports import PRODUCT_COLUMNS, build_template
+    from filings.import_template import PRODUCT_COLUMNS, build_template
 
     book = load_workbook(BytesIO(build_template(ImportKind.PRODUCTS)))
     sheet = book.worksheets[0]

@@ -51,7 +51,7 @@ class Stage(models.TextChoices):
     FINAL = "final", _("已公布认定结果")
 
 
-STAGE_ORDER = [Stage.PATENT, Stage.INFO, Stage.INDUSTRY, Stage.PUBLICITY, Stage.FINAL]
+STAGE_ORDER: list[str] = [Stage.PATENT, Stage.INFO, Stage.INDUSTRY, Stage.PUBLICITY, Stage.FINAL]
 
 
 class CandidateStatus(models.TextChoices):

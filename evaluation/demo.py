@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 
-from evaluation import methods, rounds
+from evaluation import industry, methods, publicity, rounds
 from evaluation.choices import BenchmarkStatus
 from evaluation.models import BenchmarkSet, ExpertProfile, MethodVersion, Round
 from filings.choices import FilingStatus
-from filings.models import ProductClass, ProductVersion
+from filings.models import ProductClass, ProductVersion, UnitMembership
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.models import User
@@ -60,7 +60,7 @@ def load_experts(password: str) -> list[User]:
 
 def fix_benchmarks(national: User, data_year: int) -> list[BenchmarkSet]:
     """Suggested and fixed benchmark sets for every class with approved filings of the year."""
-    method = MethodVersion.active()
+    method = cast(MethodVersion, MethodVersion.active())  # the standard's method, active from the migrations on
     fixed = []
     class_ids = (
         ProductVersion.objects.filter(data_year=data_year, status=FilingStatus.APPROVED)
@@ -103,7 +103,7 @@ def run_demo_round(national: User, experts: list[User], data_year: int) -> Round
         return rnd
     rounds.request_information(rnd, national, today + dt.timedelta(days=14))
     for candidate in rnd.candidates.filter(status="info_requested").select_related("version", "unit"):
-        filer = candidate.unit.memberships.select_related("user").first().user
+        filer = cast(UnitMembership, candidate.unit.memberships.select_related("user").first()).user
         rounds.submit_information(
             candidate.pk,
             filer,
@@ -113,18 +113,18 @@ def run_demo_round(national: User, experts: list[User], data_year: int) -> Round
                 "patent_use": "核心专利全部实施于产品，建立了专利预警和维权机制（演示数据）。",
             },
         )
-    rounds.start_industry_evaluation(rnd, national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。")
+    industry.start_industry_evaluation(rnd, national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。")
     for i, expert in enumerate(experts):
         scores = DEMO_SCORES[i % len(DEMO_SCORES)]
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            rounds.submit_score(
+            industry.submit_score(
                 assignment.pk,
                 expert,
                 dict(zip(("technology", "market", "patent", "benefit"), scores, strict=True)),
                 "产品技术先进，专利对产品竞争力支撑明显（演示评审意见）。",
             )
     # the publicity ran in the past, so the demo round is finished today
-    rounds.start_publicity(rnd, national, days=5, start=today - dt.timedelta(days=10))
+    publicity.start_publicity(rnd, national, days=5, start=today - dt.timedelta(days=10))
     rounds.finalize(rnd, national, today=today)
     return rnd
 

@@ -38,18 +38,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from evaluation.choices import REVOCATION_GROUNDS, CandidateStatus, CertificateCause, CertificateStatus, Stage
-from evaluation.models import Candidate, CertificateEvent, Round
+from evaluation.models import Candidate, CandidateQuerySet, CertificateEvent, Round
+from evaluation.notifications import addresses
 from filings.choices import ENDED_STATUSES, FilingStatus
 from filings.models import PatentLink, ProductVersion
-from patent_platform import audit
+from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import CHINA_TZ as CHINA
 from patent_platform.clock import china_today
@@ -92,7 +95,7 @@ def day_before(moment: dt.datetime) -> dt.date:
 # --- the one rule: certified as of D -------------------------------------------------------------------
 
 
-def issued() -> QuerySet[Candidate]:
+def issued() -> CandidateQuerySet:
     """Every certificate ever issued (a final list published, a number given), whatever its status now."""
     return Candidate.objects.filter(
         status=CandidateStatus.CERTIFIED, round__stage=Stage.FINAL, certificate_number__isnull=False
@@ -155,8 +158,9 @@ class Standing:
 
 def _missed_year(candidate: Candidate, day: dt.date) -> int | None:
     if hasattr(candidate, "due_year"):
-        return None if candidate.update_filed else candidate.due_year
-    row = with_standing(Candidate.objects.filter(pk=candidate.pk), day).values("due_year", "update_filed").first()
+        return None if candidate.update_filed else candidate.due_year  # type: ignore[attr-defined]  # with_standing's
+    standing_of = with_standing(Candidate.objects.filter(pk=candidate.pk), day)
+    row = standing_of.values("due_year", "update_filed").first()  # type: ignore[misc]  # with_standing's annotations
     if not row or row["update_filed"]:
         return None
     return row["due_year"]
@@ -246,8 +250,6 @@ def _changed(
     user: Any,
     source: str,
 ) -> None:
-    from evaluation.notifications import queue_certificate_notice
-
     now = timezone.now()
     for cause, details in events:
         event = _record(candidate, status, cause, user=user, source=source, details=details, at=now)
@@ -280,7 +282,7 @@ def recheck(candidate_ids: Iterable[int], *, user: Any = None, source: str = "",
                 continue
             fresh = annotated[candidate.pk]
             patents = _ended_core_patents(candidate)
-            year = None if fresh.update_filed else fresh.due_year
+            year = None if fresh.update_filed else fresh.due_year  # type: ignore[attr-defined]  # with_standing's
             suspension: dict[str, Any] = {}
             if patents:
                 suspension["patents"] = patents
@@ -336,8 +338,6 @@ def _end(candidate: Candidate, cause: str, *, user: Any, reason: str, source: st
         ]
     )
     figures_changed.send(sender=Candidate, products=[candidate.product_id])
-    from evaluation.notifications import queue_certificate_notice
-
     queue_certificate_notice(event)
     return event
 
@@ -378,6 +378,43 @@ def _local(moment: dt.datetime) -> str:
     return timezone.localtime(moment, CHINA).strftime("%Y-%m-%d %H:%M")
 
 
+def queue_certificate_notice(event: CertificateEvent) -> int:
+    """The filer's notice of a change of its certificate's status (call inside the change's transaction)."""
+    candidate = Candidate.objects.select_related("version", "unit").get(pk=event.candidate_id)
+    recipients = addresses(candidate)
+    if not recipients:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        details = event.details or {}
+        why = event.reason
+        if event.cause == CertificateCause.PATENT_ENDED:
+            why = patents_reason(details.get("patents", []))
+        elif event.cause == CertificateCause.UPDATE_MISSED:
+            why = update_reason(details.get("update_year", ""))
+        url = settings.SITE_URL.rstrip("/") + reverse("certified:verify", args=[candidate.certificate_number])
+        subject = _("【专利密集型产品认定】证书 %(no)s 状态变更为“%(status)s”") % {
+            "no": candidate.certificate_number,
+            "status": CertificateStatus(event.to_status).label,
+        }
+        body = _("您的产品“%(name)s”的认定证书 %(no)s：%(cause)s。%(why)s\n证书状态：%(url)s") % {
+            "name": candidate.version.name,
+            "no": candidate.certificate_number,
+            "cause": CertificateCause(event.cause).label,
+            "why": why,
+            "url": url,
+        }
+        written = outbox.enqueue(
+            "evaluation.candidate",
+            source=f"{candidate.pk}:certificate:{event.pk}",
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            kick=False,
+        )
+    outbox.kick_after_commit()
+    return len(written)
+
+
 # --- the hooks (connected in EvaluationConfig.ready) ---------------------------------------------------
 
 
@@ -386,7 +423,7 @@ def on_patent_status(sender: Any, patent_ids: list[int], user: Any = None, sourc
     these patents as core (in the import's transaction: the page shows it as soon as the import commits)."""
     if not patent_ids:
         return
-    ids = set()
+    ids: set[int] = set()
     for start in range(0, len(patent_ids), CHUNK):
         links = PatentLink.objects.filter(right__patent_id__in=patent_ids[start : start + CHUNK], is_core=True)
         ids.update(

@@ -1,17 +1,18 @@
 """E-mails of the certification rounds, to the filers of the products concerned, written to the outbox
-(patent_platform/outbox.py) in the transaction of the round's step."""
+(patent_platform/outbox.py) in the transaction of the round's step. The notice of a change of a certificate's
+status is `evaluation.lifecycle.queue_certificate_notice`, beside the change."""
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from evaluation.choices import CertificateCause, CertificateStatus
-from evaluation.models import Candidate, CertificateEvent
+from evaluation.models import Candidate
 from patent_platform import outbox
 
 
-def _addresses(candidate: Candidate) -> list[str]:
+def addresses(candidate: Candidate) -> list[str]:
+    """The filer's addresses: the unit's active members and its contact address."""
     unit = candidate.unit
     emails = {m.user.email for m in unit.memberships.select_related("user") if m.user.is_active}
     if unit.contact_email:
@@ -25,7 +26,7 @@ def queue_candidate_notices(candidate_ids: list[int], kind: str) -> int:
     candidates = Candidate.objects.filter(pk__in=candidate_ids).select_related("round", "version", "unit")
     with translation.override(settings.LANGUAGE_CODE):
         for candidate in candidates:
-            recipients = _addresses(candidate)
+            recipients = addresses(candidate)
             if not recipients:
                 continue
             rnd, name = candidate.round, candidate.version.name
@@ -65,42 +66,3 @@ def queue_candidate_notices(candidate_ids: list[int], kind: str) -> int:
     if sent:
         outbox.kick_after_commit()
     return sent
-
-
-def queue_certificate_notice(event: CertificateEvent) -> int:
-    """The filer's notice of a change of its certificate's status (call inside the change's transaction)."""
-    from evaluation.lifecycle import patents_reason, update_reason
-
-    candidate = Candidate.objects.select_related("version", "unit").get(pk=event.candidate_id)
-    recipients = _addresses(candidate)
-    if not recipients:
-        return 0
-    with translation.override(settings.LANGUAGE_CODE):
-        details = event.details or {}
-        why = event.reason
-        if event.cause == CertificateCause.PATENT_ENDED:
-            why = patents_reason(details.get("patents", []))
-        elif event.cause == CertificateCause.UPDATE_MISSED:
-            why = update_reason(details.get("update_year", ""))
-        url = settings.SITE_URL.rstrip("/") + reverse("certified:verify", args=[candidate.certificate_number])
-        subject = _("【专利密集型产品认定】证书 %(no)s 状态变更为“%(status)s”") % {
-            "no": candidate.certificate_number,
-            "status": CertificateStatus(event.to_status).label,
-        }
-        body = _("您的产品“%(name)s”的认定证书 %(no)s：%(cause)s。%(why)s\n证书状态：%(url)s") % {
-            "name": candidate.version.name,
-            "no": candidate.certificate_number,
-            "cause": CertificateCause(event.cause).label,
-            "why": why,
-            "url": url,
-        }
-        written = outbox.enqueue(
-            "evaluation.candidate",
-            source=f"{candidate.pk}:certificate:{event.pk}",
-            recipients=recipients,
-            subject=subject,
-            body=body,
-            kick=False,
-        )
-    outbox.kick_after_commit()
-    return len(written)

@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from evaluation.views import certificates, documents, methods, national, participants, whatif
+from evaluation.views import (
+    benchmarks,
+    certificates,
+    documents,
+    experts,
+    holidays,
+    methods,
+    national,
+    objections,
+    participants,
+    ports,
+    scoring,
+    whatif,
+)
 
 urlpatterns = [
     # national office: rounds
@@ -12,13 +25,13 @@ urlpatterns = [
     path("rounds/<id:pk>/progress/", national.RoundProgressView.as_view(), name="round_progress"),
     path("rounds/<id:pk>/actions/<slug:action>/", national.RoundActionView.as_view(), name="round_action"),
     path("rounds/<id:pk>/export.xlsx", national.RoundExportView.as_view(), name="round_export"),
-    path("objections/<id:pk>/decide/", national.ObjectionDecideView.as_view(), name="objection_decide"),
-    path("holidays/", national.HolidayListView.as_view(), name="holidays"),
-    path("holidays/<id:pk>/delete/", national.HolidayDeleteView.as_view(), name="holiday_delete"),
-    path("experts/", national.ExpertListView.as_view(), name="experts"),
-    path("experts/new/", national.ExpertCreateView.as_view(), name="expert_new"),
-    path("experts/export.xlsx", national.ExpertExportView.as_view(), name="expert_export"),
-    path("experts/<id:pk>/active/", national.ExpertActiveView.as_view(), name="expert_active"),
+    path("objections/<id:pk>/decide/", objections.ObjectionDecideView.as_view(), name="objection_decide"),
+    path("holidays/", holidays.HolidayListView.as_view(), name="holidays"),
+    path("holidays/<id:pk>/delete/", holidays.HolidayDeleteView.as_view(), name="holiday_delete"),
+    path("experts/", experts.ExpertListView.as_view(), name="experts"),
+    path("experts/new/", experts.ExpertCreateView.as_view(), name="expert_new"),
+    path("experts/export.xlsx", experts.ExpertExportView.as_view(), name="expert_export"),
+    path("experts/<id:pk>/active/", experts.ExpertActiveView.as_view(), name="expert_active"),
     # national office: method versions and benchmarks
     path("methods/", methods.MethodListView.as_view(), name="methods"),
     path("methods/<id:pk>/", methods.MethodDetailView.as_view(), name="method"),
@@ -27,9 +40,9 @@ urlpatterns = [
     path("methods/<id:pk>/indicators/new/", methods.IndicatorEditView.as_view(), name="indicator_new"),
     path("indicators/<id:pk>/edit/", methods.IndicatorEditView.as_view(), name="indicator_edit"),
     path("indicators/<id:pk>/delete/", methods.IndicatorDeleteView.as_view(), name="indicator_delete"),
-    path("benchmarks/", methods.BenchmarkListView.as_view(), name="benchmarks"),
-    path("benchmarks/<id:pk>/", methods.BenchmarkSetView.as_view(), name="benchmark_set"),
-    path("benchmarks/<id:pk>/export.xlsx", methods.BenchmarkExportView.as_view(), name="benchmark_export"),
+    path("benchmarks/", benchmarks.BenchmarkListView.as_view(), name="benchmarks"),
+    path("benchmarks/<id:pk>/", benchmarks.BenchmarkSetView.as_view(), name="benchmark_set"),
+    path("benchmarks/<id:pk>/export.xlsx", benchmarks.BenchmarkExportView.as_view(), name="benchmark_export"),
     # national office: what-if across method versions (nothing written)
     path("what-if/", whatif.WhatIfView.as_view(), name="whatif"),
     path("what-if/export.xlsx", whatif.WhatIfExportView.as_view(), name="whatif_export"),
@@ -47,9 +60,9 @@ urlpatterns = [
     path("mine/", participants.MyCandidatesView.as_view(), name="mine"),
     path("self-check/<id:version_pk>/", participants.SelfCheckView.as_view(), name="self_check"),
     # ports
-    path("region/", participants.RegionResultsView.as_view(), name="region"),
-    path("region/export.xlsx", participants.RegionExportView.as_view(), name="region_export"),
+    path("region/", ports.RegionResultsView.as_view(), name="region"),
+    path("region/export.xlsx", ports.RegionExportView.as_view(), name="region_export"),
     # experts
-    path("expert/", participants.ExpertHomeView.as_view(), name="expert_home"),
-    path("expert/assignments/<id:pk>/", participants.AssignmentView.as_view(), name="assignment"),
+    path("expert/", scoring.ExpertHomeView.as_view(), name="expert_home"),
+    path("expert/assignments/<id:pk>/", scoring.AssignmentView.as_view(), name="assignment"),
 ]

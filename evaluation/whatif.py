@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from evaluation import engine, methods
 from evaluation.choices import BenchmarkStatus, Trait, WhatIfStatus
+from evaluation.industry import combine
 from evaluation.models import (
     Assignment,
     BenchmarkSet,
@@ -46,7 +47,6 @@ from evaluation.models import (
     Round,
     WhatIfRun,
 )
-from evaluation.rounds import combine
 from filings.models import ProductVersion
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.models import Region
@@ -231,15 +231,15 @@ def rescore(
     indicators: list[Indicator] = list(method.indicators.all())
     sets = _benchmarks_for(method, candidates)
     benchmark_values: dict[int, dict[int, Decimal | None]] = {}
-    for bset in {s for s in sets.values() if s is not None}:
-        benchmark_values[bset.pk] = dict(bset.values.values_list("indicator_id", "value"))
+    for used in {s for s in sets.values() if s is not None}:
+        benchmark_values[used.pk] = dict(used.values.values_list("indicator_id", "value"))
     scored = [c.pk for c in candidates if c.expert_score is not None]
     totals: dict[int, list[Decimal]] = {}
     for chunk in _chunks(scored, CHUNK):
         for cid, total in Assignment.objects.filter(candidate_id__in=chunk, total__isnull=False).values_list(
             "candidate_id", "total"
         ):
-            totals.setdefault(cid, []).append(total)
+            totals.setdefault(cid, []).append(cast(Decimal, total))  # total__isnull=False
     out: dict[int, Rescored] = {}
     for chunk in _chunks(list(candidates), CHUNK):
         values = engine.values_for(ProductVersion.objects.filter(pk__in=[c.version_id for c in chunk]), indicators)
@@ -260,7 +260,7 @@ def rescore(
             row.per_trait, row.total, row.patent_passed = outcome.per_trait, outcome.total, outcome.passed
             if outcome.passed and totals.get(c.pk):
                 row.expert_score = combine(totals[c.pk], method.score_rule)
-                row.industry_passed = row.expert_score >= method.expert_pass_score
+                row.industry_passed = row.expert_score >= cast(Decimal, method.expert_pass_score)  # methods.gaps
         if progress is not None:
             progress(len(out))
     return out

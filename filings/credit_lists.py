@@ -13,7 +13,7 @@ that cannot be read or lies in the future — each named by row and column in th
 applied. A file without data rows is refused as a whole (an empty list is not uploaded by mistake).
 
 A unit on a list is flagged (`filings.checks.open_flags`) on the review page, at submission and before the
-publicity of any certification round it is in (`evaluation.rounds.start_publicity` asks for a confirmation).
+publicity of any certification round it is in (`evaluation.publicity.start_publicity` asks for a confirmation).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from filings import services
+from filings import rules, services
 from filings.choices import LegalStatus, LicenceKind, RightKind, UnitKind, UnitScale
 from filings.identifiers import parse_patent_number, validate_uscc
 from filings.industries import industry_choices
@@ -384,7 +384,7 @@ class VersionForm(BootstrapFormMixin, forms.Form):
         min_value=0,
         max_digits=14,
         decimal_places=2,
-        required=False,  # blank is 0: the rule of services.figure_errors, as the API and the Excel import
+        required=False,  # blank is 0: the rule of rules.figure_errors, as the API and the Excel import
         help_text=_("没有出口的留空或填 0"),
     )
     output_value = forms.DecimalField(label=_("产值（万元）"), min_value=0, max_digits=14, decimal_places=2)
@@ -435,7 +435,7 @@ class NewVersionForm(VersionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        first, latest = services.data_year_window()  # the one rule every path applies
+        first, latest = rules.data_year_window()  # the one rule every path applies
         self.fields["data_year"].choices = [(y, str(y)) for y in range(latest, first - 1, -1)]
         self.fields["data_year"].initial = latest
 

@@ -5,7 +5,7 @@
   match on its unique index (products, units, patents) — and nothing else, as a name never looks like one.
 - **Any other text is a word in the name of a product's published version or of its unit**, matched as a
   substring (`icontains`, as before) of the product's own search text (`Product.search_text`: the two names,
-  one per line, for a published product; empty otherwise; kept in step by `refresh_text` wherever the
+  one per line, for a published product; empty otherwise; kept in step by `filings.models.search_text` wherever the
   published version or the unit's name changes), so that a word is found on the
   products table alone and in the order of the results. On PostgreSQL a GIN index of the text's character
   1- and 2-grams (`pp_search_grams`, migrations filings/0014 and 0015) serves it: Chinese has no spaces
@@ -26,14 +26,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.lookups import DataContains
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
-from django.db.models.functions import Coalesce, Concat
+from django.db.models import F, Func, Q, TextField, Value
 
 from filings.identifiers import parse_patent_number, validate_uscc
-from filings.models import FilingUnit, PatentLink, Product, ProductVersion
+from filings.models import PatentLink
+from filings.models.search_text import TEXT_SEPARATOR as TEXT_SEPARATOR  # read from here by provincial.scale
 
 FILING_NUMBER = re.compile(r"BA\d{12}")
-TEXT_SEPARATOR = "\n"  # between the two names: a word never spans them (grams are cut at white space)
 COUNT_CAP = 1_000
 SEPARATOR = re.compile(r"[\s\W_]")  # what the SQL functions cut words at (white space, punctuation), or more
 
@@ -83,23 +82,3 @@ def text_query(text: str) -> Q:
         # estimating the gram test alone well, walks a common word's products newest first to the page
         return grams
     return grams & Q(search_text__icontains=text)
-
-
-def text_expression() -> Case:
-    """A product's search text from its rows: the published version's name, the separator, the unit's name;
-    empty while nothing of it is published (the public never finds it, and new products need no writing)."""
-    published = ProductVersion.objects.filter(pk=OuterRef("published_version_id")).values("name")[:1]
-    unit = FilingUnit.objects.filter(pk=OuterRef("unit_id")).values("name")[:1]
-    text = Concat(
-        Coalesce(Subquery(published), Value("")),
-        Value(TEXT_SEPARATOR),
-        Coalesce(Subquery(unit), Value("")),
-        output_field=TextField(),
-    )
-    return Case(When(published_version__isnull=True, then=Value("")), default=text, output_field=TextField())
-
-
-def refresh_text(products: QuerySet[Product]) -> int:
-    """Write the search text of these products again from their names (one UPDATE): called wherever a
-    product's published version or its unit's name changes."""
-    return products.update(search_text=text_expression())

@@ -44,7 +44,7 @@ def notify_flags(self: Any, flag_ids: list[int]) -> int:
     """Kept for messages enqueued before the outbox: writes the flags' notices (those not yet written)."""
     from django.db import transaction
 
-    from filings.drift import queue_flag_notices
+    from filings.flags import queue_flag_notices
 
     with transaction.atomic():
         return queue_flag_notices(flag_ids)

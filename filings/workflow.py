@@ -27,7 +27,7 @@ from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from filings import candidacy, identity, webhooks
+from filings import candidacy, identity, rules, webhooks
 from filings.choices import EDITABLE_STATUSES, PENDING_STATUSES, FilingStatus
 from filings.models import (
     FilingNumberSequence,
@@ -39,10 +39,11 @@ from filings.models import (
     ReviewOverride,
     Transition,
 )
-from filings.search import refresh_text
-from patent_platform import audit, clock
+from filings.models.search_text import refresh_text
+from filings.rules import default_data_year as default_data_year  # re-exported: read as workflow.default_data_year
+from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
-from patent_platform.clock import china_today  # also imported from here by filings.imports, filings.drift
+from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict, when
 from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible, scope_of
@@ -104,11 +105,6 @@ def field_label(field: str) -> str:
 
 class WorkflowError(ValidationError):
     """A transition that is not allowed from the current state, or whose checks failed."""
-
-
-def default_data_year() -> int:
-    """Certification uses the previous calendar year's data: new filings default to it."""
-    return clock.last_year()
 
 
 def allowed_actions(version: ProductVersion, user: Reader) -> list[str]:
@@ -218,9 +214,7 @@ def _transition(
 
 def check_submittable(version: ProductVersion) -> None:
     """The rules a version must meet before review; raises ValidationError keyed by field."""
-    from filings.services import version_rule_errors
-
-    errors = version_rule_errors(version)
+    errors = rules.version_rule_errors(version)
     if errors:
         raise ValidationError(errors)
 
@@ -308,10 +302,10 @@ def _republish(product: Product) -> None:
 
 
 class FindingsError(WorkflowError):
-    """Approval refused by the filing's rule set (`services.version_findings`): messages keyed by field, the
+    """Approval refused by the filing's rule set (`rules.version_findings`): messages keyed by field, the
     findings themselves in `findings` (the API answers 409 with both)."""
 
-    def __init__(self, errors: dict[str, list[str]], findings: list[Any]) -> None:
+    def __init__(self, errors: dict[str, list[str]], findings: list[rules.Finding]) -> None:
         super().__init__(errors, code="findings")
         self.findings = findings
 
@@ -319,7 +313,7 @@ class FindingsError(WorkflowError):
 OVERRIDE_REASON_MAX = 1000
 
 
-def approval_refusal(findings: list[Any], override_reason: str) -> FindingsError | None:
+def approval_refusal(findings: list[rules.Finding], override_reason: str) -> FindingsError | None:
     """Why these findings stop an approval with this override reason, or None: a finding that cannot be
     overridden always stops it; an overridable one (an open ownership conflict) stops it without a reason."""
     blocking = [f for f in findings if not f.overridable]
@@ -341,7 +335,6 @@ def approve(version: ProductVersion, user: User, *, override_reason: str = "") -
     conflict opened since submission): a finding that cannot be overridden refuses the approval; an open
     ownership conflict refuses it unless the reviewer gives `override_reason`, which is then recorded on the
     filing (`ReviewOverride`, one per finding) and in the audit log."""
-    from filings.services import version_findings
 
     reason = (override_reason or "").strip()
     if len(reason) > OVERRIDE_REASON_MAX:
@@ -354,14 +347,14 @@ def approve(version: ProductVersion, user: User, *, override_reason: str = "") -
         seen = version.status  # as the request read it, before the lock
         locked = _lock(version, user)
         _require_source(locked, "approve", seen)
-        findings = version_findings(locked)
+        findings = rules.version_findings(locked)
         if refusal := approval_refusal(findings, reason):
             raise refusal
-        overridden: list[Any] = []
+        overridden: list[rules.Finding] = []
         summary = ""
         if any(f.overridable for f in findings):
             with translation.override(settings.LANGUAGE_CODE):  # stored text: the platform's language
-                overridden = [f for f in version_findings(locked) if f.overridable]
+                overridden = [f for f in rules.version_findings(locked) if f.overridable]
                 summary = str(_("说明理由通过：%(reason)s")) % {"reason": reason}
         locked = _transition(version, "approve", user, reason=summary, notify=False)
         for finding in overridden:

@@ -13,6 +13,7 @@ class PatentPlatformConfig(AppConfig):
 
         from patent_platform import (
             oidc,  # noqa: F401  (registers the check of OIDC_PROVIDERS)
+            security,  # noqa: F401  (connects the receivers that end a disabled account's access)
             signals,  # noqa: F401  (connects the audit receivers)
             signing,  # noqa: F401  (registers the signing key's check)
         )

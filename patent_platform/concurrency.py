@@ -29,13 +29,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patent_platform.api.problems import problem_json_response
+from patent_platform.messages import Conflict as Conflict  # defined with the other rule refusals; read from here
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +44,6 @@ logger = logging.getLogger(__name__)
 BEGIN_ATTEMPTS = 3
 BEGIN_BACKOFF = (0.05, 0.2)
 BUSY_RETRY_AFTER_SECONDS = 2
-
-
-class Conflict(ValidationError):
-    """The action lost a race: under the row lock, the state shows that another action already happened.
-
-    A ValidationError, so every page that shows a service's errors shows this one too; the API answers 409.
-    Domains subclass it together with their own error (`workflow.TransitionConflict(Conflict, WorkflowError)`)."""
-
-    def __init__(self, message: Any, code: str = "conflict", params: dict[str, Any] | None = None) -> None:
-        super().__init__(message, code=code, params=params)
 
 
 def when(moment: Any) -> str:

@@ -11,6 +11,9 @@ import report and audit line uses it unchanged) carrying:
 The API's problem details (patent_platform/api/problems.py) turn them into `{pointer, code, message}`:
 the field `patents` of the service, named `links` in the request, item 1, member `contribution` →
 `/links/1/contribution`.
+
+Also the refusals that the API answers with a code of their own: `Duplicate` (409 `duplicate`) and `Conflict`
+(409 `conflict`: a lost race, patent_platform/concurrency.py).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.core.exceptions import ValidationError
 
 class RuleMessage(str):
     code: str
-    index: int | None
+    index: int | None  # type: ignore[assignment]  # shadows str.index: the item, as the API's pointer reads it
     item_field: str | None
 
     def __new__(cls, text: Any, code: str, *, index: int | None = None, item_field: str | None = None) -> RuleMessage:
@@ -49,3 +52,13 @@ class Duplicate(ValidationError):
         error = ValidationError(message, code="duplicate")
         super().__init__({field: [error]} if field else error)
         self.existing_id = existing_id
+
+
+class Conflict(ValidationError):
+    """The action lost a race: under the row lock, the state shows that another action already happened.
+
+    A ValidationError, so every page that shows a service's errors shows this one too; the API answers 409.
+    Domains subclass it together with their own error (`workflow.TransitionConflict(Conflict, WorkflowError)`)."""
+
+    def __init__(self, message: Any, code: str = "conflict", params: dict[str, Any] | None = None) -> None:
+        super().__init__(message, code=code, params=params)

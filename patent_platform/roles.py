@@ -9,9 +9,16 @@ not for a role answer 404 (`error=Http404`, the same answer as out of scope), an
 exceptions so that the API's problem responses keep their codes.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from patent_platform.models import User
 
 
 def has_role(user: Any, *roles: str) -> bool:
@@ -23,3 +30,12 @@ def require_role(user: Any, *roles: str, message: Any = None, error: type[Except
     """Refuse (raise `error`, with `message` when given) unless the user holds one of `roles`."""
     if not has_role(user, *roles):
         raise error() if message is None else error(message)
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The user of a request that signing in guards (`LoginRequiredMixin`, `login_required`): a `User`. An
+    anonymous request never gets this far (it is sent to sign in first); were one to, it is refused (403)."""
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied
+    return user

@@ -31,9 +31,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.hashers import check_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.db.models.functions import Coalesce
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -300,3 +302,34 @@ class SecurityPolicyMiddleware:
                 return problem_json_response("email_unconfirmed", EMAIL_UNCONFIRMED)
             return redirect("email_unconfirmed")
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Receivers (connected by PatentPlatformConfig.ready, which imports this module, whatever the process: web,
+# worker, management commands): a disabled account's access ends; no API token for a role that needs 2FA.
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="security-user-was-active")
+def _remember_active(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    instance._security_was_active = (  # noqa: SLF001 (our marker on the instance, clear of model fields)
+        None
+        if raw or not instance.pk
+        else sender._default_manager.filter(pk=instance.pk).values_list("is_active", flat=True).first()
+    )
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="security-user-disabled")
+def _end_sessions_when_disabled(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """is_active True → False by any save (the inactive-accounts task, the admin site, a service): the
+    account's sessions are deleted from the session store and its API tokens deleted (L3-CES1-31)."""
+    if raw or instance.is_active or not getattr(instance, "_security_was_active", False):
+        return
+    end_access([instance.pk])
+
+
+@receiver(pre_save, sender="authtoken.Token", dispatch_uid="security-no-staff-tokens")
+def _refuse_staff_tokens(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """No API token for an account whose role requires 2FA: a token would bypass the second factor.
+    DRF turns the PermissionDenied into a 403 answer of the token endpoint."""
+    if not raw and instance._state.adding and otp_required(instance.user):
+        raise PermissionDenied(_("工作人员账号须使用双因素认证登录网页，不能获取 API 令牌。API 令牌仅供企业系统使用。"))

@@ -11,7 +11,7 @@ stage actions) are the national administrators'; other roles get 403. Every writ
 """
 
 from collections import defaultdict
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db.models import Count, Prefetch
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from evaluation import lifecycle, methods, rounds
+from evaluation import industry, lifecycle, methods, publicity, rounds
 from evaluation.api.serializers import (
     BenchmarkSetCreateSerializer,
     BenchmarkSetSerializer,
@@ -128,7 +128,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
         Prefetch("values", queryset=Benchmark.objects.select_related("indicator"))
     )
     serializer_class = BenchmarkSetSerializer
-    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
@@ -243,7 +243,7 @@ def _round_action(name: str, summary: Any, request: Any = None, code: int = 200)
 class RoundViewSet(ScopedModelViewSet):
     queryset = Round.objects.select_related("method")
     serializer_class = RoundSerializer
-    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "head", "options"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
@@ -275,7 +275,7 @@ class RoundViewSet(ScopedModelViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         rows = list(page if page is not None else self.get_queryset())
-        context = self.get_serializer_context() | {"counts": self._counts([r.pk for r in rows])}
+        context = {**self.get_serializer_context(), "counts": self._counts([r.pk for r in rows])}
         data = RoundSerializer(rows, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
@@ -287,7 +287,7 @@ class RoundViewSet(ScopedModelViewSet):
         return self._render(self.get_queryset().get(pk=pk), code)
 
     def _render(self, rnd: Round, code: int = status.HTTP_200_OK) -> Response:
-        context = self.get_serializer_context() | {"counts": self._counts([rnd.pk])}
+        context = {**self.get_serializer_context(), "counts": self._counts([rnd.pk])}
         return Response(RoundSerializer(rnd, context=context).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -339,7 +339,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = EarlySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.start_industry_evaluation(rnd, request.user, body.early_reason())
+        industry.start_industry_evaluation(rnd, request.user, body.early_reason())
         return self._respond(rnd.pk)
 
     @_round_action("start_publicity", _("合成专家评分，公示拟认定名单（国家局管理员）"), PublicitySerializer)
@@ -349,7 +349,7 @@ class RoundViewSet(ScopedModelViewSet):
         body = PublicitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        rounds.start_publicity(
+        publicity.start_publicity(
             rnd,
             request.user,
             data.get("days"),

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from evaluation import lifecycle
 from evaluation.choices import REVOCATION_GROUNDS, CertificateStatus
 from evaluation.models import Candidate, CertificateEvent
-from evaluation.views.national import StyledForm, add_service_errors
+from evaluation.views.common import StyledForm, add_service_errors
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response

@@ -1,8 +1,10 @@
-"""The national office's certification desk: rounds stage by stage, objections, the expert pool.
+"""The national office's certification desk: rounds stage by stage (list, new round, the round page, its
+actions, progress and export).
 
 National administrators only (everyone else gets 404). Reads go through `visible_to`; every change
-through `evaluation.rounds` / `evaluation.experts`, whose errors are shown next to the field they
-concern with the input kept (HTTP 400).
+through `evaluation.rounds` (and its stages' modules), whose errors are shown next to the field they
+concern with the input kept (HTTP 400). The objections are `evaluation.views.objections`, the expert pool
+`evaluation.views.experts`, the holidays `evaluation.views.holidays`.
 """
 
 from __future__ import annotations
@@ -13,71 +15,31 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from evaluation import engine, experts, rounds, schedule
+from evaluation import engine, industry, publicity, rounds, schedule
 from evaluation.choices import STAGE_ORDER, CandidateStatus, LockKind, MethodStatus, ObjectionStatus, Stage
-from evaluation.models import (
-    Candidate,
-    ExpertProfile,
-    Holiday,
-    IndicatorResult,
-    LockException,
-    MethodVersion,
-    Objection,
-    Round,
-)
-from filings.forms import BootstrapFormMixin, DateInput
+from evaluation.models import Candidate, IndicatorResult, LockException, MethodVersion, Objection, Round
+from evaluation.views.common import NATIONAL, StyledForm, add_service_errors, error_dict, province_names
+from filings.forms import DateInput
 from filings.models import ProductClass
 from filings.workflow import default_data_year
-from patent_platform.choices import RegionLevel, Role
 from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import UserDataSelect
-from patent_platform.models import Region
 from patent_platform.params import ID_MAX
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
-NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 C = CandidateStatus
-
-
-def province_names() -> dict[str, str]:
-    return dict(Region.objects.filter(level=RegionLevel.PROVINCE).names())
-
-
-def error_dict(exc: ValidationError) -> dict[str, list[str]]:
-    """A service's ValidationError as {field: [messages]}; field-less messages under "__all__"."""
-    if hasattr(exc, "error_dict"):
-        return {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-    return {NON_FIELD_ERRORS: [str(m) for m in exc.messages]}
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    for field, messages_ in error_dict(exc).items():
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
-
-
-class StyledForm(BootstrapFormMixin, forms.Form):
-    """Bootstrap classes on every widget; radio and checkbox lists get the check-input class."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
-                field.widget.attrs["class"] = "form-check-input"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +237,7 @@ def early_dates(rnd: Round) -> dict[str, dt.date | None]:
 
     return {
         "evaluate": pending(rnd.deadline) if rnd.evaluation_requested_at is None else None,
-        "start_industry": pending(rounds.information_deadline(rnd)) if rnd.stage == Stage.INFO else None,
+        "start_industry": pending(industry.information_deadline(rnd)) if rnd.stage == Stage.INFO else None,
         "start_publicity": pending(rnd.scoring_due),
     }
 
@@ -361,7 +323,7 @@ class RoundDetailView(ScopedTemplateView):
         shown = list(candidates[:200])
         provinces = province_names()
         for candidate in shown:
-            candidate.province_name = provinces.get(candidate.province_code, candidate.province_code)
+            candidate.province_name = provinces.get(candidate.province_code, candidate.province_code)  # type: ignore[attr-defined]  # for the template
         objections = (
             self.scoped_queryset(Objection)
             .filter(candidate__round=rnd)
@@ -408,18 +370,18 @@ class RoundDetailView(ScopedTemplateView):
             cutoff_passed=china_today() > rnd.deadline,
             late_candidates=[
                 c
-                for c in rnd.candidates.filter(status__in=[C.INFO_REQUESTED, C.INFO_MISSING]).select_related(
-                    "version", "round"
-                )
+                for c in Candidate.objects.filter(
+                    round=rnd, status__in=[C.INFO_REQUESTED, C.INFO_MISSING]
+                ).select_related("version", "round")
                 if c.current_status == C.INFO_MISSING
             ]
             if rnd.stage == Stage.INFO
             else [],
             action_errors=kwargs.get("action_errors", {}),
             scoring=scoring,
-            publicity_open=rounds.publicity_open(rnd),
+            publicity_open=publicity.publicity_open(rnd),
             today=china_today(),
-            listed=rounds.listed_candidates(rnd) if rnd.stage in (Stage.INDUSTRY, Stage.PUBLICITY) else [],
+            listed=publicity.listed_candidates(rnd) if rnd.stage in (Stage.INDUSTRY, Stage.PUBLICITY) else [],
         )
         return context
 
@@ -462,7 +424,7 @@ class RoundActionView(ScopedViewMixin, View):
                 rounds.request_information(rnd, user, info_form.cleaned_data["info_due"])
                 messages.success(request, _("已通知通过专利性评价的企业补充材料。"))
             elif action == "start-industry":
-                counts = rounds.start_industry_evaluation(rnd, user, early_form.early_reason())
+                counts = industry.start_industry_evaluation(rnd, user, early_form.early_reason())
                 messages.success(
                     request,
                     _(
@@ -476,7 +438,7 @@ class RoundActionView(ScopedViewMixin, View):
                 if not publicity_form.is_valid():
                     raise ValidationError([m for ms in publicity_form.errors.values() for m in ms])
                 data = publicity_form.cleaned_data
-                counts = rounds.start_publicity(
+                counts = publicity.start_publicity(
                     rnd,
                     user,
                     data["days"],
@@ -591,262 +553,3 @@ class RoundExportView(ScopedViewMixin, View):
             message="round export",
             actor=request.user,
         )
-
-
-# ---------------------------------------------------------------------------------------------
-# Objections
-
-
-class DecisionForm(StyledForm):
-    uphold = forms.TypedChoiceField(
-        label=gettext_lazy("处理结果"),
-        choices=[("0", gettext_lazy("异议不成立")), ("1", gettext_lazy("异议成立（不予认定）"))],
-        coerce=lambda v: v == "1",
-        widget=forms.RadioSelect,
-    )
-    decision = forms.CharField(
-        label=gettext_lazy("处理意见"), max_length=3000, widget=forms.Textarea(attrs={"rows": 4})
-    )
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
-
-
-class ObjectionDecideView(ScopedTemplateView):
-    """Uphold or dismiss one objection, with the reasons and the candidate beside the form."""
-
-    roles = NATIONAL
-    model = Objection
-    template_name = "evaluation/national/objection.html"
-
-    def get_objection(self) -> Objection:
-        return get_object_or_404(
-            self.scoped_queryset().select_related("candidate__round", "candidate__version", "candidate__unit"),
-            pk=self.kwargs["pk"],
-        )
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        objection = self.get_objection()
-        context.update(
-            objection=objection,
-            candidate=objection.candidate,
-            form=kwargs.get("form") or DecisionForm(),
-            next=_safe_next(self.request, reverse("certification:round", args=[objection.candidate.round_id])),
-        )
-        return context
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        objection = self.get_objection()
-        form = DecisionForm(request.POST)
-        status = 400
-        if form.is_valid():
-            try:
-                rounds.decide_objection(
-                    objection.pk,
-                    request.user,
-                    uphold=form.cleaned_data["uphold"],
-                    decision=form.cleaned_data["decision"],
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-                if isinstance(exc, Conflict):  # decided by another request first: the page shows the decision
-                    status = 409
-                    messages.error(request, " ".join(exc.messages))
-            else:
-                messages.success(request, _("异议已处理。"))
-                return HttpResponseRedirect(
-                    _safe_next(request, reverse("certification:round", args=[objection.candidate.round_id]))
-                )
-        return self.render_to_response(self.get_context_data(form=form), status=status)
-
-
-# ---------------------------------------------------------------------------------------------
-# The expert pool
-
-
-class ExpertForm(StyledForm):
-    email = forms.EmailField(label=gettext_lazy("邮箱（登录账号）"))
-    full_name = forms.CharField(label=gettext_lazy("姓名"), max_length=150)
-    organisation = forms.CharField(label=gettext_lazy("工作单位"), max_length=200)
-    province_code = forms.ChoiceField(label=gettext_lazy("所在省份"))
-    title = forms.CharField(label=gettext_lazy("职称"), max_length=100, required=False)
-    classes = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("评审领域（产品分类）"),
-        queryset=ProductClass.objects.filter(is_active=True),
-        widget=forms.CheckboxSelectMultiple,
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["province_code"].choices = [("", _("请选择")), *province_names().items()]
-
-
-def _experts(view: ScopedViewMixin) -> QuerySet[ExpertProfile]:
-    return (
-        view.scoped_queryset(ExpertProfile)
-        .select_related("user")
-        .prefetch_related("classes")
-        .annotate(
-            n_assigned=Count("user__assignments"),
-            n_scored=Count("user__assignments", filter=Q(user__assignments__scored_at__isnull=False)),
-        )
-        .order_by("-is_active", "province_code", "organisation", "pk")
-    )
-
-
-class ExpertListView(ScopedTemplateView):
-    roles = NATIONAL
-    model = ExpertProfile
-    template_name = "evaluation/national/experts.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        profiles = list(_experts(self))
-        provinces = province_names()
-        for profile in profiles:
-            profile.province_name = provinces.get(profile.province_code, profile.province_code)
-        context["profiles"] = profiles
-        return context
-
-
-class ExpertExportView(ScopedViewMixin, View):
-    roles = NATIONAL
-    model = ExpertProfile
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        provinces = province_names()
-        rows = (
-            [
-                p.user.get_full_name(),
-                p.user.email,
-                p.organisation,
-                provinces.get(p.province_code, p.province_code),
-                p.title,
-                "、".join(c.name for c in p.classes.all()),
-                _("在库") if p.is_active else _("已移出"),
-                p.n_assigned,
-                p.n_scored,
-            ]
-            for p in _experts(self)
-        )
-        return xlsx_response(
-            filename=f"{_('专家库')}-{timezone.localdate().isoformat()}.xlsx",
-            title=_("专家库"),
-            headers=[
-                _("姓名"),
-                _("邮箱"),
-                _("工作单位"),
-                _("所在省份"),
-                _("职称"),
-                _("评审领域"),
-                _("状态"),
-                _("评审任务"),
-                _("已评分"),
-            ],
-            rows=rows,
-            object_type=ExpertProfile._meta.label,
-            message="expert pool export",
-            actor=request.user,
-        )
-
-
-class ExpertCreateView(ScopedTemplateView):
-    roles = NATIONAL
-    model = ExpertProfile
-    template_name = "evaluation/national/expert_new.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "form": kwargs.get("form") or ExpertForm()}
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = ExpertForm(request.POST)
-        if form.is_valid():
-            try:
-                expert = experts.create_expert(user=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("已将 %(name)s 加入专家库，设置密码的链接已发送到 %(email)s。")
-                    % {
-                        "name": expert.get_full_name(),
-                        "email": expert.email,
-                    },
-                )
-                return HttpResponseRedirect(reverse("certification:experts"))
-        return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class ExpertActiveView(ScopedViewMixin, View):
-    """POST: withdraw an expert from the pool or bring them back."""
-
-    roles = NATIONAL
-    model = ExpertProfile
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        profile = get_object_or_404(self.scoped_queryset(), pk=pk)
-        active = request.POST.get("active") == "1"
-        experts.set_expert_active(profile, request.user, active=active)
-        messages.success(
-            request,
-            (_("%(name)s 已恢复在库。") if active else _("%(name)s 已移出专家库，不再分配新的评审任务。"))
-            % {"name": profile.user.get_full_name()},
-        )
-        return HttpResponseRedirect(reverse("certification:experts"))
-
-
-# ---------------------------------------------------------------------------------------------
-# Holidays of the working-day calendar (the 公示 period)
-
-
-class HolidayForm(StyledForm):
-    date = forms.DateField(label=gettext_lazy("日期"), widget=DateInput())
-    name = forms.CharField(label=gettext_lazy("名称"), max_length=50)
-    is_workday = forms.BooleanField(
-        label=gettext_lazy("调休上班"), required=False, help_text=gettext_lazy("勾选：该周末日按工作日计算")
-    )
-
-
-class HolidayListView(ScopedTemplateView):
-    """The days off (and weekend days worked) the 公示 period's working days leave out (or count)."""
-
-    roles = NATIONAL
-    model = Holiday
-    template_name = "evaluation/national/holidays.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context.update(
-            holidays=list(self.scoped_queryset().filter(date__year__gte=china_today().year - 1)),
-            form=kwargs.get("form") or HolidayForm(),
-        )
-        return context
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = HolidayForm(request.POST)
-        if form.is_valid():
-            try:
-                schedule.set_holiday(request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("已登记 %(date)s。") % {"date": form.cleaned_data["date"].isoformat()})
-                return HttpResponseRedirect(reverse("certification:holidays"))
-        return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class HolidayDeleteView(ScopedViewMixin, View):
-    roles = NATIONAL
-    model = Holiday
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        holiday = get_object_or_404(self.scoped_queryset(), pk=pk)
-        schedule.delete_holiday(request.user, holiday)
-        messages.success(request, _("已删除 %(date)s。") % {"date": holiday.date.isoformat()})
-        return HttpResponseRedirect(reverse("certification:holidays"))

@@ -1,5 +1,6 @@
 """Participants' pages of the certification: a candidate's result and why, the filer's information
-form, the enterprise's candidacies and self-assessment, the port's regional results, the expert's tasks.
+form, the enterprise's candidacies and self-assessment. The port's regional results are
+`evaluation.views.ports`, the expert's tasks `evaluation.views.scoring`; both read this module's helpers.
 
 Every page reads through the scoping rule (`scoped_queryset` / `visible_to`): another unit's, another
 region's or an unassigned candidate answers 404, the same as a missing one. Writes go through
@@ -18,8 +19,6 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from evaluation import engine, rounds, schedule
-from evaluation.choices import CandidateStatus, Direction, Stage, Trait
+from evaluation.choices import CandidateStatus, ObjectionStatus, Stage, Trait
 from evaluation.models import (
     CRITERIA,
     AdditionalInfo,
@@ -40,11 +39,10 @@ from evaluation.models import (
 )
 from filings.choices import FilingStatus
 from filings.forms import BootstrapFormMixin, apply_service_errors
-from filings.models import ProductClass, ProductVersion
+from filings.models import ProductVersion
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
-from patent_platform.exports import xlsx_response
-from patent_platform.models import Region
+from patent_platform.roles import signed_in
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedTemplateView
 
@@ -54,7 +52,7 @@ CANDIDATE_ROLES = frozenset({Role.NATIONAL_ADMIN, Role.REVIEWER, Role.PORT_ADMIN
 CANDIDATE_RELATED = ("round__method", "version", "product", "unit", "product_class", "benchmark_set__product_class")
 
 
-def _stamp() -> str:
+def stamp() -> str:
     return timezone.localtime().strftime("%Y%m%d")
 
 
@@ -141,7 +139,7 @@ class CandidateView(ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        user = self.request.user
+        user = signed_in(self.request)
         candidate = get_object_or_404(
             self.scoped_queryset(Candidate).select_related(*CANDIDATE_RELATED), pk=self.kwargs["pk"]
         )
@@ -185,7 +183,7 @@ class CandidateView(ScopedTemplateView):
 
     def industry(self, candidate: Candidate) -> dict[str, Any]:
         """The expert scores as this user may see them."""
-        user = self.request.user
+        user = signed_in(self.request)
         rnd = candidate.round
         numbers = expert_numbers(candidate)
         rows: list[dict[str, Any]] = []
@@ -243,7 +241,7 @@ class CandidateView(ScopedTemplateView):
         }
 
     def objections(self, candidate: Candidate) -> dict[str, Any]:
-        user = self.request.user
+        user = signed_in(self.request)
         if user.role == Role.NATIONAL_ADMIN:
             full = list(Objection.objects.visible_to(user).filter(candidate=candidate).order_by("lodged_at"))
             return {
@@ -258,10 +256,9 @@ class CandidateView(ScopedTemplateView):
             .order_by("lodged_at")
             .values("status", "decision", "decided_at", "lodged_at")
         )
-        labels = dict(Objection._meta.get_field("status").choices)
-        for d in decisions:
-            d["status_label"] = labels.get(d["status"], d["status"])
-        return {"objections": decisions, "objection_count": len(decisions), "can_decide": False}
+        labels = dict(ObjectionStatus.choices)  # the field's choices
+        rows = [{**d, "status_label": labels.get(d["status"], d["status"])} for d in decisions]
+        return {"objections": rows, "objection_count": len(decisions), "can_decide": False}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,251 +413,3 @@ class SelfCheckView(ScopedTemplateView):
             indicators=result["rows"],
         )
         return context
-
-
-# ---------------------------------------------------------------------------------------------
-# Ports: the candidates of their region
-
-
-class RegionFilterForm(forms.Form):
-    round = forms.TypedChoiceField(label=gettext_lazy("认定批次"), required=False, coerce=int, empty_value=None)
-    status = forms.ChoiceField(label=gettext_lazy("状态"), required=False)
-    product_class = forms.TypedChoiceField(label=gettext_lazy("产品分类"), required=False, coerce=int, empty_value=None)
-
-    def __init__(self, *args: Any, visible: QuerySet[Candidate], rounds_qs: QuerySet[Round], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["round"].choices = [("", _("全部批次"))] + [(r.pk, r.name) for r in rounds_qs]
-        self.fields["status"].choices = [("", _("全部状态")), *C.choices]
-        classes = ProductClass.objects.filter(pk__in=visible.values("product_class_id")).order_by("code")
-        self.fields["product_class"].choices = [("", _("全部分类"))] + [(c.pk, str(c)) for c in classes]
-
-
-class RegionMixin:
-    roles: ClassVar[frozenset[str] | None] = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
-    request: HttpRequest
-    scoped_queryset: Any
-
-    def filtered(self) -> tuple[RegionFilterForm, QuerySet[Candidate], QuerySet[Candidate]]:
-        """The filter form, the rows (all filters) and the base of the status counts (all but status)."""
-        visible = self.scoped_queryset(Candidate)
-        form = RegionFilterForm(
-            self.request.GET or None,
-            visible=visible,
-            rounds_qs=self.scoped_queryset(Round).order_by("-data_year", "-pk"),
-        )
-        base = visible
-        status = ""
-        if form.is_bound and form.is_valid():
-            if form.cleaned_data["round"]:
-                base = base.filter(round_id=form.cleaned_data["round"])
-            if form.cleaned_data["product_class"]:
-                base = base.filter(product_class_id=form.cleaned_data["product_class"])
-            status = form.cleaned_data["status"]
-        elif form.is_bound:
-            base = visible.none()
-        rows = base.filter(status=status) if status else base
-        rows = rows.select_related("round__method", "version", "unit", "product_class").order_by(
-            "-round__data_year", "-round_id", "product_class__code", "pk"
-        )
-        return form, rows, base
-
-    @staticmethod
-    def region_names(candidates: Iterable[Candidate]) -> dict[str, str]:
-        codes = {c.city_code or c.province_code for c in candidates}
-        return dict(Region.objects.filter(code__in=codes).names())
-
-
-class RegionResultsView(RegionMixin, ScopedTemplateView):
-    template_name = "evaluation/participants/region.html"
-    paginate_by = 100
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        form, rows, base = self.filtered()
-        counts = dict(base.order_by().values_list("status").annotate(n=Count("pk")))
-        page = Paginator(rows, self.paginate_by).get_page(self.request.GET.get("page"))
-        names = self.region_names(page.object_list)
-        for c in page.object_list:
-            c.region_name = names.get(c.city_code or c.province_code, "")
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(
-            form=form,
-            page_obj=page,
-            candidates=page.object_list,
-            total=page.paginator.count,
-            status_counts=[
-                {"status": value, "label": label, "count": counts.get(value, 0)}
-                for value, label in C.choices
-                if counts.get(value)
-            ],
-            all_count=sum(counts.values()),
-            query=query.urlencode(),
-            calendars=calendars(Round.objects.visible_to(self.request.user).exclude(stage=Stage.FINAL)),
-        )
-        return context
-
-
-class RegionExportView(RegionMixin, ScopedTemplateView):
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        _form, rows, _base = self.filtered()
-        candidates = list(rows)
-        names = self.region_names(candidates)
-        headers = [
-            _("认定批次"),
-            _("数据年度"),
-            _("产品名称"),
-            _("备案单位"),
-            _("所在地区"),
-            _("产品分类"),
-            _("状态"),
-            _("达标指标数"),
-            _("产业性评价得分"),
-            _("证书编号"),
-            _("评价依据（标准）"),
-            _("评价方法版本"),
-        ]
-        data = [
-            [
-                c.round.name,
-                c.round.data_year,
-                c.version.name,
-                c.unit.name,
-                names.get(c.city_code or c.province_code, ""),
-                str(c.product_class),
-                str(c.get_status_display()),
-                c.passed_total,
-                c.expert_score,
-                c.certificate_number or "",
-                c.round.method.standard_designation,
-                c.round.method.code,
-            ]
-            for c in candidates
-        ]
-        return xlsx_response(
-            filename=f"certification-region-{_stamp()}.xlsx",
-            title=_("本地区参评产品"),
-            headers=headers,
-            rows=data,
-            object_type=Candidate._meta.label,
-            changes={"filters": {k: v for k, v in request.GET.items() if v}},
-            actor=request.user,
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Experts: their assignments and the scoring form
-
-
-class ExpertHomeView(ScopedTemplateView):
-    template_name = "evaluation/participants/expert_home.html"
-    roles: ClassVar[frozenset[str] | None] = frozenset({Role.EXPERT})
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        assignments = (
-            self.scoped_queryset(Assignment)
-            .select_related("candidate__round", "candidate__version", "candidate__product_class")
-            .order_by(
-                "-candidate__round__data_year", "-candidate__round_id", F("scored_at").asc(nulls_first=True), "pk"
-            )
-        )
-        groups: list[dict[str, Any]] = []
-        for a in assignments:
-            rnd = a.candidate.round
-            if not groups or groups[-1]["round"].pk != rnd.pk:
-                groups.append({"round": rnd, "open": rnd.stage == Stage.INDUSTRY, "assignments": [], "todo": 0})
-            groups[-1]["assignments"].append(a)
-            if a.scored_at is None and rnd.stage == Stage.INDUSTRY:
-                groups[-1]["todo"] += 1
-        context.update(
-            groups=groups,
-            todo=sum(g["todo"] for g in groups),
-            # the rounds of their tasks, and every round still running (experts may be called on in any)
-            calendars=calendars([*(g["round"] for g in groups), *Round.objects.exclude(stage=Stage.FINAL)]),
-        )
-        return context
-
-
-class ScoreForm(BootstrapFormMixin, forms.Form):
-    """Raw inputs; the bounds are the service's (`rounds.score_errors`), shown on the fields."""
-
-    comments = forms.CharField(
-        label=Assignment._meta.get_field("comments").verbose_name,
-        required=False,
-        max_length=3000,
-        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 3000}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        criteria = {}
-        for name, label, points in CRITERIA:
-            criteria[name] = forms.CharField(
-                label=_("%(label)s（满分 %(max)s 分）") % {"label": label, "max": points},
-                required=False,
-                max_length=10,
-                widget=forms.NumberInput(attrs={"min": 0, "max": points, "step": "0.01", "inputmode": "decimal"}),
-            )
-        self.fields = {**criteria, **self.fields}
-        self._style_widgets()
-
-    def scores(self) -> dict[str, str]:
-        return {name: self.cleaned_data.get(name) or "" for name, _l, _p in CRITERIA}
-
-
-class AssignmentView(ScopedTemplateView):
-    template_name = "evaluation/participants/assignment.html"
-    roles: ClassVar[frozenset[str] | None] = frozenset({Role.EXPERT})
-
-    def get_assignment(self) -> Assignment:
-        qs = self.scoped_queryset(Assignment).select_related(
-            "candidate__round__method", "candidate__version", "candidate__unit", "candidate__product_class"
-        )
-        return get_object_or_404(qs, pk=self.kwargs["pk"])
-
-    def render_page(self, assignment: Assignment, form: ScoreForm | None, status: int = 200) -> HttpResponse:
-        user = self.request.user
-        candidate = assignment.candidate
-        results = list(IndicatorResult.objects.visible_to(user).filter(candidate=candidate).select_related("indicator"))
-        context = {
-            "assignment": assignment,
-            "candidate": candidate,
-            "version": candidate.version,
-            "round": candidate.round,
-            "method": candidate.round.method,
-            "groups": trait_groups(results, candidate.round.method, candidate.passed_in),
-            "info": AdditionalInfo.objects.visible_to(user).filter(candidate=candidate).first(),
-            "form": form,
-            "open": candidate.round.stage == Stage.INDUSTRY,
-            "saved": criteria_scores(assignment),
-            "total_max": sum(p for _n, _l, p in CRITERIA),
-            "direction_lower": Direction.LOWER,
-            "calendars": calendars([candidate.round]),
-        }
-        return render(self.request, self.template_name, context, status=status)
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        assignment = self.get_assignment()
-        form = None
-        if assignment.candidate.round.stage == Stage.INDUSTRY:
-            initial = {name: getattr(assignment, name) for name, _l, _p in CRITERIA}
-            initial["comments"] = assignment.comments
-            form = ScoreForm(initial=initial)
-        return self.render_page(assignment, form)
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        assignment = self.get_assignment()
-        form = ScoreForm(request.POST)
-        if form.is_valid():
-            try:
-                rounds.submit_score(assignment.pk, request.user, form.scores(), form.cleaned_data.get("comments") or "")
-            except ValidationError as exc:
-                if getattr(exc, "code", None) in ("wrong_stage", "scoring_closed"):
-                    messages.error(request, " ".join(exc.messages))
-                    return redirect("certification:assignment", pk=assignment.pk)
-                apply_service_errors(form, exc)
-            else:
-                messages.success(request, _("评分已保存。产业性评价结束前仍可修改。"))
-                return redirect("certification:expert_home")
-        return self.render_page(assignment, form, status=400)

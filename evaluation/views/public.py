@@ -10,7 +10,7 @@ who objected.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from evaluation import lifecycle, rounds
+from evaluation import lifecycle, publicity
 from evaluation.certificates import ISSUER, certificate_facts
 from evaluation.choices import CandidateStatus, CertificateCause, Stage
 from evaluation.models import Candidate, CertificateEvent, Objection, Round
@@ -74,8 +74,8 @@ class CertifiedSearchForm(forms.Form):
 
     def __init__(self, *args: Any, years: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["province"].choices = [("", _("全部地区")), *province_choices()]
-        self.fields["year"].choices = [("", _("全部年度")), *((y, str(y)) for y in years)]
+        cast(forms.ChoiceField, self.fields["province"]).choices = [("", _("全部地区")), *province_choices()]
+        cast(forms.ChoiceField, self.fields["year"]).choices = [("", _("全部年度")), *((y, str(y)) for y in years)]
 
 
 def text_query(text: str) -> Q:
@@ -176,10 +176,10 @@ class CertifiedListView(ListView):
         query.pop("page", None)
         query.pop("export", None)
         today = china_today()
-        publicity = [(rnd, rounds.publicity_open(rnd, today)) for rnd in rounds_under_publicity()]
+        under_publicity = [(rnd, publicity.publicity_open(rnd, today)) for rnd in rounds_under_publicity()]
         for candidate in context["candidates"]:
             candidate.standing = lifecycle.standing(candidate, today)
-        context.update(form=self.form, query=query.urlencode(), searched=self.searched, publicity=publicity)
+        context.update(form=self.form, query=query.urlencode(), searched=self.searched, publicity=under_publicity)
         return context
 
 
@@ -247,7 +247,7 @@ class PublicityView(PublicTemplateView):
         context.update(
             round=rnd,
             candidates=candidates,
-            open=rounds.publicity_open(rnd, today),
+            open=publicity.publicity_open(rnd, today),
             not_started=bool(rnd.publicity_start and today < rnd.publicity_start),
         )
         return context
@@ -296,7 +296,7 @@ class ObjectionView(View):
             "candidate": candidate,
             "round": candidate.round,
             "form": form,
-            "open": rounds.publicity_open(candidate.round),
+            "open": publicity.publicity_open(candidate.round),
             **extra,
         }
         return render(self.request, self.template_name, context, status=status)
@@ -315,7 +315,7 @@ class ObjectionView(View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                rounds.lodge_objection(
+                publicity.lodge_objection(
                     candidate.pk,
                     name=data["name"],
                     contact=data["contact"],

@@ -4,7 +4,7 @@ under another method version, as a page and an Excel report. Nothing is written 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from evaluation import whatif
 from evaluation.choices import WhatIfStatus
 from evaluation.models import Candidate, MethodVersion, Round, WhatIfRun
-from evaluation.views.national import NATIONAL
+from evaluation.views.common import NATIONAL
 from evaluation.whatif import province_names
 from filings.forms import BootstrapFormMixin
 from filings.models import ProductClass
@@ -50,8 +50,9 @@ class WhatIfForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args: Any, rounds: Any, versions: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["round"].queryset = rounds.filter(evaluated_at__isnull=False).order_by("-data_year", "-pk")
-        self.fields["method"].queryset = versions.order_by("-pk")
+        evaluated = rounds.filter(evaluated_at__isnull=False).order_by("-data_year", "-pk")
+        cast(forms.ModelChoiceField, self.fields["round"]).queryset = evaluated
+        cast(forms.ModelChoiceField, self.fields["method"]).queryset = versions.order_by("-pk")
         self._style_widgets()
 
     def clean(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ class Product(models.Model):
         "filings.ProductVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     # The public search's text (filings/search.py): the published version's name and the unit's name, one
-    # per line, kept in step where either changes (workflow._republish, FilingUnit.save; search.refresh_text)
+    # per line, kept in step where either changes (workflow._republish, FilingUnit.save: models/search_text.py)
     # so that a word is matched on this table alone, through its gram index, in the order of the results.
     search_text = models.TextField(default="", db_default="", blank=True, editable=False)
     # Copied from the unit (kept in step by FilingUnit.save) so scoping and statistics need no join.
@@ -212,7 +212,7 @@ class ProductImage(models.Model):
         ordering: ClassVar[list[str]] = ["id"]
 
     def __str__(self) -> str:
-        return self.caption or self.file.name
+        return self.caption or self.file.name or ""
 
 
 class ReturnReason(models.Model):
@@ -235,7 +235,7 @@ class ReturnReason(models.Model):
 class ReviewOverride(models.Model):
     """A reviewer approved a version despite an overridable finding of the rule set (an open ownership conflict
     on one of its patents), with a reason; shown on the review page and the filer's version page, audited.
-    Written only by `workflow.approve` (`services.version_findings` says which findings are overridable)."""
+    Written only by `workflow.approve` (`rules.version_findings` says which findings are overridable)."""
 
     version = models.ForeignKey(ProductVersion, on_delete=models.CASCADE, related_name="overrides")
     code = models.CharField(_("问题类型"), max_length=30)

@@ -68,7 +68,7 @@ class FilingUnit(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
-        from filings.search import refresh_text
+        from filings.models.search_text import refresh_text
         from patent_platform.models import Region
 
         self.province_code, self.city_code, self.county_code = Region.codes_for(self.region_id)

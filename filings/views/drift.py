@@ -11,7 +11,7 @@ patent_platform.jobs' pages for every import. The work is `filings.drift.run_sta
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, cast
 from urllib.parse import quote
 
 from django import forms
@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from filings import drift
+from filings import drift, flags
 from filings.choices import ENDED_STATUSES, LegalStatus
 from filings.models import FilingFlag, PatentStatusImport
 from filings.tasks import run_status_import
@@ -44,6 +44,7 @@ from patent_platform.jobs.views import (
     history_columns,
     job_history,
 )
+from patent_platform.roles import signed_in
 from patent_platform.uploads import sniff, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
@@ -119,7 +120,7 @@ class StatusImportHomeView(ScopedTemplateView):
 class StatusImportUploadView(StatusImportHomeView):
     """POST only: store the file as a queued import, start it after commit, go to the import page."""
 
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = StatusUploadForm(request.POST, request.FILES)
@@ -127,7 +128,7 @@ class StatusImportUploadView(StatusImportHomeView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         upload = form.cleaned_data["file"]
         with transaction.atomic():
-            job = PatentStatusImport(original_name=(upload.name or "status")[-200:], created_by=request.user)
+            job = PatentStatusImport(original_name=(upload.name or "status")[-200:], created_by=signed_in(request))
             job.file.save(f"upload.{form.kind}", upload, save=False)
             job.save()
             audit.audit_event(action=AuditAction.CREATE, obj=job, actor=request.user, message="patent status upload")
@@ -243,8 +244,8 @@ class FlagFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["province"].choices = [("", _("全部省份")), *province_choices()]
-        self.fields["legal_status"].choices = [
+        cast(forms.ChoiceField, self.fields["province"]).choices = [("", _("全部省份")), *province_choices()]
+        cast(forms.ChoiceField, self.fields["legal_status"]).choices = [
             ("", _("全部")),
             *[(s, LegalStatus(s).label) for s in LegalStatus.values if s in ENDED_STATUSES],
         ]
@@ -392,8 +393,8 @@ class FlagResolveView(ScopedTemplateView):
         flag = self.get_flag()
         note = request.POST.get("note", "")
         try:
-            drift.resolve_flag(flag.pk, request.user, note)
-        except drift.ResolveError as exc:
+            flags.resolve_flag(flag.pk, request.user, note)
+        except flags.ResolveError as exc:
             return self.render_to_response(
                 self.get_context_data(flag=self.get_flag(), note=note, errors=[str(exc)]), status=400
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib import messages
@@ -22,6 +22,7 @@ from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -35,13 +36,13 @@ from filings import identity
 from filings.choices import IdentityRequestKind, IdentityRequestStatus
 from filings.forms import ClaimForm, DecisionForm, VerificationForm, apply_service_errors
 from filings.models import FilingUnit, IdentityRequest, UnitMembership
-from filings.views.enterprise import MODEL_BACKEND, EnterpriseMixin
+from filings.views.mixins import MODEL_BACKEND, EnterpriseMixin
 from filings.views.review import REVIEW_ROLES, province_choices
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_response
 from patent_platform.ratelimit import rate_limit
-from patent_platform.roles import has_role
+from patent_platform.roles import has_role, signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 S = IdentityRequestStatus
@@ -83,7 +84,7 @@ class UnitIdentityView(EnterpriseMixin, ScopedTemplateView):
         if form.is_valid():
             try:
                 identity.verification_submit(
-                    user=request.user,
+                    user=signed_in(request),
                     letter=form.cleaned_data["letter"],
                     licence=form.cleaned_data["licence"],
                     note=form.cleaned_data["note"],
@@ -109,7 +110,7 @@ class ClaimView(FormView):
     template_name = "filings/identity/claim.html"
     form_class = ClaimForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             messages.info(request, _("您已登录。认领须使用一个新的账号，请先退出登录。"))
             return redirect("home")
@@ -144,9 +145,9 @@ class ClaimView(FormView):
 
 class ProofView(ScopedViewMixin, View):
     model = IdentityRequest
-    http_method_names: ClassVar[list[str]] = ["get"]
+    http_method_names = ["get"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
-    def get(self, request: HttpRequest, pk: int, which: str) -> HttpResponse:
+    def get(self, request: HttpRequest, pk: int, which: str) -> FileResponse:
         if which not in PROOFS:
             raise Http404
         item = get_object_or_404(self.scoped_queryset(), pk=pk)
@@ -159,8 +160,8 @@ class ProofView(ScopedViewMixin, View):
         content_type = getattr(item, f"{which}_type") or "application/octet-stream"
         response = FileResponse(handle, content_type=content_type)
         extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(content_type, "bin")
-        response["Content-Disposition"] = content_disposition_header(
-            request.GET.get("download") == "1", f"{which}-{item.pk}.{extension}"
+        response["Content-Disposition"] = (
+            content_disposition_header(request.GET.get("download") == "1", f"{which}-{item.pk}.{extension}") or ""
         )
         return response
 
@@ -178,7 +179,7 @@ class IdentityFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["province"].choices = [("", _("全部省份")), *province_choices()]
+        cast(forms.ChoiceField, self.fields["province"]).choices = [("", _("全部省份")), *province_choices()]
 
     def values(self) -> dict[str, Any]:
         defaults = {"status": S.PENDING, "kind": "", "province": "", "since": None, "until": None}
@@ -314,7 +315,7 @@ class IdentityDetailView(ScopedTemplateView):
 
 
 class IdentityDecideView(IdentityDetailView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         item = self.get_item()
@@ -325,7 +326,7 @@ class IdentityDecideView(IdentityDetailView):
             return redirect("review:identity_detail", pk=item.pk)
         try:
             identity.request_decide(
-                request=item, user=request.user, accept=form.cleaned_data["decision"] == "accept", reason=reason
+                request=item, user=signed_in(request), accept=form.cleaned_data["decision"] == "accept", reason=reason
             )
         except identity.DecisionConflict as exc:
             for message in exc.messages:

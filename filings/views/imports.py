@@ -22,7 +22,7 @@ from django.views import View
 
 from filings import services
 from filings.choices import ImportKind
-from filings.imports import DATA_SHEETS, build_template
+from filings.import_template import DATA_SHEETS, build_template
 from filings.models import ImportJob
 from filings.tasks import run_import
 from patent_platform import audit

@@ -26,7 +26,7 @@ from django.views import View
 from filings import checks, workflow
 from filings.choices import PENDING_STATUSES, FilingStatus
 from filings.models import ProductClass, ProductImage, ProductVersion
-from filings.services import version_findings
+from filings.rules import version_findings
 from patent_platform.choices import RegionLevel, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response

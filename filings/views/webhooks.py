@@ -22,7 +22,7 @@ from filings import webhooks
 from filings.forms import apply_service_errors
 from filings.models import WebhookDelivery, WebhookEndpoint, WebhookEndpointStatus
 from filings.models.webhooks import EVENT_TYPES
-from filings.views.enterprise import EnterpriseMixin
+from filings.views.mixins import EnterpriseMixin
 from patent_platform.views.base import ScopedTemplateView
 
 LOG_PAGE_SIZE = 25

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from patent_platform.messages import Duplicate, RuleMessage
+from patent_platform.messages import Conflict, Duplicate, RuleMessage
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "/api/problems/"
@@ -268,8 +268,6 @@ def as_problem(exc: Exception, aliases: Mapping[str, str] = {}) -> ApiProblem | 
 def _rule_problem(exc: Exception, aliases: Mapping[str, str]) -> ApiProblem | None:
     """The problem of a refusal by a rule of the services: its own code, a denial, a conflict, a duplicate,
     the findings of the rule set."""
-    from patent_platform.concurrency import Conflict  # late: concurrency reads settings at import
-
     problem_code = getattr(exc, "problem_code", None)
     if problem_code in KINDS and isinstance(exc, DjangoValidationError | DjangoPermissionDenied):
         # a rule with a problem of its own (`unit_unverified`): its code, whatever the exception's family
@@ -306,8 +304,9 @@ def _drf_problem(exc: Exception) -> ApiProblem | None:
     for kind, code in EXCEPTION_CODES:
         if isinstance(exc, kind):
             problem = ApiProblem(code, exc.detail, status_code=exc.status_code)  # type: ignore[attr-defined]
-            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-                problem.headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+            wait = getattr(exc, "wait", None)  # set on Throttled by DRF (its stubs do not declare it)
+            if isinstance(exc, exceptions.Throttled) and wait is not None:
+                problem.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             if getattr(exc, "auth_header", None):  # DRF sets it on 401s
                 problem.headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
             return problem

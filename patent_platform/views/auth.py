@@ -28,7 +28,7 @@ from patent_platform import audit, confirmation, oidc, ratelimit, recovery, secu
 from patent_platform.api.problems import problem_json_response
 from patent_platform.choices import AuditAction, Role
 from patent_platform.ratelimit import rate_limit
-from patent_platform.views.base import signed_in
+from patent_platform.roles import signed_in
 
 
 class EmailAuthenticationForm(AuthenticationForm):

@@ -9,23 +9,13 @@
 from typing import Any, ClassVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.http import Http404, HttpRequest
 from django.views.generic import DetailView, ListView, TemplateView
 
-from patent_platform.models import User
 from patent_platform.roles import require_role
 from patent_platform.scoping import ScopedQuerySet
-
-
-def signed_in(request: HttpRequest) -> User:
-    """The request's user, on a page only a signed-in user reaches (the view or the middleware sends anybody
-    else to the login first): a User to the type checker. An anonymous request that got this far is refused."""
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
 
 
 class ScopedViewMixin(LoginRequiredMixin):

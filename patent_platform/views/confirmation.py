@@ -16,7 +16,7 @@ from django.views import View
 from patent_platform import confirmation
 from patent_platform.links import email_confirmation_token
 from patent_platform.ratelimit import rate_limit
-from patent_platform.views.base import signed_in
+from patent_platform.roles import signed_in
 
 
 @rate_limit("password_reset")

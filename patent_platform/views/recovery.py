@@ -20,8 +20,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from patent_platform import outbox, recovery, security
 from patent_platform.ratelimit import rate_limit
+from patent_platform.roles import signed_in
 from patent_platform.views.auth import RECOVERY_CODES_KEY, LinkPasswordView, TwoFactorMixin
-from patent_platform.views.base import signed_in
 
 # ---- forgotten password ---------------------------------------------------------------------------------
 

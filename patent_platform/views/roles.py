@@ -26,7 +26,8 @@ from patent_platform import duties
 from patent_platform.choices import Role
 from patent_platform.exports import local_time, xlsx_response
 from patent_platform.models import User
-from patent_platform.views.base import ScopedViewMixin, signed_in
+from patent_platform.roles import signed_in
+from patent_platform.views.base import ScopedViewMixin
 
 SECURITY = frozenset({Role.SECURITY_ADMIN})
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from evaluation import methods, rounds
+from evaluation import industry, methods, publicity, rounds
 from evaluation.choices import CandidateStatus, MethodStatus, Stage
 from evaluation.models import MethodVersion, Objection, Round
 from filings import workflow
@@ -67,17 +67,17 @@ def walk_second_round(national: User, stage: str = Stage.PATENT, *, percentile: 
     rnd.refresh_from_db()
     if stage == Stage.INFO:
         return rnd
-    rounds.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始产业性评价。")
+    industry.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始产业性评价。")
     rnd.refresh_from_db()
     if stage == Stage.INDUSTRY:
         return rnd
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            rounds.submit_score(assignment.pk, expert, SCORES, "技术先进，专利支撑作用明显。")
-    rounds.start_publicity(rnd, national, days=5)
+            industry.submit_score(assignment.pk, expert, SCORES, "技术先进，专利支撑作用明显。")
+    publicity.start_publicity(rnd, national, days=5)
     rnd.refresh_from_db()
     for candidate in rnd.candidates.filter(status=CandidateStatus.PROPOSED)[:objections]:
-        rounds.lodge_objection(
+        publicity.lodge_objection(
             candidate.pk,
             name="某竞争企业",
             contact="010-12345678",
@@ -86,7 +86,7 @@ def walk_second_round(national: User, stage: str = Stage.PATENT, *, percentile: 
     if stage == Stage.PUBLICITY:
         return rnd
     for objection in Objection.objects.filter(candidate__round=rnd, status="pending"):
-        rounds.decide_objection(objection.pk, national, uphold=False, decision="经核实，该专利仍有效，异议不成立。")
+        publicity.decide_objection(objection.pk, national, uphold=False, decision="经核实，该专利仍有效，异议不成立。")
     rounds.finalize(rnd, national, today=rnd.publicity_end + dt.timedelta(days=1))
     rnd.refresh_from_db()
     return rnd

@@ -16,7 +16,7 @@ import pytest
 from django.db.models import Q
 from rest_framework.test import APIClient
 
-from evaluation import rounds, workdays
+from evaluation import industry, publicity, rounds, workdays
 from evaluation.choices import BenchmarkStatus, CandidateStatus, MethodStatus, Stage
 from evaluation.models import (
     Assignment,
@@ -176,7 +176,7 @@ def test_expert_scores_depend_on_who_asks(people: dict[str, User | None], indust
     given = {"expert1": "30", "expert2": "20", "expert3": "10"}  # totals 86, 76, 66
     for key, technology in given.items():
         assignment = Assignment.objects.get(candidate=candidate, expert=people[key])
-        rounds.submit_score(assignment.pk, people[key], {**SCORES, "technology": technology}, "意见。")
+        industry.submit_score(assignment.pk, people[key], {**SCORES, "technology": technology}, "意见。")
     url = f"{BASE}/results/{candidate.pk}/"
 
     # while the experts are at work, only the national office and each expert see scores
@@ -185,7 +185,7 @@ def test_expert_scores_depend_on_who_asks(people: dict[str, User | None], indust
     own = api(people["expert1"]).get(url).json()["expert_scores"]
     assert [(s["expert"], s["total"], s["technology"]) for s in own] == [(people["expert1"].pk, "86.00", "30.00")]
 
-    rounds.start_publicity(industry_round, people["national"], days=5)
+    publicity.start_publicity(industry_round, people["national"], days=5)
     named = api(people["national"]).get(url).json()["expert_scores"]
     assert {(s["expert_name"], s["total"], s["comments"]) for s in named} == {
         (people[k].full_name, total, "意见。") for k, total in zip(given, ("86.00", "76.00", "66.00"), strict=True)
@@ -403,7 +403,7 @@ def test_a_round_through_the_api(
     assert answer.status_code == 200, answer.content
     assert answer.json()["stage"] == "industry" and answer.json()["counts"]["expert_review"] == passing
     for assignment in Assignment.objects.filter(candidate__round=rnd).select_related("expert"):
-        rounds.submit_score(assignment.pk, assignment.expert, SCORES, "意见。")
+        industry.submit_score(assignment.pk, assignment.expert, SCORES, "意见。")
 
     start = today - dt.timedelta(days=10)
     answer = national.post(f"{BASE}/rounds/{rnd.pk}/start-publicity/", {"days": 5, "start": start}, format="json")
@@ -464,7 +464,7 @@ def test_bad_round_actions_answer_400_on_the_field_and_write_nothing(
     rounds.request_information(rnd, people["national"], workflow.china_today() + dt.timedelta(days=3))
     for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
         rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
-    rounds.start_industry_evaluation(rnd, people["national"], reason="全部企业已提交补充材料，提前开始。")
+    industry.start_industry_evaluation(rnd, people["national"], reason="全部企业已提交补充材料，提前开始。")
     before = _stage_and_statuses(rnd)
     answer = national.post(f"{url}/start-publicity/", {"days": 0}, format="json")
     assert answer.status_code == 400 and fields(answer)["days"]

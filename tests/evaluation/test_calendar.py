@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from evaluation import engine, rounds, schedule, workdays
+from evaluation import engine, industry, rounds, schedule, workdays
 from evaluation.choices import CandidateStatus, LockKind, Stage
 from evaluation.models import Candidate, Holiday, Round
 from evaluation.rounds import RoundError
@@ -192,9 +192,9 @@ def test_a_lock_exception_admits_late_information_with_a_reason_shown_on_the_res
     assert 'data-testid="lock-exception"' in page and REASON in page
     # the stage cannot move on while the admitted product's time runs, unless the office confirms
     with pytest.raises(RoundError) as early:
-        rounds.start_industry_evaluation(rnd, national)
+        industry.start_industry_evaluation(rnd, national)
     assert code_of(early) is None and "reason" in fields_of(early)
-    rounds.start_industry_evaluation(rnd, national, reason="材料均已提交。")
+    industry.start_industry_evaluation(rnd, national, reason="材料均已提交。")
     moved = AuditEvent.objects.filter(object_id=str(rnd.pk), action=AuditAction.TRANSITION).order_by("-pk").first()
     assert moved.changes["early_reason"] == [None, "材料均已提交。"]
 
@@ -209,7 +209,7 @@ def test_the_office_moves_a_stage_before_its_deadline_only_with_confirm_and_reas
     rnd = second_round(Stage.INDUSTRY)
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            rounds.submit_score(assignment.pk, expert, SCORES, "意见")
+            industry.submit_score(assignment.pk, expert, SCORES, "意见")
     Round.objects.filter(pk=rnd.pk).update(scoring_due=today())
     rnd.refresh_from_db()
     client = Client()
@@ -322,12 +322,12 @@ def test_reminders_go_once_per_participant_and_deadline(second_round: Walk, demo
     Round.objects.filter(pk=rnd.pk).update(info_due=today() + dt.timedelta(days=1))
     assert schedule.send_reminders() == 0
     # the experts: one reminder each before the scoring deadline, none for whom has scored everything
-    rounds.start_industry_evaluation(rnd, national, reason="材料均已提交。")
+    industry.start_industry_evaluation(rnd, national, reason="材料均已提交。")
     Round.objects.filter(pk=rnd.pk).update(scoring_due=today() + dt.timedelta(days=1))
     experts = list(User.objects.filter(assignments__candidate__round=rnd).distinct().order_by("pk"))
     done = experts[0]
     for assignment in done.assignments.filter(candidate__round=rnd):
-        rounds.submit_score(assignment.pk, done, SCORES, "意见")
+        industry.submit_score(assignment.pk, done, SCORES, "意见")
     schedule.send_reminders()
     schedule.send_reminders()
     scoring = Notice.objects.filter(kind="evaluation.reminder", subject__contains="专家评分")

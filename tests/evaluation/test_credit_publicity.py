@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from evaluation import rounds
+from evaluation import industry
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import Candidate, Round
 from filings import credit_lists
@@ -30,7 +30,7 @@ def _list_unit(national: User, uscc: str, kind: str = CreditListKind.SERIOUS) ->
 def _score_all(rnd: Round) -> None:
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            rounds.submit_score(assignment.pk, expert, SCORES, "专利支撑作用明显。")
+            industry.submit_score(assignment.pk, expert, SCORES, "专利支撑作用明显。")
 
 
 def test_listed_candidates_are_shown_and_publicity_needs_a_confirmation(

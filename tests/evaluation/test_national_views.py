@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from evaluation import rounds
+from evaluation import industry, rounds
 from evaluation.choices import CandidateStatus, ObjectionStatus, Stage
 from evaluation.models import Candidate, ExpertProfile, IndicatorResult, MethodVersion, Objection, Round
 from filings import workflow
@@ -181,7 +181,7 @@ def test_stage_actions_walk_the_round_and_refuse_with_a_message(
     assert response.status_code == 400 and "专家评分未完成" in response.content.decode()
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            rounds.submit_score(assignment.pk, expert, SCORES, "专利支撑作用明显。")
+            industry.submit_score(assignment.pk, expert, SCORES, "专利支撑作用明显。")
     response = national.post(url("start-publicity"), {"days": "0"})
     assert response.status_code == 400
     assert national.post(url("start-publicity"), {"days": 5}).status_code == 302

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from evaluation import lifecycle, methods, rounds, schedule, workdays
+from evaluation import industry, lifecycle, methods, publicity, rounds, schedule, workdays
 from evaluation.choices import CandidateStatus, CertificateStatus, LockKind, Stage
 from evaluation.models import Assignment, Candidate, MethodVersion, Round
 from evaluation.rounds import RoundError
@@ -122,9 +122,9 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
     )
     rounds.submit_information(missed.pk, filer_of(late), INFO)
     with pytest.raises(RoundError):  # the admitted product's time still runs
-        rounds.start_industry_evaluation(rnd, national)
+        industry.start_industry_evaluation(rnd, national)
     time_passes(rnd, 3)
-    counts = rounds.start_industry_evaluation(rnd, national)
+    counts = industry.start_industry_evaluation(rnd, national)
     assert counts == {"assigned": 9, "products": 3, "missing_info": 0}
 
     # --- three panels: disjoint, and no expert sees another panel's product
@@ -158,18 +158,18 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
     assert len(demo_panels) == 3 and all(a.isdisjoint(b) for a in demo_panels for b in demo_panels if a is not b)
 
     for assignment in Assignment.objects.filter(candidate__round=rnd).select_related("expert"):
-        rounds.submit_score(assignment.pk, assignment.expert, SCORES, "技术先进，专利支撑作用明显。")
+        industry.submit_score(assignment.pk, assignment.expert, SCORES, "技术先进，专利支撑作用明显。")
     time_passes(rnd, 21)  # the scoring deadline has passed
 
     # --- 公示 of five working days, an objection upheld
-    assert rounds.start_publicity(rnd, national) == {"proposed": 3, "failed": 0}
+    assert publicity.start_publicity(rnd, national) == {"proposed": 3, "failed": 0}
     rnd.refresh_from_db()
     assert rnd.publicity_end == workdays.period_end(rnd.publicity_start, 5)
     objected = by_version[early[0].pk]
-    objection = rounds.lodge_objection(
+    objection = publicity.lodge_objection(
         objected.pk, name="某竞争企业", contact="010-12345678", reasons="该产品的核心专利已被宣告无效，请核实。"
     )
-    rounds.decide_objection(
+    publicity.decide_objection(
         objection.pk, national, uphold=True, decision="经核实，核心专利已被宣告全部无效，异议成立。"
     )
     with pytest.raises(RoundError):

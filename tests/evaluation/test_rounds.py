@@ -21,7 +21,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evaluation import rounds, workdays
+from evaluation import industry, publicity, rounds, workdays
 from evaluation.choices import CandidateStatus, ObjectionStatus, ScoreRule, Stage
 from evaluation.models import Assignment, Candidate, ExpertProfile, MethodVersion, Objection, Round
 from evaluation.rounds import RoundError
@@ -122,13 +122,16 @@ def guarded_calls(rnd: Round, users: dict[str, User]) -> dict[str, tuple[str, Ca
         "submit_information": (Stage.INFO, lambda: rounds.submit_information(candidate.pk, filer, INFO)),
         "start_industry": (
             Stage.INFO,
-            lambda: rounds.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始。"),
+            lambda: industry.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始。"),
         ),
-        "submit_score": (Stage.INDUSTRY, lambda: rounds.submit_score(assignment.pk, assignment.expert, SCORES, "意见")),
-        "start_publicity": (Stage.INDUSTRY, lambda: rounds.start_publicity(rnd, national, days=5)),
+        "submit_score": (
+            Stage.INDUSTRY,
+            lambda: industry.submit_score(assignment.pk, assignment.expert, SCORES, "意见"),
+        ),
+        "start_publicity": (Stage.INDUSTRY, lambda: publicity.start_publicity(rnd, national, days=5)),
         "decide_objection": (
             Stage.PUBLICITY,
-            lambda: rounds.decide_objection(objection.pk, national, uphold=False, decision="否"),
+            lambda: publicity.decide_objection(objection.pk, national, uphold=False, decision="否"),
         ),
         "finalize": (Stage.PUBLICITY, lambda: rounds.finalize(rnd, national, today=today + dt.timedelta(days=400))),
     }
@@ -162,10 +165,10 @@ def test_only_the_right_role_acts(second_round: Walk, users: dict[str, User]) ->
         lambda u: rounds.start_round(user=u, name="x", data_year=YEAR, deadline=today),
         lambda u: rounds.rerun_patent_evaluation(rnd, u),
         lambda u: rounds.request_information(rnd, u, today),
-        lambda u: rounds.start_industry_evaluation(rnd, u, reason="全部企业已提交补充材料，提前开始。"),
-        lambda u: rounds.start_publicity(rnd, u, days=5),
+        lambda u: industry.start_industry_evaluation(rnd, u, reason="全部企业已提交补充材料，提前开始。"),
+        lambda u: publicity.start_publicity(rnd, u, days=5),
         lambda u: rounds.finalize(rnd, u),
-        lambda u: rounds.decide_objection(1, u, uphold=True, decision="x"),
+        lambda u: publicity.decide_objection(1, u, uphold=True, decision="x"),
     ]
     for who in ("reviewer", "guangdong", "ent-gz", "expert1"):
         for call in national_only:
@@ -176,7 +179,7 @@ def test_only_the_right_role_acts(second_round: Walk, users: dict[str, User]) ->
             rounds.submit_information(candidate.pk, users[who], INFO)
     for who in ("national", "ent-gz"):
         with pytest.raises(PermissionDenied):
-            rounds.submit_score(1, users[who], SCORES, "意见")
+            industry.submit_score(1, users[who], SCORES, "意见")
 
 
 # --- expert conflicts ----------------------------------------------------------------------------
@@ -197,20 +200,20 @@ def test_conflicting(second_round: Walk, users: dict[str, User]) -> None:
     candidate = rnd.candidates.select_related("unit").filter(status=C.INFO_SUBMITTED).first()
     classes = [candidate.product_class]
     elsewhere = "510000" if candidate.province_code != "510000" else "520000"
-    assert rounds.conflicting(candidate, make_expert(elsewhere, "四川大学", classes)) is None
-    assert rounds.conflicting(candidate, make_expert(candidate.province_code, "四川大学", classes)) == "与企业同省"
+    assert industry.conflicting(candidate, make_expert(elsewhere, "四川大学", classes)) is None
+    assert industry.conflicting(candidate, make_expert(candidate.province_code, "四川大学", classes)) == "与企业同省"
     same_unit = f" {candidate.unit.name.replace('有限公司', ' 有限公司')} "
-    assert rounds.conflicting(candidate, make_expert(elsewhere, same_unit, classes)) == "与企业同单位"
-    assert rounds.conflicting(candidate, make_expert(elsewhere, "四川大学", classes, active=False)) == "不在专家库中"
+    assert industry.conflicting(candidate, make_expert(elsewhere, same_unit, classes)) == "与企业同单位"
+    assert industry.conflicting(candidate, make_expert(elsewhere, "四川大学", classes, active=False)) == "不在专家库中"
     gone = make_expert(elsewhere, "四川大学", classes)
     gone.is_active = False
     gone.save()
-    assert rounds.conflicting(candidate, gone) == "不在专家库中"
-    assert rounds.conflicting(candidate, users["reviewer"]) == "不在专家库中"
+    assert industry.conflicting(candidate, gone) == "不在专家库中"
+    assert industry.conflicting(candidate, users["reviewer"]) == "不在专家库中"
     # the panel offers exactly the experts of the product's class without a conflict
     of_class = User.objects.filter(expert_profile__classes=candidate.product_class).select_related("expert_profile")
-    expected = {e.pk for e in of_class if rounds.conflicting(candidate, e) is None}
-    assert {e.pk for e in rounds.panel(candidate)} == expected
+    expected = {e.pk for e in of_class if industry.conflicting(candidate, e) is None}
+    assert {e.pk for e in industry.panel(candidate)} == expected
     assert len(expected) == 10  # the nine demo experts and 四川大学
 
 
@@ -221,7 +224,7 @@ def test_not_enough_experts_writes_nothing(second_round: Walk, users: dict[str, 
     before = sorted(rnd.candidates.values_list("pk", "status"))
     events = AuditEvent.objects.count()
     with pytest.raises(RoundError) as exc:
-        rounds.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
+        industry.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
     assert code_of(exc) == "not_enough_experts"
     assert "可用专家 2 位" in exc.value.messages[0]
     rnd.refresh_from_db()
@@ -281,12 +284,12 @@ def test_panels_never_hold_a_conflict(
         enough = all(possible(c) >= size for c in waiting)
         if not enough:
             with pytest.raises(RoundError) as exc:
-                rounds.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
+                industry.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
             assert code_of(exc) == "not_enough_experts"
             assert not Assignment.objects.filter(candidate__round=rnd).exists()
             assert set(rnd.candidates.values_list("status", flat=True)) <= {C.INFO_SUBMITTED, C.PATENT_FAILED}
         else:
-            counts = rounds.start_industry_evaluation(
+            counts = industry.start_industry_evaluation(
                 rnd, users["national"], reason="全部企业已提交补充材料，提前开始。"
             )
             assert counts["assigned"] == size * len(waiting)
@@ -320,7 +323,7 @@ ALL = frozenset({"technology", "market", "patent", "benefit"})
     ],
 )  # fmt: skip
 def test_score_errors(scores: dict[str, Any], wrong: set[str]) -> None:
-    assert set(rounds.score_errors(scores)) == wrong
+    assert set(industry.score_errors(scores)) == wrong
 
 
 @pytest.mark.parametrize(
@@ -337,12 +340,12 @@ def test_score_errors(scores: dict[str, Any], wrong: set[str]) -> None:
     ],
 )
 def test_combine(totals: list[str], rule: str, expected: str) -> None:
-    assert rounds.combine([D(t) for t in totals], rule) == D(expected)
+    assert industry.combine([D(t) for t in totals], rule) == D(expected)
 
 
 def test_combine_needs_scores() -> None:
     with pytest.raises(ValueError, match="no scores"):
-        rounds.combine([], ScoreRule.MEAN)
+        industry.combine([], ScoreRule.MEAN)
 
 
 def test_submit_score(second_round: Walk, users: dict[str, User]) -> None:
@@ -350,18 +353,18 @@ def test_submit_score(second_round: Walk, users: dict[str, User]) -> None:
     expert = users["expert1"]
     assignment = Assignment.objects.filter(candidate__round=rnd, expert=expert).first()
     scores = {"technology": "25.5", "market": "24", "patent": "20.25", "benefit": "12"}
-    saved = rounds.submit_score(assignment.pk, expert, scores, "  技术先进。 ")
+    saved = industry.submit_score(assignment.pk, expert, scores, "  技术先进。 ")
     assert (saved.total, saved.comments, saved.technology) == (D("81.75"), "技术先进。", D("25.5"))
     assert AuditEvent.objects.filter(object_type="evaluation.Assignment", action=AuditAction.SCORE).exists()
     with pytest.raises(RoundError) as invalid:
-        rounds.submit_score(assignment.pk, expert, {**scores, "market": "31"}, "")
+        industry.submit_score(assignment.pk, expert, {**scores, "market": "31"}, "")
     assert set(invalid.value.message_dict) == {"market", "comments"}
     # an expert not assigned to it sees no such task
     other = make_expert("510000", "四川大学", list(ProductClass.objects.all()))
     with pytest.raises(Http404):
-        rounds.submit_score(assignment.pk, other, scores, "意见")
+        industry.submit_score(assignment.pk, other, scores, "意见")
     with pytest.raises(Http404):
-        rounds.submit_score(999_999, expert, scores, "意见")
+        industry.submit_score(999_999, expert, scores, "意见")
     assignment.refresh_from_db()
     assert assignment.total == D("81.75")
 
@@ -373,27 +376,27 @@ def test_publicity_combines_the_scores(second_round: Walk, users: dict[str, User
     assignments = list(Assignment.objects.filter(candidate=candidate).select_related("expert").order_by("pk"))
     assert len(assignments) == 3
     with pytest.raises(RoundError) as unscored:
-        rounds.start_publicity(rnd, national, days=7)
+        publicity.start_publicity(rnd, national, days=7)
     assert code_of(unscored) == "unscored"
 
     def score_all(sheets: list[tuple[str, str, str, str]]) -> None:
         for assignment, sheet in zip(assignments, sheets, strict=True):
             scores = dict(zip(("technology", "market", "patent", "benefit"), sheet, strict=True))
-            rounds.submit_score(assignment.pk, assignment.expert, scores, "意见")
+            industry.submit_score(assignment.pk, assignment.expert, scores, "意见")
 
     # 65 + 69 + 75 = 209; 209 / 3 = 69.67 < 70: nobody on the list, nothing changes
     score_all([("20", "20", "15", "10"), ("20", "20", "19", "10"), ("25", "20", "20", "10")])
     with pytest.raises(RoundError) as nobody:
-        rounds.start_publicity(rnd, national, days=7)
+        publicity.start_publicity(rnd, national, days=7)
     assert code_of(nobody) == "nobody_proposed"
     candidate.refresh_from_db()
     assert (candidate.status, candidate.expert_score) == (C.EXPERT_REVIEW, None)
     # 65 + 69 + 76.5 = 210.5; / 3 = 70.1666… → 70.17 ≥ 70
     score_all([("20", "20", "15", "10"), ("20", "20", "19", "10"), ("26.5", "20", "20", "10")])
     with pytest.raises(RoundError) as days:
-        rounds.start_publicity(rnd, national, days=0)
+        publicity.start_publicity(rnd, national, days=0)
     assert "days" in days.value.message_dict
-    assert rounds.start_publicity(rnd, national, days=7, start=dt.date(2030, 1, 1)) == {"proposed": 1, "failed": 0}
+    assert publicity.start_publicity(rnd, national, days=7, start=dt.date(2030, 1, 1)) == {"proposed": 1, "failed": 0}
     candidate.refresh_from_db()
     assert (candidate.expert_score, candidate.status) == (D("70.17"), C.PROPOSED)
     rnd.refresh_from_db()
@@ -406,7 +409,7 @@ def test_publicity_combines_the_scores(second_round: Walk, users: dict[str, User
 
 def lodge(candidate: Candidate, **data: str) -> Objection:
     fields = {"name": "某竞争企业", "contact": "010-12345678", "reasons": "该产品的核心专利已被宣告无效，请核实。"}
-    return rounds.lodge_objection(candidate.pk, **{**fields, **data})
+    return publicity.lodge_objection(candidate.pk, **{**fields, **data})
 
 
 def test_objections_only_while_the_publicity_lasts(second_round: Walk) -> None:
@@ -414,9 +417,9 @@ def test_objections_only_while_the_publicity_lasts(second_round: Walk) -> None:
     proposed = rnd.candidates.filter(status=C.PROPOSED).first()
     today = workflow.china_today()
     assert rnd.publicity_end == workdays.period_end(today, 5)
-    assert rounds.publicity_open(rnd, today) and rounds.publicity_open(rnd, rnd.publicity_end)
-    assert not rounds.publicity_open(rnd, rnd.publicity_end + dt.timedelta(days=1))
-    assert not rounds.publicity_open(rnd, today - dt.timedelta(days=1))
+    assert publicity.publicity_open(rnd, today) and publicity.publicity_open(rnd, rnd.publicity_end)
+    assert not publicity.publicity_open(rnd, rnd.publicity_end + dt.timedelta(days=1))
+    assert not publicity.publicity_open(rnd, today - dt.timedelta(days=1))
     objection = lodge(proposed, name="  张三 ")
     assert (objection.name, objection.status) == ("张三", ObjectionStatus.PENDING)
     with pytest.raises(RoundError) as invalid:
@@ -447,12 +450,12 @@ def test_a_dismissed_objection_leaves_the_product_certified(second_round: Walk, 
         rounds.finalize(rnd, national, today=after_end)
     assert code_of(pending) == "objections_pending"
     with pytest.raises(RoundError) as no_reason:
-        rounds.decide_objection(objection.pk, national, uphold=False, decision=" ")
+        publicity.decide_objection(objection.pk, national, uphold=False, decision=" ")
     assert "decision" in no_reason.value.message_dict
-    decided = rounds.decide_objection(objection.pk, national, uphold=False, decision=" 经核实，专利仍有效。")
+    decided = publicity.decide_objection(objection.pk, national, uphold=False, decision=" 经核实，专利仍有效。")
     assert (decided.status, decided.decision, decided.decided_by) == ("dismissed", "经核实，专利仍有效。", national)
     with pytest.raises(RoundError) as twice:
-        rounds.decide_objection(objection.pk, national, uphold=True, decision="再改")
+        publicity.decide_objection(objection.pk, national, uphold=True, decision="再改")
     assert code_of(twice) == "decided"
     proposed.refresh_from_db()
     assert proposed.status == C.PROPOSED
@@ -473,12 +476,12 @@ def test_an_upheld_objection_keeps_the_product_from_the_list(second_round: Walk,
     rnd = second_round(Stage.PUBLICITY)
     proposed = rnd.candidates.get(status=C.PROPOSED)
     first, second = lodge(proposed), lodge(proposed, name="另一企业")
-    rounds.decide_objection(first.pk, national, uphold=True, decision="经核实，核心专利已被宣告无效。")
+    publicity.decide_objection(first.pk, national, uphold=True, decision="经核实，核心专利已被宣告无效。")
     proposed.refresh_from_db()
     assert proposed.status == C.OBJECTION_UPHELD
     with pytest.raises(Http404):  # off the list: no more objections to it
         lodge(proposed)
-    rounds.decide_objection(second.pk, national, uphold=False, decision="与前一异议重复。")
+    publicity.decide_objection(second.pk, national, uphold=False, decision="与前一异议重复。")
     proposed.refresh_from_db()
     assert proposed.status == C.OBJECTION_UPHELD  # dismissing another objection does not put it back
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from filings import drift, workflow
+from filings import drift, flags, workflow
 from filings.choices import FilingStatus, ImportStatus, LegalStatus
 from filings.identifiers import build_patent_number
 from filings.models import (
@@ -350,7 +350,7 @@ def test_the_filer_sees_the_banner_the_count_and_the_history(
     assert other.get(reverse("enterprise:version", args=[flagged.version_id])).status_code == 404
     assert 'data-testid="flags-summary"' not in other.get(reverse("enterprise:home")).content.decode()
     # resolved: the banner goes, the history stays
-    drift.resolve_flag(flagged.pk, reviewer, "备案单位已更换专利")
+    flags.resolve_flag(flagged.pk, reviewer, "备案单位已更换专利")
     page = client.get(reverse("enterprise:version", args=[flagged.version_id])).content.decode()
     assert 'data-testid="flag-banner"' not in page
     assert 'data-testid="flag-history-row"' in page and "备案单位已更换专利" in page
@@ -441,7 +441,7 @@ def test_the_port_dashboard_counts_flagged_filings_of_its_region_only(
         api = client.get("/api/v1/provincial/dashboard/", {"period": "current"})
         assert api.status_code == 200 and api.json()["totals"]["flagged"] == expected
     # resolved flags no longer count
-    drift.resolve_flag(flagged.pk, User.objects.get(role=Role.REVIEWER), "已处理")
+    flags.resolve_flag(flagged.pk, User.objects.get(role=Role.REVIEWER), "已处理")
     assert stats.totals(stats.area_for(port_gd))["flagged"] == 0
 
 

@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from filings.choices import FilingStatus, ImportKind, ImportStatus
-from filings.imports import BATCH_SIZE, PRODUCT_COLUMNS, PROGRESS_EVERY, build_template, run_import_job
+from filings.import_template import PRODUCT_COLUMNS, build_template
+from filings.imports import BATCH_SIZE, PROGRESS_EVERY, run_import_job
 from filings.models import FilingUnit, ImportJob, PatentLink, PatentRight, Product, ProductVersion
 from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent, User

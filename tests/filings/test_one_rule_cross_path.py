@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from filings import services
+from filings import rules, services
 from filings.choices import ImportStatus, LicenceKind, RightKind
 from filings.identifiers import build_patent_number
 from filings.models import FilingPolicy, FilingUnit, ImportJob, PatentRight, ProductClass, ProductVersion
@@ -163,7 +163,7 @@ def product_paths(
 
     def excel() -> Any:
         name = f"导入{next(_names)}"
-        year = services.data_year_window()[1]
+        year = rules.data_year_window()[1]
         rows = [
             [
                 1,

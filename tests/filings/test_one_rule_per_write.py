@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from filings import services, workflow
+from filings import rules, services, workflow
 from filings.choices import ImportStatus
 from filings.models import FilingUnit, ImportJob, PatentRight, ProductClass, ProductVersion
 from patent_platform.models import User
@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # every path, on bot
 LATEST = workflow.default_data_year()
 YEARS = st.one_of(
     st.integers(min_value=1990, max_value=LATEST + 12),
-    st.sampled_from([services.FIRST_DATA_YEAR - 1, services.FIRST_DATA_YEAR, LATEST, LATEST + 1]),
+    st.sampled_from([rules.FIRST_DATA_YEAR - 1, rules.FIRST_DATA_YEAR, LATEST, LATEST + 1]),
 )
 
 
@@ -130,7 +130,7 @@ def test_every_path_accepts_and_refuses_the_same_data_years(
     right = add_right(unit_a, filer_a)
     client = Client()
     client.force_login(filer_a)
-    first, latest = services.data_year_window()
+    first, latest = rules.data_year_window()
     expected = year if first <= year <= latest else None
     try:
         with transaction.atomic():
@@ -147,7 +147,7 @@ def test_every_path_accepts_and_refuses_the_same_data_years(
 
 
 def test_the_window_is_from_2000_to_last_year_in_china() -> None:
-    assert services.data_year_window() == (2000, workflow.china_today().year - 1)
+    assert rules.data_year_window() == (2000, workflow.china_today().year - 1)
 
 
 def test_the_check_before_review_refuses_a_year_outside_the_window_whatever_wrote_it(
@@ -156,11 +156,11 @@ def test_the_check_before_review_refuses_a_year_outside_the_window_whatever_wrot
     version = new_version(unit_a, filer_a)
     ProductVersion.objects.filter(pk=version.pk).update(data_year=LATEST + 6)  # a write behind the services
     version.refresh_from_db()
-    assert "data_year" in services.version_rule_errors(version)
+    assert "data_year" in rules.version_rule_errors(version)
     with pytest.raises(ValidationError) as exc:
         workflow.submit(version, filer_a)
     assert "data_year" in exc.value.message_dict
     client = Client()
     client.force_login(filer_a)
     page = client.get(reverse("enterprise:version", args=[version.pk])).content.decode()
-    assert f"{services.FIRST_DATA_YEAR} 至 {LATEST} 年" in page
+    assert f"{rules.FIRST_DATA_YEAR} 至 {LATEST} 年" in page

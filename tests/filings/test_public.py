@@ -212,7 +212,7 @@ def test_the_search_text_follows_approval_revocation_and_a_renamed_unit(
     client: Any, catalogue: dict[str, Any], reviewer: User, unit_a: FilingUnit, filer_a: User
 ) -> None:
     from filings.models import Product
-    from filings.search import text_expression
+    from filings.models.search_text import text_expression
 
     def in_step() -> None:  # every product's stored text is what its rows say now
         stale = Product.objects.annotate(now=text_expression()).exclude(search_text=F("now"))

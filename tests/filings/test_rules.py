@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from filings import services, workflow
+from filings import rules, services, workflow
 from filings.choices import FilingStatus, LegalStatus, RightKind
 from filings.identifiers import build_uscc
 from filings.models import (
@@ -38,7 +38,7 @@ def link(right: PatentRight, contribution: Any = 60, *, core: bool = True) -> di
 
 
 def patent_errors(version: ProductVersion) -> list[str]:
-    return services.version_rule_errors(version).get("patents", [])
+    return rules.version_rule_errors(version).get("patents", [])
 
 
 def assert_submit_refused(version: ProductVersion, user: User, field: str, fragment: str) -> None:
@@ -69,7 +69,7 @@ def yesterday() -> dt.date:
 
 def test_a_valid_filing_has_no_errors(new_version: NewVersion, unit_a: FilingUnit, filer_a: User) -> None:
     version = new_version(unit_a, filer_a)
-    assert services.version_rule_errors(version) == {}
+    assert rules.version_rule_errors(version) == {}
     workflow.submit(version, filer_a)
     assert version.status == S.SUBMITTED
 
@@ -107,7 +107,7 @@ def test_the_same_patent_of_another_unit_is_its_own_right(
         unit=unit_b, user=filer_b, data={"number": right_a.patent.number, "kind": RightKind.CO_OWNER}
     )
     assert right_b.patent_id == right_a.patent_id and Patent.objects.filter(pk=right_a.patent_id).count() == 1
-    assert services.version_rule_errors(new_version(unit_b, filer_b, links=[link(right_b)])) == {}
+    assert rules.version_rule_errors(new_version(unit_b, filer_b, links=[link(right_b)])) == {}
 
 
 def test_at_least_one_core_patent(
@@ -132,7 +132,7 @@ def test_contribution_bounds_are_allowed(
     value: str, new_version: NewVersion, add_right: AddRight, unit_a: FilingUnit, filer_a: User
 ) -> None:
     version = new_version(unit_a, filer_a, links=[link(add_right(unit_a, filer_a), value)])
-    assert services.version_rule_errors(version) == {}
+    assert rules.version_rule_errors(version) == {}
 
 
 def test_contributions_sum_to_at_most_100(
@@ -146,7 +146,7 @@ def test_contributions_sum_to_at_most_100(
         new_version(unit_a, filer_a, links=[link(first, "60.25"), link(second, "40.5")])
     assert exc.value.message_dict["patents"] == ["各专利贡献度之和为 100.75%，不能超过 100%。"]
     version = new_version(unit_a, filer_a, links=[link(first, "59.5"), link(second, "40.5", core=False)])
-    assert services.version_rule_errors(version) == {}  # exactly 100 is fine
+    assert rules.version_rule_errors(version) == {}  # exactly 100 is fine
 
 
 def test_a_patent_linked_twice_or_a_contribution_that_is_not_a_number(
@@ -175,8 +175,8 @@ def test_figures_are_not_negative(
     with pytest.raises(ValidationError) as exc:
         new_version(unit_a, filer_a, **{field: Decimal(-1)})
     assert message in exc.value.message_dict[field]
-    assert services.figure_errors({field: "-0.01"})[field] == message
-    assert services.figure_errors({field: "很多"})[field].endswith("须为数字。")
+    assert rules.figure_errors({field: "-0.01"})[field] == message
+    assert rules.figure_errors({field: "很多"})[field].endswith("须为数字。")
 
 
 def test_exports_do_not_exceed_sales(new_version: NewVersion, unit_a: FilingUnit, filer_a: User) -> None:
@@ -184,7 +184,7 @@ def test_exports_do_not_exceed_sales(new_version: NewVersion, unit_a: FilingUnit
         new_version(unit_a, filer_a, sales=Decimal(100), exports=Decimal(200))
     assert exc.value.message_dict["exports"] == ["出口额（200 万元）不能大于上年度销售额（100 万元）。"]
     version = new_version(unit_a, filer_a, sales=Decimal(100), exports=Decimal(100))
-    assert services.version_rule_errors(version) == {}
+    assert rules.version_rule_errors(version) == {}
     # editing only the sales below the stored exports is caught too
     with pytest.raises(ValidationError) as exc:
         services.update_version(version=version, user=filer_a, data={"sales": Decimal(50)})
@@ -202,7 +202,7 @@ def test_a_patent_type_the_policy_does_not_accept(
 ) -> None:
     utility = add_right(unit_a, filer_a, type_digit="2")
     version = new_version(unit_a, filer_a, links=[link(utility)])
-    assert services.version_rule_errors(version) == {}
+    assert rules.version_rule_errors(version) == {}
     set_policy(allow_utility_model=False)
     number = utility.patent.number
     assert patent_errors(version) == [f"专利 {number} 为实用新型，平台目前不接受该类型专利用于备案。"]
@@ -233,7 +233,7 @@ def test_pending_applications_count_when_the_policy_says_so(
     version = new_version(unit_a, filer_a, links=[link(add_right(unit_a, filer_a, legal_status=LegalStatus.PENDING))])
     assert patent_errors(version)
     set_policy(allow_pending=True)
-    assert services.version_rule_errors(version) == {}
+    assert rules.version_rule_errors(version) == {}
 
 
 def test_a_licence_without_recordal_when_the_policy_requires_one(
@@ -244,7 +244,7 @@ def test_a_licence_without_recordal_when_the_policy_requires_one(
         unit_a, filer_a, kind=RightKind.LICENSEE, licence_kind="exclusive", recordal_number="2019990000123"
     )
     version = new_version(unit_a, filer_a, links=[link(licensed, 40), link(recorded, 40)])
-    assert services.version_rule_errors(version) == {}
+    assert rules.version_rule_errors(version) == {}
     set_policy(require_licence_recordal=True)
     assert patent_errors(version) == [f"专利 {licensed.patent.number} 的许可没有备案号，平台要求许可须经备案。"]
     # and a new licence cannot be recorded without its recordal number any more
@@ -262,7 +262,7 @@ def test_a_right_that_has_expired(
         f"本单位对专利 {expired.patent.number} 的权利已于 {yesterday().isoformat()} 到期。"
     ]
     today = add_right(unit_a, filer_a, valid_until=workflow.china_today())
-    assert services.version_rule_errors(new_version(unit_a, filer_a, links=[link(today)])) == {}  # valid through today
+    assert rules.version_rule_errors(new_version(unit_a, filer_a, links=[link(today)])) == {}  # valid through today
 
 
 def test_approval_checks_the_rules_again(
@@ -306,7 +306,7 @@ def test_other_rules_name_and_active_class(
 ) -> None:
     retired = ProductClass.objects.create(code="T-OLD", name="已停用分类", scheme="platform", is_active=False)
     version = new_version(unit_a, filer_a, product_class=retired)
-    assert services.version_rule_errors(version) == {"product_class": ["该产品分类已停用，请选择其他分类。"]}
+    assert rules.version_rule_errors(version) == {"product_class": ["该产品分类已停用，请选择其他分类。"]}
 
 
 # --------------------------------------------------------------------------------------------------

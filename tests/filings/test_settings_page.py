@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from filings import services, workflow
+from filings import rules, workflow
 from filings.choices import FilingStatus
 from filings.models import FilingPolicy, FilingUnit, PatentRight, ProductVersion
 from patent_platform.choices import AuditAction, Role
@@ -54,7 +54,7 @@ def test_the_page_explains_why_this_is_a_setting_and_shows_the_defaults(client: 
 def test_national_admin_disallows_designs_and_a_design_filing_then_fails(
     client: Any, national: User, design_version: ProductVersion, filer_a: User
 ) -> None:
-    assert services.version_rule_errors(design_version) == {}
+    assert rules.version_rule_errors(design_version) == {}
     client.force_login(national)
     response = client.post(URL, {"allow_invention": "on", "allow_utility_model": "on"}, follow=True)
     assert response.status_code == 200
@@ -62,7 +62,7 @@ def test_national_admin_disallows_designs_and_a_design_filing_then_fails(
     policy = FilingPolicy.current()
     assert (policy.allow_invention, policy.allow_utility_model, policy.allow_design) == (True, True, False)
 
-    errors = services.version_rule_errors(design_version)
+    errors = rules.version_rule_errors(design_version)
     assert any("外观设计" in m and "不接受该类型专利" in m for m in errors["patents"])
     with pytest.raises(workflow.ValidationError):
         workflow.submit(design_version, filer_a)

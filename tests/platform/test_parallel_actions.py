@@ -33,10 +33,10 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from evaluation import rounds
+from evaluation import industry, publicity, rounds
 from evaluation.choices import CandidateStatus, Stage
 from evaluation.models import AdditionalInfo, Assignment, Candidate, Objection, Round
-from filings import services, workflow
+from filings import rules, workflow
 from filings.choices import FilingStatus
 from filings.models import Product, ProductVersion, Transition
 from patent_platform.choices import AuditAction
@@ -162,7 +162,7 @@ class Written:
 
 def _draft() -> ProductVersion:
     for version in ProductVersion.objects.filter(status=S.DRAFT).select_related("product__unit").order_by("pk"):
-        if not services.version_rule_errors(version):
+        if not rules.version_rule_errors(version):
             return version
     raise AssertionError("the demo has no submittable draft")
 
@@ -170,7 +170,7 @@ def _draft() -> ProductVersion:
 def _approvable() -> ProductVersion:
     pending = ProductVersion.objects.filter(status__in=[S.SUBMITTED, S.RESUBMITTED]).order_by("pk")
     for version in pending.select_related("product__unit"):
-        if not services.version_findings(version):
+        if not rules.version_findings(version):
             return version
     raise AssertionError("the demo has no filing to approve")
 
@@ -305,11 +305,11 @@ def test_round_actions_twice_at_once_on_postgres(
     one = assignments[0]
     written = Written()
     comments = "技术先进，专利支撑作用明显。"
-    answers = at_once(*[lambda: rounds.submit_score(one.pk, one.expert, SCORES, comments)] * 2)
+    answers = at_once(*[lambda: industry.submit_score(one.pk, one.expert, SCORES, comments)] * 2)
     assert not [a for a in answers if isinstance(a, BaseException)], answers
     assert written.events(one, AuditAction.SCORE) == 1
     for assignment in assignments[1:]:
-        rounds.submit_score(assignment.pk, assignment.expert, SCORES, comments)
+        industry.submit_score(assignment.pk, assignment.expert, SCORES, comments)
 
     # publicity that ended yesterday, so that the round can be finalised now
     written = Written()
@@ -320,7 +320,9 @@ def test_round_actions_twice_at_once_on_postgres(
 
     candidate = rnd.candidates.filter(status=CandidateStatus.PROPOSED).first()
     Round.objects.filter(pk=rnd.pk).update(publicity_end=today)  # open for one objection
-    objection = rounds.lodge_objection(candidate.pk, name="某企业", contact="010-1", reasons="核心专利已被宣告无效。")
+    objection = publicity.lodge_objection(
+        candidate.pk, name="某企业", contact="010-1", reasons="核心专利已被宣告无效。"
+    )
     Round.objects.filter(pk=rnd.pk).update(publicity_end=today - dt.timedelta(days=1))
     written = Written()
     url = reverse("certification:objection_decide", args=[objection.pk])
@@ -432,7 +434,7 @@ for code in ("330100", "330200"):
         contacts=[{"name": "林管理", "post": "", "office_phone": "", "mobile": "13800000001",
                    "email": f"admin-{code}@example.cn", "is_admin": True}],
     ).pk)
-from filings.services import version_findings
+from filings.rules import version_findings
 pending = [v.pk for v in ProductVersion.objects.filter(status__in=["submitted", "resubmitted"]).order_by("pk")
            if not version_findings(v)]
 print("ROUND", rnd.pk, "APPS", *ids, "FILINGS", *pending[:2])

@@ -56,7 +56,7 @@ from django.urls.resolvers import RoutePattern
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from evaluation import rounds
+from evaluation import industry, publicity
 from evaluation.choices import Stage
 from evaluation.models import (
     AdditionalInfo,
@@ -869,8 +869,8 @@ def _advance_to_publicity() -> None:
     """The live round (at the expert stage in `world`) through scoring to its 公示, through the services."""
     rnd = Round.objects.get(stage=Stage.INDUSTRY)
     for assignment in Assignment.objects.filter(candidate__round=rnd).select_related("expert"):
-        rounds.submit_score(assignment.pk, assignment.expert, SCORES, "技术先进，专利支撑作用明显。")
-    rounds.start_publicity(rnd, User.objects.get(email="national@example.cn"), days=5)
+        industry.submit_score(assignment.pk, assignment.expert, SCORES, "技术先进，专利支撑作用明显。")
+    publicity.start_publicity(rnd, User.objects.get(email="national@example.cn"), days=5)
 
 
 def test_every_object_route_finds_its_object(world: World) -> None:

@@ -152,7 +152,7 @@ def test_seed_scale_writes_a_valid_skewed_dataset(reference: None) -> None:
     # the public search reads each product's search text: seeded in step with its names, as the platform writes it
     from django.db.models import F
 
-    from filings.search import text_expression
+    from filings.models.search_text import text_expression
 
     assert Product.objects.exclude(search_text="").exists()
     assert not Product.objects.annotate(now=text_expression()).exclude(search_text=F("now")).exists()
