@@ -64,7 +64,7 @@ def _area_sql(unit: Any) -> Any:
     """The SQL condition on filings_product p for a port's regions (TRUE for the national office)."""
     from psycopg import sql
 
-    from provincial.stats import unit_scope
+    from provincial.dashboards import unit_scope
 
     if unit is None:
         return sql.SQL("true")

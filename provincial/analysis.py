@@ -3,12 +3,12 @@ rows and columns, any measures, filters, totals, a period and the year before.
 
 Dimensions and measures are declared once below; a request is a `Definition` (validated here, the same
 for the page, the export and a saved analysis), and `run()` answers it with one GROUP BY per table and
-moment, read through the scoping rule (`provincial.stats.Area`).
+moment, read through the scoping rule (`provincial.dashboards.Area`).
 
-Definitions (docs/PORTS.md, "Analysis (pivot)"), the dashboards' own (`provincial.stats`):
-- the figures of a period are its as-of figures at the period's end (`stats.as_of`: approved at that moment,
+Definitions (docs/PORTS.md, "Analysis (pivot)"), the dashboards' own (`provincial.dashboards`):
+- the figures of a period are its as-of figures at the period's end (`dashboards.as_of`: approved at that moment,
   the version then published, the unit's region, industry, scale and kind then, certificates held then);
-  with no period they are the current state, read from the summary cells (`provincial.summary`) when every
+  with no period they are the current state, read from the summary cells (`provincial.dashboards`) when every
   chosen dimension, filter and measure is held by the cells, else from the base tables;
 - products: approved products (with the filing-status dimension or filter: filed products, split into
   approved and not approved); sales, exports, output: summed over the version published at the moment;
@@ -44,7 +44,8 @@ from filings.industries import industries
 from filings.models import FilingUnit, PatentLink, Product, ProductClass, ProductVersion
 from patent_platform.i18n import localized_name
 from patent_platform.models import Region
-from provincial import periods, stats
+from provincial import dashboards, periods
+from provincial.dashboards import freshness, summary
 from provincial.models import SummaryCell, SummaryKind
 
 MAX_DIMENSIONS = 3
@@ -304,7 +305,7 @@ def _clean_period(period: Any, errors: dict[str, list[str]]) -> str:
 
 
 def _valid_value(dim: str, value: str) -> bool:
-    if value == stats.BLANK:
+    if value == dashboards.BLANK:
         return dim in (*REGION_DIMS, "section", "scale")
     if dim in REGION_DIMS:
         return value.isdigit() and len(value) == 6
@@ -329,7 +330,7 @@ def _valid_value(dim: str, value: str) -> bool:
 # Values and their labels
 
 
-def choices(area: stats.Area) -> dict[str, list[tuple[str, str]]]:
+def choices(area: dashboards.Area) -> dict[str, list[tuple[str, str]]]:
     """The filter choices of every filterable dimension inside the area (for the form)."""
     scope = area.regions_scope
     regions = Region.objects.all()
@@ -348,8 +349,8 @@ def choices(area: stats.Area) -> dict[str, list[tuple[str, str]]]:
     return {
         **by_level,
         "class": [(str(c.pk), f"{c.code} {localized_name(c)}") for c in ProductClass.objects.order_by("code")],
-        "section": [(s, stats.section_label(s)) for s in sections] + [(stats.BLANK, _("未填写"))],
-        "scale": [(s, str(label)) for s, label in UnitScale.choices] + [(stats.BLANK, _("未填写"))],
+        "section": [(s, dashboards.section_label(s)) for s in sections] + [(dashboards.BLANK, _("未填写"))],
+        "scale": [(s, str(label)) for s, label in UnitScale.choices] + [(dashboards.BLANK, _("未填写"))],
         "kind": [(k, str(label)) for k, label in UnitKind.choices],
         "patent": [(k, str(label)) for k, label in PatentKind.choices],
         "status": [(APPROVED, _("已通过备案")), (NOT_APPROVED, _("已提交未通过"))],
@@ -360,18 +361,18 @@ def choices(area: stats.Area) -> dict[str, list[tuple[str, str]]]:
 def _labeller(dim: str, values: Iterable[Any]) -> Callable[[Any], str]:
     values = [v for v in values if v is not TOTAL]
     if dim in REGION_DIMS:
-        names = dict(Region.objects.filter(code__in=[v for v in values if v and v != stats.BLANK]).names())
-        return lambda v: names.get(v, v) if v and v != stats.BLANK else _("未细分到该级")
+        names = dict(Region.objects.filter(code__in=[v for v in values if v and v != dashboards.BLANK]).names())
+        return lambda v: names.get(v, v) if v and v != dashboards.BLANK else _("未细分到该级")
     if dim == "class":
         classes = {
             str(c.pk): f"{c.code} {localized_name(c)}"
             for c in ProductClass.objects.filter(pk__in=[int(v) for v in values if str(v).isdigit()])
         }
-        return lambda v: classes.get(str(v), str(v)) if v != stats.BLANK else _("未填写")
+        return lambda v: classes.get(str(v), str(v)) if v != dashboards.BLANK else _("未填写")
     if dim == "section":
-        return stats.section_label
+        return dashboards.section_label
     if dim == "scale":
-        return stats.scale_label
+        return dashboards.scale_label
     if dim == "kind":
         return lambda v: str(UnitKind(v).label) if v in UnitKind.values else (v or _("未填写"))
     if dim == "patent":
@@ -392,7 +393,7 @@ def _sort_key(dim: str) -> Callable[[Any], Any]:
         return lambda v: order.get(v, 99)
     if dim == "class":
         return lambda v: int(v) if str(v).isdigit() else 0
-    return lambda v: (v == stats.BLANK or v == "", str(v))
+    return lambda v: (v == dashboards.BLANK or v == "", str(v))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,8 +460,8 @@ def _patent_count(kind: str | None) -> Coalesce:
     )
 
 
-def _current_products(area: stats.Area, needed: set[str]) -> QuerySet[Product]:
-    """The area's products now, with the same at_* names as `stats.AsOf.products` (only those needed)."""
+def _current_products(area: dashboards.Area, needed: set[str]) -> QuerySet[Product]:
+    """The area's products now, with the same at_* names as `dashboards.AsOf.products` (only those needed)."""
     exprs: dict[str, Any] = {
         "at_province_code": F("province_code"),
         "at_city_code": F("city_code"),
@@ -468,21 +469,21 @@ def _current_products(area: stats.Area, needed: set[str]) -> QuerySet[Product]:
         "at_industry": F("unit__industry"),
         "at_scale": F("unit__scale"),
         "at_kind": F("unit__kind"),
-        "at_filed": stats.filed_condition(),
+        "at_filed": dashboards.filed_condition(),
         "at_version": F("published_version_id"),
         "at_class": F("published_version__product_class_id"),
         "at_sales": F("published_version__sales"),
         "at_exports": F("published_version__exports"),
-        "at_certified": stats.certified_condition(),
+        "at_certified": dashboards.certified_condition(),
     }
     return area.products().annotate(**{k: v for k, v in exprs.items() if k in needed or k == "at_version"})
 
 
-def _as_of_products(at: stats.AsOf) -> QuerySet[Product]:
+def _as_of_products(at: dashboards.AsOf) -> QuerySet[Product]:
     return at.products()
 
 
-def _unit_queryset(area: stats.Area, at: stats.AsOf | None) -> QuerySet[FilingUnit]:
+def _unit_queryset(area: dashboards.Area, at: dashboards.AsOf | None) -> QuerySet[FilingUnit]:
     if at is None:
         return area.units().annotate(
             at_province_code=F("province_code"),
@@ -503,17 +504,17 @@ def _section_codes(values: Iterable[str]) -> Q:
     known = industries()
     q = Q(pk__in=[])
     for value in values:
-        if value == stats.BLANK:
+        if value == dashboards.BLANK:
             q |= ~Q(at_industry__in=list(known))
         else:
-            q |= Q(at_industry__in=stats.section_codes(value))
+            q |= Q(at_industry__in=dashboards.section_codes(value))
     return q
 
 
 def _filter_q(dim: str, values: tuple[str, ...]) -> Q:
     d = DIMENSIONS[dim]
     if dim in REGION_DIMS or dim in ("scale", "kind"):
-        return Q(**{f"{d.field}__in": ["" if v == stats.BLANK else v for v in values]})
+        return Q(**{f"{d.field}__in": ["" if v == dashboards.BLANK else v for v in values]})
     if dim == "class":
         return Q(at_class__in=[int(v) for v in values])
     if dim == "section":
@@ -538,11 +539,11 @@ def _filter_q(dim: str, values: tuple[str, ...]) -> Q:
 def _normalise(dim: str, value: Any) -> Any:
     if dim == "section":
         entry = industries().get(value or "")
-        return entry[1] if entry else stats.BLANK
+        return entry[1] if entry else dashboards.BLANK
     if dim in REGION_DIMS or dim == "scale":
-        return value or stats.BLANK
+        return value or dashboards.BLANK
     if dim == "class":
-        return str(value) if value is not None else stats.BLANK
+        return str(value) if value is not None else dashboards.BLANK
     return value
 
 
@@ -625,30 +626,30 @@ def covered_by_cells(definition: Definition) -> bool:
     return all(MEASURES[m].cells for m in definition.measures)
 
 
-def _query_cells(area: stats.Area, group: list[str], definition: Definition) -> dict[tuple[Any, ...], dict[str, Any]]:
-    from provincial import summary
-
+def _query_cells(
+    area: dashboards.Area, group: list[str], definition: Definition
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     used = {*definition.dims, *definition.filter_map}
     keyed = sorted(used & set(CELL_KEYS))
     kind = CELL_KEYS[keyed[0]] if keyed else SummaryKind.REGION
     qs: QuerySet[SummaryCell] = summary.cells(area, kind)
     for dim, values in definition.filter_map.items():
         if dim in REGION_DIMS:
-            qs = qs.filter(**{f"{dim}_code__in": ["" if v == stats.BLANK else v for v in values]})
+            qs = qs.filter(**{f"{dim}_code__in": ["" if v == dashboards.BLANK else v for v in values]})
         else:
             qs = qs.filter(key__in=list(values))
     fields = [f"{d}_code" if d in REGION_DIMS else "key" for d in group]
     aggregates = {m: Sum(MEASURES[m].cells) for m in definition.measures}
     out: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(dict)
     for row in qs.values(*fields).annotate(**aggregates).order_by():
-        key = tuple(row[f] or stats.BLANK for f in fields)
+        key = tuple(row[f] or dashboards.BLANK for f in fields)
         for name in aggregates:
             out[key][name] = out[key].get(name, 0) + (row[name] or 0)
     return out
 
 
 def _frame(
-    area: stats.Area, definition: Definition, moment: dt.datetime | None, moved: dict[int, dict[str, Any]] | None
+    area: dashboards.Area, definition: Definition, moment: dt.datetime | None, moved: dict[int, dict[str, Any]] | None
 ) -> Frame:
     group = [d for d in definition.dims if DIMENSIONS[d].kind == GROUP]
     patents = "patent" in definition.dims
@@ -657,7 +658,7 @@ def _frame(
     if moment is None and covered_by_cells(definition):
         frame.data[None] = _query_cells(area, group, definition)
         return frame
-    at = stats.as_of(area, moment, moved) if moment is not None else None
+    at = dashboards.as_of(area, moment, moved) if moment is not None else None
     needed = {DIMENSIONS[d].field for d in [*group, *definition.filter_map]}
     needed |= {"at_filed", "at_certified", "at_sales", "at_exports", "at_class", "at_industry"}
     for split in splits:
@@ -698,12 +699,12 @@ class TooLarge(DefinitionError):
     pass
 
 
-def run(area: stats.Area, definition: Definition) -> Result:
+def run(area: dashboards.Area, definition: Definition) -> Result:
     """The pivot of `definition` in `area` (Http404 for a region filter outside the area; TooLarge when it
     would exceed the caps)."""
     for dim in REGION_DIMS:
         for code in definition.filter_map.get(dim, ()):
-            if code != stats.BLANK and not area.regions_scope.covers_region(code):
+            if code != dashboards.BLANK and not area.regions_scope.covers_region(code):
                 raise Http404
     period = periods.parse(definition.period) if definition.period else None
     before = period.year_before() if period is not None and definition.compare else None
@@ -719,17 +720,15 @@ def run(area: stats.Area, definition: Definition) -> Result:
                 ]
             }
         )
-    from provincial import summary
-
     as_of = None
     from_cells = period is None and covered_by_cells(definition)
     if period is None:
-        as_of = summary.ensure_fresh(area) if from_cells else None
+        as_of = freshness.ensure_fresh(area) if from_cells else None
         frames = {None: _frame(area, definition, None, None)}
         before_frames: dict[Any, Frame] = {}
     else:
         moments = {b.end for b in current_buckets + before_buckets}
-        moved_by_moment = {m: stats.unit_values_at(m) for m in moments}
+        moved_by_moment = {m: dashboards.unit_values_at(m) for m in moments}
         frames = {b.key: _frame(area, definition, b.end, moved_by_moment[b.end]) for b in current_buckets}
         # the year before: bucket i of the current period against bucket i of the year before
         before_frames = (

@@ -708,7 +708,7 @@ class ProgressReportComment(models.Model):
 
 # ---------------------------------------------------------------------------------------------
 # Dashboard summary tables (issue 7): the dashboards read pre-aggregated cells, not the base tables.
-# provincial/summary.py builds and refreshes them; docs/PERFORMANCE.md says how fresh they are.
+# provincial/dashboards/ builds and refreshes them; docs/PERFORMANCE.md says how fresh they are.
 
 
 class SummaryKind(models.TextChoices):

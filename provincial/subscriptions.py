@@ -2,7 +2,7 @@
 dashboard as an Excel or a PDF file by mail, monthly or weekly (docs/PORTS.md, "Subscriptions").
 
 - What: a saved analysis the owner may open (`analysis.saved_visible_to`), or the dashboard of a port in the
-  owner's scope (`stats.area_for(owner, port_code)`; "" is the owner's own area).
+  owner's scope (`dashboards.area_for(owner, port_code)`; "" is the owner's own area).
 - When: a daily beat task (`provincial.tasks.deliver_subscriptions`, installed by migration 0013) takes every
   active subscription's due period — the last complete month (monthly, "2026-11") or the last complete ISO week
   (weekly, "2026-W48"), counted in China time — and makes its delivery row once (UNIQUE subscription, period).
@@ -50,7 +50,7 @@ from django.utils.translation import gettext as _
 from patent_platform import audit, claims, clock, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_bytes, xlsx_cell
-from provincial import analysis, periods, stats
+from provincial import analysis, dashboards, periods
 from provincial.choices import DeliveryStatus as S
 from provincial.choices import SubscriptionFormat, SubscriptionFrequency, SubscriptionKind
 from provincial.models import SavedAnalysis, Subscription, SubscriptionDelivery
@@ -126,14 +126,14 @@ def _saved_analysis(owner: Any, analysis_id: int | None) -> SavedAnalysis:
     return saved
 
 
-def _area(owner: Any, port_code: str) -> stats.Area:
+def _area(owner: Any, port_code: str) -> dashboards.Area:
     try:
-        return stats.area_for(owner, port_code)
+        return dashboards.area_for(owner, port_code)
     except Http404:
         raise Unavailable(_("该端口已不在您的管辖范围内")) from None
 
 
-def _area_name(area: stats.Area) -> str:
+def _area_name(area: dashboards.Area) -> str:
     return area.port.name if area.port is not None else _("全国")
 
 

@@ -119,20 +119,20 @@ def rebuild_summary() -> dict:
     """Rebuild the dashboards' summary cells in full (beat: hourly; a stale dashboard asks too)."""
     from django.core.cache import cache
 
-    from provincial import summary
+    from provincial.dashboards import cells, freshness
 
     try:
-        return summary.rebuild()
+        return cells.rebuild()
     finally:
-        cache.delete(summary.REBUILD_LOCK)
+        cache.delete(freshness.REBUILD_LOCK)
 
 
 @shared_task(**RELIABLE, soft_time_limit=5 * 60, time_limit=6 * 60)
 def drain_summary() -> int:
     """Recompute the cells of every dirty region (beat: every minute), so reads rarely have to."""
-    from provincial import summary
+    from provincial.dashboards import cells
 
-    return summary.drain()
+    return cells.drain()
 
 
 @shared_task(bind=True, base=ClaimingTask)

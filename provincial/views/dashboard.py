@@ -1,6 +1,6 @@
 """The port and national dashboards and the lists behind every figure, with their Excel exports.
 
-Every figure comes from `provincial.stats` (through the scoping rule); every figure links to a list that
+Every figure comes from `provincial.dashboards` (through the scoping rule); every figure links to a list that
 applies the same filters to the same scoped queryset, so the list has exactly as many rows as the figure
 says. Port administrators and national administrators only (others: 404). `?port=<code>` narrows any of
 these pages to one management unit inside the user's scope (a province may look at its city ports; the
@@ -44,7 +44,7 @@ from patent_platform.ranking import rank_label
 from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.roles import require_role
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
-from provincial import comparison, periods, stats
+from provincial import comparison, dashboards, periods
 from provincial.models import ManagementUnit
 
 DASHBOARD_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
@@ -107,9 +107,9 @@ class AreaMixin(ScopedViewMixin):
                 )
         return super().dispatch(request, *args, **kwargs)
 
-    def get_area(self) -> stats.Area:
+    def get_area(self) -> dashboards.Area:
         if not hasattr(self, "_area"):
-            self._area = stats.area_for(self.request.user, self.request.GET.get("port", "").strip())
+            self._area = dashboards.area_for(self.request.user, self.request.GET.get("port", "").strip())
         return self._area
 
     def get_period_form(self) -> PeriodForm:
@@ -170,7 +170,7 @@ class AreaMixin(ScopedViewMixin):
 
 
 def region_names(codes: Iterable[str]) -> dict[str, str]:
-    wanted = {c for c in codes if c and c != stats.BLANK}
+    wanted = {c for c in codes if c and c != dashboards.BLANK}
     return dict(Region.objects.filter(code__in=wanted).names()) if wanted else {}
 
 
@@ -272,7 +272,9 @@ class DashboardMixin(AreaMixin):
                 row["url"] = self.link(products_url, row["filters"])
         data["trend"] = _shown(comparison.compare_trend(data["trend"], before["trend"]))
         for row in data["trend"]:
-            row["url"] = self.link(products_url, stats.Filters(status=stats.APPROVED, month=row["month"]).params())
+            row["url"] = self.link(
+                products_url, dashboards.Filters(status=dashboards.APPROVED, month=row["month"]).params()
+            )
         data["ranking"] = _shown(
             comparison.compare_rows(data["ranking"], before["ranking"], key="code", value="approved")
         )
@@ -285,19 +287,19 @@ class DashboardMixin(AreaMixin):
             }
             row["shade"] = TILE_SHADES[0 if not top or not row["approved"] else min(4, 1 + 3 * row["approved"] // top)]
             row["dark"] = row["shade"] in TILE_SHADES[3:]
-        approved = {"status": stats.APPROVED}
+        approved = {"status": dashboards.APPROVED}
         months = [r["month"] for r in data["trend"]]
         first, last = (period.first, period.last) if not period.is_current else (period.first, period.first)
         urls = {
             "units": self.link("port:units", {}),
-            "filed": self.link(products_url, {"status": stats.FILED}),
+            "filed": self.link(products_url, {"status": dashboards.FILED}),
             "approved": self.link(products_url, approved),
             "new": self.link(
                 products_url,
-                stats.Filters(status=stats.APPROVED, since=f"{first:%Y-%m}", until=f"{last:%Y-%m}").params(),
+                dashboards.Filters(status=dashboards.APPROVED, since=f"{first:%Y-%m}", until=f"{last:%Y-%m}").params(),
             ),
             "growth": self.link(
-                products_url, stats.Filters(status=stats.APPROVED, since=months[0], until=months[-1]).params()
+                products_url, dashboards.Filters(status=dashboards.APPROVED, since=months[0], until=months[-1]).params()
             ),
             "sales": self.link(products_url, approved),
             "exports": self.link(products_url, approved),
@@ -408,9 +410,9 @@ def open_port_codes() -> set[str]:
     return set(ManagementUnit.objects.filter(is_open=True).values_list("code", flat=True))
 
 
-def port_rankings_for(user: Any, area: stats.Area, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
+def port_rankings_for(user: Any, area: dashboards.Area, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
     if figures.period.is_current:
-        ports = stats.national_ranking(user)
+        ports = dashboards.national_ranking(user)
     else:
         ports = comparison.national_ranking_at(user, area, figures.moment)
         opened = open_port_codes()  # the figures are as of the period's end; the state is today's
@@ -424,9 +426,9 @@ class NationalHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
 
     roles = frozenset({Role.NATIONAL_ADMIN})
 
-    def get_area(self) -> stats.Area:
+    def get_area(self) -> dashboards.Area:
         if not hasattr(self, "_area"):
-            self._area = stats.area_for(self.request.user)
+            self._area = dashboards.area_for(self.request.user)
         return self._area
 
     is_national = True
@@ -437,7 +439,7 @@ class NationalHomeView(ReplicaReadsMixin, DashboardMixin, ScopedTemplateView):
         home = reverse("port:home")
         for row in ports:
             row["url"] = f"{home}?{urlencode({'port': row['code'], **self.period_params()})}"
-            row["approved_url"] = self.link("port:products", {"status": stats.APPROVED, "port": row["code"]})
+            row["approved_url"] = self.link("port:products", {"status": dashboards.APPROVED, "port": row["code"]})
             row["units_url"] = self.link("port:units", {"port": row["code"]})
         context.update(ports=ports, is_national=True)
         return context
@@ -475,7 +477,7 @@ DASHBOARD_SHEET_HEADERS = (
 )
 
 
-def dashboard_sheet(user: Any, area: stats.Area, figures: comparison.PeriodFigures) -> list[list[Any]]:
+def dashboard_sheet(user: Any, area: dashboards.Area, figures: comparison.PeriodFigures) -> list[list[Any]]:
     """The rows of the dashboard's export for `user` in `area` (the export view's and the subscriptions'):
     every table of the dashboard for the period beside the year before (the 47 ports for the national view)."""
     data, before = figures.state, figures.before
@@ -539,7 +541,7 @@ MONTH_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 class ListFilterForm(forms.Form):
     region = forms.RegexField(label=gettext_lazy("地区"), regex=r"^([0-9]{6}|-)$", required=False)
     level = forms.ChoiceField(
-        required=False, choices=[("", ""), *((lvl, lvl) for lvl in stats.LEVELS)], widget=forms.HiddenInput
+        required=False, choices=[("", ""), *((lvl, lvl) for lvl in dashboards.LEVELS)], widget=forms.HiddenInput
     )
     section = forms.ChoiceField(label=gettext_lazy("行业门类"), required=False)
     scale = forms.ChoiceField(label=gettext_lazy("企业规模"), required=False)
@@ -549,10 +551,10 @@ class ListFilterForm(forms.Form):
         sections = [
             (code, f"{code} {industry_name(code)}") for code, (_name, sec) in industries().items() if sec == code
         ]
-        self.fields["section"].choices = [("", _("全部门类")), *sections, (stats.BLANK, _("未填写"))]
-        self.fields["scale"].choices = [("", _("全部规模")), *UnitScale.choices, (stats.BLANK, _("未填写"))]
+        self.fields["section"].choices = [("", _("全部门类")), *sections, (dashboards.BLANK, _("未填写"))]
+        self.fields["scale"].choices = [("", _("全部规模")), *UnitScale.choices, (dashboards.BLANK, _("未填写"))]
 
-    def filters(self) -> stats.Filters:
+    def filters(self) -> dashboards.Filters:
         """The valid filters (an invalid one is ignored and shown as an error on the form)."""
         if not self.is_bound:
             return self.make()
@@ -560,8 +562,8 @@ class ListFilterForm(forms.Form):
         data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
         return self.make(**data)
 
-    def make(self, **data: Any) -> stats.Filters:
-        return stats.Filters(
+    def make(self, **data: Any) -> dashboards.Filters:
+        return dashboards.Filters(
             status="",
             region=data.get("region") or "",
             level=data.get("level") or "",
@@ -574,7 +576,7 @@ class ProductFilterForm(ListFilterForm):
     status = forms.ChoiceField(
         label=gettext_lazy("状态"),
         required=False,
-        choices=[(stats.FILED, gettext_lazy("已提交备案")), (stats.APPROVED, gettext_lazy("通过备案"))],
+        choices=[(dashboards.FILED, gettext_lazy("已提交备案")), (dashboards.APPROVED, gettext_lazy("通过备案"))],
     )
     product_class = forms.ModelChoiceField(
         label=gettext_lazy("产品分类"),
@@ -592,11 +594,11 @@ class ProductFilterForm(ListFilterForm):
     since = forms.RegexField(regex=MONTH_RE, required=False, widget=forms.HiddenInput)
     until = forms.RegexField(regex=MONTH_RE, required=False, widget=forms.HiddenInput)
 
-    def make(self, **data: Any) -> stats.Filters:
+    def make(self, **data: Any) -> dashboards.Filters:
         base = super().make(**data)
         product_class = data.get("product_class")
-        return stats.Filters(
-            status=data.get("status") or stats.FILED,
+        return dashboards.Filters(
+            status=data.get("status") or dashboards.FILED,
             region=base.region,
             level=base.level,
             section=base.section,
@@ -665,8 +667,8 @@ class ProductListMixin(AreaMixin):
         self.filters = self.filter_form.filters()
         period = self.get_period()
         if period.is_current:
-            return stats.filter_products(self.get_area(), self.filters).order_by("-id")
-        return stats.filter_products_at(self.get_area(), self.filters, period.end).order_by("-id")
+            return dashboards.filter_products(self.get_area(), self.filters).order_by("-id")
+        return dashboards.filter_products_at(self.get_area(), self.filters, period.end).order_by("-id")
 
 
 class ProductListView(ReplicaReadsMixin, ProductListMixin, ScopedListView):
@@ -754,9 +756,9 @@ class UnitListMixin(AreaMixin):
         self.filters = self.filter_form.filters()
         period = self.get_period()
         if period.is_current:
-            units = stats.filter_units(self.get_area(), self.filters)
+            units = dashboards.filter_units(self.get_area(), self.filters)
         else:
-            units = stats.filter_units_at(self.get_area(), self.filters, period.end)
+            units = dashboards.filter_units_at(self.get_area(), self.filters, period.end)
         return units.annotate(
             approved_count=Count("products", filter=Q(products__published_version__isnull=False))
         ).order_by("name", "id")
@@ -807,21 +809,21 @@ class UnitExportView(ReplicaReadsMixin, UnitListMixin, View):
         )
 
 
-def list_context(view: AreaMixin, filters: stats.Filters, export_name: str) -> dict[str, Any]:
+def list_context(view: AreaMixin, filters: dashboards.Filters, export_name: str) -> dict[str, Any]:
     """Filter summary, region choices, the page links' query and the export link of a list page."""
     area = view.get_area()
     query = view.request.GET.copy()
     query.pop("page", None)
-    regions = [(r.code, str(r)) for r in stats.area_regions(area)]
-    if filters.region and filters.region != stats.BLANK and filters.region not in dict(regions):
+    regions = [(r.code, str(r)) for r in dashboards.area_regions(area)]
+    if filters.region and filters.region != dashboards.BLANK and filters.region not in dict(regions):
         regions.append((filters.region, region_names([filters.region]).get(filters.region, filters.region)))
     applied = []
     if filters.region:
         applied.append(_("地区：%(r)s") % {"r": dict(regions).get(filters.region, _("未细分到该级"))})
     if filters.section:
-        applied.append(_("行业：%(s)s") % {"s": stats.section_label(filters.section)})
+        applied.append(_("行业：%(s)s") % {"s": dashboards.section_label(filters.section)})
     if filters.scale:
-        applied.append(_("规模：%(s)s") % {"s": stats.scale_label(filters.scale)})
+        applied.append(_("规模：%(s)s") % {"s": dashboards.scale_label(filters.scale)})
     if filters.product_class:
         applied.append(_("分类：%(c)s") % {"c": ProductClass.objects.filter(pk=filters.product_class).first() or ""})
     if filters.month:
