@@ -259,7 +259,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
     from django.urls import reverse
 
     from provincial.models import Publication
-    from provincial.publications import mail, services
+    from provincial.publications import build, files, mail, services
     from provincial.views.publications import ascii_name
 
     settings.MEDIA_ROOT = str(tmp_path)
@@ -272,7 +272,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
     services.request_rebuild(user=national, kind="monthly", period=november, unit=shenzhen)
     row = Publication.objects.get(scope_key="440300", kind="monthly", period=november)
     assert row.revision == 0  # never built: still the first edition
-    services.build_publication(row.pk)
+    build.build_publication(row.pk)
     row.refresh_from_db()
 
     def labels(row: Publication) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
         return {
             "disk": row.xlsx_file.rsplit("-", 2)[-2],
             "ascii": ascii_name(row, "xlsx"),
-            "download": services.download_name(row, "xlsx"),
+            "download": files.download_name(row, "xlsx"),
             "figures": figs["edition_label"],
             "xlsx": summary["版次"],
             "page": row.edition_label in page.content.decode(),
@@ -301,7 +301,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
         "page": True,
     }
     services.request_rebuild(user=national, kind="monthly", period=november, unit=shenzhen)
-    services.build_publication(row.pk)
+    build.build_publication(row.pk)
     row.refresh_from_db()
     assert labels(row) == {
         "disk": "r2",
