@@ -71,6 +71,6 @@ def bench_pivot(args: Any, log: Callable[[str], Any]) -> list[Result]:
             baseline_mb=hand_mb,
             lower_is_better=True,
             note=f"{len(result.body)} rows × {len(result.header)} columns; both read provincial_summarycell "
-            "(provincial/analysis.py `covered_by_cells`); the engine adds validation, scope, labels, totals",
+            "(provincial/analysis/queries.py `covered_by_cells`); the engine adds validation, scope, labels, totals",
         )
     ]

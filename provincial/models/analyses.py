@@ -56,7 +56,7 @@ class SubscriptionDeliveryQuerySet(OwnedQuerySet):
 
 
 class SavedAnalysis(models.Model):
-    """A pivot of the analysis page (provincial/analysis.py) saved by a port or national administrator: its
+    """A pivot of the analysis page (provincial/analysis/) saved by a port or national administrator: its
     definition as JSON (validated by the engine when saved and when opened), visible to its owner and, when
     shared, to the other administrators of the same port (the national office: to the national administrators).
     Whoever opens it sees the figures of their own scope."""

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from filings.models import FilingUnit
 from patent_platform.clock import CHINA_TZ
 from provincial import analysis, dashboards, periods
+from provincial.analysis import result as analysis_result
 from provincial.models import SavedAnalysis
 from tests.analysis_history import build_history
 
@@ -290,7 +291,7 @@ def test_bad_definitions_get_a_message_not_a_500(
 
 
 def test_too_large_a_result_says_so(demo_users: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(analysis, "MAX_CELLS", 3)
+    monkeypatch.setattr(analysis_result, "MAX_CELLS", 3)  # read where the size is checked
     response = client_for(demo_users["guangdong"]).get(URL, {"rows": "class", "cols": "city"})
     assert response.status_code == 400
     assert "结果过大" in response.content.decode()
