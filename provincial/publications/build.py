@@ -120,6 +120,7 @@ def _on_take(now: dt.datetime) -> dict[str, Any]:
     return {"started_at": now, "progress": 0, "error": ""}
 
 
+# the exactly-once claim of a row (patent_platform.claims.RowClaim, shared with the subscriptions' deliveries)
 CLAIM = claims.RowClaim(model=Publication, claimable=_claimable, lease=_lease, held_status=S.BUILDING, on_take=_on_take)
 
 

@@ -18,6 +18,7 @@ from provincial.rosters.services import save_roster
 
 DEMO_FILED = ["广州云帆智能装备有限公司", "深圳鹏芯微电子有限公司", "杭州西溪新材料科技有限公司"]
 
+# (name, county code, organisation code body): made-up enterprises that have not filed
 DEMO_UNFILED = [
     ("佛山禅城示例精密机械有限公司", "440604", "MA5DM001"),
     ("广州越秀示例智能科技有限公司", "440104", "MA5DM002"),
@@ -26,6 +27,7 @@ DEMO_UNFILED = [
     ("宁波海曙示例新能源有限公司", "330203", "MA2DM005"),
 ]
 
+# the roster contacts of the made-up enterprises (obviously fake: example.cn, 138-0000-xxxx), by organisation body
 DEMO_CONTACTS = {
     "MA5DM001": ("冯示例", "138-0000-0101", "fengshili@foshan-demo.example.cn"),
     "MA5DM002": ("越示例", "138-0000-0102", "yueshili@yuexiu-demo.example.cn"),

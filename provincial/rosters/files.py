@@ -28,6 +28,7 @@ HEADER_PHONE = "联系电话"
 
 HEADER_EMAIL = "电子邮箱"
 
+# The contact columns are optional (a file of the old two-column template is still accepted), and so is each cell.
 ROSTER_COLUMNS = (
     tabular.Column("uscc", HEADER_USCC, required=True),
     tabular.Column("name", HEADER_NAME, required=True),
