@@ -50,10 +50,11 @@ from django.utils.translation import gettext as _
 from patent_platform import audit, claims, clock, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_bytes, xlsx_cell
-from provincial import analysis, dashboards, periods
+from provincial import analysis, comparison, dashboards, periods
 from provincial.choices import DeliveryStatus as S
 from provincial.choices import SubscriptionFormat, SubscriptionFrequency, SubscriptionKind
 from provincial.models import SavedAnalysis, Subscription, SubscriptionDelivery
+from provincial.overview import DASHBOARD_SHEET_HEADERS, dashboard_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -162,9 +163,6 @@ def build_sheet(subscription: Subscription, period_key: str) -> Sheet:
             area_name=_area_name(area),
             period_text=period.label if period else str(periods.current().label),
         )
-    from provincial import comparison
-    from provincial.views.dashboard import DASHBOARD_SHEET_HEADERS, dashboard_sheet
-
     area = _area(owner, subscription.port_code)
     year, month = (int(p) for p in period_key.split("-")) if monthly else (0, 0)
     period = periods.month(year, month) if monthly else periods.current()

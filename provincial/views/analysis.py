@@ -22,7 +22,7 @@ from patent_platform.exports import xlsx_response
 from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.views.base import ScopedTemplateView
 from provincial import analysis
-from provincial.views.dashboard import AreaMixin
+from provincial.views.area import AreaMixin
 
 DIMENSION_GROUPS = (
     (_("地区"), ("province", "city", "county")),

@@ -21,7 +21,7 @@ from patent_platform.masking import unit_contacts
 from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.views.base import ScopedTemplateView
 from provincial import worklists
-from provincial.views.dashboard import AreaMixin, industry_label
+from provincial.views.area import AreaMixin, industry_label
 
 
 class UnitMixin(AreaMixin):
