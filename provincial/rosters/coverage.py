@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -22,6 +22,9 @@ from patent_platform.models import Region
 from provincial.choices import RosterCategory, UnitKind
 from provincial.models import ManagementUnit, Roster, RosterEntry
 from provincial.rosters.services import unit_scope
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -78,7 +81,16 @@ def roster_entries(
     return qs
 
 
-def rosters_with_counts(user: Any, *, year: int | None = None, category: str | None = None) -> QuerySet[Roster]:
+class RosterCounts(TypedDict):
+    """The annotations of `rosters_with_counts`."""
+
+    scope_count: int
+    scope_covered: int
+
+
+def rosters_with_counts(
+    user: Any, *, year: int | None = None, category: str | None = None
+) -> QuerySet[WithAnnotations[Roster, RosterCounts]]:
     """The visible rosters, each with `scope_count` (its entries in the user's scope) and `scope_covered`."""
     in_scope = RosterEntry.objects.visible_to(user).filter(roster=OuterRef("pk")).order_by().values("roster")
     return (
@@ -250,7 +262,7 @@ def missing_entries(
     )
 
 
-def describe_missing(user: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def describe_missing(user: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Add to each row of `missing_entries` its region names and, if the enterprise is registered, its
     filing state and (when its unit lies in the user's scope) the unit's contact: three queries per page.
 
