@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, Min, Q
@@ -159,7 +159,7 @@ def figures(start: dt.datetime) -> dict[str, Any]:
                 "region_name": regions.get(row["province_code"], BLANK_REGION),
                 "product_class_code": product_class.code if product_class else "",
                 "product_class_name": product_class.name if product_class else "",
-                **{name: row[name] for name in FIGURES},
+                **{name: cast("dict[str, Any]", row)[name] for name in FIGURES},
             }
         )
     rows.sort(key=lambda r: (r["region_code"], r["product_class_code"]))

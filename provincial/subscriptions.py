@@ -453,7 +453,7 @@ def _build(pk: int, token: uuid.UUID, written: list[str]) -> None:
             _deactivate(pk, token, str(why))
             return
         built_at = timezone.now()
-        about = [
+        about: list[list[Any]] = [
             [_("订阅"), subscription.name],
             [_("期间"), period_label(delivery.period)],
             [_("统计期间"), sheet.period_text],

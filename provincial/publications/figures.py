@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
@@ -37,6 +37,7 @@ from patent_platform import clock
 from patent_platform.choices import RegionLevel
 from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
+from patent_platform.typenames import StrOrPromise
 from provincial import dashboards, rosters
 from provincial import reports as progress_reports
 from provincial.choices import ReportCategory, RosterCategory
@@ -70,7 +71,7 @@ SCORE_LABELS = {
     "typical": gettext_lazy("报送被列为典型案例数"),
 }
 SCALED_AGAINST_TOP = ("approved", "new", "certified", "typical")
-LEVEL_LABELS = {
+LEVEL_LABELS: dict[str, StrOrPromise] = {
     RegionLevel.PROVINCE: gettext_lazy("省份"),
     RegionLevel.CITY: gettext_lazy("城市"),
     RegionLevel.COUNTY: gettext_lazy("区县"),
@@ -141,7 +142,7 @@ def _new_rows(at: dashboards.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
     }
     rows = []
     for product in products:
-        version, unit = versions[product["at_version"]], units[product["unit_id"]]
+        version, unit = versions[cast(int, product["at_version"])], units[product["unit_id"]]  # approved rows
         rows.append(
             {
                 "filing_number": product["filing_number"] or "",
