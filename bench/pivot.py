@@ -24,13 +24,14 @@ QUERY = "rows=city&rows=county&cols=class&measures=products"
 
 def bench_pivot(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from bench.cases import getter, port_admin
-    from provincial import analysis, stats, summary
+    from provincial import analysis, dashboards
+    from provincial.dashboards import freshness
     from provincial.models import SummaryCell, SummaryKind
 
     user = port_admin()
-    area = stats.area_for(user)
+    area = dashboards.area_for(user)
     definition = analysis.Definition(rows=("city", "county"), cols=("class",), measures=("products",))
-    summary.ensure_fresh(area)
+    freshness.ensure_fresh(area)
 
     def engine() -> analysis.Result:
         return analysis.run(area, definition)
@@ -70,6 +71,6 @@ def bench_pivot(args: Any, log: Callable[[str], Any]) -> list[Result]:
             baseline_mb=hand_mb,
             lower_is_better=True,
             note=f"{len(result.body)} rows × {len(result.header)} columns; both read provincial_summarycell "
-            "(provincial/analysis.py `covered_by_cells`); the engine adds validation, scope, labels, totals",
+            "(provincial/analysis/queries.py `covered_by_cells`); the engine adds validation, scope, labels, totals",
         )
     ]

@@ -2,7 +2,7 @@
 
 Platform: what the Celery tasks do, in-process — `provincial.tasks.monthly_publications` calls
 `services.run_period`, which ensures the rows (`services.ensure_publications`) and sends one
-`build_publication` task per row, i.e. `services.build_publication(pk)`: claim, figures through the
+`build_publication` task per row, i.e. `build.build_publication(pk)`: claim, figures through the
 port's Area, XLSX, PDF (WeasyPrint), files moved into place, the row marked ready, the notice e-mail
 (local-memory mail backend) after commit. Every province-level port is opened first, so "all ports" are
 built whatever the database had open.
@@ -64,7 +64,7 @@ def _area_sql(unit: Any) -> Any:
     """The SQL condition on filings_product p for a port's regions (TRUE for the national office)."""
     from psycopg import sql
 
-    from provincial.stats import unit_scope
+    from provincial.dashboards import unit_scope
 
     if unit is None:
         return sql.SQL("true")
@@ -110,7 +110,7 @@ def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from patent_platform import clock
     from provincial.choices import PublicationKind, PublicationStatus
     from provincial.models import ManagementUnit
-    from provincial.publications import documents, services
+    from provincial.publications import build, documents, services
 
     period = _month(args)
     start = clock.month_start(period.year, period.month)
@@ -137,7 +137,7 @@ def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
             def platform() -> list[Any]:
                 with TestCase.captureOnCommitCallbacks(execute=True):
                     rows = services.ensure_publications(PublicationKind.MONTHLY, period)
-                    built = [services.build_publication(row.pk) for row in rows]
+                    built = [build.build_publication(row.pk) for row in rows]
                 _force_constraints()
                 return built
 
@@ -188,7 +188,7 @@ def bench_publication(args: Any, log: Callable[[str], Any]) -> list[Result]:
             platform_mb=plat_mb,
             baseline_mb=base_mb,
             lower_is_better=True,
-            note=f"services.build_publication for each row of services.ensure_publications (what the monthly task "
+            note=f"build.build_publication for each row of services.ensure_publications (what the monthly task "
             f"runs), {box['opened']} closed ports opened first; PDFs {box['pdf_bytes'] / 1024:.0f} KiB, "
             f"XLSX {box['xlsx_bytes'] / 1024:.0f} KiB in all; the COPY holds the new-approval rows each "
             "publication lists (its aggregates are counted by the platform's queries only); one transaction, "

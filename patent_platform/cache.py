@@ -8,7 +8,7 @@ Redis is tried again, and the shared cache is back as soon as it answers.
 What that means for each user of the cache while Redis is down:
 - rate limits (patent_platform/ratelimit.py) count per process instead of across processes: still limits,
   a little looser — never a 500 on login, the API token, registration or a search;
-- the summary rebuild lock (provincial/summary.py) is per process: the advisory lock in the database
+- the summary rebuild lock (provincial/dashboards/) is per process: the advisory lock in the database
   still serialises the rebuilds themselves;
 - cached files (the manual's PDF, open data) are rebuilt per process.
 Sessions are in the database (Django's default engine), so nobody is signed out. `/healthz` says whether

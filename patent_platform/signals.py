@@ -120,6 +120,6 @@ def _grant_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
 
 
 # Sent after a set-based write (queryset.update, bulk_create) that may move a dashboard figure, which
-# no post_save signal reports: `products` the ids of the products concerned. provincial.summary marks
+# no post_save signal reports: `products` the ids of the products concerned. provincial.dashboards.freshness marks
 # their regions dirty (inside the sender's transaction).
 figures_changed = Signal()

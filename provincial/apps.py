@@ -13,6 +13,6 @@ class ProvincialConfig(AppConfig):
         for model in (ManagementUnit, PortMembership):
             register_audited(model)
 
-        from provincial import summary
+        from provincial.dashboards import freshness
 
-        summary.connect()
+        freshness.connect()

@@ -3,14 +3,14 @@
 
 For a period P (provincial/periods.py):
 - stock figures (filing units, filed / approved / certified / flagged products, sales, exports, the
-  breakdowns and the ranking) are the as-of figures at P's end: `stats.state_at(area, P.end)`, the
+  breakdowns and the ranking) are the as-of figures at P's end: `dashboards.state_at(area, P.end)`, the
   function the monthly publication reads, so the dashboard of a month and that month's publication agree;
 - the flow figure (new approvals in P) counts the products approved at P's end whose first approval lies
   in [P.start, P.end) (the publication's "本月新增" for a month; the sum of the trend's bars of P's months);
 - the trend is the 12 months ending with P's last month; growth the first approvals in those months;
 - the year before is the same months one year earlier, read the same way.
 
-The current state (`period=current`) is the summary cells (provincial/summary.py, the fast path, fresh
+The current state (`period=current`) is the summary cells (provincial/dashboards/, the fast path, fresh
 after every write of the platform); its flow runs from the start of this month to now (the trend's last
 bar) and its year before is the as-of state at the same instant a year earlier (to the hour).
 
@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from patent_platform import clock
 from patent_platform.scoping import scope_of
-from provincial import periods, stats
+from provincial import dashboards, periods
 from provincial.periods import Period
 
 CACHE_VERSION = "1"
@@ -50,7 +50,7 @@ def max_age() -> int:
     return int(getattr(settings, "PERIOD_FIGURES_MAX_AGE", getattr(settings, "SUMMARY_MAX_AGE", 3600)))
 
 
-def _scope_key(area: stats.Area) -> str:
+def _scope_key(area: dashboards.Area) -> str:
     scope = area.narrowed if area.narrowed is not None else scope_of(area.user)
     parts = [
         "all" if scope.everything else "",
@@ -64,13 +64,13 @@ def _scope_key(area: stats.Area) -> str:
     return "|".join(parts)
 
 
-def cache_key(area: stats.Area, what: str, moment: dt.datetime, *extra: Any) -> str:
+def cache_key(area: dashboards.Area, what: str, moment: dt.datetime, *extra: Any) -> str:
     """The cache key of `what` for the area's scope at `moment`, in the current language (and `extra`)."""
     raw = "#".join([_scope_key(area), what, moment.isoformat(), get_language() or "", *(str(e) for e in extra)])
     return f"period-figures:{CACHE_VERSION}:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
-def cached(area: stats.Area, what: str, moment: dt.datetime, compute: Callable[[], Any], *extra: Any) -> Any:
+def cached(area: dashboards.Area, what: str, moment: dt.datetime, compute: Callable[[], Any], *extra: Any) -> Any:
     """`compute()`, kept in the cache under the area's scope, `what`, the instant and the language."""
     key = cache_key(area, what, moment, *extra)
     value = cache.get(key)
@@ -80,22 +80,22 @@ def cached(area: stats.Area, what: str, moment: dt.datetime, compute: Callable[[
     return value
 
 
-def state_at_end(area: stats.Area, moment: dt.datetime, start: dt.datetime) -> dict[str, Any]:
-    """`stats.state_at(area, moment)` with `new`: the products approved at `moment` first approved in
+def state_at_end(area: dashboards.Area, moment: dt.datetime, start: dt.datetime) -> dict[str, Any]:
+    """`dashboards.state_at(area, moment)` with `new`: the products approved at `moment` first approved in
     [start, moment) (cached, see the module's notes)."""
 
     def compute() -> dict[str, Any]:
-        at = stats.as_of(area, moment)
-        state = stats.state_at(area, moment, at=at)
-        state["new"] = sum(stats.approvals_by_month_at(at, start, moment).values())
+        at = dashboards.as_of(area, moment)
+        state = dashboards.state_at(area, moment, at=at)
+        state["new"] = sum(dashboards.approvals_by_month_at(at, start, moment).values())
         return state
 
     return cached(area, "state", moment, compute, start.isoformat())
 
 
-def national_ranking_at(user: Any, area: stats.Area, moment: dt.datetime) -> list[dict[str, Any]]:
-    """`stats.national_ranking_at`, cached like the state (national administrators only read it)."""
-    return cached(area, "ports", moment, lambda: stats.national_ranking_at(user, moment))
+def national_ranking_at(user: Any, area: dashboards.Area, moment: dt.datetime) -> list[dict[str, Any]]:
+    """`dashboards.national_ranking_at`, cached like the state (national administrators only read it)."""
+    return cached(area, "ports", moment, lambda: dashboards.national_ranking_at(user, moment))
 
 
 @dataclass
@@ -137,12 +137,12 @@ def before_moment(period: Period, moment: dt.datetime) -> dt.datetime:
     return period.year_before().end
 
 
-def figures(area: stats.Area, period: Period, *, now: dt.datetime | None = None) -> PeriodFigures:
+def figures(area: dashboards.Area, period: Period, *, now: dt.datetime | None = None) -> PeriodFigures:
     """The figures of `period` for `area` and of the same period a year before."""
     now = now or timezone.now()
     before_period = period.year_before()
     if period.is_current:
-        state = stats.dashboard(area)
+        state = dashboards.dashboard(area)
         state["new"] = state["trend"][-1]["count"] if state["trend"] else 0
         moment = state["as_of"]
     else:

@@ -5,16 +5,16 @@ the month before the current one. Each row is one province (GB/T 2260) and one p
 counts only, never a unit, a product or a filing number:
 
 - `new_approved`: approved products whose first currently approved version was decided in M
-  (the dashboard's month drill-down and trend: `stats.approved_before`);
+  (the dashboard's month drill-down and trend: `dashboards.approved_before`);
 - `approved`: approved products whose first currently approved version was decided before the end of M
   (the dashboard's "approved products" as it stood at the end of M);
 - `units`: filing units with at least one of those products in the row (distinct within a row: a unit with
   products in two classes counts in both rows, so the row values of `units` do not add up to `totals.units`);
 - `certified`: products holding a certificate at the end of M (or now, for the current month): "certified as
-  of D" (evaluation/lifecycle.py `held_q`; `stats.certified_condition`): issued, within its validity, not
+  of D" (evaluation/lifecycle.py `held_q`; `dashboards.certified_condition`): issued, within its validity, not
   revoked and its filing not ended; a suspended certificate is still held.
 
-Everything is read as the national office reads its dashboard (`stats.area_for_unit(None)`: a `Principal`
+Everything is read as the national office reads its dashboard (`dashboards.area_for_unit(None)`: a `Principal`
 with scope EVERYTHING through `visible_to`), with the dashboard's own conditions, so the figures equal the
 dashboards'. The province and the product class are those of the product (its unit's province and its
 published version's class) today, as on the dashboards; a product revoked later leaves the past months too,
@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db.models import Count, Exists, Min, Q
@@ -39,7 +39,7 @@ from filings.models import ProductClass, ProductVersion
 from patent_platform import clock
 from patent_platform.choices import RegionLevel
 from patent_platform.models import Region
-from provincial import stats
+from provincial import dashboards
 
 SCHEMA_VERSION = "1.0"
 CACHE_SECONDS = 3600
@@ -74,7 +74,7 @@ CSV_HEADER = [name for name, _type, _description in FIELDS]
 
 def first_data_month() -> dt.datetime | None:
     """The month of the earliest decision of a currently approved version (None: nothing approved yet)."""
-    area = stats.area_for_unit(None)
+    area = dashboards.area_for_unit(None)
     first = (
         ProductVersion.objects.visible_to(area.user)
         .filter(status=FilingStatus.APPROVED)
@@ -102,7 +102,7 @@ def parse(month: str, now: dt.datetime | None = None) -> dt.datetime | None:
     """The first instant of a published month, or None (malformed, before the data, current or future)."""
     if len(month) != 7 or month[4] != "-":
         return None
-    start = stats.parse_month(month)
+    start = dashboards.parse_month(month)
     if start is None:
         return None
     first = first_data_month()
@@ -116,7 +116,7 @@ def parse(month: str, now: dt.datetime | None = None) -> dt.datetime | None:
 
 
 def certified_before(moment: dt.datetime) -> Exists:
-    """`stats.certified_condition` as it stood at `moment`: a certificate held then (evaluation/lifecycle.py
+    """`dashboards.certified_condition` as it stood at `moment`: a certificate held then (evaluation/lifecycle.py
     `held_q`: issued before it, within its validity, not revoked and its filing not ended by then)."""
     return lifecycle.held_by_product(moment)
 
@@ -124,10 +124,10 @@ def certified_before(moment: dt.datetime) -> Exists:
 def figures(start: dt.datetime) -> dict[str, Any]:
     """The rows and national totals of the month beginning at `start` (one grouped query each)."""
     end = clock.next_month(start)
-    area = stats.area_for_unit(None)
+    area = dashboards.area_for_unit(None)
     products = area.products()
-    in_force = Q(stats.approved_before(end))
-    new = ~Q(stats.approved_before(start)) & Q(stats.approved_before(end))
+    in_force = Q(dashboards.approved_before(end))
+    new = ~Q(dashboards.approved_before(start)) & Q(dashboards.approved_before(end))
     certified = Q(certified_before(min(end, timezone.now())))
     counted = products.filter(in_force | certified)
     grouped = (
@@ -159,7 +159,7 @@ def figures(start: dt.datetime) -> dict[str, Any]:
                 "region_name": regions.get(row["province_code"], BLANK_REGION),
                 "product_class_code": product_class.code if product_class else "",
                 "product_class_name": product_class.name if product_class else "",
-                **{name: row[name] for name in FIGURES},
+                **{name: cast("dict[str, Any]", row)[name] for name in FIGURES},
             }
         )
     rows.sort(key=lambda r: (r["region_code"], r["product_class_code"]))

@@ -2,7 +2,7 @@
 dashboard as an Excel or a PDF file by mail, monthly or weekly (docs/PORTS.md, "Subscriptions").
 
 - What: a saved analysis the owner may open (`analysis.saved_visible_to`), or the dashboard of a port in the
-  owner's scope (`stats.area_for(owner, port_code)`; "" is the owner's own area).
+  owner's scope (`dashboards.area_for(owner, port_code)`; "" is the owner's own area).
 - When: a daily beat task (`provincial.tasks.deliver_subscriptions`, installed by migration 0013) takes every
   active subscription's due period — the last complete month (monthly, "2026-11") or the last complete ISO week
   (weekly, "2026-W48"), counted in China time — and makes its delivery row once (UNIQUE subscription, period).
@@ -50,10 +50,11 @@ from django.utils.translation import gettext as _
 from patent_platform import audit, claims, clock, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_bytes, xlsx_cell
-from provincial import analysis, periods, stats
+from provincial import analysis, comparison, dashboards, periods
 from provincial.choices import DeliveryStatus as S
 from provincial.choices import SubscriptionFormat, SubscriptionFrequency, SubscriptionKind
 from provincial.models import SavedAnalysis, Subscription, SubscriptionDelivery
+from provincial.overview import DASHBOARD_SHEET_HEADERS, dashboard_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -126,14 +127,14 @@ def _saved_analysis(owner: Any, analysis_id: int | None) -> SavedAnalysis:
     return saved
 
 
-def _area(owner: Any, port_code: str) -> stats.Area:
+def _area(owner: Any, port_code: str) -> dashboards.Area:
     try:
-        return stats.area_for(owner, port_code)
+        return dashboards.area_for(owner, port_code)
     except Http404:
         raise Unavailable(_("该端口已不在您的管辖范围内")) from None
 
 
-def _area_name(area: stats.Area) -> str:
+def _area_name(area: dashboards.Area) -> str:
     return area.port.name if area.port is not None else _("全国")
 
 
@@ -162,9 +163,6 @@ def build_sheet(subscription: Subscription, period_key: str) -> Sheet:
             area_name=_area_name(area),
             period_text=period.label if period else str(periods.current().label),
         )
-    from provincial import comparison
-    from provincial.views.dashboard import DASHBOARD_SHEET_HEADERS, dashboard_sheet
-
     area = _area(owner, subscription.port_code)
     year, month = (int(p) for p in period_key.split("-")) if monthly else (0, 0)
     period = periods.month(year, month) if monthly else periods.current()
@@ -455,7 +453,7 @@ def _build(pk: int, token: uuid.UUID, written: list[str]) -> None:
             _deactivate(pk, token, str(why))
             return
         built_at = timezone.now()
-        about = [
+        about: list[list[Any]] = [
             [_("订阅"), subscription.name],
             [_("期间"), period_label(delivery.period)],
             [_("统计期间"), sheet.period_text],

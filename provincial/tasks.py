@@ -1,5 +1,6 @@
 """Background work of the provincial app: the monthly publications, the year-end evaluation and the
-hourly sweep. Tasks are thin: they take ids and ISO dates and call `provincial.publications.services`.
+hourly sweep. Tasks are thin: they take ids and ISO dates and call `provincial.publications.services` and
+`provincial.publications.build`.
 
 Every task acknowledges late and is rejected (so redelivered) when its worker is lost; its time limits
 lie below the publication lease, and the lease below the broker's visibility timeout, so a message
@@ -50,9 +51,9 @@ def build_publication(publication_id: int, claim: str | None = None) -> str:
     """Build one port's publication (nothing if it is ready or another attempt holds it); a failure is
     recorded on the row and retried (`claim`: the token of an earlier attempt of this task that could not
     release it, re-taken by this retry). Returns the row's status."""
-    from provincial.publications import services
+    from provincial.publications import build
 
-    return services.build_publication(publication_id, claim=claim).status
+    return build.build_publication(publication_id, claim=claim).status
 
 
 @shared_task(**SHORT)
@@ -119,20 +120,20 @@ def rebuild_summary() -> dict:
     """Rebuild the dashboards' summary cells in full (beat: hourly; a stale dashboard asks too)."""
     from django.core.cache import cache
 
-    from provincial import summary
+    from provincial.dashboards import cells, freshness
 
     try:
-        return summary.rebuild()
+        return cells.rebuild()
     finally:
-        cache.delete(summary.REBUILD_LOCK)
+        cache.delete(freshness.REBUILD_LOCK)
 
 
 @shared_task(**RELIABLE, soft_time_limit=5 * 60, time_limit=6 * 60)
 def drain_summary() -> int:
     """Recompute the cells of every dirty region (beat: every minute), so reads rarely have to."""
-    from provincial import summary
+    from provincial.dashboards import cells
 
-    return summary.drain()
+    return cells.drain()
 
 
 @shared_task(bind=True, base=ClaimingTask)

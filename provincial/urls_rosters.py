@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from provincial.views import rosters
+from provincial.views import coverage, rosters
 
 urlpatterns = [
     path("", rosters.RosterListView.as_view(), name="list"),
@@ -14,13 +14,13 @@ urlpatterns = [
     path("uploads/export/", rosters.RosterUploadsExportView.as_view(), name="upload_export"),
     path("template/", rosters.RosterTemplateView.as_view(), name="template"),
     path("<id:pk>/delete/", rosters.RosterDeleteView.as_view(), name="delete"),
-    path("coverage/", rosters.CoverageView.as_view(), name="coverage"),
-    path("coverage/export/", rosters.CoverageExportView.as_view(), name="coverage_export"),
-    path("missing/", rosters.MissingView.as_view(), name="missing"),
-    path("missing/export/", rosters.MissingExportView.as_view(), name="missing_export"),
-    path("missing/follow-up/", rosters.FollowUpView.as_view(), name="follow_up"),
-    path("follow-ups/", rosters.FollowUpListView.as_view(), name="follow_ups"),
-    path("follow-ups/export/", rosters.FollowUpExportView.as_view(), name="follow_ups_export"),
-    path("completeness/", rosters.CompletenessView.as_view(), name="completeness"),
-    path("completeness/export/", rosters.CompletenessExportView.as_view(), name="completeness_export"),
+    path("coverage/", coverage.CoverageView.as_view(), name="coverage"),
+    path("coverage/export/", coverage.CoverageExportView.as_view(), name="coverage_export"),
+    path("missing/", coverage.MissingView.as_view(), name="missing"),
+    path("missing/export/", coverage.MissingExportView.as_view(), name="missing_export"),
+    path("missing/follow-up/", coverage.FollowUpView.as_view(), name="follow_up"),
+    path("follow-ups/", coverage.FollowUpListView.as_view(), name="follow_ups"),
+    path("follow-ups/export/", coverage.FollowUpExportView.as_view(), name="follow_ups_export"),
+    path("completeness/", coverage.CompletenessView.as_view(), name="completeness"),
+    path("completeness/export/", coverage.CompletenessExportView.as_view(), name="completeness_export"),
 ]

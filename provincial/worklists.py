@@ -2,11 +2,11 @@
 filed version of a product of its area, read-only.
 
 The rules, in one place (the pages of `provincial/views/worklists.py` read only through these):
-- the area is the one scoping rule's (`stats.Area`: the user's scope, optionally one port inside it with
+- the area is the one scoping rule's (`dashboards.Area`: the user's scope, optionally one port inside it with
   `?port=`); a unit, product or version outside it answers 404, as one that does not exist;
 - a port sees what was **filed**: a version submitted for review at least once (`submitted_at` set —
   submitted, returned, resubmitted, approved, withdrawn or revoked after submission), the same definition as
-  the dashboards' "filed products" (`stats.filed_condition`). A draft never submitted is the enterprise's own
+  the dashboards' "filed products" (`dashboards.filed_condition`). A draft never submitted is the enterprise's own
   (it may never be filed at all, and its figures are work in progress): its version answers 404 and a product
   with no filed version answers 404; the unit page counts neither (docs/PORTS.md, "Working from the lists");
 - the history shown is the filing's own (`Transition`: when, from, to, why, and the actor's role — not the
@@ -28,36 +28,36 @@ from django.utils.translation import gettext as _
 from evaluation.models import Candidate
 from filings.models import FilingUnit, PatentLink, Product, ProductVersion, ReturnReason, Transition
 from filings.workflow import RULES
-from provincial import stats
+from provincial import dashboards
 
 HISTORY_LIMIT = 200
 
 
-def filed_versions(area: stats.Area) -> QuerySet[ProductVersion]:
+def filed_versions(area: dashboards.Area) -> QuerySet[ProductVersion]:
     """The versions a port may open: those of its area submitted at least once."""
     return area.versions().filter(submitted_at__isnull=False)
 
 
-def filed_products(area: stats.Area) -> QuerySet[Product]:
+def filed_products(area: dashboards.Area) -> QuerySet[Product]:
     """The products a port may open: those of its area with a filed version (the dashboards' "filed")."""
-    return area.products().filter(stats.filed_condition())
+    return area.products().filter(dashboards.filed_condition())
 
 
-def get_unit(area: stats.Area, pk: int) -> FilingUnit:
+def get_unit(area: dashboards.Area, pk: int) -> FilingUnit:
     unit = area.units().select_related("region").filter(pk=pk).first()
     if unit is None:
         raise Http404
     return unit
 
 
-def get_product(area: stats.Area, pk: int) -> Product:
+def get_product(area: dashboards.Area, pk: int) -> Product:
     product = filed_products(area).select_related("unit__region", "published_version").filter(pk=pk).first()
     if product is None:
         raise Http404
     return product
 
 
-def get_version(area: stats.Area, pk: int) -> ProductVersion:
+def get_version(area: dashboards.Area, pk: int) -> ProductVersion:
     version = (
         filed_versions(area)
         .select_related("product__unit__region", "product__published_version", "product_class", "decided_by")
@@ -69,7 +69,7 @@ def get_version(area: stats.Area, pk: int) -> ProductVersion:
     return version
 
 
-def versions_of(area: stats.Area, product: Product) -> list[ProductVersion]:
+def versions_of(area: dashboards.Area, product: Product) -> list[ProductVersion]:
     """The filed versions of a product, newest data year first."""
     return list(filed_versions(area).filter(product=product).select_related("product_class").order_by("-data_year"))
 
@@ -91,7 +91,7 @@ class UnitProduct:
     url: str = ""
 
 
-def unit_products(area: stats.Area, unit: FilingUnit) -> list[UnitProduct]:
+def unit_products(area: dashboards.Area, unit: FilingUnit) -> list[UnitProduct]:
     """The unit's filed products with the version each shows and how many filed versions it has."""
     filed = filed_versions(area).select_related("product_class").order_by("-data_year", "-id")
     products = (
@@ -100,7 +100,7 @@ def unit_products(area: stats.Area, unit: FilingUnit) -> list[UnitProduct]:
         .select_related("published_version__product_class")
         .annotate(
             filed_count=Count("versions", filter=Q(versions__submitted_at__isnull=False)),
-            certified=stats.certified_condition(),
+            certified=dashboards.certified_condition(),
         )
         .prefetch_related(Prefetch("versions", queryset=filed, to_attr="filed_versions"))
         .order_by("-id")
@@ -112,9 +112,9 @@ def unit_products(area: stats.Area, unit: FilingUnit) -> list[UnitProduct]:
     return rows
 
 
-def unit_drafts(area: stats.Area, unit: FilingUnit) -> int:
+def unit_drafts(area: dashboards.Area, unit: FilingUnit) -> int:
     """How many of the unit's products have never been filed (shown as a number only, never opened)."""
-    return area.products().filter(unit=unit).exclude(stats.filed_condition()).count()
+    return area.products().filter(unit=unit).exclude(dashboards.filed_condition()).count()
 
 
 def action_label(transition: Transition) -> str:
@@ -147,7 +147,7 @@ def describe(transitions: list[Transition]) -> list[dict[str, Any]]:
     ]
 
 
-def unit_history(area: stats.Area, unit: FilingUnit) -> list[dict[str, Any]]:
+def unit_history(area: dashboards.Area, unit: FilingUnit) -> list[dict[str, Any]]:
     """The filing history of the unit's filed versions, newest first (at most HISTORY_LIMIT entries)."""
     transitions = (
         Transition.objects.filter(version__in=filed_versions(area).filter(product__unit=unit))

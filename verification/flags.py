@@ -8,7 +8,7 @@ link the patent), implausible figures of the submission and the unit's listing o
 [(version_id, flag)]`; another kind of flag is one more function in `SOURCES`.
 
 "Open" is at a moment: raised before it and not resolved before it, the same reading as the dashboards' flagged
-figures as of a date (provincial.stats.flagged_at). The filings asked about are already in the caller's scope;
+figures as of a date (provincial.dashboards.flagged_at). The filings asked about are already in the caller's scope;
 the flags are read for exactly those versions, whoever the caller (a conflict's other side is never named).
 """
 

@@ -3,13 +3,13 @@ a unit are filed and certified, and a region's figures. Read-only; every read go
 caller (a client's principal, verification/oauth.py), so what lies outside its region is absent: 404.
 
 No validity rule is written here; each is the platform's own, in one place:
-- a filing is valid at a moment when one of its versions was approved then: `provincial.stats.approved_at_q`,
+- a filing is valid at a moment when one of its versions was approved then: `provincial.dashboards.approved_at_q`,
   the rule of every figure "as of" a date (approved before the moment, not revoked or withdrawn by then). At
   the present moment it is exactly the public product page's rule (`Product.objects.public()`: an approved
   version is published);
 - a certificate is one the public verification page finds (`evaluation.views.public.certified`: certified on a
   published final list); it is valid when issued by the moment (the round's final list published before it,
-  `provincial.stats.certified_at`) and its filing in force: today the certificate page's own rule
+  `provincial.dashboards.certified_at`) and its filing in force: today the certificate page's own rule
   (`evaluation.certificates.filing_in_force`), at a past moment the certified version approved then;
 - a filing statement (备案情况证明) is valid when it was issued by the moment and its stored snapshot is intact
   (`provincial.statements.digest`, what the statement verification page checks); today's answer adds whether the
@@ -37,8 +37,8 @@ from filings.identifiers import validate_uscc
 from filings.models import FilingUnit, PatentLink, Product, ProductVersion
 from patent_platform import clock
 from provincial import statements as statement_rules
+from provincial.dashboards import approved_at_q, approved_on, area_for, dashboard, state_at
 from provincial.models import FilingStatement
-from provincial.stats import approved_at_q, approved_on, area_for, dashboard, state_at
 from verification.flags import open_flags
 
 
@@ -289,7 +289,7 @@ def unit_products(reader: Any, uscc: str, day: dt.date | None, *, with_certifica
 
 def region_statistics(reader: Any, day: dt.date | None) -> dict[str, Any]:
     """The dashboard's figures of the client's region (what a port of that region sees on its dashboard): today
-    the dashboard's own (`provincial.stats.dashboard`), at a past day as they stood then (`state_at`)."""
+    the dashboard's own (`provincial.dashboards.dashboard`), at a past day as they stood then (`state_at`)."""
     at = as_of(day)
     area = area_for(reader)
     return dashboard(area) if at.today else state_at(area, at.moment)

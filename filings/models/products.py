@@ -100,7 +100,7 @@ class ProductVersion(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
-    # The approval span, for "approved at T" (`provincial.stats.versions_approved_at`), written by the
+    # The approval span, for "approved at T" (`provincial.dashboards.versions_approved_at`), written by the
     # workflow with the transitions: `approved_at` the time of the `approve` transition, `approval_ended_at`
     # the time of the transition that took the version out of "approved" (revoke or withdraw; a version is
     # approved at most once, and a newer approved year does not end an older one's approval). While the

@@ -388,7 +388,7 @@ PUBLICATION_LEASE_SECONDS = env.int("PUBLICATION_LEASE_SECONDS", default=30 * 60
 PUBLICATION_MAX_RETRIES = env.int("PUBLICATION_MAX_RETRIES", default=5)  # retries of one task, with backoff
 PUBLICATION_MAX_ATTEMPTS = env.int("PUBLICATION_MAX_ATTEMPTS", default=8)  # claims of one row re-enqueued by the sweep
 
-# The dashboards read summary cells (provincial/summary.py): dirty regions are drained on read; every
+# The dashboards read summary cells (provincial/dashboards/): dirty regions are drained on read; every
 # region is rebuilt in full when the last rebuild is older than this (and by the beat entry every hour).
 SUMMARY_MAX_AGE = env.int("SUMMARY_MAX_AGE", default=3600)
 # Tests only (set by the worker test's own settings module, never from the environment here): seconds

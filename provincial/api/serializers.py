@@ -1,4 +1,4 @@
-"""Serializers of the provincial statistics API (read-only: they describe what `provincial.stats` returns)."""
+"""Serializers of the provincial statistics API (read-only: they describe what `provincial.dashboards` returns)."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers

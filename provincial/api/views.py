@@ -2,7 +2,7 @@
 
 These endpoints are not model viewsets: they return aggregates. They are APIViews that take
 `ScopedViewSetMixin` (a plain mixin: `scope_policy = "scoped"` and a `get_queryset()` that is
-`queryset.visible_to(request.user)`), and every figure is computed by `provincial.stats` from
+`queryset.visible_to(request.user)`), and every figure is computed by `provincial.dashboards` from
 `Product/FilingUnit.objects.visible_to(request.user)`. Roles other than port and national
 administrators get 404, as on the pages.
 """
@@ -22,7 +22,7 @@ from patent_platform.api.base import ScopedViewSetMixin
 from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
 from patent_platform.roles import require_role
-from provincial import comparison, periods, stats
+from provincial import comparison, dashboards, periods
 from provincial.api.serializers import DashboardSerializer, PortRankingSerializer
 
 READ_ERRORS = {
@@ -76,7 +76,7 @@ class DashboardView(StatisticsAPIView):
         tags=["provincial"],
     )
     def get(self, request: Request) -> Response:
-        area = stats.area_for(request.user, request.query_params.get("port", "").strip())
+        area = dashboards.area_for(request.user, request.query_params.get("port", "").strip())
         try:
             period = periods.from_query(request.query_params)
         except periods.PeriodError as exc:
@@ -135,4 +135,4 @@ class NationalRankingView(StatisticsAPIView):
         tags=["provincial"],
     )
     def get(self, request: Request) -> Response:
-        return Response(PortRankingSerializer(stats.national_ranking(request.user), many=True).data)
+        return Response(PortRankingSerializer(dashboards.national_ranking(request.user), many=True).data)

@@ -1,17 +1,17 @@
 """The figures of the monthly publications and of the year-end evaluation (成效评价) of the ports.
 
-Every figure is read through an `Area` from `provincial.stats.area_for_unit` (a `Principal` holding the
+Every figure is read through an `Area` from `provincial.dashboards.area_for_unit` (a `Principal` holding the
 port's regions, or the national office), with the dashboard's own functions and definitions, so a
 publication counts exactly what the port's administrators see on their dashboard:
 
 - the monthly figures are the state at the month's end, whatever day they are built: every one of them
   (totals, trend, comparison, ranking / by region, by class, section, scale and unit kind, the month's list,
-  the roster coverage) reads `stats.state_at` / `stats.AsOf` at that instant — the function the dashboards
+  the roster coverage) reads `dashboards.state_at` / `dashboards.AsOf` at that instant — the function the dashboards
   use for `?as_of=YYYY-MM` — so one file's figures agree with each other and a rebuild gives the same ones
   unless data of the month were corrected (then `stamp` lists the changes against the edition before);
 - "new approvals of a month" are the products approved at the month's end whose first approval (among the
   versions approved then) lies inside that month (Asia/Shanghai);
-- the year-end cards are the state at the year's end (31 December 24:00), through the same `stats.state_at`
+- the year-end cards are the state at the year's end (31 December 24:00), through the same `dashboards.state_at`
   (with the figures only the year-end needs: `year_end=True`), so a card rebuilt on 20 January equals the one
   built on 2 January unless data of the year were corrected.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
@@ -37,12 +37,13 @@ from patent_platform import clock
 from patent_platform.choices import RegionLevel
 from patent_platform.models import Region
 from patent_platform.ranking import competition_rank
+from patent_platform.typenames import StrOrPromise
+from provincial import dashboards, rosters
 from provincial import reports as progress_reports
-from provincial import rosters, stats
 from provincial.choices import ReportCategory, RosterCategory
 from provincial.models import ManagementUnit, Roster
 
-TREND_MONTHS = stats.TREND_MONTHS
+TREND_MONTHS = dashboards.TREND_MONTHS
 NATIONAL_CODE = "NATIONAL"
 
 # The composite score of the year-end evaluation: each part is scaled to 0–100, then weighted (sum 1).
@@ -70,7 +71,7 @@ SCORE_LABELS = {
     "typical": gettext_lazy("报送被列为典型案例数"),
 }
 SCALED_AGAINST_TOP = ("approved", "new", "certified", "typical")
-LEVEL_LABELS = {
+LEVEL_LABELS: dict[str, StrOrPromise] = {
     RegionLevel.PROVINCE: gettext_lazy("省份"),
     RegionLevel.CITY: gettext_lazy("城市"),
     RegionLevel.COUNTY: gettext_lazy("区县"),
@@ -116,7 +117,7 @@ def _port(unit: ManagementUnit | None) -> dict[str, Any] | None:
 # The monthly publication
 
 
-def _new_rows(at: stats.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
+def _new_rows(at: dashboards.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
     """The products first approved in the month starting at `start` (and still approved at its end), as
     they stood at the month's end: the published version then, the unit's name and region then."""
     products = list(
@@ -141,7 +142,7 @@ def _new_rows(at: stats.AsOf, start: dt.datetime) -> list[dict[str, Any]]:
     }
     rows = []
     for product in products:
-        version, unit = versions[product["at_version"]], units[product["unit_id"]]
+        version, unit = versions[cast(int, product["at_version"])], units[product["unit_id"]]  # approved rows
         rows.append(
             {
                 "filing_number": product["filing_number"] or "",
@@ -173,8 +174,8 @@ def _region_rows(state: dict[str, Any], new_by_code: Counter[str]) -> list[dict[
     ]
 
 
-def _new_by_region(at: stats.AsOf, start: dt.datetime) -> Counter[str]:
-    code = f"at_{stats.level_field(at.area.level)}"
+def _new_by_region(at: dashboards.AsOf, start: dt.datetime) -> Counter[str]:
+    code = f"at_{dashboards.level_field(at.area.level)}"
     counts: Counter[str] = Counter()
     for row in (
         at.approved()
@@ -183,7 +184,7 @@ def _new_by_region(at: stats.AsOf, start: dt.datetime) -> Counter[str]:
         .annotate(n=Count("pk"))
         .order_by()
     ):
-        counts[row[code] or stats.BLANK] += row["n"]
+        counts[row[code] or dashboards.BLANK] += row["n"]
     return counts
 
 
@@ -207,7 +208,7 @@ def roster_year_for(user: Any, year: int) -> int | None:
 def coverage_at(user: Any, year: int, moment: dt.datetime) -> tuple[list[rosters.CoverageRow], rosters.CoverageRow]:
     """`rosters.coverage_by_category`, an enterprise covered when it had a product approved at `moment` (the
     monthly files at the month's end, the year-end at the year's end)."""
-    covered = Exists(stats.versions_approved_at(moment).filter(product__unit__uscc=OuterRef("uscc")))
+    covered = Exists(dashboards.versions_approved_at(moment).filter(product__unit__uscc=OuterRef("uscc")))
     entries = rosters.roster_entries(user, year=year).annotate(covered=covered).order_by()
     n, c = rosters.distinct_counts()
     found = {row["roster__category"]: row for row in entries.values("roster__category").annotate(n=n, c=c).order_by()}
@@ -229,7 +230,7 @@ def _coverage(user: Any, year: int | None, moment: dt.datetime) -> dict[str, Any
 
 def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, Any]:
     """The figures of the monthly publication of `unit` (None: the national office) for the month that
-    contains `period` (Asia/Shanghai): the state at the month's end (`stats.state_at`, the function the
+    contains `period` (Asia/Shanghai): the state at the month's end (`dashboards.state_at`, the function the
     dashboards' `?as_of=` uses), on whatever day it is built.
 
     Totals, breakdowns, the ranking, the trend (the 12 months ending with the month), the comparison with
@@ -237,15 +238,15 @@ def monthly_figures(unit: ManagementUnit | None, period: dt.date) -> dict[str, A
     roster coverage all read the products as they stood at that moment, so they agree with each other and a
     later rebuild gives the same figures unless data of the month were corrected (`changes_since`).
     """
-    area = stats.area_for_unit(unit)
+    area = dashboards.area_for_unit(unit)
     start = clock.month_start(period.year, period.month)
     end = clock.next_month(start)
-    at = stats.as_of(area, end)
-    state = stats.state_at(area, end, at=at)
+    at = dashboards.as_of(area, end)
+    state = dashboards.state_at(area, end, at=at)
     previous = clock.shift_month(start, -1)
     last_year = clock.shift_month(start, -12)
     by_month = {row["month"]: row["count"] for row in state["trend"]}
-    last_year_count = stats.approvals_by_month_at(at, last_year, clock.next_month(last_year)).get(
+    last_year_count = dashboards.approvals_by_month_at(at, last_year, clock.next_month(last_year)).get(
         clock.month_key(last_year), 0
     )
     new_rows = _new_rows(at, start)
@@ -411,12 +412,12 @@ def stamp(figures: dict[str, Any], *, revision: int, previous: dict[str, Any] | 
 
 
 def _card(unit: ManagementUnit | None, year: int, moved: dict[dt.datetime, dict[int, Any]]) -> dict[str, Any]:
-    """One port's card: the state at the year's end and at the year before's end (`stats.state_at`, with
+    """One port's card: the state at the year's end and at the year before's end (`dashboards.state_at`, with
     the units' history read once for all cards: `moved`)."""
-    area = stats.area_for_unit(unit)
+    area = dashboards.area_for_unit(unit)
     start, end = clock.year_start(year), clock.year_start(year + 1)
-    state = stats.state_at(area, end, at=stats.as_of(area, end, moved[end]), year_end=True)
-    before = stats.state_at(area, start, at=stats.as_of(area, start, moved[start]))
+    state = dashboards.state_at(area, end, at=dashboards.as_of(area, end, moved[end]), year_end=True)
+    before = dashboards.state_at(area, start, at=dashboards.as_of(area, start, moved[start]))
     figures = {
         "approved": state["totals"]["approved"],
         "approved_before": before["totals"]["approved"],
@@ -497,7 +498,7 @@ def yearend_cards(year: int) -> dict[str, Any]:
     `tied`; the port code only orders them). The national card has no score or rank.
 
     Every filing figure is the state at the year's end (1 January of the next year, 00:00 Asia/Shanghai),
-    whatever day the cards are built: `stats.state_at` (the function of the monthly files and the dashboards'
+    whatever day the cards are built: `dashboards.state_at` (the function of the monthly files and the dashboards'
     `?as_of=`), from the history the platform keeps, so a rebuild gives the same cards unless data of the year
     were corrected. Approved products at year end: approved at that moment, in the area their unit was in then;
     new approvals: those whose first approval (among the versions approved then) lies in the year; the year
@@ -509,8 +510,8 @@ def yearend_cards(year: int) -> dict[str, Any]:
     when the evaluation is built.
     """
     start, end = clock.year_start(year), clock.year_start(year + 1)
-    moved = {end: stats.unit_values_at(end), start: stats.unit_values_at(start)}  # once for the 48 cards
-    national_reader = stats.area_for_unit(None).user
+    moved = {end: dashboards.unit_values_at(end), start: dashboards.unit_values_at(start)}  # once for the 48 cards
+    national_reader = dashboards.area_for_unit(None).user
     units = list(ManagementUnit.objects.visible_to(national_reader).order_by("code").prefetch_related("regions"))
     cards = [_card(unit, year, moved) for unit in units]
     tops = {key: max((c[key] for c in cards), default=0) for key in SCALED_AGAINST_TOP}

@@ -47,6 +47,7 @@ from patent_platform.models import User
 from patent_platform.roles import require_role
 from provincial.choices import PublicationKind, PublicationStatus, SignoffState
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
+from provincial.publications import services
 from provincial.publications.mail import SUBJECT_PREFIX
 
 S = SignoffState
@@ -281,8 +282,6 @@ def reopen(*, user: Any, unit: ManagementUnit, period: dt.date, reason: str, reb
             body="\n".join(lines),
         )
     if rebuild:
-        from provincial.publications import services
-
         services.request_rebuild(user=user, kind=PublicationKind.MONTHLY, period=period, unit=unit)
     return row
 
@@ -460,8 +459,3 @@ def release(*, user: Any, period: dt.date, edition: Any) -> Publication:
             body=body,
         )
     return publication
-
-
-def signed_units(period: dt.date) -> set[int]:
-    """The ports whose month is signed off: their publication of the month is not rebuilt."""
-    return set(MonthSignoff.objects.filter(period=period, state=S.SIGNED).values_list("unit_id", flat=True))

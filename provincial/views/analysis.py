@@ -1,5 +1,5 @@
 """The analysis page (数据分析): a pivot table of the port's figures, its Excel export, its chart, and the
-saved analyses. Thin views over provincial/analysis.py (the engine, the definitions and the saved analyses'
+saved analyses. Thin views over provincial/analysis/ (the engine, the definitions and the saved analyses'
 visibility); the area is the dashboards' (`?port=` narrows to a port inside the user's scope)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from patent_platform.exports import xlsx_response
 from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.views.base import ScopedTemplateView
 from provincial import analysis
-from provincial.views.dashboard import AreaMixin
+from provincial.views.area import AreaMixin
 
 DIMENSION_GROUPS = (
     (_("地区"), ("province", "city", "county")),

@@ -45,7 +45,7 @@ from patent_platform.scoping import scope_of
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 from provincial.choices import PublicationKind, PublicationStatus, SignoffState
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
-from provincial.publications import services
+from provincial.publications import files, services
 
 PUBLICATION_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -73,7 +73,7 @@ def owner_name(publication: Publication) -> str:
 
 
 def ascii_name(publication: Publication, ext: str) -> str:
-    """The ASCII fallback of the Chinese download name (`services.download_name`)."""
+    """The ASCII fallback of the Chinese download name (`files.download_name`)."""
     stem = f"{publication.kind}-{publication.scope_key}-"
     stem += (
         f"{publication.period.year}" if publication.kind == PublicationKind.YEAREND else f"{publication.period:%Y-%m}"
@@ -238,7 +238,7 @@ class PublicationDownloadView(ScopedViewMixin, View):
         publication = get_object_or_404(self.scoped_queryset().select_related("unit"), pk=pk)
         if not downloadable(publication, ext):
             raise Http404
-        handle = services.open_file(publication, ext)  # 404 if the file is missing on disk
+        handle = files.open_file(publication, ext)  # 404 if the file is missing on disk
         audit.audit_event(
             action=AuditAction.DOWNLOAD,
             obj=publication,
@@ -248,7 +248,7 @@ class PublicationDownloadView(ScopedViewMixin, View):
         )
         response = FileResponse(handle, content_type=CONTENT_TYPES[ext])
         response["Content-Disposition"] = attachment_header(
-            services.download_name(publication, ext), ascii_name(publication, ext)
+            files.download_name(publication, ext), ascii_name(publication, ext)
         )
         response["Cache-Control"] = "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"

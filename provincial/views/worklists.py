@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,18 +22,18 @@ from patent_platform.masking import unit_contacts
 from patent_platform.replica import ReplicaReadsMixin
 from patent_platform.views.base import ScopedTemplateView
 from provincial import worklists
-from provincial.views.dashboard import AreaMixin, industry_label
+from provincial.views.area import AreaMixin, industry_label
 
 
 class UnitMixin(AreaMixin):
-    model = FilingUnit
+    model: type[Model] | None = FilingUnit
 
     def unit_context(self, pk: int) -> dict[str, Any]:
         area = self.get_area()
         unit = worklists.get_unit(area, pk)
         rows = worklists.unit_products(area, unit)
         for row in rows:
-            row.url = self.object_link("port:product", row.product.pk)  # type: ignore[attr-defined]
+            row.url = self.object_link("port:product", row.product.pk)
         return {"area": area, "unit": unit, "rows": rows}
 
 
@@ -43,7 +44,9 @@ class PortUnitView(ReplicaReadsMixin, UnitMixin, ScopedTemplateView):
         context = {**super().get_context_data(**kwargs), **self.unit_context(kwargs["pk"])}
         area, unit = context["area"], context["unit"]
         context.update(
-            contacts=unit_contacts(self.request.user.role, unit.contact_name, unit.contact_phone, unit.contact_email),
+            contacts=unit_contacts(
+                getattr(self.request.user, "role", ""), unit.contact_name, unit.contact_phone, unit.contact_email
+            ),
             industry=industry_label(unit.industry),
             drafts=worklists.unit_drafts(area, unit),
             history=worklists.unit_history(area, unit),
@@ -104,7 +107,7 @@ class PortUnitExportView(ReplicaReadsMixin, UnitMixin, View):
 
 
 class VersionPageMixin(UnitMixin):
-    template_name = "provincial/worklists/version.html"
+    template_name: str | None = "provincial/worklists/version.html"
 
     def version_context(self, product: Product, version: ProductVersion) -> dict[str, Any]:
         area = self.get_area()

@@ -26,7 +26,7 @@ from tests.factories import ProductVersionFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_PASSWORD = "Demo-2026!"
-USCC = build_uscc(region_code="440604", org_body="MA5DM001")  # provincial/rosters.py DEMO_UNFILED
+USCC = build_uscc(region_code="440604", org_body="MA5DM001")  # provincial/rosters/demo.py DEMO_UNFILED
 REAL_NAME = "佛山禅城示例精密机械有限公司"
 IMPOSTOR = "taker@impostor-test.cn"
 IMPOSTOR_PASSWORD = "Taker#Filing-2026"

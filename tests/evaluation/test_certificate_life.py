@@ -27,7 +27,7 @@ from filings.models import Patent, PatentStatusChange, Product
 from patent_platform import clock
 from patent_platform.choices import AuditAction
 from patent_platform.models import AuditEvent, Notice, User
-from provincial import opendata, stats
+from provincial import dashboards, opendata
 from provincial import statements as statement_service
 
 pytestmark = [pytest.mark.django_db, pytest.mark.embedded]  # the rule's SQL (dates, JSON, subqueries) on both engines
@@ -337,7 +337,7 @@ def test_a_revoked_filing_leaves_the_open_data_from_its_month(revoked: Candidate
 
 
 def test_a_revoked_filing_leaves_the_dashboards_certified_figure(revoked: Candidate) -> None:
-    certified = set(Product.objects.filter(stats.certified_condition()).values_list("pk", flat=True))
+    certified = set(Product.objects.filter(dashboards.certified_condition()).values_list("pk", flat=True))
     assert revoked.product_id not in certified and of_unit("广州云帆").product_id in certified
 
 
@@ -353,7 +353,7 @@ def test_every_reader_reads_the_one_rule(client: Any, demo: None, monkeypatch: p
     monkeypatch.setattr(lifecycle, "held_q", lambda moment: lifecycle.Q(pk__in=[]))
     assert c.certificate_number not in client.get(reverse("certified:list")).content.decode()
     assert opendata.figures(clock.current_month_start())["totals"]["certified"] == 0
-    assert not Product.objects.filter(stats.certified_condition()).exists()
+    assert not Product.objects.filter(dashboards.certified_condition()).exists()
     assert statement_service.build_content(c.unit)["totals"]["certified"] == 0
 
 

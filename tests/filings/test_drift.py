@@ -30,7 +30,7 @@ from filings.models import (
 )
 from patent_platform.choices import Role
 from patent_platform.models import User
-from provincial import stats
+from provincial import dashboards
 from provincial.models import ManagementUnit
 from provincial.services import port_add_admin
 
@@ -418,7 +418,7 @@ def test_the_port_dashboard_counts_flagged_filings_of_its_region_only(
     flagged: FilingFlag, port_gd: User, port_zj: User, filer_a: User
 ) -> None:
     for user, expected in ((port_gd, 1), (port_zj, 0)):
-        area = stats.area_for(user)
+        area = dashboards.area_for(user)
         direct = (
             area.products()
             .filter(
@@ -429,7 +429,7 @@ def test_the_port_dashboard_counts_flagged_filings_of_its_region_only(
             .distinct()
             .count()
         )
-        assert stats.totals(area)["flagged"] == direct == expected
+        assert dashboards.totals(area)["flagged"] == direct == expected
         client = client_for(user)
         home = client.get(reverse("port:home"), {"period": "current"})  # a flag raised now
         assert f'data-testid="figure-flagged">{expected}<' in home.content.decode()
@@ -442,7 +442,7 @@ def test_the_port_dashboard_counts_flagged_filings_of_its_region_only(
         assert api.status_code == 200 and api.json()["totals"]["flagged"] == expected
     # resolved flags no longer count
     flags.resolve_flag(flagged.pk, User.objects.get(role=Role.REVIEWER), "已处理")
-    assert stats.totals(stats.area_for(port_gd))["flagged"] == 0
+    assert dashboards.totals(dashboards.area_for(port_gd))["flagged"] == 0
 
 
 def test_the_progress_panel_polls_while_queued(reviewer: User) -> None:

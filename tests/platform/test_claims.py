@@ -21,8 +21,8 @@ from patent_platform.models import AuditEvent
 from provincial.choices import PublicationKind as K
 from provincial.choices import PublicationStatus as S
 from provincial.models import ManagementUnit, Publication
-from provincial.publications import services
-from provincial.publications.services import Parts
+from provincial.publications import build, services
+from provincial.publications.build import Parts
 from tests.factories import FilingUnitFactory, UserFactory
 
 PERIOD = dt.date(2026, 3, 1)
@@ -95,7 +95,7 @@ def test_a_claim_that_could_not_be_released_is_retaken_by_the_tasks_own_retry(
             raise lost()
         return small_parts(publication)
 
-    real_mark_failed = services._mark_failed
+    real_mark_failed = build._mark_failed
 
     def mark_failed(*args: Any) -> bool:
         if failures["mark_failed"]:
@@ -103,15 +103,15 @@ def test_a_claim_that_could_not_be_released_is_retaken_by_the_tasks_own_retry(
             raise lost()
         return real_mark_failed(*args)
 
-    monkeypatch.setattr(services, "document_parts", builder)
-    monkeypatch.setattr(services, "_mark_failed", mark_failed)
+    monkeypatch.setattr(build, "document_parts", builder)
+    monkeypatch.setattr(build, "_mark_failed", mark_failed)
     # the service alone: the claim is still held and the token is handed on
     with pytest.raises(claims.ClaimStillHeld) as held:
-        services.build_publication(row.pk)
+        build.build_publication(row.pk)
     row.refresh_from_db()
     assert row.status == S.BUILDING and str(row.claim) == held.value.token and row.lease_until > dt.datetime.now(dt.UTC)
     # another build (the sweep, a redelivery) finds a live lease and leaves it
-    assert services.build_publication(row.pk).status == S.BUILDING
+    assert build.build_publication(row.pk).status == S.BUILDING
     # the task's retry carries the token and re-takes the claim at once (in-process: retries run at once)
     result = build_publication.apply(args=[row.pk], kwargs={"claim": held.value.token})
     assert result.get() == S.READY
@@ -181,7 +181,7 @@ def test_the_row_claim_takes_a_row_once_and_a_claimant_that_lost_it_writes_nothi
     """patent_platform.claims.RowClaim, the one exactly-once claim of the publications and the subscription
     deliveries: one taker per row, the lease renewed by progress, taken over once it expired, and every write
     of the old claimant refused after that; a retry re-takes its own ended attempt's claim."""
-    claim = services.CLAIM
+    claim = build.CLAIM
     first = claim.take(row.pk)
     assert first is not None and claim.take(row.pk) is None  # held: nobody else takes it
     claim.renew(row.pk, first, progress=40)

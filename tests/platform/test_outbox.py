@@ -32,6 +32,7 @@ from patent_platform.tasks import deliver_notices
 from provincial import applications, reports
 from provincial.choices import PublicationKind, ReportCategory
 from provincial.models import ManagementUnit, PortContact, Publication
+from provincial.publications import build
 from provincial.publications import services as publications
 from tests.evaluation.conftest import walk_second_round
 from tests.factories import FilingUnitFactory, MemberFactory
@@ -120,7 +121,7 @@ def _publication(users: dict[str, User]) -> None:
     PortContact.objects.create(unit=ManagementUnit.objects.get(code="440300"), name="张三", email="zs@sz.example.cn")
     publications.ensure_publications(PublicationKind.MONTHLY, publications.previous_month())
     row = Publication.objects.get(kind=PublicationKind.MONTHLY, unit__code="440300")
-    publications.build_publication(row.pk)
+    build.build_publication(row.pk)
 
 
 def _report(users: dict[str, User]) -> None:

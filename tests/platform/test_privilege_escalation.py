@@ -87,7 +87,7 @@ from patent_platform.clock import previous_month
 from patent_platform.models import AuditEvent, Region, User
 from patent_platform.scoping import EVERYTHING, ScopedQuerySet, forget_scope, principal_for
 from provincial import applications as application_service
-from provincial import statements, stats
+from provincial import dashboards, statements
 from provincial.choices import RosterCategory
 from provincial.models import (
     NATIONAL_SCOPE,
@@ -607,7 +607,7 @@ def objects_for(
 # The database fingerprint
 
 # The security log records refused attempts too; its append-only rule is tested elsewhere. The dashboards'
-# summary cells are derived data that a dashboard read builds or refreshes (provincial/summary.py); the
+# summary cells are derived data that a dashboard read builds or refreshes (provincial/dashboards/); the
 # sweep checks instead that they still equal the live figures afterwards.
 UNTRACKED = {AuditEvent, SummaryCell, SummaryDirty, SummaryState}
 TRACKED_APPS = {"patent_platform", "filings", "evaluation", "provincial", "auth", "guardian", "authtoken"}
@@ -842,9 +842,9 @@ def test_no_role_reaches_what_lies_outside_its_scope(world: World, key: str) -> 
     changed = sorted(t for t in before if before[t] != after[t])
     assert not sweep.failures, f"{key} ({len(sweep.failures)} of {sweep.cells}):\n" + "\n".join(sweep.failures)
     assert not changed, f"{key}: the sweep changed the content of {changed}"
-    national = stats.area_for(principal_for(EVERYTHING, label="national"))
-    assert {k: v for k, v in stats.dashboard(national).items() if k != "as_of"} == {
-        k: v for k, v in stats.live_dashboard(national).items() if k != "as_of"
+    national = dashboards.area_for(principal_for(EVERYTHING, label="national"))
+    assert {k: v for k, v in dashboards.dashboard(national).items() if k != "as_of"} == {
+        k: v for k, v in dashboards.live_dashboard(national).items() if k != "as_of"
     }, f"{key}: the summary cells no longer match the live figures after the sweep"
     assert sweep.cells > 500
     if world.users[key] is None or world.users[key].role not in PRIVILEGED:

@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from filings.models import FilingUnit
 from patent_platform.clock import CHINA_TZ
-from provincial import analysis, periods, stats
+from provincial import analysis, dashboards, periods
+from provincial.analysis import result as analysis_result
 from provincial.models import SavedAnalysis
 from tests.analysis_history import build_history, on_record, quarter_end
 
@@ -148,12 +149,12 @@ def test_the_current_state_is_read_from_the_cells_and_equals_the_live_dashboard(
 ) -> None:
     build_history()
     user = demo_users["guangdong"] if port else demo_users["national"]
-    area = stats.area_for(user, port)
+    area = dashboards.area_for(user, port)
     definition = analysis.Definition(rows=("city",), cols=("class",), measures=("products",))
     assert analysis.covered_by_cells(definition)
     result = analysis.run(area, definition)
     assert result.from_cells and result.as_of is not None
-    live = stats.live_dashboard(area)
+    live = dashboards.live_dashboard(area)
     assert result.body[-1][-1] == live["totals"]["approved"]
     by_class = {r["label"]: r["count"] for r in live["by_class"]}
     class_columns = {h.split(" · ")[0]: i for i, h in enumerate(result.header) if i}
@@ -168,7 +169,7 @@ def test_the_current_state_is_read_from_the_cells_and_equals_the_live_dashboard(
 def test_a_time_dimension_holds_each_bucket_as_of_its_end_and_totals_the_last(demo_users: dict[str, Any]) -> None:
     demo = [on_record(quarter_end(2025, quarter)).total() for quarter in (1, 2, 3, 4)]
     build_history()
-    area = stats.area_for(demo_users["guangdong"])
+    area = dashboards.area_for(demo_users["guangdong"])
     result = analysis.run(area, analysis.Definition(rows=("quarter",), measures=("products",), period="2025"))
     quarters = {r[0]: r[1] for r in result.body}
     assert quarters == {  # HISTORY's approvals in 广东 by each quarter's end, beside the demo's own
@@ -182,10 +183,10 @@ def test_a_time_dimension_holds_each_bucket_as_of_its_end_and_totals_the_last(de
 
 
 def test_the_patent_type_counts_each_product_once_in_its_total(demo_users: dict[str, Any]) -> None:
-    area = stats.area_for(demo_users["guangdong"])
+    area = dashboards.area_for(demo_users["guangdong"])
     result = analysis.run(area, analysis.Definition(rows=("patent",), measures=("products", "patents")))
     total = result.body[-1]
-    assert total[1] == stats.live_dashboard(area)["totals"]["approved"]
+    assert total[1] == dashboards.live_dashboard(area)["totals"]["approved"]
     assert total[2] == sum(r[2] for r in result.body[:-1])  # patents add up; products need not
 
 
@@ -218,12 +219,12 @@ def test_the_cells_of_any_pivot_add_up_to_the_dashboard_total(demo_users: dict[s
     if not FilingUnit.objects.filter(created_at__lt=Q4_2024).exists():  # once per test, not per example
         build_history()
     definition, who = pivot
-    area = stats.area_for(demo_users[who])
+    area = dashboards.area_for(demo_users[who])
     result = analysis.run(area, definition)
     if definition.period:
-        totals = stats.state_at(area, periods.parse(definition.period).end)["totals"]
+        totals = dashboards.state_at(area, periods.parse(definition.period).end)["totals"]
     else:
-        totals = stats.live_dashboard(area)["totals"]
+        totals = dashboards.live_dashboard(area)["totals"]
     status = "status" in definition.dims
     expected = {
         "products": totals["filed"] if status else totals["approved"],
@@ -297,7 +298,7 @@ def test_bad_definitions_get_a_message_not_a_500(
 
 
 def test_too_large_a_result_says_so(demo_users: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(analysis, "MAX_CELLS", 3)
+    monkeypatch.setattr(analysis_result, "MAX_CELLS", 3)  # read where the size is checked
     response = client_for(demo_users["guangdong"]).get(URL, {"rows": "class", "cols": "city"})
     assert response.status_code == 400
     assert "结果过大" in response.content.decode()

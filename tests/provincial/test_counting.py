@@ -28,7 +28,7 @@ from openpyxl import load_workbook
 from filings.workflow import china_today
 from patent_platform.choices import Role
 from patent_platform.ranking import competition_rank, rank_label
-from provincial import stats
+from provincial import dashboards
 from provincial.models import ManagementUnit, ProgressReport, ProgressReportAttachment, ProgressReportComment
 from provincial.publications import documents, figures
 from tests.factories import FilingUnitFactory, PortAdminFactory, ProductVersionFactory, UserFactory, approve
@@ -75,7 +75,7 @@ def national_admin() -> Any:
 @pytest.mark.django_db
 def test_47_ports_without_filings_are_all_first_tied_on_the_page_the_api_and_the_export(reference: None) -> None:
     national = national_admin()
-    rows = stats.national_ranking(national)
+    rows = dashboards.national_ranking(national)
     assert len(rows) == ManagementUnit.objects.count() == 47
     assert {(r["rank"], r["tied"]) for r in rows} == {(1, True)}
     api = CurrentAPIClient()
@@ -97,7 +97,7 @@ def test_47_ports_without_filings_are_all_first_tied_on_the_page_the_api_and_the
 @pytest.mark.django_db
 def test_one_port_ahead_and_the_rest_tied_second(reference: None) -> None:
     approve(ProductVersionFactory(unit=FilingUnitFactory(region_id="440305")))  # 深圳南山: 广东 and 深圳 lead
-    rows = {r["code"]: r for r in stats.national_ranking(national_admin())}
+    rows = {r["code"]: r for r in dashboards.national_ranking(national_admin())}
     assert (rows["440000"]["rank"], rows["440000"]["tied"]) == (1, True)  # 广东 and 深圳 the same figures
     assert (rows["440300"]["rank"], rows["440300"]["tied"]) == (1, True)
     assert {(r["rank"], r["tied"]) for code, r in rows.items() if code not in ("440000", "440300")} == {(3, True)}
@@ -108,7 +108,7 @@ def test_a_ports_region_ranking_shares_ranks(reference: None) -> None:
     for county in ("440106", "440305"):  # one approved product each in 广州 and 深圳
         approve(ProductVersionFactory(unit=FilingUnitFactory(region_id=county)))
     guangdong = PortAdminFactory(port_code="440000").user
-    ranking = {r["code"]: r for r in stats.dashboard(stats.area_for(guangdong))["ranking"]}
+    ranking = {r["code"]: r for r in dashboards.dashboard(dashboards.area_for(guangdong))["ranking"]}
     assert (ranking["440100"]["rank"], ranking["440100"]["tied"]) == (1, True)
     assert (ranking["440300"]["rank"], ranking["440300"]["tied"]) == (1, True)
     others = [r for code, r in ranking.items() if code not in ("440100", "440300")]

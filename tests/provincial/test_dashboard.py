@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from filings.models import FilingUnit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import AuditEvent, User
-from provincial import stats
+from provincial import dashboards
 from provincial.models import ManagementUnit, PortMembership
 from provincial.services import port_add_admin
 from provincial.views.dashboard import mask_email, mask_name, mask_phone
@@ -146,7 +146,7 @@ def test_trend_and_month_drill_down(demo_users: dict[str, User]) -> None:
     assert len(data["trend"]) == 12
     # the demo's first approvals over the last 12 months (load_demo approves over the past two years), counted
     # from the base tables
-    this_month = stats.trend_months()[-1]
+    this_month = dashboards.trend_months()[-1]
     grown = new_in("44", shift(this_month, -11), shift(this_month, 1))
     assert grown > 0
     assert sum(r["count"] for r in data["trend"]) == data["totals"]["growth"] == grown
@@ -289,13 +289,13 @@ def test_a_task_reading_for_a_port_sees_what_its_administrators_see(demo_users: 
     """`area_for_unit` reads through the scoping rule with a Principal holding the port's regions."""
     user = demo_users[who]
     unit = None if who == "national" else PortMembership.objects.get(user=user).unit
-    task_area = stats.area_for_unit(unit)
-    admin_area = stats.area_for(user)
+    task_area = dashboards.area_for_unit(unit)
+    admin_area = dashboards.area_for(user)
     assert set(task_area.products().values_list("pk", flat=True)) == set(
         admin_area.products().values_list("pk", flat=True)
     )
-    assert stats.totals(task_area) == stats.totals(admin_area)
-    assert stats.by_region(stats.ranking(task_area)) == stats.by_region(stats.ranking(admin_area))
+    assert dashboards.totals(task_area) == dashboards.totals(admin_area)
+    assert dashboards.by_region(dashboards.ranking(task_area)) == dashboards.by_region(dashboards.ranking(admin_area))
     if unit is not None:
         assert (
             not ManagementUnit.objects.visible_to(task_area.user)
@@ -318,7 +318,7 @@ def test_flagged_filings_count_in_the_region_of_the_filing(demo_users: dict[str,
     patent = version.links.get().right.patent
     drift.apply([drift.Row(1, patent.number, "lapsed")], source=None, user=demo_users["reviewer"])
     user = demo_users[who]
-    area = stats.area_for(user)
+    area = dashboards.area_for(user)
     direct = (
         area.products()
         .filter(published_version__isnull=False, versions__flags__in=FilingFlag.objects.open())

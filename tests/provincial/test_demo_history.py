@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from filings.models import FilingUnit, Product, ProductVersion, Transition
 from patent_platform import clock
-from provincial import periods, stats
+from provincial import dashboards, periods
 from provincial.models import ManagementUnit
 from provincial.publications import figures
 
@@ -152,5 +152,5 @@ def test_the_summary_cells_count_the_history_in_the_months_it_happened(demo_user
     assert trend == {month: expected.get(month, 0) for month in trend}
     assert sum(trend.values()) >= (3 if who == "national" else 1)  # 高速接口芯片 last month; 2 more elsewhere
     assert data["totals"]["approved"] == len(firsts) == approved_at(area, clock.china_now() + dt.timedelta(1))
-    state = stats.state_at(stats.area_for(user), clock.next_month(clock.china_now()))
+    state = dashboards.state_at(dashboards.area_for(user), clock.next_month(clock.china_now()))
     assert state["totals"]["approved"] == data["totals"]["approved"]

@@ -22,7 +22,7 @@ from filings import workflow
 from filings.models import FilingUnit, ProductVersion
 from patent_platform.choices import Role
 from patent_platform.clock import CHINA_TZ, month_start, next_month
-from provincial import stats
+from provincial import dashboards
 from provincial.models import ManagementUnit
 from provincial.publications import documents, figures
 from tests.factories import MemberFactory, ProductVersionFactory, UserFactory, filer_of
@@ -45,7 +45,7 @@ def shift(start: dt.datetime, months: int) -> dt.datetime:
 
 
 def last_month() -> dt.datetime:
-    return shift(stats.trend_months()[-1], -1)
+    return shift(dashboards.trend_months()[-1], -1)
 
 
 def new_product(region: str = "440106", **data: Any) -> ProductVersion:
@@ -166,7 +166,7 @@ def test_a_month_rebuilt_twenty_days_later_is_identical(reference: None, port: s
     ]
     assert cells[0] == cells[1]
     # and today's dashboard does see what happened since
-    today = stats.live_dashboard(stats.area_for_unit(unit))
+    today = dashboards.live_dashboard(dashboards.area_for_unit(unit))
     figure = ("units", "approved", "growth")
     assert [today["totals"][k] for k in figure] != [first["totals"][k] for k in figure]
 
@@ -207,9 +207,9 @@ def test_the_state_now_is_the_live_dashboard(demo: None) -> None:
     from django.utils import timezone
 
     for code in ("440000", "440300", "330000", None):
-        area = stats.area_for_unit(ManagementUnit.objects.get(code=code) if code else None)
-        live = stats.live_dashboard(area)
-        state = stats.state_at(area, timezone.now() + dt.timedelta(seconds=1))
+        area = dashboards.area_for_unit(ManagementUnit.objects.get(code=code) if code else None)
+        live = dashboards.live_dashboard(area)
+        state = dashboards.state_at(area, timezone.now() + dt.timedelta(seconds=1))
         for key in ("totals", "trend", "by_class", "by_section", "by_scale", "ranking", "by_region"):
             assert state[key] == live[key], (code, key)
 
@@ -240,7 +240,7 @@ def test_the_dashboard_as_of_a_month_shows_the_publications_figures(demo_users: 
     assert now["totals"]["approved"] >= data["totals"]["approved"] + 1  # ours was approved after the month
     api = client.get("/api/v1/provincial/dashboard/", {"as_of": month.strftime("%Y-%m")})
     assert api.status_code == 200 and api.json()["totals"]["approved"] == figs["totals"]["approved"]
-    for bad in ("2026-13", "x", "1999-12", stats.trend_months()[-1].strftime("%Y-%m")):
+    for bad in ("2026-13", "x", "1999-12", dashboards.trend_months()[-1].strftime("%Y-%m")):
         assert client.get("/api/v1/provincial/dashboard/", {"as_of": bad}).status_code == 400, bad
         refused = client.get(reverse("port:home"), {"as_of": bad})  # the chooser with its message (issue 20)
         assert refused.status_code == 400 and refused.context["period_form"].errors["period"], bad
@@ -259,7 +259,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
     from django.urls import reverse
 
     from provincial.models import Publication
-    from provincial.publications import mail, services
+    from provincial.publications import build, files, mail, services
     from provincial.views.publications import ascii_name
 
     settings.MEDIA_ROOT = str(tmp_path)
@@ -272,7 +272,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
     services.request_rebuild(user=national, kind="monthly", period=november, unit=shenzhen)
     row = Publication.objects.get(scope_key="440300", kind="monthly", period=november)
     assert row.revision == 0  # never built: still the first edition
-    services.build_publication(row.pk)
+    build.build_publication(row.pk)
     row.refresh_from_db()
 
     def labels(row: Publication) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
         return {
             "disk": row.xlsx_file.rsplit("-", 2)[-2],
             "ascii": ascii_name(row, "xlsx"),
-            "download": services.download_name(row, "xlsx"),
+            "download": files.download_name(row, "xlsx"),
             "figures": figs["edition_label"],
             "xlsx": summary["版次"],
             "page": row.edition_label in page.content.decode(),
@@ -301,7 +301,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
         "page": True,
     }
     services.request_rebuild(user=national, kind="monthly", period=november, unit=shenzhen)
-    services.build_publication(row.pk)
+    build.build_publication(row.pk)
     row.refresh_from_db()
     assert labels(row) == {
         "disk": "r2",

@@ -11,7 +11,7 @@ port's figures restricted to the inner port's area equal the inner port's own fi
 - the figures: the totals (units, filed, approved, growth, sales, exports, certified, flagged), the 12-month
   trend, the breakdowns by region, class, section and scale, the ranking of the inner port's own regions, the
   rows of the product and unit lists and of their Excel exports (same ids, same cells), the dashboard export,
-  the month-end figures (`?as_of=YYYY-MM`, `stats.state_at`), the ranking positions among siblings (the order
+  the month-end figures (`?as_of=YYYY-MM`, `dashboards.state_at`), the ranking positions among siblings (the order
   of two ports in the outer port's region ranking is their order in the national port ranking), roster
   entries, coverage and the list of roster enterprises without a filing, certification results;
 - read through the service functions and through the real pages, API and exports, logged in as each port's
@@ -50,7 +50,7 @@ from filings.identifiers import build_uscc
 from filings.models import FilingUnit
 from patent_platform.choices import Role
 from patent_platform.models import User
-from provincial import rosters, stats
+from provincial import dashboards, rosters
 from provincial.choices import RosterCategory
 from provincial.models import ManagementUnit, PortMembership
 from provincial.views.dashboard import ListFilterForm, ProductFilterForm
@@ -125,7 +125,7 @@ def sheet_rows(answer: Any) -> list[tuple[Any, ...]]:
 
 def last_month_end() -> dt.datetime:
     """The end of last month (Asia/Shanghai): the latest `?as_of=` month."""
-    return stats.trend_months()[-1]
+    return dashboards.trend_months()[-1]
 
 
 def as_of_param() -> str:
@@ -148,40 +148,40 @@ class Memo:
         return self.values[key]
 
 
-def service_figures(area: stats.Area, *, month_end: bool = True) -> dict[str, Any]:
-    figures = {"dashboard": plain(stats.dashboard(area)), "live": plain(stats.live_dashboard(area))}
+def service_figures(area: dashboards.Area, *, month_end: bool = True) -> dict[str, Any]:
+    figures = {"dashboard": plain(dashboards.dashboard(area)), "live": plain(dashboards.live_dashboard(area))}
     if month_end:
-        figures["state_at"] = plain(stats.state_at(area, last_month_end()))
+        figures["state_at"] = plain(dashboards.state_at(area, last_month_end()))
     return figures
 
 
 def drill_filters(figures: dict[str, Any]) -> list[dict[str, str]]:
     """Every list a dashboard links to (the cards, every breakdown row, every month, every ranking row), and
     the lists by status, section and scale."""
-    found: list[dict[str, str]] = [{}, {"status": stats.FILED}, {"status": stats.APPROVED}]
+    found: list[dict[str, str]] = [{}, {"status": dashboards.FILED}, {"status": dashboards.APPROVED}]
     for key in ("by_region", "by_class", "by_section", "by_scale"):
         found += [row["filters"] for row in figures[key]]
-    found += [{"status": stats.APPROVED, "month": row["month"]} for row in figures["trend"] if row["count"]]
-    found.append({"status": stats.APPROVED, "since": figures["trend"][0]["month"]})
+    found += [{"status": dashboards.APPROVED, "month": row["month"]} for row in figures["trend"] if row["count"]]
+    found.append({"status": dashboards.APPROVED, "since": figures["trend"][0]["month"]})
     for row in figures["ranking"]:
         if row["filed"] or row["units"]:
             found += [row["filters"]["approved"], row["filters"]["filed"]]
-    for section in ("C", "I", stats.BLANK):
-        found.append({"status": stats.FILED, "section": section})
-    for scale in ("large", "small", stats.BLANK):
-        found.append({"status": stats.APPROVED, "scale": scale})
+    for section in ("C", "I", dashboards.BLANK):
+        found.append({"status": dashboards.FILED, "section": section})
+    for scale in ("large", "small", dashboards.BLANK):
+        found.append({"status": dashboards.APPROVED, "scale": scale})
     unique = {tuple(sorted(f.items())) for f in found}
     return [dict(f) for f in sorted(unique)]
 
 
-def product_ids(area: stats.Area, params: dict[str, str]) -> list[int]:
+def product_ids(area: dashboards.Area, params: dict[str, str]) -> list[int]:
     filters = ProductFilterForm(QueryDict(urlencode(params))).filters()
-    return sorted(stats.filter_products(area, filters).values_list("pk", flat=True))
+    return sorted(dashboards.filter_products(area, filters).values_list("pk", flat=True))
 
 
-def unit_ids(area: stats.Area, params: dict[str, str]) -> list[int]:
+def unit_ids(area: dashboards.Area, params: dict[str, str]) -> list[int]:
     filters = ListFilterForm(QueryDict(urlencode(params))).filters()
-    return sorted(stats.filter_units(area, filters).values_list("pk", flat=True))
+    return sorted(dashboards.filter_units(area, filters).values_list("pk", flat=True))
 
 
 def ranking_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -207,8 +207,8 @@ def check_services(outer: Viewer, inner: Viewer, memo: Memo) -> None:
     code = inner.unit.code
     label = (outer.name, code)
     moment = last_month_end()
-    own_area = stats.area_for(inner.user)
-    narrowed = stats.area_for(outer.user, code)
+    own_area = dashboards.area_for(inner.user)
+    narrowed = dashboards.area_for(outer.user, code)
     own = memo.get(("own", inner.name), lambda: service_figures(own_area))
     if memo.rng.random() < memo.months:
         assert service_figures(narrowed) == own, label
@@ -217,7 +217,7 @@ def check_services(outer: Viewer, inner: Viewer, memo: Memo) -> None:
 
     # the lists behind every figure: the same ids, by `?port=` and by `?region=`
     region = single_region(inner.unit)
-    outer_area = stats.area_for(outer.user)
+    outer_area = dashboards.area_for(outer.user)
     filters = drill_filters(own["dashboard"])
     if memo.sample is not None:
         filters = memo.rng.sample(filters, k=min(len(filters), memo.sample))
@@ -226,7 +226,9 @@ def check_services(outer: Viewer, inner: Viewer, memo: Memo) -> None:
         assert product_ids(narrowed, params) == expected, (*label, params)
         if region and not params.get("region"):
             assert product_ids(outer_area, {**params, "region": region}) == expected, (*label, params)
-        if params.get("status", stats.FILED) == stats.FILED and not {"month", "since", "product_class"} & set(params):
+        if params.get("status", dashboards.FILED) == dashboards.FILED and not {"month", "since", "product_class"} & set(
+            params
+        ):
             unit_params = {k: v for k, v in params.items() if k != "status"}
             expected_units = unit_ids(own_area, unit_params)
             assert unit_ids(narrowed, unit_params) == expected_units, (*label, params)
@@ -234,8 +236,8 @@ def check_services(outer: Viewer, inner: Viewer, memo: Memo) -> None:
                 assert unit_ids(outer_area, {**unit_params, "region": region}) == expected_units, (*label, params)
 
     # the outer port's breakdown row for the inner region (when it breaks down at the inner port's level)
-    outer_now = memo.get(("live", outer.name), lambda: plain(stats.live_dashboard(outer_area)))
-    outer_then = memo.get(("at", outer.name), lambda: plain(stats.state_at(outer_area, moment)))
+    outer_now = memo.get(("live", outer.name), lambda: plain(dashboards.live_dashboard(outer_area)))
+    outer_then = memo.get(("at", outer.name), lambda: plain(dashboards.state_at(outer_area, moment)))
     for outer_figures, inner_figures in ((outer_now, own["live"]), (outer_then, own["state_at"])):
         rows = {row["code"]: row for row in outer_figures["ranking"]}
         if region and region in rows:
@@ -245,15 +247,15 @@ def check_services(outer: Viewer, inner: Viewer, memo: Memo) -> None:
     # the national port ranking's row for the inner port (from the summary, live, and at the month's end)
     if outer.unit is None:
         for name, ports, inner_figures in (
-            ("summary", lambda: stats.national_ranking(outer.user), own["dashboard"]),
-            ("live", lambda: stats.live_national_ranking(outer.user), own["live"]),
-            ("at", lambda: stats.national_ranking_at(outer.user, moment), own["state_at"]),
+            ("summary", lambda: dashboards.national_ranking(outer.user), own["dashboard"]),
+            ("live", lambda: dashboards.live_national_ranking(outer.user), own["live"]),
+            ("at", lambda: dashboards.national_ranking_at(outer.user, moment), own["state_at"]),
         ):
             row = next(r for r in memo.get(("ports", name), ports) if r["code"] == code)
             assert ranking_key(row) == totals_key(inner_figures["totals"]), (*label, name)
 
     # rosters: the entries, coverage and the enterprises without a filing in the inner area
-    scope = stats.unit_scope(inner.unit)
+    scope = dashboards.unit_scope(inner.unit)
     entries = sorted(rosters.roster_entries(outer.user).filter(scope.region_q("")).values_list("roster_id", "uscc"))
     assert entries == sorted(rosters.roster_entries(inner.user).values_list("roster_id", "uscc")), label
     categories, total = rosters.coverage_by_category(inner.user)
@@ -284,15 +286,15 @@ def check_siblings(outer: Viewer, inners: list[Viewer], national: Viewer, memo: 
     ranking, stand in the same order (and tie alike) in the national port ranking — now and at the month's end."""
     codes = {single_region(i.unit): i.unit.code for i in inners if i.unit is not None and single_region(i.unit)}
     moment = last_month_end()
-    area = stats.area_for(outer.user)
+    area = dashboards.area_for(outer.user)
     for regional, ports in (
         (
-            memo.get(("live", outer.name), lambda: plain(stats.live_dashboard(area)))["ranking"],
-            memo.get(("ports", "live"), lambda: stats.live_national_ranking(national.user)),
+            memo.get(("live", outer.name), lambda: plain(dashboards.live_dashboard(area)))["ranking"],
+            memo.get(("ports", "live"), lambda: dashboards.live_national_ranking(national.user)),
         ),
         (
-            memo.get(("at", outer.name), lambda: plain(stats.state_at(area, moment)))["ranking"],
-            memo.get(("ports", "at"), lambda: stats.national_ranking_at(national.user, moment)),
+            memo.get(("at", outer.name), lambda: plain(dashboards.state_at(area, moment)))["ranking"],
+            memo.get(("ports", "at"), lambda: dashboards.national_ranking_at(national.user, moment)),
         ),
     ):
         region_rank = {codes[r["code"]]: r["rank"] for r in regional if r["code"] in codes}
@@ -328,7 +330,9 @@ def check_pages(outer: Viewer, inner: Viewer, *, exports: bool = True) -> None:
     # the lists and their exports
     region = single_region(inner.unit)
     narrowings = [port, *([{"region": region}] if region else [])]
-    for params in ({"status": stats.FILED}, {"status": stats.APPROVED}) if exports else ({"status": stats.FILED},):
+    for params in (
+        ({"status": dashboards.FILED}, {"status": dashboards.APPROVED}) if exports else ({"status": dashboards.FILED},)
+    ):
         own_ids = [p.pk for p in inner.get("port:products", params).context["products"]]
         for narrowing in narrowings:
             ids = [p.pk for p in outer.get("port:products", {**params, **narrowing}).context["products"]]
@@ -378,7 +382,7 @@ def check_world(viewers: list[Viewer], memo: Memo, *, pages: list[tuple[str, str
 def test_siblings_stand_in_a_provinces_ranking_as_they_stand_among_the_47_ports(reference: None) -> None:
     """Found: 广州 (1 unit, 1 approved, 2 filed) and 深圳 (1 unit, 1 approved, 1 filed). 广东's ranking put 广州
     first and 深圳 second (its tie-break was the filed count), the national port ranking put both second, tied
-    (its tie-break was the approvals of the last 12 months). One score now ranks both (`stats.rank_score`)."""
+    (its tie-break was the approvals of the last 12 months). One score now ranks both (`dashboards.rank_score`)."""
     reviewer = UserFactory(role=Role.REVIEWER)
     guangzhou = MemberFactory(unit__region_id="440106").unit
     workflow.approve(
@@ -393,8 +397,8 @@ def test_siblings_stand_in_a_provinces_ranking_as_they_stand_among_the_47_ports(
     )
     guangdong = PortAdminFactory(port_code="440000").user
     national = UserFactory(role=Role.NATIONAL_ADMIN)
-    regions = {r["code"]: r for r in stats.dashboard(stats.area_for(guangdong))["ranking"]}
-    ports = {r["code"]: r for r in stats.national_ranking(national)}
+    regions = {r["code"]: r for r in dashboards.dashboard(dashboards.area_for(guangdong))["ranking"]}
+    ports = {r["code"]: r for r in dashboards.national_ranking(national)}
     assert (regions["440100"]["filed"], regions["440300"]["filed"]) == (2, 1)
     assert (regions["440100"]["rank"], regions["440300"]["rank"]) == (1, 1)  # before: (1, 2)
     assert regions["440100"]["tied"] and regions["440300"]["tied"]
@@ -409,8 +413,8 @@ def test_siblings_stand_in_a_provinces_ranking_as_they_stand_among_the_47_ports(
             reviewer,
         )
     MemberFactory(unit__region_id="330108")
-    provinces = {r["code"]: r for r in stats.dashboard(stats.area_for(national))["ranking"]}
-    ports = {r["code"]: r for r in stats.national_ranking(national)}
+    provinces = {r["code"]: r for r in dashboards.dashboard(dashboards.area_for(national))["ranking"]}
+    ports = {r["code"]: r for r in dashboards.national_ranking(national)}
     assert (provinces["440000"]["filed"], provinces["330000"]["filed"]) == (3, 2)
     assert provinces["440000"]["rank"] == provinces["330000"]["rank"] == 1  # before: 广东 1, 浙江 2
     assert ports["440000"]["rank"] == ports["330000"]["rank"] == 1

@@ -16,7 +16,7 @@ from django.utils import timezone
 from evaluation.models import Candidate
 from filings.models import FilingUnit, Product, ProductVersion
 from patent_platform import clock
-from provincial import opendata, stats
+from provincial import dashboards, opendata
 from provincial.models import ManagementUnit
 
 # embedded (CI runs it on SQLite too): month boundaries in SQLite's date functions
@@ -56,7 +56,7 @@ def get_csv(client: Any, month: str) -> tuple[bytes, list[dict[str, str]]]:
 
 
 def last_month() -> str:
-    return clock.month_key(stats.trend_months()[-2])
+    return clock.month_key(dashboards.trend_months()[-2])
 
 
 # --------------------------------------------------------------------------------------------- the files
@@ -120,8 +120,8 @@ def test_csv_and_json_hold_the_same_rows(client: Any, history: list[str]) -> Non
 def test_the_last_month_equals_the_national_dashboard(client: Any, history: list[str]) -> None:
     """No approval in the current month: the dashboard's figures today are the figures at the end of last month."""
     doc = get_json(client, last_month())
-    national = stats.area_for_unit(None)
-    totals = stats.totals(national)
+    national = dashboards.area_for_unit(None)
+    totals = dashboards.totals(national)
     assert totals["approved"] > 0
     assert sum(r["approved"] for r in doc["rows"]) == doc["totals"]["approved"] == totals["approved"]
     assert sum(r["certified"] for r in doc["rows"]) == doc["totals"]["certified"] == totals["certified"]
@@ -129,8 +129,8 @@ def test_the_last_month_equals_the_national_dashboard(client: Any, history: list
     by_class: Counter[str] = Counter()
     for row in doc["rows"]:
         by_class[f"{row['product_class_code']} {row['product_class_name']}"] += row["approved"]
-    assert {k: v for k, v in by_class.items() if v} == {r["label"]: r["count"] for r in stats.by_class(national)}
-    by_region = {r["key"]: r["count"] for r in stats.by_region(stats.ranking(national))}
+    assert {k: v for k, v in by_class.items() if v} == {r["label"]: r["count"] for r in dashboards.by_class(national)}
+    by_region = {r["key"]: r["count"] for r in dashboards.by_region(dashboards.ranking(national))}
     province_sums: Counter[str] = Counter()
     for row in doc["rows"]:
         province_sums[row["region_code"]] += row["approved"]
@@ -140,7 +140,7 @@ def test_the_last_month_equals_the_national_dashboard(client: Any, history: list
 
 
 def test_new_approvals_per_month_equal_the_dashboard_trend(client: Any, history: list[str]) -> None:
-    trend = {row["month"]: row["count"] for row in stats.trend(stats.area_for_unit(None))}
+    trend = {row["month"]: row["count"] for row in dashboards.trend(dashboards.area_for_unit(None))}
     seen = 0
     cumulative = 0
     for month in history:
@@ -165,13 +165,13 @@ def test_new_approvals_per_month_equal_the_dashboard_trend(client: Any, history:
 def test_a_ports_dashboard_region_figures_equal_its_rows(client: Any, history: list[str]) -> None:
     doc = get_json(client, last_month())
     for code in ("440000", "330000"):
-        area = stats.area_for_unit(ManagementUnit.objects.get(code=code))
+        area = dashboards.area_for_unit(ManagementUnit.objects.get(code=code))
         rows = [r for r in doc["rows"] if r["region_code"] == code]
         approved = sum(r["approved"] for r in rows)
-        assert approved == stats.totals(area)["approved"] > 0, code
-        assert approved == sum(r["approved"] for r in stats.ranking(area))
-        assert sum(r["certified"] for r in rows) == stats.totals(area)["certified"]
-        by_class = {r["label"]: r["count"] for r in stats.by_class(area)}
+        assert approved == dashboards.totals(area)["approved"] > 0, code
+        assert approved == sum(r["approved"] for r in dashboards.ranking(area))
+        assert sum(r["certified"] for r in rows) == dashboards.totals(area)["certified"]
+        by_class = {r["label"]: r["count"] for r in dashboards.by_class(area)}
         assert {
             f"{r['product_class_code']} {r['product_class_name']}": r["approved"] for r in rows if r["approved"]
         } == (by_class)
@@ -185,7 +185,7 @@ def test_a_product_approved_this_month_is_not_in_last_month(client: Any, history
 
     cache.clear()  # the documents are cached for an hour
     assert get_json(client, last_month())["totals"]["approved"] == before - 1
-    assert stats.totals(stats.area_for_unit(None))["approved"] == before  # the dashboard counts it today
+    assert dashboards.totals(dashboards.area_for_unit(None))["approved"] == before  # the dashboard counts it today
 
 
 # --------------------------------------------------------------------------------------------- addresses
@@ -210,7 +210,7 @@ def test_the_index_says_when_there_is_nothing_yet(client: Any, reference: None) 
 def test_current_future_unknown_and_malformed_months_are_404(client: Any, history: list[str]) -> None:
     current = clock.month_key(timezone.now())
     future = clock.month_key(timezone.now() + dt.timedelta(days=40))
-    start = stats.parse_month(history[0])
+    start = dashboards.parse_month(history[0])
     before = clock.month_key(start - dt.timedelta(days=1))
     for month in (current, future, before, "2026-13", "0000-01"):
         for name in ("opendata:csv", "opendata:json"):

@@ -133,7 +133,7 @@ def demo_figures(p: dt.datetime, y: dt.datetime) -> dict[tuple[str, str, str], i
 
 
 def change_text(now: int, before: int) -> str:
-    """How the page shows a change (provincial/views/dashboard.py `shown_change`)."""
+    """How the page shows a change (provincial/overview.py `shown_change`)."""
     ratio = percent(now, before)
     shown = f"{ratio:+.1f}%" if ratio else ("0.0%" if ratio is not None else "—")
     return f"{now - before:+,}（{shown}）" if now != before else f"0（{shown}）"

@@ -728,7 +728,7 @@ def _build_world() -> dict[str, Any]:
             .first()
         )
         objects[f"{key}_product"], objects[f"{key}_version"] = version.product, version
-    # 广东's saved analysis, shared within the 广东 port (provincial/analysis.py)
+    # 广东's saved analysis, shared within the 广东 port (provincial/analysis/)
     objects["gd_saved"] = SavedAnalysis.objects.create(
         owner=users["guangdong"],
         unit=ManagementUnit.objects.get(code="440000"),

@@ -24,7 +24,7 @@ from patent_platform.models import AuditEvent
 from provincial.choices import PublicationKind as K
 from provincial.choices import PublicationStatus as S
 from provincial.models import Publication
-from provincial.publications import services
+from provincial.publications import files, services
 from tests.processes import free_port, start_redis, stop, wait_for
 from tests.provincial.test_publication_worker import assert_complete, broker, finals, open_only, temporaries
 
@@ -117,7 +117,7 @@ def _run(
     assert done.lease_until is None  # the claim released: nothing holds the row
     # exactly one file of each kind, the failed attempt's temporary files removed
     mine = [n for n in finals(folder) if n.rsplit("/", 1)[-1].startswith("440300-")]
-    assert sorted(mine) == sorted([services.publication_name(done, "xlsx"), services.publication_name(done, "pdf")])
+    assert sorted(mine) == sorted([files.publication_name(done, "xlsx"), files.publication_name(done, "pdf")])
     assert temporaries(folder) == []
     # the failure was recorded, with its error, before the retry
     failed = AuditEvent.objects.filter(

@@ -1,7 +1,7 @@
 """The content of the monthly publications and of the year-end evaluation: figures, XLSX and PDF.
 
 On the demo data (tests/conftest.py `demo`), with approvals moved to hand-chosen months: the workbook's
-figures equal the dashboard's for the same port (the service `stats.dashboard` and the page itself), the
+figures equal the dashboard's for the same port (the service `dashboards.dashboard` and the page itself), the
 month's new approvals are exactly the chosen ones (Asia/Shanghai month boundaries), the comparison with the
 previous month and the same month last year, a city port's publication never holds its province's other
 cities; the PDF read back with poppler (text, embedded CJK font, a rendered page); the year-end cards on
@@ -29,7 +29,7 @@ from filings.identifiers import build_uscc
 from filings.models import Patent, Product, ProductVersion
 from patent_platform import clock
 from patent_platform.models import User
-from provincial import rosters, stats
+from provincial import dashboards, rosters
 from provincial.choices import RosterCategory
 from provincial.models import ManagementUnit, PortMembership, Roster, RosterEntry
 from provincial.publications import documents, figures
@@ -51,7 +51,7 @@ def shift(start: dt.datetime, months: int) -> dt.datetime:
 
 
 def this_month() -> dt.datetime:
-    return stats.trend_months()[-1]
+    return dashboards.trend_months()[-1]
 
 
 def approve_at(name: str, moment: dt.datetime) -> None:
@@ -151,14 +151,14 @@ EXPECTED_COMPARISON = {
 
 @pytest.mark.parametrize("who", WHO)
 def test_the_workbook_figures_equal_the_dashboard_of_the_same_port(months: dict[str, Any], who: str) -> None:
-    """The publication of month P and the dashboard as of P's end (`?as_of=`, `stats.state_at`: the same
+    """The publication of month P and the dashboard as of P's end (`?as_of=`, `dashboards.state_at`: the same
     function) agree; approvals after P (智能巡检机器人 at the first instant after it, 高阻隔包装膜 today) are in
     neither."""
     user = months["users"][who]
     figs = figures.monthly_figures(unit_of(user), months["period"].date())
     json.dumps(figs)  # the snapshot stored in Publication.figures
     sheets = workbook(figs)
-    service = stats.state_at(stats.area_for(user), clock.next_month(months["period"]))
+    service = dashboards.state_at(dashboards.area_for(user), clock.next_month(months["period"]))
     page = page_data(user, as_of=months["period"].strftime("%Y-%m"))
     assert list(sheets) == [
         "概况",
@@ -233,9 +233,9 @@ def test_the_months_new_approvals_and_the_comparison(months: dict[str, Any], who
     # the 12-month trend ends with the month, with the dashboard's month drill-down counts
     assert [r["month"] for r in figs["trend"]][-2:] == [shift(period, -1).strftime("%Y-%m"), period.strftime("%Y-%m")]
     assert figs["trend"][-1]["count"] == len(EXPECTED_NEW[who]) and figs["trend"][-2]["count"] == previous
-    area = stats.area_for(user)
+    area = dashboards.area_for(user)
     for row in figs["trend"]:
-        drill = stats.filter_products(area, stats.Filters(status=stats.APPROVED, month=row["month"]))
+        drill = dashboards.filter_products(area, dashboards.Filters(status=dashboards.APPROVED, month=row["month"]))
         assert drill.count() == row["count"], row
     # the month's new approvals per region add up
     assert sum(r["new"] for r in figs["by_region"]) == len(EXPECTED_NEW[who])
@@ -246,7 +246,9 @@ def test_a_city_port_publication_never_includes_the_rest_of_its_province(
 ) -> None:
     shenzhen = ManagementUnit.objects.get(code="440300")
     figs = figures.monthly_figures(shenzhen, months["period"].date())
-    assert {r["code"] for r in figs["by_region"]} <= {r.code for r in stats.area_regions(stats.area_for_unit(shenzhen))}
+    assert {r["code"] for r in figs["by_region"]} <= {
+        r.code for r in dashboards.area_regions(dashboards.area_for_unit(shenzhen))
+    }
     assert "440100" not in {r["code"] for r in figs["by_region"]}
     blob = json.dumps(figs, ensure_ascii=False) + json.dumps(workbook(figs), ensure_ascii=False, default=str)
     assert "广州" not in blob

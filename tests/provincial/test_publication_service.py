@@ -30,8 +30,8 @@ from patent_platform.tasks import deliver_notices
 from provincial.choices import PublicationKind as K
 from provincial.choices import PublicationStatus as S
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, PortContact, Publication
-from provincial.publications import services
-from provincial.publications.services import Parts
+from provincial.publications import build, files, services
+from provincial.publications.build import Parts
 
 # embedded (CI runs it on SQLite too): publications built in-process on SQLite
 pytestmark = pytest.mark.embedded
@@ -82,7 +82,7 @@ class FakeBuilder:
 @pytest.fixture
 def builder(monkeypatch: pytest.MonkeyPatch) -> FakeBuilder:
     fake = FakeBuilder()
-    monkeypatch.setattr(services, "document_parts", fake)  # what the tasks build with, too
+    monkeypatch.setattr(build, "document_parts", fake)  # what the tasks build with, too
     return fake
 
 
@@ -145,19 +145,19 @@ def test_a_build_writes_the_files_with_their_checksums_and_a_second_build_does_n
     services.ensure_publications(K.MONTHLY, PERIOD)
     row = the_row()
     before = timezone.now()
-    built = services.build_publication(row.pk)
+    built = build.build_publication(row.pk)
     assert built.status == S.READY and built.progress == 100 and built.attempts == 1
     assert built.figures == {"scope": "440300", "total": 7}
     assert before <= built.data_as_of <= timezone.now()  # when the figures were read (no time in them)
-    xlsx, pdf = services.publication_name(built, "xlsx"), services.publication_name(built, "pdf")
+    xlsx, pdf = files.publication_name(built, "xlsx"), files.publication_name(built, "pdf")
     assert files_in(media) == sorted([xlsx, pdf])  # no temporary file left
     assert (sha(xlsx), default_storage.size(xlsx)) == (built.xlsx_sha256, built.xlsx_size)
     assert (sha(pdf), default_storage.size(pdf)) == (built.pdf_sha256, built.pdf_size)
     assert read(pdf) == b"%PDF 440300 monthly 2026-03-01 r0"
-    with services.open_file(built, "pdf") as fh:
+    with files.open_file(built, "pdf") as fh:
         assert fh.read() == read(pdf) and fh.name == "深圳市-2026年03月-月度备案数据.pdf"
 
-    again = services.build_publication(row.pk)
+    again = build.build_publication(row.pk)
     assert builder.calls == [row.pk]
     assert (again.xlsx_sha256, again.pdf_sha256) == (built.xlsx_sha256, built.pdf_sha256)
     assert again.built_at == built.built_at
@@ -174,11 +174,11 @@ def test_a_stale_building_row_is_reclaimed_and_a_live_one_is_not(
     someone = uuid.uuid4()
     live = timezone.now() + dt.timedelta(minutes=10)
     Publication.objects.filter(pk=row.pk).update(status=S.BUILDING, claim=someone, lease_until=live, attempts=1)
-    result = services.build_publication(row.pk)
+    result = build.build_publication(row.pk)
     assert builder.calls == [] and result.status == S.BUILDING and result.claim == someone
 
     Publication.objects.filter(pk=row.pk).update(lease_until=timezone.now() - dt.timedelta(seconds=1))
-    result = services.build_publication(row.pk)
+    result = build.build_publication(row.pk)
     assert builder.calls == [row.pk] and result.status == S.READY and result.attempts == 2
     assert result.claim != someone
     taken = AuditEvent.objects.get(object_id=str(row.pk), message="publication build taken over (lease expired)")
@@ -192,7 +192,7 @@ def test_a_failing_build_is_recorded_leaves_no_file_and_the_next_build_succeeds(
     row = the_row()
     builder.fail = OSError("disk full")
     with pytest.raises(OSError, match="disk full"):
-        services.build_publication(row.pk)
+        build.build_publication(row.pk)
     row.refresh_from_db()
     assert row.status == S.FAILED and row.error == "OSError: disk full" and row.attempts == 1
     assert (row.xlsx_file, row.pdf_file, row.xlsx_sha256) == ("", "", "")
@@ -200,7 +200,7 @@ def test_a_failing_build_is_recorded_leaves_no_file_and_the_next_build_succeeds(
     assert AuditEvent.objects.filter(object_id=str(row.pk), message="publication build failed", success=False).exists()
 
     builder.fail = None
-    done = services.build_publication(row.pk)
+    done = build.build_publication(row.pk)
     assert done.status == S.READY and done.error == "" and done.attempts == 2
     assert len(files_in(media)) == 2
 
@@ -217,24 +217,24 @@ def test_a_claimant_whose_token_no_longer_matches_cannot_mark_the_row_ready(
         Publication.objects.filter(pk=publication.pk).update(claim=other, lease_until=timezone.now() + dt.timedelta(1))
 
     builder.during = lease_lost
-    result = services.build_publication(row.pk)
+    result = build.build_publication(row.pk)
     assert result.status == S.BUILDING and result.claim == other and result.xlsx_sha256 == ""
     assert files_in(media) == []
 
     # the same when the take-over happens after the files were written: they are removed again
     builder.during = None
     Publication.objects.filter(pk=row.pk).update(lease_until=timezone.now() - dt.timedelta(seconds=1))
-    real_mark_ready = services._mark_ready
+    real_mark_ready = build._mark_ready
 
     def stored_then_lose(pk: int, *args: Any) -> Publication:
         Publication.objects.filter(pk=row.pk).update(claim=other)
         return real_mark_ready(pk, *args)
 
-    services._mark_ready = stored_then_lose
+    build._mark_ready = stored_then_lose
     try:
-        result = services.build_publication(row.pk)
+        result = build.build_publication(row.pk)
     finally:
-        services._mark_ready = real_mark_ready
+        build._mark_ready = real_mark_ready
     assert result.status == S.BUILDING and result.claim == other and files_in(media) == []
 
 
@@ -246,9 +246,9 @@ def test_the_files_of_a_real_publication_match_the_stored_checksums(
     rows = services.ensure_publications(K.MONTHLY, period)
     shenzhen = next(r for r in rows if r.scope_key == "440300")
     with django_capture_on_commit_callbacks(execute=True):
-        built = services.build_publication(shenzhen.pk)
+        built = build.build_publication(shenzhen.pk)
     assert built.status == S.READY
-    xlsx, pdf = services.publication_name(built, "xlsx"), services.publication_name(built, "pdf")
+    xlsx, pdf = files.publication_name(built, "xlsx"), files.publication_name(built, "pdf")
     assert read(xlsx)[:2] == b"PK" and read(pdf)[:5] == b"%PDF-"
     assert sha(xlsx) == built.xlsx_sha256 and sha(pdf) == built.pdf_sha256
     assert built.figures and built.pdf_size == default_storage.size(pdf)
@@ -273,7 +273,7 @@ def test_the_ports_contacts_are_emailed_a_link_once_the_publication_is_ready(
     services.ensure_publications(K.MONTHLY, PERIOD)
     row = the_row()
     with django_capture_on_commit_callbacks(execute=True):
-        services.build_publication(row.pk)
+        build.build_publication(row.pk)
     assert sorted(m.to[0] for m in mailoutbox) == ["li@sz.example.cn", "zhang@sz.example.cn"]
     assert all(len(m.to) == 1 for m in mailoutbox)  # one message each: contacts do not see each other
     message = mailoutbox[0]
@@ -282,7 +282,7 @@ def test_the_ports_contacts_are_emailed_a_link_once_the_publication_is_ready(
     row.refresh_from_db()
     assert row.notified_at is not None
     assert AuditEvent.objects.filter(object_id=str(row.pk), message="publication notice queued").count() == 1
-    assert services.notify_ready(row.pk) == 0 and len(mailoutbox) == 2  # never twice
+    assert build.notify_ready(row.pk) == 0 and len(mailoutbox) == 2  # never twice
 
 
 def test_the_national_publication_is_emailed_to_the_national_administrators(
@@ -296,7 +296,7 @@ def test_the_national_publication_is_emailed_to_the_national_administrators(
     make_user("reviewer@example.cn", Role.REVIEWER)
     services.ensure_publications(K.MONTHLY, PERIOD)
     with django_capture_on_commit_callbacks(execute=True):
-        services.build_publication(the_row(NATIONAL_SCOPE).pk)
+        build.build_publication(the_row(NATIONAL_SCOPE).pk)
     assert [m.to for m in mailoutbox] == [["nat@example.cn"]]
     assert reverse("national:publications") in mailoutbox[0].body and "全国" in mailoutbox[0].subject
 
@@ -314,7 +314,7 @@ def test_a_notice_the_mail_server_refused_is_sent_by_the_outbox_sweep_once(
     locmem = settings.EMAIL_BACKEND
     settings.EMAIL_BACKEND = "tests.mailbackends.RefusingBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.build_publication(row.pk).status == S.READY  # the build does not fail for the mail
+        assert build.build_publication(row.pk).status == S.READY  # the build does not fail for the mail
     row.refresh_from_db()
     notice = Notice.objects.get(kind="provincial.publication")
     assert row.notified_at is not None and mailoutbox == []  # written to the outbox with the ready row
@@ -358,8 +358,8 @@ def test_a_rebuild_replaces_the_files_with_revision_plus_one_and_audits_the_old_
 ) -> None:
     national = national_admin(make_user)
     services.ensure_publications(K.MONTHLY, PERIOD)
-    first = services.build_publication(the_row().pk)
-    old_files = [services.publication_name(first, "xlsx"), services.publication_name(first, "pdf")]
+    first = build.build_publication(the_row().pk)
+    old_files = [files.publication_name(first, "xlsx"), files.publication_name(first, "pdf")]
 
     with django_capture_on_commit_callbacks(execute=True):  # the build task runs in-process after the commit
         rows = services.request_rebuild(user=national, kind=K.MONTHLY, period=PERIOD, unit=ports["440300"])
@@ -367,11 +367,11 @@ def test_a_rebuild_replaces_the_files_with_revision_plus_one_and_audits_the_old_
     rebuilt = the_row()
     assert rebuilt.status == S.READY and rebuilt.revision == 1 and rebuilt.requested_by == national
     assert rebuilt.pdf_sha256 != first.pdf_sha256 and rebuilt.built_at > first.built_at
-    new_pdf = services.publication_name(rebuilt, "pdf")
+    new_pdf = files.publication_name(rebuilt, "pdf")
     assert read(new_pdf) == b"%PDF 440300 monthly 2026-03-01 r1"
     assert not any(default_storage.exists(p) for p in old_files)  # replaced, not kept beside
-    assert files_in(media) == sorted([services.publication_name(rebuilt, "xlsx"), new_pdf])
-    assert services.download_name(rebuilt, "pdf") == "深圳市-2026年03月-月度备案数据-第2版.pdf"
+    assert files_in(media) == sorted([files.publication_name(rebuilt, "xlsx"), new_pdf])
+    assert files.download_name(rebuilt, "pdf") == "深圳市-2026年03月-月度备案数据-第2版.pdf"
 
     requested = AuditEvent.objects.get(object_id=str(first.pk), message="publication rebuild requested")
     assert requested.actor_id == national.pk
@@ -392,7 +392,7 @@ def test_a_rebuild_of_all_ports_creates_missing_rows_and_rebuilds_every_one(
 ) -> None:
     national = national_admin(make_user)
     services.ensure_publications(K.MONTHLY, PERIOD)
-    services.build_publication(the_row().pk)
+    build.build_publication(the_row().pk)
     with django_capture_on_commit_callbacks(execute=True):
         rows = services.request_rebuild(user=national, kind=K.MONTHLY, period=PERIOD, all_ports=True)
     assert len(rows) == 4

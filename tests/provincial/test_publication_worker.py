@@ -32,7 +32,7 @@ from patent_platform.models import User
 from provincial.choices import PublicationKind as K
 from provincial.choices import PublicationStatus as S
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, Publication
-from provincial.publications import services
+from provincial.publications import files, services
 from tests.processes import free_port, start_redis, wait_for
 
 pytestmark = [
@@ -80,10 +80,10 @@ def temporaries(directory: str) -> list[str]:
 def assert_complete(publication: Publication) -> None:
     assert publication.status == S.READY and publication.progress == 100
     for ext in ("xlsx", "pdf"):
-        name = services.publication_name(publication, ext)
+        name = files.publication_name(publication, ext)
         assert sha(name) == getattr(publication, f"{ext}_sha256")
         assert default_storage.size(name) == getattr(publication, f"{ext}_size") > 0
-    assert read(services.publication_name(publication, "pdf"))[:5] == b"%PDF-"
+    assert read(files.publication_name(publication, "pdf"))[:5] == b"%PDF-"
 
 
 def open_only(*codes: str) -> int:
@@ -113,7 +113,7 @@ def test_the_monthly_task_builds_exactly_one_publication_per_port_and_a_rerun_ch
         assert_complete(publication)
         assert publication.attempts == 1 and publication.figures
     before = sorted(rows.values_list("pk", "scope_key", "xlsx_sha256", "pdf_sha256", "built_at", "attempts"))
-    folder = services.publication_name(rows.first(), "pdf").rsplit("/", 1)[0]
+    folder = files.publication_name(rows.first(), "pdf").rsplit("/", 1)[0]
     on_disk = finals(folder)
     assert len(on_disk) == 2 * len(expected)
 
@@ -181,7 +181,7 @@ def test_a_worker_killed_mid_build_leaves_no_file_and_the_sweep_completes_exactl
         lambda: Publication.objects.filter(period=period, status=S.READY).count() == 2, "national ready", 120, [rescuer]
     )
     mine = [n for n in finals(folder) if n.rsplit("/", 1)[-1].startswith("440300-")]
-    assert sorted(mine) == sorted([services.publication_name(done, "xlsx"), services.publication_name(done, "pdf")])
+    assert sorted(mine) == sorted([files.publication_name(done, "xlsx"), files.publication_name(done, "pdf")])
     assert temporaries(folder) == []  # the killed attempt's leftovers removed by the sweep
 
 

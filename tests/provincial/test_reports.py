@@ -293,7 +293,7 @@ def test_filters_and_the_excel_list_follow_the_scope(world: dict[str, Any]) -> N
     client = client_for(world["users"]["guangdong"])
     good = client.get(reverse("port:reports"), {"category": ReportCategory.GOOD_PRACTICE})
     assert listed(good) == {world["gd"].title}
-    last_year = figures.stats.trend_months()[-1].year - 1
+    last_year = figures.dashboards.trend_months()[-1].year - 1
     ProgressReport.objects.filter(pk=world["gz"].pk).update(
         submitted_at=dt.datetime(last_year, 6, 1, 10, tzinfo=dt.UTC)
     )
@@ -411,7 +411,7 @@ def test_marking_a_typical_case_asks_first_and_is_audited(world: dict[str, Any])
 
 
 def test_year_end_cards_count_the_reports_of_the_year(world: dict[str, Any]) -> None:
-    year = figures.stats.trend_months()[-1].year
+    year = figures.dashboards.trend_months()[-1].year
     make_report("440300", "深圳政策", category=ReportCategory.POLICY, is_typical=True, attachment=False)
     old = make_report("440300", "深圳去年", attachment=False, is_typical=True)
     ProgressReport.objects.filter(pk=old.pk).update(submitted_at=dt.datetime(year - 1, 12, 31, 15, 59, tzinfo=dt.UTC))

@@ -3,7 +3,7 @@ call it per role, and a corrected month end to end (signed, reopened with a reas
 says which figures changed and by how much).
 
 Publications are rows with small files (`make_publication` of the publication views' tests) except in the
-end-to-end test, which builds the month's real figures and workbook through `services.build_publication`.
+end-to-end test, which builds the month's real figures and workbook through `build.build_publication`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from patent_platform.clock import CHINA_TZ, previous_month
 from patent_platform.models import AuditEvent, Notice, User
 from provincial.choices import PublicationKind, PublicationStatus, SignoffState
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
-from provincial.publications import services, signoff
+from provincial.publications import build, services, signoff
 from provincial.publications.services import PublicationError
 from provincial.publications.signoff import SignoffConflict, SignoffError
 from tests.provincial.test_figures_as_of import approve_at, clock, new_product, submit_at
@@ -324,12 +324,12 @@ def test_release_needs_the_edition_shown(demo_users: dict[str, User], pubs: dict
 def _build(row: Publication) -> Publication:
     """The real figures and workbook of the row (the PDF is the document builders' test's business)."""
 
-    def parts(publication: Publication) -> services.Parts:
-        real = services.document_parts(publication)
+    def parts(publication: Publication) -> build.Parts:
+        real = build.document_parts(publication)
         real.render_pdf = lambda: b"%PDF-1.4 stub"
         return real
 
-    return services.build_publication(row.pk, builder=parts)
+    return build.build_publication(row.pk, builder=parts)
 
 
 @pytest.mark.embedded  # the row lock is SQLite's BEGIN IMMEDIATE there

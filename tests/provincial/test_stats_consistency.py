@@ -30,7 +30,7 @@ from filings.identifiers import build_uscc
 from filings.models import FilingFlag, FilingUnit, Patent, Product, ProductClass, ProductVersion
 from patent_platform.choices import Role
 from patent_platform.models import User
-from provincial import stats
+from provincial import dashboards
 from provincial.models import ManagementUnit
 from provincial.services import port_add_admin
 from provincial.views.dashboard import ListFilterForm, ProductFilterForm
@@ -204,12 +204,12 @@ def list_count(client: Client, name: str, params: dict[str, str]) -> int:
     return answer.context["paginator"].count
 
 
-def drill_count(area: stats.Area, params: dict[str, str], *, units: bool = False) -> int:
+def drill_count(area: dashboards.Area, params: dict[str, str], *, units: bool = False) -> int:
     """The row count of the list a figure links to, through the list's own form and filters."""
     query = QueryDict(urlencode(params))
     if units:
-        return stats.filter_units(area, ListFilterForm(query).filters()).count()
-    return stats.filter_products(area, ProductFilterForm(query).filters()).count()
+        return dashboards.filter_units(area, ListFilterForm(query).filters()).count()
+    return dashboards.filter_products(area, ProductFilterForm(query).filters()).count()
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -228,7 +228,7 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
             units.append(unit)
             for story, cls, days, sales, flag in product_specs:
                 products.append(make_product(unit, story, classes[cls], days, sales, lapsed if flag else None))
-        start = stats.trend_start()
+        start = dashboards.trend_start()
 
         figures: dict[str, dict[str, Any]] = {}
         for who, user in admins.items():
@@ -242,8 +242,8 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
                 "sales": sum((p.sales for p in mine), Decimal(0)),
                 "flagged": sum(p.flagged for p in mine),
             }
-            area = stats.area_for(user)
-            data_ = stats.dashboard(area)
+            area = dashboards.area_for(user)
+            data_ = dashboards.dashboard(area)
             totals = data_["totals"]
             # the figures count exactly the rows inside the port, nothing outside it
             assert {k: totals[k] for k in expected} == expected, who
@@ -282,7 +282,7 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
             for field in ("units", "filed", "approved", "growth", "flagged"):
                 assert figures[city][field] <= figures[province][field], (city, field)
         # the 47 ports: the ranking matches each port's own dashboard; the provinces add up to the country
-        ranking = {row["code"]: row for row in stats.national_ranking(admins["national"])}
+        ranking = {row["code"]: row for row in dashboards.national_ranking(admins["national"])}
         assert len(ranking) == 47
         for code in PORTS:
             assert {f: ranking[code][f] for f in ("units", "filed", "approved", "growth")} == {
@@ -295,6 +295,6 @@ def test_every_port_agrees_with_its_lists_its_api_and_the_rows(
         assert sum((row["sales"] for row in provinces), Decimal(0)) == figures["national"]["sales"]
         api_ranking = clients["national"][1].get("/api/v1/provincial/national/ranking/").json()
         assert [(r["code"], r["approved"]) for r in api_ranking] == [
-            (r["code"], r["approved"]) for r in stats.national_ranking(admins["national"])
+            (r["code"], r["approved"]) for r in dashboards.national_ranking(admins["national"])
         ]
         transaction.set_rollback(True)

@@ -1,4 +1,4 @@
-"""The dashboards' summary cells (provincial/summary.py): the same figures as the live queries after every
+"""The dashboards' summary cells (provincial/dashboards/): the same figures as the live queries after every
 kind of write, marks written in the writer's transaction, drained on read per area, rebuilt when stale,
 read through the scoping rule, and the time they are as of shown on the page."""
 
@@ -19,7 +19,7 @@ from filings.choices import FilingStatus, LegalStatus
 from filings.models import FilingFlag, FilingUnit, PatentLink, Product, ProductVersion
 from patent_platform.choices import Role
 from patent_platform.models import Region, User
-from provincial import stats
+from provincial import dashboards
 from provincial.models import SummaryCell, SummaryDirty, SummaryKind, SummaryState
 from tests.provincial.live import CurrentClient
 
@@ -36,9 +36,9 @@ def _without_time(data: dict[str, Any]) -> dict[str, Any]:
 def assert_same(users: dict[str, User]) -> None:
     """Every dashboard (and the national ranking) from the cells equals the live computation."""
     for who in WHO:
-        area = stats.area_for(users[who])
-        assert _without_time(stats.dashboard(area)) == _without_time(stats.live_dashboard(area)), who
-    assert stats.national_ranking(users["national"]) == stats.live_national_ranking(users["national"])
+        area = dashboards.area_for(users[who])
+        assert _without_time(dashboards.dashboard(area)) == _without_time(dashboards.live_dashboard(area)), who
+    assert dashboards.national_ranking(users["national"]) == dashboards.live_national_ranking(users["national"])
 
 
 def client_for(user: User) -> Client:
@@ -103,7 +103,7 @@ def test_the_drift_import_marks_the_products_it_flags(demo_users: dict[str, User
     assert_same(users)
     version = approved_in("440000")
     patent = PatentLink.objects.filter(version=version).first().right.patent
-    before = stats.dashboard(stats.area_for(users["guangdong"]))["totals"]["flagged"]
+    before = dashboards.dashboard(dashboards.area_for(users["guangdong"]))["totals"]["flagged"]
     with transaction.atomic():
         outcome = drift.apply(
             [drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED, effective_date=None)],
@@ -112,7 +112,7 @@ def test_the_drift_import_marks_the_products_it_flags(demo_users: dict[str, User
         )
     assert outcome.flagged >= 1
     assert SummaryDirty.objects.filter(province_code="440000").exists()
-    after = stats.dashboard(stats.area_for(users["guangdong"]))["totals"]["flagged"]
+    after = dashboards.dashboard(dashboards.area_for(users["guangdong"]))["totals"]["flagged"]
     linked = (
         Product.objects.filter(
             province_code="440000",
@@ -131,12 +131,12 @@ def test_the_drift_import_marks_the_products_it_flags(demo_users: dict[str, User
             source=None,
             user=users["reviewer"],
         )
-    assert stats.dashboard(stats.area_for(users["guangdong"]))["totals"]["flagged"] == before
+    assert dashboards.dashboard(dashboards.area_for(users["guangdong"]))["totals"]["flagged"] == before
     assert_same(users)
 
 
 def test_a_mark_is_part_of_the_writers_transaction(demo_users: dict[str, User]) -> None:
-    stats.dashboard(stats.area_for(demo_users["national"]))
+    dashboards.dashboard(dashboards.area_for(demo_users["national"]))
     assert not SummaryDirty.objects.exists()
     version = approved_in("440000")
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -148,17 +148,17 @@ def test_a_mark_is_part_of_the_writers_transaction(demo_users: dict[str, User]) 
 
 
 def test_a_read_drains_only_the_dirty_regions_of_its_own_area(demo_users: dict[str, User]) -> None:
-    stats.dashboard(stats.area_for(demo_users["national"]))
+    dashboards.dashboard(dashboards.area_for(demo_users["national"]))
     workflow.revoke(approved_in("440000"), demo_users["reviewer"], "广东")
     workflow.revoke(approved_in("330000"), demo_users["reviewer"], "浙江")
     assert set(SummaryDirty.objects.values_list("province_code", flat=True)) == {"440000", "330000"}
     zhejiang_cells = list(SummaryCell.objects.filter(province_code="330000").values_list("pk", "approved"))
 
-    data = stats.dashboard(stats.area_for(demo_users["guangdong"]))
+    data = dashboards.dashboard(dashboards.area_for(demo_users["guangdong"]))
     assert set(SummaryDirty.objects.values_list("province_code", flat=True)) == {"330000"}
     assert list(SummaryCell.objects.filter(province_code="330000").values_list("pk", "approved")) == zhejiang_cells
     assert data["as_of"] >= timezone.now() - dt.timedelta(seconds=5)
-    assert _without_time(data) == _without_time(stats.live_dashboard(stats.area_for(demo_users["guangdong"])))
+    assert _without_time(data) == _without_time(dashboards.live_dashboard(dashboards.area_for(demo_users["guangdong"])))
 
     out = io.StringIO()
     call_command("refresh_summary", stdout=out)
@@ -171,27 +171,27 @@ def test_writes_outside_the_platform_show_after_the_rebuild_the_dashboard_asks_f
     demo_users: dict[str, User], settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     gd = demo_users["guangdong"]
-    first = stats.dashboard(stats.area_for(gd))
+    first = dashboards.dashboard(dashboards.area_for(gd))
     built = SummaryState.objects.get().built_at
     # SQL behind the platform's back: no mark
     Product.objects.filter(province_code="440000", published_version__isnull=False).update(published_version=None)
-    stale = stats.dashboard(stats.area_for(gd))
+    stale = dashboards.dashboard(dashboards.area_for(gd))
     assert stale["totals"]["approved"] == first["totals"]["approved"] > 0
     assert stale["as_of"] == built  # the page says how old the figures are
 
     # older than SUMMARY_MAX_AGE: the read asks for a rebuild (in-process in tests, after commit)
     SummaryState.objects.update(built_at=timezone.now() - dt.timedelta(seconds=settings.SUMMARY_MAX_AGE + 1))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        stats.dashboard(stats.area_for(gd))
+        dashboards.dashboard(dashboards.area_for(gd))
     assert len(callbacks) == 1
-    fresh = stats.dashboard(stats.area_for(gd))
+    fresh = dashboards.dashboard(dashboards.area_for(gd))
     assert fresh["totals"]["approved"] == 0
     assert SummaryState.objects.get().built_at > built
     assert_same(demo_users)
 
 
 def test_cells_are_read_through_the_scoping_rule(demo_users: dict[str, User], make_user: Any) -> None:
-    stats.dashboard(stats.area_for(demo_users["national"]))
+    dashboards.dashboard(dashboards.area_for(demo_users["national"]))
     everything = SummaryCell.objects.count()
     assert SummaryCell.objects.visible_to(demo_users["national"]).count() == everything > 0
     shenzhen = SummaryCell.objects.visible_to(demo_users["shenzhen"])
@@ -276,8 +276,8 @@ def test_a_worker_rebuilds_and_drains_the_summary(worker: Any) -> None:
     assert run("provincial.tasks.drain_summary") >= 1
     assert not SummaryDirty.objects.exists()
     national = User.objects.get(email="national@example.cn")
-    area = stats.area_for(national)
-    assert _without_time(stats.dashboard(area)) == _without_time(stats.live_dashboard(area))
+    area = dashboards.area_for(national)
+    assert _without_time(dashboards.dashboard(area)) == _without_time(dashboards.live_dashboard(area))
 
 
 def test_a_rounds_stage_moves_the_certified_figure(demo_users: dict[str, User]) -> None:
@@ -287,14 +287,14 @@ def test_a_rounds_stage_moves_the_certified_figure(demo_users: dict[str, User]) 
     from evaluation.models import Round
 
     national = demo_users["national"]
-    before = stats.dashboard(stats.area_for(national))["totals"]["certified"]
+    before = dashboards.dashboard(dashboards.area_for(national))["totals"]["certified"]
     rnd = Round.objects.filter(stage=Stage.FINAL, candidates__status=CandidateStatus.CERTIFIED).distinct().first()
     assert rnd is not None and before > 0, "the demo has a final round with certificates"
     rnd.stage = Stage.PUBLICITY
     rnd.save()
-    assert stats.dashboard(stats.area_for(national))["totals"]["certified"] < before
+    assert dashboards.dashboard(dashboards.area_for(national))["totals"]["certified"] < before
     assert_same(demo_users)
     rnd.stage = Stage.FINAL
     rnd.save()
-    assert stats.dashboard(stats.area_for(national))["totals"]["certified"] == before
+    assert dashboards.dashboard(dashboards.area_for(national))["totals"]["certified"] == before
     assert_same(demo_users)

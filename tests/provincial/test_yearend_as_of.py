@@ -1,5 +1,5 @@
 """The year-end evaluation as of the year's end (issue 17, mechanism 2): the cards report the state at
-31 December 24:00 (Asia/Shanghai) through `stats.state_at`, whatever day they are built, as the monthly
+31 December 24:00 (Asia/Shanghai) through `dashboards.state_at`, whatever day they are built, as the monthly
 publication reports the month's end. Helpers (`clock`, `new_product`, `submit_at`, `approve_at`) are those of
 tests/provincial/test_figures_as_of.py.
 """
@@ -17,7 +17,7 @@ from filings import workflow
 from filings.models import FilingUnit, ProductVersion
 from patent_platform.choices import Role
 from patent_platform.clock import CHINA_TZ, month_start
-from provincial import stats
+from provincial import dashboards
 from provincial.choices import RosterCategory
 from provincial.models import ManagementUnit, Roster, RosterEntry
 from provincial.publications import documents, figures
@@ -124,7 +124,7 @@ def test_a_year_end_rebuilt_on_20_january_is_identical_to_the_one_built_on_2_jan
         ]
         assert cells[0] == cells[1], unit
     # today's figures do see what happened since the year's end
-    today = stats.live_dashboard(stats.area_for_unit(ManagementUnit.objects.get(code="440300")))
+    today = dashboards.live_dashboard(dashboards.area_for_unit(ManagementUnit.objects.get(code="440300")))
     assert today["totals"]["approved"] != sz["approved"]
 
 
@@ -142,7 +142,7 @@ def test_the_year_end_card_is_the_state_at_the_years_end(reference: None) -> Non
     cards = figures.yearend_cards(year)
     for code in ("440000", "440300", "330000", None):
         unit = ManagementUnit.objects.get(code=code) if code else None
-        state = stats.state_at(stats.area_for_unit(unit), end)
+        state = dashboards.state_at(dashboards.area_for_unit(unit), end)
         card = figures.card_for(cards, unit)
         assert card["approved"] == state["totals"]["approved"]
         assert card["new"] == sum(r["count"] for r in state["trend"]) == state["totals"]["growth"]

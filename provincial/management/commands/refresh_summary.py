@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from provincial import summary
+from provincial.dashboards import cells
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["full"]:
-            result = summary.rebuild()
+            result = cells.rebuild()
             self.stdout.write(f"summary rebuilt: {result['cells']:,} cells in {result['seconds']:.2f} s")
         else:
-            self.stdout.write(f"summary refreshed: {summary.drain():,} dirty regions recomputed")
+            self.stdout.write(f"summary refreshed: {cells.drain():,} dirty regions recomputed")

@@ -30,8 +30,9 @@ from filings.models import FilingUnit
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.models import Region, User
-from provincial import scale, summary
+from provincial import scale
 from provincial.choices import RosterCategory
+from provincial.dashboards import cells
 from provincial.models import ManagementUnit
 from provincial.rosters import ParsedEntry, region_of, save_roster
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
         report.steps["commit (the deferred FK checks of every row)"] = time.perf_counter() - started
         started = time.perf_counter()
-        summary.rebuild()
+        cells.rebuild()
         report.steps["dashboard summary (full rebuild)"] = time.perf_counter() - started
         out = self.stdout.write
         out(f"seed_scale: {n:,} products, seed {plan.seed}, data years {plan.last_year - years + 1}–{plan.last_year}")

@@ -1,0 +1,102 @@
+"""The provincial models, one module per subject: the ports (management units, their members, contacts and
+applications), target rosters and follow-ups, publications and months signed off, filing statements and
+progress reports, the dashboards' summary cells, saved analyses and subscriptions. Every model is exported
+here (`from provincial.models import Roster`); the app label stays `provincial`."""
+
+from provincial.models.analyses import (
+    OwnedQuerySet,
+    SavedAnalysis,
+    SavedAnalysisQuerySet,
+    Subscription,
+    SubscriptionDelivery,
+    SubscriptionDeliveryQuerySet,
+    SubscriptionQuerySet,
+)
+from provincial.models.ports import (
+    XPCC_CODE_EN,
+    ManagementUnit,
+    ManagementUnitQuerySet,
+    PortApplication,
+    PortApplicationQuerySet,
+    PortContact,
+    PortContactQuerySet,
+    PortMembership,
+    application_scan_name,
+)
+from provincial.models.publications import (
+    NATIONAL_SCOPE,
+    MonthSignoff,
+    MonthSignoffQuerySet,
+    Publication,
+    PublicationQuerySet,
+)
+from provincial.models.rosters import (
+    FollowUp,
+    FollowUpQuerySet,
+    Roster,
+    RosterEntry,
+    RosterEntryQuerySet,
+    RosterQuerySet,
+    RosterUpload,
+    RosterUploadQuerySet,
+    roster_upload_name,
+)
+from provincial.models.statements import (
+    FilingStatement,
+    FilingStatementQuerySet,
+    ProgressReport,
+    ProgressReportAttachment,
+    ProgressReportAttachmentQuerySet,
+    ProgressReportComment,
+    ProgressReportQuerySet,
+    report_attachment_name,
+    statement_token,
+)
+from provincial.models.summary import SummaryCell, SummaryCellQuerySet, SummaryDirty, SummaryKind, SummaryState
+
+__all__ = [
+    "NATIONAL_SCOPE",
+    "XPCC_CODE_EN",
+    "FilingStatement",
+    "FilingStatementQuerySet",
+    "FollowUp",
+    "FollowUpQuerySet",
+    "ManagementUnit",
+    "ManagementUnitQuerySet",
+    "MonthSignoff",
+    "MonthSignoffQuerySet",
+    "OwnedQuerySet",
+    "PortApplication",
+    "PortApplicationQuerySet",
+    "PortContact",
+    "PortContactQuerySet",
+    "PortMembership",
+    "ProgressReport",
+    "ProgressReportAttachment",
+    "ProgressReportAttachmentQuerySet",
+    "ProgressReportComment",
+    "ProgressReportQuerySet",
+    "Publication",
+    "PublicationQuerySet",
+    "Roster",
+    "RosterEntry",
+    "RosterEntryQuerySet",
+    "RosterQuerySet",
+    "RosterUpload",
+    "RosterUploadQuerySet",
+    "SavedAnalysis",
+    "SavedAnalysisQuerySet",
+    "Subscription",
+    "SubscriptionDelivery",
+    "SubscriptionDeliveryQuerySet",
+    "SubscriptionQuerySet",
+    "SummaryCell",
+    "SummaryCellQuerySet",
+    "SummaryDirty",
+    "SummaryKind",
+    "SummaryState",
+    "application_scan_name",
+    "report_attachment_name",
+    "roster_upload_name",
+    "statement_token",
+]
