@@ -45,7 +45,7 @@ def choices(area: dashboards.Area) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def _labeller(dim: str, values: Iterable[Any]) -> Callable[[Any], str]:
+def make_labeller(dim: str, values: Iterable[Any]) -> Callable[[Any], str]:
     values = [v for v in values if v is not TOTAL]
     if dim in REGION_DIMS:
         names = dict(Region.objects.filter(code__in=[v for v in values if v and v != dashboards.BLANK]).names())
@@ -71,7 +71,7 @@ def _labeller(dim: str, values: Iterable[Any]) -> Callable[[Any], str]:
     return str  # time buckets carry their labels
 
 
-def _sort_key(dim: str) -> Callable[[Any], Any]:
+def sort_key(dim: str) -> Callable[[Any], Any]:
     if dim == "scale":
         order = {v: i for i, v in enumerate(UnitScale.values)}
         return lambda v: order.get(v, 99)

@@ -274,7 +274,7 @@ def _query_cells(
     return out
 
 
-def _frame(
+def build_frame(
     area: dashboards.Area, definition: Definition, moment: dt.datetime | None, moved: dict[int, dict[str, Any]] | None
 ) -> Frame:
     group = [d for d in definition.dims if DIMENSIONS[d].kind == GROUP]

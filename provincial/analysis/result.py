@@ -25,8 +25,8 @@ from provincial.analysis.definition import (
     Definition,
     DefinitionError,
 )
-from provincial.analysis.labels import _labeller, _sort_key
-from provincial.analysis.queries import Bucket, Frame, _frame, buckets, covered_by_cells
+from provincial.analysis.labels import make_labeller, sort_key
+from provincial.analysis.queries import Bucket, Frame, buckets, build_frame, covered_by_cells
 from provincial.dashboards import freshness
 
 MAX_CELLS = 10000  # numbers in the table (rows × columns × measures × values)
@@ -84,16 +84,16 @@ def run(area: dashboards.Area, definition: Definition) -> Result:
     from_cells = period is None and covered_by_cells(definition)
     if period is None:
         as_of = freshness.ensure_fresh(area) if from_cells else None
-        frames: dict[Any, Frame] = {None: _frame(area, definition, None, None)}
+        frames: dict[Any, Frame] = {None: build_frame(area, definition, None, None)}
         before_frames: dict[Any, Frame] = {}
     else:
         moments = {b.end for b in current_buckets + before_buckets}
         moved_by_moment = {m: dashboards.unit_values_at(m) for m in moments}
-        frames = {b.key: _frame(area, definition, b.end, moved_by_moment[b.end]) for b in current_buckets}
+        frames = {b.key: build_frame(area, definition, b.end, moved_by_moment[b.end]) for b in current_buckets}
         # the year before: bucket i of the current period against bucket i of the year before
         before_frames = (
             {
-                cb.key: _frame(area, definition, bb.end, moved_by_moment[bb.end])
+                cb.key: build_frame(area, definition, bb.end, moved_by_moment[bb.end])
                 for cb, bb in zip(current_buckets, before_buckets, strict=True)
             }
             if before is not None
@@ -118,7 +118,7 @@ def _keys(definition: Definition, frames: dict[Any, Frame], buckets_: list[Bucke
         if DIMENSIONS[d].kind == TIME:
             split_values[d] = [b.key for b in buckets_]
         elif DIMENSIONS[d].kind == PATENT:
-            split_values[d] = sorted(definition.filter_map.get("patent") or PatentKind.values, key=_sort_key("patent"))
+            split_values[d] = sorted(definition.filter_map.get("patent") or PatentKind.values, key=sort_key("patent"))
     out: dict[str, list[Any]] = {}
     for side, dims in (("rows", definition.rows), ("cols", definition.cols)):
         if not dims:
@@ -137,7 +137,7 @@ def _keys(definition: Definition, frames: dict[Any, Frame], buckets_: list[Bucke
 
         def order(key: tuple[Any, ...], dims: tuple[str, ...] = dims) -> tuple[Any, ...]:
             return tuple(
-                split_values[d].index(v) if d in split_values else _sort_key(d)(v)
+                split_values[d].index(v) if d in split_values else sort_key(d)(v)
                 for d, v in zip(dims, key, strict=True)
             )
 
@@ -271,7 +271,7 @@ def _dimension_labels(
         else:
             index = (definition.rows if d in definition.rows else definition.cols).index(d)
             side = keys["rows"] if d in definition.rows else keys["cols"]
-            labels[d] = _labeller(d, {key[index] for key in side})
+            labels[d] = make_labeller(d, {key[index] for key in side})
     return labels
 
 

@@ -196,14 +196,14 @@ class Filters:
         return {k: str(v) for k, v in values.items() if v}
 
 
-def _region_q(filters: Filters, prefix: str = "") -> Q:
+def region_q_of(filters: Filters, prefix: str = "") -> Q:
     if filters.region == BLANK:
         level = filters.level if filters.level in LEVELS else RegionLevel.COUNTY
         return Q(**{prefix + level_field(level): ""})
     return Q(**{prefix + level_field(region_level_of(filters.region)): filters.region})
 
 
-def _unit_q(filters: Filters, prefix: str) -> Q:
+def unit_q_of(filters: Filters, prefix: str) -> Q:
     """Section and scale: fields of the filing unit (at `prefix`; "at_" for the annotations of `AsOf`)."""
     q = Q()
     if filters.section == BLANK:

@@ -61,12 +61,12 @@ from provincial.dashboards.area import (
     BLANK,
     Area,
     Filters,
-    _region_q,
-    _unit_q,
     level_field,
+    region_q_of,
     require_in_area,
     scale_label,
     section_label,
+    unit_q_of,
 )
 from provincial.dashboards.conditions import (
     certified_at,
@@ -233,10 +233,10 @@ def filter_products_at(area: Area, filters: Filters, moment: dt.datetime) -> Que
     else:
         qs = qs.filter(at_filed=True)
     if filters.region:
-        qs = qs.filter(_region_q(filters, "at_"))
+        qs = qs.filter(region_q_of(filters, "at_"))
     if filters.product_class:
         qs = qs.filter(at_class=filters.product_class)
-    qs = qs.filter(_unit_q(filters, "at_"))
+    qs = qs.filter(unit_q_of(filters, "at_"))
     if filters.month and (start := parse_month(filters.month)) is not None:
         qs = qs.filter(at_first__gte=start, at_first__lt=clock.next_month(start))
     if filters.since and (start := parse_month(filters.since)) is not None:
@@ -252,8 +252,8 @@ def filter_units_at(area: Area, filters: Filters, moment: dt.datetime) -> QueryS
     require_in_area(area, filters)
     qs = as_of(area, moment).units()
     if filters.region:
-        qs = qs.filter(_region_q(filters, "at_"))
-    qs = qs.filter(_unit_q(filters, "at_"))
+        qs = qs.filter(region_q_of(filters, "at_"))
+    qs = qs.filter(unit_q_of(filters, "at_"))
     return FilingUnit.objects.filter(pk__in=qs.values("pk"))
 
 

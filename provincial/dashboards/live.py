@@ -27,12 +27,12 @@ from provincial.dashboards.area import (
     BLANK,
     Area,
     Filters,
-    _region_q,
-    _unit_q,
     level_field,
+    region_q_of,
     require_in_area,
     scale_label,
     section_label,
+    unit_q_of,
 )
 from provincial.dashboards.conditions import (
     approved_before,
@@ -54,10 +54,10 @@ def filter_products(area: Area, filters: Filters) -> QuerySet[Product]:
     else:
         qs = qs.filter(filed_condition())
     if filters.region:
-        qs = qs.filter(_region_q(filters))
+        qs = qs.filter(region_q_of(filters))
     if filters.product_class:
         qs = qs.filter(published_version__product_class_id=filters.product_class)
-    qs = qs.filter(_unit_q(filters, "unit__"))
+    qs = qs.filter(unit_q_of(filters, "unit__"))
     if filters.month and (start := parse_month(filters.month)) is not None:
         qs = qs.filter(~approved_before(start), approved_before(clock.next_month(start)))
     if filters.since and (start := parse_month(filters.since)) is not None:
@@ -72,8 +72,8 @@ def filter_units(area: Area, filters: Filters) -> QuerySet[FilingUnit]:
     require_in_area(area, filters)
     qs = area.units()
     if filters.region:
-        qs = qs.filter(_region_q(filters))
-    return qs.filter(_unit_q(filters, ""))
+        qs = qs.filter(region_q_of(filters))
+    return qs.filter(unit_q_of(filters, ""))
 
 
 # ---------------------------------------------------------------------------------------------

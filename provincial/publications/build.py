@@ -51,12 +51,12 @@ from patent_platform.choices import AuditAction
 from provincial.choices import PublicationKind, PublicationStatus
 from provincial.models import Publication
 from provincial.publications.files import (
-    _relative_dir,
-    _remove,
-    _remove_other_files,
-    _stem_prefix,
-    _storage,
-    _write_temp,
+    publication_storage,
+    relative_dir,
+    remove_file,
+    remove_other_files,
+    stem_prefix,
+    write_temp,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,11 +186,11 @@ def build_publication(
         )
         ready = _build(publication, token, builder or document_parts, written)
     except ClaimLost:
-        _remove(written)
+        remove_file(written)
         logger.warning("publication %s: claim %s lost to another attempt; its files removed", publication_id, token)
         return claims.on_fresh_connection(lambda: Publication.objects.select_related("unit").get(pk=publication_id))
     except Exception as exc:
-        _remove(written)
+        remove_file(written)
         try:
             # a lost connection cannot record anything: the failure is recorded on a new one
             owned = claims.on_fresh_connection(partial(_mark_failed, publication_id, token, exc))
@@ -216,19 +216,19 @@ def _build(publication: Publication, token: uuid.UUID, builder: Builder, written
     read_at = parts.figures.get("data_as_of") if isinstance(parts.figures, dict) else None
     data_as_of = dt.datetime.fromisoformat(read_at) if isinstance(read_at, str) else timezone.now()
     _progress(pk, token, 30)
-    directory = _relative_dir(publication)
-    stem = f"{_stem_prefix(publication)}r{publication.edition}-{token.hex[:8]}"
+    directory = relative_dir(publication)
+    stem = f"{stem_prefix(publication)}r{publication.edition}-{token.hex[:8]}"
     buffer = io.BytesIO()
     parts.write_xlsx(buffer)
     data = {"xlsx": buffer.getvalue()}
-    temps = {"xlsx": _write_temp(directory, f"{stem}.xlsx", data["xlsx"], written)}
+    temps = {"xlsx": write_temp(directory, f"{stem}.xlsx", data["xlsx"], written)}
     _progress(pk, token, 60)
     data["pdf"] = parts.render_pdf()
-    temps["pdf"] = _write_temp(directory, f"{stem}.pdf", data["pdf"], written)
+    temps["pdf"] = write_temp(directory, f"{stem}.pdf", data["pdf"], written)
     _progress(pk, token, 90)
     _test_pause()
     _progress(pk, token, 95)  # still ours? only then store the final files
-    storage = _storage()
+    storage = publication_storage()
     fields: dict[str, Any] = {}
     for ext in ("xlsx", "pdf"):
         final = f"{directory}/{stem}.{ext}"
@@ -293,7 +293,7 @@ def _after_ready(pk: int) -> None:
     publication = Publication.objects.select_related("unit").get(pk=pk)
     if publication.status != S.READY:
         return
-    _remove_other_files(publication)
+    remove_other_files(publication)
 
 
 def _mark_failed(pk: int, token: uuid.UUID, exc: BaseException) -> bool:

@@ -25,17 +25,17 @@ logger = logging.getLogger(__name__)
 EXTENSIONS = ("xlsx", "pdf")
 
 
-def _storage() -> Storage:
+def publication_storage() -> Storage:
     """Where the files live: Django's default storage (the local MEDIA_ROOT in the embedded default, the
     object store when one is configured; never a path, so that any web or worker machine reads them)."""
     return storages["default"]
 
 
-def _relative_dir(publication: Publication) -> str:
+def relative_dir(publication: Publication) -> str:
     return f"{settings.PUBLICATION_DIR}/{publication.kind}/{publication.period:%Y-%m}"
 
 
-def _stem_prefix(publication: Publication) -> str:
+def stem_prefix(publication: Publication) -> str:
     return f"{publication.scope_key}-{publication.kind}-{publication.period:%Y%m}-"
 
 
@@ -68,25 +68,25 @@ def open_file(publication: Publication, ext: str) -> File:
     """The file opened for reading from the storage, named for the download; 404 if it is missing there."""
     name = publication_name(publication, ext)
     try:
-        handle = _storage().open(name, "rb")
+        handle = publication_storage().open(name, "rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
     return File(handle, name=download_name(publication, ext))
 
 
-def _write_temp(directory: str, final_name: str, data: bytes, written: list[str]) -> str:
+def write_temp(directory: str, final_name: str, data: bytes, written: list[str]) -> str:
     """Store a temporary file next to its final name (a leading dot, a random part, `.tmp`); recorded in
     `written` before it is stored, so that a failure removes it."""
     name = f"{directory}/.{final_name}.{secrets.token_hex(4)}.tmp"
     written.append(name)
-    stored = _storage().save(name, ContentFile(data))
+    stored = publication_storage().save(name, ContentFile(data))
     if stored != name:  # pragma: no cover - the name is random: only a clash of 32 bits renames it
         written.append(stored)
     return stored
 
 
-def _remove(names: Iterable[str]) -> None:
-    storage = _storage()
+def remove_file(names: Iterable[str]) -> None:
+    storage = publication_storage()
     for name in names:
         try:
             storage.delete(name)  # a name that is not there is no error
@@ -96,23 +96,23 @@ def _remove(names: Iterable[str]) -> None:
 
 def _files_in(directory: str) -> list[str]:
     try:
-        return _storage().listdir(directory)[1]
+        return publication_storage().listdir(directory)[1]
     except FileNotFoundError:
         return []
 
 
-def _remove_other_files(publication: Publication) -> None:
+def remove_other_files(publication: Publication) -> None:
     """After a publication is ready: remove the files of its earlier revisions and of attempts that
     died after storing a final file; keep the two the row names."""
-    directory = _relative_dir(publication)
+    directory = relative_dir(publication)
     keep = {PurePosixPath(publication.xlsx_file).name, PurePosixPath(publication.pdf_file).name}
-    prefix = _stem_prefix(publication)
-    _remove(f"{directory}/{n}" for n in _files_in(directory) if n.startswith(prefix) and n not in keep)
+    prefix = stem_prefix(publication)
+    remove_file(f"{directory}/{n}" for n in _files_in(directory) if n.startswith(prefix) and n not in keep)
 
 
 def remove_stale_temp_files(older_than: dt.timedelta | None = None) -> int:
     """Temporary files left by killed workers (older than a lease); returns how many were removed."""
-    storage = _storage()
+    storage = publication_storage()
     root = settings.PUBLICATION_DIR
     age = older_than or dt.timedelta(seconds=settings.PUBLICATION_LEASE_SECONDS)
     cutoff = timezone.now() - age
@@ -128,5 +128,5 @@ def remove_stale_temp_files(older_than: dt.timedelta | None = None) -> int:
                 temporary = name.startswith(".") and name.endswith(".tmp")
                 if temporary and storage.get_modified_time(f"{directory}/{name}") < cutoff:
                     stale.append(f"{directory}/{name}")
-    _remove(stale)
+    remove_file(stale)
     return len(stale)

@@ -47,13 +47,13 @@ from provincial.scale.profile import (
     S,
     TableSpec,
     Weighted,
-    _below,
-    _choice,
-    _int,
-    _money,
-    _pick,
-    _ts,
     base31,
+    iso_ts,
+    money_text,
+    rand_below,
+    rand_choice,
+    rand_int,
+    rand_pick,
 )
 
 
@@ -84,7 +84,7 @@ class Generator:
         self.classes = list(ProductClass.objects.filter(is_active=True).order_by("code").values_list("pk", flat=True))
         if not self.classes:
             raise ValueError("no product classes: run `manage.py load_reference` first")
-        self.class_table = Weighted([(pk, _int(self.rng, 3, 12)) for pk in self.classes])
+        self.class_table = Weighted([(pk, rand_int(self.rng, 3, 12)) for pk in self.classes])
         self.industries = [code for code in industries() if len(code) == 2 and code[:1].isdigit()]
         self._regions()
 
@@ -128,10 +128,10 @@ class Generator:
         last = min(dt.datetime(year, 12, 20, 18, tzinfo=CHINA_TZ), self.plan.now - dt.timedelta(days=2))
         if last <= first:
             return first if start is None else min(start + dt.timedelta(hours=1), self.plan.now)
-        return first + dt.timedelta(seconds=_below(self.rng, int((last - first).total_seconds())))
+        return first + dt.timedelta(seconds=rand_below(self.rng, int((last - first).total_seconds())))
 
     def _later(self, moment: dt.datetime, low: int, high: int) -> dt.datetime:
-        later = moment + dt.timedelta(days=_int(self.rng, low, high), minutes=_below(self.rng, 600))
+        later = moment + dt.timedelta(days=rand_int(self.rng, low, high), minutes=rand_below(self.rng, 600))
         return min(later, self.plan.now - dt.timedelta(hours=1))
 
     # --- rows -------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ class Generator:
     def _pair_counts(n: int, rng: random.Random) -> Iterator[int]:
         """Patents per product: 1–5, exactly 3·n in all (pairs of products sum to 6)."""
         for _ in range(n // 2):
-            k = _pick(rng, PAIRS)
+            k = rand_pick(rng, PAIRS)
             yield k
             yield 6 - k
         yield 3
@@ -162,18 +162,18 @@ class Generator:
     def _unit(self, index: int, products: int, pair_counts: Iterator[int]) -> None:
         rng, plan = self.rng, self.plan
         unit_id = self._id("unit")
-        province = _pick(rng, self.province_table)
-        county, province_code, city_code = _choice(rng, self.counties[province])
+        province = rand_pick(rng, self.province_table)
+        county, province_code, city_code = rand_choice(rng, self.counties[province])
         uscc = build_uscc(region_code=county, org_body=UNIT_MARK + base31(index, 5))
         province_name = self.names.get(province, "")[:2]
-        name = f"{province_name}{_choice(rng, BRANDS)}{_choice(rng, TRADES)}{_choice(rng, SUFFIXES)}"
+        name = f"{province_name}{rand_choice(rng, BRANDS)}{rand_choice(rng, TRADES)}{rand_choice(rng, SUFFIXES)}"
         institution = rng.random() < 0.04
         rights: list[tuple[int, int]] = []  # (right id, application year) of the unit
         earliest = plan.now
         for _ in range(products):
             frame = self._product(unit_id, province_code, city_code, county, rights)
             earliest = min(earliest, self._product_with(next(pair_counts), frame))
-        unit_created = earliest - dt.timedelta(days=_int(rng, 1, 60))
+        unit_created = earliest - dt.timedelta(days=rand_int(rng, 1, 60))
         self._emit(
             "unit",
             (
@@ -185,15 +185,17 @@ class Generator:
                 province_code,
                 city_code or "",
                 county,
-                f"{province_name}示例路{_int(rng, 1, 999)}号",
-                _choice(rng, self.industries),
-                UnitScale.NA if institution else _pick(rng, SCALES),
+                f"{province_name}示例路{rand_int(rng, 1, 999)}号",
+                rand_choice(rng, self.industries),
+                UnitScale.NA if institution else rand_pick(rng, SCALES),
                 # personal data is stored encrypted (patent_platform/fieldcrypto.py), as the ORM would
                 encrypt(f"联系人{index % 1000:03d}", nonce=self.nonce_rng.randbytes(12)),
-                encrypt(f"0{_int(rng, 10, 999)}-{_int(rng, 10000000, 99999999)}", nonce=self.nonce_rng.randbytes(12)),
+                encrypt(
+                    f"0{rand_int(rng, 10, 999)}-{rand_int(rng, 10000000, 99999999)}", nonce=self.nonce_rng.randbytes(12)
+                ),
                 encrypt(f"contact{index}@unit{index}.example.cn", nonce=self.nonce_rng.randbytes(12)),
-                _ts(unit_created),
-                _ts(unit_created),
+                iso_ts(unit_created),
+                iso_ts(unit_created),
                 VerificationMethod.ADMINISTRATOR,
             ),
         )
@@ -211,10 +213,10 @@ class Generator:
     ) -> dict[str, Any]:
         """The product's frame; `_product_with` adds its patents and versions once the count is known."""
         rng = self.rng
-        first = _pick(rng, self.year_table)
+        first = rand_pick(rng, self.year_table)
         last = self.plan.last_year
         if last > first and rng.random() < 0.1:  # discontinued
-            last = _int(rng, first, last - 1)
+            last = rand_int(rng, first, last - 1)
         return {
             "unit_id": unit_id,
             "codes": (province_code, city_code or "", county),
@@ -231,34 +233,35 @@ class Generator:
         chosen: list[int] = []
         for _ in range(pairs):
             if rights and rng.random() < 0.2:
-                reused = _choice(rng, rights)[0]
+                reused = rand_choice(rng, rights)[0]
                 if reused not in chosen:
                     chosen.append(reused)
                     continue
             right_id = self._id("right")
-            patent_year = _int(rng, max(2004, years[0] - 12), years[0])
+            patent_year = rand_int(rng, max(2004, years[0] - 12), years[0])
             rights.append((right_id, patent_year))
             self._pending_rights.append((right_id, patent_year))
             chosen.append(right_id)
-        contributions = [_int(rng, 5, 60) for _ in chosen]
+        contributions = [rand_int(rng, 5, 60) for _ in chosen]
         link_tails = [  # right_id, is_core, contribution, embodiment of each link
             f"{right_id}\t{'t' if i == 0 or contributions[i] >= 40 else 'f'}\t{contributions[i]}.00\t"
             for i, right_id in enumerate(chosen)
         ]
-        prefix, noun = _choice(rng, PRODUCT_WORDS)
+        prefix, noun = rand_choice(rng, PRODUCT_WORDS)
         name = f"{prefix}{noun}"
-        model = f"{_choice(rng, 'ABCDEFGHJKLMNPQRTUWXY')}{_choice(rng, 'ABCDEFGHJKLMNPQRTUWXY')}-{_int(rng, 10, 9999)}"
-        product_class = _pick(rng, self.class_table)
+        letters = "ABCDEFGHJKLMNPQRTUWXY"
+        model = f"{rand_choice(rng, letters)}{rand_choice(rng, letters)}-{rand_int(rng, 10, 9999)}"
+        product_class = rand_pick(rng, self.class_table)
         sales = int(rng.lognormvariate(13.0, 1.3))  # cents of 万元: median ≈ 4,400 万元
         export_share = 0 if rng.random() < 0.6 else rng.random() * 0.6
-        first_sale = dt.date(years[0] - _int(rng, 0, 2), _int(rng, 1, 12), _int(rng, 1, 28))
+        first_sale = dt.date(years[0] - rand_int(rng, 0, 2), rand_int(rng, 1, 12), rand_int(rng, 1, 28))
         opt_in_chance = 0.35
         filing_number = None
         published = None
         product_created = None
         for position, year in enumerate(years):
             newest = position == len(years) - 1
-            status = _pick(rng, LATEST_STATUS if newest else EARLIER_STATUS)
+            status = rand_pick(rng, LATEST_STATUS if newest else EARLIER_STATUS)
             version_id = self._id("version")
             created = self._moment(year + 1)
             submitted = decided = None
@@ -294,15 +297,15 @@ class Generator:
                     str(product_class),
                     f"{name}，{year} 年度数据（规模测试数据）",
                     first_sale.isoformat(),
-                    _money(year_sales),
-                    _money(exports),
-                    _money(output),
+                    money_text(year_sales),
+                    money_text(exports),
+                    money_text(output),
                     "t" if opt_in else "f",
                     str(review_round),
-                    _ts(submitted) if submitted else NULL,
-                    _ts(decided) if decided else NULL,
-                    _ts(created),
-                    _ts(submitted or decided or created),
+                    iso_ts(submitted) if submitted else NULL,
+                    iso_ts(decided) if decided else NULL,
+                    iso_ts(created),
+                    iso_ts(submitted or decided or created),
                 ),
             )
             # the same patents every year (a yearly update copies the links): only the ids change
@@ -320,7 +323,7 @@ class Generator:
                 filing_number or NULL,
                 str(published) if published else NULL,
                 *frame["codes"],
-                _ts(product_created),
+                iso_ts(product_created),
             ),
         )
         return product_created
@@ -335,21 +338,21 @@ class Generator:
     def _patent_right(self, unit_id: int, right_id: int, year: int, unit_created: dt.datetime) -> None:
         rng = self.rng
         patent_id = self._id("patent")
-        digit = _pick(rng, PATENT_TYPES)
+        digit = rand_pick(rng, PATENT_TYPES)
         key = (year, digit)
-        serial = self.patent_serials.get(key, SERIAL_BASE + _below(rng, 1000)) + 1
+        serial = self.patent_serials.get(key, SERIAL_BASE + rand_below(rng, 1000)) + 1
         self.patent_serials[key] = serial
         number = build_patent_number(year=year, type_digit=digit, serial=serial)
-        applied = dt.date(year, _int(rng, 1, 12), _int(rng, 1, 28))
-        status = _pick(rng, LEGAL)
+        applied = dt.date(year, rand_int(rng, 1, 12), rand_int(rng, 1, 28))
+        status = rand_pick(rng, LEGAL)
         if digit in "18" and year >= self.plan.last_year - 1 and rng.random() < 0.5:
             status = LegalStatus.PENDING
         wait = 800 if digit in "18" else 250
-        granted = None if status == LegalStatus.PENDING else applied + dt.timedelta(days=wait + _below(rng, 300))
+        granted = None if status == LegalStatus.PENDING else applied + dt.timedelta(days=wait + rand_below(rng, 300))
         if granted and granted > self.plan.now.date():
             granted = None
             status = LegalStatus.PENDING
-        stamp = _ts(unit_created)
+        stamp = iso_ts(unit_created)
         self._emit(
             "patent",
             (
@@ -357,7 +360,7 @@ class Generator:
                 number,
                 KIND_BY_DIGIT[digit],
                 "t" if digit in "89" else "f",
-                f"{_choice(rng, TITLE_WORDS)}{_choice(rng, TRADES)}{_choice(rng, TITLE_CORE)}",
+                f"{rand_choice(rng, TITLE_WORDS)}{rand_choice(rng, TRADES)}{rand_choice(rng, TITLE_CORE)}",
                 applied.isoformat(),
                 granted.isoformat() if granted else NULL,
                 status,
@@ -365,7 +368,7 @@ class Generator:
                 stamp,
             ),
         )
-        kind = _pick(rng, RIGHTS)
+        kind = rand_pick(rng, RIGHTS)
         licensee = kind == RightKind.LICENSEE
         self._emit(
             "right",
@@ -374,9 +377,9 @@ class Generator:
                 str(unit_id),
                 str(patent_id),
                 kind,
-                _choice(rng, [LicenceKind.EXCLUSIVE, LicenceKind.SOLE, LicenceKind.ORDINARY]) if licensee else "",
-                f"{year + 1}99{_below(rng, 10**7):07d}" if licensee else "",
-                dt.date(self.plan.last_year + _int(rng, 2, 6), 12, 31).isoformat() if licensee else NULL,
+                rand_choice(rng, [LicenceKind.EXCLUSIVE, LicenceKind.SOLE, LicenceKind.ORDINARY]) if licensee else "",
+                f"{year + 1}99{rand_below(rng, 10**7):07d}" if licensee else "",
+                dt.date(self.plan.last_year + rand_int(rng, 2, 6), 12, 31).isoformat() if licensee else NULL,
                 stamp,
             ),
         )

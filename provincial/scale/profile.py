@@ -41,15 +41,15 @@ class Weighted:
 
 
 # random.Random's randint/randrange/choice are slow in pure Python; these draw the same way from random().
-def _below(rng: random.Random, n: int) -> int:
+def rand_below(rng: random.Random, n: int) -> int:
     return int(rng.random() * n)
 
 
-def _int(rng: random.Random, low: int, high: int) -> int:
+def rand_int(rng: random.Random, low: int, high: int) -> int:
     return low + int(rng.random() * (high - low + 1))
 
 
-def _choice(rng: random.Random, seq: Any) -> Any:
+def rand_choice(rng: random.Random, seq: Any) -> Any:
     return seq[int(rng.random() * len(seq))]
 
 
@@ -155,7 +155,7 @@ TITLE_WORDS = ["一种", "基于", "用于", "高可靠的"]
 TITLE_CORE = ["控制方法", "装置及其制备方法", "系统", "电路", "材料", "结构", "组件", "检测方法"]
 
 
-def _pick(rng: random.Random, weighted: Weighted) -> Any:
+def rand_pick(rng: random.Random, weighted: Weighted) -> Any:
     return weighted.pick(rng)
 
 
@@ -167,11 +167,11 @@ def base31(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def _ts(moment: dt.datetime) -> str:
+def iso_ts(moment: dt.datetime) -> str:
     return moment.isoformat()
 
 
-def _money(cents: int) -> str:
+def money_text(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
