@@ -109,3 +109,18 @@ def test_a_late_import_back_is_a_cycle_and_a_task_hand_off_is_not(tmp_path: Path
         "    transaction.on_commit(job.delay)\n"
     )
     graphlib.TopologicalSorter(import_graph("app", tmp_path)).prepare()  # the hand-off alone: no cycle
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    """A name with a leading underscore is its module's own: another module that needs it gets a public name."""
+    found = []
+    for app in APPS:
+        for name, path in app_modules(ROOT, app).items():
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in APPS:
+                    found += [
+                        f"{name}: {node.module}.{alias.name}"
+                        for alias in node.names
+                        if alias.name.startswith("_") and not alias.name.startswith("__")
+                    ]
+    assert found == []
