@@ -43,6 +43,21 @@ def port_of(user: Any) -> ManagementUnit | None:
     return membership.unit if membership else None
 
 
+def new_entry(roster: Roster, parsed: ParsedEntry) -> RosterEntry:
+    """The roster's row for an entry read from its file (a new roster, or an entry a merge adds)."""
+    return RosterEntry(
+        roster=roster,
+        uscc=parsed.uscc,
+        name=parsed.name,
+        province_code=parsed.province_code,
+        city_code=parsed.city_code,
+        county_code=parsed.county_code,
+        contact_name=parsed.contact_name,
+        contact_phone=parsed.contact_phone,
+        contact_email=parsed.contact_email,
+    )
+
+
 def save_roster(
     *,
     user: Any,
@@ -64,20 +79,7 @@ def save_roster(
         uploaded_by=user if getattr(user, "is_authenticated", False) else None,
     )
     RosterEntry.objects.bulk_create(
-        [
-            RosterEntry(
-                roster=roster,
-                uscc=e.uscc,
-                name=e.name,
-                province_code=e.province_code,
-                city_code=e.city_code,
-                county_code=e.county_code,
-                contact_name=e.contact_name,
-                contact_phone=e.contact_phone,
-                contact_email=e.contact_email,
-            )
-            for e in entries
-        ],
+        [new_entry(roster, e) for e in entries],
         batch_size=1000,
     )
     audit.audit_event(action=AuditAction.CREATE, obj=roster, actor=user, message="roster upload")
@@ -139,19 +141,7 @@ def _merge_roster(*, roster: Roster, user: Any, source_name: str, entries: Itera
     for parsed in entries:
         entry = existing.get(parsed.uscc)
         if entry is None:
-            added.append(
-                RosterEntry(
-                    roster=roster,
-                    uscc=parsed.uscc,
-                    name=parsed.name,
-                    province_code=parsed.province_code,
-                    city_code=parsed.city_code,
-                    county_code=parsed.county_code,
-                    contact_name=parsed.contact_name,
-                    contact_phone=parsed.contact_phone,
-                    contact_email=parsed.contact_email,
-                )
-            )
+            added.append(new_entry(roster, parsed))
             continue
         entry.name = parsed.name
         for field in ("contact_name", "contact_phone", "contact_email"):
