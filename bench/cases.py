@@ -102,7 +102,7 @@ class Servers:
 
 
 def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Result]:
-    from bench.deadline import bench_deadline
+    from bench.deadline import bench_deadline, redis_for_worker
     from bench.encryption import bench_encryption
     from bench.excel_import import bench_import
     from bench.pivot import bench_pivot
@@ -113,6 +113,8 @@ def run_all(args: Any, wanted: set[str], log: Callable[[str], Any]) -> list[Resu
     unknown = wanted - {"seed", *NAMES}  # "seed" alone: the seed only (it always runs)
     if unknown:
         raise SystemExit(f"unknown benchmarks: {', '.join(sorted(unknown))} (known: {', '.join(NAMES)})")
+    if not wanted or "deadline" in wanted:
+        redis_for_worker()  # refused before the seed, not after every other row
     results = [bench_seed(args, log)]
     servers = Servers(args)
     args.servers = servers

@@ -254,10 +254,19 @@ def deadline_day(
     return {"bare": bare, "mixed": mixed}
 
 
+def redis_for_worker() -> str:
+    """The Redis of the deadline row's worker: the one the bench was given. Never a guessed default: a worker
+    on a database another process uses as its broker takes that process's tasks into this database."""
+    redis_url = os.environ.get("DEADLINE_REDIS_URL") or os.environ.get("REDIS_URL")
+    if not redis_url:
+        raise SystemExit("the deadline benchmark runs a Celery worker: set REDIS_URL (or DEADLINE_REDIS_URL)")
+    return redis_url
+
+
 def bench_deadline(args: Any, log: Callable[[str], Any]) -> list[Result]:
     from django.conf import settings
 
-    redis_url = os.environ.get("DEADLINE_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    redis_url = redis_for_worker()
     database = settings.DATABASES["default"]
     database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
     seconds = max(10, round(args.seconds * 10))

@@ -123,7 +123,11 @@ SETTINGS = "bench.settings"  # the test settings with the bench's URLs; gunicorn
 def setup_django(url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS  # DEBUG off, in-process tasks
     os.environ["DATABASE_URL"] = url
-    os.environ["REDIS_URL"] = ""  # local-memory cache, no broker: the bench sends no task anywhere
+    # The deadline row alone runs a Celery worker: it keeps the Redis the bench was given (never a shared
+    # default, where a worker on this database would take another process's tasks: CI's stop 31).
+    if os.environ.get("REDIS_URL") and not os.environ.get("DEADLINE_REDIS_URL"):
+        os.environ["DEADLINE_REDIS_URL"] = os.environ["REDIS_URL"]
+    os.environ["REDIS_URL"] = ""  # local-memory cache, no broker: the other rows send no task anywhere
     import django
     from django.conf import settings
 

@@ -193,7 +193,7 @@ def test_bench_prints_the_table_with_ratios(
     db = connection.settings_dict
     url = f"postgres://{quote(db['USER'] or 'postgres')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     # the bench sets these for its own process; give them back afterwards
-    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"):
+    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DEADLINE_REDIS_URL"):
         monkeypatch.setenv(name, os.environ.get(name, ""))
     monkeypatch.setenv("BENCH_DATABASE_URL", url)
     saved = settings.ROOT_URLCONF, settings.ALLOWED_HOSTS
@@ -252,3 +252,21 @@ def test_bench_prints_the_table_with_ratios(
     assert reused["seed_scale"][1].startswith("reused: 200 products, seed 1")
     assert reused["seed_scale"][3] == "reused" and reused["seed_scale"][5] == "—"
     assert set(ProductVersion.objects.values_list("pk", "status", "name")) == versions
+
+
+def test_the_deadline_row_refuses_a_guessed_redis_before_seeding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its worker takes whatever waits on its Redis database: on a guessed one (another process's broker)
+    it ran that process's tasks in the bench's database. Without REDIS_URL it refuses, before the seed."""
+    from bench import cases
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DEADLINE_REDIS_URL", raising=False)
+    seeded: list[object] = []
+    monkeypatch.setattr(cases, "bench_seed", lambda args, log: seeded.append(args))
+    with pytest.raises(SystemExit, match="REDIS_URL"):
+        cases.run_all(object(), {"deadline"}, print)
+    assert seeded == []
+    monkeypatch.setenv("DEADLINE_REDIS_URL", "redis://127.0.0.1:6379/13")
+    from bench.deadline import redis_for_worker
+
+    assert redis_for_worker() == "redis://127.0.0.1:6379/13"
