@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "patent_platform.middleware.DatabaseUnavailableMiddleware",  # 503 when the database cannot be reached
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "patent_platform.middleware.SessionRenewalMiddleware",  # the idle timeout's renewal, once a minute at most
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "patent_platform.middleware.RefuseNulInQueryMiddleware",  # 400 for a NUL in any query parameter
@@ -203,10 +204,13 @@ AXES_VERBOSE = False
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "patent_platform.middleware.client_ip"
 
-# Idle timeout (等保 L3-CES1-02): the session expires 30 minutes after the last request,
-# enforced server-side because the expiry is stored with the session and renewed on each request.
+# Idle timeout (等保 L3-CES1-02): the session expires 30 minutes after the last request, enforced
+# server-side because the expiry is stored with the session and renewed as requests come — at most once a
+# minute (SessionRenewalMiddleware), so that a page view writes no session row: it expires 29 to 30
+# minutes after the last request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -318,6 +322,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Documents built from the platform's own text (the manual's PDFs: seconds of WeasyPrint each), keyed by
+# their content's fingerprint: the same store as the rest, under their own alias so that a deployment (or
+# the test settings) can keep them apart from the short-lived entries.
+CACHES["documents"] = {**CACHES["default"], "KEY_PREFIX": "documents", "LOCATION": REDIS_URL or "documents"}
 
 # Celery. With no REDIS_URL (the embedded default) tasks run eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"

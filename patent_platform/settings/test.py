@@ -41,3 +41,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # fixed field-encryption keys (patent_platform/fieldcrypto.py) unless the environment gives others
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=DEV_FIELD_ENCRYPTION_KEYS)
 FIELD_BLIND_INDEX_KEY = env("FIELD_BLIND_INDEX_KEY", default=DEV_FIELD_BLIND_INDEX_KEY)
+# The manual's PDFs (keyed by their content's fingerprint) in a cache of this process that the tests' per-test
+# clearing of the default cache (throttle counters, tests/conftest.py) leaves alone: built once per process
+# and language, not once per test (the privilege sweep asked for each of them in every role).
+CACHES = {**CACHES, "documents": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "documents"}}  # noqa: F405

@@ -13,7 +13,7 @@ import base64
 import datetime as dt
 from typing import Any, ClassVar
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -122,10 +122,11 @@ def build_pdf(slug: str) -> bytes:
 def cached_pdf(slug: str) -> bytes:
     stamp = manual.manifest().get("generated_at") or "none"
     key = f"manual-pdf:{slug}:{translation.get_language()}:{manual.registry_fingerprint()}:{stamp}"
-    pdf: bytes | None = cache.get(key)
+    documents = caches["documents"]
+    pdf: bytes | None = documents.get(key)
     if pdf is None:
         pdf = build_pdf(slug)
-        cache.set(key, pdf, PDF_CACHE_SECONDS)
+        documents.set(key, pdf, PDF_CACHE_SECONDS)
     return pdf
 
 

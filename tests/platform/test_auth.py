@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from patent_platform.choices import AuditAction
+from patent_platform.middleware import SessionRenewalMiddleware
 from patent_platform.models import AuditEvent, User
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,29 @@ def test_idle_session_expires_on_the_server(client, demo_users: dict[str, User])
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get("/review/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_idle_timeout_is_renewed_at_most_once_a_minute(client, demo_users: dict[str, User]) -> None:
+    """A page view within the minute writes no session row; the first after it moves the expiry on."""
+    assert login(client, "reviewer@example.cn", PASSWORD).status_code == 302
+    key = client.session.session_key
+    assert client.get("/review/").status_code == 200
+    first = Session.objects.get(session_key=key).expire_date
+    assert client.get("/review/").status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == first  # no write within the minute
+    # the last renewal 61 seconds ago (the session as the server keeps it): the next request renews it
+    session = client.session
+    session[SessionRenewalMiddleware.KEY] -= 61
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=first - timedelta(seconds=61))
+    assert client.get("/review/").status_code == 200
+    renewed = Session.objects.get(session_key=key).expire_date
+    assert renewed > first and timedelta(minutes=29) < renewed - timezone.now() <= timedelta(minutes=30)
+    # an anonymous visitor without a session cookie gets none
+    client.logout()
+    count = Session.objects.count()
+    assert client.get("/").status_code == 200
+    assert Session.objects.count() == count
 
 
 def test_logout_deletes_the_session(client, demo_users: dict[str, User]) -> None:

@@ -674,6 +674,7 @@ class Prober:
         self.user = user
         self.page = Client(raise_request_exception=False)
         self.api = APIClient(raise_request_exception=False)
+        self.keys: dict[int, str] = {}
         self.login()
         self.requests = 0
 
@@ -681,6 +682,7 @@ class Prober:
         if self.user is not None:
             sign_in(self.page, self.user)
             sign_in(self.api, self.user)
+            self.keys = {id(c): self._session_key(c) for c in (self.page, self.api)}
 
     def send(self, route: Route, method: str, url: str) -> Any:
         client = self.api if route.api else self.page
@@ -691,9 +693,18 @@ class Prober:
         if getattr(answer, "streaming", False):
             b"".join(answer.streaming_content)  # close the file
         self.requests += 1
-        if self.user is not None and "_auth_user_id" not in client.session:  # logout, or an account page
-            self.login()
+        # a logout or an account page (a new session key) may leave the client signed out: sign in again.
+        # The key is read from the cookie; the session itself (a query) only when the key changed.
+        if self.user is not None and self._session_key(client) != self.keys.get(id(client)):
+            if "_auth_user_id" not in client.session:
+                self.login()
+            self.keys[id(client)] = self._session_key(client)
         return answer
+
+    @staticmethod
+    def _session_key(client: Client) -> str:
+        cookie = client.cookies.get(settings.SESSION_COOKIE_NAME)
+        return cookie.value if cookie is not None else ""
 
 
 def describe(answer: Any) -> str:
