@@ -117,9 +117,22 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
         worlds.take_base()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The demo's rows go in before any other function fixture writes: they were copied with the audit chain
-    and the ids of a database holding only the base world (tests/worlds.py)."""
+    and the ids of a database holding only the base world (tests/worlds.py).
+
+    Under `--dist loadgroup` (make test) each pytest-xdist process checks that the `xdist_group` marks took
+    effect: pytest-xdist carries the group in the test's id, which pytest 9.2 no longer lets it change
+    (pytest-xdist#1386): the groups were spread over the processes without a word, and every shared
+    module or session fixture was built once per process."""
+    if config.getoption("loadgroup", default=False):
+        lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise pytest.UsageError(
+                f"--dist loadgroup has no effect ({len(lost)} grouped tests without their group, e.g. {lost[0]}): "
+                "pytest and pytest-xdist do not work together here (pyproject.toml pins them)"
+            )
     for item in items:
         names = getattr(item, "fixturenames", None)
         if not names or "demo" not in names:

@@ -11,20 +11,19 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from patent_platform import fieldcrypto
-from tests.provincial.test_publication_worker import free_port
 
 pytestmark = pytest.mark.embedded
+# the tests that start a server here and in test_parallel_actions share one process (one `make run` from nothing)
+SERVER_GROUP = pytest.mark.xdist_group("embedded-server")
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Demo-2026!"
@@ -54,40 +53,7 @@ class Embedded:
     url: str
     loaded: str  # what the first load_demo printed
     db: Path
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Embedded]:
-    env = embedded_env(tmp_path)
-    manage(env, "migrate", "--noinput")
-    manage(env, "load_reference")
-    first = manage(env, "load_demo")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/accounts/login/", timeout=5).read()  # noqa: S310 (loopback)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert proc.poll() is None, "the development server stopped"
-                assert time.monotonic() < deadline, "the development server did not answer within 60 s"
-                time.sleep(0.3)
-        yield Embedded(url, first, tmp_path / "db.sqlite3")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    second = manage(env, "load_demo")
-    count = re.search(r"demo filings: (\d+) product versions", second)
-    assert count and count.group(0) in first, "a second load_demo changed the demo"
+    env: dict[str, str]
 
 
 def sign_in(url: str, email: str) -> tuple[urllib.request.OpenerDirector, str]:
@@ -102,6 +68,7 @@ def sign_in(url: str, email: str) -> tuple[urllib.request.OpenerDirector, str]:
         return opener, answer.geturl()
 
 
+@SERVER_GROUP
 def test_make_run_from_nothing_serves_the_demo(server: Embedded) -> None:
     url, loaded = server.url, server.loaded
     assert re.search(r"demo filings: [1-9]\d* product versions", loaded), loaded
@@ -115,6 +82,9 @@ def test_make_run_from_nothing_serves_the_demo(server: Embedded) -> None:
     assert "广州云帆智能装备有限公司" in opener.open(home, timeout=60).read().decode()
     public = urllib.request.urlopen(f"{url}/", timeout=60)  # noqa: S310 (loopback)
     assert public.status == 200
+    second = manage(server.env, "load_demo")
+    count = re.search(r"demo filings: (\d+) product versions", second)
+    assert count and count.group(0) in loaded, "a second load_demo changed the demo"
 
 
 def race(url: str, referer: str, clients: list[tuple[urllib.request.OpenerDirector, str]]) -> list[int]:
@@ -140,6 +110,7 @@ def race(url: str, referer: str, clients: list[tuple[urllib.request.OpenerDirect
     return answers
 
 
+@SERVER_GROUP
 def test_two_simultaneous_submissions_never_answer_500(server: Embedded) -> None:
     """Two clicks at once on the embedded default (issue 17, mechanism 5): the same filing submitted by two
     sessions of its filer at the same moment, for every draft or returned version of the demo. SQLite

@@ -46,7 +46,7 @@ from provincial.choices import ApplicationStatus, PublicationKind, PublicationSt
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, PortApplication, Publication
 from provincial.publications import services as publications
 from tests.evaluation.conftest import INFO, SCORES, filer_of, walk_second_round
-from tests.platform.test_embedded import ROOT, Embedded, embedded_env, server, sign_in  # noqa: F401 (fixture)
+from tests.platform.test_embedded import ROOT, SERVER_GROUP, Embedded, embedded_env, sign_in
 
 LOST = "另一操作已先完成"  # the start of every lost race's message (patent_platform/concurrency.py)
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -492,7 +492,8 @@ def _one_won(answers: list[tuple[int, str]], what: str) -> None:
 
 
 @pytest.mark.embedded
-def test_every_action_twice_at_once_on_the_embedded_default(server: Embedded, tmp_path: Any) -> None:  # noqa: F811
+@SERVER_GROUP
+def test_every_action_twice_at_once_on_the_embedded_default(server: Embedded, tmp_path: Any) -> None:
     """The reported defect: two approvals of a port application, or two finalisations of a round, at the same
     moment on the embedded default — one answered 500 "database is locked". Now one wins and the other is
     told; and so for the filing workflow's actions."""
