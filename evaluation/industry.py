@@ -176,14 +176,14 @@ def submit_score(assignment_id: int, user: Any, scores: Mapping[str, Any], comme
         errors["comments"] = str(_("请填写评审意见。"))
     if errors:
         raise RoundError(errors, code="invalid_score")
-    values: dict[str, Decimal | str] = {name: Decimal(str(scores[name]).strip()) for name, _label, _points in CRITERIA}
-    values["comments"] = comments.strip()
+    points = {name: Decimal(str(scores[name]).strip()) for name, _label, _points in CRITERIA}
+    values: dict[str, Decimal | str] = {**points, "comments": comments.strip()}
     if assignment.scored_at is not None and all(getattr(assignment, k) == v for k, v in values.items()):
         return assignment  # the same scores again (two clicks at once): nothing changes, nothing is written
     before = audit.snapshot(assignment, ["technology", "market", "patent", "benefit", "total", "comments"])
     for name, value in values.items():
         setattr(assignment, name, value)
-    assignment.total = sum(values[name] for name, _l, _p in CRITERIA)
+    assignment.total = sum(points.values(), Decimal(0))
     assignment.scored_at = timezone.now()
     assignment.save()
     after = audit.snapshot(assignment, ["technology", "market", "patent", "benefit", "total", "comments"])

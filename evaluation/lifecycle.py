@@ -163,7 +163,8 @@ def _missed_year(candidate: Candidate, day: dt.date) -> int | None:
     row = standing_of.values("due_year", "update_filed").first()  # type: ignore[misc]  # with_standing's annotations
     if not row or row["update_filed"]:
         return None
-    return row["due_year"]
+    due: int | None = row["due_year"]
+    return due
 
 
 def update_reason(year: int) -> str:
@@ -357,7 +358,7 @@ def revoke(*, candidate_id: int, user: Any, ground: str, reason: str) -> Candida
         raise ValidationError(errors)
     with transaction.atomic():
         try:
-            candidate = issued().visible_to(user).select_for_update(of=("self",)).get(pk=candidate_id)
+            candidate: Candidate = issued().visible_to(user).select_for_update(of=("self",)).get(pk=candidate_id)
         except Candidate.DoesNotExist as exc:
             raise Http404 from exc
         if candidate.revoked_at is not None:

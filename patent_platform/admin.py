@@ -27,27 +27,32 @@ class DutyAdminMixin:
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if request.user.is_superuser:
-            return super().has_module_permission(request)  # type: ignore[misc]
+            allowed: bool = super().has_module_permission(request)  # type: ignore[misc]
+            return allowed
         return is_system_admin(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if request.user.is_superuser:
-            return super().has_view_permission(request, obj)  # type: ignore[misc]
+            allowed: bool = super().has_view_permission(request, obj)  # type: ignore[misc]
+            return allowed
         return is_system_admin(request.user)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         if request.user.is_superuser:
-            return super().has_add_permission(request, *args)  # type: ignore[misc]
+            allowed: bool = super().has_add_permission(request, *args)  # type: ignore[misc]
+            return allowed
         return self.reference_data and is_system_admin(request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if request.user.is_superuser:
-            return super().has_change_permission(request, obj)  # type: ignore[misc]
+            allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+            return allowed
         return self.reference_data and is_system_admin(request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if request.user.is_superuser:
-            return super().has_delete_permission(request, obj)  # type: ignore[misc]
+            allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+            return allowed
         return False
 
 

@@ -106,7 +106,7 @@ def unlock(actor: User, user: User) -> int:
     from axes.utils import reset
 
     _check_actor(actor, user)
-    count = reset(username=user.email)
+    count: int = reset(username=user.email)
     audit.audit_event(
         action=AuditAction.PERMISSION, obj=user, changes={"unlocked": count}, message="account unlocked", actor=actor
     )

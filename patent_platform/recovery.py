@@ -132,7 +132,7 @@ def recovery_codes_generate(*, user: User) -> list[str]:
 def recovery_code_used(*, user: User, device: StaticDevice) -> int:
     """After a recovery code was accepted (django-otp deleted it): audit it and mail the account's owner;
     returns how many codes are left."""
-    left = device.token_set.count()
+    left: int = device.token_set.count()
     when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
     body = "\n".join(
         [

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeAlias, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     Reader: TypeAlias = "User | AnonymousUser | Principal | None"
 
 _M = TypeVar("_M", bound=models.Model)
+_M_co = TypeVar("_M_co", bound=models.Model, covariant=True)
 
 _SCOPE_ATTR = "_platform_scope"
 
@@ -187,12 +189,18 @@ def principal_for(scope: Scope, *, label: str = "") -> Principal:
     return Principal(role=role, scope=scope, label=label)
 
 
-def lock_visible(queryset: Any, user: Reader, pk: object) -> Any:  # a scoped queryset or manager; its row
+class ScopedRows(Protocol[_M_co]):
+    """A scoped queryset or manager of rows of one model (what `lock_visible` reads through)."""
+
+    def visible_to(self, user: Any) -> models.QuerySet[_M_co, _M_co]: ...
+
+
+def lock_visible(queryset: ScopedRows[_M], user: Reader, pk: object) -> _M:  # a scoped queryset or manager
     """Row `pk` of `queryset` as `user` sees it, locked until the transaction ends (404 if out of scope).
 
     Writes re-read their row through this inside the transaction: the scope is checked on the row that
     is written, and concurrent writers of the same row queue on the lock."""
     try:
         return queryset.visible_to(user).select_for_update().get(pk=pk)
-    except queryset.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:  # the model's DoesNotExist
         raise Http404 from exc

@@ -92,9 +92,8 @@ def private_key_from_hex(hex_key: str) -> Any:
 def public_key_pem(public_key: Any) -> str:
     from tongsuopy.crypto import serialization
 
-    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
-        "ascii"
-    )
+    pem: bytes = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem.decode("ascii")
 
 
 def load_public_key_pem(pem: str | bytes) -> Any:

@@ -84,7 +84,7 @@ def client_update(*, user: User, client_id: int, data: dict[str, Any]) -> Verifi
     require_role(user, Role.NATIONAL_ADMIN)
     _check(data, creating=False)
     with transaction.atomic():
-        client = lock_visible(VerificationClient.objects, user, client_id)
+        client: VerificationClient = lock_visible(VerificationClient.objects, user, client_id)
         if VerificationClient.objects.filter(name=data["name"]).exclude(pk=client.pk).exists():
             raise ValidationError({"name": [_("已有同名的客户端。")]})
         for field in FIELDS:
@@ -99,7 +99,7 @@ def client_update(*, user: User, client_id: int, data: dict[str, Any]) -> Verifi
 
 
 def _drop_tokens(client: VerificationClient) -> int:
-    deleted, _rows = AccessToken.objects.filter(application_id=client.application_id).delete()
+    deleted: int = AccessToken.objects.filter(application_id=client.application_id).delete()[0]
     return deleted
 
 
@@ -109,7 +109,7 @@ def client_set_status(*, user: User, client_id: int, status: str, reason: str = 
     if status not in ClientStatus.values:
         raise ValidationError({"status": [_("状态无效。")]})
     with transaction.atomic():
-        client = lock_visible(VerificationClient.objects, user, client_id)
+        client: VerificationClient = lock_visible(VerificationClient.objects, user, client_id)
         if client.status == status:
             return client
         client.status = status
@@ -131,7 +131,7 @@ def client_new_secret(*, user: User, client_id: int) -> Issued:
     require_role(user, Role.NATIONAL_ADMIN)
     secret = generate_client_secret()
     with transaction.atomic():
-        client = lock_visible(VerificationClient.objects, user, client_id)
+        client: VerificationClient = lock_visible(VerificationClient.objects, user, client_id)
         application = client.application
         application.client_secret = secret
         application.save(update_fields=["client_secret"])
@@ -152,7 +152,7 @@ def client_delete(*, user: User, client_id: int) -> None:
     """Delete the client, its OAuth2 application and tokens, and its usage rows (the audit log keeps the calls)."""
     require_role(user, Role.NATIONAL_ADMIN)
     with transaction.atomic():
-        client = lock_visible(VerificationClient.objects, user, client_id)
+        client: VerificationClient = lock_visible(VerificationClient.objects, user, client_id)
         application = client.application
         ClientCall.objects.filter(client=client).delete()
         client.delete()  # audited (apps.py)

@@ -199,7 +199,8 @@ class TwoFactorMixin:
             return redirect(f"{reverse('login')}?{urlencode({'next': self.next_url()})}")
         if self.locked():
             return self.lock_out()
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        response: HttpResponse = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return response
 
     def next_url(self) -> str:
         url = self.request.POST.get("next") or self.request.GET.get("next") or ""
@@ -234,7 +235,8 @@ class TwoFactorMixin:
             _("验证码不正确或已过期。连续 %(limit)s 次错误后，账号将被锁定 %(minutes)s 分钟。")
             % {"limit": settings.AXES_FAILURE_LIMIT, "minutes": lockout_minutes()},
         )
-        return self.form_invalid(form)  # type: ignore[attr-defined]
+        invalid: HttpResponse = self.form_invalid(form)  # type: ignore[attr-defined]
+        return invalid
 
     def verified(self, device: TOTPDevice, message: str) -> HttpResponse:
         django_otp.login(self.request, device)
@@ -243,7 +245,7 @@ class TwoFactorMixin:
         return HttpResponseRedirect(self.next_url())
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context: dict[str, Any] = super().get_context_data(**kwargs)  # type: ignore[misc]
         context["next"] = self.next_url()
         context["required"] = security.otp_required(signed_in(self.request))
         return context

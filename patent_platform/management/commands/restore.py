@@ -142,7 +142,7 @@ class Command(BaseCommand):
 
     def _manifest(self, src: Path) -> dict[str, Any]:
         try:
-            manifest = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
+            manifest: dict[str, Any] = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CommandError(f"no readable {MANIFEST} in {src}: {exc}") from exc
         if manifest.get("format") != FORMAT:
