@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Field, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -77,7 +77,8 @@ def gaps(method: MethodVersion) -> list[str]:
             )
     for field in ("min_passed_per_trait", "min_passed_total", "expert_pass_score"):
         if getattr(method, field) is None:
-            label = MethodVersion._meta.get_field(field).verbose_name
+            model_field = MethodVersion._meta.get_field(field)
+            label = model_field.verbose_name if isinstance(model_field, Field) else field  # always a Field
             missing.append(str(_("未填写达标规则：%(field)s。") % {"field": label}))
     if not method.score_rule:
         missing.append(str(_("未选择专家评分合成规则。")))

@@ -171,7 +171,7 @@ def grant_lock_exception(
             errors["filing_number"] = gettext_lazy("没有该备案号的 %(year)s 年度已通过备案。") % {"year": rnd.data_year}
         elif Candidate.objects.filter(version=version).exists():
             errors["filing_number"] = gettext_lazy("该产品已参加认定批次。")
-        if errors:
+        if errors or version is None:  # no version: errors has its filing_number
             raise RoundError(errors, code="invalid_exception")
         exception = LockException.objects.create(round=rnd, kind=kind, version=version, reason=reason, granted_by=user)
     elif kind == LockKind.INFO:
@@ -179,6 +179,8 @@ def grant_lock_exception(
             raise RoundError(_("只能在补充材料阶段准予逾期补充。"), code="wrong_stage")
         candidate = (
             Candidate.objects.select_for_update().filter(round=rnd, pk=candidate_id).select_related("round").first()
+            if candidate_id is not None
+            else None
         )
         if candidate is None or candidate.status not in (C.INFO_REQUESTED, C.INFO_MISSING):
             raise RoundError(_("该产品现在不需要补充材料。"), code="not_due")
@@ -347,30 +349,36 @@ def send_reminders(today: dt.date | None = None) -> int:
                 Exists(Assignment.objects.filter(expert=OuterRef("pk"), candidate__round=rnd, scored_at__isnull=True)),
                 is_active=True,
             )
+            scoring_due = rnd.scoring_due
+            if scoring_due is None:  # never: the filter above
+                continue
             for expert in experts:
                 sent += _remind(
-                    f"scoring:{rnd.pk}:{expert.pk}:{rnd.scoring_due.isoformat()}",
+                    f"scoring:{rnd.pk}:{expert.pk}:{scoring_due.isoformat()}",
                     [expert.email],
-                    _("【专利密集型产品认定】专家评分将于 %(due)s 截止") % {"due": rnd.scoring_due.isoformat()},
+                    _("【专利密集型产品认定】专家评分将于 %(due)s 截止") % {"due": scoring_due.isoformat()},
                     _("“%(round)s”尚有分配给您的产品未评分，评分截止日为 %(due)s：%(url)s")
                     % {
                         "round": rnd.name,
-                        "due": rnd.scoring_due.isoformat(),
+                        "due": scoring_due.isoformat(),
                         "url": site + reverse("certification:expert_home"),
                     },
                 )
         for rnd in Round.objects.filter(
             stage=Stage.PUBLICITY, objections_due__gte=today, objections_due__lte=horizon
         ).filter(Exists(Objection.objects.filter(candidate__round=OuterRef("pk"), status="pending"))):
+            objections_due = rnd.objections_due
+            if objections_due is None:  # never: the filter above
+                continue
             for admin in User.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True):
                 sent += _remind(
-                    f"objections:{rnd.pk}:{admin.pk}:{rnd.objections_due.isoformat()}",
+                    f"objections:{rnd.pk}:{admin.pk}:{objections_due.isoformat()}",
                     [admin.email],
-                    _("【专利密集型产品认定】异议处理将于 %(due)s 截止") % {"due": rnd.objections_due.isoformat()},
+                    _("【专利密集型产品认定】异议处理将于 %(due)s 截止") % {"due": objections_due.isoformat()},
                     _("“%(round)s”尚有异议待处理，处理截止日为 %(due)s：%(url)s")
                     % {
                         "round": rnd.name,
-                        "due": rnd.objections_due.isoformat(),
+                        "due": objections_due.isoformat(),
                         "url": site + reverse("certification:round", args=[rnd.pk]),
                     },
                 )

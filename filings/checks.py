@@ -258,13 +258,13 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
             )
         )
     if inputs.previous_links is not None:
-        before, now = inputs.previous_links, inputs.links
-        if now - before >= limits.patent_jump_min and now > limits.patent_jump_factor * before:
+        links_before, links_now = inputs.previous_links, inputs.links
+        if links_now - links_before >= limits.patent_jump_min and links_now > limits.patent_jump_factor * links_before:
             found.append(
                 Finding(
                     CheckRule.PATENT_JUMP,
-                    Decimal(now),
-                    Decimal(before),
+                    Decimal(links_now),
+                    Decimal(links_before),
                     limits.patent_jump_factor,
                     Deferred(
                         gettext_noop(
@@ -272,9 +272,9 @@ def evaluate(inputs: Inputs, limits: CheckSettings) -> list[Finding]:
                             "超过 %(factor)s 倍且增加不少于 %(min)s 项。"
                         ),
                         {
-                            "now": now,
+                            "now": links_now,
                             "year": inputs.previous_year,
-                            "before": before,
+                            "before": links_before,
                             "factor": _n(limits.patent_jump_factor),
                             "min": limits.patent_jump_min,
                         },

@@ -115,17 +115,17 @@ def _detect_chunk(patent_ids: list[int]) -> Result:
             .order_by("patent_id", "kind", "-resolved_at", "-id")
             .prefetch_related("rights")
         )
-        for conflict in closed:
-            last_closed.setdefault((conflict.patent_id, conflict.kind), conflict)
+        for closed_row in closed:
+            last_closed.setdefault((closed_row.patent_id, closed_row.kind), closed_row)
 
     now = timezone.now()
-    for key, conflict in open_rows.items():
+    for key, stale in open_rows.items():
         if key not in wanted:
-            conflict.status = ConflictStatus.RESOLVED
-            conflict.resolved_at = now
-            conflict.resolved_by = None
-            conflict.note = AUTO_NOTE
-            conflict.save(update_fields=["status", "resolved_at", "resolved_by", "note"])
+            stale.status = ConflictStatus.RESOLVED
+            stale.resolved_at = now
+            stale.resolved_by = None
+            stale.note = AUTO_NOTE
+            stale.save(update_fields=["status", "resolved_at", "resolved_by", "note"])
             result.closed += 1
     for key, ids in wanted.items():
         conflict = open_rows.get(key)

@@ -6,12 +6,13 @@ ValidationErrors (a dict keyed by field) are put back onto these forms with `app
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -101,7 +102,7 @@ class RegionFieldsMixin:
 
     fields: dict[str, forms.Field]
     data: Any
-    initial: dict[str, Any]
+    initial: MutableMapping[str, Any]
     prefix: str | None
 
     def _setup_region_fields(self, current: Region | None = None) -> None:
@@ -112,9 +113,11 @@ class RegionFieldsMixin:
             self.initial.setdefault("county", county)
         province = self._region_value("province")
         city = self._region_value("city")
-        self.fields["province"].choices = [("", _("请选择省份")), *region_options(None)]
-        self.fields["city"].choices = [("", _("请选择地市"))] + (region_options(province) if province else [])
-        self.fields["county"].choices = [("", _("请选择区县"))] + (region_options(city) if city else [])
+        cast(forms.ChoiceField, self.fields["province"]).choices = [("", _("请选择省份")), *region_options(None)]
+        cities = region_options(province) if province else []
+        counties = region_options(city) if city else []
+        cast(forms.ChoiceField, self.fields["city"]).choices = [("", _("请选择地市")), *cities]
+        cast(forms.ChoiceField, self.fields["county"]).choices = [("", _("请选择区县")), *counties]
         # htmx loads the next level's options on change; filing-form.js clears the level below that.
         url = reverse("enterprise:regions")
         self.fields["province"].widget.attrs.update(
@@ -193,7 +196,7 @@ class RegistrationForm(BootstrapFormMixin, RegionFieldsMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["industry"].choices = [("", "—"), *industry_choices()]
+        cast(forms.ChoiceField, self.fields["industry"]).choices = [("", "—"), *industry_choices()]
         self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
         self._setup_region_fields()
         self._style_widgets()
@@ -265,7 +268,7 @@ class UnitForm(BootstrapFormMixin, RegionFieldsMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["industry"].choices = [("", "—"), *industry_choices()]
+        cast(forms.ChoiceField, self.fields["industry"]).choices = [("", "—"), *industry_choices()]
         self._setup_region_fields(self.instance.region if self.instance.region_id else None)
         self._style_widgets()
 
@@ -402,13 +405,14 @@ class VersionForm(BootstrapFormMixin, forms.Form):
         classes = ProductClass.objects.filter(is_active=True)
         if current_class is not None:
             classes = ProductClass.objects.filter(pk=current_class.pk) | classes
-        self.fields["product_class"].queryset = classes.order_by("code")
+        cast(forms.ModelChoiceField, self.fields["product_class"]).queryset = classes.order_by("code")
         self._style_widgets()
         self.image_kinds: list[str] = []
 
     def clean_images(self) -> list[Any]:
         files = self.cleaned_data.get("images") or []
-        errors, kinds = [], []
+        errors: list[str] = []
+        kinds: list[str] = []
         for f in files:
             try:
                 kinds.append(validate_upload(f, allowed=("jpg", "png")))
@@ -436,12 +440,19 @@ class NewVersionForm(VersionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         first, latest = rules.data_year_window()  # the one rule every path applies
-        self.fields["data_year"].choices = [(y, str(y)) for y in range(latest, first - 1, -1)]
+        cast(forms.ChoiceField, self.fields["data_year"]).choices = [(y, str(y)) for y in range(latest, first - 1, -1)]
         self.fields["data_year"].initial = latest
 
 
+class PatentRightChoiceField(forms.ModelChoiceField):
+    """A patent right shown as its patent's number and title."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.patent.number} {obj.patent.title}"
+
+
 class PatentLinkForm(BootstrapFormMixin, forms.Form):
-    right = forms.ModelChoiceField(
+    right = PatentRightChoiceField(
         label=_("专利"), queryset=PatentRight.objects.none(), empty_label=_("请选择专利"), widget=UserDataSelect
     )
     is_core = forms.BooleanField(label=_("核心专利"), required=False)
@@ -453,9 +464,7 @@ class PatentLinkForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args: Any, rights: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if rights is not None:
-            field = self.fields["right"]
-            field.queryset = rights
-            field.label_from_instance = lambda r: f"{r.patent.number} {r.patent.title}"
+            cast(forms.ModelChoiceField, self.fields["right"]).queryset = rights
         self._style_widgets()
 
 
@@ -477,7 +486,8 @@ class BasePatentLinkFormSet(forms.BaseFormSet):
         """The filled-in rows, not marked for deletion, in the shape the services take."""
         rows = []
         for form in self.forms:
-            if self._should_delete_form(form) or not form.cleaned_data.get("right"):
+            # BaseFormSet._should_delete_form (not in django-stubs): the row's DELETE box
+            if form.cleaned_data.get(DELETION_FIELD_NAME, False) or not form.cleaned_data.get("right"):
                 continue
             data = form.cleaned_data
             rows.append(
@@ -493,9 +503,11 @@ class BasePatentLinkFormSet(forms.BaseFormSet):
 
 def link_formset(extra: int = 1) -> type[BasePatentLinkFormSet]:
     """The patent-link formset; rows are added in the browser by static/js/filing-form.js."""
-    return forms.formset_factory(
+    formset = forms.formset_factory(
         PatentLinkForm, formset=BasePatentLinkFormSet, extra=extra, can_delete=True, max_num=200
     )
+    # a subclass of `formset=` (django-stubs type it as the base formset)
+    return cast(type[BasePatentLinkFormSet], formset)
 
 
 class WithdrawForm(forms.Form):

@@ -76,7 +76,8 @@ def resolve(url: str) -> tuple[str, int, list[str]]:
 
 def validate_url(url: str) -> str:
     url = (url or "").strip()
-    if len(url) > WebhookEndpoint._meta.get_field("url").max_length:
+    max_length = WebhookEndpoint._meta.get_field("url").max_length
+    if max_length is not None and len(url) > max_length:
         raise ValidationError({"url": _("地址过长。")}, code="too_long")
     resolve(url)
     return url

@@ -109,11 +109,12 @@ class WorkflowError(ValidationError):
 
 def allowed_actions(version: ProductVersion, user: Reader) -> list[str]:
     """The transitions this user may take on this version now (for buttons and the API)."""
-    actions = []
-    for name, rule in RULES.items():
-        if version.status in rule.sources and getattr(user, "role", None) in rule.actors:
-            actions.append(name)
-    return actions
+    return actions_for(version.status, getattr(user, "role", None))
+
+
+def actions_for(status: str, role: str | None) -> list[str]:
+    """`allowed_actions` of a version in `status` for a user of `role`: all that it depends on."""
+    return [name for name, rule in RULES.items() if status in rule.sources and role in rule.actors]
 
 
 def _lock(version: ProductVersion, user: User) -> ProductVersion:

@@ -105,7 +105,9 @@ class BenchmarkValueSerializer(ModelSerializer):
 
 class BenchmarkSetSerializer(ModelSerializer):
     method_code = serializers.CharField(source="method.code", read_only=True)
-    product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
+    product_class: serializers.SlugRelatedField[ProductClass] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text=_("产品分类代码")
+    )
     product_class_name = serializers.CharField(source="product_class.name", read_only=True)
     values = BenchmarkValueSerializer(many=True, read_only=True)
 
@@ -351,7 +353,9 @@ class ResultSerializer(ModelSerializer):
     product_name = serializers.CharField(source="version.name", read_only=True)
     filing_number = serializers.CharField(source="product.filing_number", read_only=True, allow_null=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
-    product_class = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text=_("产品分类代码"))
+    product_class: serializers.SlugRelatedField[ProductClass] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text=_("产品分类代码")
+    )
     product_class_name = serializers.CharField(source="product_class.name", read_only=True)
     status = serializers.ChoiceField(
         source="current_status",
@@ -434,4 +438,5 @@ class ResultSerializer(ModelSerializer):
                 return []
             totals = sorted((a.total for a in assignments if a.total is not None), reverse=True)
             return [dict.fromkeys(ExpertScoreSerializer.Meta.fields) | {"total": str(t)} for t in totals]
-        return ExpertScoreSerializer(assignments, many=True).data
+        # many=True makes a ListSerializer, whose data is a list: drf-stubs type it as the child's
+        return ExpertScoreSerializer(assignments, many=True).data  # type: ignore[return-value]

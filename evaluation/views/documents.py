@@ -60,7 +60,7 @@ class AttachmentView(ScopedViewMixin, View):
             raise Http404 from exc
         audit.audit_event(action=AuditAction.DOWNLOAD, obj=info, actor=request.user, message=f"attachment {pk}")
         response = FileResponse(handle, content_type="application/pdf")
-        response["Content-Disposition"] = content_disposition_header(False, f"证明材料-{pk}.pdf")
+        response["Content-Disposition"] = content_disposition_header(False, f"证明材料-{pk}.pdf") or ""
         response["Cache-Control"] = "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response

@@ -43,8 +43,7 @@ import hashlib
 import json
 import weakref
 import zoneinfo
-from collections.abc import Sequence
-from types import SimpleNamespace
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -172,19 +171,11 @@ def _order(model: Any, alias: str) -> str:
     return ", ".join(parts)
 
 
-class _Status:
-    __slots__ = ("status",)
-
-    def __init__(self, status: str) -> None:
-        self.status = status
-
-
 @functools.cache
 def _actions(role: Any) -> str:
     """`allowed_actions` for every status, as a JSON object: the status is all of the version it reads and the
-    role all of the user, so once per role (no model instance per status)."""
-    user = SimpleNamespace(role=role)
-    return json.dumps({status: workflow.allowed_actions(_Status(status), user) for status in FilingStatus.values})
+    role all of the user (`workflow.actions_for`), so once per role."""
+    return json.dumps({status: workflow.actions_for(status, role) for status in FilingStatus.values})
 
 
 def _url_halves(request: Any) -> tuple[str, str]:
@@ -195,7 +186,7 @@ def _url_halves(request: Any) -> tuple[str, str]:
     return head, tail
 
 
-def product_list_json(ids: Sequence[int], context: dict[str, Any], using: str = DEFAULT_DB_ALIAS) -> str | None:
+def product_list_json(ids: Sequence[int], context: Mapping[str, Any], using: str = DEFAULT_DB_ALIAS) -> str | None:
     """The JSON array of `product_list_data` for the products `ids` (in that order), as text, read from the
     database `using` (the one the ids came from); None when only Python can build it (the module's docstring)."""
     connection = connections[using]

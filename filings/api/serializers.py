@@ -8,7 +8,7 @@ import datetime
 import decimal
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -176,7 +176,9 @@ class VersionSummarySerializer(ModelSerializer):
 
 
 class VersionSerializer(ModelSerializer):
-    product_class = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    product_class: serializers.SlugRelatedField[ProductClass] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     links = PatentLinkSerializer(many=True, read_only=True)
     return_reasons = serializers.SerializerMethodField(
         help_text=_("最近一次退回的理由，按字段（空字符串表示整体；patents 表示专利清单）")
@@ -257,7 +259,8 @@ class ProductSerializer(ModelSerializer):
     @extend_schema_field(VersionSummarySerializer(many=True))
     def get_versions(self, product: Product) -> list[dict[str, Any]]:
         versions = sorted(product.versions.all(), key=lambda v: (v.data_year, v.pk), reverse=True)
-        return VersionSummarySerializer(versions, many=True).data
+        # many=True makes a ListSerializer, whose data is a list: drf-stubs type it as the child's
+        return VersionSummarySerializer(versions, many=True).data  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +378,7 @@ def _formatted(formatters: tuple[Formatter, ...], values: Sequence[Any]) -> dict
     }
 
 
-def product_list_data(products: Sequence[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:
+def product_list_data(products: Sequence[dict[str, Any]], context: Mapping[str, Any]) -> list[dict[str, Any]]:
     """`ProductSerializer(products, many=True, context=context).data` for a page of products read as
     `values(*PRODUCT_LIST_COLUMNS)`, without a serializer per product or a model instance per product,
     version or link (the list endpoint's cost, issue 7).
@@ -503,7 +506,7 @@ class ProductUpdateSerializer(serializers.Serializer):
     )
     links = PatentLinkInputSerializer(many=True, required=False)
 
-    def service_data(self) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+    def service_data(self) -> tuple[dict[str, Any], list[Mapping[str, Any]] | None]:
         data = dict(self.validated_data)
         links = data.pop("links", None)
         return data, ([dict(link) for link in links] if links is not None else None)

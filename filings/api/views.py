@@ -54,7 +54,7 @@ from patent_platform.api.renderers import JSONRenderer
 from patent_platform.api.schema import CONFLICT, DUPLICATE, ERRORS, FINDINGS, READ_ERRORS, problem
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter, parse_moment
-from patent_platform.roles import require_role
+from patent_platform.roles import require_role, signed_in
 
 # ---------------------------------------------------------------------------------------------
 # Errors: every one is a problem (patent_platform/api/problems.py, rendered by its exception handler); the
@@ -115,7 +115,7 @@ PATENT_FILTERS = [
 class PatentRightViewSet(ScopedModelViewSet):
     queryset = PatentRight.objects.select_related("patent")
     serializer_class = PatentRightSerializer
-    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
@@ -133,7 +133,7 @@ class PatentRightViewSet(ScopedModelViewSet):
         body = PatentRightCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         unit = services.member_unit(request.user)
-        right = services.add_patent_right(unit=unit, user=request.user, data=body.service_data())
+        right = services.add_patent_right(unit=unit, user=signed_in(request), data=body.service_data())
         return Response(self._read(right.pk), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -141,13 +141,13 @@ class PatentRightViewSet(ScopedModelViewSet):
         require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         body = PatentRightUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        services.update_patent_right(right=right, user=request.user, data=body.service_data())
+        services.update_patent_right(right=right, user=signed_in(request), data=body.service_data())
         return Response(self._read(right.pk))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         right = self.get_object()
         require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
-        services.delete_patent_right(right=right, user=request.user)
+        services.delete_patent_right(right=right, user=signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _read(self, pk: int) -> dict[str, Any]:
@@ -215,8 +215,10 @@ PRODUCT_FILTERS = [
 class ProductViewSet(ScopedModelViewSet):
     """A product, its current version (the latest data year) embedded, and the workflow on that version."""
 
+    # two calls: django-stubs take the Prefetch objects of one call to share a queryset type
     queryset = Product.objects.prefetch_related(
-        Prefetch("versions", queryset=ProductVersion.objects.select_related("product_class")),
+        Prefetch("versions", queryset=ProductVersion.objects.select_related("product_class"))
+    ).prefetch_related(
         Prefetch("versions__links", queryset=PatentLink.objects.select_related("right__patent")),
         "versions__return_reasons",
     )
@@ -224,7 +226,7 @@ class ProductViewSet(ScopedModelViewSet):
     problem_fields: ClassVar[dict[str, Any]] = {
         "patents": "links"
     }  # the services check "patents"; the request carries "links"
-    http_method_names: ClassVar[list[str]] = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
@@ -306,7 +308,7 @@ class ProductViewSet(ScopedModelViewSet):
         data_year = data.pop("data_year", None)
         unit = services.member_unit(request.user)
         version = services.create_product(
-            unit=unit, user=request.user, data=data, links=links or [], data_year=data_year
+            unit=unit, user=signed_in(request), data=data, links=links or [], data_year=data_year
         )
         return self._respond(version.product_id, status.HTTP_201_CREATED)
 
@@ -316,14 +318,14 @@ class ProductViewSet(ScopedModelViewSet):
         body = ProductUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data, links = body.service_data()
-        services.update_version(version=self._current(product), user=request.user, data=data, links=links)
+        services.update_version(version=self._current(product), user=signed_in(request), data=data, links=links)
         return self._respond(product.pk)
 
     @_action_schema("submit", _("提交审核（已退回的版本：重新提交）"), e403=UNIT_UNVERIFIED)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
-        workflow.submit(self._current(product), request.user)
+        workflow.submit(self._current(product), signed_in(request))
         return self._respond(product.pk)
 
     @_action_schema("return", _("退回修改，按字段说明理由（审核员）"), ReturnSerializer)
@@ -332,7 +334,7 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ReturnSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.return_for_correction(self._current(product), request.user, body.validated_data["reasons"])
+        workflow.return_for_correction(self._current(product), signed_in(request), body.validated_data["reasons"])
         return self._respond(product.pk)
 
     @extend_schema(
@@ -349,7 +351,9 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.approve(self._current(product), request.user, override_reason=body.validated_data["override_reason"])
+        workflow.approve(
+            self._current(product), signed_in(request), override_reason=body.validated_data["override_reason"]
+        )
         return self._respond(product.pk)
 
     @_action_schema("withdraw", _("撤回（备案单位）"), ReasonSerializer)
@@ -358,7 +362,7 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.withdraw(self._current(product), request.user, body.validated_data["reason"])
+        workflow.withdraw(self._current(product), signed_in(request), body.validated_data["reason"])
         return self._respond(product.pk)
 
     @_action_schema("revoke", _("撤销备案，须说明理由（审核员）"), ReasonSerializer)
@@ -367,7 +371,7 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.revoke(self._current(product), request.user, body.validated_data["reason"])
+        workflow.revoke(self._current(product), signed_in(request), body.validated_data["reason"])
         return self._respond(product.pk)
 
     @_action_schema(
@@ -378,7 +382,7 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = YearlyUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.start_yearly_update(product, request.user, body.validated_data.get("data_year"))
+        workflow.start_yearly_update(product, signed_in(request), body.validated_data.get("data_year"))
         return self._respond(product.pk, status.HTTP_201_CREATED)
 
     @_action_schema("opt_in", _("选择当前数据年度是否参与专利密集型产品认定（备案单位）"), OptInSerializer)
@@ -387,5 +391,5 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = OptInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.set_certification_opt_in(self._current(product), request.user, body.validated_data["opt_in"])
+        workflow.set_certification_opt_in(self._current(product), signed_in(request), body.validated_data["opt_in"])
         return self._respond(product.pk)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from filings.choices import LegalStatus, LicenceKind, PatentKind, RightKind
 from filings.identifiers import parse_patent_number
 from patent_platform.scoping import ScopedQuerySet, scope_of
+from patent_platform.typenames import StrOrPromise
 
 
 def patent_number_validator(value: str) -> None:
@@ -103,7 +104,7 @@ class PatentRight(models.Model):
         return f"{self.unit} · {self.get_kind_display()} · {self.patent.number}"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, StrOrPromise] = {}
         if self.kind == RightKind.LICENSEE:
             if not self.licence_kind:
                 errors["licence_kind"] = _("被许可人须注明许可类型（独占、排他或普通）。")
@@ -139,7 +140,7 @@ class FilingPolicy(models.Model):
         return obj
 
     def allowed_kinds(self) -> set[str]:
-        kinds = set()
+        kinds: set[str] = set()
         if self.allow_invention:
             kinds.add(PatentKind.INVENTION)
         if self.allow_utility_model:

@@ -38,13 +38,14 @@ from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.jobs.views import (
-    Column,
+    HistoryColumn,
     JobDetailView,
     JobErrorsView,
     JobHistoryExportView,
     JobUrls,
     history_columns,
 )
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -101,7 +102,7 @@ class CheckSettingsView(ScopedTemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         before = checks.current_settings().version
         try:
-            saved = checks.settings_save(user=request.user, data=form.cleaned_data)
+            saved = checks.settings_save(user=signed_in(request), data=form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
             status = 409 if isinstance(exc, Conflict) else 400
@@ -133,7 +134,7 @@ class FlagReportView(ScopedTemplateView):
         context = super().get_context_data(**kwargs)
         form = ReportFilterForm(self.request.GET or None)
         year = form.year()
-        context.update(form=form, report=checks.flag_rates(self.request.user, data_year=year), data_year=year)
+        context.update(form=form, report=checks.flag_rates(signed_in(self.request), data_year=year), data_year=year)
         return context
 
 
@@ -146,7 +147,7 @@ class FlagReportExportView(ScopedViewMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         form = ReportFilterForm(request.GET or None)
         year = form.year()
-        report = checks.flag_rates(request.user, data_year=year)
+        report = checks.flag_rates(signed_in(request), data_year=year)
 
         def rows() -> Iterator[list[Any]]:
             for row in report["by_reviewer"]:
@@ -208,7 +209,7 @@ class CreditListHomeView(ScopedTemplateView):
 
 
 class CreditListUploadView(CreditListHomeView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CreditListUploadForm(request.POST, request.FILES)
@@ -219,9 +220,9 @@ class CreditListUploadView(CreditListHomeView):
             job = CreditListImport(
                 kind=form.cleaned_data["kind"],
                 original_name=(upload.name or "credit-list")[-200:],
-                created_by=request.user,
+                created_by=signed_in(request),
             )
-            job.file.save(f"upload.{form.kind}", upload, save=False)
+            job.file.save(f"upload.{form.file_type}", upload, save=False)
             job.save()
             audit.audit_event(action=AuditAction.CREATE, obj=job, actor=request.user, message="credit list upload")
             transaction.on_commit(lambda: run_credit_list_import.delay(job.pk))
@@ -282,7 +283,7 @@ class CreditListImportsExportView(JobHistoryExportView):
     filename = gettext_lazy("信用名单导入记录")
     audit_message = "credit list import history export"
 
-    def columns(self) -> list[Column]:
+    def columns(self) -> list[HistoryColumn]:
         return history_columns(
             kinds=[(_("名单"), lambda job: job.get_kind_display())],
             counts=[

@@ -9,7 +9,7 @@ all, anyone else nothing); the decision goes through `filings.conflicts.close`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -154,7 +154,7 @@ class ConflictDetailView(ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        conflict = kwargs.get("conflict") or self.get_conflict()
+        conflict: PatentConflict = kwargs.get("conflict") or self.get_conflict()
         sides = list(conflict.rights.all())
         links = (
             self.scoped_queryset(PatentLink)
@@ -166,7 +166,7 @@ class ConflictDetailView(ScopedTemplateView):
         for link in links:
             by_right.setdefault(link.right_id, []).append(link)
         for side in sides:
-            side.uses = by_right.get(side.pk, [])
+            side.uses = by_right.get(side.pk, [])  # type: ignore[attr-defined]  # for the template
         context.update(
             conflict=conflict,
             patent=conflict.patent,
@@ -186,7 +186,7 @@ class ConflictDetailView(ScopedTemplateView):
 class ConflictCloseView(ConflictDetailView):
     """POST: resolve or dismiss with a note; the page again with the input kept on error."""
 
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         conflict = self.get_conflict()

@@ -75,7 +75,7 @@ class StatusUploadForm(forms.Form):
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         try:
-            self.kind = validate_upload(upload, allowed=("xlsx",))
+            self.file_type = validate_upload(upload, allowed=("xlsx",))
         except ValidationError as exc:
             # validate_upload knows no CSV: it has checked the size, the content decides the rest
             if getattr(exc, "code", None) != "upload_type" or not _is_csv(upload):
@@ -85,7 +85,7 @@ class StatusUploadForm(forms.Form):
                         code="upload_type",
                     ) from exc
                 raise
-            self.kind = "csv"
+            self.file_type = "csv"
         return upload
 
 
@@ -129,7 +129,7 @@ class StatusImportUploadView(StatusImportHomeView):
         upload = form.cleaned_data["file"]
         with transaction.atomic():
             job = PatentStatusImport(original_name=(upload.name or "status")[-200:], created_by=signed_in(request))
-            job.file.save(f"upload.{form.kind}", upload, save=False)
+            job.file.save(f"upload.{form.file_type}", upload, save=False)
             job.save()
             audit.audit_event(action=AuditAction.CREATE, obj=job, actor=request.user, message="patent status upload")
             # enqueued only once the row is committed, so a worker always finds it

@@ -9,7 +9,7 @@ worker with Redis).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 from django import forms
@@ -36,6 +36,7 @@ from patent_platform.jobs.views import (
     history_columns,
     job_history,
 )
+from patent_platform.roles import signed_in
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 
@@ -91,7 +92,7 @@ class ImportHomeView(ScopedTemplateView):
 class ImportUploadView(ImportHomeView):
     """POST only: store the file as a queued job, start the check after commit, go to the job page."""
 
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         unit = services.member_unit(request.user)
@@ -104,7 +105,7 @@ class ImportUploadView(ImportHomeView):
                 unit=unit,
                 kind=form.cleaned_data["kind"],
                 original_name=(upload.name or "upload.xlsx")[-200:],
-                created_by=request.user,
+                created_by=signed_in(request),
             )
             job.file.save("upload.xlsx", upload, save=False)
             job.save()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Field, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -31,6 +31,7 @@ from patent_platform.choices import RegionLevel, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.models import Region
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.NATIONAL_ADMIN})
@@ -78,7 +79,7 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["province"].choices = [("", _("全部省份")), *province_choices()]
+        cast(forms.ChoiceField, self.fields["province"]).choices = [("", _("全部省份")), *province_choices()]
 
     def values(self) -> dict[str, Any]:
         """The valid filters (an invalid one is ignored, and shown as an error on the form)."""
@@ -265,7 +266,7 @@ class ReviewDetailView(ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        version = kwargs.get("version") or self.get_version()
+        version: ProductVersion = kwargs.get("version") or self.get_version()
         product, unit = version.product, version.product.unit
         previous = (
             product.versions.filter(data_year__lt=version.data_year).order_by("-data_year").first()
@@ -274,7 +275,9 @@ class ReviewDetailView(ScopedTemplateView):
         )
         figures = []
         for name in ("sales", "exports", "output_value"):
-            row = {"label": ProductVersion._meta.get_field(name).verbose_name, "value": getattr(version, name)}
+            model_field = ProductVersion._meta.get_field(name)
+            label = model_field.verbose_name if isinstance(model_field, Field) else name  # always a Field
+            row = {"label": label, "value": getattr(version, name)}
             if previous is not None:
                 row["previous"] = getattr(previous, name)
                 row.update(_change(getattr(version, name), getattr(previous, name)))
@@ -354,7 +357,7 @@ class ReviewDetailView(ScopedTemplateView):
 class _ReviewActionView(ReviewDetailView):
     """POST-only: run one workflow action, redirect on success, show the page again with the input on error."""
 
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self.get_version()
@@ -385,7 +388,7 @@ class ReviewReturnView(_ReviewActionView):
         return {f: self.request.POST.get(f"reason_{f or 'general'}", "") for f in workflow.RETURNABLE_FIELDS}
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        workflow.return_for_correction(version, self.request.user, self.reasons())
+        workflow.return_for_correction(version, signed_in(self.request), self.reasons())
         messages.success(self.request, _("已退回修改，备案单位将收到邮件通知。"))
         return self.done(version)
 
@@ -398,7 +401,7 @@ class ReviewApproveView(_ReviewActionView):
 
     def act(self, version: ProductVersion) -> HttpResponse:
         approved = workflow.approve(
-            version, self.request.user, override_reason=self.request.POST.get("override_reason", "")
+            version, signed_in(self.request), override_reason=self.request.POST.get("override_reason", "")
         )
         messages.success(
             self.request,
@@ -415,7 +418,7 @@ class ReviewRevokeView(_ReviewActionView):
     """Revoke an approved version, with a required reason; the product leaves the public pages."""
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        workflow.revoke(version, self.request.user, self.request.POST.get("reason", ""))
+        workflow.revoke(version, signed_in(self.request), self.request.POST.get("reason", ""))
         messages.success(self.request, _("已撤销该备案。"))
         return self.done(version)
 

@@ -35,7 +35,8 @@ class FilingPolicyForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not any(cleaned.get(f) for f in ("allow_invention", "allow_utility_model", "allow_design")):
             raise forms.ValidationError(
                 _("请至少允许一种专利类型用于备案，否则任何产品都无法提交。"), code="no_patent_type"

@@ -44,7 +44,9 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.ChoiceField(choices=sorted(KINDS), help_text=_("问题类型的机器代码"))
-    errors = ProblemItemSerializer(many=True, required=False, help_text=_("校验错误：每条消息一项"))
+    # The serializer's metaclass takes declared fields off the class (Serializer.errors stays the property);
+    # drf-stubs cannot say so.
+    errors = ProblemItemSerializer(many=True, required=False, help_text=_("校验错误：每条消息一项"))  # type: ignore[assignment]
     findings = FindingSerializer(many=True, required=False, help_text=_("code 为 findings 时：阻止通过的检查结果"))
     existing_id = serializers.IntegerField(required=False, help_text=_("code 为 duplicate 时：已存在对象的 id"))
 

@@ -125,7 +125,7 @@ HASHED_FIELDS = (
 )
 
 
-class AuditEventQuerySet(ScopedQuerySet):
+class AuditEventQuerySet(ScopedQuerySet["AuditEvent"]):
     # No region and no unit: only the audit readers (AUDIT_READER_ROLES) read the log, whatever the
     # scope of other roles (national administrators and reviewers see all business data, not this).
     region_prefix = None
@@ -148,7 +148,7 @@ class AuditEventQuerySet(ScopedQuerySet):
         raise AppendOnlyError("audit records cannot be deleted")
 
     # bulk_update goes through update(); _raw_delete is what Collector uses for fast deletes.
-    def _raw_delete(self, using: str) -> int:
+    def _raw_delete(self, using: str | None) -> int:
         raise AppendOnlyError("audit records cannot be deleted")
 
     def bulk_create(self, *args: Any, **kwargs: Any) -> list["AuditEvent"]:
