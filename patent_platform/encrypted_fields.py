@@ -139,6 +139,9 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
 
     description = "JSON encrypted at rest (SM4-GCM)"
     blind_index = None
+    if TYPE_CHECKING:  # a JSON value on the model, not the text of its column (django-stubs' TextField types)
+        _pyi_private_set_type: Any
+        _pyi_private_get_type: Any
 
     def encrypt_value(self, value: Any) -> Any:
         if value is None:

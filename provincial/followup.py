@@ -338,9 +338,13 @@ def completeness(user: Any, *, year: int | None = None, by: str = "category", mo
         else:
             keys = [category]
         for key in keys:
-            known = groups[key].get(uscc, "absent")
-            if known == "absent" or (month is not None and (known is None or month < known)):
-                groups[key][uscc] = month
+            group = groups[key]
+            if uscc not in group:
+                group[uscc] = month
+            elif month is not None:
+                known = group[uscc]
+                if known is None or month < known:
+                    group[uscc] = month
     if by == "port":
         labels = [(unit.code, localized_name(unit)) for unit in units]
     else:

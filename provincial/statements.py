@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -106,17 +107,17 @@ def _filed_rows(unit: FilingUnit, reader: Principal) -> list[dict[str, Any]]:
 def _certified_rows(unit: FilingUnit, reader: Principal) -> list[dict[str, Any]]:
     today = china_today()
     held = lifecycle.certified_as_of(today)
+    public = Product.objects.visible_to(reader).public().filter(unit=unit, pk=OuterRef("product_id"))
     candidates = (
         held.filter(pk__in=Candidate.objects.visible_to(reader).filter(unit=unit).values("pk"))
+        .annotate(product_public=Exists(public))  # read by filing_in_force
         .select_related("round", "version", "product", "product_class")
         .order_by("-round__data_year", "certificate_number")
     )
-    public = set(Product.objects.visible_to(reader).public().filter(unit=unit).values_list("pk", flat=True))
     rows = []
     for candidate in candidates:
         if not is_certified(candidate):
             continue
-        candidate.product_public = candidate.product_id in public
         state = lifecycle.standing(candidate, today)
         rows.append(
             {

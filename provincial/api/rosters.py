@@ -5,7 +5,7 @@ anonymous caller 403. Both endpoints read through `provincial.rosters`, the sele
 so the API and the pages show the same numbers.
 """
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +22,11 @@ from patent_platform.roles import require_role
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
 from provincial.models import Roster, RosterEntry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from provincial.rosters.coverage import RosterCounts
 
 READ_ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description=_('查询参数错误：{"字段": ["消息"]}')),
@@ -62,13 +67,13 @@ class RosterSerializer(ModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.FLOAT)
-    def get_coverage_percent(self, roster: Roster) -> float | None:
+    def get_coverage_percent(self, roster: "WithAnnotations[Roster, RosterCounts]") -> float | None:
         return svc.percent(roster.scope_covered, roster.scope_count)
 
 
 class RosterCoverageRowSerializer(serializers.Serializer):
     key = serializers.CharField(help_text=_("名单类别或端口代码；合计行为空"))
-    label = serializers.CharField()
+    label: Any = serializers.CharField()  # a declared field (Any: the stubs take it for Field.label)
     entries = serializers.IntegerField(help_text=_("名单企业数（按统一社会信用代码去重）"))
     covered = serializers.IntegerField(help_text=_("至少有一个产品通过备案的企业数"))
     missing = serializers.IntegerField()

@@ -1,5 +1,7 @@
 """Serializers of the provincial statistics API (read-only: they describe what `provincial.dashboards` returns)."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -56,7 +58,7 @@ class ComparedSerializer(serializers.Serializer):
 class PeriodSerializer(serializers.Serializer):
     key = serializers.CharField(help_text=_("期间参数值，如 2025-11、2025Q4、2025、2025-01..2025-06、current"))
     kind = serializers.CharField(help_text=_("month、quarter、year、range 或 current"))
-    label = serializers.CharField()
+    label: Any = serializers.CharField()  # a declared field (Any: the stubs take it for Field.label)
     start = serializers.DateTimeField(help_text=_("期间开始（含，北京时间）"))
     end = serializers.DateTimeField(help_text=_("期间结束（不含）"))
     as_of = serializers.DateTimeField(help_text=_("存量数字所描述的时刻"))
@@ -91,7 +93,7 @@ class TrendPointSerializer(ComparedSerializer, TrendPointStateSerializer):
 
 class BreakdownRowStateSerializer(serializers.Serializer):
     key = serializers.CharField(help_text=_("分组值（地区代码、产品分类 id、行业门类字母或企业规模）；“-”表示未填写"))
-    label = serializers.CharField()
+    label: Any = serializers.CharField()  # a declared field (Any: the stubs take it for Field.label)
     count = serializers.IntegerField(help_text=_("通过备案的产品数"))
 
 

@@ -19,10 +19,10 @@ SUBJECT_PREFIX = "【专利产品备案】"
 
 def recipients_for(publication: Publication) -> list[str]:
     if publication.unit_id:
-        emails = PortContact.objects.filter(unit_id=publication.unit_id).values_list("email", flat=True)
-    else:
-        emails = User.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).values_list("email", flat=True)
-    return outbox.normalise(emails)
+        return outbox.normalise(PortContact.objects.filter(unit_id=publication.unit_id).values_list("email", flat=True))
+    return outbox.normalise(
+        User.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).values_list("email", flat=True)
+    )
 
 
 def publications_link(publication: Publication) -> str:
@@ -31,7 +31,7 @@ def publications_link(publication: Publication) -> str:
 
 
 def _title(publication: Publication) -> str:
-    who = publication.unit.name if publication.unit_id else _("全国")
+    who = publication.unit.name if publication.unit is not None else _("全国")
     if publication.kind == PublicationKind.MONTHLY:
         return _("%(who)s %(year)s年%(month)s月备案数据") % {
             "who": who,

@@ -8,7 +8,8 @@ through `ManagementUnit.objects.visible_to`); others get 404, anonymous visitors
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib import messages
@@ -29,6 +30,7 @@ from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import localized_name
 from patent_platform.masking import mask_contact_text, mask_email, mask_phone
+from patent_platform.models import User
 from patent_platform.ratelimit import rate_limit
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
@@ -99,7 +101,7 @@ class ApplicationForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].choices = unit_choices()
+        cast(forms.ChoiceField, self.fields["unit"]).choices = unit_choices()
         _bootstrap(self)
 
     def clean_unit(self) -> ManagementUnit:
@@ -130,10 +132,16 @@ class ContactForm(forms.Form):
             self.fields[field].widget.attrs["class"] += " form-control-sm"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("name") and not (data.get("office_phone") or data.get("mobile")):
             self.add_error("mobile", _("请至少填写办公电话或手机中的一项。"))
         return data
+
+
+def formset_contacts(formset: forms.BaseFormSet[Any]) -> list[dict[str, Any]]:
+    """The contacts of a valid contact formset: its filled forms' data, the deleted ones left out."""
+    return [f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
 class BaseContactFormSet(forms.BaseFormSet):
@@ -141,12 +149,9 @@ class BaseContactFormSet(forms.BaseFormSet):
         if any(self.errors):
             return
         try:
-            service.clean_contacts(self.contacts())
+            service.clean_contacts(formset_contacts(self))
         except ValidationError as exc:
             raise ValidationError(exc.message_dict.get("contacts", exc.messages)) from exc
-
-    def contacts(self) -> list[dict[str, Any]]:
-        return [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
 
 
 ContactFormSet = forms.formset_factory(
@@ -224,7 +229,7 @@ class ApplyView(View):
                     person_phone=data["person_phone"],
                     applicant_email=data["applicant_email"],
                     form_scan=data["form_scan"],
-                    contacts=formset.contacts(),
+                    contacts=formset_contacts(formset),
                 )
             except ValidationError as exc:
                 for key, errors in exc.message_dict.items():
@@ -403,7 +408,7 @@ class ApplicationScanView(ScopedViewMixin, View):
         audit.audit_event(action=AuditAction.DOWNLOAD, obj=application, message="port application scan")
         response = FileResponse(handle, content_type="application/pdf")
         filename = f"{application.unit.name}-{_('开通申请表')}-{application.pk}.pdf"
-        response["Content-Disposition"] = content_disposition_header(False, filename)
+        response["Content-Disposition"] = content_disposition_header(False, filename) or ""
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -411,7 +416,7 @@ class ApplicationScanView(ScopedViewMixin, View):
 class _ApplicationActionView(ApplicationDetailView):
     """POST only: act, redirect on success; on error show the page again (with the typed reason) and say why."""
 
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         application = self.get_application()
@@ -467,7 +472,16 @@ class ApplicationReturnView(_ApplicationActionView):
 # National: ports and their contacts
 
 
-def _ports(units: QuerySet[ManagementUnit], applications: QuerySet[PortApplication]) -> list[ManagementUnit]:
+@dataclass
+class PortRow:
+    """A port of the national ports page and its export: the unit, its pending application, its administrators."""
+
+    unit: ManagementUnit
+    pending_application: PortApplication | None
+    admin_users: list[User]
+
+
+def _ports(units: QuerySet[ManagementUnit], applications: QuerySet[PortApplication]) -> list[PortRow]:
     pending = {a.unit_id: a for a in applications.filter(status=ApplicationStatus.SUBMITTED)}
     rows = list(
         units.select_related("parent").prefetch_related(
@@ -478,10 +492,12 @@ def _ports(units: QuerySet[ManagementUnit], applications: QuerySet[PortApplicati
             "contacts",
         )
     )
-    for unit in rows:
-        unit.pending_application = pending.get(unit.pk)
-        unit.admin_users = [m.user for m in unit.memberships.all()]
-    return rows
+    return [
+        PortRow(
+            unit=unit, pending_application=pending.get(unit.pk), admin_users=[m.user for m in unit.memberships.all()]
+        )
+        for unit in rows
+    ]
 
 
 class PortListView(ScopedTemplateView):
@@ -494,7 +510,7 @@ class PortListView(ScopedTemplateView):
         ports = _ports(self.scoped_queryset(), self.scoped_queryset(PortApplication))
         context.update(
             ports=ports,
-            open_count=sum(1 for p in ports if p.is_open),
+            open_count=sum(1 for p in ports if p.unit.is_open),
             pending_count=sum(1 for p in ports if p.pending_application),
         )
         return context
@@ -520,18 +536,19 @@ class PortExportView(ScopedViewMixin, View):
         ports = _ports(self.scoped_queryset(), self.scoped_queryset(PortApplication))
 
         def rows() -> Iterator[list[Any]]:
-            for p in ports:
+            for row in ports:
+                p = row.unit
                 yield [
                     p.code,
                     localized_name(p),
                     str(p.get_kind_display()),
                     localized_name(p.parent) if p.parent else "",
                     _("是") if p.is_open else _("否"),
-                    "；".join(u.email for u in p.admin_users),
+                    "；".join(u.email for u in row.admin_users),
                     "；".join(
                         mask_contact_text(c.name, c.post, c.office_phone, c.mobile, c.email) for c in p.contacts.all()
                     ),
-                    p.pending_application.office_name if p.pending_application else "",
+                    row.pending_application.office_name if row.pending_application else "",
                 ]
 
         return xlsx_response(
@@ -570,7 +587,7 @@ class PortDetailView(ScopedTemplateView):
 
 
 class PortContactAddView(PortDetailView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         unit = self.get_unit()

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -41,11 +42,15 @@ from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import localized_name
 from patent_platform.params import YEAR_MAX
+from patent_platform.roles import signed_in
 from patent_platform.scoping import scope_of
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 from provincial.choices import PublicationKind, PublicationStatus, SignoffState
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
 from provincial.publications import files, services
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 PUBLICATION_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -130,35 +135,47 @@ class PublicationScopeMixin(ScopedViewMixin):
         return choices
 
 
-def mark_signoffs(user: Any, monthly: list[Publication]) -> None:
+class SignoffStateOf(TypedDict):
+    """The annotation of `with_signoff_states`."""
+
+    signoff_state: str | None
+
+
+def with_signoff_states(
+    user: Any, publications: QuerySet[Publication]
+) -> QuerySet[WithAnnotations[Publication, SignoffStateOf]]:
     """Each port's monthly publication gets `signoff_state` (its month's answer: open, signed, problem) for the
-    list's 确认 column (the national publication gets None: the ports do not sign it)."""
-    periods = {p.period for p in monthly if p.unit_id}
-    found = {
-        (s.unit_id, s.period): s.state
-        for s in MonthSignoff.objects.visible_to(user).filter(period__in=periods).only("unit_id", "period", "state")
-    }
-    for p in monthly:
-        p.signoff_state = found.get((p.unit_id, p.period), SignoffState.OPEN) if p.unit_id else None
+    list's 确认 column; the national publication (the ports do not sign it) and the year-end ones get None."""
+    answer = MonthSignoff.objects.visible_to(user).filter(unit_id=OuterRef("unit_id"), period=OuterRef("period"))
+    return publications.annotate(
+        signoff_state=Case(
+            When(
+                kind=PublicationKind.MONTHLY,
+                unit__isnull=False,
+                then=Coalesce(Subquery(answer.values("state")[:1]), Value(SignoffState.OPEN.value)),
+            ),
+            default=Value(None),
+            output_field=CharField(),
+        )
+    )
 
 
 class PortPublicationsView(PublicationScopeMixin, ScopedTemplateView):
     template_name = "provincial/publications/port.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role == Role.NATIONAL_ADMIN and not request.GET.get("port", "").strip():
+        if signed_in(request).role == Role.NATIONAL_ADMIN and not request.GET.get("port", "").strip():
             return HttpResponseRedirect(reverse("national:publications"))
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         code, unit = self.port_filter()
-        rows = list(self.publications())
+        rows = list(with_signoff_states(self.request.user, self.publications()))
         choices = self.port_choices()
         shown = unit or getattr(getattr(self.request.user, "port_membership", None), "unit", None)
         title = _("全国") if code == NATIONAL_SCOPE else (localized_name(shown) if shown else "")
         monthly = [p for p in rows if p.kind == PublicationKind.MONTHLY]
-        mark_signoffs(self.request.user, monthly)
         context.update(
             port_code=code,
             port_choices=choices,
@@ -168,7 +185,7 @@ class PortPublicationsView(PublicationScopeMixin, ScopedTemplateView):
             monthly=monthly,
             yearend=[p for p in rows if p.kind == PublicationKind.YEAREND],
             export_url=reverse("port:publications_export") + (f"?{urlencode({'port': code})}" if code else ""),
-            is_national=self.request.user.role == Role.NATIONAL_ADMIN,
+            is_national=signed_in(self.request).role == Role.NATIONAL_ADMIN,
         )
         return context
 
@@ -259,12 +276,14 @@ class PublicationDownloadView(ScopedViewMixin, View):
 # National: status per port, rebuild, year-end evaluation
 
 
-class MonthField(forms.CharField):
+class MonthField(forms.Field):
+    """A month typed as YYYY-MM (whitespace around it stripped, as a CharField does): its first day."""
+
     def to_python(self, value: Any) -> dt.date | None:
-        value = super().to_python(value)
-        if not value:
+        text = "" if value in self.empty_values else str(value).strip()
+        if not text:
             return None
-        period = clock.parse_month(value)
+        period = clock.parse_month(text)
         if period is None or period.year < FIRST_YEAR:
             raise ValidationError(_("请按“年-月”选择月份，例如 2025-03。"), code="invalid")
         if period > clock.previous_month():
@@ -320,20 +339,23 @@ class RebuildForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, kind: str = PublicationKind.MONTHLY, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["port"].choices = rebuild_port_choices(user)
+        cast(forms.ChoiceField, self.fields["port"]).choices = rebuild_port_choices(user)
         self.for_kind = self.data.get("kind", kind) if self.is_bound else kind
         yearend = self.for_kind == PublicationKind.YEAREND
         self.fields["period"].label = gettext_lazy("年度") if yearend else gettext_lazy("月份")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind, raw = data.get("kind"), data.get("period")
         if kind and raw:
             try:
                 if kind == PublicationKind.YEAREND:
                     if not raw.strip().isdigit() or int(raw) < FIRST_YEAR:
                         raise ValidationError(_("请填写四位年份，例如 2025。"))
-                    data["period_date"] = dt.date(clean_past_year(int(raw)), 1, 1)
+                    year = int(raw)
+                    clean_past_year(year)
+                    data["period_date"] = dt.date(year, 1, 1)
                 else:
                     data["period_date"] = MonthField().clean(raw)
             except ValidationError as exc:
@@ -413,7 +435,7 @@ class NationalPublicationsView(ScopedTemplateView):
         data = period_form.cleaned_data if period_form.is_bound and valid else {}
         period = data.get("period") or clock.previous_month()
         year = data.get("year") or clock.last_year()
-        rebuild = {
+        rebuild: dict[str, RebuildForm] = {
             PublicationKind.MONTHLY: RebuildForm(
                 user=user, kind=PublicationKind.MONTHLY, initial={"kind": "monthly", "period": f"{period:%Y-%m}"}
             ),
@@ -463,9 +485,10 @@ class PublicationProgressView(ScopedTemplateView):
 
 
 class _NationalActionView(NationalPublicationsView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
-    def redirect_to(self, period: str = "", year: int | None = None) -> HttpResponse:
+    def redirect_to(self, period: str = "", year: int | str | None = None) -> HttpResponse:
+        """The national page of `period` (YYYY-MM) and `year` (a number, or the page's query text)."""
         query = {k: v for k, v in (("period", period), ("year", year)) if v}
         url = reverse("national:publications")
         return HttpResponseRedirect(f"{url}?{urlencode(query)}" if query else url)

@@ -17,7 +17,7 @@ scope: 404); other roles get 404 as on the other port pages.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
 from django import forms
 from django.contrib import messages
@@ -36,16 +36,22 @@ from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import localized_name
+from patent_platform.roles import signed_in
+from patent_platform.typenames import StrOrPromise
 from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import reports as service
 from provincial.choices import ReportCategory
 from provincial.models import ManagementUnit, ProgressReport, ProgressReportAttachment
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 PORT = frozenset({Role.PORT_ADMIN})
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 BOTH = PORT | NATIONAL
 FIRST_YEAR = 2022
+ReportsT = TypeVar("ReportsT", bound=QuerySet[ProgressReport])  # the reports, annotated or not
 
 
 def _bootstrap(form: forms.BaseForm) -> None:
@@ -107,7 +113,7 @@ class ReportForm(forms.Form):
         files = self.cleaned_data.get("attachments") or []
         if len(files) > service.MAX_ATTACHMENTS:
             raise ValidationError(_("最多上传 %(n)s 个附件。") % {"n": service.MAX_ATTACHMENTS})
-        errors = []
+        errors: list[str] = []
         for file in files:
             try:
                 service.check_attachment(file)
@@ -118,7 +124,7 @@ class ReportForm(forms.Form):
         return files
 
 
-def year_choices() -> list[tuple[str, str]]:
+def year_choices() -> list[tuple[str, StrOrPromise]]:
     return [("", gettext_lazy("全部年度"))] + [(str(y), str(y)) for y in range(china_today().year, FIRST_YEAR - 1, -1)]
 
 
@@ -130,12 +136,12 @@ class FilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = year_choices()
+        cast(forms.ChoiceField, self.fields["year"]).choices = year_choices()
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm"
             field.widget.attrs["data-autosubmit-select"] = ""
 
-    def apply(self, qs: QuerySet[ProgressReport]) -> QuerySet[ProgressReport]:
+    def apply(self, qs: ReportsT) -> ReportsT:
         if not self.is_valid():
             return qs
         data = self.cleaned_data
@@ -161,7 +167,10 @@ class NationalFilterForm(FilterForm):
         super().__init__(*args, **kwargs)
         with_reports = ProgressReport.objects.visible_to(user).values("unit_id")
         units = ManagementUnit.objects.visible_to(user).filter(pk__in=with_reports).order_by("code")
-        self.fields["port"].choices = [("", gettext_lazy("全部端口")), *((u.code, localized_name(u)) for u in units)]
+        cast(forms.ChoiceField, self.fields["port"]).choices = [
+            ("", gettext_lazy("全部端口")),
+            *((u.code, localized_name(u)) for u in units),
+        ]
         for name in ("typical", "unread"):
             self.fields[name].widget.attrs = {"class": "form-check-input"}
 
@@ -179,10 +188,18 @@ class CommentForm(forms.Form):
 # Shared
 
 
+class ReportCounts(TypedDict):
+    """The annotations of `ReportScopeMixin.reports`."""
+
+    attachment_count: int
+    comment_count: int
+
+
 class ReportScopeMixin(ScopedViewMixin):
-    model = ProgressReport
+    model: Any = ProgressReport  # (Any: see ScopedViewMixin.model)
     roles = BOTH
     filter_class: type[FilterForm] = FilterForm
+    _filter_form: FilterForm
 
     def filter_form(self) -> FilterForm:
         if not hasattr(self, "_filter_form"):
@@ -193,7 +210,7 @@ class ReportScopeMixin(ScopedViewMixin):
                 self._filter_form = self.filter_class(data)
         return self._filter_form
 
-    def reports(self) -> QuerySet[ProgressReport]:
+    def reports(self) -> QuerySet[WithAnnotations[ProgressReport, ReportCounts]]:
         qs = self.scoped_queryset().select_related("unit", "submitted_by")
         qs = qs.annotate(
             attachment_count=Count("attachments", distinct=True), comment_count=Count("comments", distinct=True)
@@ -216,7 +233,9 @@ EXPORT_HEADERS = (
 )
 
 
-def export(request: HttpRequest, qs: QuerySet[ProgressReport], title: str) -> HttpResponse:
+def export(
+    request: HttpRequest, qs: QuerySet[WithAnnotations[ProgressReport, ReportCounts]], title: str
+) -> HttpResponse:
     def rows() -> Iterator[list[Any]]:
         for r in qs.iterator(chunk_size=500):
             yield [
@@ -263,7 +282,7 @@ class PortReportListView(ReportScopeMixin, ScopedListView):
     paginate_by = 50
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role == Role.NATIONAL_ADMIN:
+        if signed_in(request).role == Role.NATIONAL_ADMIN:
             return HttpResponseRedirect(reverse("national:reports"))
         return super().get(request, *args, **kwargs)
 
@@ -334,7 +353,7 @@ class PortReportDetailView(ScopedTemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         report = get_object_or_404(self.scoped_queryset().select_related("unit", "submitted_by"), pk=kwargs["pk"])
-        if request.user.role == Role.NATIONAL_ADMIN:
+        if signed_in(request).role == Role.NATIONAL_ADMIN:
             return HttpResponseRedirect(reverse("national:report", args=[report.pk]))
         context = self.get_context_data(**detail_context(self, report))
         context["own_unit"] = service.unit_of(request.user)
@@ -436,7 +455,7 @@ class NationalReportDetailView(ScopedTemplateView):
 
 
 class ReportCommentView(NationalReportDetailView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         report = self.get_report()

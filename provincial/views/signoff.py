@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +28,7 @@ from patent_platform.choices import Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import localized_name
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 from provincial.choices import SignoffState
 from provincial.models import ManagementUnit, MonthSignoff, Publication
@@ -90,7 +91,7 @@ class PortMonthView(ScopedTemplateView):
 
     def get(self, request: HttpRequest, month: str) -> HttpResponse:
         period = month_from_path(month)
-        if request.user.role == Role.NATIONAL_ADMIN and not request.GET.get("port"):
+        if signed_in(request).role == Role.NATIONAL_ADMIN and not request.GET.get("port"):
             return HttpResponseRedirect(reverse("national:months") + "?" + urlencode({"period": f"{period:%Y-%m}"}))
         unit = self.unit(request.GET.get("port", "").strip())
         return self.render_to_response(self.month_context(unit, period))
@@ -98,11 +99,11 @@ class PortMonthView(ScopedTemplateView):
     def month_context(
         self, unit: ManagementUnit, period: dt.date, *, action: str = "", note: str = "", exc: Exception | None = None
     ) -> dict[str, Any]:
-        user = self.request.user
-        row = self.scoped_queryset().filter(unit=unit, period=period).select_related("decided_by", "reopened_by")
-        row = row.first()
-        publication = Publication.objects.visible_to(user).filter(scope_key=unit.code, kind="monthly", period=period)
-        publication = publication.first()
+        user = signed_in(self.request)
+        rows = self.scoped_queryset().filter(unit=unit, period=period).select_related("decided_by", "reopened_by")
+        row = rows.first()
+        publications = Publication.objects.visible_to(user).filter(scope_key=unit.code, kind="monthly", period=period)
+        publication = publications.first()
         membership = getattr(user, "port_membership", None)
         own = user.role == Role.PORT_ADMIN and membership is not None and membership.unit_id == unit.pk
         state = row.state if row else SignoffState.OPEN
@@ -134,7 +135,7 @@ class PortMonthView(ScopedTemplateView):
 
 
 class _PortAnswerView(PortMonthView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
     roles = PORTS
     action = ""
 
@@ -215,7 +216,7 @@ class NationalMonthsView(ScopedTemplateView):
 
 
 class _NationalMonthActionView(NationalMonthsView):
-    http_method_names: ClassVar[list[str]] = ["post"]
+    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         raw = request.POST.get("period", "")
@@ -239,7 +240,7 @@ class _NationalMonthActionView(NationalMonthsView):
 class RemindView(_NationalMonthActionView):
     """GET: the confirmation page listing the ports to remind; POST: remind them."""
 
-    http_method_names: ClassVar[list[str]] = ["get", "post"]
+    http_method_names = ["get", "post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         raw = request.GET.get("period", "")

@@ -5,6 +5,7 @@ own, anyone else's answers 404."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -24,6 +25,7 @@ from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 from provincial import subscriptions
 from provincial.choices import SubscriptionFormat, SubscriptionFrequency, SubscriptionKind
+from provincial.models import SubscriptionDelivery
 
 HISTORY = 200  # the newest deliveries shown (the export holds them all)
 
@@ -47,18 +49,24 @@ def _target(request: HttpRequest) -> dict[str, Any]:
     """What the page subscribes to, from `?analysis=<pk>` or `?dashboard=1&port=<code>` (POST: the same fields)."""
     data = request.POST if request.method == "POST" else request.GET
     analysis = (data.get("analysis") or "").strip()
+    kind: str
+    analysis_id: int | None
     if analysis:
         if not analysis.isdigit():
             raise Http404
-        target = {"kind": SubscriptionKind.ANALYSIS, "analysis_id": int(analysis), "port_code": ""}
+        kind, analysis_id, port_code = SubscriptionKind.ANALYSIS, int(analysis), ""
     else:
-        target = {
-            "kind": SubscriptionKind.DASHBOARD,
-            "analysis_id": None,
-            "port_code": (data.get("port") or "").strip(),
-        }
-    name, _saved = subscriptions.check_target(request.user, **target)  # 404 for what the user may not open
-    return {**target, "name": name}
+        kind, analysis_id, port_code = SubscriptionKind.DASHBOARD, None, (data.get("port") or "").strip()
+    name, _saved = subscriptions.check_target(request.user, kind, analysis_id, port_code)  # 404 if out of reach
+    return {"kind": kind, "analysis_id": analysis_id, "port_code": port_code, "name": name}
+
+
+@dataclass
+class DeliveryRow:
+    """A delivery of the history table and its period as words."""
+
+    delivery: SubscriptionDelivery
+    period_label: str
 
 
 class SubscriptionMixin(ScopedViewMixin):
@@ -70,9 +78,10 @@ class SubscriptionListView(SubscriptionMixin, ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
-        deliveries = list(subscriptions.deliveries_of(user)[:HISTORY])
-        for delivery in deliveries:
-            delivery.period_label = subscriptions.period_label(delivery.period)
+        deliveries = [
+            DeliveryRow(delivery=d, period_label=subscriptions.period_label(d.period))
+            for d in subscriptions.deliveries_of(user)[:HISTORY]
+        ]
         return {
             **super().get_context_data(**kwargs),
             "subscriptions": list(subscriptions.owned(user)),
@@ -149,7 +158,7 @@ class SubscriptionToggleView(SubscriptionMixin, View):
 class SubscriptionDeleteView(SubscriptionMixin, ScopedTemplateView):
     template_name = "provincial/subscriptions/delete.html"
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:  # type: ignore[override]
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         subscription = subscriptions.owned(request.user).filter(pk=pk).first()
         if subscription is None:
             raise Http404

@@ -14,7 +14,7 @@ drafts, the rosters, the reports and the certification round are of today.
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 from unittest import mock
@@ -244,13 +244,13 @@ class Command(BaseCommand):
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             if port_code:
-                unit = ManagementUnit.objects.get(code=port_code)
-                if not unit.is_open:
-                    unit.is_open = True
-                    unit.save(update_fields=["is_open"])
+                port = ManagementUnit.objects.get(code=port_code)
+                if not port.is_open:
+                    port.is_open = True
+                    port.save(update_fields=["is_open"])
                 if not hasattr(user, "port_membership"):
-                    port_add_admin(unit=unit, user=user)
-                rows.append((email, f"{role.label} · {unit.name}"))
+                    port_add_admin(unit=port, user=user)
+                rows.append((email, f"{role.label} · {port.name}"))
             else:
                 rows.append((email, str(role.label)))
         registered = months_ago(REGISTERED_MONTHS_AGO, 3)
@@ -331,7 +331,7 @@ class Command(BaseCommand):
                 "product_class": ProductClass.objects.get(code=cls),
                 "description": f"{name}（演示数据）",
             }
-            patent_links = [
+            patent_links: list[Mapping[str, Any]] = [
                 {"right": rights[i].pk, "is_core": core, "contribution": Decimal(pct), "embodiment": ""}
                 for i, core, pct in links
             ]
@@ -362,7 +362,7 @@ class Command(BaseCommand):
         final_year: int,
         data: dict[str, Any],
         figures: dict[str, Decimal],
-        links: list[dict[str, Any]],
+        links: list[Mapping[str, Any]],
     ) -> list[tuple[dt.datetime | None, int, Any]]:
         """The dated steps of an approved product's past: registered, submitted and approved for its first data
         year, then a yearly update per later data year up to `final_year`, each approved in the year after
