@@ -192,7 +192,7 @@ def principal_for(scope: Scope, *, label: str = "") -> Principal:
 class ScopedRows(Protocol[_M_co]):
     """A scoped queryset or manager of rows of one model (what `lock_visible` reads through)."""
 
-    def visible_to(self, user: Any) -> models.QuerySet[_M_co, _M_co]: ...
+    def visible_to(self, user: Reader) -> models.QuerySet[_M_co, _M_co]: ...
 
 
 def lock_visible(queryset: ScopedRows[_M], user: Reader, pk: object) -> _M:  # a scoped queryset or manager

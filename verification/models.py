@@ -13,7 +13,7 @@ indexed count the national office reads.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -27,6 +27,9 @@ from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet
 from verification.choices import ClientScope, ClientStatus, Endpoint
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 MAX_PER_MINUTE = 100_000
 MAX_PER_DAY = 100_000_000
 
@@ -35,7 +38,7 @@ class NationalOnlyQuerySet(ScopedQuerySet):
     """Rows of the national office: its administrators manage the verification clients; nobody else sees them
     (reviewers see all filings, not who verifies them)."""
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: Reader) -> Self:
         # a person (pk) signed in, active, national administrator; a task's or a client's principal never
         person = getattr(user, "pk", None) is not None and getattr(user, "is_authenticated", False)
         if person and getattr(user, "is_active", False) and has_role(user, Role.NATIONAL_ADMIN):

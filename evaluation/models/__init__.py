@@ -18,7 +18,7 @@ importable from here. `AdditionalInfo` stays in this module: migration 0001 name
 
 import uuid
 from pathlib import PurePosixPath
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
@@ -46,6 +46,9 @@ from evaluation.models.rounds import (
 from evaluation.models.schedule import Holiday, LockException, LockExceptionQuerySet
 from evaluation.models.whatif import WhatIfRun
 from patent_platform.scoping import ScopedQuerySet
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 __all__ = [
     "CRITERIA",
@@ -85,7 +88,7 @@ def random_attachment_name(instance: Any, filename: str) -> str:
 
 
 class AdditionalInfoQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         return self.filter(candidate__in=Candidate.objects.visible_to(user))
 
 

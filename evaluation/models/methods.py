@@ -4,7 +4,7 @@ has used it) with its `Indicator`s, and the per-class benchmarks (`BenchmarkSet`
 Reference data every signed-in user may read (`ReferenceQuerySet`).
 """
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -26,6 +26,9 @@ from patent_platform.i18n import localized_name
 from patent_platform.scoping import ScopedQuerySet
 from patent_platform.typenames import Digits
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 VALUE: Digits = {"max_digits": 24, "decimal_places": 4}
 SCORE: Digits = {"max_digits": 5, "decimal_places": 2}
 
@@ -34,7 +37,7 @@ class ReferenceQuerySet(ScopedQuerySet):
     """Reference data of the evaluation: readable by every signed-in user with a business role (the three
     administrators of 三权分立 see no business data)."""
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active or not user.role:
             return self.none()
         if user.role in ADMIN_ROLES:

@@ -10,7 +10,7 @@
 """
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from filings.choices import ConflictKind, ConflictStatus, LegalStatus
 from patent_platform.jobs.models import Job
 from patent_platform.scoping import ScopedQuerySet, scope_of
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 def status_upload_name(instance: "PatentStatusImport", filename: str) -> str:
@@ -29,7 +32,7 @@ def status_upload_name(instance: "PatentStatusImport", filename: str) -> str:
 class PlatformOnlyQuerySet(ScopedQuerySet):
     """Rows read by national administrators and platform reviewers only (scope: everything)."""
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         return self.all() if scope_of(user).everything else self.none()
 
 
@@ -58,7 +61,7 @@ class PatentStatusImport(Job):
 
 
 class PatentStatusChangeQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         from filings.models.patents import Patent
 
         return self.filter(patent__in=Patent.objects.visible_to(user))

@@ -5,7 +5,7 @@ A patent has no region and no owner field of its own: who may use it in a filing
 through the rights: a patent is visible to whoever can see one of the units holding a right to it.
 """
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +17,9 @@ from filings.identifiers import parse_patent_number
 from patent_platform.scoping import ScopedQuerySet, scope_of
 from patent_platform.typenames import StrOrPromise
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 
 def patent_number_validator(value: str) -> None:
     parsed = parse_patent_number(value)
@@ -27,7 +30,7 @@ def patent_number_validator(value: str) -> None:
 
 
 class PatentQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         scope = scope_of(user)
         if scope.everything:
             return self.all()

@@ -9,7 +9,7 @@ filings) do not see them — for them the rows are absent, as out of scope is ev
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from patent_platform.choices import Role
 from patent_platform.roles import has_role
 from patent_platform.scoping import ScopedQuerySet
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 # The event types an endpoint may subscribe to (`webhook.verification` is sent to every endpoint when it is
 # verified, and cannot be chosen).
@@ -51,7 +54,7 @@ class WebhookDeliveryStatus(models.TextChoices):
 class UnitMembersOnlyQuerySet(ScopedQuerySet):
     """Rows of a filing unit that only the unit's own (enterprise) users see; every other role sees none."""
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: Reader) -> Self:
         if not has_role(user, Role.ENTERPRISE):
             return self.none()
         return super().visible_to(user)

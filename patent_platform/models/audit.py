@@ -26,7 +26,7 @@ verify_audit` walks the chain in id order and names the first record that does n
 import datetime as dt
 import hashlib
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core import checks
@@ -38,6 +38,9 @@ from patent_platform.choices import AuditAction, Role
 from patent_platform.locks import advisory_xact_lock
 from patent_platform.scoping import ScopedQuerySet
 from patent_platform.signing import hmac_sm3_hex
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 # The advisory lock every process writing the audit table takes (per database: patent_platform.locks).
 ADVISORY_LOCK_NAME = "patent_platform.audit"
@@ -131,7 +134,7 @@ class AuditEventQuerySet(ScopedQuerySet["AuditEvent"]):
     region_prefix = None
     unit_field = None
 
-    def visible_to(self, user: Any) -> "AuditEventQuerySet":
+    def visible_to(self, user: "Reader") -> "AuditEventQuerySet":
         # The audit administrator sees no business data (its scope is empty) but reads every record.
         if (
             getattr(user, "is_authenticated", False)

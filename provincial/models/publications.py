@@ -1,7 +1,7 @@
 """Publications: the monthly filing data of each port and the year-end evaluation of localities; and the
 months signed off (a port reviews its month's figures and signs them off or notes a problem, issue 20)."""
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -15,11 +15,14 @@ from provincial.choices import (
 )
 from provincial.models.ports import ManagementUnit
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 NATIONAL_SCOPE = "NATIONAL"  # the `scope_key` of the national office's own publications
 
 
 class PublicationQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """National: every publication. A port administrator: those of the ports inside its scope (a
         province port sees its city ports' too) and the national monthly publications the national office
         has released (the revision released: a rebuild is hidden until it is released again); other national
@@ -148,7 +151,7 @@ class Publication(models.Model):
 
 
 class MonthSignoffQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """National: every port's month. A port administrator: the months of the ports inside its scope (a
         province sees its city ports' too; only its own may be signed, `signoff.sign_off` checks)."""
         scope = scope_of(user)

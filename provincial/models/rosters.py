@@ -1,7 +1,7 @@
 """Target rosters (名单) of the ports, their uploads and entries, and the follow-ups sent about them."""
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -20,6 +20,9 @@ from provincial.choices import (
 )
 from provincial.models.ports import ManagementUnit
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 
 def _enclosing_codes(scope: Any) -> set[str]:
     """The provinces and cities that contain the scope's cities and counties (not the scope's own codes)."""
@@ -31,7 +34,7 @@ def _enclosing_codes(scope: Any) -> set[str]:
 
 
 class RosterQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """National rosters (owner empty), the rosters of the ports in the user's scope, and the rosters of
         the ports whose area encloses it (a province port's, for its city ports): every roster's entries are
         themselves scoped by region (RosterEntry), so a city port sees the province's enterprises of its own
@@ -84,7 +87,7 @@ def roster_upload_name(instance: "RosterUpload", filename: str) -> str:
 
 
 class RosterUploadQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """National administrators see every upload; a port the uploads of the ports in its area (its own
         and, for a province, its cities'), as it sees their rosters — not the national uploads, whose
         rows and errors cover the whole country. Other roles see none."""

@@ -1,7 +1,7 @@
 """Filing statements (备案说明) of filing units, and the ports' progress reports with their attachments and comments."""
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +12,9 @@ from provincial.choices import (
     ReportCategory,
 )
 from provincial.models.ports import ManagementUnit
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 def statement_token() -> str:
@@ -52,7 +55,7 @@ class FilingStatement(models.Model):
 
 
 class ProgressReportQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """National administrators: every report. A port administrator: its own port's reports and
         those of the city ports inside its province (as for publications). Nobody else."""
         scope = scope_of(user)
@@ -102,7 +105,7 @@ def report_attachment_name(instance: "ProgressReportAttachment", filename: str) 
 
 
 class ProgressReportAttachmentQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """The attachments of the reports the user sees (`ProgressReport.objects.visible_to`)."""
         return self.filter(report__in=ProgressReport.objects.visible_to(user))
 
