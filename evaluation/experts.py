@@ -8,7 +8,6 @@ expert gets a one-time link to set a password, the same activation link every ot
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -51,7 +50,7 @@ def queue_expert_invitation(user: User) -> list[str]:
 @transaction.atomic
 def create_expert(
     *,
-    user: Any,
+    user: User,
     email: str,
     full_name: str,
     organisation: str,
@@ -100,7 +99,7 @@ def create_expert(
 
 
 @transaction.atomic
-def set_expert_active(profile: ExpertProfile, user: Any, *, active: bool) -> ExpertProfile:
+def set_expert_active(profile: ExpertProfile, user: User, *, active: bool) -> ExpertProfile:
     """Withdraw an expert from the pool (new assignments skip them; their scores stay) or bring them back."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     profile = ExpertProfile.objects.select_for_update().get(pk=profile.pk)

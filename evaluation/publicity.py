@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -41,6 +41,9 @@ from patent_platform.concurrency import when
 from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible
 
+if TYPE_CHECKING:
+    from patent_platform.models import User
+
 # --- 4. publicity and objections -----------------------------------------------------------------
 
 
@@ -63,7 +66,7 @@ def listed_candidates(rnd: Round, statuses: tuple[str, ...] = (C.EXPERT_REVIEW, 
 @transaction.atomic
 def start_publicity(
     rnd: Round,
-    user: Any,
+    user: User,
     days: int | None = None,
     start: dt.date | None = None,
     reason: str = "",
@@ -162,7 +165,7 @@ def lodge_objection(candidate_id: int, *, name: str, contact: str, reasons: str,
 
 
 @transaction.atomic
-def decide_objection(objection_id: int, user: Any, *, uphold: bool, decision: str) -> Objection:
+def decide_objection(objection_id: int, user: User, *, uphold: bool, decision: str) -> Objection:
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     objection = lock_visible(Objection.objects.select_related("candidate__round"), user, objection_id)
     if objection.candidate.round.stage != Stage.PUBLICITY:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,6 +42,9 @@ from patent_platform.clock import china_today
 from patent_platform.concurrency import Conflict
 from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 C = CandidateStatus
 TWO_PLACES = Decimal("0.01")
@@ -83,7 +86,7 @@ def lock_round(rnd: Round | int, stage: str) -> Round:
     return locked
 
 
-def move_round(rnd: Round, stage: str, user: Any, message: str, early: str = "", **changes: Any) -> None:
+def move_round(rnd: Round, stage: str, user: User, message: str, early: str = "", **changes: Any) -> None:
     """Move the round to `stage`; `early`: the office's reason for moving before the deadline (audited)."""
     before = rnd.stage
     rnd.stage = stage
@@ -111,7 +114,7 @@ def _notify(candidate_ids: list[int], kind: str) -> None:
 @transaction.atomic
 def start_round(
     *,
-    user: Any,
+    user: User,
     name: str,
     data_year: int,
     deadline: dt.date,
@@ -221,7 +224,7 @@ def _queue_evaluation(rnd: Round) -> None:
 
 
 @transaction.atomic
-def rerun_patent_evaluation(rnd: Round, user: Any, reason: str = "", today: dt.date | None = None) -> Round:
+def rerun_patent_evaluation(rnd: Round, user: User, reason: str = "", today: dt.date | None = None) -> Round:
     """Compute the patent evaluation (again, e.g. after a correction; the same data gives the same rows).
     The first evaluation before the filing cut-off has passed needs the office's reason."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
@@ -281,7 +284,7 @@ def evaluate(round_id: int) -> dict[str, int]:
 
 
 @transaction.atomic
-def request_information(rnd: Round, user: Any, due: dt.date | None = None) -> Round:
+def request_information(rnd: Round, user: User, due: dt.date | None = None) -> Round:
     """Ask the filers of the passing products for their information, by `due` (default: the calendar's)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = lock_round(rnd, Stage.PATENT)
@@ -306,7 +309,9 @@ INFO_FIELDS = ("market_position", "technology", "patent_use")
 
 
 @transaction.atomic
-def submit_information(candidate_id: int, user: Any, data: Mapping[str, Any], attachment: Any = None) -> AdditionalInfo:
+def submit_information(
+    candidate_id: int, user: User, data: Mapping[str, Any], attachment: Any = None
+) -> AdditionalInfo:
     """The filer answers (and may answer again until the due date)."""
     require_role(user, Role.ENTERPRISE, message=ROLE_DENIED)
     candidate = lock_visible(Candidate.objects.select_related("round"), user, candidate_id)
@@ -355,7 +360,7 @@ def _next_serial(year: int) -> int:
 
 
 @transaction.atomic
-def finalize(rnd: Round, user: Any, today: dt.date | None = None) -> dict[str, int]:
+def finalize(rnd: Round, user: User, today: dt.date | None = None) -> dict[str, int]:
     """Publish the final list: certificates for every proposed product whose objections were dismissed."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = lock_round(rnd, Stage.PUBLICITY)

@@ -135,7 +135,7 @@ def opt_in_refusal(data_year: int, version_id: int | None = None, today: dt.date
 @transaction.atomic
 def grant_lock_exception(
     rnd: Round,
-    user: Any,
+    user: User,
     *,
     kind: str,
     reason: str,
@@ -230,7 +230,7 @@ def exceptions_of(candidate: Candidate) -> list[LockException]:
 
 
 @transaction.atomic
-def set_holiday(user: Any, *, date: dt.date, name: str, is_workday: bool = False) -> Holiday:
+def set_holiday(user: User, *, date: dt.date, name: str, is_workday: bool = False) -> Holiday:
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     if not (name or "").strip():
         raise RoundError({"name": gettext_lazy("请填写名称。")}, code="required")
@@ -248,7 +248,7 @@ def set_holiday(user: Any, *, date: dt.date, name: str, is_workday: bool = False
 
 
 @transaction.atomic
-def delete_holiday(user: Any, holiday: Holiday) -> None:
+def delete_holiday(user: User, holiday: Holiday) -> None:
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     audit.audit_event(action=AuditAction.DELETE, obj=holiday, message=str(_("删除节假日")), actor=user)
     Holiday.objects.filter(pk=holiday.pk).delete()

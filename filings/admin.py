@@ -38,6 +38,7 @@ from filings.models import (
 from patent_platform import audit
 from patent_platform.admin import DutyAdminMixin, MaskedContactsAdminMixin
 from patent_platform.choices import AuditAction
+from patent_platform.roles import signed_in
 
 
 class AuditedAdmin(DutyAdminMixin, admin.ModelAdmin):
@@ -157,7 +158,9 @@ class PatentAdmin(AuditedAdmin):
         if stored is not None and stored != new_status:
             obj.legal_status = stored  # the other fields are saved as edited; the status goes through apply
             super().save_model(request, obj, form, change)
-            drift.apply([drift.Row(number=0, patent=obj.number, status=new_status)], source=None, user=request.user)
+            drift.apply(
+                [drift.Row(number=0, patent=obj.number, status=new_status)], source=None, user=signed_in(request)
+            )
             obj.refresh_from_db()
             # the correction itself, as every admin change is audited (the import's bulk record names no change)
             audit.audit_event(

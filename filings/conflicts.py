@@ -32,7 +32,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -45,6 +45,9 @@ from filings.models import PatentConflict, PatentLink, PatentRight
 from patent_platform import audit
 from patent_platform.choices import AuditAction
 from patent_platform.scoping import lock_visible
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +222,7 @@ CLOSING_STATUSES = (ConflictStatus.RESOLVED, ConflictStatus.DISMISSED)
 
 
 @transaction.atomic
-def close(conflict: PatentConflict, user: Any, status: str, note: str) -> PatentConflict:
+def close(conflict: PatentConflict, user: User, status: str, note: str) -> PatentConflict:
     """A reviewer resolves (handled with the units) or dismisses (verified: no conflict) an open conflict,
     with a note; audited. ValidationError on a missing note or a conflict no longer open."""
     note = (note or "").strip()
@@ -248,7 +251,7 @@ def close(conflict: PatentConflict, user: Any, status: str, note: str) -> Patent
     return conflict
 
 
-def open_for_version(version: Any, user: Any) -> list[PatentConflict]:
+def open_for_version(version: Any, user: User) -> list[PatentConflict]:
     """The open conflicts on the patents of a version, as `user` sees them (the review page's warning)."""
     patent_ids = PatentLink.objects.filter(version=version).values("right__patent_id")
     return list(

@@ -26,7 +26,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.dispatch import Signal
 from django.utils import timezone, translation
@@ -43,6 +43,9 @@ from patent_platform.clock import china_today
 from patent_platform.signals import figures_changed
 from patent_platform.tabular import CellError, Column, Problems
 from patent_platform.tabular import decode_csv as decode_csv  # the upload form's CSV check (views/drift.py)
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 PROGRESS_EVERY = 200  # rows between two progress updates a browser can watch
 MAX_ROWS = 100_000  # data rows per file
@@ -300,7 +303,7 @@ def _current_statuses(numbers: Iterable[str]) -> dict[str, tuple[int, str]]:
 
 
 def _status_changes(
-    wanted: dict[str, Row], current: dict[str, tuple[int, str]], outcome: Outcome, *, source: Any, user: Any
+    wanted: dict[str, Row], current: dict[str, tuple[int, str]], outcome: Outcome, *, source: Any, user: User | None
 ) -> tuple[list[PatentStatusChange], dict[str, list[int]]]:
     """The (unsaved) changes of the patents whose status differs, and their ids by new status; counts the rest."""
     changes: list[PatentStatusChange] = []
@@ -341,7 +344,7 @@ def _save_changes(changes: list[PatentStatusChange], by_status: dict[str, list[i
     return change_ids
 
 
-def _resolve_valid_flags(valid: list[int], *, user: Any, now: Any) -> int:
+def _resolve_valid_flags(valid: list[int], *, user: User | None, now: Any) -> int:
     """Resolve the open flags of the patents that are valid again; returns how many."""
     resolved = 0
     for chunk in _chunks(valid):
@@ -407,7 +410,7 @@ def _saved_flag_ids(new_flags: list[FilingFlag], ended: list[int], now: Any) -> 
     ]
 
 
-def apply(rows: list[Row], *, source: PatentStatusImport | None, user: Any) -> Outcome:
+def apply(rows: list[Row], *, source: PatentStatusImport | None, user: User | None) -> Outcome:
     """Write the statuses of valid rows (call inside a transaction); returns the counts and new flags."""
     wanted = {r.patent: r for r in rows if r.patent and r.status}
     current = _current_statuses(wanted)

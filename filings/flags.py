@@ -9,7 +9,7 @@ the version; the status import (`filings.drift.apply`) and the `notify_flags` ta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +23,9 @@ from patent_platform.choices import AuditAction
 from patent_platform.scoping import EVERYTHING, lock_visible, principal_for
 from patent_platform.tabular import decode_csv as decode_csv  # the upload form's CSV check (views/drift.py)
 
+if TYPE_CHECKING:
+    from patent_platform.models import User
+
 # ---------------------------------------------------------------------------------------------
 # Resolving a flag by hand, and the e-mails
 
@@ -31,7 +34,7 @@ class ResolveError(Exception):
     pass
 
 
-def resolve_flag(flag_id: int, user: Any, note: str) -> FilingFlag:
+def resolve_flag(flag_id: int, user: User, note: str) -> FilingFlag:
     """A reviewer closes an open flag with a note (the filing was updated, withdrawn, checked...)."""
     note = (note or "").strip()
     if not note:

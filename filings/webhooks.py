@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -60,6 +60,9 @@ from patent_platform.choices import AuditAction, Role
 from patent_platform.claims import DB_ERRORS, on_fresh_connection
 from patent_platform.roles import require_role
 from patent_platform.scoping import lock_visible, scope_of
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 logger = logging.getLogger("filings.webhooks")
 
@@ -111,7 +114,7 @@ def _iso(moment: dt.datetime) -> str:
 # Endpoints: register, verify, disable, enable, delete
 
 
-def _check_member(user: Any, unit_id: int) -> None:
+def _check_member(user: User, unit_id: int) -> None:
     """The unit's own enterprise users only (the role, then the membership)."""
     message = _("只有本单位的企业用户可以管理 Webhook。")
     require_role(user, Role.ENTERPRISE, message=message)
@@ -133,7 +136,7 @@ def _clean_events(events: Iterable[str] | None) -> list[str]:
     return [e for e in EVENT_TYPES if e in chosen]  # in the documented order
 
 
-def endpoint_create(*, unit: FilingUnit, user: Any, url: str, events: Iterable[str] | None = None) -> WebhookEndpoint:
+def endpoint_create(*, unit: FilingUnit, user: User, url: str, events: Iterable[str] | None = None) -> WebhookEndpoint:
     """Register an endpoint (pending) and send it the verification event after commit."""
     _check_member(user, unit.pk)
     url = validate_url(url)
@@ -180,7 +183,7 @@ def _queue_verification(endpoint: WebhookEndpoint) -> WebhookDelivery:
     return delivery
 
 
-def endpoint_verify(*, endpoint: WebhookEndpoint, user: Any) -> WebhookDelivery:
+def endpoint_verify(*, endpoint: WebhookEndpoint, user: User) -> WebhookDelivery:
     """Send a new verification event ("verify again"); a disabled endpoint is enabled this way."""
     with transaction.atomic():
         locked = lock_visible(WebhookEndpoint.objects.all(), user, endpoint.pk)
@@ -192,7 +195,7 @@ def endpoint_verify(*, endpoint: WebhookEndpoint, user: Any) -> WebhookDelivery:
     return delivery
 
 
-def _set_status(endpoint: WebhookEndpoint, status: str, user: Any, message: str) -> None:
+def _set_status(endpoint: WebhookEndpoint, status: str, user: User, message: str) -> None:
     before = endpoint.status
     endpoint.status = status
     endpoint.save(update_fields=["status"])
@@ -201,7 +204,7 @@ def _set_status(endpoint: WebhookEndpoint, status: str, user: Any, message: str)
     )
 
 
-def endpoint_disable(*, endpoint: WebhookEndpoint, user: Any) -> WebhookEndpoint:
+def endpoint_disable(*, endpoint: WebhookEndpoint, user: User) -> WebhookEndpoint:
     """No more events are recorded for a disabled endpoint; deliveries already waiting stay (sent once it is
     active again)."""
     with transaction.atomic():
@@ -213,13 +216,13 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, user: Any) -> WebhookEndpoint
     return locked
 
 
-def endpoint_enable(*, endpoint: WebhookEndpoint, user: Any) -> WebhookEndpoint:
+def endpoint_enable(*, endpoint: WebhookEndpoint, user: User) -> WebhookEndpoint:
     """Enabling verifies again: the address may have changed hands while the endpoint was disabled."""
     endpoint_verify(endpoint=endpoint, user=user)
     return endpoint
 
 
-def endpoint_delete(*, endpoint: WebhookEndpoint, user: Any) -> None:
+def endpoint_delete(*, endpoint: WebhookEndpoint, user: User) -> None:
     with transaction.atomic():
         locked = lock_visible(WebhookEndpoint.objects.all(), user, endpoint.pk)
         _check_member(user, locked.unit_id)
@@ -233,7 +236,7 @@ def endpoint_delete(*, endpoint: WebhookEndpoint, user: Any) -> None:
         locked.delete()
 
 
-def delivery_replay(*, delivery_id: int, user: Any, endpoint: WebhookEndpoint | None = None) -> WebhookDelivery:
+def delivery_replay(*, delivery_id: int, user: User, endpoint: WebhookEndpoint | None = None) -> WebhookDelivery:
     """Send a delivery again (same event id and body), whatever became of it; its attempts count anew."""
     with transaction.atomic():
         qs = WebhookDelivery.objects.select_related("endpoint")

@@ -26,7 +26,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,6 +48,9 @@ from patent_platform.roles import require_role
 from provincial import rosters
 from provincial.choices import FollowUpKind, RosterCategory
 from provincial.models import FollowUp, ManagementUnit
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 MAX_SELECTION = 200  # enterprises per send: a page of the list is 50; "select all" over a few pages at most
 KIND_NOTICE = {FollowUpKind.REMINDER: "provincial.follow_up_reminder", FollowUpKind.INVITATION: "provincial.invitation"}
@@ -74,7 +77,7 @@ class Target:
         return not self.skip and bool(self.recipients)
 
 
-def _require_sender(user: Any) -> None:
+def _require_sender(user: User) -> None:
     require_role(user, Role.PORT_ADMIN, Role.NATIONAL_ADMIN, error=Http404)
 
 
@@ -102,7 +105,7 @@ def _unit_addresses(units: Sequence[FilingUnit]) -> dict[int, list[str]]:
     return {k: outbox.normalise(v) for k, v in addresses.items()}
 
 
-def plan(user: Any, *, usccs: Iterable[str], kind: str) -> list[Target]:
+def plan(user: User, *, usccs: Iterable[str], kind: str) -> list[Target]:
     """What sending `kind` to the selected enterprises would do, one Target each, in the order given.
     Raises Http404 if any USCC is not on a roster the user sees inside its area."""
     _require_sender(user)
@@ -163,7 +166,7 @@ def plan(user: Any, *, usccs: Iterable[str], kind: str) -> list[Target]:
     return targets
 
 
-def _sender_name(user: Any) -> tuple[ManagementUnit | None, str]:
+def _sender_name(user: User) -> tuple[ManagementUnit | None, str]:
     port = rosters.port_of(user)
     return port, (localized_name(port) if port is not None else _("国家知识产权局"))
 
@@ -194,7 +197,7 @@ def _mail(kind: str, target: Target, sender: str) -> tuple[str, str]:
 
 
 @transaction.atomic
-def send(user: Any, *, usccs: Iterable[str], kind: str) -> list[Target]:
+def send(user: User, *, usccs: Iterable[str], kind: str) -> list[Target]:
     """Send `kind` to the selected enterprises that can receive it (see `plan`); returns every Target, the sent
     ones with `follow_up` set. One FollowUp, one notice per address and one audit record per enterprise."""
     targets = plan(user, usccs=usccs, kind=kind)
@@ -249,13 +252,13 @@ def send(user: Any, *, usccs: Iterable[str], kind: str) -> list[Target]:
 # Selectors: who was followed up when, who registered since
 
 
-def follow_ups(user: Any) -> QuerySet[FollowUp]:
+def follow_ups(user: User) -> QuerySet[FollowUp]:
     """Every follow-up of an enterprise inside the user's area (whichever port sent it), newest first."""
     _require_sender(user)
     return FollowUp.objects.visible_to(user).select_related("port", "sent_by")
 
 
-def status_of(user: Any, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:
+def status_of(user: User, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per USCC in scope that was followed up: first and last send, the last one's kind and sender, how many;
     and `registered_at` when the enterprise registered after its first follow-up (registered since)."""
     rows = FollowUp.objects.visible_to(user).filter(uscc__in=list(usccs)).order_by("uscc", "-sent_at", "-id")
@@ -274,7 +277,7 @@ def status_of(user: Any, usccs: Sequence[str]) -> dict[str, dict[str, Any]]:
     return status
 
 
-def follow_up_rows(user: Any) -> QuerySet[FollowUp]:
+def follow_up_rows(user: User) -> QuerySet[FollowUp]:
     """The follow-up history with, per row, when the enterprise registered (if after this send) and when it
     first had a product approved (if after this send): the list and its export read it."""
     units = FilingUnit.objects.filter(uscc=OuterRef("uscc"))
@@ -296,7 +299,7 @@ def follow_up_rows(user: Any) -> QuerySet[FollowUp]:
 # Completeness over time: the share of the rosters filed, month by month, per category and per port
 
 
-def completeness(user: Any, *, year: int | None = None, by: str = "category", months: int = 12) -> dict[str, Any]:
+def completeness(user: User, *, year: int | None = None, by: str = "category", months: int = 12) -> dict[str, Any]:
     """Rows (a category, or a port visible to the user) × the last `months` months: of the enterprises on
     today's rosters in the row (distinct USCCs), how many had filed (a product approved, still approved
     today) by the end of each month, and the share. The same rule as the coverage page's trend

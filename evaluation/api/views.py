@@ -52,7 +52,7 @@ from patent_platform.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from patent_platform.api.problems import invalid_parameter
 from patent_platform.choices import Role
 from patent_platform.params import YEAR_MAX, int_param, int_parameter
-from patent_platform.roles import require_role
+from patent_platform.roles import require_role, signed_in
 
 YEAR_MESSAGE = _("数据年度须为 1 到 9999 之间的整数，如 2025。")
 
@@ -294,7 +294,7 @@ class RoundViewSet(ScopedModelViewSet):
         require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = RoundCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rnd = rounds.start_round(user=request.user, **body.validated_data)
+        rnd = rounds.start_round(user=signed_in(request), **body.validated_data)
         return self._respond(rnd.pk, status.HTTP_201_CREATED)
 
     def _acting(self, request: Request) -> Round:
@@ -313,7 +313,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = EarlySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.rerun_patent_evaluation(rnd, request.user, body.early_reason())
+        rounds.rerun_patent_evaluation(rnd, signed_in(request), body.early_reason())
         return self._respond(rnd.pk, status.HTTP_202_ACCEPTED)
 
     @_round_action(
@@ -326,7 +326,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = InformationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.request_information(rnd, request.user, body.validated_data.get("info_due"))
+        rounds.request_information(rnd, signed_in(request), body.validated_data.get("info_due"))
         return self._respond(rnd.pk)
 
     @_round_action(
@@ -351,7 +351,7 @@ class RoundViewSet(ScopedModelViewSet):
         data = body.validated_data
         publicity.start_publicity(
             rnd,
-            request.user,
+            signed_in(request),
             data.get("days"),
             data.get("start"),
             body.early_reason(),
@@ -363,7 +363,7 @@ class RoundViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
-        rounds.finalize(rnd, request.user)
+        rounds.finalize(rnd, signed_in(request))
         return self._respond(rnd.pk)
 
 

@@ -23,6 +23,7 @@ from evaluation.models import Holiday
 from evaluation.views.common import NATIONAL, StyledForm, add_service_errors
 from filings.forms import DateInput
 from patent_platform.clock import china_today
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 
 # ---------------------------------------------------------------------------------------------
@@ -56,7 +57,7 @@ class HolidayListView(ScopedTemplateView):
         form = HolidayForm(request.POST)
         if form.is_valid():
             try:
-                schedule.set_holiday(request.user, **form.cleaned_data)
+                schedule.set_holiday(signed_in(request), **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -71,6 +72,6 @@ class HolidayDeleteView(ScopedViewMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         holiday = get_object_or_404(self.scoped_queryset(), pk=pk)
-        schedule.delete_holiday(request.user, holiday)
+        schedule.delete_holiday(signed_in(request), holiday)
         messages.success(request, _("已删除 %(date)s。") % {"date": holiday.date.isoformat()})
         return HttpResponseRedirect(reverse("certification:holidays"))

@@ -37,6 +37,7 @@ from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import UserDataSelect
 from patent_platform.params import ID_MAX
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 C = CandidateStatus
@@ -158,7 +159,7 @@ class RoundCreateView(ScopedTemplateView):
             data = form.cleaned_data
             try:
                 rnd = rounds.start_round(
-                    user=request.user,
+                    user=signed_in(request),
                     name=data["name"],
                     data_year=data["data_year"],
                     deadline=data["deadline"],
@@ -409,7 +410,7 @@ class RoundActionView(ScopedViewMixin, View):
 
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         rnd = get_object_or_404(self.scoped_queryset(), pk=pk)
-        user = request.user
+        user = signed_in(request)
         info_form = publicity_form = exception_form = None
         early_form = EarlyForm(request.POST)
         early_form.is_valid()

@@ -21,6 +21,7 @@ from evaluation import publicity
 from evaluation.models import Objection
 from evaluation.views.common import NATIONAL, StyledForm, add_service_errors
 from patent_platform.concurrency import Conflict
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 
 # ---------------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class ObjectionDecideView(ScopedTemplateView):
             try:
                 publicity.decide_objection(
                     objection.pk,
-                    request.user,
+                    signed_in(request),
                     uphold=form.cleaned_data["uphold"],
                     decision=form.cleaned_data["decision"],
                 )

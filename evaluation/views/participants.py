@@ -337,7 +337,7 @@ class CandidateInfoView(ScopedTemplateView):
         if form.is_valid():
             try:
                 rounds.submit_information(
-                    candidate.pk, request.user, form.service_data(), form.cleaned_data.get("attachment")
+                    candidate.pk, signed_in(request), form.service_data(), form.cleaned_data.get("attachment")
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)

@@ -25,7 +25,7 @@ from patent_platform.api.base import ScopedViewSetMixin
 from patent_platform.api.fields import ModelSerializer
 from patent_platform.choices import Role
 from patent_platform.params import ID_MAX, ID_REGEX
-from patent_platform.roles import require_role
+from patent_platform.roles import require_role, signed_in
 
 TAGS = ["webhooks"]
 
@@ -140,7 +140,7 @@ class WebhookEndpointViewSet(
         unit = services.member_unit(request.user)
         # the service's refusals (a bad address, too many endpoints) are answered by the API's problem handler
         endpoint = webhooks.endpoint_create(
-            unit=unit, user=request.user, url=body.validated_data["url"], events=body.validated_data.get("events")
+            unit=unit, user=signed_in(request), url=body.validated_data["url"], events=body.validated_data.get("events")
         )
         endpoint.refresh_from_db()
         return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
@@ -157,7 +157,7 @@ class WebhookEndpointViewSet(
     )
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
-        delivery = webhooks.endpoint_verify(endpoint=self.get_object(), user=request.user)
+        delivery = webhooks.endpoint_verify(endpoint=self.get_object(), user=signed_in(request))
         delivery.refresh_from_db()
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -186,5 +186,5 @@ class WebhookEndpointViewSet(
     @action(detail=True, methods=["post"], url_path=rf"deliveries/(?P<delivery_id>{ID_REGEX})/replay")
     def replay(self, request: Request, pk: str | None = None, delivery_id: str = "", **kwargs: Any) -> Response:
         endpoint = self.get_object()
-        delivery = webhooks.delivery_replay(delivery_id=int(delivery_id), user=request.user, endpoint=endpoint)
+        delivery = webhooks.delivery_replay(delivery_id=int(delivery_id), user=signed_in(request), endpoint=endpoint)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -28,6 +28,7 @@ from filings.choices import ConflictKind, ConflictStatus
 from filings.models import PatentConflict, PatentLink, PatentRight
 from filings.views.review import REVIEW_ROLES
 from patent_platform.exports import xlsx_response
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 
 ALL = "all"
@@ -193,7 +194,7 @@ class ConflictCloseView(ConflictDetailView):
         decision = request.POST.get("decision", "")
         note = request.POST.get("note", "")
         try:
-            conflicts.close(conflict, request.user, decision, note)
+            conflicts.close(conflict, signed_in(request), decision, note)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
             for message in errors.get("__all__", []):

@@ -23,6 +23,7 @@ from filings.forms import apply_service_errors
 from filings.models import WebhookDelivery, WebhookEndpoint, WebhookEndpointStatus
 from filings.models.webhooks import EVENT_TYPES
 from filings.views.mixins import EnterpriseMixin
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 
 LOG_PAGE_SIZE = 25
@@ -64,7 +65,10 @@ class WebhookListView(EnterpriseMixin, ScopedTemplateView):
         if form.is_valid():
             try:
                 endpoint = webhooks.endpoint_create(
-                    unit=self.unit, user=request.user, url=form.cleaned_data["url"], events=form.cleaned_data["events"]
+                    unit=self.unit,
+                    user=signed_in(request),
+                    url=form.cleaned_data["url"],
+                    events=form.cleaned_data["events"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -113,21 +117,21 @@ class _EndpointAction(EnterpriseMixin, ScopedTemplateView):
 
 class WebhookVerifyView(_EndpointAction):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        webhooks.endpoint_verify(endpoint=self.endpoint(), user=request.user)
+        webhooks.endpoint_verify(endpoint=self.endpoint(), user=signed_in(request))
         messages.success(request, _("验证事件已发送；接收端回应 challenge 后，该地址即启用。"))
         return redirect("webhooks:detail", pk=kwargs["pk"])
 
 
 class WebhookDisableView(_EndpointAction):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        webhooks.endpoint_disable(endpoint=self.endpoint(), user=request.user)
+        webhooks.endpoint_disable(endpoint=self.endpoint(), user=signed_in(request))
         messages.success(request, _("已停用：停用期间的事件不会记录和发送。"))
         return redirect("webhooks:detail", pk=kwargs["pk"])
 
 
 class WebhookEnableView(_EndpointAction):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        webhooks.endpoint_enable(endpoint=self.endpoint(), user=request.user)
+        webhooks.endpoint_enable(endpoint=self.endpoint(), user=signed_in(request))
         messages.success(request, _("验证事件已发送；接收端回应 challenge 后，该地址重新启用。"))
         return redirect("webhooks:detail", pk=kwargs["pk"])
 
@@ -145,7 +149,7 @@ class WebhookDeleteView(EnterpriseMixin, ScopedTemplateView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         endpoint = get_object_or_404(self.scoped_queryset(), pk=kwargs["pk"])
-        webhooks.endpoint_delete(endpoint=endpoint, user=request.user)
+        webhooks.endpoint_delete(endpoint=endpoint, user=signed_in(request))
         messages.success(request, _("接收地址 %(url)s 已删除。") % {"url": endpoint.url})
         return redirect("webhooks:list")
 
@@ -153,7 +157,9 @@ class WebhookDeleteView(EnterpriseMixin, ScopedTemplateView):
 class WebhookReplayView(_EndpointAction):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         endpoint = self.endpoint()
-        delivery = webhooks.delivery_replay(delivery_id=kwargs["delivery_pk"], user=request.user, endpoint=endpoint)
+        delivery = webhooks.delivery_replay(
+            delivery_id=kwargs["delivery_pk"], user=signed_in(request), endpoint=endpoint
+        )
         if endpoint.status == WebhookEndpointStatus.ACTIVE or delivery.event_type == webhooks.VERIFICATION_EVENT:
             messages.success(request, _("已安排重发该事件（相同的 webhook-id）。"))
         else:

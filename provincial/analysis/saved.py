@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from provincial.analysis.definition import Definition, DefinitionError
 
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
-def port_of(user: Any) -> Any:
+
+def port_of(user: User) -> Any:
     """The management unit a port administrator belongs to (None for the national office)."""
     from provincial.models import PortMembership
 
@@ -18,7 +21,7 @@ def port_of(user: Any) -> Any:
     return membership.unit if membership is not None else None
 
 
-def saved_visible_to(user: Any) -> QuerySet[Any]:
+def saved_visible_to(user: User) -> QuerySet[Any]:
     """The user's own saved analyses and those shared within the user's port (national administrators: those
     shared by national administrators): the scoping rule of the model (`SavedAnalysisQuerySet.visible_to`).
     Anything else answers 404 where it is asked for."""
@@ -27,7 +30,7 @@ def saved_visible_to(user: Any) -> QuerySet[Any]:
     return SavedAnalysis.objects.visible_to(user).select_related("owner")
 
 
-def save_analysis(user: Any, name: str, definition: Definition, shared: bool) -> Any:
+def save_analysis(user: User, name: str, definition: Definition, shared: bool) -> Any:
     """A new saved analysis of `definition` (already validated) for `user`, in the user's port."""
     from provincial.models import SavedAnalysis
 

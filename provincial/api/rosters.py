@@ -18,7 +18,7 @@ from patent_platform.api.base import ScopedViewSetMixin
 from patent_platform.api.fields import ModelSerializer
 from patent_platform.api.problems import valid_query
 from patent_platform.params import int_parameter
-from patent_platform.roles import require_role
+from patent_platform.roles import require_role, signed_in
 from provincial import rosters as svc
 from provincial.choices import RosterCategory
 from provincial.models import Roster, RosterEntry
@@ -151,7 +151,7 @@ class CoverageAPIView(RosterAdminApiMixin, generics.GenericAPIView):
         query = RosterCoverageQuerySerializer(data=request.query_params)
         valid_query(query)
         figures = svc.coverage(
-            request.user, year=query.validated_data.get("year"), category=query.validated_data.get("category")
+            signed_in(request), year=query.validated_data.get("year"), category=query.validated_data.get("category")
         )
         data = {
             **figures,

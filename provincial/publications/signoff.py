@@ -70,7 +70,7 @@ class SignoffConflict(Conflict, SignoffError):
 # Who and which month
 
 
-def own_unit(user: Any) -> ManagementUnit:
+def own_unit(user: User) -> ManagementUnit:
     """The port the user administers (only a port administrator answers for a month)."""
     require_role(user, Role.PORT_ADMIN, message=PORTS_ONLY)
     membership = getattr(user, "port_membership", None)
@@ -113,11 +113,11 @@ def publication_of(unit: ManagementUnit | None, period: dt.date) -> Publication 
     )
 
 
-def _who(user: Any) -> str:
+def _who(user: User) -> str:
     return getattr(user, "name", "") or getattr(user, "email", "") or "—"
 
 
-def _audit(row: MonthSignoff, before: dict[str, Any], user: Any, message: str, **extra: Any) -> None:
+def _audit(row: MonthSignoff, before: dict[str, Any], user: User, message: str, **extra: Any) -> None:
     after = audit.snapshot(row, list(before))
     audit.audit_event(
         action=AuditAction.TRANSITION,
@@ -135,7 +135,7 @@ FIELDS = ["state", "note", "edition", "decided_at", "decided_by", "reopened_at",
 # The port: sign off, or note a problem
 
 
-def _answerable(user: Any, unit: ManagementUnit, period: dt.date, edition: Any) -> tuple[MonthSignoff, Publication]:
+def _answerable(user: User, unit: ManagementUnit, period: dt.date, edition: Any) -> tuple[MonthSignoff, Publication]:
     """The port's row, locked, and its ready publication of the edition the user reviewed."""
     mine = own_unit(user)
     if unit.pk != mine.pk:  # another port's month, a province's city port's included: not the user's to answer
@@ -159,7 +159,7 @@ def _answerable(user: Any, unit: ManagementUnit, period: dt.date, edition: Any) 
 
 
 @transaction.atomic
-def sign_off(*, user: Any, unit: ManagementUnit, period: dt.date, edition: Any, note: str = "") -> MonthSignoff:
+def sign_off(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any, note: str = "") -> MonthSignoff:
     """The port signs off the month's figures of the edition it reviewed (`note`: an optional remark)."""
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
@@ -188,7 +188,7 @@ def sign_off(*, user: Any, unit: ManagementUnit, period: dt.date, edition: Any, 
 
 
 @transaction.atomic
-def note_problem(*, user: Any, unit: ManagementUnit, period: dt.date, edition: Any, note: str) -> MonthSignoff:
+def note_problem(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any, note: str) -> MonthSignoff:
     """The port notes a problem with the month's figures instead of signing (again, with more detail: the note
     is replaced). A signed month cannot: only the national office reopens it."""
     note = (note or "").strip()
@@ -232,7 +232,7 @@ def _link(name: str, period: dt.date) -> str:
 
 
 @transaction.atomic
-def reopen(*, user: Any, unit: ManagementUnit, period: dt.date, reason: str, rebuild: bool = False) -> MonthSignoff:
+def reopen(*, user: User, unit: ManagementUnit, period: dt.date, reason: str, rebuild: bool = False) -> MonthSignoff:
     """The national office reopens a signed month (the reason is required); with `rebuild`, the port's
     publication is rebuilt at once (the next edition lists what changed). The port's users are told why."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
@@ -332,7 +332,7 @@ def overview(period: dt.date) -> dict[str, Any]:
 
 
 @transaction.atomic
-def remind(*, user: Any, period: dt.date) -> list[MonthSignoff]:
+def remind(*, user: User, period: dt.date) -> list[MonthSignoff]:
     """Remind the ports that have not answered (open, their publication ready), each at most once per China
     day: an e-mail to the port's users through the outbox. Returns the rows reminded."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
@@ -390,7 +390,7 @@ def remind(*, user: Any, period: dt.date) -> list[MonthSignoff]:
 
 
 @transaction.atomic
-def release(*, user: Any, period: dt.date, edition: Any) -> Publication:
+def release(*, user: User, period: dt.date, edition: Any) -> Publication:
     """The national office releases the national publication of the month (the edition it saw on the page),
     whatever the number of ports that have not signed (recorded): the ports then see and download it, and
     their users are told. A later rebuild is a new edition, released only by this action again."""

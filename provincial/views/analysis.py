@@ -20,6 +20,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction
 from patent_platform.exports import xlsx_response
 from patent_platform.replica import ReplicaReadsMixin
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 from provincial import analysis
 from provincial.views.area import AreaMixin
@@ -113,7 +114,7 @@ class AnalysisView(AnalysisMixin, ScopedTemplateView):
                 ],
             }
         query = query_of(definition, port) if definition is not None else ""
-        saved = analysis.saved_visible_to(request.user)
+        saved = analysis.saved_visible_to(signed_in(request))
         return {
             "area": area,
             "definition": definition,
@@ -163,7 +164,7 @@ class AnalysisExportView(AnalysisMixin, View):
 
 class SavedListMixin(AnalysisMixin):
     def saved_object(self, pk: int) -> Any:
-        return get_object_or_404(analysis.saved_visible_to(self.request.user), pk=pk)
+        return get_object_or_404(analysis.saved_visible_to(signed_in(self.request)), pk=pk)
 
 
 class SavedCreateView(SavedListMixin, View):
@@ -174,7 +175,7 @@ class SavedCreateView(SavedListMixin, View):
         try:
             definition = self.definition(request.POST)
             saved = analysis.save_analysis(
-                request.user, request.POST.get("name", ""), definition, request.POST.get("shared") == "1"
+                signed_in(request), request.POST.get("name", ""), definition, request.POST.get("shared") == "1"
             )
         except analysis.DefinitionError as error:
             page = AnalysisView()

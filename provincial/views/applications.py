@@ -32,6 +32,7 @@ from patent_platform.i18n import localized_name
 from patent_platform.masking import mask_contact_text, mask_email, mask_phone
 from patent_platform.models import User
 from patent_platform.ratelimit import rate_limit
+from patent_platform.roles import signed_in
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import applications as service
@@ -443,7 +444,7 @@ class _ApplicationActionView(ApplicationDetailView):
 
 class ApplicationApproveView(_ApplicationActionView):
     def act(self, application: PortApplication) -> HttpResponse:
-        approved = service.approve_application(application, self.request.user)
+        approved = service.approve_application(application, signed_in(self.request))
         messages.success(
             self.request,
             _("已批准，“%(unit)s”管理端口已开通；端口管理员将收到设置密码的邀请邮件。")
@@ -454,7 +455,7 @@ class ApplicationApproveView(_ApplicationActionView):
 
 class ApplicationReturnView(_ApplicationActionView):
     def act(self, application: PortApplication) -> HttpResponse:
-        service.return_application(application, self.request.user, self.request.POST.get("reason", ""))
+        service.return_application(application, signed_in(self.request), self.request.POST.get("reason", ""))
         messages.success(self.request, _("已退回，申请单位将通过邮件收到退回理由。"))
         return self.done(application)
 
@@ -594,7 +595,7 @@ class PortContactAddView(PortDetailView):
         form = ContactAddForm(request.POST)
         if form.is_valid():
             try:
-                contact = service.add_contact(unit=unit, data=form.cleaned_data, user=request.user)
+                contact = service.add_contact(unit=unit, data=form.cleaned_data, user=signed_in(request))
             except ValidationError as exc:
                 for key, errors in exc.message_dict.items():
                     form.add_error(key if key in form.fields else None, errors)
@@ -612,6 +613,6 @@ class PortContactDeleteView(ScopedViewMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         contact = get_object_or_404(self.scoped_queryset().select_related("unit"), pk=pk)
         unit_pk = contact.unit_id
-        service.remove_contact(contact=contact, user=request.user)
+        service.remove_contact(contact=contact, user=signed_in(request))
         messages.success(request, _("已删除联系人 %(name)s。") % {"name": contact.name})
         return redirect("national:port", pk=unit_pk)

@@ -24,6 +24,7 @@ from django.views import View
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import localized_name
 from patent_platform.params import YEAR_MAX, int_or_none
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 from provincial import followup
 from provincial import rosters as svc
@@ -39,10 +40,10 @@ class CoverageView(RosterAdminMixin, ScopedTemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         f = self.filters()
-        figures = svc.coverage(self.request.user, year=f["year"], category=f["category"])
+        figures = svc.coverage(signed_in(self.request), year=f["year"], category=f["category"])
         context.update(
             figures,
-            years=svc.roster_years(self.request.user),
+            years=svc.roster_years(signed_in(self.request)),
             category_choices=RosterCategory.choices,
             category_label=RosterCategory(f["category"]).label if f["category"] else "",
             query=self.query(year=f["year"], category=f["category"]),
@@ -58,7 +59,7 @@ class CoverageExportView(RosterAdminMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         f = self.filters()
-        figures = svc.coverage(request.user, year=f["year"], category=f["category"])
+        figures = svc.coverage(signed_in(request), year=f["year"], category=f["category"])
 
         def rows() -> Any:
             for row in [*figures["categories"], figures["total"]]:
@@ -139,7 +140,7 @@ class MissingView(RosterAdminMixin, ScopedTemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         f = self.filters()
-        rows = svc.missing_entries(self.request.user, **f)
+        rows = svc.missing_entries(signed_in(self.request), **f)
         page = Paginator(rows, MISSING_PER_PAGE).get_page(self.request.GET.get("page"))
         query = self.query(**f)
         context.update(
@@ -148,9 +149,9 @@ class MissingView(RosterAdminMixin, ScopedTemplateView):
             rows=describe_with_follow_ups(self.request.user, list(page.object_list)),
             max_selection=followup.MAX_SELECTION,
             total=page.paginator.count,
-            years=svc.roster_years(self.request.user),
+            years=svc.roster_years(signed_in(self.request)),
             category_choices=RosterCategory.choices,
-            rosters=svc.visible_rosters(self.request.user, year=f["year"], category=f["category"]),
+            rosters=svc.visible_rosters(signed_in(self.request), year=f["year"], category=f["category"]),
             query=query,
             page_prefix=f"?{query}&page=" if query else "?page=",
         )
@@ -162,7 +163,7 @@ class MissingExportView(RosterAdminMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         f = self.filters()
-        entries = svc.missing_entries(request.user, **f)
+        entries = svc.missing_entries(signed_in(request), **f)
 
         def rows() -> Any:
             chunk = 1000
@@ -220,7 +221,7 @@ class FollowUpView(RosterAdminMixin, View):
         back = reverse("rosters:missing") + (f"?{q}" if (q := self.query(**back_fields)) else "")
         try:
             if request.POST.get("confirm") != "1":
-                targets = followup.plan(request.user, usccs=usccs, kind=kind)
+                targets = followup.plan(signed_in(request), usccs=usccs, kind=kind)
                 return render(
                     request,
                     "provincial/rosters/follow_up_confirm.html",
@@ -234,7 +235,7 @@ class FollowUpView(RosterAdminMixin, View):
                         "back_fields": back_fields,
                     },
                 )
-            targets = followup.send(request.user, usccs=usccs, kind=kind)
+            targets = followup.send(signed_in(request), usccs=usccs, kind=kind)
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
@@ -294,12 +295,12 @@ class FollowUpListView(RosterAdminMixin, ScopedTemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        page = Paginator(followup.follow_up_rows(self.request.user), MISSING_PER_PAGE).get_page(
+        page = Paginator(followup.follow_up_rows(signed_in(self.request)), MISSING_PER_PAGE).get_page(
             self.request.GET.get("page")
         )
         rows = []
         # the enterprise's unit page, for a unit registered in the user's area (none for one outside it)
-        unit_ids = svc.units_in_scope(self.request.user, [row.uscc for row in page.object_list])
+        unit_ids = svc.units_in_scope(signed_in(self.request), [row.uscc for row in page.object_list])
         for row in page.object_list:
             values = _follow_up_row(row)
             rows.append(
@@ -318,7 +319,7 @@ class FollowUpExportView(RosterAdminMixin, View):
     model = FollowUp
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        rows = followup.follow_up_rows(request.user)
+        rows = followup.follow_up_rows(signed_in(request))
         return xlsx_response(
             filename=f"{_('督促备案记录')}-{timezone.localdate().isoformat()}.xlsx",
             title=_("督促备案记录"),
@@ -345,8 +346,8 @@ class CompletenessView(RosterAdminMixin, ScopedTemplateView):
         f = self.filters()
         by = _completeness_by(self.request)
         context.update(
-            followup.completeness(self.request.user, year=f["year"], by=by),
-            years=svc.roster_years(self.request.user),
+            followup.completeness(signed_in(self.request), year=f["year"], by=by),
+            years=svc.roster_years(signed_in(self.request)),
             query=self.query(year=f["year"], by=by),
             year_query=self.query(year=f["year"]),
         )
@@ -359,7 +360,7 @@ class CompletenessExportView(RosterAdminMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         f = self.filters()
         by = _completeness_by(request)
-        figures = followup.completeness(request.user, year=f["year"], by=by)
+        figures = followup.completeness(signed_in(request), year=f["year"], by=by)
 
         def rows() -> Any:
             for row in figures["rows"]:

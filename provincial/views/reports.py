@@ -291,7 +291,7 @@ class PortReportListView(ReportScopeMixin, ScopedListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        unit = service.unit_of(self.request.user)
+        unit = service.unit_of(signed_in(self.request))
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(
@@ -318,7 +318,7 @@ class ReportNewView(ScopedTemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ReportForm())
-        context.update(unit=service.unit_of(self.request.user), max_attachments=service.MAX_ATTACHMENTS)
+        context.update(unit=service.unit_of(signed_in(self.request)), max_attachments=service.MAX_ATTACHMENTS)
         return context
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -327,7 +327,7 @@ class ReportNewView(ScopedTemplateView):
             data = form.cleaned_data
             try:
                 report = service.submit_report(
-                    user=request.user,
+                    user=signed_in(request),
                     category=data["category"],
                     title=data["title"],
                     body=data["body"],
@@ -356,7 +356,7 @@ class PortReportDetailView(ScopedTemplateView):
         if signed_in(request).role == Role.NATIONAL_ADMIN:
             return HttpResponseRedirect(reverse("national:report", args=[report.pk]))
         context = self.get_context_data(**detail_context(self, report))
-        context["own_unit"] = service.unit_of(request.user)
+        context["own_unit"] = service.unit_of(signed_in(request))
         return self.render_to_response(context)
 
 
@@ -415,7 +415,7 @@ class NationalReportListView(ReportScopeMixin, ScopedListView):
             filter_form=self.filter_form(),
             query=query.urlencode(),
             export_url=base + (f"?{query.urlencode()}" if query else ""),
-            unread=service.unread_count(self.request.user),
+            unread=service.unread_count(signed_in(self.request)),
             typical_only=self.typical_only,
             filtered=any(v for k, v in self.request.GET.items() if k != "page"),
         )
@@ -445,7 +445,7 @@ class NationalReportDetailView(ScopedTemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         report = self.get_report()
-        service.mark_read(report, request.user)
+        service.mark_read(report, signed_in(request))
         return self.render_to_response(self.get_context_data(**detail_context(self, report)))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -462,7 +462,7 @@ class ReportCommentView(NationalReportDetailView):
         form = CommentForm(request.POST)
         if form.is_valid():
             try:
-                service.add_comment(report_id=report.pk, user=request.user, body=form.cleaned_data["body"])
+                service.add_comment(report_id=report.pk, user=signed_in(request), body=form.cleaned_data["body"])
             except ValidationError as exc:
                 form.add_error("body", exc.message_dict.get("body", exc.messages))
             else:
@@ -493,7 +493,7 @@ class ReportTypicalView(ScopedTemplateView):
         if value not in ("0", "1"):
             context = self.get_context_data(report=report, mark=not report.is_typical, invalid=True)
             return self.render_to_response(context, status=400)
-        report = service.set_typical(report_id=report.pk, user=request.user, typical=value == "1")
+        report = service.set_typical(report_id=report.pk, user=signed_in(request), typical=value == "1")
         if report.is_typical:
             messages.success(request, _("已标记为典型案例。"))
         else:

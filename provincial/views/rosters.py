@@ -36,6 +36,7 @@ from patent_platform.jobs.views import (
     job_history,
 )
 from patent_platform.params import ID_MAX, YEAR_MAX, int_or_none
+from patent_platform.roles import signed_in
 from patent_platform.uploads import CONTENT_TYPES, validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import rosters as svc
@@ -109,14 +110,14 @@ class RosterListView(RosterAdminMixin, ScopedListView):
     context_object_name = "rosters"
 
     def get_queryset(self) -> Any:
-        return svc.rosters_with_counts(self.request.user)
+        return svc.rosters_with_counts(signed_in(self.request))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         for roster in context["rosters"]:
             roster.coverage = svc.percent(roster.scope_covered, roster.scope_count)
-            roster.deletable = svc.can_delete(self.request.user, roster)
-        context["port"] = svc.port_of(self.request.user)
+            roster.deletable = svc.can_delete(signed_in(self.request), roster)
+        context["port"] = svc.port_of(signed_in(self.request))
         return context
 
 
@@ -124,7 +125,7 @@ class RosterListExportView(RosterAdminMixin, View):
     model = Roster
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        rosters = svc.rosters_with_counts(request.user)
+        rosters = svc.rosters_with_counts(signed_in(request))
         return xlsx_response(
             filename=f"{_('重点企业名单')}-{timezone.localdate().isoformat()}.xlsx",
             title=_("重点企业名单"),
@@ -167,7 +168,7 @@ class RosterUploadView(RosterAdminMixin, ScopedTemplateView):
             "form",
             RosterForm(initial={"year": china_today().year, "category": RosterCategory.NATIONAL_ADVANTAGE}),
         )
-        context["port"] = svc.port_of(self.request.user)
+        context["port"] = svc.port_of(signed_in(self.request))
         context["history"] = job_history(
             self.scoped_queryset(RosterUpload).select_related("created_by"),
             upload_history_columns(),
@@ -186,7 +187,7 @@ class RosterUploadView(RosterAdminMixin, ScopedTemplateView):
         data = form.cleaned_data
         try:
             job = svc.roster_upload_create(
-                user=request.user,
+                user=signed_in(request),
                 category=data["category"],
                 year=data["year"],
                 title=data["title"],
@@ -278,7 +279,7 @@ class RosterDeleteView(RosterAdminMixin, View):
 
     def get_roster(self, pk: int) -> Roster:
         roster = get_object_or_404(self.scoped_queryset().select_related("owner"), pk=pk)
-        if not svc.can_delete(self.request.user, roster):
+        if not svc.can_delete(signed_in(self.request), roster):
             raise PermissionDenied(_("只能删除本端口上传的名单；全国名单由国家局维护。"))
         return roster
 
@@ -289,6 +290,6 @@ class RosterDeleteView(RosterAdminMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         roster = self.get_roster(pk)
         title = roster.title
-        svc.delete_roster(roster=roster, user=request.user)
+        svc.delete_roster(roster=roster, user=signed_in(request))
         messages.success(request, _("名单“%(title)s”已删除。") % {"title": title})
         return HttpResponseRedirect(reverse("rosters:list"))
