@@ -7,7 +7,7 @@ most patent rights, so the products link rights the unit holds, as the template 
 
 Platform: `filings.imports.run_import_job` (what the `run_import` task calls) on a queued `ImportJob`
 uploaded by one of the unit's users: read the workbook, parse and check every cell and product, then
-save every product through `services.create_product` in one transaction.
+save every product through `services.product_create` in one transaction.
 
 Baseline: `bulk_create` of the same Product, ProductVersion and PatentLink rows (what the import
 creates), built from the same values without any check.

@@ -74,7 +74,7 @@ def fix_benchmarks(national: User, data_year: int) -> list[BenchmarkSet]:
         if existing:
             fixed.append(existing)
             continue
-        bset = methods.create_benchmark_set(
+        bset = methods.benchmark_set_create(
             method=method, product_class=product_class, data_year=data_year, user=national
         )
         # indicators the sample cannot give (growth needs a previous year) get the demo's own value
@@ -84,8 +84,10 @@ def fix_benchmarks(national: User, data_year: int) -> list[BenchmarkSet]:
             if b.value is None
         }
         if manual:
-            methods.set_values(bset, national, manual, note="样本不足的指标由国家局手工填写（演示）")
-        fixed.append(methods.fix(bset, national))
+            methods.benchmark_set_update_values(
+                bset=bset, user=national, values=manual, note="样本不足的指标由国家局手工填写（演示）"
+            )
+        fixed.append(methods.benchmark_set_fix(bset=bset, user=national))
     return fixed
 
 
@@ -94,38 +96,42 @@ def run_demo_round(national: User, experts: list[User], data_year: int) -> Round
     if Round.objects.filter(data_year=data_year).exists():
         return None
     today = china_today()
-    rnd = rounds.start_round(
+    rnd = rounds.round_start(
         user=national, name=f"{data_year} 年度专利密集型产品认定（第一批，演示）", data_year=data_year, deadline=today
     )
-    rounds.evaluate(rnd.pk)  # the task ran on commit already when eager; running it again changes nothing
+    rounds.round_evaluate(
+        round_id=rnd.pk
+    )  # the task ran on commit already when eager; running it again changes nothing
     rnd.refresh_from_db()
     if not rnd.candidates.filter(patent_passed=True).exists():
         return rnd
-    rounds.request_information(rnd, national, today + dt.timedelta(days=14))
+    rounds.round_request_information(rnd=rnd, user=national, due=today + dt.timedelta(days=14))
     for candidate in rnd.candidates.filter(status="info_requested").select_related("version", "unit"):
         filer = cast(UnitMembership, candidate.unit.memberships.select_related("user").first()).user
-        rounds.submit_information(
-            candidate.pk,
-            filer,
-            {
+        rounds.information_submit(
+            candidate_id=candidate.pk,
+            user=filer,
+            data={
                 "market_position": f"{candidate.version.name}国内市场占有率位居前列（演示数据）。",
                 "technology": "核心技术达到国内领先水平，已通过第三方检测（演示数据）。",
                 "patent_use": "核心专利全部实施于产品，建立了专利预警和维权机制（演示数据）。",
             },
         )
-    industry.start_industry_evaluation(rnd, national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。")
+    industry.industry_evaluation_start(
+        rnd=rnd, user=national, reason="演示：全部企业已提交补充材料，提前开始产业性评价。"
+    )
     for i, expert in enumerate(experts):
         scores = DEMO_SCORES[i % len(DEMO_SCORES)]
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            industry.submit_score(
-                assignment.pk,
-                expert,
-                dict(zip(("technology", "market", "patent", "benefit"), scores, strict=True)),
-                "产品技术先进，专利对产品竞争力支撑明显（演示评审意见）。",
+            industry.score_submit(
+                assignment_id=assignment.pk,
+                user=expert,
+                scores=dict(zip(("technology", "market", "patent", "benefit"), scores, strict=True)),
+                comments="产品技术先进，专利对产品竞争力支撑明显（演示评审意见）。",
             )
     # the publicity ran in the past, so the demo round is finished today
-    publicity.start_publicity(rnd, national, days=5, start=today - dt.timedelta(days=10))
-    rounds.finalize(rnd, national, today=today)
+    publicity.round_publicity_start(rnd=rnd, user=national, days=5, start=today - dt.timedelta(days=10))
+    rounds.round_finalize(rnd=rnd, user=national, today=today)
     return rnd
 
 

@@ -48,7 +48,7 @@ def queue_expert_invitation(user: User) -> list[str]:
 
 
 @transaction.atomic
-def create_expert(
+def expert_create(
     *,
     user: User,
     email: str,
@@ -99,7 +99,7 @@ def create_expert(
 
 
 @transaction.atomic
-def set_expert_active(profile: ExpertProfile, user: User, *, active: bool) -> ExpertProfile:
+def expert_set_active(*, profile: ExpertProfile, user: User, active: bool) -> ExpertProfile:
     """Withdraw an expert from the pool (new assignments skip them; their scores stay) or bring them back."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     profile = ExpertProfile.objects.select_for_update().get(pk=profile.pk)

@@ -31,7 +31,7 @@ from evaluation.rounds import (
     RoundError,
     early_reason,
     lock_round,
-    move_round,
+    round_move,
 )
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
@@ -101,7 +101,9 @@ def information_deadline(rnd: Round) -> dt.date | None:
 
 
 @transaction.atomic
-def start_industry_evaluation(rnd: Round, user: Any, reason: str = "", today: dt.date | None = None) -> dict[str, int]:
+def industry_evaluation_start(
+    *, rnd: Round, user: User, reason: str = "", today: dt.date | None = None
+) -> dict[str, int]:
     """Close the information stage and assign every product with information to its expert panel
     (before the information deadline has passed only with the office's reason)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
@@ -144,7 +146,7 @@ def start_industry_evaluation(rnd: Round, user: Any, reason: str = "", today: dt
         message=str(_("分配专家评审任务")),
     )
     Candidate.objects.filter(pk__in=[c.pk for c in candidates]).update(status=C.EXPERT_REVIEW)
-    move_round(rnd, Stage.INDUSTRY, user, str(_("开始产业性评价")), early=early)
+    round_move(rnd=rnd, stage=Stage.INDUSTRY, user=user, message=str(_("开始产业性评价")), early=early)
     return {"assigned": len(rows), "products": len(candidates), "missing_info": missing}
 
 
@@ -165,7 +167,7 @@ def score_errors(scores: Mapping[str, Any]) -> dict[str, str]:
 
 
 @transaction.atomic
-def submit_score(assignment_id: int, user: Any, scores: Mapping[str, Any], comments: str) -> Assignment:
+def score_submit(*, assignment_id: int, user: User, scores: Mapping[str, Any], comments: str) -> Assignment:
     require_role(user, Role.EXPERT, message=ROLE_DENIED)
     assignment = lock_visible(Assignment.objects.select_related("candidate__round"), user, assignment_id)
     if assignment.candidate.round.stage != Stage.INDUSTRY:

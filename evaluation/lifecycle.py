@@ -1,6 +1,6 @@
 """The life of a certificate (证书的有效期、状态与变更记录): one rule, in one place, for every reader and writer.
 
-A certificate is issued when its round's final list is published (`rounds.finalize` calls `issue`). From
+A certificate is issued when its round's final list is published (`rounds.round_finalize` calls `issue`). From
 then on it has:
 
 - a **validity period**: from the day the final list was published, for the round's
@@ -13,7 +13,7 @@ then on it has:
 What moves it (each on every path, because each hangs off the one place its cause is applied):
 
 - a core patent of the certified product-year lapses, expires or is invalidated → **suspended**; restored to
-  valid → **reinstated** (`filings.drift.status_changed`, sent by `drift.apply`, which the legal-status
+  valid → **reinstated** (`filings.drift.status_changed`, sent by `drift.legal_status_apply`, which the legal-status
   import, the admin site and any other writer of a patent's status go through);
 - the product has not filed its yearly update for the data year of a later round whose cut-off (its
   `deadline`) has passed → **suspended**; the update filed (submitted for review, or approved) →
@@ -56,6 +56,7 @@ from patent_platform import audit, outbox
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import CHINA_TZ as CHINA
 from patent_platform.clock import china_today
+from patent_platform.models import User
 from patent_platform.roles import require_role
 from patent_platform.signals import figures_changed
 
@@ -203,7 +204,7 @@ def _record(
     to_status: str,
     cause: str,
     *,
-    user: Any = None,
+    user: User | None = None,
     source: str = "",
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -223,8 +224,8 @@ def _record(
     )
 
 
-def issue(candidate: Candidate, *, user: Any, at: dt.datetime) -> None:
-    """Give a certificate just numbered by `rounds.finalize` its validity and its first history row."""
+def certificate_issue(*, candidate: Candidate, user: User, at: dt.datetime) -> None:
+    """Give a certificate just numbered by `rounds.round_finalize` its validity and its first history row."""
     start, end = validity(candidate.round, timezone.localtime(at, CHINA).date())
     _record(candidate, S.VALID, C.ISSUED, user=user, source="finalize", at=at)
     candidate.valid_from, candidate.valid_until = start, end
@@ -248,7 +249,7 @@ def _changed(
     suspension: dict[str, Any],
     events: list[tuple[str, dict[str, Any]]],
     *,
-    user: Any,
+    user: User | None,
     source: str,
 ) -> None:
     now = timezone.now()
@@ -259,7 +260,9 @@ def _changed(
     candidate.save(update_fields=["certificate_status", "suspension", "status_changed_at"])
 
 
-def recheck(candidate_ids: Iterable[int], *, user: Any = None, source: str = "", day: dt.date | None = None) -> int:
+def certificate_recheck(
+    *, candidate_ids: Iterable[int], user: User | None = None, source: str = "", day: dt.date | None = None
+) -> int:
     """Bring the recorded status of these certificates in line with their causes (call inside a transaction;
     the rows are locked in id order). Returns how many changed. Revoked and expired certificates stay so."""
     day = day or china_today()
@@ -313,18 +316,18 @@ def recheck(candidate_ids: Iterable[int], *, user: Any = None, source: str = "",
     return changed
 
 
-def recheck_all(day: dt.date | None = None) -> int:
+def certificate_recheck_all(*, day: dt.date | None = None) -> int:
     """The daily re-check (evaluation.recheck_certificates): every certificate neither revoked nor expired,
     in chunks, each in its own transaction (a certificate re-checked twice changes nothing the second time)."""
     ids = list(issued().exclude(certificate_status__in=FINAL_STATUSES).order_by("pk").values_list("pk", flat=True))
     changed = 0
     for start in range(0, len(ids), CHUNK):
         with transaction.atomic():
-            changed += recheck(ids[start : start + CHUNK], source="daily", day=day)
+            changed += certificate_recheck(candidate_ids=ids[start : start + CHUNK], source="daily", day=day)
     return changed
 
 
-def _end(candidate: Candidate, cause: str, *, user: Any, reason: str, source: str) -> CertificateEvent:
+def _end(candidate: Candidate, cause: str, *, user: User | None, reason: str, source: str) -> CertificateEvent:
     now = timezone.now()
     event = _record(candidate, S.REVOKED, cause, user=user, source=source, reason=reason, at=now)
     candidate.certificate_status, candidate.status_changed_at = S.REVOKED, now
@@ -343,7 +346,7 @@ def _end(candidate: Candidate, cause: str, *, user: Any, reason: str, source: st
     return event
 
 
-def revoke(*, candidate_id: int, user: Any, ground: str, reason: str) -> Candidate:
+def certificate_revoke(*, candidate_id: int, user: User, ground: str, reason: str) -> Candidate:
     """The national office revokes a certificate after an objection or a finding, with its reason."""
     require_role(user, Role.NATIONAL_ADMIN, message=_("只有国家知识产权局可以撤销认定证书。"), error=Http404)
     reason = (reason or "").strip()
@@ -419,7 +422,9 @@ def queue_certificate_notice(event: CertificateEvent) -> int:
 # --- the hooks (connected in EvaluationConfig.ready) ---------------------------------------------------
 
 
-def on_patent_status(sender: Any, patent_ids: list[int], user: Any = None, source: Any = None, **kwargs: Any) -> None:
+def on_patent_status(
+    sender: Any, patent_ids: list[int], user: User | None = None, source: Any = None, **kwargs: Any
+) -> None:
     """`filings.drift.status_changed`: re-check the certificates whose certified product-year links one of
     these patents as core (in the import's transaction: the page shows it as soon as the import commits)."""
     if not patent_ids:
@@ -434,11 +439,11 @@ def on_patent_status(sender: Any, patent_ids: list[int], user: Any = None, sourc
             .values_list("pk", flat=True)
         )
     label = f"patent status import {source.pk}" if getattr(source, "pk", None) else "patent status"
-    recheck(ids, user=user, source=label)
+    certificate_recheck(candidate_ids=ids, user=user, source=label)
 
 
 def on_transition(
-    sender: Any, version: ProductVersion, action: str, user: Any = None, reason: str = "", **kwargs: Any
+    sender: Any, version: ProductVersion, action: str, user: User | None = None, reason: str = "", **kwargs: Any
 ) -> None:
     """`filings.workflow.transitioned`: a revoked or withdrawn filing ends the certificate of that product-year;
     any transition of a version may file (or unfile) the yearly update the product's certificates wait for."""
@@ -453,7 +458,7 @@ def on_transition(
         .values_list("pk", flat=True)
     )
     if ids:
-        recheck(ids, user=user, source=f"filing {action}")
+        certificate_recheck(candidate_ids=ids, user=user, source=f"filing {action}")
 
 
 def connect() -> None:

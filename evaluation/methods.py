@@ -24,6 +24,7 @@ from evaluation.choices import BenchmarkStatus, MethodStatus, Standard, Trait
 from evaluation.models import Benchmark, BenchmarkSet, Indicator, MethodVersion
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
+from patent_platform.models import User
 from patent_platform.roles import require_role
 
 METHOD_FIELDS = (
@@ -109,7 +110,7 @@ def ensure_complete(method: MethodVersion) -> None:
 
 
 @transaction.atomic
-def copy_method(method: MethodVersion, user: Any, *, code: str, name: str) -> MethodVersion:
+def method_copy(*, method: MethodVersion, user: User, code: str, name: str) -> MethodVersion:
     """A new draft version with the same indicators and rule, to be changed and then activated."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     code = code.strip()
@@ -142,7 +143,7 @@ def _editable(method: MethodVersion) -> MethodVersion:
 
 
 @transaction.atomic
-def update_method(method: MethodVersion, user: Any, data: Mapping[str, Any]) -> MethodVersion:
+def method_update(*, method: MethodVersion, user: User, data: Mapping[str, Any]) -> MethodVersion:
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     method = _editable(method)
     before = audit.snapshot(method)
@@ -156,8 +157,8 @@ def update_method(method: MethodVersion, user: Any, data: Mapping[str, Any]) -> 
 
 
 @transaction.atomic
-def save_indicator(
-    method: MethodVersion, user: Any, data: Mapping[str, Any], indicator: Indicator | None = None
+def indicator_save(
+    *, method: MethodVersion, user: User, data: Mapping[str, Any], indicator: Indicator | None = None
 ) -> Indicator:
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     method = _editable(method)
@@ -175,7 +176,7 @@ def save_indicator(
 
 
 @transaction.atomic
-def delete_indicator(indicator: Indicator, user: Any) -> None:
+def indicator_delete(*, indicator: Indicator, user: User) -> None:
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     _editable(indicator.method)
     audit.audit_event(action=AuditAction.DELETE, obj=indicator, actor=user)
@@ -183,7 +184,7 @@ def delete_indicator(indicator: Indicator, user: Any) -> None:
 
 
 @transaction.atomic
-def activate(method: MethodVersion, user: Any) -> MethodVersion:
+def method_activate(*, method: MethodVersion, user: User) -> MethodVersion:
     """Make a draft the current version (the previous one is retired; its results keep it)."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     method = MethodVersion.objects.select_for_update().get(pk=method.pk)
@@ -207,8 +208,8 @@ def activate(method: MethodVersion, user: Any) -> MethodVersion:
 
 
 @transaction.atomic
-def create_benchmark_set(
-    *, method: MethodVersion, product_class: Any, data_year: int, user: Any, percentile: int | None = None
+def benchmark_set_create(
+    *, method: MethodVersion, product_class: Any, data_year: int, user: User, percentile: int | None = None
 ) -> BenchmarkSet:
     """A new draft set, numbered after the existing ones, filled with the suggestion."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
@@ -245,7 +246,7 @@ def _draft(bset: BenchmarkSet) -> BenchmarkSet:
 
 
 @transaction.atomic
-def resuggest(bset: BenchmarkSet, user: Any, percentile: int) -> BenchmarkSet:
+def benchmark_set_resuggest(*, bset: BenchmarkSet, user: User, percentile: int) -> BenchmarkSet:
     """Suggest again at another percentile and take the suggestion as the values."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
@@ -282,8 +283,8 @@ def parse_values(raw: Mapping[str, Any], bset: BenchmarkSet) -> tuple[dict[int, 
 
 
 @transaction.atomic
-def set_values(
-    bset: BenchmarkSet, user: Any, values: Mapping[int, Decimal | None], note: str | None = None
+def benchmark_set_update_values(
+    *, bset: BenchmarkSet, user: User, values: Mapping[int, Decimal | None], note: str | None = None
 ) -> BenchmarkSet:
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
@@ -304,7 +305,7 @@ def set_values(
 
 
 @transaction.atomic
-def fix(bset: BenchmarkSet, user: Any) -> BenchmarkSet:
+def benchmark_set_fix(*, bset: BenchmarkSet, user: User) -> BenchmarkSet:
     """Fix a draft: from now on it is frozen and rounds may use it."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
@@ -332,7 +333,7 @@ def fix(bset: BenchmarkSet, user: Any) -> BenchmarkSet:
 
 
 @transaction.atomic
-def delete_draft(bset: BenchmarkSet, user: Any) -> None:
+def benchmark_set_delete(*, bset: BenchmarkSet, user: User) -> None:
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     bset = _draft(bset)
     audit.audit_event(action=AuditAction.DELETE, obj=bset, actor=user)

@@ -32,7 +32,7 @@ from evaluation.rounds import (
     RoundError,
     early_reason,
     lock_round,
-    move_round,
+    round_move,
 )
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 def listed_candidates(rnd: Round, statuses: tuple[str, ...] = (C.EXPERT_REVIEW, C.PROPOSED)) -> list[dict[str, Any]]:
     """The round's candidates in these statuses whose unit is on a credit list now (filings.checks), each with
-    its open listings: shown on the round page before publicity, confirmed by `start_publicity`."""
+    its open listings: shown on the round page before publicity, confirmed by `round_publicity_start`."""
     from filings.checks import credit_flag, listings_by_uscc
 
     candidates = list(
@@ -64,14 +64,14 @@ def listed_candidates(rnd: Round, statuses: tuple[str, ...] = (C.EXPERT_REVIEW, 
 
 
 @transaction.atomic
-def start_publicity(
+def round_publicity_start(
+    *,
     rnd: Round,
     user: User,
     days: int | None = None,
     start: dt.date | None = None,
     reason: str = "",
     today: dt.date | None = None,
-    *,
     confirm_listed: bool = False,
 ) -> dict[str, int]:
     """Combine the scores and publish the proposed list for `days` working days (default: the calendar's);
@@ -115,11 +115,11 @@ def start_publicity(
             message=f"publicity confirmed with {len(listed)} candidates on a credit list",
         )
     start = start or china_today()
-    move_round(
-        rnd,
-        Stage.PUBLICITY,
-        user,
-        str(_("拟认定名单公示")),
+    round_move(
+        rnd=rnd,
+        stage=Stage.PUBLICITY,
+        user=user,
+        message=str(_("拟认定名单公示")),
         early=early,
         publicity_days=days,
         publicity_start=start,
@@ -139,7 +139,7 @@ def publicity_open(rnd: Round, today: dt.date | None = None) -> bool:
 
 
 @transaction.atomic
-def lodge_objection(candidate_id: int, *, name: str, contact: str, reasons: str, ip: str | None = None) -> Objection:
+def objection_lodge(*, candidate_id: int, name: str, contact: str, reasons: str, ip: str | None = None) -> Objection:
     """Anyone may object to a product on a list under publicity, while the publicity lasts."""
     candidate = (
         Candidate.objects.public().filter(status=C.PROPOSED).select_related("round").filter(pk=candidate_id).first()
@@ -165,7 +165,7 @@ def lodge_objection(candidate_id: int, *, name: str, contact: str, reasons: str,
 
 
 @transaction.atomic
-def decide_objection(objection_id: int, user: User, *, uphold: bool, decision: str) -> Objection:
+def objection_decide(*, objection_id: int, user: User, uphold: bool, decision: str) -> Objection:
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     objection = lock_visible(Objection.objects.select_related("candidate__round"), user, objection_id)
     if objection.candidate.round.stage != Stage.PUBLICITY:

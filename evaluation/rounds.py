@@ -7,7 +7,7 @@ from one organisation) → publicity for objections (公示) → final list with
 Every action checks the actor's role and the round's stage inside a transaction with the row locked,
 writes an audit record and sends its e-mails after commit.
 
-This module holds the stages' shared rules (`lock_round`, `move_round`, `RoundError`), the start and the patent
+This module holds the stages' shared rules (`lock_round`, `round_move`, `RoundError`), the start and the patent
 evaluation, the additional information and the final list; the industry evaluation by experts is
 `evaluation.industry`, the publicity and its objections `evaluation.publicity`.
 """
@@ -86,7 +86,7 @@ def lock_round(rnd: Round | int, stage: str) -> Round:
     return locked
 
 
-def move_round(rnd: Round, stage: str, user: User, message: str, early: str = "", **changes: Any) -> None:
+def round_move(*, rnd: Round, stage: str, user: User, message: str, early: str = "", **changes: Any) -> None:
     """Move the round to `stage`; `early`: the office's reason for moving before the deadline (audited)."""
     before = rnd.stage
     rnd.stage = stage
@@ -112,7 +112,7 @@ def _notify(candidate_ids: list[int], kind: str) -> None:
 
 
 @transaction.atomic
-def start_round(
+def round_start(
     *,
     user: User,
     name: str,
@@ -129,7 +129,7 @@ def start_round(
 ) -> Round:
     """Create a round for a data year with its calendar. A round whose filing cut-off (`deadline`) has come
     is evaluated at once; one whose cut-off lies ahead waits for it (the daily task then starts the patent
-    evaluation; the office may start it earlier with a reason, `rerun_patent_evaluation`)."""
+    evaluation; the office may start it earlier with a reason, `round_rerun_patent_evaluation`)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     today = today or china_today()
     calendar_errors = calendar_order_errors(
@@ -224,7 +224,7 @@ def _queue_evaluation(rnd: Round) -> None:
 
 
 @transaction.atomic
-def rerun_patent_evaluation(rnd: Round, user: User, reason: str = "", today: dt.date | None = None) -> Round:
+def round_rerun_patent_evaluation(*, rnd: Round, user: User, reason: str = "", today: dt.date | None = None) -> Round:
     """Compute the patent evaluation (again, e.g. after a correction; the same data gives the same rows).
     The first evaluation before the filing cut-off has passed needs the office's reason."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
@@ -264,7 +264,7 @@ def early_reason(deadline: dt.date | None, label: Any, reason: str, today: dt.da
     return reason
 
 
-def evaluate(round_id: int) -> dict[str, int]:
+def round_evaluate(*, round_id: int) -> dict[str, int]:
     """The task's body: the set-based evaluation, only while the round is in its first stage."""
     with transaction.atomic():
         rnd = Round.objects.select_for_update().get(pk=round_id)
@@ -284,7 +284,7 @@ def evaluate(round_id: int) -> dict[str, int]:
 
 
 @transaction.atomic
-def request_information(rnd: Round, user: User, due: dt.date | None = None) -> Round:
+def round_request_information(*, rnd: Round, user: User, due: dt.date | None = None) -> Round:
     """Ask the filers of the passing products for their information, by `due` (default: the calendar's)."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = lock_round(rnd, Stage.PATENT)
@@ -300,7 +300,7 @@ def request_information(rnd: Round, user: User, due: dt.date | None = None) -> R
         raise RoundError(_("没有通过专利性评价的产品。"), code="nobody_passed")
     ids = list(passing.values_list("pk", flat=True))
     passing.update(status=C.INFO_REQUESTED)
-    move_round(rnd, Stage.INFO, user, str(_("通知通过专利性评价的企业补充材料")), info_due=due)
+    round_move(rnd=rnd, stage=Stage.INFO, user=user, message=str(_("通知通过专利性评价的企业补充材料")), info_due=due)
     _notify(ids, "info_requested")
     return rnd
 
@@ -309,8 +309,8 @@ INFO_FIELDS = ("market_position", "technology", "patent_use")
 
 
 @transaction.atomic
-def submit_information(
-    candidate_id: int, user: User, data: Mapping[str, Any], attachment: Any = None
+def information_submit(
+    *, candidate_id: int, user: User, data: Mapping[str, Any], attachment: Any = None
 ) -> AdditionalInfo:
     """The filer answers (and may answer again until the due date)."""
     require_role(user, Role.ENTERPRISE, message=ROLE_DENIED)
@@ -360,7 +360,7 @@ def _next_serial(year: int) -> int:
 
 
 @transaction.atomic
-def finalize(rnd: Round, user: User, today: dt.date | None = None) -> dict[str, int]:
+def round_finalize(*, rnd: Round, user: User, today: dt.date | None = None) -> dict[str, int]:
     """Publish the final list: certificates for every proposed product whose objections were dismissed."""
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     rnd = lock_round(rnd, Stage.PUBLICITY)
@@ -386,7 +386,9 @@ def finalize(rnd: Round, user: User, today: dt.date | None = None) -> dict[str, 
         candidate.certified_at = now
         candidate.save(update_fields=["status", "certificate_number", "certified_at"])
         candidate.round = rnd
-        lifecycle.issue(candidate, user=user, at=now)  # its validity period and the first row of its history
+        lifecycle.certificate_issue(
+            candidate=candidate, user=user, at=now
+        )  # its validity period and the first row of its history
         certified.append(candidate.pk)
         events.append(
             webhooks.Certified(
@@ -398,7 +400,7 @@ def finalize(rnd: Round, user: User, today: dt.date | None = None) -> dict[str, 
             )
         )
         serial += 1
-    move_round(rnd, Stage.FINAL, user, str(_("公布认定结果")), finalized_at=now)
+    round_move(rnd=rnd, stage=Stage.FINAL, user=user, message=str(_("公布认定结果")), finalized_at=now)
     _notify(certified, "certified")
     webhooks.emit_certified(events)  # the units' webhook events commit with the final list, or neither does
     return {"certified": len(certified)}

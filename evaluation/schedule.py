@@ -7,11 +7,11 @@ information (`info_due`), expert scoring (`scoring_due`), the 公示 period in w
 - the cut-off: once every round of a data year has passed its cut-off, no product-year of that year may
   opt in (filings/candidacy.py asks `opt_in_refusal` on the page, the API, the forms and the import);
 - information: a request past its deadline reads as not supplied at once (`Candidate.status_on`) and the
-  daily task writes it (`close_overdue_information`); a filer can no longer answer (`rounds.submit_information`);
+  daily task writes it (`close_overdue_information`); a filer can no longer answer (`rounds.information_submit`);
 - stages: a round moves on before the previous stage's deadline only with the office's reason
   (`rounds.early_reason`);
 - lock exceptions: the national office lets one product past the cut-off or the information deadline, with
-  a reason, audited and shown on the product's result (`grant_lock_exception`);
+  a reason, audited and shown on the product's result (`lock_exception_grant`);
 - reminders: REMIND_DAYS before a deadline each participant who still has something to do gets one e-mail
   through the outbox, once per participant and deadline (the notice's key: kind, source, recipient).
 """
@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from evaluation.choices import CandidateStatus, LockKind, Stage
 from evaluation.models import Assignment, Candidate, Holiday, LockException, Objection, Round
-from evaluation.rounds import ROLE_DENIED, RoundError, rerun_patent_evaluation
+from evaluation.rounds import ROLE_DENIED, RoundError, round_rerun_patent_evaluation
 from filings.choices import FilingStatus
 from filings.models import ProductVersion
 from patent_platform import audit, outbox
@@ -133,10 +133,10 @@ def opt_in_refusal(data_year: int, version_id: int | None = None, today: dt.date
 
 
 @transaction.atomic
-def grant_lock_exception(
+def lock_exception_grant(
+    *,
     rnd: Round,
     user: User,
-    *,
     kind: str,
     reason: str,
     filing_number: str = "",
@@ -230,7 +230,7 @@ def exceptions_of(candidate: Candidate) -> list[LockException]:
 
 
 @transaction.atomic
-def set_holiday(user: User, *, date: dt.date, name: str, is_workday: bool = False) -> Holiday:
+def holiday_set(*, user: User, date: dt.date, name: str, is_workday: bool = False) -> Holiday:
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     if not (name or "").strip():
         raise RoundError({"name": gettext_lazy("请填写名称。")}, code="required")
@@ -248,7 +248,7 @@ def set_holiday(user: User, *, date: dt.date, name: str, is_workday: bool = Fals
 
 
 @transaction.atomic
-def delete_holiday(user: User, holiday: Holiday) -> None:
+def holiday_delete(*, user: User, holiday: Holiday) -> None:
     require_role(user, Role.NATIONAL_ADMIN, message=ROLE_DENIED)
     audit.audit_event(action=AuditAction.DELETE, obj=holiday, message=str(_("删除节假日")), actor=user)
     Holiday.objects.filter(pk=holiday.pk).delete()
@@ -288,7 +288,7 @@ def start_due_evaluations(today: dt.date | None = None) -> int:
         if actor is None or not actor.is_active or not has_role(actor, Role.NATIONAL_ADMIN):
             continue
         try:
-            rerun_patent_evaluation(rnd, actor, today=today)
+            round_rerun_patent_evaluation(rnd=rnd, user=actor, today=today)
         except RoundError:
             continue
         started += 1

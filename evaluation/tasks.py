@@ -11,9 +11,9 @@ from patent_platform.claims import ClaimingTask
 def run_patent_evaluation(self: Any, round_id: int) -> dict[str, int]:
     """The set-based patent evaluation of a round (idempotent: it recomputes from scratch, in one transaction
     that holds the round's row lock). A lost database connection retries it within a minute."""
-    from evaluation.rounds import evaluate
+    from evaluation.rounds import round_evaluate
 
-    return evaluate(round_id)
+    return round_evaluate(round_id=round_id)
 
 
 @shared_task(bind=True)
@@ -48,6 +48,6 @@ def calendar_tick(self: Any) -> dict[str, int]:
 def recheck_certificates(self: Any) -> int:
     """Daily (beat, evaluation/migrations/0006): record certificates expired and yearly updates missed at a
     cut-off that has passed (or filed since); the readers already show both before this runs."""
-    from evaluation.lifecycle import recheck_all
+    from evaluation.lifecycle import certificate_recheck_all
 
-    return recheck_all()
+    return certificate_recheck_all()

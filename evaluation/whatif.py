@@ -49,7 +49,7 @@ from evaluation.models import (
 )
 from filings.models import ProductVersion
 from patent_platform.choices import RegionLevel, Role
-from patent_platform.models import Region
+from patent_platform.models import Region, User
 from patent_platform.roles import require_role
 
 CHUNK = 2000
@@ -457,8 +457,8 @@ def scope(*, round_id: int | None, data_year: int | None, product_class_id: int 
 
 
 @transaction.atomic
-def start_run(
-    user: Any, method: MethodVersion, *, rnd: Round | None, data_year: int | None, product_class: Any
+def whatif_run_start(
+    *, user: User, method: MethodVersion, rnd: Round | None, data_year: int | None, product_class: Any
 ) -> WhatIfRun:
     """Queue a background run (after the commit); the method must be complete."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)

@@ -121,7 +121,7 @@ class FilingUnitAdmin(MaskedContactsAdminMixin, DutyAdminMixin, admin.ModelAdmin
 
 @admin.register(IdentityRequest)
 class IdentityRequestAdmin(DutyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Decided on the reviewers' pages (`/review/identity/`, filings.identity.request_decide), never here."""
+    """Decided on the reviewers' pages (`/review/identity/`, filings.identity.identity_request_decide), never here."""
 
     list_display = ("submitted_at", "kind", "unit", "applicant", "status", "decided_by", "decided_at")
     list_filter = ("kind", "status")
@@ -149,8 +149,8 @@ class PatentAdmin(AuditedAdmin):
     inlines = (PatentRightInline,)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        """A legal status changed here is applied the way the import applies it (`drift.apply`: the patent's
-        history, the flags on the filings, the certificates that rest on it), not written as a bare field."""
+        """A legal status changed here is applied the way the import applies it (`drift.legal_status_apply`: the
+        patent's history, the flags on the filings, the certificates that rest on it), not written as a bare field."""
         from filings import drift
 
         stored = Patent.objects.filter(pk=obj.pk).values_list("legal_status", flat=True).first() if change else None
@@ -158,8 +158,8 @@ class PatentAdmin(AuditedAdmin):
         if stored is not None and stored != new_status:
             obj.legal_status = stored  # the other fields are saved as edited; the status goes through apply
             super().save_model(request, obj, form, change)
-            drift.apply(
-                [drift.Row(number=0, patent=obj.number, status=new_status)], source=None, user=signed_in(request)
+            drift.legal_status_apply(
+                rows=[drift.Row(number=0, patent=obj.number, status=new_status)], source=None, user=signed_in(request)
             )
             obj.refresh_from_db()
             # the correction itself, as every admin change is audited (the import's bulk record names no change)
@@ -183,7 +183,7 @@ class PatentRightAdmin(AuditedAdmin):
     readonly_fields = ("unit", "patent", "created_by", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # units record their rights (services.add_patent_right checks the number and the policy)
+        return False  # units record their rights (services.patent_right_create checks the number and the policy)
 
 
 class VersionInline(DutyAdminMixin, admin.TabularInline):
@@ -220,7 +220,7 @@ class ProductAdmin(AuditedAdmin):
     inlines = (VersionInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # products are created by their units (services.create_product)
+        return False  # products are created by their units (services.product_create)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -300,7 +300,7 @@ class ProductVersionAdmin(AuditedAdmin):
     inlines = (PatentLinkInline, ProductImageInline, ReturnReasonInline, ReviewOverrideInline, TransitionInline)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # versions come from services.create_product / workflow.start_yearly_update
+        return False  # versions come from services.product_create / workflow.product_yearly_update_start
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a filer deletes a never-submitted draft; anything else is withdrawn or revoked

@@ -1,6 +1,6 @@
 """Implausible figures and listed units are flagged, not waved through (issue 19, parts 2 and 3; docs/FLAGS.md).
 
-Every submission of a version (page, API, import, command: they all go through `workflow.submit`) runs
+Every submission of a version (page, API, import, command: they all go through `workflow.version_submit`) runs
 `run_checks` inside the submission's transaction. The rules, with the thresholds of the current
 `CheckSettings` (a versioned record of the national office):
 
@@ -304,7 +304,7 @@ def current_settings() -> CheckSettings:
         return CheckSettings.objects.get(version=1)
 
 
-def settings_save(*, user: User, data: dict[str, Any]) -> CheckSettings:
+def check_settings_save(*, user: User, data: dict[str, Any]) -> CheckSettings:
     """A new version of the thresholds (national administrators only), validated and audited; the old versions
     stay (every check names the version it used). Nothing changed: no new version, returns the current one."""
     require_role(user, Role.NATIONAL_ADMIN, message=gettext_lazy("只有国家局管理员可以修改数据合理性检查设置。"))

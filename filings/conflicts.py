@@ -21,8 +21,8 @@ sides of an open one, or closes it automatically (status resolved, note AUTO_NOT
 condition disappeared. It is idempotent. A conflict that a reviewer closed (resolved or dismissed as "no
 conflict") is not reopened while the sides stay the same; a new or different side opens a new conflict.
 
-It runs after every write of a right (`services.add_patent_right`, `update_patent_right`,
-`delete_patent_right`, which the pages, the API, the Excel import and the demo call) once the transaction
+It runs after every write of a right (`services.patent_right_create`, `patent_right_update`,
+`patent_right_delete`, which the pages, the API, the Excel import and the demo call) once the transaction
 has committed (`detect_after_commit`), and over every patent with `manage.py detect_conflicts`.
 """
 
@@ -222,7 +222,7 @@ CLOSING_STATUSES = (ConflictStatus.RESOLVED, ConflictStatus.DISMISSED)
 
 
 @transaction.atomic
-def close(conflict: PatentConflict, user: User, status: str, note: str) -> PatentConflict:
+def conflict_close(*, conflict: PatentConflict, user: User, status: str, note: str) -> PatentConflict:
     """A reviewer resolves (handled with the units) or dismisses (verified: no conflict) an open conflict,
     with a note; audited. ValidationError on a missing note or a conflict no longer open."""
     note = (note or "").strip()
@@ -251,7 +251,7 @@ def close(conflict: PatentConflict, user: User, status: str, note: str) -> Paten
     return conflict
 
 
-def open_for_version(version: Any, user: User) -> list[PatentConflict]:
+def conflict_open_for_version(*, version: Any, user: User) -> list[PatentConflict]:
     """The open conflicts on the patents of a version, as `user` sees them (the review page's warning)."""
     patent_ids = PatentLink.objects.filter(version=version).values("right__patent_id")
     return list(

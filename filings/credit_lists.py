@@ -13,7 +13,7 @@ that cannot be read or lies in the future — each named by row and column in th
 applied. A file without data rows is refused as a whole (an empty list is not uploaded by mistake).
 
 A unit on a list is flagged (`filings.checks.open_flags`) on the review page, at submission and before the
-publicity of any certification round it is in (`evaluation.publicity.start_publicity` asks for a confirmation).
+publicity of any certification round it is in (`evaluation.publicity.round_publicity_start` asks for a confirmation).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class Outcome:
     on_platform: int = 0
 
 
-def apply(rows: list[Row], *, source: CreditListImport) -> Outcome:
+def credit_list_apply(*, rows: list[Row], source: CreditListImport) -> Outcome:
     """Make the list `source.kind` hold exactly these USCCs (call inside a transaction; see the module)."""
     kind = source.kind
     # two imports of the same list applied at once would each see the other's listings missing: one at a time
@@ -248,7 +248,7 @@ class CreditListImporter(jobs.Importer[CreditListImport]):
         return parse(data, progress=progress)
 
     def apply(self, job: CreditListImport, rows: list[Row]) -> dict[str, Any]:
-        outcome = apply(rows, source=job)
+        outcome = credit_list_apply(rows=rows, source=job)
         message = _(
             "已导入%(list)s：新列入 %(listed)s 个单位，仍在名单 %(kept)s 个，移出 %(removed)s 个；"
             "文件中的单位有 %(on_platform)s 个在平台上注册。"

@@ -410,7 +410,7 @@ def _saved_flag_ids(new_flags: list[FilingFlag], ended: list[int], now: Any) -> 
     ]
 
 
-def apply(rows: list[Row], *, source: PatentStatusImport | None, user: User | None) -> Outcome:
+def legal_status_apply(*, rows: list[Row], source: PatentStatusImport | None, user: User | None) -> Outcome:
     """Write the statuses of valid rows (call inside a transaction); returns the counts and new flags."""
     wanted = {r.patent: r for r in rows if r.patent and r.status}
     current = _current_statuses(wanted)
@@ -475,7 +475,7 @@ class StatusImport(jobs.Importer[PatentStatusImport]):
         return parse(data, progress=progress)
 
     def apply(self, job: PatentStatusImport, rows: list[Row]) -> dict[str, Any]:
-        outcome = apply(rows, source=job, user=job.created_by)
+        outcome = legal_status_apply(rows=rows, source=job, user=job.created_by)
         message = _(
             "已导入：%(changed)s 项专利法律状态变化，%(unchanged)s 项未变，%(unknown)s 项平台上没有；"
             "新标记 %(flagged)s 个备案，解除 %(resolved)s 个标记。"

@@ -3,7 +3,7 @@ the notices about new flags.
 
 `queue_flag_notices` writes one notice per new open flag to the outbox (patent_platform/outbox.py), in the
 caller's transaction, for the filer (the unit's members and contact address) and for the reviewer who approved
-the version; the status import (`filings.drift.apply`) and the `notify_flags` task call it.
+the version; the status import (`filings.drift.legal_status_apply`) and the `notify_flags` task call it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class ResolveError(Exception):
     pass
 
 
-def resolve_flag(flag_id: int, user: User, note: str) -> FilingFlag:
+def flag_resolve(*, flag_id: int, user: User, note: str) -> FilingFlag:
     """A reviewer closes an open flag with a note (the filing was updated, withdrawn, checked...)."""
     note = (note or "").strip()
     if not note:

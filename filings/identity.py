@@ -1,12 +1,12 @@
 """A filing unit's identity is proven before it files (docs/UNITS.md).
 
-- Registration (`services.register_enterprise`) creates the unit *unverified*: it may record patents and
-  prepare drafts, but `require_verified` — called by `workflow.submit` under the version's row lock, the one
+- Registration (`services.enterprise_register`) creates the unit *unverified*: it may record patents and
+  prepare drafts, but `require_verified` — called by `workflow.version_submit` under the version's row lock, the one
   function every path that submits goes through (page, API, demo loader, factories) — refuses a submission
   with `UnitUnverified` (the API's problem `unit_unverified`, 403).
 - The unit becomes verified (`unit_verify`, a conditional UPDATE: once) when a reviewer accepts its proof
-  (`verification_submit` → `request_decide`), when a reviewer accepts a claim of its USCC, or at once when a
-  trusted identity provider asserts the USCC (`verify_unit_by_identity_provider`, the hook OIDC will call).
+  (`verification_submit` → `identity_request_decide`), when a reviewer accepts a claim of its USCC, or at once when a
+  trusted identity provider asserts the USCC (`unit_verify_by_identity_provider`, the hook OIDC will call).
 - A claim (`claim_open`): the real owner of a USCC someone else registered opens a claim from the refusal,
   with its own account and the same proof. A reviewer decides; on acceptance the accounts that held the unit
   are suspended (inactive, sessions and API tokens ended, told why by mail), their drafts stay (nothing is
@@ -74,7 +74,7 @@ def is_verified(unit: FilingUnit) -> bool:
 
 
 def require_verified(unit: FilingUnit) -> None:
-    """Raise UnitUnverified unless the unit's identity is verified (workflow.submit calls it)."""
+    """Raise UnitUnverified unless the unit's identity is verified (workflow.version_submit calls it)."""
     if not is_verified(unit):
         raise UnitUnverified(UNVERIFIED_MESSAGE, code="unit_unverified")
 
@@ -109,8 +109,8 @@ def trusted_identity_providers() -> frozenset[str]:
     return frozenset(getattr(settings, "TRUSTED_IDENTITY_PROVIDERS", ()) or ())
 
 
-def verify_unit_by_identity_provider(
-    unit: FilingUnit, asserted_uscc: str, provider: str, *, user: User | None = None
+def unit_verify_by_identity_provider(
+    *, unit: FilingUnit, asserted_uscc: str, provider: str, user: User | None = None
 ) -> bool:
     """The hook for a trusted identity provider (OIDC, issue 22): a login whose provider asserts the unit's USCC
     verifies the unit at once. `provider` must be one of settings.TRUSTED_IDENTITY_PROVIDERS (PermissionDenied
@@ -199,7 +199,7 @@ def claim_open(
 ) -> tuple[User, IdentityRequest]:
     """The real owner of a USCC that another account registered claims it: its own account (e-mail, name,
     phone, password; confirmed by mail like a registration) and its proof. Returns the new account and the
-    claim; a reviewer decides (`request_decide`)."""
+    claim; a reviewer decides (`identity_request_decide`)."""
     errors: dict[str, Any] = {}
     unit = None
     try:
@@ -308,7 +308,7 @@ def _suspend_holders(request: IdentityRequest, reviewer: User) -> list[User]:
     return holders
 
 
-def request_decide(*, request: IdentityRequest, user: User, accept: bool, reason: str = "") -> IdentityRequest:
+def identity_request_decide(*, request: IdentityRequest, user: User, accept: bool, reason: str = "") -> IdentityRequest:
     """A reviewer accepts or rejects a verification request or a claim (a reason is required to reject; it is
     shown to the applicant). Audited; both sides told by mail. A request decided by someone else first raises
     DecisionConflict."""
@@ -418,5 +418,5 @@ def _decide_claim(request: IdentityRequest, reviewer: User, accept: bool) -> Non
     )
 
 
-def can_review(user: Any) -> bool:
+def can_review(user: User) -> bool:
     return has_role(user, *REVIEWERS)

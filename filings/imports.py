@@ -4,8 +4,8 @@
 A job reads the whole sheet first and checks every row and cell without writing anything; the errors
 are collected as {row, column, message} (row = the Excel row number, column = the header). Only a file
 without a single error is saved, in one transaction, acting as the user who uploaded it: patents
-through the service a user's form calls (`services.add_patent_right`); products, whose rules
-(those of `services.create_product`) are checked for the whole file against the unit's rights read
+through the service a user's form calls (`services.patent_right_create`); products, whose rules
+(those of `services.product_create`) are checked for the whole file against the unit's rights read
 once, set-based with bulk_create (see `_save_products`). So a file is imported completely or not at all.
 This module holds the rules (`ProductImport`); claiming, progress, the transaction and the retry are
 patent_platform.jobs' runner, the same for every import.
@@ -404,7 +404,7 @@ def _save_patents(job: ImportJob, rows: list[Row], user: User) -> list[int]:
     for row in rows:
         data = {"number": row.values["number"], **{k: v for k, v in row.values.items() if k != "number"}}
         try:
-            right = services.add_patent_right(unit=job.unit, user=user, data=data)
+            right = services.patent_right_create(unit=job.unit, user=user, data=data)
         except ValidationError as exc:
             raise jobs.RowFailed(row.number, " ".join(exc.messages)) from exc
         except DatabaseError as exc:
@@ -419,9 +419,9 @@ BATCH_SIZE = 1000  # rows per INSERT when the products are saved
 
 
 def _save_products(job: ImportJob, products: list[dict[str, Any]]) -> list[int]:
-    """Save the checked products set-based (what `services.create_product` writes, product by product).
+    """Save the checked products set-based (what `services.product_create` writes, product by product).
 
-    `_check_products` has already applied every rule `create_product` applies (figures, the patent
+    `_check_products` has already applied every rule `product_create` applies (figures, the patent
     list against the unit's rights, the names) to the whole file, so each version is only checked
     against its fields' own validators here: the uniqueness of (product, data year) holds for a new
     product, the classes were read from the active ones, and the database's CHECK constraints are the

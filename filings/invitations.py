@@ -2,7 +2,7 @@
 
 The link carries a signed token (django.core.signing, salted, with its time): the enterprise's USCC and name,
 which the registration form then shows filled in. It grants nothing — the visitor still registers through
-`services.register_enterprise`, under every rule of registration (a USCC someone else holds is refused and
+`services.enterprise_register`, under every rule of registration (a USCC someone else holds is refused and
 offered for a claim, filings/identity.py); it only saves typing and lets the invitation be traced. It holds
 for INVITATION_DAYS days; an expired or altered token fills in nothing and the page says so.
 """

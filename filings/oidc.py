@@ -4,8 +4,8 @@ A provider trusted for the enterprise role (`trusted_roles`), asserting a USCC, 
 at the first login:
 - the USCC names a registered unit: only a provider trusted for USCCs (settings.TRUSTED_IDENTITY_PROVIDERS)
   may attach a new account to it (a member; its manager when the unit has no active manager left); the unit
-  is verified at once (filings.identity.verify_unit_by_identity_provider);
-- no unit has the USCC: the unit is registered as the registration page does (`services.register_enterprise`:
+  is verified at once (filings.identity.unit_verify_by_identity_provider);
+- no unit has the USCC: the unit is registered as the registration page does (`services.enterprise_register`:
   the unit's name from the provider's unit-name claim, its region from the region claim or else the USCC's
   own administrative-division digits), the account its manager; verified when the provider is trusted for USCCs.
 At every later login of an enterprise account, a USCC asserted by a trusted provider verifies the account's
@@ -41,7 +41,9 @@ def _uscc(assertion: Assertion) -> str:
 def _verify(unit: FilingUnit, uscc: str, assertion: Assertion, user: User) -> list[Any]:
     if not assertion.provider.trusted_for_uscc:
         return []
-    if identity.verify_unit_by_identity_provider(unit, uscc, assertion.provider.id, user=user):
+    if identity.unit_verify_by_identity_provider(
+        unit=unit, asserted_uscc=uscc, provider=assertion.provider.id, user=user
+    ):
         message = _("“%(provider)s”确认了本单位的统一社会信用代码，单位身份已核验。")
         return [message % {"provider": assertion.provider.name}]
     return []
@@ -92,7 +94,7 @@ def create_enterprise(assertion: Assertion) -> tuple[User, list[Any]]:
             "region_invalid",
         )
     try:
-        user, unit = services.register_enterprise(
+        user, unit = services.enterprise_register(
             user_data={"email": assertion.email, "password": None, "full_name": full_name},
             unit_data={"uscc": uscc, "name": name[:200], "region": region, "contact_email": assertion.email},
             email_confirmed_via=confirmed,

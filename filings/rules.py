@@ -259,7 +259,8 @@ def _conflict_findings(version: ProductVersion) -> list[Finding]:
 def version_findings(version: ProductVersion) -> list[Finding]:
     """The whole rule set of a filing, as the check before review and approval sees it: the rules (none
     overridable) and the open ownership conflicts of its patents (overridable by a reviewer, with a reason).
-    The review page, the filer's version page, `workflow.submit` and `workflow.approve` all read this."""
+    The review page, the filer's version page, `workflow.version_submit` and `workflow.version_approve` all read
+    this."""
     if not version.pk:
         return []
     return _rule_findings(version) + _conflict_findings(version)

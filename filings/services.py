@@ -57,7 +57,7 @@ VERSION_FIELDS = (
 
 
 @transaction.atomic
-def register_enterprise(
+def enterprise_register(
     *,
     user_data: Mapping[str, Any],
     unit_data: Mapping[str, Any],
@@ -130,7 +130,7 @@ def is_unit_manager(user: User, unit: FilingUnit) -> bool:
 
 
 @transaction.atomic
-def add_unit_member(*, manager: User, unit: FilingUnit, email: str, full_name: str = "", phone: str = "") -> User:
+def unit_member_add(*, manager: User, unit: FilingUnit, email: str, full_name: str = "", phone: str = "") -> User:
     """A unit manager adds a colleague; the new account has no usable password until set by link."""
     if not is_unit_manager(manager, unit):
         raise PermissionDenied(_("只有单位管理员可以添加成员。"))
@@ -181,7 +181,7 @@ def _clean_right(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def add_patent_right(*, unit: FilingUnit, user: User, data: Mapping[str, Any]) -> PatentRight:
+def patent_right_create(*, unit: FilingUnit, user: User, data: Mapping[str, Any]) -> PatentRight:
     """Record a unit's right to a patent, creating the patent record on first mention.
 
     `data`: number (any accepted form), title, application_date, grant_date, legal_status, kind,
@@ -220,7 +220,7 @@ def add_patent_right(*, unit: FilingUnit, user: User, data: Mapping[str, Any]) -
 
 
 @transaction.atomic
-def update_patent_right(*, right: PatentRight, user: User, data: Mapping[str, Any]) -> PatentRight:
+def patent_right_update(*, right: PatentRight, user: User, data: Mapping[str, Any]) -> PatentRight:
     require_filer(user)
     right = lock_visible(PatentRight.objects.all(), user, right.pk)
     before = audit.snapshot(right)
@@ -233,7 +233,7 @@ def update_patent_right(*, right: PatentRight, user: User, data: Mapping[str, An
 
 
 @transaction.atomic
-def delete_patent_right(*, right: PatentRight, user: User) -> None:
+def patent_right_delete(*, right: PatentRight, user: User) -> None:
     require_filer(user)
     right = lock_visible(PatentRight.objects.all(), user, right.pk)
     if right.links.exists():
@@ -273,7 +273,7 @@ def _check_shape(unit_id: int, data: Mapping[str, Any], links: list[Mapping[str,
 
 
 @transaction.atomic
-def create_product(
+def product_create(
     *,
     unit: FilingUnit,
     user: User,
@@ -312,7 +312,7 @@ def _fk(value: Any) -> Any:
 
 
 @transaction.atomic
-def update_version(
+def version_update(
     *, version: ProductVersion, user: User, data: Mapping[str, Any], links: list[Mapping[str, Any]] | None = None
 ) -> ProductVersion:
     """Edit a draft or returned version (figures and, if given, the whole patent list)."""
@@ -358,7 +358,7 @@ def _jsonable(rows: list[tuple[Any, ...]]) -> list[list[str]]:
 
 
 @transaction.atomic
-def delete_draft(*, version: ProductVersion, user: User) -> None:
+def version_delete(*, version: ProductVersion, user: User) -> None:
     """A draft that was never submitted may be deleted (with its product if it has no other version)."""
     require_filer(user)
     locked: ProductVersion = lock_visible(ProductVersion.objects.select_related("product"), user, version.pk)

@@ -220,7 +220,7 @@ def check_submittable(version: ProductVersion) -> None:
         raise ValidationError(errors)
 
 
-def submit(version: ProductVersion, user: User) -> ProductVersion:
+def version_submit(*, version: ProductVersion, user: User) -> ProductVersion:
     with transaction.atomic():
         seen = version.status  # as the request read it, before the lock
         locked = _lock(version, user)
@@ -238,7 +238,7 @@ def submit(version: ProductVersion, user: User) -> ProductVersion:
         return submitted
 
 
-def return_for_correction(version: ProductVersion, user: User, reasons: Mapping[str, str]) -> ProductVersion:
+def version_return(*, version: ProductVersion, user: User, reasons: Mapping[str, str]) -> ProductVersion:
     """Return with reasons per field (`""` for the filing as a whole); at least one reason."""
     cleaned = {field: (msg or "").strip() for field, msg in reasons.items() if (msg or "").strip()}
     unknown = set(cleaned) - set(RETURNABLE_FIELDS)
@@ -331,7 +331,7 @@ def approval_refusal(findings: list[rules.Finding], override_reason: str) -> Fin
     return FindingsError(errors, blocking + unexplained)
 
 
-def approve(version: ProductVersion, user: User, *, override_reason: str = "") -> ProductVersion:
+def version_approve(*, version: ProductVersion, user: User, override_reason: str = "") -> ProductVersion:
     """Approve a pending version. The rule set runs again under the row lock (a patent may have lapsed or a
     conflict opened since submission): a finding that cannot be overridden refuses the approval; an open
     ownership conflict refuses it unless the reviewer gives `override_reason`, which is then recorded on the
@@ -399,14 +399,14 @@ def approve(version: ProductVersion, user: User, *, override_reason: str = "") -
         return locked
 
 
-def withdraw(version: ProductVersion, user: User, reason: str = "") -> ProductVersion:
+def version_withdraw(*, version: ProductVersion, user: User, reason: str = "") -> ProductVersion:
     with transaction.atomic():
         locked = _transition(version, "withdraw", user, reason=reason)
         _republish(locked.product)
         return locked
 
 
-def revoke(version: ProductVersion, user: User, reason: str) -> ProductVersion:
+def version_revoke(*, version: ProductVersion, user: User, reason: str) -> ProductVersion:
     if not (reason or "").strip():
         raise ValidationError({"reason": _("撤销备案须说明理由。")}, code="reason_required")
     with transaction.atomic():
@@ -416,7 +416,7 @@ def revoke(version: ProductVersion, user: User, reason: str) -> ProductVersion:
         return locked
 
 
-def start_yearly_update(product: Product, user: User, data_year: int | None = None) -> ProductVersion:
+def product_yearly_update_start(*, product: Product, user: User, data_year: int | None = None) -> ProductVersion:
     """Copy the newest version (figures, links, images) into a draft for the next data year."""
     require_role(user, *FILER, message=_("只有备案单位可以进行年度更新。"))
     with transaction.atomic():
@@ -486,7 +486,7 @@ def start_yearly_update(product: Product, user: User, data_year: int | None = No
         return new
 
 
-def set_certification_opt_in(version: ProductVersion, user: User, opt_in: bool) -> ProductVersion:
+def version_set_certification_opt_in(*, version: ProductVersion, user: User, opt_in: bool) -> ProductVersion:
     """The filer opts in or out of certification for this data year (not after revocation or withdrawal)."""
     require_role(user, *FILER, message=_("只有备案单位可以选择是否参与认定。"))
     with transaction.atomic():

@@ -67,7 +67,7 @@ def check_role_change(user: User, role: str) -> None:
 
 
 @transaction.atomic
-def assign_role(actor: User, user: User, role: str) -> User:
+def user_assign_role(*, actor: User, user: User, role: str) -> User:
     _check_actor(actor, user)
     check_role_change(user, role)
     if role not in ASSIGNABLE_ROLES:
@@ -85,7 +85,7 @@ def assign_role(actor: User, user: User, role: str) -> User:
 
 
 @transaction.atomic
-def set_active(actor: User, user: User, active: bool) -> User:
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
     _check_actor(actor, user)
     if user.is_active == active:
         return user
@@ -101,7 +101,7 @@ def set_active(actor: User, user: User, active: bool) -> User:
     return user
 
 
-def unlock(actor: User, user: User) -> int:
+def user_unlock(*, actor: User, user: User) -> int:
     """Clears the failed logins that lock the account (django-axes); returns how many records went."""
     from axes.utils import reset
 
@@ -113,7 +113,7 @@ def unlock(actor: User, user: User) -> int:
     return count
 
 
-def send_password_reset(actor: User, user: User) -> None:
+def user_send_password_reset(*, actor: User, user: User) -> None:
     """Voids the password and sends a one-time link to set a new one (the activation page): the notice is
     written to the outbox with the change, the link made when it is sent."""
     from patent_platform import outbox
@@ -143,7 +143,7 @@ def send_password_reset(actor: User, user: User) -> None:
         )
 
 
-def reset_two_factor(actor: User, user: User) -> None:
+def user_reset_two_factor(*, actor: User, user: User) -> None:
     """A lost authenticator: removes the account's TOTP devices and recovery codes, ends its sessions and API
     tokens, and makes the next login enrol a new device (User.otp_enrolment_required); the user is told by
     mail through the outbox, so a reset nobody asked for does not go unnoticed."""

@@ -10,7 +10,7 @@
   device, one per account); regenerating them voids the old ones. At the 2FA step a code stands in for
   the TOTP code once, and the account's owner is mailed that one was used.
 - The security administrator's reset of a second factor is in patent_platform/duties.py
-  (`reset_two_factor`): it removes the devices and codes, and the next login must enrol again.
+  (`user_reset_two_factor`): it removes the devices and codes, and the next login must enrol again.
 
 django-otp keeps static tokens as they are (it compares them as strings); they are random 40-bit codes,
 used once, throttled like TOTP codes and counted as login failures by django-axes when wrong.

@@ -191,7 +191,7 @@ def _admin_user(contact: Mapping[str, Any], unit: ManagementUnit) -> tuple[User,
 
 
 @transaction.atomic
-def approve_application(application: PortApplication, user: User) -> PortApplication:
+def application_approve(*, application: PortApplication, user: User) -> PortApplication:
     """Approve: open the port, store its contacts, create and grant its administrators, invite them."""
     application = _lock_pending(application)
     unit = ManagementUnit.objects.select_for_update().get(pk=application.unit_id)
@@ -234,7 +234,7 @@ def approve_application(application: PortApplication, user: User) -> PortApplica
 
 
 @transaction.atomic
-def return_application(application: PortApplication, user: User, reason: str) -> PortApplication:
+def application_return(*, application: PortApplication, user: User, reason: str) -> PortApplication:
     """Return with a reason; the applicant is told by e-mail and may apply again (a new application)."""
     reason = (reason or "").strip()
     if not reason:
@@ -262,7 +262,7 @@ def return_application(application: PortApplication, user: User, reason: str) ->
 
 
 @transaction.atomic
-def add_contact(*, unit: ManagementUnit, data: Mapping[str, Any], user: User) -> PortContact:
+def contact_add(*, unit: ManagementUnit, data: Mapping[str, Any], user: User) -> PortContact:
     email = str(data.get("email", "")).strip().lower()
     if PortContact.objects.filter(unit=unit, email__iexact=email).exists():
         raise ValidationError({"email": _("该端口已有使用此邮箱的联系人。")})
@@ -282,7 +282,7 @@ def add_contact(*, unit: ManagementUnit, data: Mapping[str, Any], user: User) ->
 
 
 @transaction.atomic
-def remove_contact(*, contact: PortContact, user: User) -> None:
+def contact_remove(*, contact: PortContact, user: User) -> None:
     audit.audit_event(action=AuditAction.DELETE, obj=contact, changes=audit.snapshot(contact), actor=user)
     contact.delete()
 

@@ -105,7 +105,7 @@ def _unit_addresses(units: Sequence[FilingUnit]) -> dict[int, list[str]]:
     return {k: outbox.normalise(v) for k, v in addresses.items()}
 
 
-def plan(user: User, *, usccs: Iterable[str], kind: str) -> list[Target]:
+def follow_up_plan(*, user: User, usccs: Iterable[str], kind: str) -> list[Target]:
     """What sending `kind` to the selected enterprises would do, one Target each, in the order given.
     Raises Http404 if any USCC is not on a roster the user sees inside its area."""
     _require_sender(user)
@@ -197,10 +197,10 @@ def _mail(kind: str, target: Target, sender: str) -> tuple[str, str]:
 
 
 @transaction.atomic
-def send(user: User, *, usccs: Iterable[str], kind: str) -> list[Target]:
+def follow_up_send(*, user: User, usccs: Iterable[str], kind: str) -> list[Target]:
     """Send `kind` to the selected enterprises that can receive it (see `plan`); returns every Target, the sent
     ones with `follow_up` set. One FollowUp, one notice per address and one audit record per enterprise."""
-    targets = plan(user, usccs=usccs, kind=kind)
+    targets = follow_up_plan(user=user, usccs=usccs, kind=kind)
     port, sender = _sender_name(user)
     now = timezone.now()
     today = clock.china_today()
@@ -368,9 +368,9 @@ __all__ = [
     "MAX_SELECTION",
     "Target",
     "completeness",
+    "follow_up_plan",
     "follow_up_rows",
+    "follow_up_send",
     "follow_ups",
-    "plan",
-    "send",
     "status_of",
 ]

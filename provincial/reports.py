@@ -62,7 +62,7 @@ def check_attachment(file: Any) -> str:
 # Submitting
 
 
-def submit_report(*, user: User, category: str, title: str, body: str, files: Sequence[Any] = ()) -> ProgressReport:
+def report_submit(*, user: User, category: str, title: str, body: str, files: Sequence[Any] = ()) -> ProgressReport:
     """A port administrator's report with its attachments, in one transaction; the national
     administrators are told by e-mail after commit."""
     unit = unit_of(user)
@@ -115,7 +115,7 @@ def submit_report(*, user: User, category: str, title: str, body: str, files: Se
 # The national office: read, comment, typical
 
 
-def mark_read(report: ProgressReport, user: User) -> bool:
+def report_mark_read(*, report: ProgressReport, user: User) -> bool:
     """The first national administrator to open a report marks it read; True if this call did."""
     if getattr(user, "role", None) != Role.NATIONAL_ADMIN or report.read_at is not None:
         return False
@@ -130,7 +130,7 @@ def mark_read(report: ProgressReport, user: User) -> bool:
     return bool(done)
 
 
-def add_comment(*, report_id: int, user: User, body: str) -> ProgressReportComment:
+def report_comment_add(*, report_id: int, user: User, body: str) -> ProgressReportComment:
     require_role(user, Role.NATIONAL_ADMIN, message=_("只有国家局管理员可以提出意见。"))
     body = (body or "").strip()
     if not body:
@@ -153,7 +153,7 @@ def add_comment(*, report_id: int, user: User, body: str) -> ProgressReportComme
     return comment
 
 
-def set_typical(*, report_id: int, user: User, typical: bool) -> ProgressReport:
+def report_set_typical(*, report_id: int, user: User, typical: bool) -> ProgressReport:
     """Mark (or unmark) a report as a typical case (典型案例); audited with the before and after."""
     require_role(user, Role.NATIONAL_ADMIN, message=_("只有国家局管理员可以标记典型案例。"))
     with transaction.atomic():

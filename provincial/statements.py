@@ -48,6 +48,7 @@ from filings.receipts import qr_data_uri
 from patent_platform import audit, signing
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
+from patent_platform.models import User
 from patent_platform.roles import require_role
 from patent_platform.scoping import Principal, Scope, lock_visible
 from provincial.models import FilingStatement
@@ -203,7 +204,7 @@ def new_number() -> str:
     return f"{NUMBER_PREFIX}{china_today().year}{random_serial()}"
 
 
-def issue_statement(unit: FilingUnit, user: Any) -> FilingStatement:
+def statement_issue(*, unit: FilingUnit, user: User) -> FilingStatement:
     """Issue a statement of `unit` for `user` (who must see the unit: 404 otherwise), with a fresh number.
 
     One transaction per attempt: the unit row is locked, its data read, the row written, the audit record

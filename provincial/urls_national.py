@@ -1,7 +1,7 @@
 from django.urls import path
 
 from provincial.views import applications as apps
-from provincial.views import dashboard, publications, reports, signoff
+from provincial.views import dashboard, ports, publications, reports, signoff
 
 urlpatterns = [
     path("", dashboard.NationalHomeView.as_view(), name="home"),
@@ -11,11 +11,11 @@ urlpatterns = [
     path("applications/<id:pk>/scan/", apps.ApplicationScanView.as_view(), name="application_scan"),
     path("applications/<id:pk>/approve/", apps.ApplicationApproveView.as_view(), name="application_approve"),
     path("applications/<id:pk>/return/", apps.ApplicationReturnView.as_view(), name="application_return"),
-    path("ports/", apps.PortListView.as_view(), name="ports"),
-    path("ports/export/", apps.PortExportView.as_view(), name="ports_export"),
-    path("ports/<id:pk>/", apps.PortDetailView.as_view(), name="port"),
-    path("ports/<id:pk>/contacts/", apps.PortContactAddView.as_view(), name="port_contact_add"),
-    path("contacts/<id:pk>/delete/", apps.PortContactDeleteView.as_view(), name="port_contact_delete"),
+    path("ports/", ports.PortListView.as_view(), name="ports"),
+    path("ports/export/", ports.PortExportView.as_view(), name="ports_export"),
+    path("ports/<id:pk>/", ports.PortDetailView.as_view(), name="port"),
+    path("ports/<id:pk>/contacts/", ports.PortContactAddView.as_view(), name="port_contact_add"),
+    path("contacts/<id:pk>/delete/", ports.PortContactDeleteView.as_view(), name="port_contact_delete"),
     path("publications/", publications.NationalPublicationsView.as_view(), name="publications"),
     path("publications/progress/", publications.PublicationProgressView.as_view(), name="publications_progress"),
     path("publications/rebuild/", publications.RebuildView.as_view(), name="publications_rebuild"),

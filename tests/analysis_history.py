@@ -45,9 +45,9 @@ def build_history() -> list[ProductVersion]:
             user = unit.memberships.select_related("user").first().user  # type: ignore[union-attr]
             version = ProductVersionFactory(unit=unit, user=user, product_class_code=class_code, sales=sales)
         with clock(moment - dt.timedelta(days=1)):
-            workflow.submit(version, filer_of(version))
+            workflow.version_submit(version=version, user=filer_of(version))
         with clock(moment):
-            workflow.approve(version, reviewer)
+            workflow.version_approve(version=version, user=reviewer)
         versions.append(version)
     return versions
 

@@ -91,13 +91,13 @@ class MemberFactory(DjangoModelFactory):
 def add_patent(unit: FilingUnit, user: User, type_digit: str = "1", **data: Any) -> PatentRight:
     """A new valid patent (invention unless type_digit says otherwise) and the unit's right to it."""
     number = build_patent_number(year=2019, type_digit=type_digit, serial=next(_patent_serials))
-    return services.add_patent_right(
+    return services.patent_right_create(
         unit=unit, user=user, data={"number": number, "title": f"测试专利 {number}", **data}
     )
 
 
 class ProductVersionFactory(factory.Factory):
-    """A draft product (its first version) through `services.create_product`: by default with one core
+    """A draft product (its first version) through `services.product_create`: by default with one core
     invention patent contributing 60 % and the figures of a small enterprise."""
 
     class Meta:
@@ -120,11 +120,11 @@ class ProductVersionFactory(factory.Factory):
         if links is None:
             right = add_patent(unit, user)
             links = [{"right": right.pk, "is_core": True, "contribution": Decimal(60), "embodiment": "主体结构"}]
-        return services.create_product(unit=unit, user=user, data=kwargs, links=links)
+        return services.product_create(unit=unit, user=user, data=kwargs, links=links)
 
     @classmethod
     def _build(cls, model_class: type[ProductVersion], *args: Any, **kwargs: Any) -> ProductVersion:
-        raise NotImplementedError("a product version is only made through services.create_product")
+        raise NotImplementedError("a product version is only made through services.product_create")
 
 
 def filer_of(version: ProductVersion) -> User:
@@ -134,8 +134,8 @@ def filer_of(version: ProductVersion) -> User:
 def approve(version: ProductVersion, reviewer: User | None = None) -> ProductVersion:
     """Submit a draft as its filer and approve it as a reviewer, through the workflow."""
     reviewer = reviewer or UserFactory(role=Role.REVIEWER)
-    workflow.submit(version, filer_of(version))
-    workflow.approve(version, reviewer)
+    workflow.version_submit(version=version, user=filer_of(version))
+    workflow.version_approve(version=version, user=reviewer)
     version.refresh_from_db()
     return version
 

@@ -159,11 +159,11 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
         method = data.get("method") or MethodVersion.active()
         if method is None:
             raise exceptions.ValidationError({"method": [_("没有现行的评价方法版本，请指定 method。")]})
-        bset = methods.create_benchmark_set(
+        bset = methods.benchmark_set_create(
             method=method,
             product_class=data["product_class"],
             data_year=data["data_year"],
-            user=request.user,
+            user=signed_in(request),
             percentile=data.get("percentile"),
         )
         return self._respond(bset.pk, status.HTTP_201_CREATED)
@@ -174,7 +174,9 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
         body = BenchmarkValuesSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values = self._values(bset, body.validated_data.get("values"))
-        methods.set_values(bset, request.user, values, note=body.validated_data.get("note"))
+        methods.benchmark_set_update_values(
+            bset=bset, user=signed_in(request), values=values, note=body.validated_data.get("note")
+        )
         return self._respond(bset.pk)
 
     def _values(self, bset: BenchmarkSet, given: dict[str, Any] | None) -> dict[int, Any]:
@@ -202,7 +204,9 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
         require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = PercentileSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        methods.resuggest(bset, request.user, body.validated_data["percentile"])
+        methods.benchmark_set_resuggest(
+            bset=bset, user=signed_in(request), percentile=body.validated_data["percentile"]
+        )
         return self._respond(bset.pk)
 
     @_benchmark_action("fix", _("确定基准值：此后不再修改，认定批次可以使用（国家局管理员）"))
@@ -210,7 +214,7 @@ class BenchmarkSetViewSet(ScopedModelViewSet):
     def fix(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         bset = self.get_object()
         require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
-        methods.fix(bset, request.user)
+        methods.benchmark_set_fix(bset=bset, user=signed_in(request))
         return self._respond(bset.pk)
 
 
@@ -294,7 +298,7 @@ class RoundViewSet(ScopedModelViewSet):
         require_role(request.user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
         body = RoundCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rnd = rounds.start_round(user=signed_in(request), **body.validated_data)
+        rnd = rounds.round_start(user=signed_in(request), **body.validated_data)
         return self._respond(rnd.pk, status.HTTP_201_CREATED)
 
     def _acting(self, request: Request) -> Round:
@@ -313,7 +317,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = EarlySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.rerun_patent_evaluation(rnd, signed_in(request), body.early_reason())
+        rounds.round_rerun_patent_evaluation(rnd=rnd, user=signed_in(request), reason=body.early_reason())
         return self._respond(rnd.pk, status.HTTP_202_ACCEPTED)
 
     @_round_action(
@@ -326,7 +330,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = InformationRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rounds.request_information(rnd, signed_in(request), body.validated_data.get("info_due"))
+        rounds.round_request_information(rnd=rnd, user=signed_in(request), due=body.validated_data.get("info_due"))
         return self._respond(rnd.pk)
 
     @_round_action(
@@ -339,7 +343,7 @@ class RoundViewSet(ScopedModelViewSet):
         rnd = self._acting(request)
         body = EarlySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        industry.start_industry_evaluation(rnd, request.user, body.early_reason())
+        industry.industry_evaluation_start(rnd=rnd, user=signed_in(request), reason=body.early_reason())
         return self._respond(rnd.pk)
 
     @_round_action("start_publicity", _("合成专家评分，公示拟认定名单（国家局管理员）"), PublicitySerializer)
@@ -349,12 +353,12 @@ class RoundViewSet(ScopedModelViewSet):
         body = PublicitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        publicity.start_publicity(
-            rnd,
-            signed_in(request),
-            data.get("days"),
-            data.get("start"),
-            body.early_reason(),
+        publicity.round_publicity_start(
+            rnd=rnd,
+            user=signed_in(request),
+            days=data.get("days"),
+            start=data.get("start"),
+            reason=body.early_reason(),
             confirm_listed=data.get("confirm_listed", False),
         )
         return self._respond(rnd.pk)
@@ -363,7 +367,7 @@ class RoundViewSet(ScopedModelViewSet):
     @action(detail=True, methods=["post"])
     def finalize(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         rnd = self._acting(request)
-        rounds.finalize(rnd, signed_in(request))
+        rounds.round_finalize(rnd=rnd, user=signed_in(request))
         return self._respond(rnd.pk)
 
 

@@ -1,7 +1,7 @@
 """The T/PPAC 402-2022 method as versioned data, per-class benchmarks, certification rounds.
 
 - `MethodVersion` fixes an indicator set and the pass rule. Once a round has used it, it is frozen:
-  a change makes a new version (`evaluation.methods.copy_method`) and old results keep theirs.
+  a change makes a new version (`evaluation.methods.method_copy`) and old results keep theirs.
 - `BenchmarkSet` holds the benchmark values of one method version, product class and data year.
   A draft is edited; fixing it freezes it; a change after that is a new set with a higher number.
 - `Round` is one certification round; `Candidate` one product-year in it, with its indicator results

@@ -28,6 +28,7 @@ from filings.models import ProductClass
 from filings.workflow import default_data_year
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import UserDataSelect
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 
 
@@ -147,11 +148,11 @@ class BenchmarkListView(ScopedTemplateView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                bset = services.create_benchmark_set(
+                bset = services.benchmark_set_create(
                     method=data["method"],
                     product_class=data["product_class"],
                     data_year=data["data_year"],
-                    user=request.user,
+                    user=signed_in(request),
                     percentile=data["percentile"],
                 )
             except ValidationError as exc:
@@ -250,7 +251,9 @@ class BenchmarkSetView(ScopedTemplateView):
             return self.render_to_response(
                 self.get_context_data(value_errors=errors, posted=self.request.POST), status=400
             )
-        services.set_values(self.bset, self.request.user, values, note=self.request.POST.get("note", ""))
+        services.benchmark_set_update_values(
+            bset=self.bset, user=signed_in(self.request), values=values, note=self.request.POST.get("note", "")
+        )
         messages.success(self.request, gettext("已保存基准值。"))
         return redirect("certification:benchmark_set", pk=self.bset.pk)
 
@@ -258,7 +261,9 @@ class BenchmarkSetView(ScopedTemplateView):
         form = ResuggestForm(self.request.POST)
         if form.is_valid():
             try:
-                services.resuggest(self.bset, self.request.user, form.cleaned_data["percentile"])
+                services.benchmark_set_resuggest(
+                    bset=self.bset, user=signed_in(self.request), percentile=form.cleaned_data["percentile"]
+                )
             except ValidationError as exc:
                 if not hasattr(exc, "error_dict"):
                     raise
@@ -273,21 +278,21 @@ class BenchmarkSetView(ScopedTemplateView):
         return self.render_to_response(self.get_context_data(resuggest_form=form), status=400)
 
     def do_fix(self) -> HttpResponse:
-        services.fix(self.bset, self.request.user)
+        services.benchmark_set_fix(bset=self.bset, user=signed_in(self.request))
         messages.success(self.request, gettext("基准值已确定，此后不再修改；认定批次将使用这套基准值。"))
         return redirect("certification:benchmark_set", pk=self.bset.pk)
 
     def do_delete(self) -> HttpResponse:
-        services.delete_draft(self.bset, self.request.user)
+        services.benchmark_set_delete(bset=self.bset, user=signed_in(self.request))
         messages.success(self.request, gettext("已删除基准值草稿。"))
         return redirect("certification:benchmarks")
 
     def do_revise(self) -> HttpResponse:
-        new = services.create_benchmark_set(
+        new = services.benchmark_set_create(
             method=self.bset.method,
             product_class=self.bset.product_class,
             data_year=self.bset.data_year,
-            user=self.request.user,
+            user=signed_in(self.request),
             percentile=self.bset.percentile,
         )
         messages.success(

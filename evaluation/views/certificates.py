@@ -25,7 +25,7 @@ from evaluation.views.common import StyledForm, add_service_errors
 from patent_platform.choices import Role
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
-from patent_platform.roles import has_role
+from patent_platform.roles import has_role, signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -169,9 +169,9 @@ class CertificateRevokeView(ScopedTemplateView):
         status = 400
         if form.is_valid():
             try:
-                lifecycle.revoke(
+                lifecycle.certificate_revoke(
                     candidate_id=candidate.pk,
-                    user=request.user,
+                    user=signed_in(request),
                     ground=form.cleaned_data["ground"],
                     reason=form.cleaned_data["reason"],
                 )

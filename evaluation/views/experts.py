@@ -130,7 +130,7 @@ class ExpertCreateView(ScopedTemplateView):
         form = ExpertForm(request.POST)
         if form.is_valid():
             try:
-                expert = experts.create_expert(user=signed_in(request), **form.cleaned_data)
+                expert = experts.expert_create(user=signed_in(request), **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -155,7 +155,7 @@ class ExpertActiveView(ScopedViewMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         profile = get_object_or_404(self.scoped_queryset(), pk=pk)
         active = request.POST.get("active") == "1"
-        experts.set_expert_active(profile, signed_in(request), active=active)
+        experts.expert_set_active(profile=profile, user=signed_in(request), active=active)
         messages.success(
             request,
             (_("%(name)s 已恢复在库。") if active else _("%(name)s 已移出专家库，不再分配新的评审任务。"))

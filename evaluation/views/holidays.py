@@ -57,7 +57,7 @@ class HolidayListView(ScopedTemplateView):
         form = HolidayForm(request.POST)
         if form.is_valid():
             try:
-                schedule.set_holiday(signed_in(request), **form.cleaned_data)
+                schedule.holiday_set(user=signed_in(request), **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -72,6 +72,6 @@ class HolidayDeleteView(ScopedViewMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         holiday = get_object_or_404(self.scoped_queryset(), pk=pk)
-        schedule.delete_holiday(signed_in(request), holiday)
+        schedule.holiday_delete(user=signed_in(request), holiday=holiday)
         messages.success(request, _("已删除 %(date)s。") % {"date": holiday.date.isoformat()})
         return HttpResponseRedirect(reverse("certification:holidays"))

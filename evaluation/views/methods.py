@@ -29,6 +29,7 @@ from evaluation.models import Indicator, MethodVersion
 from filings.forms import BootstrapFormMixin, apply_service_errors
 from patent_platform.choices import Role
 from patent_platform.params import SMALL_MAX
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
@@ -167,7 +168,7 @@ class MethodDetailView(ScopedTemplateView):
         form = MethodRuleForm(request.POST)
         if form.is_valid():
             try:
-                services.update_method(self.method, request.user, form.cleaned_data)
+                services.method_update(method=self.method, user=signed_in(request), data=form.cleaned_data)
             except ValidationError as exc:
                 if not hasattr(exc, "error_dict"):  # not editable: the form is not even shown
                     return self.render_to_response(self.get_context_data(refusals=error_messages(exc)), status=400)
@@ -211,8 +212,11 @@ class MethodCopyView(MethodDetailView):
         form = MethodCopyForm(request.POST)
         if form.is_valid():
             try:
-                new = services.copy_method(
-                    self.method, request.user, code=form.cleaned_data["code"], name=form.cleaned_data["name"]
+                new = services.method_copy(
+                    method=self.method,
+                    user=signed_in(request),
+                    code=form.cleaned_data["code"],
+                    name=form.cleaned_data["name"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -232,7 +236,7 @@ class MethodActivateView(MethodDetailView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.method = self.get_method()
         try:
-            services.activate(self.method, request.user)
+            services.method_activate(method=self.method, user=signed_in(request))
         except ValidationError as exc:
             return self.render_to_response(
                 self.get_context_data(refusals=error_messages(exc), refusal_title=_("不能启用：")), status=400
@@ -275,7 +279,9 @@ class IndicatorEditView(ScopedTemplateView):
         form = IndicatorForm(request.POST)
         if form.is_valid():
             try:
-                saved = services.save_indicator(self.method, request.user, form.cleaned_data, self.indicator)
+                saved = services.indicator_save(
+                    method=self.method, user=signed_in(request), data=form.cleaned_data, indicator=self.indicator
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -307,7 +313,7 @@ class IndicatorDeleteView(ScopedTemplateView):
         indicator = get_object_or_404(self.get_queryset().select_related("method"), pk=self.kwargs["pk"])
         method = indicator.method
         try:
-            services.delete_indicator(indicator, request.user)
+            services.indicator_delete(indicator=indicator, user=signed_in(request))
         except ValidationError as exc:
             for message in error_messages(exc):
                 messages.error(request, message)

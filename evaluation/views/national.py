@@ -158,7 +158,7 @@ class RoundCreateView(ScopedTemplateView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                rnd = rounds.start_round(
+                rnd = rounds.round_start(
                     user=signed_in(request),
                     name=data["name"],
                     data_year=data["data_year"],
@@ -416,16 +416,16 @@ class RoundActionView(ScopedViewMixin, View):
         early_form.is_valid()
         try:
             if action == "evaluate":
-                rounds.rerun_patent_evaluation(rnd, user, early_form.early_reason())
+                rounds.round_rerun_patent_evaluation(rnd=rnd, user=user, reason=early_form.early_reason())
                 messages.success(request, _("已发起专利性评价，结果将在完成后显示。"))
             elif action == "request-information":
                 info_form = InfoForm(request.POST)
                 if not info_form.is_valid():
                     raise ValidationError([m for ms in info_form.errors.values() for m in ms])
-                rounds.request_information(rnd, user, info_form.cleaned_data["info_due"])
+                rounds.round_request_information(rnd=rnd, user=user, due=info_form.cleaned_data["info_due"])
                 messages.success(request, _("已通知通过专利性评价的企业补充材料。"))
             elif action == "start-industry":
-                counts = industry.start_industry_evaluation(rnd, user, early_form.early_reason())
+                counts = industry.industry_evaluation_start(rnd=rnd, user=user, reason=early_form.early_reason())
                 messages.success(
                     request,
                     _(
@@ -439,12 +439,12 @@ class RoundActionView(ScopedViewMixin, View):
                 if not publicity_form.is_valid():
                     raise ValidationError([m for ms in publicity_form.errors.values() for m in ms])
                 data = publicity_form.cleaned_data
-                counts = publicity.start_publicity(
-                    rnd,
-                    user,
-                    data["days"],
-                    data.get("start"),
-                    publicity_form.early_reason(),
+                counts = publicity.round_publicity_start(
+                    rnd=rnd,
+                    user=user,
+                    days=data["days"],
+                    start=data.get("start"),
+                    reason=publicity_form.early_reason(),
                     confirm_listed=data.get("confirm_listed", False),
                 )
                 messages.success(
@@ -455,9 +455,9 @@ class RoundActionView(ScopedViewMixin, View):
                 if not exception_form.is_valid():
                     raise ValidationError({k: list(v) for k, v in exception_form.errors.items()})
                 data = exception_form.cleaned_data
-                schedule.grant_lock_exception(
-                    rnd,
-                    user,
+                schedule.lock_exception_grant(
+                    rnd=rnd,
+                    user=user,
                     kind=data["kind"],
                     reason=data["reason"],
                     filing_number=data.get("filing_number") or "",
@@ -466,7 +466,7 @@ class RoundActionView(ScopedViewMixin, View):
                 )
                 messages.success(request, _("已准予锁定例外，并记录理由。"))
             elif action == "finalize":
-                counts = rounds.finalize(rnd, user)
+                counts = rounds.round_finalize(rnd=rnd, user=user)
                 messages.success(request, _("认定结果已公布：%(certified)s 个产品获得认定，证书已生成。") % counts)
             else:
                 raise Http404

@@ -77,9 +77,9 @@ class ObjectionDecideView(ScopedTemplateView):
         status = 400
         if form.is_valid():
             try:
-                publicity.decide_objection(
-                    objection.pk,
-                    signed_in(request),
+                publicity.objection_decide(
+                    objection_id=objection.pk,
+                    user=signed_in(request),
                     uphold=form.cleaned_data["uphold"],
                     decision=form.cleaned_data["decision"],
                 )

@@ -336,8 +336,11 @@ class CandidateInfoView(ScopedTemplateView):
         form = InfoForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                rounds.submit_information(
-                    candidate.pk, signed_in(request), form.service_data(), form.cleaned_data.get("attachment")
+                rounds.information_submit(
+                    candidate_id=candidate.pk,
+                    user=signed_in(request),
+                    data=form.service_data(),
+                    attachment=form.cleaned_data.get("attachment"),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)

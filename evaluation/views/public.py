@@ -315,8 +315,8 @@ class ObjectionView(View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                publicity.lodge_objection(
-                    candidate.pk,
+                publicity.objection_lodge(
+                    candidate_id=candidate.pk,
                     name=data["name"],
                     contact=data["contact"],
                     reasons=data["reasons"],

@@ -28,6 +28,7 @@ from evaluation.models import (
 from evaluation.views.participants import calendars, criteria_scores, trait_groups
 from filings.forms import BootstrapFormMixin, apply_service_errors
 from patent_platform.choices import Role
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 
 # ---------------------------------------------------------------------------------------------
@@ -136,8 +137,11 @@ class AssignmentView(ScopedTemplateView):
         form = ScoreForm(request.POST)
         if form.is_valid():
             try:
-                industry.submit_score(
-                    assignment.pk, request.user, form.scores(), form.cleaned_data.get("comments") or ""
+                industry.score_submit(
+                    assignment_id=assignment.pk,
+                    user=signed_in(request),
+                    scores=form.scores(),
+                    comments=form.cleaned_data.get("comments") or "",
                 )
             except ValidationError as exc:
                 if getattr(exc, "code", None) in ("wrong_stage", "scoring_closed"):

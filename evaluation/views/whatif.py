@@ -24,6 +24,7 @@ from filings.forms import BootstrapFormMixin
 from filings.models import ProductClass
 from patent_platform.exports import xlsx_response
 from patent_platform.i18n import UserDataSelect
+from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
 
 SHOWN = 500  # changes listed on the page; the Excel report has them all
@@ -92,9 +93,9 @@ class WhatIfMixin(ScopedTemplateView):
         candidates = self.candidates(form)
         try:
             if candidates.count() > whatif.SYNC_LIMIT:
-                job = whatif.start_run(
-                    self.request.user,
-                    data["method"],
+                job = whatif.whatif_run_start(
+                    user=signed_in(self.request),
+                    method=data["method"],
                     rnd=data.get("round"),
                     data_year=data.get("data_year"),
                     product_class=data.get("product_class"),

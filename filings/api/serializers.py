@@ -127,7 +127,7 @@ class PatentRightUpdateSerializer(serializers.Serializer):
     valid_until = serializers.DateField(required=False, allow_null=True)
 
     def service_data(self) -> dict[str, Any]:
-        """The validated body in the shape `services.add_patent_right`/`update_patent_right` take."""
+        """The validated body in the shape `services.patent_right_create`/`patent_right_update` take."""
         data = dict(self.validated_data)
         if "right_kind" in data:
             data["kind"] = data.pop("right_kind")

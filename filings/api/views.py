@@ -133,7 +133,7 @@ class PatentRightViewSet(ScopedModelViewSet):
         body = PatentRightCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         unit = services.member_unit(request.user)
-        right = services.add_patent_right(unit=unit, user=signed_in(request), data=body.service_data())
+        right = services.patent_right_create(unit=unit, user=signed_in(request), data=body.service_data())
         return Response(self._read(right.pk), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -141,13 +141,13 @@ class PatentRightViewSet(ScopedModelViewSet):
         require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
         body = PatentRightUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        services.update_patent_right(right=right, user=signed_in(request), data=body.service_data())
+        services.patent_right_update(right=right, user=signed_in(request), data=body.service_data())
         return Response(self._read(right.pk))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         right = self.get_object()
         require_role(request.user, Role.ENTERPRISE, message=FILER_ONLY)
-        services.delete_patent_right(right=right, user=signed_in(request))
+        services.patent_right_delete(right=right, user=signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _read(self, pk: int) -> dict[str, Any]:
@@ -307,7 +307,7 @@ class ProductViewSet(ScopedModelViewSet):
         data, links = body.service_data()
         data_year = data.pop("data_year", None)
         unit = services.member_unit(request.user)
-        version = services.create_product(
+        version = services.product_create(
             unit=unit, user=signed_in(request), data=data, links=links or [], data_year=data_year
         )
         return self._respond(version.product_id, status.HTTP_201_CREATED)
@@ -318,14 +318,14 @@ class ProductViewSet(ScopedModelViewSet):
         body = ProductUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data, links = body.service_data()
-        services.update_version(version=self._current(product), user=signed_in(request), data=data, links=links)
+        services.version_update(version=self._current(product), user=signed_in(request), data=data, links=links)
         return self._respond(product.pk)
 
     @_action_schema("submit", _("提交审核（已退回的版本：重新提交）"), e403=UNIT_UNVERIFIED)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         product = self.get_object()
-        workflow.submit(self._current(product), signed_in(request))
+        workflow.version_submit(version=self._current(product), user=signed_in(request))
         return self._respond(product.pk)
 
     @_action_schema("return", _("退回修改，按字段说明理由（审核员）"), ReturnSerializer)
@@ -334,7 +334,9 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ReturnSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.return_for_correction(self._current(product), signed_in(request), body.validated_data["reasons"])
+        workflow.version_return(
+            version=self._current(product), user=signed_in(request), reasons=body.validated_data["reasons"]
+        )
         return self._respond(product.pk)
 
     @extend_schema(
@@ -351,8 +353,10 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.approve(
-            self._current(product), signed_in(request), override_reason=body.validated_data["override_reason"]
+        workflow.version_approve(
+            version=self._current(product),
+            user=signed_in(request),
+            override_reason=body.validated_data["override_reason"],
         )
         return self._respond(product.pk)
 
@@ -362,7 +366,9 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.withdraw(self._current(product), signed_in(request), body.validated_data["reason"])
+        workflow.version_withdraw(
+            version=self._current(product), user=signed_in(request), reason=body.validated_data["reason"]
+        )
         return self._respond(product.pk)
 
     @_action_schema("revoke", _("撤销备案，须说明理由（审核员）"), ReasonSerializer)
@@ -371,7 +377,9 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.revoke(self._current(product), signed_in(request), body.validated_data["reason"])
+        workflow.version_revoke(
+            version=self._current(product), user=signed_in(request), reason=body.validated_data["reason"]
+        )
         return self._respond(product.pk)
 
     @_action_schema(
@@ -382,7 +390,9 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = YearlyUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.start_yearly_update(product, signed_in(request), body.validated_data.get("data_year"))
+        workflow.product_yearly_update_start(
+            product=product, user=signed_in(request), data_year=body.validated_data.get("data_year")
+        )
         return self._respond(product.pk, status.HTTP_201_CREATED)
 
     @_action_schema("opt_in", _("选择当前数据年度是否参与专利密集型产品认定（备案单位）"), OptInSerializer)
@@ -391,5 +401,7 @@ class ProductViewSet(ScopedModelViewSet):
         product = self.get_object()
         body = OptInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        workflow.set_certification_opt_in(self._current(product), signed_in(request), body.validated_data["opt_in"])
+        workflow.version_set_certification_opt_in(
+            version=self._current(product), user=signed_in(request), opt_in=body.validated_data["opt_in"]
+        )
         return self._respond(product.pk)

@@ -3,7 +3,7 @@
 - `CheckSettings`: the thresholds of the plausibility rules, a versioned record of the national office: a
   change writes a new row (version n+1), never edits an old one, so every check names the thresholds it used.
 - `PlausibilityCheck`: one run of the rules on one submission of a version (`filings.checks.run_checks`,
-  called by `workflow.submit` on every path). The newest run of a version is its current one (`is_current`);
+  called by `workflow.version_submit` on every path). The newest run of a version is its current one (`is_current`);
   the earlier runs stay as history.
 - `PlausibilityFlag`: one rule that fired in a run: the figure, the comparison value, the threshold, the score
   (the modified z-score of the peer rules) and the message. Flags inform the reviewer; nothing acts on them.

@@ -235,7 +235,7 @@ class ReturnReason(models.Model):
 class ReviewOverride(models.Model):
     """A reviewer approved a version despite an overridable finding of the rule set (an open ownership conflict
     on one of its patents), with a reason; shown on the review page and the filer's version page, audited.
-    Written only by `workflow.approve` (`rules.version_findings` says which findings are overridable)."""
+    Written only by `workflow.version_approve` (`rules.version_findings` says which findings are overridable)."""
 
     version = models.ForeignKey(ProductVersion, on_delete=models.CASCADE, related_name="overrides")
     code = models.CharField(_("问题类型"), max_length=30)

@@ -14,4 +14,4 @@ def open_conflicts(context: Any, version: Any) -> list[Any]:
     request = context.get("request")
     if request is None or version is None or not getattr(version, "pk", None):
         return []
-    return conflicts.open_for_version(version, request.user)
+    return conflicts.conflict_open_for_version(version=version, user=request.user)

@@ -102,7 +102,7 @@ class CheckSettingsView(ScopedTemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         before = checks.current_settings().version
         try:
-            saved = checks.settings_save(user=signed_in(request), data=form.cleaned_data)
+            saved = checks.check_settings_save(user=signed_in(request), data=form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
             status = 409 if isinstance(exc, Conflict) else 400

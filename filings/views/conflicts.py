@@ -3,7 +3,7 @@
 The list (filters: kind, status; Excel export), the detail page with every side (the unit, its region,
 its right and the products that use it) and the reviewer's decision (resolve or dismiss, with a note).
 Every read goes through `PatentConflict.objects.visible_to` (national administrators and reviewers see
-all, anyone else nothing); the decision goes through `filings.conflicts.close`.
+all, anyone else nothing); the decision goes through `filings.conflicts.conflict_close`.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ class ConflictCloseView(ConflictDetailView):
         decision = request.POST.get("decision", "")
         note = request.POST.get("note", "")
         try:
-            conflicts.close(conflict, signed_in(request), decision, note)
+            conflicts.conflict_close(conflict=conflict, user=signed_in(request), status=decision, note=note)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
             for message in errors.get("__all__", []):

@@ -393,7 +393,7 @@ class FlagResolveView(ScopedTemplateView):
         flag = self.get_flag()
         note = request.POST.get("note", "")
         try:
-            flags.resolve_flag(flag.pk, signed_in(request), note)
+            flags.flag_resolve(flag_id=flag.pk, user=signed_in(request), note=note)
         except flags.ResolveError as exc:
             return self.render_to_response(
                 self.get_context_data(flag=self.get_flag(), note=note, errors=[str(exc)]), status=400

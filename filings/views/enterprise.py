@@ -84,7 +84,7 @@ class RegisterView(FormView):
         invitation = self.invitation()
         invited = invitation is not None and form.cleaned_data.get("uscc") == invitation.uscc
         try:
-            user, unit = services.register_enterprise(
+            user, unit = services.enterprise_register(
                 user_data=form.user_data(), unit_data=form.unit_data(), invited=invited
             )
         except ValidationError as exc:
@@ -293,7 +293,7 @@ class MembersView(EnterpriseMixin, ScopedTemplateView):
         form = MemberForm(request.POST)
         if form.is_valid():
             try:
-                user = services.add_unit_member(manager=signed_in(request), unit=self.unit, **form.cleaned_data)
+                user = services.unit_member_add(manager=signed_in(request), unit=self.unit, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:

@@ -325,7 +325,7 @@ class IdentityDecideView(IdentityDetailView):
             messages.error(request, _("请选择审核结果。"))
             return redirect("review:identity_detail", pk=item.pk)
         try:
-            identity.request_decide(
+            identity.identity_request_decide(
                 request=item, user=signed_in(request), accept=form.cleaned_data["decision"] == "accept", reason=reason
             )
         except identity.DecisionConflict as exc:

@@ -80,7 +80,7 @@ class PatentNewView(EnterpriseMixin, ScopedTemplateView):
         form = PatentRightForm(request.POST)
         if form.is_valid():
             try:
-                right = services.add_patent_right(unit=self.unit, user=signed_in(request), data=form.cleaned_data)
+                right = services.patent_right_create(unit=self.unit, user=signed_in(request), data=form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -110,7 +110,7 @@ class PatentEditView(EnterpriseMixin, ScopedTemplateView):
         form = RightFieldsForm(request.POST)
         if form.is_valid():
             try:
-                services.update_patent_right(right=right, user=signed_in(request), data=form.cleaned_data)
+                services.patent_right_update(right=right, user=signed_in(request), data=form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -135,7 +135,7 @@ class PatentDeleteView(EnterpriseMixin, ScopedTemplateView):
         right = self.get_right()
         number = right.patent.number
         try:
-            services.delete_patent_right(right=right, user=signed_in(request))
+            services.patent_right_delete(right=right, user=signed_in(request))
         except ValidationError as exc:
             for m in messages_of(exc):
                 messages.error(request, m)

@@ -388,7 +388,7 @@ class ReviewReturnView(_ReviewActionView):
         return {f: self.request.POST.get(f"reason_{f or 'general'}", "") for f in workflow.RETURNABLE_FIELDS}
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        workflow.return_for_correction(version, signed_in(self.request), self.reasons())
+        workflow.version_return(version=version, user=signed_in(self.request), reasons=self.reasons())
         messages.success(self.request, _("已退回修改，备案单位将收到邮件通知。"))
         return self.done(version)
 
@@ -400,8 +400,8 @@ class ReviewApproveView(_ReviewActionView):
     """Approve a pending version; the product gets its filing number at the first approval."""
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        approved = workflow.approve(
-            version, signed_in(self.request), override_reason=self.request.POST.get("override_reason", "")
+        approved = workflow.version_approve(
+            version=version, user=signed_in(self.request), override_reason=self.request.POST.get("override_reason", "")
         )
         messages.success(
             self.request,
@@ -418,7 +418,9 @@ class ReviewRevokeView(_ReviewActionView):
     """Revoke an approved version, with a required reason; the product leaves the public pages."""
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        workflow.revoke(version, signed_in(self.request), self.request.POST.get("reason", ""))
+        workflow.version_revoke(
+            version=version, user=signed_in(self.request), reason=self.request.POST.get("reason", "")
+        )
         messages.success(self.request, _("已撤销该备案。"))
         return self.done(version)
 

@@ -100,7 +100,7 @@ class ProductNewView(VersionFormMixin, View):
         if form.is_valid() and formset.is_valid():
             try:
                 with transaction.atomic():
-                    version = services.create_product(
+                    version = services.product_create(
                         unit=self.unit,
                         user=signed_in(request),
                         data=form.service_data(),
@@ -168,7 +168,7 @@ class VersionEditView(VersionFormMixin, View):
             remove = {int(i) for i in request.POST.getlist("remove_images") if i.isdigit()}
             try:
                 with transaction.atomic():
-                    services.update_version(
+                    services.version_update(
                         version=version, user=signed_in(request), data=form.service_data(), links=formset.links()
                     )
                     if remove:
@@ -297,7 +297,7 @@ class VersionSubmitView(VersionActionView):
     error_intro = gettext_lazy("尚不能提交审核，请先修正以下问题：")
 
     def act(self, version: ProductVersion) -> HttpResponse:
-        workflow.submit(version, signed_in(self.request))
+        workflow.version_submit(version=version, user=signed_in(self.request))
         messages.success(self.request, _("已提交，请等待平台审核。审核结果将通过邮件通知。"))
         return redirect("enterprise:version", pk=version.pk)
 
@@ -306,7 +306,7 @@ class VersionWithdrawView(VersionActionView):
     def act(self, version: ProductVersion) -> HttpResponse:
         form = WithdrawForm(self.request.POST)
         reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
-        workflow.withdraw(version, signed_in(self.request), reason=reason)
+        workflow.version_withdraw(version=version, user=signed_in(self.request), reason=reason)
         messages.success(self.request, _("已撤回。"))
         return redirect("enterprise:version", pk=version.pk)
 
@@ -314,7 +314,7 @@ class VersionWithdrawView(VersionActionView):
 class VersionDeleteView(VersionActionView):
     def act(self, version: ProductVersion) -> HttpResponse:
         name = version.name
-        services.delete_draft(version=version, user=signed_in(self.request))
+        services.version_delete(version=version, user=signed_in(self.request))
         messages.success(self.request, _("草稿“%(name)s”已删除。") % {"name": name})
         return redirect("enterprise:home")
 
@@ -322,7 +322,7 @@ class VersionDeleteView(VersionActionView):
 class VersionOptInView(VersionActionView):
     def act(self, version: ProductVersion) -> HttpResponse:
         opt_in = self.request.POST.get("opt_in", "") in ("1", "true", "on")
-        workflow.set_certification_opt_in(version, signed_in(self.request), opt_in)
+        workflow.version_set_certification_opt_in(version=version, user=signed_in(self.request), opt_in=opt_in)
         messages.success(
             self.request,
             _("已选择参与专利密集型产品认定。") if opt_in else _("已取消参与专利密集型产品认定。"),
@@ -337,7 +337,7 @@ class ProductYearlyUpdateView(EnterpriseMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = get_object_or_404(self.scoped_queryset(), pk=pk)
         try:
-            version = workflow.start_yearly_update(product, signed_in(request))
+            version = workflow.product_yearly_update_start(product=product, user=signed_in(request))
         except ValidationError as exc:
             for m in messages_of(exc):
                 messages.error(request, m)

@@ -66,7 +66,7 @@ class User(AbstractUser):
     # Password age (等保 L3-CES1-01, periodic change; patent_platform/security.py). Set whenever a password
     # is set; empty for accounts older than the field, whose age counts from date_joined.
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True, editable=False)
-    # Set when the security administrator resets the account's second factor (duties.reset_two_factor): the
+    # Set when the security administrator resets the account's second factor (duties.user_reset_two_factor): the
     # next login must enrol a new device, whatever OTP_REQUIRED_ROLES says of the role; cleared on enrolment.
     otp_enrolment_required = models.BooleanField(_("须重新设置双因素认证"), default=False, editable=False)
     # When the owner of the address proved it (the link of the confirmation mail, or the one-time link of an

@@ -269,7 +269,7 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Identity providers whose assertion of a unit's USCC verifies the unit at once
-# (filings.identity.verify_unit_by_identity_provider; docs/UNITS.md). Empty: none is trusted.
+# (filings.identity.unit_verify_by_identity_provider; docs/UNITS.md). Empty: none is trusted.
 TRUSTED_IDENTITY_PROVIDERS = env.list("TRUSTED_IDENTITY_PROVIDERS", default=[])
 # Government login (OpenID Connect; patent_platform/oidc.py, docs/SECURITY.md and docs/DEPLOY.md): a JSON list of
 # identity providers, each {"id", "name", "issuer", "client_id", "client_secret", "scopes", "link_roles",

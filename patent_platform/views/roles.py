@@ -164,22 +164,22 @@ class AccountDetailView(SecurityAdminMixin, DetailView):
             if action == "role":
                 if not role_form.is_valid():  # type: ignore[union-attr]
                     return self.render_to_response(self.get_context_data(role_form=role_form), status=400)
-                duties.assign_role(signed_in(request), account, role_form.cleaned_data["role"])  # type: ignore[union-attr]
+                duties.user_assign_role(actor=signed_in(request), user=account, role=role_form.cleaned_data["role"])  # type: ignore[union-attr]
                 messages.success(request, _("角色已修改。"))
             elif action in ("enable", "disable"):
-                duties.set_active(signed_in(request), account, action == "enable")
+                duties.user_set_active(actor=signed_in(request), user=account, active=action == "enable")
                 messages.success(request, _("账号已启用。") if action == "enable" else _("账号已停用。"))
             elif action == "unlock":
-                duties.unlock(signed_in(request), account)
+                duties.user_unlock(actor=signed_in(request), user=account)
                 messages.success(request, _("账号已解锁。"))
             elif action == "reset_two_factor":
                 # A confirm step of its own (not only the browser's confirm dialog): the page says what goes.
                 if request.POST.get("confirm") != "yes":
                     return self.render_to_response(self.get_context_data(confirm_two_factor_reset=True))
-                duties.reset_two_factor(signed_in(request), account)
+                duties.user_reset_two_factor(actor=signed_in(request), user=account)
                 messages.success(request, _("双因素认证已重置，已通知该用户；其下次登录时须重新设置。"))
             elif action == "reset_password":
-                duties.send_password_reset(signed_in(request), account)
+                duties.user_send_password_reset(actor=signed_in(request), user=account)
                 messages.success(request, _("已向该账号的邮箱发送设置新密码的链接。"))
             else:
                 return self.render_to_response(self.get_context_data(), status=400)

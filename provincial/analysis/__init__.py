@@ -50,7 +50,7 @@ from provincial.analysis.definition import (
 from provincial.analysis.labels import choices
 from provincial.analysis.queries import Bucket, Frame, buckets, covered_by_cells
 from provincial.analysis.result import MAX_CELLS, MAX_MOMENTS, Result, TooLarge, measure_label, run
-from provincial.analysis.saved import port_of, save_analysis, saved_visible_to
+from provincial.analysis.saved import analysis_save, port_of, saved_visible_to
 
 __all__ = [
     "APPROVED",
@@ -78,12 +78,12 @@ __all__ = [
     "Measure",
     "Result",
     "TooLarge",
+    "analysis_save",
     "buckets",
     "choices",
     "covered_by_cells",
     "measure_label",
     "port_of",
     "run",
-    "save_analysis",
     "saved_visible_to",
 ]

@@ -30,7 +30,7 @@ def saved_visible_to(user: User) -> QuerySet[Any]:
     return SavedAnalysis.objects.visible_to(user).select_related("owner")
 
 
-def save_analysis(user: User, name: str, definition: Definition, shared: bool) -> Any:
+def analysis_save(*, user: User, name: str, definition: Definition, shared: bool) -> Any:
     """A new saved analysis of `definition` (already validated) for `user`, in the user's port."""
     from provincial.models import SavedAnalysis
 

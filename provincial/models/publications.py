@@ -84,7 +84,7 @@ class Publication(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The national monthly publication is released to the ports only by the national office's action
-    # (`provincial.publications.signoff.release`): the revision released, when and by whom. A rebuild makes
+    # (`provincial.publications.signoff.publication_release`): the revision released, when and by whom. A rebuild makes
     # a new revision, which is not released until the office releases it again.
     released_revision = models.PositiveSmallIntegerField(_("已发布版次"), null=True, blank=True)
     released_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
@@ -153,7 +153,7 @@ class Publication(models.Model):
 class MonthSignoffQuerySet(ScopedQuerySet):
     def visible_to(self, user: "Reader") -> Self:
         """National: every port's month. A port administrator: the months of the ports inside its scope (a
-        province sees its city ports' too; only its own may be signed, `signoff.sign_off` checks)."""
+        province sees its city ports' too; only its own may be signed, `signoff.signoff_sign` checks)."""
         scope = scope_of(user)
         if scope.everything:
             return self.all()

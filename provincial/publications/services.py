@@ -8,7 +8,6 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +21,7 @@ from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import previous_month  # tests/platform/test_outbox.py reads it here too
 from patent_platform.concurrency import Conflict
+from patent_platform.models import User
 from patent_platform.roles import require_role
 from provincial.choices import PublicationKind, PublicationStatus, SignoffState
 from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
@@ -125,8 +125,8 @@ def _waiting(row: Publication) -> bool:
 
 
 @transaction.atomic
-def request_rebuild(
-    *, user: Any, kind: str, period: dt.date, unit: ManagementUnit | None = None, all_ports: bool = False
+def publication_rebuild_request(
+    *, user: User, kind: str, period: dt.date, unit: ManagementUnit | None = None, all_ports: bool = False
 ) -> list[Publication]:
     """A national administrator rebuilds one period for one port (`unit`; None: the national one) or
     for all: each row goes back to pending with revision + 1 and is built again in the background. The
@@ -223,10 +223,10 @@ def request_rebuild(
 
 
 @transaction.atomic
-def request_yearend(*, user: Any, year: int) -> list[Publication]:
+def publication_yearend_request(*, user: User, year: int) -> list[Publication]:
     """A national administrator asks for the year-end evaluation of `year`: the rows of every open
     port and the national one, the ones not built yet built in the background (a built year is
-    refreshed with `request_rebuild`)."""
+    refreshed with `publication_rebuild_request`)."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
     period = dt.date(int(year), 1, 1)
     _check_period(PublicationKind.YEAREND, period)

@@ -13,7 +13,7 @@ shown) and answers:
   figures shown.
 - Only the national office reopens a signed month, with a reason (required, kept on the row, in the audit log
   and in the notice to the port's users); it may rebuild the port's publication at once. A signed month's
-  publication is never rebuilt (`services.request_rebuild` refuses it, and skips it for "all ports"): the
+  publication is never rebuilt (`services.publication_rebuild_request` refuses it, and skips it for "all ports"): the
   figures signed are the figures published. After a reopening and a rebuild the publication is the next
   edition, and its "what changed" lists each figure that moved and by how much (`figures.changes_since`).
 - The national office reminds the ports that have not answered (their publication ready; at most once per
@@ -159,7 +159,7 @@ def _answerable(user: User, unit: ManagementUnit, period: dt.date, edition: Any)
 
 
 @transaction.atomic
-def sign_off(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any, note: str = "") -> MonthSignoff:
+def signoff_sign(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any, note: str = "") -> MonthSignoff:
     """The port signs off the month's figures of the edition it reviewed (`note`: an optional remark)."""
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
@@ -188,7 +188,7 @@ def sign_off(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any,
 
 
 @transaction.atomic
-def note_problem(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any, note: str) -> MonthSignoff:
+def signoff_note_problem(*, user: User, unit: ManagementUnit, period: dt.date, edition: Any, note: str) -> MonthSignoff:
     """The port notes a problem with the month's figures instead of signing (again, with more detail: the note
     is replaced). A signed month cannot: only the national office reopens it."""
     note = (note or "").strip()
@@ -232,7 +232,9 @@ def _link(name: str, period: dt.date) -> str:
 
 
 @transaction.atomic
-def reopen(*, user: User, unit: ManagementUnit, period: dt.date, reason: str, rebuild: bool = False) -> MonthSignoff:
+def signoff_reopen(
+    *, user: User, unit: ManagementUnit, period: dt.date, reason: str, rebuild: bool = False
+) -> MonthSignoff:
     """The national office reopens a signed month (the reason is required); with `rebuild`, the port's
     publication is rebuilt at once (the next edition lists what changed). The port's users are told why."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
@@ -282,7 +284,7 @@ def reopen(*, user: User, unit: ManagementUnit, period: dt.date, reason: str, re
             body="\n".join(lines),
         )
     if rebuild:
-        services.request_rebuild(user=user, kind=PublicationKind.MONTHLY, period=period, unit=unit)
+        services.publication_rebuild_request(user=user, kind=PublicationKind.MONTHLY, period=period, unit=unit)
     return row
 
 
@@ -332,7 +334,7 @@ def overview(period: dt.date) -> dict[str, Any]:
 
 
 @transaction.atomic
-def remind(*, user: User, period: dt.date) -> list[MonthSignoff]:
+def signoff_remind(*, user: User, period: dt.date) -> list[MonthSignoff]:
     """Remind the ports that have not answered (open, their publication ready), each at most once per China
     day: an e-mail to the port's users through the outbox. Returns the rows reminded."""
     require_role(user, Role.NATIONAL_ADMIN, message=NATIONAL_ONLY)
@@ -390,7 +392,7 @@ def remind(*, user: User, period: dt.date) -> list[MonthSignoff]:
 
 
 @transaction.atomic
-def release(*, user: User, period: dt.date, edition: Any) -> Publication:
+def publication_release(*, user: User, period: dt.date, edition: Any) -> Publication:
     """The national office releases the national publication of the month (the edition it saw on the page),
     whatever the number of ports that have not signed (recorded): the ports then see and download it, and
     their users are told. A later rebuild is a new edition, released only by this action again."""

@@ -14,7 +14,7 @@ from patent_platform.models import Region
 from provincial.choices import RosterCategory
 from provincial.models import Roster
 from provincial.rosters.files import ParsedEntry, region_of
-from provincial.rosters.services import save_roster
+from provincial.rosters.services import roster_save
 
 DEMO_FILED = ["广州云帆智能装备有限公司", "深圳鹏芯微电子有限公司", "杭州西溪新材料科技有限公司"]
 
@@ -62,7 +62,7 @@ def load_demo_rosters(national_user: Any) -> Roster:
         codes = region_of(uscc, known)
         if codes is not None:
             entries.append(ParsedEntry(number, uscc, name, *codes, *contact))
-    return save_roster(
+    return roster_save(
         user=national_user,
         owner=None,
         category=RosterCategory.NATIONAL_ADVANTAGE,

@@ -11,9 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from patent_platform import audit, clock, jobs
 from patent_platform.choices import AuditAction, RegionLevel, Role
+from patent_platform.models import User
 from patent_platform.roles import has_role
 from patent_platform.scoping import Scope
 from provincial.choices import RosterCategory
@@ -34,7 +36,7 @@ def unit_scope(unit: ManagementUnit) -> Scope:
     )
 
 
-def port_of(user: Any) -> ManagementUnit | None:
+def port_of(user: User) -> ManagementUnit | None:
     """The management unit of a port administrator (None for anyone else)."""
     pk = getattr(user, "pk", None)
     if pk is None:  # no row has no user
@@ -58,9 +60,9 @@ def new_entry(roster: Roster, parsed: ParsedEntry) -> RosterEntry:
     )
 
 
-def save_roster(
+def roster_save(
     *,
-    user: Any,
+    user: User,
     owner: ManagementUnit | None,
     category: str,
     year: int,
@@ -131,7 +133,7 @@ def _check_duplicate(*, owner: ManagementUnit | None, category: str, year: int, 
         raise DuplicateRoster(existing)
 
 
-def _merge_roster(*, roster: Roster, user: Any, source_name: str, entries: Iterable[ParsedEntry]) -> dict[str, int]:
+def _merge_roster(*, roster: Roster, user: User, source_name: str, entries: Iterable[ParsedEntry]) -> dict[str, int]:
     """Merge the parsed rows into `roster`: one row per USCC — a USCC already there takes the new name and the
     contact cells the new file fills in; a new USCC is added. Returns the counts added and updated."""
     entries = list(entries)
@@ -179,14 +181,17 @@ def _merge_roster(*, roster: Roster, user: Any, source_name: str, entries: Itera
     return {"added": len(added), "updated": len(updated)}
 
 
-def _owner_and_scope(user: Any) -> tuple[ManagementUnit | None, Scope | None]:
+UPLOAD_REFUSED = gettext_lazy("只有国家局管理员和管理端口管理员可以上传名单。")
+
+
+def _owner_and_scope(user: User) -> tuple[ManagementUnit | None, Scope | None]:
     """Whose roster an upload of `user` makes, and the scope its enterprises must lie in: a national
     administrator's is national (no owner, no limit); a port administrator's is its port's."""
     if has_role(user, Role.NATIONAL_ADMIN):
         return None, None
     if has_role(user, Role.PORT_ADMIN) and (owner := port_of(user)) is not None:
         return owner, unit_scope(owner)
-    raise PermissionDenied(_("只有国家局管理员和管理端口管理员可以上传名单。"))
+    raise PermissionDenied(UPLOAD_REFUSED)
 
 
 def _checked_fields(category: str, year: int, title: str) -> str:
@@ -200,9 +205,9 @@ def _checked_fields(category: str, year: int, title: str) -> str:
 
 
 @transaction.atomic
-def import_roster(
+def roster_import(
     *,
-    user: Any,
+    user: User,
     category: str,
     year: int,
     title: str,
@@ -225,13 +230,13 @@ def import_roster(
         _merge_roster(roster=existing, user=user, source_name=source_name, entries=entries)
         existing.refresh_from_db()
         return existing
-    return save_roster(
+    return roster_save(
         user=user, owner=owner, category=category, year=year, title=title, source_name=source_name, entries=entries
     )
 
 
 def roster_upload_create(
-    *, user: Any, category: str, year: int, title: str, file: Any, merge_into: int | None = None
+    *, user: User, category: str, year: int, title: str, file: Any, merge_into: int | None = None
 ) -> RosterUpload:
     """Store an uploaded roster as a queued job (checked and saved by the worker, `run_roster_upload`);
     the task is enqueued once the job is committed. A roster of the same owner, category and year already
@@ -284,6 +289,8 @@ class RosterImport(jobs.Importer[RosterUpload]):
     def apply(self, job: RosterUpload, rows: list[ParsedEntry]) -> dict[str, Any]:
         user = job.created_by
         try:
+            if user is None:  # the uploader's account is gone: refused as an uploader without the role
+                raise PermissionDenied(UPLOAD_REFUSED)
             owner, _scope = _owner_and_scope(user)
         except PermissionDenied as exc:
             raise jobs.JobError(_("上传人已不能上传名单，未导入：%(reason)s") % {"reason": exc}) from exc
@@ -303,7 +310,7 @@ class RosterImport(jobs.Importer[RosterUpload]):
                 **counts,
             }
             return {"roster": roster, "entry_count": roster.entry_count, "message": message}
-        roster = save_roster(
+        roster = roster_save(
             user=user,
             owner=owner,
             category=job.category,
@@ -323,7 +330,7 @@ def run_roster_upload(job_id: int, *, will_retry: bool = False) -> str:
     return jobs.run_job(ROSTER_IMPORT, job_id, will_retry=will_retry)
 
 
-def can_delete(user: Any, roster: Roster) -> bool:
+def can_delete(user: User, roster: Roster) -> bool:
     """National administrators delete any roster; a port administrator deletes its own port's rosters."""
     role = getattr(user, "role", None)
     if role == Role.NATIONAL_ADMIN:
@@ -335,7 +342,7 @@ def can_delete(user: Any, roster: Roster) -> bool:
 
 
 @transaction.atomic
-def delete_roster(*, roster: Roster, user: Any) -> None:
+def roster_delete(*, roster: Roster, user: User) -> None:
     if not can_delete(user, roster):
         raise PermissionDenied(_("只能删除本端口上传的名单；全国名单由国家局维护。"))
     ids = list(roster.entries.values_list("id", flat=True))

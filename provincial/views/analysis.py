@@ -174,8 +174,11 @@ class SavedCreateView(SavedListMixin, View):
         area = self.get_area()
         try:
             definition = self.definition(request.POST)
-            saved = analysis.save_analysis(
-                signed_in(request), request.POST.get("name", ""), definition, request.POST.get("shared") == "1"
+            saved = analysis.analysis_save(
+                user=signed_in(request),
+                name=request.POST.get("name", ""),
+                definition=definition,
+                shared=request.POST.get("shared") == "1",
             )
         except analysis.DefinitionError as error:
             page = AnalysisView()

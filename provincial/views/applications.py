@@ -1,20 +1,19 @@
-"""Port applications (public form) and the national office's pages: applications, approval, ports and contacts.
+"""Port applications (public form) and the national office's pages on them: the list, approval and return.
 
 The application form needs no login (the office has no account yet). Every national page reads through
-the scoping rule (`PortApplication.objects.visible_to` answers only national administrators; the ports
-through `ManagementUnit.objects.visible_to`); others get 404, anonymous visitors the login page.
+the scoping rule (`PortApplication.objects.visible_to` answers only national administrators); others get
+404, anonymous visitors the login page. The ports and their contacts are in `ports.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,16 +27,16 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
 from patent_platform.exports import xlsx_response
+from patent_platform.forms import style_widgets
 from patent_platform.i18n import localized_name
-from patent_platform.masking import mask_contact_text, mask_email, mask_phone
-from patent_platform.models import User
+from patent_platform.masking import mask_email, mask_phone
 from patent_platform.ratelimit import rate_limit
 from patent_platform.roles import signed_in
 from patent_platform.uploads import validate_upload
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
 from provincial import applications as service
 from provincial.choices import ApplicationStatus, UnitKind
-from provincial.models import ManagementUnit, PortApplication, PortContact, PortMembership
+from provincial.models import ManagementUnit, PortApplication, PortContact
 
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 SESSION_KEY = "port_application_done"
@@ -61,20 +60,6 @@ def unit_choices() -> list[tuple[Any, Any]]:
     choices: list[tuple[Any, Any]] = [("", gettext_lazy("请选择申请开通的管理端口"))]
     choices += [(UnitKind(kind).label, rows) for kind, rows in groups.items() if rows]
     return choices
-
-
-def _bootstrap(form: forms.BaseForm) -> None:
-    for name, field in form.fields.items():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        if form.is_bound and name in form.errors:
-            css += " is-invalid"
-        widget.attrs["class"] = css
 
 
 class ApplicationForm(forms.Form):
@@ -103,7 +88,7 @@ class ApplicationForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["unit"]).choices = unit_choices()
-        _bootstrap(self)
+        style_widgets(self)
 
     def clean_unit(self) -> ManagementUnit:
         unit = ManagementUnit.objects.get(pk=int(self.cleaned_data["unit"]))
@@ -128,7 +113,7 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        style_widgets(self)
         for field in ("name", "post", "office_phone", "mobile", "email"):
             self.fields[field].widget.attrs["class"] += " form-control-sm"
 
@@ -182,7 +167,7 @@ class ContactAddForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        style_widgets(self)
 
 
 class StatusFilterForm(forms.Form):
@@ -444,7 +429,7 @@ class _ApplicationActionView(ApplicationDetailView):
 
 class ApplicationApproveView(_ApplicationActionView):
     def act(self, application: PortApplication) -> HttpResponse:
-        approved = service.approve_application(application, signed_in(self.request))
+        approved = service.application_approve(application=application, user=signed_in(self.request))
         messages.success(
             self.request,
             _("已批准，“%(unit)s”管理端口已开通；端口管理员将收到设置密码的邀请邮件。")
@@ -455,7 +440,9 @@ class ApplicationApproveView(_ApplicationActionView):
 
 class ApplicationReturnView(_ApplicationActionView):
     def act(self, application: PortApplication) -> HttpResponse:
-        service.return_application(application, signed_in(self.request), self.request.POST.get("reason", ""))
+        service.application_return(
+            application=application, user=signed_in(self.request), reason=self.request.POST.get("reason", "")
+        )
         messages.success(self.request, _("已退回，申请单位将通过邮件收到退回理由。"))
         return self.done(application)
 
@@ -467,152 +454,3 @@ class ApplicationReturnView(_ApplicationActionView):
         if "reason" not in form.errors:
             form.add_error("reason", exc.message_dict.get("reason", exc.messages))
         return {"return_form": form}
-
-
-# ---------------------------------------------------------------------------------------------
-# National: ports and their contacts
-
-
-@dataclass
-class PortRow:
-    """A port of the national ports page and its export: the unit, its pending application, its administrators."""
-
-    unit: ManagementUnit
-    pending_application: PortApplication | None
-    admin_users: list[User]
-
-
-def _ports(units: QuerySet[ManagementUnit], applications: QuerySet[PortApplication]) -> list[PortRow]:
-    pending = {a.unit_id: a for a in applications.filter(status=ApplicationStatus.SUBMITTED)}
-    rows = list(
-        units.select_related("parent").prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=PortMembership.objects.select_related("user").order_by("user__full_name", "user_id"),
-            ),
-            "contacts",
-        )
-    )
-    return [
-        PortRow(
-            unit=unit, pending_application=pending.get(unit.pk), admin_users=[m.user for m in unit.memberships.all()]
-        )
-        for unit in rows
-    ]
-
-
-class PortListView(ScopedTemplateView):
-    roles = NATIONAL
-    model = ManagementUnit
-    template_name = "provincial/applications/ports.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        ports = _ports(self.scoped_queryset(), self.scoped_queryset(PortApplication))
-        context.update(
-            ports=ports,
-            open_count=sum(1 for p in ports if p.unit.is_open),
-            pending_count=sum(1 for p in ports if p.pending_application),
-        )
-        return context
-
-
-PORT_HEADERS = (
-    gettext_lazy("端口代码"),
-    gettext_lazy("名称"),
-    gettext_lazy("类型"),
-    gettext_lazy("上级端口"),
-    gettext_lazy("端口已开通"),
-    gettext_lazy("端口管理员"),
-    gettext_lazy("联系人"),
-    gettext_lazy("待审核申请"),
-)
-
-
-class PortExportView(ScopedViewMixin, View):
-    roles = NATIONAL
-    model = ManagementUnit
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        ports = _ports(self.scoped_queryset(), self.scoped_queryset(PortApplication))
-
-        def rows() -> Iterator[list[Any]]:
-            for row in ports:
-                p = row.unit
-                yield [
-                    p.code,
-                    localized_name(p),
-                    str(p.get_kind_display()),
-                    localized_name(p.parent) if p.parent else "",
-                    _("是") if p.is_open else _("否"),
-                    "；".join(u.email for u in row.admin_users),
-                    "；".join(
-                        mask_contact_text(c.name, c.post, c.office_phone, c.mobile, c.email) for c in p.contacts.all()
-                    ),
-                    row.pending_application.office_name if row.pending_application else "",
-                ]
-
-        return xlsx_response(
-            filename=f"{_('管理端口')}-{timezone.localdate().isoformat()}.xlsx",
-            title=_("管理端口"),
-            headers=PORT_HEADERS,
-            rows=rows(),
-            object_type=ManagementUnit._meta.label,
-            changes={"personal_data": False},
-            message="ports export (contacts masked)",
-            actor=request.user,
-        )
-
-
-class PortDetailView(ScopedTemplateView):
-    """One port: open or not, its administrators, its contacts (add / remove), its applications."""
-
-    roles = NATIONAL
-    model = ManagementUnit
-    template_name = "provincial/applications/port.html"
-
-    def get_unit(self) -> ManagementUnit:
-        return get_object_or_404(self.scoped_queryset().select_related("parent"), pk=self.kwargs["pk"])
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        unit = kwargs.get("unit") or self.get_unit()
-        context.update(
-            unit=unit,
-            admins=[m.user for m in unit.memberships.select_related("user").order_by("user__full_name", "user_id")],
-            contacts=self.scoped_queryset(PortContact).filter(unit=unit),
-            applications=self.scoped_queryset(PortApplication).filter(unit=unit).order_by("-submitted_at"),
-            contact_form=kwargs.get("contact_form") or ContactAddForm(),
-        )
-        return context
-
-
-class PortContactAddView(PortDetailView):
-    http_method_names = ["post"]  # noqa: RUF012  (django-stubs: an instance variable of View)
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        unit = self.get_unit()
-        form = ContactAddForm(request.POST)
-        if form.is_valid():
-            try:
-                contact = service.add_contact(unit=unit, data=form.cleaned_data, user=signed_in(request))
-            except ValidationError as exc:
-                for key, errors in exc.message_dict.items():
-                    form.add_error(key if key in form.fields else None, errors)
-            else:
-                messages.success(request, _("已添加联系人 %(name)s。") % {"name": contact.name})
-                return redirect("national:port", pk=unit.pk)
-        _bootstrap(form)
-        return self.render_to_response(self.get_context_data(unit=unit, contact_form=form), status=400)
-
-
-class PortContactDeleteView(ScopedViewMixin, View):
-    roles = NATIONAL
-    model = PortContact
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        contact = get_object_or_404(self.scoped_queryset().select_related("unit"), pk=pk)
-        unit_pk = contact.unit_id
-        service.remove_contact(contact=contact, user=signed_in(request))
-        messages.success(request, _("已删除联系人 %(name)s。") % {"name": contact.name})
-        return redirect("national:port", pk=unit_pk)

@@ -221,7 +221,7 @@ class FollowUpView(RosterAdminMixin, View):
         back = reverse("rosters:missing") + (f"?{q}" if (q := self.query(**back_fields)) else "")
         try:
             if request.POST.get("confirm") != "1":
-                targets = followup.plan(signed_in(request), usccs=usccs, kind=kind)
+                targets = followup.follow_up_plan(user=signed_in(request), usccs=usccs, kind=kind)
                 return render(
                     request,
                     "provincial/rosters/follow_up_confirm.html",
@@ -235,7 +235,7 @@ class FollowUpView(RosterAdminMixin, View):
                         "back_fields": back_fields,
                     },
                 )
-            targets = followup.send(signed_in(request), usccs=usccs, kind=kind)
+            targets = followup.follow_up_send(user=signed_in(request), usccs=usccs, kind=kind)
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)

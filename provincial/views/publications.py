@@ -12,8 +12,8 @@ national office's rebuild and year-end forms with the build progress per port.
 - `/national/publications/`: every open port and the national office for one month (and the year-end
   evaluation of one year) with status, progress and errors; while a row is pending or building the
   table polls its partial every 2 s (htmx) and stops when every row is ready or failed. The forms call
-  `provincial.publications.services.request_rebuild` / `request_yearend`; their errors are shown on
-  the page with the input kept.
+  `provincial.publications.services.publication_rebuild_request` / `publication_yearend_request`; their errors are
+  shown on the page with the input kept.
 """
 
 from __future__ import annotations
@@ -515,12 +515,14 @@ class _NationalActionView(NationalPublicationsView):
 
 class RebuildView(_NationalActionView):
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = RebuildForm(request.POST, user=request.user)
+        form = RebuildForm(request.POST, user=signed_in(request))
         if not form.is_valid():
             return self.failed(form, rebuild_form=form)
         kind, period = form.cleaned_data["kind"], form.cleaned_data["period_date"]
         try:
-            rows = services.request_rebuild(user=request.user, kind=kind, period=period, **form.target())
+            rows = services.publication_rebuild_request(
+                user=signed_in(request), kind=kind, period=period, **form.target()
+            )
         except (ValidationError, PermissionDenied) as exc:
             return self.failed(form, exc, rebuild_form=form)
         messages.success(
@@ -538,7 +540,7 @@ class YearendView(_NationalActionView):
             return self.failed(form, yearend_form=form)
         year = form.cleaned_data["year"]
         try:
-            rows = services.request_yearend(user=request.user, year=year)
+            rows = services.publication_yearend_request(user=signed_in(request), year=year)
         except (ValidationError, PermissionDenied) as exc:
             return self.failed(form, exc, yearend_form=form)
         messages.success(request, _("已开始生成 %(year)s 年度成效评价（%(n)s 份）。") % {"year": year, "n": len(rows)})

@@ -35,6 +35,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
 from patent_platform.exports import xlsx_response
+from patent_platform.forms import style_widgets
 from patent_platform.i18n import localized_name
 from patent_platform.roles import signed_in
 from patent_platform.typenames import StrOrPromise
@@ -52,15 +53,6 @@ NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 BOTH = PORT | NATIONAL
 FIRST_YEAR = 2022
 ReportsT = TypeVar("ReportsT", bound=QuerySet[ProgressReport])  # the reports, annotated or not
-
-
-def _bootstrap(form: forms.BaseForm) -> None:
-    for name, field in form.fields.items():
-        widget = field.widget
-        css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-        if form.is_bound and name in form.errors:
-            css += " is-invalid"
-        widget.attrs["class"] = css
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +99,7 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _bootstrap(self)
+        style_widgets(self)
 
     def clean_attachments(self) -> list[Any]:
         files = self.cleaned_data.get("attachments") or []
@@ -326,7 +318,7 @@ class ReportNewView(ScopedTemplateView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                report = service.submit_report(
+                report = service.report_submit(
                     user=signed_in(request),
                     category=data["category"],
                     title=data["title"],
@@ -341,7 +333,7 @@ class ReportNewView(ScopedTemplateView):
             else:
                 messages.success(request, _("已报送，国家局将收到邮件通知。"))
                 return HttpResponseRedirect(reverse("port:report", args=[report.pk]))
-        _bootstrap(form)
+        style_widgets(form)
         context = self.get_context_data(form=form, file_lost=bool(request.FILES))
         return self.render_to_response(context, status=400)
 
@@ -445,7 +437,7 @@ class NationalReportDetailView(ScopedTemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         report = self.get_report()
-        service.mark_read(report, signed_in(request))
+        service.report_mark_read(report=report, user=signed_in(request))
         return self.render_to_response(self.get_context_data(**detail_context(self, report)))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -462,7 +454,7 @@ class ReportCommentView(NationalReportDetailView):
         form = CommentForm(request.POST)
         if form.is_valid():
             try:
-                service.add_comment(report_id=report.pk, user=signed_in(request), body=form.cleaned_data["body"])
+                service.report_comment_add(report_id=report.pk, user=signed_in(request), body=form.cleaned_data["body"])
             except ValidationError as exc:
                 form.add_error("body", exc.message_dict.get("body", exc.messages))
             else:
@@ -493,7 +485,7 @@ class ReportTypicalView(ScopedTemplateView):
         if value not in ("0", "1"):
             context = self.get_context_data(report=report, mark=not report.is_typical, invalid=True)
             return self.render_to_response(context, status=400)
-        report = service.set_typical(report_id=report.pk, user=signed_in(request), typical=value == "1")
+        report = service.report_set_typical(report_id=report.pk, user=signed_in(request), typical=value == "1")
         if report.is_typical:
             messages.success(request, _("已标记为典型案例。"))
         else:

@@ -290,6 +290,6 @@ class RosterDeleteView(RosterAdminMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         roster = self.get_roster(pk)
         title = roster.title
-        svc.delete_roster(roster=roster, user=signed_in(request))
+        svc.roster_delete(roster=roster, user=signed_in(request))
         messages.success(request, _("名单“%(title)s”已删除。") % {"title": title})
         return HttpResponseRedirect(reverse("rosters:list"))

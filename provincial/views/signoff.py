@@ -158,7 +158,7 @@ class PortSignView(_PortAnswerView):
     action = "sign"
 
     def answer(self, unit: ManagementUnit, period: dt.date, edition: Any, note: str) -> None:
-        row = signoff.sign_off(user=signed_in(self.request), unit=unit, period=period, edition=edition, note=note)
+        row = signoff.signoff_sign(user=signed_in(self.request), unit=unit, period=period, edition=edition, note=note)
         messages.success(
             self.request,
             _("已确认 %(month)s 的数据（第 %(n)s 版）。") % {"month": f"{period:%Y-%m}", "n": row.edition},
@@ -169,7 +169,7 @@ class PortProblemView(_PortAnswerView):
     action = "problem"
 
     def answer(self, unit: ManagementUnit, period: dt.date, edition: Any, note: str) -> None:
-        signoff.note_problem(user=signed_in(self.request), unit=unit, period=period, edition=edition, note=note)
+        signoff.signoff_note_problem(user=signed_in(self.request), unit=unit, period=period, edition=edition, note=note)
         messages.success(self.request, _("已向国家局反馈该月数据的问题。"))
 
 
@@ -251,7 +251,7 @@ class RemindView(_NationalMonthActionView):
         return self.render_to_response(self.page_context(period))
 
     def act(self, period: dt.date) -> None:
-        rows = signoff.remind(user=signed_in(self.request), period=period)
+        rows = signoff.signoff_remind(user=signed_in(self.request), period=period)
         messages.success(
             self.request,
             _("已提醒 %(n)s 个尚未确认的端口：%(names)s。")
@@ -261,7 +261,7 @@ class RemindView(_NationalMonthActionView):
 
 class ReleaseView(_NationalMonthActionView):
     def act(self, period: dt.date) -> None:
-        publication = signoff.release(
+        publication = signoff.publication_release(
             user=signed_in(self.request), period=period, edition=self.request.POST.get("edition")
         )
         messages.success(
@@ -310,7 +310,7 @@ class ReopenView(ScopedTemplateView):
         reason = request.POST.get("reason", "")
         rebuild = request.POST.get("rebuild") == "1"
         try:
-            signoff.reopen(user=signed_in(request), unit=unit, period=period, reason=reason, rebuild=rebuild)
+            signoff.signoff_reopen(user=signed_in(request), unit=unit, period=period, reason=reason, rebuild=rebuild)
         except (ValidationError, PermissionDenied) as exc:
             field_errors, page_errors = errors_of(exc)
             row = self.scoped_queryset().filter(unit=unit, period=period).first()

@@ -30,6 +30,7 @@ from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.exports import xlsx_response
 from patent_platform.ratelimit import rate_limit
+from patent_platform.roles import signed_in
 from patent_platform.views import signature
 from patent_platform.views.base import PublicTemplateView, ScopedListView, ScopedViewMixin
 from provincial import statements as svc
@@ -49,7 +50,7 @@ class UsccForm(forms.Form):
 
 
 def _issue_and_redirect(request: HttpRequest, unit: FilingUnit, target: str) -> HttpResponse:
-    statement = svc.issue_statement(unit, request.user)
+    statement = svc.statement_issue(unit=unit, user=signed_in(request))
     messages.success(request, _("已生成备案情况证明 %(number)s，可下载 PDF。") % {"number": statement.number})
     return HttpResponseRedirect(target)
 

@@ -21,7 +21,7 @@ from filings.models import ProductVersion
 from patent_platform.clock import previous_month
 from patent_platform.models import User
 from provincial.models import ProgressReport
-from provincial.statements import issue_statement
+from provincial.statements import statement_issue
 
 pytestmark = [
     pytest.mark.browser,
@@ -150,7 +150,7 @@ def demo_objects() -> dict[str, str]:
     return {
         "filing_number": chip.product.filing_number,
         "certificate": certified.certificate_number,
-        "statement_token": issue_statement(chip.product.unit, filer).token,
+        "statement_token": statement_issue(unit=chip.product.unit, user=filer).token,
         "returned_version": str(version("图像信号处理芯片", FilingStatus.RETURNED).pk),
         "submitted_version": str(version("精密摆线减速器", FilingStatus.SUBMITTED).pk),
         "report": str(ProgressReport.objects.earliest("pk").pk),

@@ -82,7 +82,9 @@ def test_a_suspended_certificates_qr_code_opens_its_public_page_with_the_suspens
     patent = candidate.version.links.filter(is_core=True).select_related("right__patent").first().right.patent
     reviewer = User.objects.get(email="reviewer@example.cn")
     with transaction.atomic():  # what the legal-status import applies for the row "失效"
-        drift.apply([drift.Row(number=2, patent=patent.number, status="lapsed")], source=None, user=reviewer)
+        drift.legal_status_apply(
+            rows=[drift.Row(number=2, patent=patent.number, status="lapsed")], source=None, user=reviewer
+        )
 
     # the filer downloads its certificate in the browser
     log_in(page, "ent-sz@example.cn", PASSWORD, "/enterprise/")

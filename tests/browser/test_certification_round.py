@@ -52,7 +52,7 @@ def story(reference: None) -> ProductVersion:
     call_command("load_demo", verbosity=0, stdout=io.StringIO())
     version = ProductVersion.objects.get(name=PRODUCT, status="approved")
     filer = User.objects.get(email="ent-sz@example.cn")
-    workflow.set_certification_opt_in(version, filer, True)
+    workflow.version_set_certification_opt_in(version=version, user=filer, opt_in=True)
     return version
 
 

@@ -144,7 +144,7 @@ def prove_identity(page, tmp_path: Path, reviewer) -> None:  # type: ignore[no-u
     page.set_input_files("#id_licence", str(tiny_png(tmp_path / "licence.png")))
     page.click("[data-testid=identity-submit]")
     expect(page.locator("[data-testid=identity-status]")).to_have_attribute("data-status", "pending")
-    identity.request_decide(request=IdentityRequest.objects.get(status="pending"), user=reviewer, accept=True)
+    identity.identity_request_decide(request=IdentityRequest.objects.get(status="pending"), user=reviewer, accept=True)
     page.reload()
     expect(page.locator("[data-testid=identity-status]")).to_have_attribute("data-status", "verified")
     page.goto("/enterprise/")

@@ -30,7 +30,7 @@ from filings.identifiers import build_patent_number
 from filings.models import ProductVersion
 from patent_platform import manual
 from patent_platform.models import User
-from provincial.statements import issue_statement
+from provincial.statements import statement_issue
 
 # One xdist worker for this and tests/platform/test_manual.py, which reads the files written here.
 pytestmark = [
@@ -59,12 +59,12 @@ def demo_objects() -> dict[str, str]:
     assert certified.exists(), "the demo data has no certified product"
     filer = User.objects.get(email="ent-sz@example.cn")
     chip = version("车规级微控制器", FilingStatus.APPROVED)
-    statement = issue_statement(chip.product.unit, filer)  # what a bureau checks through the QR code
+    statement = statement_issue(unit=chip.product.unit, user=filer)  # what a bureau checks through the QR code
     # 杭州西溪's 高阻隔包装膜 relies on this patent: it lapses, so the reviewer's list shows a flag
     lapsed = build_patent_number(year=2019, type_digit="1", serial=1120037)
     with transaction.atomic():
-        outcome = drift.apply(
-            [drift.Row(number=2, patent=lapsed, status=LegalStatus.LAPSED, effective_date=timezone.localdate())],
+        outcome = drift.legal_status_apply(
+            rows=[drift.Row(number=2, patent=lapsed, status=LegalStatus.LAPSED, effective_date=timezone.localdate())],
             source=None,
             user=User.objects.get(email="reviewer@example.cn"),
         )

@@ -66,8 +66,8 @@ def approved_enterprise(uscc: str, name: str, county: str) -> FilingUnit:
     )
     UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
     number = build_patent_number(year=2020, type_digit="1", serial=1320001)
-    right = services.add_patent_right(unit=unit, user=user, data={"number": number, "title": "一种伺服控制方法"})
-    version = services.create_product(
+    right = services.patent_right_create(unit=unit, user=user, data={"number": number, "title": "一种伺服控制方法"})
+    version = services.product_create(
         unit=unit,
         user=user,
         data={
@@ -80,8 +80,8 @@ def approved_enterprise(uscc: str, name: str, county: str) -> FilingUnit:
         },
         links=[{"right": right.pk, "is_core": True, "contribution": Decimal(60), "embodiment": "控制算法"}],
     )
-    workflow.submit(version, user)
-    workflow.approve(version, User.objects.get(email="reviewer@example.cn"))
+    workflow.version_submit(version=version, user=user)
+    workflow.version_approve(version=version, user=User.objects.get(email="reviewer@example.cn"))
     return unit
 
 

@@ -45,40 +45,42 @@ def walk_second_round(national: User, stage: str = Stage.PATENT, *, percentile: 
         data_year=YEAR, status=FilingStatus.APPROVED, certification_opt_in=False
     ).select_related("product__unit")
     for version in versions:
-        workflow.set_certification_opt_in(version, filer_of(version), True)
+        workflow.version_set_certification_opt_in(version=version, user=filer_of(version), opt_in=True)
     active = MethodVersion.active()
     for product_class in ProductClass.objects.filter(
         pk__in=ProductVersion.objects.filter(data_year=YEAR, certification_opt_in=True).values("product_class")
     ):
-        bset = methods.create_benchmark_set(
+        bset = methods.benchmark_set_create(
             method=active, product_class=product_class, data_year=YEAR, user=national, percentile=percentile
         )
         for b in bset.values.filter(value__isnull=True):
-            methods.set_values(bset, national, {b.indicator_id: 0})
-        methods.fix(bset, national)
-    rnd = rounds.start_round(user=national, name=f"{YEAR} 年度认定（第二批）", data_year=YEAR, deadline=today)
-    rounds.evaluate(rnd.pk)
+            methods.benchmark_set_update_values(bset=bset, user=national, values={b.indicator_id: 0})
+        methods.benchmark_set_fix(bset=bset, user=national)
+    rnd = rounds.round_start(user=national, name=f"{YEAR} 年度认定（第二批）", data_year=YEAR, deadline=today)
+    rounds.round_evaluate(round_id=rnd.pk)
     rnd.refresh_from_db()
     if stage == Stage.PATENT:
         return rnd
-    rounds.request_information(rnd, national, today + dt.timedelta(days=10))
+    rounds.round_request_information(rnd=rnd, user=national, due=today + dt.timedelta(days=10))
     for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
-        rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
+        rounds.information_submit(candidate_id=candidate.pk, user=filer_of(candidate.version), data=INFO)
     rnd.refresh_from_db()
     if stage == Stage.INFO:
         return rnd
-    industry.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始产业性评价。")
+    industry.industry_evaluation_start(rnd=rnd, user=national, reason="全部企业已提交补充材料，提前开始产业性评价。")
     rnd.refresh_from_db()
     if stage == Stage.INDUSTRY:
         return rnd
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            industry.submit_score(assignment.pk, expert, SCORES, "技术先进，专利支撑作用明显。")
-    publicity.start_publicity(rnd, national, days=5)
+            industry.score_submit(
+                assignment_id=assignment.pk, user=expert, scores=SCORES, comments="技术先进，专利支撑作用明显。"
+            )
+    publicity.round_publicity_start(rnd=rnd, user=national, days=5)
     rnd.refresh_from_db()
     for candidate in rnd.candidates.filter(status=CandidateStatus.PROPOSED)[:objections]:
-        publicity.lodge_objection(
-            candidate.pk,
+        publicity.objection_lodge(
+            candidate_id=candidate.pk,
             name="某竞争企业",
             contact="010-12345678",
             reasons="该产品的核心专利已被宣告无效，请核实。",
@@ -86,8 +88,10 @@ def walk_second_round(national: User, stage: str = Stage.PATENT, *, percentile: 
     if stage == Stage.PUBLICITY:
         return rnd
     for objection in Objection.objects.filter(candidate__round=rnd, status="pending"):
-        publicity.decide_objection(objection.pk, national, uphold=False, decision="经核实，该专利仍有效，异议不成立。")
-    rounds.finalize(rnd, national, today=rnd.publicity_end + dt.timedelta(days=1))
+        publicity.objection_decide(
+            objection_id=objection.pk, user=national, uphold=False, decision="经核实，该专利仍有效，异议不成立。"
+        )
+    rounds.round_finalize(rnd=rnd, user=national, today=rnd.publicity_end + dt.timedelta(days=1))
     rnd.refresh_from_db()
     return rnd
 

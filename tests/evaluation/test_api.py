@@ -176,7 +176,12 @@ def test_expert_scores_depend_on_who_asks(people: dict[str, User | None], indust
     given = {"expert1": "30", "expert2": "20", "expert3": "10"}  # totals 86, 76, 66
     for key, technology in given.items():
         assignment = Assignment.objects.get(candidate=candidate, expert=people[key])
-        industry.submit_score(assignment.pk, people[key], {**SCORES, "technology": technology}, "意见。")
+        industry.score_submit(
+            assignment_id=assignment.pk,
+            user=people[key],
+            scores={**SCORES, "technology": technology},
+            comments="意见。",
+        )
     url = f"{BASE}/results/{candidate.pk}/"
 
     # while the experts are at work, only the national office and each expert see scores
@@ -185,7 +190,7 @@ def test_expert_scores_depend_on_who_asks(people: dict[str, User | None], indust
     own = api(people["expert1"]).get(url).json()["expert_scores"]
     assert [(s["expert"], s["total"], s["technology"]) for s in own] == [(people["expert1"].pk, "86.00", "30.00")]
 
-    publicity.start_publicity(industry_round, people["national"], days=5)
+    publicity.round_publicity_start(rnd=industry_round, user=people["national"], days=5)
     named = api(people["national"]).get(url).json()["expert_scores"]
     assert {(s["expert_name"], s["total"], s["comments"]) for s in named} == {
         (people[k].full_name, total, "意见。") for k, total in zip(given, ("86.00", "76.00", "66.00"), strict=True)
@@ -325,7 +330,7 @@ def _opt_in_the_rest() -> list[ProductClass]:
         data_year=YEAR, status=FilingStatus.APPROVED, certification_opt_in=False
     ).select_related("product__unit")
     for version in versions:
-        workflow.set_certification_opt_in(version, filer_of(version), True)
+        workflow.version_set_certification_opt_in(version=version, user=filer_of(version), opt_in=True)
     return list(
         ProductClass.objects.filter(
             pk__in=ProductVersion.objects.filter(data_year=YEAR, certification_opt_in=True).values("product_class")
@@ -394,7 +399,7 @@ def test_a_round_through_the_api(
     assert (answer.json()["stage"], answer.json()["info_due"]) == ("info", due.isoformat())
     assert answer.json()["counts"]["info_requested"] == passing
     for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
-        rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
+        rounds.information_submit(candidate_id=candidate.pk, user=filer_of(candidate.version), data=INFO)
 
     answer = national.post(f"{BASE}/rounds/{rnd.pk}/start-industry-evaluation/", format="json")
     assert answer.status_code == 400 and "reason" in fields(answer), answer.content  # information still due
@@ -403,7 +408,7 @@ def test_a_round_through_the_api(
     assert answer.status_code == 200, answer.content
     assert answer.json()["stage"] == "industry" and answer.json()["counts"]["expert_review"] == passing
     for assignment in Assignment.objects.filter(candidate__round=rnd).select_related("expert"):
-        industry.submit_score(assignment.pk, assignment.expert, SCORES, "意见。")
+        industry.score_submit(assignment_id=assignment.pk, user=assignment.expert, scores=SCORES, comments="意见。")
 
     start = today - dt.timedelta(days=10)
     answer = national.post(f"{BASE}/rounds/{rnd.pk}/start-publicity/", {"days": 5, "start": start}, format="json")
@@ -461,10 +466,12 @@ def test_bad_round_actions_answer_400_on_the_field_and_write_nothing(
     assert "阶段" in fields(national.post(f"{url}/finalize/", format="json"))["non_field_errors"][0]
 
     # at the industry stage: days out of range, unscored panels
-    rounds.request_information(rnd, people["national"], workflow.china_today() + dt.timedelta(days=3))
+    rounds.round_request_information(
+        rnd=rnd, user=people["national"], due=workflow.china_today() + dt.timedelta(days=3)
+    )
     for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
-        rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
-    industry.start_industry_evaluation(rnd, people["national"], reason="全部企业已提交补充材料，提前开始。")
+        rounds.information_submit(candidate_id=candidate.pk, user=filer_of(candidate.version), data=INFO)
+    industry.industry_evaluation_start(rnd=rnd, user=people["national"], reason="全部企业已提交补充材料，提前开始。")
     before = _stage_and_statuses(rnd)
     answer = national.post(f"{url}/start-publicity/", {"days": 0}, format="json")
     assert answer.status_code == 400 and fields(answer)["days"]

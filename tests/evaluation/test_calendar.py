@@ -75,7 +75,7 @@ def test_the_cutoff_closes_candidacy_on_every_path_and_a_lock_exception_reopens_
     # the day after, closed: the service, the page, the API, a new product's form all refuse
     Round.objects.filter(pk=demo_round.pk).update(deadline=today() - dt.timedelta(days=1))
     with pytest.raises(ValidationError) as refused:
-        workflow.set_certification_opt_in(version, filer, True)
+        workflow.version_set_certification_opt_in(version=version, user=filer, opt_in=True)
     assert code_of(refused) == "opt_in_cutoff" and "截止申报" in refused.value.messages[0]
     page = Client()
     page.force_login(filer)
@@ -86,7 +86,7 @@ def test_the_cutoff_closes_candidacy_on_every_path_and_a_lock_exception_reopens_
     answer = api.post(f"/api/v1/products/{version.product_id}/opt-in/", {"opt_in": True}, format="json")
     assert answer.status_code == 400 and "截止申报" in answer.content.decode()
     with pytest.raises(ValidationError) as form:
-        services.create_product(
+        services.product_create(
             unit=version.product.unit,
             user=filer,
             data={"certification_opt_in": True, "sales": Decimal(100), "output_value": Decimal(100)},
@@ -108,15 +108,15 @@ def test_the_cutoff_closes_candidacy_on_every_path_and_a_lock_exception_reopens_
         created_by=national,
     )
     with pytest.raises(RoundError) as no_reason:
-        schedule.grant_lock_exception(
-            rnd, national, kind=LockKind.CUTOFF, reason=" ", filing_number=version.product.filing_number
+        schedule.lock_exception_grant(
+            rnd=rnd, user=national, kind=LockKind.CUTOFF, reason=" ", filing_number=version.product.filing_number
         )
     assert "reason" in fields_of(no_reason)
-    exception = schedule.grant_lock_exception(
-        rnd, national, kind=LockKind.CUTOFF, reason=REASON, filing_number=version.product.filing_number.lower()
+    exception = schedule.lock_exception_grant(
+        rnd=rnd, user=national, kind=LockKind.CUTOFF, reason=REASON, filing_number=version.product.filing_number.lower()
     )
     assert AuditEvent.objects.filter(object_id=str(exception.pk), action=AuditAction.CREATE).exists()
-    workflow.set_certification_opt_in(version, filer, True)
+    workflow.version_set_certification_opt_in(version=version, user=filer, opt_in=True)
     ProductVersion.objects.filter(pk=version.pk).update(decided_at=rnd.deadline + dt.timedelta(days=30))
     assert engine.eligible_versions(rnd).filter(pk=version.pk).exists()
 
@@ -127,7 +127,7 @@ def test_the_cutoff_closes_candidacy_on_every_path_and_a_lock_exception_reopens_
 def info_round(second_round: Walk, national: User, due: dt.date) -> tuple[Round, list[Candidate]]:
     """A second round asking for information by `due`, nobody has answered yet."""
     rnd = second_round(Stage.PATENT)
-    rounds.request_information(rnd, national, due)
+    rounds.round_request_information(rnd=rnd, user=national, due=due)
     asked = list(rnd.candidates.filter(status=C.INFO_REQUESTED).select_related("version", "round", "unit"))
     assert asked
     return rnd, asked
@@ -156,7 +156,7 @@ def test_information_past_its_deadline_closes_as_not_supplied_on_read_and_by_the
     api.force_authenticate(filer_of(late.version))
     assert api.get(f"/api/v1/evaluation/results/{late.pk}/").json()["status"] == C.INFO_MISSING
     with pytest.raises(RoundError) as overdue:
-        rounds.submit_information(late.pk, filer_of(late.version), INFO)
+        rounds.information_submit(candidate_id=late.pk, user=filer_of(late.version), data=INFO)
     assert code_of(overdue) == "info_overdue"
     # the daily task writes it, once
     assert schedule.close_overdue_information() == len(asked)
@@ -174,27 +174,36 @@ def test_a_lock_exception_admits_late_information_with_a_reason_shown_on_the_res
     late = asked[0]
     until = today() + dt.timedelta(days=3)
     with pytest.raises(RoundError) as no_reason:
-        schedule.grant_lock_exception(rnd, national, kind=LockKind.INFO, candidate_id=late.pk, until=until, reason="")
+        schedule.lock_exception_grant(
+            rnd=rnd, user=national, kind=LockKind.INFO, candidate_id=late.pk, until=until, reason=""
+        )
     assert "reason" in fields_of(no_reason)
     with pytest.raises(RoundError) as past:
-        schedule.grant_lock_exception(
-            rnd, national, kind=LockKind.INFO, candidate_id=late.pk, until=today() - dt.timedelta(days=1), reason=REASON
+        schedule.lock_exception_grant(
+            rnd=rnd,
+            user=national,
+            kind=LockKind.INFO,
+            candidate_id=late.pk,
+            until=today() - dt.timedelta(days=1),
+            reason=REASON,
         )
     assert "until" in fields_of(past)
-    schedule.grant_lock_exception(rnd, national, kind=LockKind.INFO, candidate_id=late.pk, until=until, reason=REASON)
+    schedule.lock_exception_grant(
+        rnd=rnd, user=national, kind=LockKind.INFO, candidate_id=late.pk, until=until, reason=REASON
+    )
     late.refresh_from_db()
     assert (late.status, late.info_due) == (C.INFO_REQUESTED, until)
     assert schedule.close_overdue_information() == 0  # its own deadline has not passed
-    rounds.submit_information(late.pk, filer_of(late.version), INFO)
+    rounds.information_submit(candidate_id=late.pk, user=filer_of(late.version), data=INFO)
     client = Client()
     client.force_login(filer_of(late.version))
     page = client.get(reverse("certification:candidate", args=[late.pk])).content.decode()
     assert 'data-testid="lock-exception"' in page and REASON in page
     # the stage cannot move on while the admitted product's time runs, unless the office confirms
     with pytest.raises(RoundError) as early:
-        industry.start_industry_evaluation(rnd, national)
+        industry.industry_evaluation_start(rnd=rnd, user=national)
     assert code_of(early) is None and "reason" in fields_of(early)
-    industry.start_industry_evaluation(rnd, national, reason="材料均已提交。")
+    industry.industry_evaluation_start(rnd=rnd, user=national, reason="材料均已提交。")
     moved = AuditEvent.objects.filter(object_id=str(rnd.pk), action=AuditAction.TRANSITION).order_by("-pk").first()
     assert moved.changes["early_reason"] == [None, "材料均已提交。"]
 
@@ -209,7 +218,7 @@ def test_the_office_moves_a_stage_before_its_deadline_only_with_confirm_and_reas
     rnd = second_round(Stage.INDUSTRY)
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            industry.submit_score(assignment.pk, expert, SCORES, "意见")
+            industry.score_submit(assignment_id=assignment.pk, user=expert, scores=SCORES, comments="意见")
     Round.objects.filter(pk=rnd.pk).update(scoring_due=today())
     rnd.refresh_from_db()
     client = Client()
@@ -231,7 +240,7 @@ def test_a_round_before_its_cutoff_waits_and_starts_after_it(
     version = not_opted_in()
     cutoff = today() + dt.timedelta(days=5)
     with pytest.raises(RoundError) as order:
-        rounds.start_round(
+        rounds.round_start(
             user=national,
             name="2099",
             data_year=YEAR,
@@ -241,7 +250,7 @@ def test_a_round_before_its_cutoff_waits_and_starts_after_it(
             publicity_days=0,
         )
     assert fields_of(order) == {"info_due", "scoring_due", "publicity_days"}
-    rnd = rounds.start_round(
+    rnd = rounds.round_start(
         user=national,
         name=f"{YEAR} 年度认定（第二批）",
         data_year=YEAR,
@@ -253,9 +262,9 @@ def test_a_round_before_its_cutoff_waits_and_starts_after_it(
     )
     assert rnd.evaluation_requested_at is None
     # before the cut-off: filers still opt in; the evaluation needs the office's reason
-    workflow.set_certification_opt_in(version, filer_of(version), True)
+    workflow.version_set_certification_opt_in(version=version, user=filer_of(version), opt_in=True)
     with pytest.raises(RoundError) as early:
-        rounds.rerun_patent_evaluation(rnd, national)
+        rounds.round_rerun_patent_evaluation(rnd=rnd, user=national)
     assert "reason" in fields_of(early)
     assert schedule.start_due_evaluations(cutoff) == 0
     # the day after the cut-off the daily task starts it
@@ -273,9 +282,9 @@ def test_the_publicity_counts_working_days_less_the_offices_holidays(demo_users:
     assert friday.weekday() == 4
     assert workdays.period_end(friday, 1) == friday
     assert workdays.period_end(friday, 2) == dt.date(2031, 1, 6)  # over the weekend
-    schedule.set_holiday(demo_users["national"], date=dt.date(2031, 1, 6), name="假日")
+    schedule.holiday_set(user=demo_users["national"], date=dt.date(2031, 1, 6), name="假日")
     assert workdays.period_end(friday, 2) == dt.date(2031, 1, 7)
-    schedule.set_holiday(demo_users["national"], date=dt.date(2031, 1, 4), name="调休上班", is_workday=True)
+    schedule.holiday_set(user=demo_users["national"], date=dt.date(2031, 1, 4), name="调休上班", is_workday=True)
     assert workdays.period_end(friday, 2) == dt.date(2031, 1, 4)
     assert workdays.working_days_between(friday, dt.date(2031, 1, 7)) == 3
     assert Holiday.objects.count() == 2
@@ -318,16 +327,16 @@ def test_reminders_go_once_per_participant_and_deadline(second_round: Walk, demo
     assert schedule.send_reminders() == 0 and reminders.count() == sent  # the second run writes nothing
     # who has answered is not reminded again, even of a new deadline
     for c in asked:
-        rounds.submit_information(c.pk, filer_of(c.version), INFO)
+        rounds.information_submit(candidate_id=c.pk, user=filer_of(c.version), data=INFO)
     Round.objects.filter(pk=rnd.pk).update(info_due=today() + dt.timedelta(days=1))
     assert schedule.send_reminders() == 0
     # the experts: one reminder each before the scoring deadline, none for whom has scored everything
-    industry.start_industry_evaluation(rnd, national, reason="材料均已提交。")
+    industry.industry_evaluation_start(rnd=rnd, user=national, reason="材料均已提交。")
     Round.objects.filter(pk=rnd.pk).update(scoring_due=today() + dt.timedelta(days=1))
     experts = list(User.objects.filter(assignments__candidate__round=rnd).distinct().order_by("pk"))
     done = experts[0]
     for assignment in done.assignments.filter(candidate__round=rnd):
-        industry.submit_score(assignment.pk, done, SCORES, "意见")
+        industry.score_submit(assignment_id=assignment.pk, user=done, scores=SCORES, comments="意见")
     schedule.send_reminders()
     schedule.send_reminders()
     scoring = Notice.objects.filter(kind="evaluation.reminder", subject__contains="专家评分")

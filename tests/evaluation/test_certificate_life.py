@@ -50,9 +50,11 @@ def core_patent(candidate: Candidate) -> Patent:
 
 
 def set_status(patent: Patent, status: str, user: User) -> None:
-    """What the legal-status import applies for one row (StatusImport.apply calls drift.apply)."""
+    """What the legal-status import applies for one row (StatusImport.apply calls drift.legal_status_apply)."""
     with transaction.atomic():
-        drift.apply([drift.Row(number=2, patent=patent.number, status=status)], source=None, user=user)
+        drift.legal_status_apply(
+            rows=[drift.Row(number=2, patent=patent.number, status=status)], source=None, user=user
+        )
 
 
 def verify_page(client: Any, candidate: Candidate) -> str:
@@ -169,11 +171,11 @@ def test_a_missed_yearly_update_suspends_on_read_and_in_the_record_and_filing_it
     c.refresh_from_db()
     assert c.certificate_status == S.SUSPENDED and c.suspension == {"update_year": year}
     assert events(c)[-1] == (S.VALID, S.SUSPENDED, CertificateCause.UPDATE_MISSED)
-    assert lifecycle.recheck_all() == 0  # again: nothing changes
+    assert lifecycle.certificate_recheck_all() == 0  # again: nothing changes
 
     filer = c.unit.memberships.select_related("user").first().user
-    update = workflow.start_yearly_update(c.product, filer, year)
-    workflow.submit(update, filer)  # the update filed: the transition reinstates at once
+    update = workflow.product_yearly_update_start(product=c.product, user=filer, data_year=year)
+    workflow.version_submit(version=update, user=filer)  # the update filed: the transition reinstates at once
     c.refresh_from_db()
     assert c.certificate_status == S.VALID and c.suspension == {}
     assert events(c)[-1] == (S.SUSPENDED, S.VALID, CertificateCause.UPDATE_FILED)
@@ -197,7 +199,7 @@ def test_a_certificate_expires_after_its_last_day(client: Any, demo: None) -> No
     Candidate.objects.filter(pk=c.pk).update(valid_until=today - dt.timedelta(days=1))
     assert 'data-status="expired"' in verify_page(client, c)  # on read, before the re-check
     assert c.certificate_number not in client.get(reverse("certified:list")).content.decode()
-    assert lifecycle.recheck_all() == 1
+    assert lifecycle.certificate_recheck_all() == 1
     c.refresh_from_db()
     assert c.certificate_status == S.EXPIRED and events(c)[-1] == (S.VALID, S.EXPIRED, CertificateCause.EXPIRED)
 
@@ -242,7 +244,7 @@ def test_the_national_office_revokes_with_a_ground_and_a_reason_confirmed_and_au
     public = verify_page(client, c)
     assert "今日状态：撤销" in public and reason in public
     # revoked is final: a patent restored later does not bring it back
-    lifecycle.recheck([c.pk])
+    lifecycle.certificate_recheck(candidate_ids=[c.pk])
     c.refresh_from_db()
     assert c.certificate_status == S.REVOKED
 
@@ -297,7 +299,7 @@ def test_the_certificate_list_is_scoped_and_exports(client: Any, demo: None, dem
 def revoked(demo: None, demo_users: dict[str, User]) -> Candidate:
     """The 深圳鹏芯 certificate, its filing revoked by a reviewer."""
     c = of_unit("深圳鹏芯")
-    workflow.revoke(c.version, demo_users["reviewer"], "备案材料不实。")
+    workflow.version_revoke(version=c.version, user=demo_users["reviewer"], reason="备案材料不实。")
     c.refresh_from_db()
     return c
 
@@ -369,7 +371,7 @@ def test_a_rounds_validity_is_bounded(demo: None, demo_users: dict[str, User]) -
 
     for months in (0, 121):
         with pytest.raises(ValidationError) as caught:
-            rounds.start_round(
+            rounds.round_start(
                 user=demo_users["national"],
                 name="有效期",
                 data_year=workflow.default_data_year(),

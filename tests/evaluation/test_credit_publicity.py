@@ -23,14 +23,16 @@ def _list_unit(national: User, uscc: str, kind: str = CreditListKind.SERIOUS) ->
     job = CreditListImport.objects.create(
         kind=kind, original_name="失信名单.xlsx", created_by=national, file="credit-lists/test.xlsx"
     )
-    credit_lists.apply([credit_lists.Row(2, uscc=uscc, reason="严重失信")], source=job)
+    credit_lists.credit_list_apply(rows=[credit_lists.Row(2, uscc=uscc, reason="严重失信")], source=job)
     return job
 
 
 def _score_all(rnd: Round) -> None:
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            industry.submit_score(assignment.pk, expert, SCORES, "专利支撑作用明显。")
+            industry.score_submit(
+                assignment_id=assignment.pk, user=expert, scores=SCORES, comments="专利支撑作用明显。"
+            )
 
 
 def test_listed_candidates_are_shown_and_publicity_needs_a_confirmation(
@@ -58,7 +60,9 @@ def test_listed_candidates_are_shown_and_publicity_needs_a_confirmation(
     assert event.changes["listed_candidates"] == [listed.pk]
 
     # removed from the list: the round page no longer shows it
-    credit_lists.apply([], source=CreditListImport.objects.create(kind=job.kind, original_name="空.xlsx", file="x"))
+    credit_lists.credit_list_apply(
+        rows=[], source=CreditListImport.objects.create(kind=job.kind, original_name="空.xlsx", file="x")
+    )
     assert (
         f'data-candidate="{listed.pk}"'
         not in client.get(reverse("certification:round", args=[rnd.pk])).content.decode()

@@ -393,7 +393,7 @@ def test_stored_outcome_follows_the_rule_and_reruns_identically(
         assert again == first
         assert candidate_rows(rnd) == candidates
         assert result_rows(rnd) == results
-        assert rounds.evaluate(rnd.pk) == first  # the task's body, too
+        assert rounds.round_evaluate(round_id=rnd.pk) == first  # the task's body, too
         assert (candidate_rows(rnd), result_rows(rnd)) == (candidates, results)
         rnd.refresh_from_db()
         assert rnd.evaluation_runs == 3

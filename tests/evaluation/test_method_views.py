@@ -43,13 +43,13 @@ def fixed_set(demo: None) -> BenchmarkSet:
 
 @pytest.fixture
 def draft(active: MethodVersion, demo_users: dict[str, User]) -> MethodVersion:
-    return methods.copy_method(active, demo_users["national"], code="TEST-2", name="测试草稿")
+    return methods.method_copy(method=active, user=demo_users["national"], code="TEST-2", name="测试草稿")
 
 
 @pytest.fixture
 def draft_set(fixed_set: BenchmarkSet, demo_users: dict[str, User]) -> BenchmarkSet:
     """A revision of a fixed demo set: a draft starting from the fixed values."""
-    return methods.create_benchmark_set(
+    return methods.benchmark_set_create(
         method=fixed_set.method,
         product_class=fixed_set.product_class,
         data_year=fixed_set.data_year,

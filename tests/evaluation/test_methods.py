@@ -66,7 +66,7 @@ def code_of(exc: pytest.ExceptionInfo[ValidationError]) -> str | None:
 
 def test_copy_method_keeps_indicators_and_rule(national: User) -> None:
     source = default_method()
-    copy = methods.copy_method(source, national, code=" PPAC402-平台解读-2 ", name="第 2 版")
+    copy = methods.method_copy(method=source, user=national, code=" PPAC402-平台解读-2 ", name="第 2 版")
     assert (copy.code, copy.name, copy.status, copy.based_on) == ("PPAC402-平台解读-2", "第 2 版", "draft", source)
     assert indicator_rows(copy) == indicator_rows(source) and len(indicator_rows(copy)) == 10
     for field in ("statement", "min_passed_per_trait", "min_passed_total", "default_percentile", "score_rule"):
@@ -80,13 +80,13 @@ def test_copy_method_keeps_indicators_and_rule(national: User) -> None:
 def test_copy_method_field_errors(national: User, reviewer: User) -> None:
     source = default_method()
     with pytest.raises(MethodError) as empty:
-        methods.copy_method(source, national, code="  ", name="x")
+        methods.method_copy(method=source, user=national, code="  ", name="x")
     assert "code" in empty.value.message_dict
     with pytest.raises(MethodError) as taken:
-        methods.copy_method(source, national, code=source.code, name="x")
+        methods.method_copy(method=source, user=national, code=source.code, name="x")
     assert "code" in taken.value.message_dict
     with pytest.raises(PermissionDenied):
-        methods.copy_method(source, reviewer, code="R-1", name="x")
+        methods.method_copy(method=source, user=reviewer, code="R-1", name="x")
     assert MethodVersion.objects.count() == 2  # the default T/PPAC 402-2022 version and the GB/T 46961 skeleton
 
 
@@ -95,77 +95,83 @@ def test_only_an_unused_draft_changes(national: User) -> None:
     indicator = active.indicators.first()
     # the active version: not a draft
     with pytest.raises(MethodError) as exc:
-        methods.update_method(active, national, {"min_passed_total": 3})
+        methods.method_update(method=active, user=national, data={"min_passed_total": 3})
     assert code_of(exc) == "frozen"
     with pytest.raises(MethodError):
-        methods.save_indicator(active, national, {"name": "改名"}, indicator)
+        methods.indicator_save(method=active, user=national, data={"name": "改名"}, indicator=indicator)
     with pytest.raises(MethodError):
-        methods.delete_indicator(indicator, national)
+        methods.indicator_delete(indicator=indicator, user=national)
     # a draft used by a round: frozen as well
-    draft = methods.copy_method(active, national, code="D-1", name="草稿")
+    draft = methods.method_copy(method=active, user=national, code="D-1", name="草稿")
     Round.objects.create(name="用过的批次", data_year=YEAR, method=draft, deadline=timezone.localdate())
     assert draft.is_frozen
     with pytest.raises(MethodError) as used:
-        methods.save_indicator(draft, national, {"code": "N1", "name": "新", "trait": Trait.VALUE, "formula": "sales"})
+        methods.indicator_save(
+            method=draft, user=national, data={"code": "N1", "name": "新", "trait": Trait.VALUE, "formula": "sales"}
+        )
     assert code_of(used) == "frozen"
     with pytest.raises(MethodError):
-        methods.update_method(draft, national, {"name": "改"})
+        methods.method_update(method=draft, user=national, data={"name": "改"})
     active.refresh_from_db()
     assert active.min_passed_total == 5 and active.indicators.count() == 10 and draft.indicators.count() == 10
 
 
 def test_a_draft_is_changed_and_audited(national: User, reviewer: User) -> None:
-    draft = methods.copy_method(default_method(), national, code="D-2", name="草稿")
-    methods.update_method(draft, national, {"min_passed_total": 6, "expert_pass_score": D(75)})
+    draft = methods.method_copy(method=default_method(), user=national, code="D-2", name="草稿")
+    methods.method_update(method=draft, user=national, data={"min_passed_total": 6, "expert_pass_score": D(75)})
     draft.refresh_from_db()
     assert (draft.min_passed_total, draft.expert_pass_score) == (6, D(75))
     [update] = events(draft, AuditAction.UPDATE)
     assert update.changes["min_passed_total"] == [5, 6]
 
     e1 = draft.indicators.get(code="E1")
-    methods.save_indicator(draft, national, {"direction": Direction.LOWER}, e1)
+    methods.indicator_save(method=draft, user=national, data={"direction": Direction.LOWER}, indicator=e1)
     assert Indicator.objects.get(pk=e1.pk).direction == Direction.LOWER
-    new = methods.save_indicator(
-        draft, national, {"code": "E4", "name": "出口", "trait": Trait.BENEFIT, "formula": "exports", "order": 11}
+    new = methods.indicator_save(
+        method=draft,
+        user=national,
+        data={"code": "E4", "name": "出口", "trait": Trait.BENEFIT, "formula": "exports", "order": 11},
     )
     assert new.method_id == draft.pk
     with pytest.raises(MethodError) as duplicate:
-        methods.save_indicator(
-            draft, national, {"code": "E4", "name": "重复", "trait": Trait.BENEFIT, "formula": "sales"}
+        methods.indicator_save(
+            method=draft, user=national, data={"code": "E4", "name": "重复", "trait": Trait.BENEFIT, "formula": "sales"}
         )
     assert "code" in duplicate.value.message_dict
     with pytest.raises(ValidationError):
-        methods.save_indicator(draft, national, {"code": "E5", "name": "坏", "trait": Trait.BENEFIT, "formula": "nope"})
+        methods.indicator_save(
+            method=draft, user=national, data={"code": "E5", "name": "坏", "trait": Trait.BENEFIT, "formula": "nope"}
+        )
     with pytest.raises(PermissionDenied):
-        methods.update_method(draft, reviewer, {"min_passed_total": 1})
-    methods.delete_indicator(new, national)
+        methods.method_update(method=draft, user=reviewer, data={"min_passed_total": 1})
+    methods.indicator_delete(indicator=new, user=national)
     assert draft.indicators.count() == 10
 
 
 def test_activate_retires_the_previous_version(national: User) -> None:
     old = default_method()
-    new = methods.copy_method(old, national, code="A-1", name="新版")
-    assert methods.activate(new, national).status == MethodStatus.ACTIVE
+    new = methods.method_copy(method=old, user=national, code="A-1", name="新版")
+    assert methods.method_activate(method=new, user=national).status == MethodStatus.ACTIVE
     old.refresh_from_db()
     assert old.status == MethodStatus.RETIRED
     assert MethodVersion.active() == new
     assert events(new, AuditAction.TRANSITION)[0].changes["status"] == ["draft", "active"]
-    assert methods.activate(new, national).status == MethodStatus.ACTIVE  # again: nothing changes
+    assert methods.method_activate(method=new, user=national).status == MethodStatus.ACTIVE  # again: nothing changes
 
 
 def test_activate_needs_every_trait_and_a_reachable_total(national: User) -> None:
-    draft = methods.copy_method(default_method(), national, code="A-2", name="缺特征")
+    draft = methods.method_copy(method=default_method(), user=national, code="A-2", name="缺特征")
     for indicator in draft.indicators.filter(trait=Trait.BENEFIT):
-        methods.delete_indicator(indicator, national)
+        methods.indicator_delete(indicator=indicator, user=national)
     with pytest.raises(MethodError) as missing:
-        methods.activate(draft, national)
+        methods.method_activate(method=draft, user=national)
     assert code_of(missing) == "incomplete"
     assert any(str(Trait.BENEFIT.label) in m for m in missing.value.messages)
 
-    draft = methods.copy_method(default_method(), national, code="A-3", name="总数过大")
-    methods.update_method(draft, national, {"min_passed_total": 11})  # 10 indicators
+    draft = methods.method_copy(method=default_method(), user=national, code="A-3", name="总数过大")
+    methods.method_update(method=draft, user=national, data={"min_passed_total": 11})  # 10 indicators
     with pytest.raises(MethodError) as too_many:
-        methods.activate(draft, national)
+        methods.method_activate(method=draft, user=national)
     assert code_of(too_many) == "incomplete"
     assert "合计至少达标指标数（11）不能超过指标总数（10）。" in too_many.value.messages
     assert MethodVersion.active() == default_method() and default_method().code == "PPAC402-平台解读-1"
@@ -188,7 +194,7 @@ def values_by_code(bset: BenchmarkSet) -> dict[str, tuple[Decimal | None, Decima
 
 def test_create_fix_and_revise(national: User, cls: ProductClass, sample: None) -> None:
     method = default_method()
-    first = methods.create_benchmark_set(method=method, product_class=cls, data_year=YEAR, user=national)
+    first = methods.benchmark_set_create(method=method, product_class=cls, data_year=YEAR, user=national)
     got = values_by_code(first)
     assert (first.number, first.status, first.percentile, first.sample_size) == (1, "draft", 50, 3)
     assert got["E1"] == (D(200), D(200))  # the median of 100, 200, 300
@@ -196,26 +202,28 @@ def test_create_fix_and_revise(national: User, cls: ProductClass, sample: None) 
     assert got["E3"] == (None, None)  # no previous year in the sample
     assert len(events(first, AuditAction.CREATE)) == 1
     with pytest.raises(MethodError) as draft_exists:
-        methods.create_benchmark_set(method=method, product_class=cls, data_year=YEAR, user=national)
+        methods.benchmark_set_create(method=method, product_class=cls, data_year=YEAR, user=national)
     assert code_of(draft_exists) == "draft_exists"
 
     with pytest.raises(MethodError) as empty:
-        methods.fix(first, national)
+        methods.benchmark_set_fix(bset=first, user=national)
     assert code_of(empty) == "empty_values"
     assert BenchmarkSet.objects.get(pk=first.pk).status == BenchmarkStatus.DRAFT
     growth = first.values.get(indicator__code="E3").indicator_id
     e1 = first.values.get(indicator__code="E1").indicator_id
-    methods.set_values(first, national, {growth: D(5), e1: D(180)}, note="增长率手工填写")
+    methods.benchmark_set_update_values(
+        bset=first, user=national, values={growth: D(5), e1: D(180)}, note="增长率手工填写"
+    )
     [update] = events(first, AuditAction.UPDATE)
     assert update.changes[str(e1)] == ["200.0000", "180.0000"]
-    methods.fix(first, national)
+    methods.benchmark_set_fix(bset=first, user=national)
     first.refresh_from_db()
     assert first.is_fixed and first.fixed_by == national and first.note == "增长率手工填写"
     [transition] = events(first, AuditAction.TRANSITION)
     assert transition.changes["values"]["E1"] == "180.0000"
 
     # a revision: number 2, starting from the values fixed before, the new suggestion beside them
-    second = methods.create_benchmark_set(
+    second = methods.benchmark_set_create(
         method=method, product_class=cls, data_year=YEAR, user=national, percentile=25
     )
     got = values_by_code(second)
@@ -225,16 +233,16 @@ def test_create_fix_and_revise(national: User, cls: ProductClass, sample: None) 
 
 
 def test_a_fixed_set_never_changes(national: User, cls: ProductClass, sample: None) -> None:
-    bset = methods.create_benchmark_set(method=default_method(), product_class=cls, data_year=YEAR, user=national)
+    bset = methods.benchmark_set_create(method=default_method(), product_class=cls, data_year=YEAR, user=national)
     growth = bset.values.get(indicator__code="E3").indicator_id
-    methods.set_values(bset, national, {growth: D(0)})
-    methods.fix(bset, national)
+    methods.benchmark_set_update_values(bset=bset, user=national, values={growth: D(0)})
+    methods.benchmark_set_fix(bset=bset, user=national)
     before = values_by_code(bset)
     for attempt in (
-        lambda: methods.set_values(bset, national, {growth: D(99)}),
-        lambda: methods.resuggest(bset, national, 10),
-        lambda: methods.delete_draft(bset, national),
-        lambda: methods.fix(bset, national),
+        lambda: methods.benchmark_set_update_values(bset=bset, user=national, values={growth: D(99)}),
+        lambda: methods.benchmark_set_resuggest(bset=bset, user=national, percentile=10),
+        lambda: methods.benchmark_set_delete(bset=bset, user=national),
+        lambda: methods.benchmark_set_fix(bset=bset, user=national),
     ):
         with pytest.raises(MethodError) as exc:
             attempt()
@@ -243,25 +251,25 @@ def test_a_fixed_set_never_changes(national: User, cls: ProductClass, sample: No
 
 
 def test_resuggest_and_delete_a_draft(national: User, reviewer: User, cls: ProductClass, sample: None) -> None:
-    bset = methods.create_benchmark_set(method=default_method(), product_class=cls, data_year=YEAR, user=national)
+    bset = methods.benchmark_set_create(method=default_method(), product_class=cls, data_year=YEAR, user=national)
     e1 = bset.values.get(indicator__code="E1").indicator_id
-    methods.set_values(bset, national, {e1: D(1)})
-    methods.resuggest(bset, national, 75)
+    methods.benchmark_set_update_values(bset=bset, user=national, values={e1: D(1)})
+    methods.benchmark_set_resuggest(bset=bset, user=national, percentile=75)
     assert values_by_code(bset)["E1"] == (D(250), D(250))  # the hand value gives way to the 75th percentile
     with pytest.raises(MethodError) as bad:
-        methods.resuggest(bset, national, 100)
+        methods.benchmark_set_resuggest(bset=bset, user=national, percentile=100)
     assert "percentile" in bad.value.message_dict
     with pytest.raises(PermissionDenied):
-        methods.delete_draft(bset, reviewer)
+        methods.benchmark_set_delete(bset=bset, user=reviewer)
     with pytest.raises(PermissionDenied):
-        methods.create_benchmark_set(method=default_method(), product_class=cls, data_year=YEAR + 1, user=reviewer)
-    methods.delete_draft(bset, national)
+        methods.benchmark_set_create(method=default_method(), product_class=cls, data_year=YEAR + 1, user=reviewer)
+    methods.benchmark_set_delete(bset=bset, user=national)
     assert not BenchmarkSet.objects.filter(pk=bset.pk).exists()
     assert AuditEvent.objects.filter(object_type="evaluation.BenchmarkSet", action=AuditAction.DELETE).count() == 1
 
 
 def test_parse_values(national: User, cls: ProductClass, sample: None) -> None:
-    bset = methods.create_benchmark_set(method=default_method(), product_class=cls, data_year=YEAR, user=national)
+    bset = methods.benchmark_set_create(method=default_method(), product_class=cls, data_year=YEAR, user=national)
     ids = {b.indicator.code: b.indicator_id for b in bset.values.select_related("indicator")}
     raw = {f"value_{ids['E1']}": " 12.345678 ", f"value_{ids['E2']}": "abc", f"value_{ids['P1']}": "1e30"}
     values, errors = methods.parse_values(raw, bset)

@@ -96,7 +96,7 @@ def test_a_round_without_fixed_benchmarks_is_refused_with_the_class_named_and_th
     version.product_class = other
     version.save(update_fields=["product_class"])
     filer = version.product.unit.memberships.first().user
-    workflow.set_certification_opt_in(version, filer, True)
+    workflow.version_set_certification_opt_in(version=version, user=filer, opt_in=True)
     before = Round.objects.count()
 
     preview = national.get(reverse("certification:round_new")).content.decode()
@@ -168,7 +168,7 @@ def test_stage_actions_walk_the_round_and_refuse_with_a_message(
     assert response.status_code == 400 and "不能执行该操作" in response.content.decode()
 
     for candidate in rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"):
-        rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
+        rounds.information_submit(candidate_id=candidate.pk, user=filer_of(candidate.version), data=INFO)
     early = national.post(url("start-industry"))  # information still due: refused without confirm and reason
     assert early.status_code == 400 and "尚未届满" in early.content.decode()
     reason = {"confirm": "1", "reason": "全部企业已提交补充材料，提前开始。"}
@@ -181,7 +181,9 @@ def test_stage_actions_walk_the_round_and_refuse_with_a_message(
     assert response.status_code == 400 and "专家评分未完成" in response.content.decode()
     for expert in User.objects.filter(assignments__candidate__round=rnd).distinct():
         for assignment in expert.assignments.filter(candidate__round=rnd):
-            industry.submit_score(assignment.pk, expert, SCORES, "专利支撑作用明显。")
+            industry.score_submit(
+                assignment_id=assignment.pk, user=expert, scores=SCORES, comments="专利支撑作用明显。"
+            )
     response = national.post(url("start-publicity"), {"days": "0"})
     assert response.status_code == 400
     assert national.post(url("start-publicity"), {"days": 5}).status_code == 302

@@ -284,7 +284,7 @@ def test_mine_lists_candidacies_and_opted_in_products_not_yet_in_a_round(client:
     assert reverse("certification:certificate", args=[mcu.pk]) in text(response)
     assert 'data-testid="waiting-empty"' in text(response)
     chip = ProductVersion.objects.filter(name="电源管理芯片").latest("data_year")  # its published version
-    workflow.set_certification_opt_in(chip, filer, True)
+    workflow.version_set_certification_opt_in(version=chip, user=filer, opt_in=True)
     response = client.get(url)
     assert attr_values(response, "waiting-row", "version") == [str(chip.pk)]
     assert reverse("certification:self_check", args=[chip.pk]) in text(response)
@@ -326,12 +326,14 @@ def test_self_check_of_a_draft_against_hand_checked_benchmarks(client: Any, user
     # a revised benchmark set (v2) with V1 = 40 and V2 = 240: the draft's own values now meet both
     national = users["national"]
     method = MethodVersion.active()
-    bset = methods.create_benchmark_set(
+    bset = methods.benchmark_set_create(
         method=method, product_class=draft.product_class, data_year=draft.data_year, user=national
     )
     ids = {i.code: i.pk for i in Indicator.objects.filter(method=method, code__in=["V1", "V2"])}
-    methods.set_values(bset, national, {ids["V1"]: Decimal(40), ids["V2"]: Decimal(240)})
-    methods.fix(bset, national)
+    methods.benchmark_set_update_values(
+        bset=bset, user=national, values={ids["V1"]: Decimal(40), ids["V2"]: Decimal(240)}
+    )
+    methods.benchmark_set_fix(bset=bset, user=national)
     response = client.get(url)
     assert _outcome(response) == "1"
     assert "合计达标 8 项" in text(response) and "第 2 版" in text(response)

@@ -309,7 +309,7 @@ def test_a_proposed_product_has_no_certificate_to_verify(client: Any, second_rou
 
 def test_verify_says_revoked_when_the_certified_filing_was_revoked(client: Any, demo: None, demo_users: Any) -> None:
     c = certified()[0]
-    workflow.revoke(c.version, demo_users["reviewer"], "核心专利已失效。")
+    workflow.version_revoke(version=c.version, user=demo_users["reviewer"], reason="核心专利已失效。")
     c.version.refresh_from_db()
     assert c.version.status == FilingStatus.REVOKED
     page = client.get(reverse("certified:verify", args=[c.certificate_number])).content.decode()

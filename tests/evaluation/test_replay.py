@@ -72,10 +72,12 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
     # --- the calendar: cut-off tomorrow; the office's benchmarks at 0 so that every product passes
     active = MethodVersion.active()
     for product_class in ProductClass.objects.filter(pk__in=[v.product_class_id for v in waiting]):
-        bset = methods.create_benchmark_set(method=active, product_class=product_class, data_year=YEAR, user=national)
-        methods.set_values(bset, national, {b.indicator_id: 0 for b in bset.values.all()})
-        methods.fix(bset, national)
-    rnd = rounds.start_round(
+        bset = methods.benchmark_set_create(method=active, product_class=product_class, data_year=YEAR, user=national)
+        methods.benchmark_set_update_values(
+            bset=bset, user=national, values={b.indicator_id: 0 for b in bset.values.all()}
+        )
+        methods.benchmark_set_fix(bset=bset, user=national)
+    rnd = rounds.round_start(
         user=national,
         name=f"{YEAR} 年度专利密集型产品认定（第二批）",
         data_year=YEAR,
@@ -87,44 +89,49 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
     )
     assert rnd.evaluation_requested_at is None
     for version in early:  # before the cut-off
-        workflow.set_certification_opt_in(version, filer_of(version), True)
+        workflow.version_set_certification_opt_in(version=version, user=filer_of(version), opt_in=True)
     time_passes(rnd, 2)  # the cut-off was yesterday
     with pytest.raises(ValidationError) as closed:
-        workflow.set_certification_opt_in(late, filer_of(late), True)
+        workflow.version_set_certification_opt_in(version=late, user=filer_of(late), opt_in=True)
     assert "截止申报" in closed.value.messages[0]
-    schedule.grant_lock_exception(
-        rnd,
-        national,
+    schedule.lock_exception_grant(
+        rnd=rnd,
+        user=national,
         kind=LockKind.CUTOFF,
         reason="备案审核延误，经核实准予参评。",
         filing_number=late.product.filing_number,
     )
-    workflow.set_certification_opt_in(late, filer_of(late), True)
+    workflow.version_set_certification_opt_in(version=late, user=filer_of(late), opt_in=True)
     assert schedule.tick()["evaluations_started"] == 1
-    rounds.evaluate(rnd.pk)  # the task queued on commit
+    rounds.round_evaluate(round_id=rnd.pk)  # the task queued on commit
     rnd.refresh_from_db()
     assert rnd.candidates.count() == 3 and rnd.candidates.filter(status=C.PATENT_PASSED).count() == 3
 
     # --- information: two answer in time; the third is admitted late with a reason
-    rounds.request_information(rnd, national)
+    rounds.round_request_information(rnd=rnd, user=national)
     assert Round.objects.get(pk=rnd.pk).info_due == days(18)
     by_version = {c.version_id: c for c in rnd.candidates.select_related("version", "round")}
     for version in early:
-        rounds.submit_information(by_version[version.pk].pk, filer_of(version), INFO)
+        rounds.information_submit(candidate_id=by_version[version.pk].pk, user=filer_of(version), data=INFO)
     time_passes(rnd, 19)  # the information deadline was yesterday
     missed = by_version[late.pk]
     with pytest.raises(RoundError):
-        rounds.submit_information(missed.pk, filer_of(late), INFO)
+        rounds.information_submit(candidate_id=missed.pk, user=filer_of(late), data=INFO)
     assert schedule.tick()["information_closed"] == 1
     assert Candidate.objects.get(pk=missed.pk).status == C.INFO_MISSING
-    schedule.grant_lock_exception(
-        rnd, national, kind=LockKind.INFO, candidate_id=missed.pk, until=days(2), reason="企业所在地停电，准予延期。"
+    schedule.lock_exception_grant(
+        rnd=rnd,
+        user=national,
+        kind=LockKind.INFO,
+        candidate_id=missed.pk,
+        until=days(2),
+        reason="企业所在地停电，准予延期。",
     )
-    rounds.submit_information(missed.pk, filer_of(late), INFO)
+    rounds.information_submit(candidate_id=missed.pk, user=filer_of(late), data=INFO)
     with pytest.raises(RoundError):  # the admitted product's time still runs
-        industry.start_industry_evaluation(rnd, national)
+        industry.industry_evaluation_start(rnd=rnd, user=national)
     time_passes(rnd, 3)
-    counts = industry.start_industry_evaluation(rnd, national)
+    counts = industry.industry_evaluation_start(rnd=rnd, user=national)
     assert counts == {"assigned": 9, "products": 3, "missing_info": 0}
 
     # --- three panels: disjoint, and no expert sees another panel's product
@@ -158,25 +165,32 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
     assert len(demo_panels) == 3 and all(a.isdisjoint(b) for a in demo_panels for b in demo_panels if a is not b)
 
     for assignment in Assignment.objects.filter(candidate__round=rnd).select_related("expert"):
-        industry.submit_score(assignment.pk, assignment.expert, SCORES, "技术先进，专利支撑作用明显。")
+        industry.score_submit(
+            assignment_id=assignment.pk, user=assignment.expert, scores=SCORES, comments="技术先进，专利支撑作用明显。"
+        )
     time_passes(rnd, 21)  # the scoring deadline has passed
 
     # --- 公示 of five working days, an objection upheld
-    assert publicity.start_publicity(rnd, national) == {"proposed": 3, "failed": 0}
+    assert publicity.round_publicity_start(rnd=rnd, user=national) == {"proposed": 3, "failed": 0}
     rnd.refresh_from_db()
     assert rnd.publicity_end == workdays.period_end(rnd.publicity_start, 5)
     objected = by_version[early[0].pk]
-    objection = publicity.lodge_objection(
-        objected.pk, name="某竞争企业", contact="010-12345678", reasons="该产品的核心专利已被宣告无效，请核实。"
+    objection = publicity.objection_lodge(
+        candidate_id=objected.pk,
+        name="某竞争企业",
+        contact="010-12345678",
+        reasons="该产品的核心专利已被宣告无效，请核实。",
     )
-    publicity.decide_objection(
-        objection.pk, national, uphold=True, decision="经核实，核心专利已被宣告全部无效，异议成立。"
+    publicity.objection_decide(
+        objection_id=objection.pk, user=national, uphold=True, decision="经核实，核心专利已被宣告全部无效，异议成立。"
     )
     with pytest.raises(RoundError):
-        rounds.finalize(rnd, national)  # the publicity still runs
+        rounds.round_finalize(rnd=rnd, user=national)  # the publicity still runs
 
     # --- the final list and the certificates
-    assert rounds.finalize(rnd, national, today=rnd.publicity_end + dt.timedelta(days=1)) == {"certified": 2}
+    assert rounds.round_finalize(rnd=rnd, user=national, today=rnd.publicity_end + dt.timedelta(days=1)) == {
+        "certified": 2
+    }
     statuses = dict(rnd.candidates.values_list("version_id", "status"))
     assert statuses == {early[0].pk: C.OBJECTION_UPHELD, early[1].pk: C.CERTIFIED, late.pk: C.CERTIFIED}
     assert set(Candidate.objects.public().filter(round=rnd).values_list("version_id", flat=True)) == {
@@ -200,7 +214,9 @@ def test_a_round_replayed_from_its_calendar_to_the_certificates(demo_users: dict
 
     def legal_status(status: str) -> None:  # what the legal-status import applies for one row
         with transaction.atomic():
-            drift.apply([drift.Row(number=2, patent=core.number, status=status)], source=None, user=reviewer)
+            drift.legal_status_apply(
+                rows=[drift.Row(number=2, patent=core.number, status=status)], source=None, user=reviewer
+            )
 
     legal_status("lapsed")
     held.refresh_from_db()

@@ -72,27 +72,27 @@ def test_start_round_refuses_without_benchmarks_and_names_the_class(reference: N
     make_version(unit, without, year=2024, sales=D(1))
     kwargs = {"name": "批次", "data_year": 2024, "deadline": workflow.china_today()}
     with pytest.raises(RoundError) as exc:
-        rounds.start_round(user=national, **kwargs)
+        rounds.round_start(user=national, **kwargs)
     assert code_of(exc) == "missing_benchmarks"
     assert f"{without.code} {without.name}" in exc.value.messages[0]
     assert with_set.name not in exc.value.messages[0]
     with pytest.raises(RoundError) as nothing:
-        rounds.start_round(user=national, **{**kwargs, "data_year": 2023})
+        rounds.round_start(user=national, **{**kwargs, "data_year": 2023})
     assert code_of(nothing) == "nothing_eligible"
     with pytest.raises(PermissionDenied):
-        rounds.start_round(user=make_user("reviewer-t@example.cn", Role.REVIEWER), **kwargs)
+        rounds.round_start(user=make_user("reviewer-t@example.cn", Role.REVIEWER), **kwargs)
     assert not Round.objects.exists()
 
 
 def test_evaluating_while_an_evaluation_is_asked_for(second_round: Walk, users: dict[str, User]) -> None:
-    rnd = second_round(Stage.PATENT)  # started, then evaluated by rounds.evaluate
+    rnd = second_round(Stage.PATENT)  # started, then evaluated by rounds.round_evaluate
     assert rnd.evaluation_requested_at is not None and rnd.evaluated_at > rnd.evaluation_requested_at
     assert not rnd.evaluating
-    rounds.rerun_patent_evaluation(rnd, users["national"])
+    rounds.round_rerun_patent_evaluation(rnd=rnd, user=users["national"])
     rnd.refresh_from_db()
     assert rnd.evaluating  # queued: the task has not run yet
     before = sorted(rnd.candidates.values_list("version_id", "status", "passed_total"))
-    rounds.evaluate(rnd.pk)
+    rounds.round_evaluate(round_id=rnd.pk)
     rnd.refresh_from_db()
     assert not rnd.evaluating and rnd.evaluation_runs == 2
     assert sorted(rnd.candidates.values_list("version_id", "status", "passed_total")) == before
@@ -117,23 +117,36 @@ def guarded_calls(rnd: Round, users: dict[str, User]) -> dict[str, tuple[str, Ca
     today = workflow.china_today()
     filer = filer_of(candidate.version)
     return {
-        "rerun": (Stage.PATENT, lambda: rounds.rerun_patent_evaluation(rnd, national)),
-        "request_information": (Stage.PATENT, lambda: rounds.request_information(rnd, national, today)),
-        "submit_information": (Stage.INFO, lambda: rounds.submit_information(candidate.pk, filer, INFO)),
+        "rerun": (Stage.PATENT, lambda: rounds.round_rerun_patent_evaluation(rnd=rnd, user=national)),
+        "request_information": (
+            Stage.PATENT,
+            lambda: rounds.round_request_information(rnd=rnd, user=national, due=today),
+        ),
+        "submit_information": (
+            Stage.INFO,
+            lambda: rounds.information_submit(candidate_id=candidate.pk, user=filer, data=INFO),
+        ),
         "start_industry": (
             Stage.INFO,
-            lambda: industry.start_industry_evaluation(rnd, national, reason="全部企业已提交补充材料，提前开始。"),
+            lambda: industry.industry_evaluation_start(
+                rnd=rnd, user=national, reason="全部企业已提交补充材料，提前开始。"
+            ),
         ),
         "submit_score": (
             Stage.INDUSTRY,
-            lambda: industry.submit_score(assignment.pk, assignment.expert, SCORES, "意见"),
+            lambda: industry.score_submit(
+                assignment_id=assignment.pk, user=assignment.expert, scores=SCORES, comments="意见"
+            ),
         ),
-        "start_publicity": (Stage.INDUSTRY, lambda: publicity.start_publicity(rnd, national, days=5)),
+        "start_publicity": (Stage.INDUSTRY, lambda: publicity.round_publicity_start(rnd=rnd, user=national, days=5)),
         "decide_objection": (
             Stage.PUBLICITY,
-            lambda: publicity.decide_objection(objection.pk, national, uphold=False, decision="否"),
+            lambda: publicity.objection_decide(objection_id=objection.pk, user=national, uphold=False, decision="否"),
         ),
-        "finalize": (Stage.PUBLICITY, lambda: rounds.finalize(rnd, national, today=today + dt.timedelta(days=400))),
+        "finalize": (
+            Stage.PUBLICITY,
+            lambda: rounds.round_finalize(rnd=rnd, user=national, today=today + dt.timedelta(days=400)),
+        ),
     }
 
 
@@ -153,7 +166,7 @@ def test_every_service_refuses_the_wrong_stage(second_round: Walk, users: dict[s
     rnd.refresh_from_db()
     assert (rnd.stage, sorted(rnd.candidates.values_list("pk", "status"))) == before
     if stage != Stage.PATENT:  # the evaluation task does nothing after the first stage
-        rounds.evaluate(rnd.pk)
+        rounds.round_evaluate(round_id=rnd.pk)
         assert sorted(rnd.candidates.values_list("pk", "status")) == before[1]
 
 
@@ -162,13 +175,13 @@ def test_only_the_right_role_acts(second_round: Walk, users: dict[str, User]) ->
     candidate = any_candidate(rnd)
     today = workflow.china_today()
     national_only = [
-        lambda u: rounds.start_round(user=u, name="x", data_year=YEAR, deadline=today),
-        lambda u: rounds.rerun_patent_evaluation(rnd, u),
-        lambda u: rounds.request_information(rnd, u, today),
-        lambda u: industry.start_industry_evaluation(rnd, u, reason="全部企业已提交补充材料，提前开始。"),
-        lambda u: publicity.start_publicity(rnd, u, days=5),
-        lambda u: rounds.finalize(rnd, u),
-        lambda u: publicity.decide_objection(1, u, uphold=True, decision="x"),
+        lambda u: rounds.round_start(user=u, name="x", data_year=YEAR, deadline=today),
+        lambda u: rounds.round_rerun_patent_evaluation(rnd=rnd, user=u),
+        lambda u: rounds.round_request_information(rnd=rnd, user=u, due=today),
+        lambda u: industry.industry_evaluation_start(rnd=rnd, user=u, reason="全部企业已提交补充材料，提前开始。"),
+        lambda u: publicity.round_publicity_start(rnd=rnd, user=u, days=5),
+        lambda u: rounds.round_finalize(rnd=rnd, user=u),
+        lambda u: publicity.objection_decide(objection_id=1, user=u, uphold=True, decision="x"),
     ]
     for who in ("reviewer", "guangdong", "ent-gz", "expert1"):
         for call in national_only:
@@ -176,10 +189,10 @@ def test_only_the_right_role_acts(second_round: Walk, users: dict[str, User]) ->
                 call(users[who])
     for who in ("national", "reviewer", "expert1"):
         with pytest.raises(PermissionDenied):
-            rounds.submit_information(candidate.pk, users[who], INFO)
+            rounds.information_submit(candidate_id=candidate.pk, user=users[who], data=INFO)
     for who in ("national", "ent-gz"):
         with pytest.raises(PermissionDenied):
-            industry.submit_score(1, users[who], SCORES, "意见")
+            industry.score_submit(assignment_id=1, user=users[who], scores=SCORES, comments="意见")
 
 
 # --- expert conflicts ----------------------------------------------------------------------------
@@ -224,7 +237,7 @@ def test_not_enough_experts_writes_nothing(second_round: Walk, users: dict[str, 
     before = sorted(rnd.candidates.values_list("pk", "status"))
     events = AuditEvent.objects.count()
     with pytest.raises(RoundError) as exc:
-        industry.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
+        industry.industry_evaluation_start(rnd=rnd, user=users["national"], reason="全部企业已提交补充材料，提前开始。")
     assert code_of(exc) == "not_enough_experts"
     assert "可用专家 2 位" in exc.value.messages[0]
     rnd.refresh_from_db()
@@ -284,13 +297,15 @@ def test_panels_never_hold_a_conflict(
         enough = all(possible(c) >= size for c in waiting)
         if not enough:
             with pytest.raises(RoundError) as exc:
-                industry.start_industry_evaluation(rnd, users["national"], reason="全部企业已提交补充材料，提前开始。")
+                industry.industry_evaluation_start(
+                    rnd=rnd, user=users["national"], reason="全部企业已提交补充材料，提前开始。"
+                )
             assert code_of(exc) == "not_enough_experts"
             assert not Assignment.objects.filter(candidate__round=rnd).exists()
             assert set(rnd.candidates.values_list("status", flat=True)) <= {C.INFO_SUBMITTED, C.PATENT_FAILED}
         else:
-            counts = industry.start_industry_evaluation(
-                rnd, users["national"], reason="全部企业已提交补充材料，提前开始。"
+            counts = industry.industry_evaluation_start(
+                rnd=rnd, user=users["national"], reason="全部企业已提交补充材料，提前开始。"
             )
             assert counts["assigned"] == size * len(waiting)
             for c in waiting:
@@ -353,18 +368,18 @@ def test_submit_score(second_round: Walk, users: dict[str, User]) -> None:
     expert = users["expert1"]
     assignment = Assignment.objects.filter(candidate__round=rnd, expert=expert).first()
     scores = {"technology": "25.5", "market": "24", "patent": "20.25", "benefit": "12"}
-    saved = industry.submit_score(assignment.pk, expert, scores, "  技术先进。 ")
+    saved = industry.score_submit(assignment_id=assignment.pk, user=expert, scores=scores, comments="  技术先进。 ")
     assert (saved.total, saved.comments, saved.technology) == (D("81.75"), "技术先进。", D("25.5"))
     assert AuditEvent.objects.filter(object_type="evaluation.Assignment", action=AuditAction.SCORE).exists()
     with pytest.raises(RoundError) as invalid:
-        industry.submit_score(assignment.pk, expert, {**scores, "market": "31"}, "")
+        industry.score_submit(assignment_id=assignment.pk, user=expert, scores={**scores, "market": "31"}, comments="")
     assert set(invalid.value.message_dict) == {"market", "comments"}
     # an expert not assigned to it sees no such task
     other = make_expert("510000", "四川大学", list(ProductClass.objects.all()))
     with pytest.raises(Http404):
-        industry.submit_score(assignment.pk, other, scores, "意见")
+        industry.score_submit(assignment_id=assignment.pk, user=other, scores=scores, comments="意见")
     with pytest.raises(Http404):
-        industry.submit_score(999_999, expert, scores, "意见")
+        industry.score_submit(assignment_id=999_999, user=expert, scores=scores, comments="意见")
     assignment.refresh_from_db()
     assert assignment.total == D("81.75")
 
@@ -376,27 +391,30 @@ def test_publicity_combines_the_scores(second_round: Walk, users: dict[str, User
     assignments = list(Assignment.objects.filter(candidate=candidate).select_related("expert").order_by("pk"))
     assert len(assignments) == 3
     with pytest.raises(RoundError) as unscored:
-        publicity.start_publicity(rnd, national, days=7)
+        publicity.round_publicity_start(rnd=rnd, user=national, days=7)
     assert code_of(unscored) == "unscored"
 
     def score_all(sheets: list[tuple[str, str, str, str]]) -> None:
         for assignment, sheet in zip(assignments, sheets, strict=True):
             scores = dict(zip(("technology", "market", "patent", "benefit"), sheet, strict=True))
-            industry.submit_score(assignment.pk, assignment.expert, scores, "意见")
+            industry.score_submit(assignment_id=assignment.pk, user=assignment.expert, scores=scores, comments="意见")
 
     # 65 + 69 + 75 = 209; 209 / 3 = 69.67 < 70: nobody on the list, nothing changes
     score_all([("20", "20", "15", "10"), ("20", "20", "19", "10"), ("25", "20", "20", "10")])
     with pytest.raises(RoundError) as nobody:
-        publicity.start_publicity(rnd, national, days=7)
+        publicity.round_publicity_start(rnd=rnd, user=national, days=7)
     assert code_of(nobody) == "nobody_proposed"
     candidate.refresh_from_db()
     assert (candidate.status, candidate.expert_score) == (C.EXPERT_REVIEW, None)
     # 65 + 69 + 76.5 = 210.5; / 3 = 70.1666… → 70.17 ≥ 70
     score_all([("20", "20", "15", "10"), ("20", "20", "19", "10"), ("26.5", "20", "20", "10")])
     with pytest.raises(RoundError) as days:
-        publicity.start_publicity(rnd, national, days=0)
+        publicity.round_publicity_start(rnd=rnd, user=national, days=0)
     assert "days" in days.value.message_dict
-    assert publicity.start_publicity(rnd, national, days=7, start=dt.date(2030, 1, 1)) == {"proposed": 1, "failed": 0}
+    assert publicity.round_publicity_start(rnd=rnd, user=national, days=7, start=dt.date(2030, 1, 1)) == {
+        "proposed": 1,
+        "failed": 0,
+    }
     candidate.refresh_from_db()
     assert (candidate.expert_score, candidate.status) == (D("70.17"), C.PROPOSED)
     rnd.refresh_from_db()
@@ -409,7 +427,7 @@ def test_publicity_combines_the_scores(second_round: Walk, users: dict[str, User
 
 def lodge(candidate: Candidate, **data: str) -> Objection:
     fields = {"name": "某竞争企业", "contact": "010-12345678", "reasons": "该产品的核心专利已被宣告无效，请核实。"}
-    return publicity.lodge_objection(candidate.pk, **{**fields, **data})
+    return publicity.objection_lodge(candidate_id=candidate.pk, **{**fields, **data})
 
 
 def test_objections_only_while_the_publicity_lasts(second_round: Walk) -> None:
@@ -447,23 +465,25 @@ def test_a_dismissed_objection_leaves_the_product_certified(second_round: Walk, 
     objection = lodge(proposed)
     after_end = rnd.publicity_end + dt.timedelta(days=1)
     with pytest.raises(RoundError) as pending:
-        rounds.finalize(rnd, national, today=after_end)
+        rounds.round_finalize(rnd=rnd, user=national, today=after_end)
     assert code_of(pending) == "objections_pending"
     with pytest.raises(RoundError) as no_reason:
-        publicity.decide_objection(objection.pk, national, uphold=False, decision=" ")
+        publicity.objection_decide(objection_id=objection.pk, user=national, uphold=False, decision=" ")
     assert "decision" in no_reason.value.message_dict
-    decided = publicity.decide_objection(objection.pk, national, uphold=False, decision=" 经核实，专利仍有效。")
+    decided = publicity.objection_decide(
+        objection_id=objection.pk, user=national, uphold=False, decision=" 经核实，专利仍有效。"
+    )
     assert (decided.status, decided.decision, decided.decided_by) == ("dismissed", "经核实，专利仍有效。", national)
     with pytest.raises(RoundError) as twice:
-        publicity.decide_objection(objection.pk, national, uphold=True, decision="再改")
+        publicity.objection_decide(objection_id=objection.pk, user=national, uphold=True, decision="再改")
     assert code_of(twice) == "decided"
     proposed.refresh_from_db()
     assert proposed.status == C.PROPOSED
     with pytest.raises(RoundError) as running:
-        rounds.finalize(rnd, national, today=rnd.publicity_end)  # the last day of the publicity
+        rounds.round_finalize(rnd=rnd, user=national, today=rnd.publicity_end)  # the last day of the publicity
     assert code_of(running) == "publicity_running"
 
-    assert rounds.finalize(rnd, national, today=after_end) == {"certified": 1}
+    assert rounds.round_finalize(rnd=rnd, user=national, today=after_end) == {"certified": 1}
 
     proposed.refresh_from_db()
     assert proposed.status == C.CERTIFIED and proposed.certificate_number and proposed.certified_at
@@ -476,16 +496,20 @@ def test_an_upheld_objection_keeps_the_product_from_the_list(second_round: Walk,
     rnd = second_round(Stage.PUBLICITY)
     proposed = rnd.candidates.get(status=C.PROPOSED)
     first, second = lodge(proposed), lodge(proposed, name="另一企业")
-    publicity.decide_objection(first.pk, national, uphold=True, decision="经核实，核心专利已被宣告无效。")
+    publicity.objection_decide(
+        objection_id=first.pk, user=national, uphold=True, decision="经核实，核心专利已被宣告无效。"
+    )
     proposed.refresh_from_db()
     assert proposed.status == C.OBJECTION_UPHELD
     with pytest.raises(Http404):  # off the list: no more objections to it
         lodge(proposed)
-    publicity.decide_objection(second.pk, national, uphold=False, decision="与前一异议重复。")
+    publicity.objection_decide(objection_id=second.pk, user=national, uphold=False, decision="与前一异议重复。")
     proposed.refresh_from_db()
     assert proposed.status == C.OBJECTION_UPHELD  # dismissing another objection does not put it back
 
-    assert rounds.finalize(rnd, national, today=rnd.publicity_end + dt.timedelta(days=1)) == {"certified": 0}
+    assert rounds.round_finalize(rnd=rnd, user=national, today=rnd.publicity_end + dt.timedelta(days=1)) == {
+        "certified": 0
+    }
 
     proposed.refresh_from_db()
     assert (proposed.status, proposed.certificate_number, proposed.certified_at) == (C.OBJECTION_UPHELD, None, None)
@@ -532,5 +556,7 @@ def test_another_data_year_starts_its_own_series(reference: None, make_user: Any
         round=rnd, version=version, product=version.product, unit=unit, product_class=cls,
         province_code=unit.province_code, benchmark_set=bset, status=C.PROPOSED,
     )  # fmt: skip
-    rounds.finalize(rnd, make_user("national-t@example.cn", Role.NATIONAL_ADMIN), today=dt.date(2021, 1, 6))
+    rounds.round_finalize(
+        rnd=rnd, user=make_user("national-t@example.cn", Role.NATIONAL_ADMIN), today=dt.date(2021, 1, 6)
+    )
     assert list(rnd.candidates.values_list("certificate_number", flat=True)) == ["RD202000001"]

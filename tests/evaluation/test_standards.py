@@ -70,15 +70,15 @@ def test_the_platform_ships_t_ppac_402_as_today_and_a_gbt_46961_skeleton_without
 def test_an_incomplete_method_is_refused_and_a_completed_one_is_accepted(national: User) -> None:
     gbt = skeleton()
     with pytest.raises(ValidationError) as refused:
-        methods.activate(gbt, national)
+        methods.method_activate(method=gbt, user=national)
     assert "还没有任何指标：请依据标准原文逐项录入指标。" in refused.value.messages
     assert skeleton().status == MethodStatus.DRAFT
 
     # the office enters the standard (values of this test, not of the standard)
-    gbt = methods.update_method(
-        gbt,
-        national,
-        {"min_passed_per_trait": 1, "min_passed_total": 3, "score_rule": "mean", "expert_pass_score": 60},
+    gbt = methods.method_update(
+        method=gbt,
+        user=national,
+        data={"min_passed_per_trait": 1, "min_passed_total": 3, "score_rule": "mean", "expert_pass_score": 60},
     )
     formulas = {
         Trait.PROTECTION: "valid_invention_patents",
@@ -86,10 +86,10 @@ def test_an_incomplete_method_is_refused_and_a_completed_one_is_accepted(nationa
         Trait.DEPENDENCE: "invention_share",
     }
     for i, (trait, formula) in enumerate(formulas.items(), start=1):
-        methods.save_indicator(
-            gbt,
-            national,
-            {
+        methods.indicator_save(
+            method=gbt,
+            user=national,
+            data={
                 "code": f"G{i}",
                 "name": f"测试指标{i}",
                 "trait": trait,
@@ -99,8 +99,10 @@ def test_an_incomplete_method_is_refused_and_a_completed_one_is_accepted(nationa
             },
         )
     # an indicator without a formula nor a clause, and a trait without an indicator: each named
-    methods.save_indicator(
-        gbt, national, {"code": "G4", "name": "测试指标4", "trait": Trait.PROTECTION, "formula": "", "clause": ""}
+    methods.indicator_save(
+        method=gbt,
+        user=national,
+        data={"code": "G4", "name": "测试指标4", "trait": Trait.PROTECTION, "formula": "", "clause": ""},
     )
     assert methods.gaps(gbt) == [
         "指标 G4 测试指标4：未选择计算公式。",
@@ -108,14 +110,17 @@ def test_an_incomplete_method_is_refused_and_a_completed_one_is_accepted(nationa
         "每个特征至少需要一项指标，缺少：经济效益",
     ]
     with pytest.raises(ValidationError):
-        methods.activate(gbt, national)
+        methods.method_activate(method=gbt, user=national)
 
     g4 = gbt.indicators.get(code="G4")
-    methods.save_indicator(
-        gbt, national, {"code": "G4", "trait": Trait.BENEFIT, "formula": "sales", "clause": "5.4"}, indicator=g4
+    methods.indicator_save(
+        method=gbt,
+        user=national,
+        data={"code": "G4", "trait": Trait.BENEFIT, "formula": "sales", "clause": "5.4"},
+        indicator=g4,
     )
     assert methods.gaps(gbt) == []
-    assert methods.activate(gbt, national).status == MethodStatus.ACTIVE
+    assert methods.method_activate(method=gbt, user=national).status == MethodStatus.ACTIVE
 
 
 @pytest.mark.embedded
@@ -125,7 +130,7 @@ def test_an_incomplete_method_cannot_run_a_round(national: User) -> None:
     MethodVersion.objects.filter(pk=gbt.pk).update(status=MethodStatus.ACTIVE)  # as if entered before the rule
     gbt = skeleton()
     with pytest.raises(ValidationError) as refused:
-        rounds.start_round(user=national, name="不该发起", data_year=2025, deadline=rounds.china_today(), method=gbt)
+        rounds.round_start(user=national, name="不该发起", data_year=2025, deadline=rounds.china_today(), method=gbt)
     assert refused.value.messages[0] == f"评价方法版本 {GBT_CODE} 不完整，不能用于认定批次："
     assert "还没有任何指标：请依据标准原文逐项录入指标。" in refused.value.messages
     assert not Round.objects.filter(name="不该发起").exists()
@@ -133,10 +138,14 @@ def test_an_incomplete_method_cannot_run_a_round(national: User) -> None:
 
 @pytest.mark.embedded
 def test_another_standard_needs_its_number_and_edition(national: User) -> None:
-    draft = methods.copy_method(MethodVersion.objects.get(code=CODE), national, code="OTHER-1", name="其他")
-    draft = methods.update_method(draft, national, {"standard": Standard.OTHER, "standard_other": "", "edition": ""})
+    draft = methods.method_copy(method=MethodVersion.objects.get(code=CODE), user=national, code="OTHER-1", name="其他")
+    draft = methods.method_update(
+        method=draft, user=national, data={"standard": Standard.OTHER, "standard_other": "", "edition": ""}
+    )
     assert methods.gaps(draft) == ["未填写所依据的其他标准的编号与名称。", "未填写标准版次。"]
-    draft = methods.update_method(draft, national, {"standard_other": "DB11/T 0000-2026 示例", "edition": "2026"})
+    draft = methods.method_update(
+        method=draft, user=national, data={"standard_other": "DB11/T 0000-2026 示例", "edition": "2026"}
+    )
     assert methods.gaps(draft) == []
     assert draft.rule_label == "DB11/T 0000-2026 示例 · OTHER-1"
 
@@ -242,13 +251,17 @@ def test_a_benchmark_set_of_a_draft_being_completed_leaves_an_indicator_without_
     from filings.models import ProductClass
 
     gbt = skeleton()
-    methods.save_indicator(
-        gbt, national, {"code": "G1", "name": "公式待录入", "trait": Trait.VALUE, "formula": "", "clause": "6.1"}
+    methods.indicator_save(
+        method=gbt,
+        user=national,
+        data={"code": "G1", "name": "公式待录入", "trait": Trait.VALUE, "formula": "", "clause": "6.1"},
     )
-    methods.save_indicator(
-        gbt, national, {"code": "G2", "name": "销售额", "trait": Trait.BENEFIT, "formula": "sales", "clause": "6.2"}
+    methods.indicator_save(
+        method=gbt,
+        user=national,
+        data={"code": "G2", "name": "销售额", "trait": Trait.BENEFIT, "formula": "sales", "clause": "6.2"},
     )
-    bset = methods.create_benchmark_set(
+    bset = methods.benchmark_set_create(
         method=gbt, product_class=ProductClass.objects.order_by("code").first(), data_year=2024, user=national
     )
     assert {b.indicator.code: b.suggested for b in bset.values.select_related("indicator")}.get("G1") is None

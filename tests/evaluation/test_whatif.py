@@ -138,7 +138,7 @@ def test_rescoring_the_demo_rounds_reproduces_their_verdicts_with_the_expert_sco
 
 def copy_with_sets(rnd: Round, national: User, code: str) -> MethodVersion:
     """A copy of the round's method, with fixed benchmark sets equal to the round's."""
-    copy = methods.copy_method(rnd.method, national, code=code, name="对比版本")
+    copy = methods.method_copy(method=rnd.method, user=national, code=code, name="对比版本")
     new_ids = dict(copy.indicators.values_list("code", "pk"))
     for old in BenchmarkSet.objects.filter(method=rnd.method, data_year=rnd.data_year):
         new = BenchmarkSet.objects.create(
@@ -203,7 +203,7 @@ def test_one_benchmark_changed_lists_exactly_the_verdicts_it_changes(small_round
 def test_one_rule_threshold_changed_lists_the_candidates_at_the_edge(small_round: Round, national: User) -> None:
     other = copy_with_sets(small_round, national, "WHATIF-2")
     n = small_round.method.min_passed_total
-    other = methods.update_method(other, national, {"min_passed_total": n + 1})
+    other = methods.method_update(method=other, user=national, data={"min_passed_total": n + 1})
     edge = {c.pk for c in Candidate.objects.filter(round=small_round, patent_passed=True, passed_total=n)}
     assert edge
 
@@ -250,7 +250,7 @@ def test_the_report_page_and_excel_list_the_changes_for_national_administrators_
 
     other = copy_with_sets(small_round, national, "WHATIF-4")
     n = small_round.method.min_passed_total
-    methods.update_method(other, national, {"min_passed_total": n + 1})
+    methods.method_update(method=other, user=national, data={"min_passed_total": n + 1})
     edge = Candidate.objects.filter(round=small_round, patent_passed=True, passed_total=n).select_related("version")
     before = snapshot()
     client = Client()
@@ -291,7 +291,7 @@ def test_a_large_comparison_runs_as_a_job_with_progress_and_the_same_report(
 ) -> None:
     other = copy_with_sets(small_round, national, "WHATIF-5")
     n = small_round.method.min_passed_total
-    methods.update_method(other, national, {"min_passed_total": n + 1})
+    methods.method_update(method=other, user=national, data={"min_passed_total": n + 1})
     edge = set(
         Candidate.objects.filter(round=small_round, patent_passed=True, passed_total=n).values_list("pk", flat=True)
     )

@@ -73,7 +73,7 @@ def add_right() -> Callable[..., PatentRight]:
 
     def add(unit: FilingUnit, user: User, type_digit: str = "1", **data: Any) -> PatentRight:
         number = build_patent_number(year=2019, type_digit=type_digit, serial=next(_serials))
-        return services.add_patent_right(
+        return services.patent_right_create(
             unit=unit, user=user, data={"number": number, "title": f"测试专利 {number}", **data}
         )
 
@@ -97,7 +97,7 @@ def new_version(add_right: Callable[..., PatentRight], product_class: ProductCla
             "output_value": Decimal(1200),
             **data,
         }
-        return services.create_product(unit=unit, user=user, data=fields, links=links)
+        return services.product_create(unit=unit, user=user, data=fields, links=links)
 
     return make
 
@@ -107,7 +107,7 @@ def approved_version(
     new_version: Callable[..., ProductVersion], unit_a: FilingUnit, filer_a: User, reviewer: User
 ) -> ProductVersion:
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
-    workflow.approve(version, reviewer)
+    workflow.version_submit(version=version, user=filer_a)
+    workflow.version_approve(version=version, user=reviewer)
     version.refresh_from_db()
     return version

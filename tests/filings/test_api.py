@@ -449,8 +449,8 @@ def test_list_filters_and_cursor_pages(
     other_class = ProductClass.objects.filter(is_active=True).exclude(code="03").first()
     drafted = new_version(unit_a, filer_a, name="智能分拣机")
     approved = new_version(unit_a, filer_a, name="工业机器人")
-    workflow.submit(approved, filer_a)
-    workflow.approve(approved, reviewer)
+    workflow.version_submit(version=approved, user=filer_a)
+    workflow.version_approve(version=approved, user=reviewer)
     classed = new_version(unit_a, filer_a, name="传感器", product_class=other_class)
     client = api(filer_a)
     url = "/api/v1/products/"
@@ -492,8 +492,8 @@ def test_product_list_runs_a_fixed_number_of_queries(
         return new_version(unit_a, filer_a, name=name, sales=Decimal(500))
 
     returned = make("退回的产品")
-    workflow.submit(returned, filer_a)
-    workflow.return_for_correction(returned, reviewer, {"sales": "请核对。"})
+    workflow.version_submit(version=returned, user=filer_a)
+    workflow.version_return(version=returned, user=reviewer, reasons={"sales": "请核对。"})
     client = api(filer_a)
     client.get("/api/v1/products/")  # the user's scope is computed once per user object
     with django_assert_num_queries(LIST_QUERIES):
@@ -503,11 +503,11 @@ def test_product_list_runs_a_fixed_number_of_queries(
     for i in range(19):
         version = make(f"产品{i}")
         if i % 3 == 0:
-            workflow.submit(version, filer_a)
-            workflow.approve(version, reviewer)
+            workflow.version_submit(version=version, user=filer_a)
+            workflow.version_approve(version=version, user=reviewer)
         elif i % 3 == 1:
-            workflow.submit(version, filer_a)
-            workflow.return_for_correction(version, reviewer, {"": f"理由{i}"})
+            workflow.version_submit(version=version, user=filer_a)
+            workflow.version_return(version=version, user=reviewer, reasons={"": f"理由{i}"})
     with django_assert_num_queries(LIST_QUERIES):
         twenty = client.get("/api/v1/products/").json()["results"]
     assert len(twenty) == 20
@@ -520,8 +520,8 @@ def test_reasons_in_the_list_are_the_workflows(
 ) -> None:
     version = new_version(unit_a, filer_a)
     for round_reasons in ({"sales": "第一轮"}, {"name": "第二轮", "": "整体"}):
-        workflow.submit(version, filer_a)
-        workflow.return_for_correction(version, reviewer, round_reasons)
+        workflow.version_submit(version=version, user=filer_a)
+        workflow.version_return(version=version, user=reviewer, reasons=round_reasons)
     version.refresh_from_db()
     expected = workflow.current_return_reasons(version)
     assert expected == {"name": ["第二轮"], "": ["整体"]}

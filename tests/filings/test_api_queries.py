@@ -82,28 +82,28 @@ def catalogue(
             "output_value": Decimal("1234.56"),
         }
         first_year = year - 2 if kind in (1, 2) else year
-        version = services.create_product(unit=unit_a, user=filer_a, data=data, links=links, data_year=first_year)
+        version = services.product_create(unit=unit_a, user=filer_a, data=data, links=links, data_year=first_year)
         product = version.product
         if kind == 0:  # returned twice: only the latest round's reasons are shown
-            workflow.submit(version, filer_a)
-            workflow.return_for_correction(version, reviewer, {"sales": f"请核对{i}。", "": "材料不全。"})
-            workflow.submit(version, filer_a)
-            workflow.return_for_correction(version, reviewer, {"patents": f"第二轮{i}"})
+            workflow.version_submit(version=version, user=filer_a)
+            workflow.version_return(version=version, user=reviewer, reasons={"sales": f"请核对{i}。", "": "材料不全。"})
+            workflow.version_submit(version=version, user=filer_a)
+            workflow.version_return(version=version, user=reviewer, reasons={"patents": f"第二轮{i}"})
         elif kind in (1, 2):  # approved two years running, then a draft (1) or a submitted version (2)
-            workflow.submit(version, filer_a)
-            workflow.approve(version, reviewer)
-            second = workflow.start_yearly_update(product, filer_a, year - 1)
+            workflow.version_submit(version=version, user=filer_a)
+            workflow.version_approve(version=version, user=reviewer)
+            second = workflow.product_yearly_update_start(product=product, user=filer_a, data_year=year - 1)
             if kind == 1:
-                workflow.submit(second, filer_a)
-                workflow.approve(second, reviewer)
-                workflow.start_yearly_update(product, filer_a, year)
+                workflow.version_submit(version=second, user=filer_a)
+                workflow.version_approve(version=second, user=reviewer)
+                workflow.product_yearly_update_start(product=product, user=filer_a, data_year=year)
             else:
-                workflow.submit(second, filer_a)
+                workflow.version_submit(version=second, user=filer_a)
         else:  # approved (published) or approved then revoked (a filing number, no public page)
-            workflow.submit(version, filer_a)
-            workflow.approve(version, reviewer)
+            workflow.version_submit(version=version, user=filer_a)
+            workflow.version_approve(version=version, user=reviewer)
             if i % 8 == 7:
-                workflow.revoke(version, reviewer, "数据不实")
+                workflow.version_revoke(version=version, user=reviewer, reason="数据不实")
         ids.append(product.pk)
     return sorted(ids, reverse=True)
 

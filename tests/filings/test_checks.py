@@ -53,17 +53,17 @@ def two_years(unit: FilingUnit, filer: User, before: dict[str, Any], now: dict[s
     right = add_patent(unit, filer)
     fields = {"name": "同比产品", "product_class": ProductClass.objects.get(code="03").pk}
     fields |= {"sales": Decimal(1000), "exports": Decimal(100), "output_value": Decimal(1200), **before}
-    first = services.create_product(
+    first = services.product_create(
         unit=unit,
         user=filer,
         data=fields,
         links=[{"right": right.pk, "is_core": True, "contribution": Decimal(60)}],
         data_year=LAST_YEAR - 1,
     )
-    workflow.submit(first, filer)
-    workflow.approve(first, UserFactory(role=Role.REVIEWER))
-    draft = workflow.start_yearly_update(first.product, filer)
-    return services.update_version(version=draft, user=filer, data=now)
+    workflow.version_submit(version=first, user=filer)
+    workflow.version_approve(version=first, user=UserFactory(role=Role.REVIEWER))
+    draft = workflow.product_yearly_update_start(product=first.product, user=filer)
+    return services.version_update(version=draft, user=filer, data=now)
 
 
 @pytest.mark.embedded
@@ -91,7 +91,7 @@ def test_a_page_submission_flags_a_jump_and_the_review_page_shows_figure_compari
     assert 'data-testid="plausibility-flag" data-rule="yoy_sales"' in page
     assert ">3000.01<" in page and ">1000<" in page and ">3<" in page  # figure, comparison, threshold
     # the reviewer may still approve: a flag is information
-    workflow.approve(version, reviewer)
+    workflow.version_approve(version=version, user=reviewer)
     assert ProductVersion.objects.get(pk=version.pk).status == FilingStatus.APPROVED
 
 
@@ -111,9 +111,9 @@ def test_an_api_submission_is_checked_too_and_a_resubmission_keeps_the_earlier_r
     assert rules_of(version) == [CheckRule.YOY_OUTPUT, CheckRule.OUTPUT_BELOW_SALES]
 
     reviewer = UserFactory(role=Role.REVIEWER)
-    workflow.return_for_correction(version, reviewer, {"output_value": "请核实产值"})
-    services.update_version(version=version, user=filer, data={"output_value": Decimal(900)})
-    workflow.submit(version, filer)
+    workflow.version_return(version=version, user=reviewer, reasons={"output_value": "请核实产值"})
+    services.version_update(version=version, user=filer, data={"output_value": Decimal(900)})
+    workflow.version_submit(version=version, user=filer)
     assert rules_of(version) == []
     runs = list(PlausibilityCheck.objects.filter(version=version).order_by("pk"))
     assert [(r.flag_count, r.is_current) for r in runs] == [(2, False), (0, True)]
@@ -125,11 +125,11 @@ def test_patent_jump_counted_from_the_links(reference: None) -> None:
     unit = FilingUnitFactory()
     filer = MemberFactory(unit=unit).user
     version = two_years(unit, filer, {}, {})
-    rights = [services.add_patent_right(unit=unit, user=filer, data=_patent(i)) for i in range(5)]
+    rights = [services.patent_right_create(unit=unit, user=filer, data=_patent(i)) for i in range(5)]
     links = [{"right": version.links.get().right_id, "is_core": True, "contribution": Decimal(50)}]
     links += [{"right": r.pk, "is_core": False, "contribution": Decimal(5)} for r in rights]
-    services.update_version(version=version, user=filer, data={}, links=links)  # 1 → 6 patents
-    workflow.submit(version, filer)
+    services.version_update(version=version, user=filer, data={}, links=links)  # 1 → 6 patents
+    workflow.version_submit(version=version, user=filer)
     flag = next(f for f in checks.open_flags([version.pk])[version.pk] if f.rule == CheckRule.PATENT_JUMP)
     assert (flag.figure, flag.comparison, flag.threshold) == (6, 1, 2)
 
@@ -149,12 +149,12 @@ def test_peer_score_against_the_class_and_year(reference: None) -> None:
         peer = ProductVersionFactory(
             unit=unit, user=filer, sales=Decimal(sales), exports=Decimal(0), output_value=Decimal(sales)
         )
-        workflow.submit(peer, filer)
-        workflow.approve(peer, reviewer)
+        workflow.version_submit(version=peer, user=filer)
+        workflow.version_approve(version=peer, user=reviewer)
     outlier = ProductVersionFactory(
         unit=unit, user=filer, sales=Decimal(50000), exports=Decimal(0), output_value=Decimal(50000)
     )
-    workflow.submit(outlier, filer)  # the tenth of the group: scored
+    workflow.version_submit(version=outlier, user=filer)  # the tenth of the group: scored
     flags = {f.rule: f for f in checks.open_flags([outlier.pk])[outlier.pk]}
     assert CheckRule.PEER_SALES in flags and CheckRule.PEER_OUTPUT in flags
     assert flags[CheckRule.PEER_SALES].comparison == 1000 and flags[CheckRule.PEER_SALES].score > Decimal("3.5")
@@ -180,14 +180,14 @@ def test_settings_are_versioned_validated_audited_and_national_only(reference: N
     client.post(url, data | {"yoy_factor": "1.5"})  # nothing changed: no new version
     assert CheckSettings.objects.count() == 2
     with pytest.raises(PermissionDenied):
-        checks.settings_save(user=UserFactory(role=Role.REVIEWER), data=data)
+        checks.check_settings_save(user=UserFactory(role=Role.REVIEWER), data=data)
 
 
 def test_new_submissions_use_the_new_thresholds(reference: None, national: User) -> None:
     data = {name: getattr(CheckSettings(), name) for name in checks.SETTINGS_FIELDS}
-    checks.settings_save(user=national, data=data | {"output_share_min": Decimal("0.9")})
+    checks.check_settings_save(user=national, data=data | {"output_share_min": Decimal("0.9")})
     version = ProductVersionFactory(sales=Decimal(1000), output_value=Decimal(899))
-    workflow.submit(version, version.product.unit.memberships.first().user)
+    workflow.version_submit(version=version, user=version.product.unit.memberships.first().user)
     run = PlausibilityCheck.objects.get(version=version)
     assert run.settings.version == 2
     assert rules_of(version) == [CheckRule.OUTPUT_BELOW_SALES]
@@ -200,8 +200,8 @@ def test_report_rates_by_reviewer_class_and_province_scoped_for_ports(reference:
     for unit, output in ((gd, 100), (gd, 1000), (zj, 100)):  # output 100 < 0.2 × 1000: flagged
         filer = MemberFactory(unit=unit).user
         version = ProductVersionFactory(unit=unit, user=filer, output_value=Decimal(output))
-        workflow.submit(version, filer)
-        workflow.approve(version, reviewer)
+        workflow.version_submit(version=version, user=filer)
+        workflow.version_approve(version=version, user=reviewer)
     report = checks.flag_rates(national)
     assert (report["total"], report["flagged"], report["rate"]) == (3, 2, Decimal("66.7"))
     assert [(r["version__decided_by__full_name"], r["total"], r["flagged"]) for r in report["by_reviewer"]] == [

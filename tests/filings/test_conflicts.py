@@ -48,7 +48,7 @@ def claim(django_capture_on_commit_callbacks: Any) -> Callable[..., PatentRight]
         if kind == RightKind.LICENSEE:
             data.setdefault("licence_kind", "ordinary")
         with django_capture_on_commit_callbacks(execute=True):
-            return services.add_patent_right(
+            return services.patent_right_create(
                 unit=unit, user=user, data={"number": number, "title": "冲突测试专利", "kind": kind, **data}
             )
 
@@ -159,7 +159,7 @@ def test_removing_a_side_closes_the_conflict(
     a = claim(unit_a, filer_a, number)
     b = claim(unit_b, filer_b, number)
     conflict = PatentConflict.objects.get(status=ConflictStatus.OPEN)
-    committed(services.delete_patent_right, right=b, user=filer_b)
+    committed(services.patent_right_delete, right=b, user=filer_b)
     conflict.refresh_from_db()
     assert conflict.status == ConflictStatus.RESOLVED and conflict.note == "冲突已消除"
     assert list(conflict.rights.all()) == [a]  # the deleted right is gone from the sides, the other stays
@@ -179,7 +179,7 @@ def test_changing_a_right_to_a_licence_closes_the_owner_conflict_and_opens_none(
     b = claim(unit_b, filer_b, number)
     assert len(open_conflicts(number)) == 1
     committed(
-        services.update_patent_right, right=b, user=filer_b, data={"kind": RightKind.LICENSEE, "licence_kind": "sole"}
+        services.patent_right_update, right=b, user=filer_b, data={"kind": RightKind.LICENSEE, "licence_kind": "sole"}
     )
     assert open_conflicts(number) == []
 
@@ -208,8 +208,8 @@ def test_detection_is_idempotent_and_the_full_scan_repairs_missed_writes(
     number: str, unit_a: FilingUnit, unit_b: FilingUnit, filer_a: User, filer_b: User
 ) -> None:
     # written without the commit hook running (the transaction of the test never commits)
-    a = services.add_patent_right(unit=unit_a, user=filer_a, data={"number": number, "title": "专利"})
-    b = services.add_patent_right(unit=unit_b, user=filer_b, data={"number": number})
+    a = services.patent_right_create(unit=unit_a, user=filer_a, data={"number": number, "title": "专利"})
+    b = services.patent_right_create(unit=unit_b, user=filer_b, data={"number": number})
     assert PatentConflict.objects.count() == 0
     out = io.StringIO()
     call_command("detect_conflicts", stdout=out)
@@ -235,7 +235,9 @@ def test_a_dismissed_conflict_is_not_reopened_until_its_sides_change(
     claim(unit_a, filer_a, number)
     claim(unit_b, filer_b, number)
     conflict = PatentConflict.objects.get()
-    conflicts.close(conflict, reviewer, ConflictStatus.DISMISSED, "两家为母子公司，已核实")
+    conflicts.conflict_close(
+        conflict=conflict, user=reviewer, status=ConflictStatus.DISMISSED, note="两家为母子公司，已核实"
+    )
     assert conflicts.detect_all().opened == 0
     assert open_conflicts(number) == []
     claim(unit_c, filer_c, number)  # a new side: the reviewer has not seen this one
@@ -288,8 +290,8 @@ def test_an_excel_import_of_patents_is_checked_once_committed(
     other = build_patent_number(year=2020, type_digit="1", serial=next(_serial))
     claim(unit_a, filer_a, other)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-        services.add_patent_right(unit=unit_b, user=filer_b, data={"number": number})
-        services.add_patent_right(unit=unit_b, user=filer_b, data={"number": other})
+        services.patent_right_create(unit=unit_b, user=filer_b, data={"number": number})
+        services.patent_right_create(unit=unit_b, user=filer_b, data={"number": other})
         assert PatentConflict.objects.count() == 0  # nothing before the commit
     assert callbacks
     assert {c.patent.number for c in PatentConflict.objects.filter(status=ConflictStatus.OPEN)} == {number, other}
@@ -423,7 +425,7 @@ def test_the_review_page_of_a_version_using_a_patent_in_conflict_warns_with_a_li
     version = new_version(
         unit_a, filer_a, links=[{"right": right.pk, "is_core": True, "contribution": 60, "embodiment": "主体"}]
     )
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     client.force_login(reviewer)
     url = reverse("review:detail", args=[version.pk])
     assert 'data-testid="conflict-warning"' not in client.get(url).content.decode()

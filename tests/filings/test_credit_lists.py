@@ -82,7 +82,7 @@ def submitted(reference: None) -> ProductVersion:
     unit = FilingUnitFactory()
     filer = MemberFactory(unit=unit).user
     version = ProductVersionFactory(unit=unit, user=filer)
-    workflow.submit(version, filer)
+    workflow.version_submit(version=version, user=filer)
     return version
 
 
@@ -201,7 +201,7 @@ def test_a_unit_that_registers_after_its_listing_is_flagged_at_its_first_submiss
     unit = FilingUnitFactory(uscc=OUTSIDER, region_id="110108")
     filer = MemberFactory(unit=unit).user
     version = ProductVersionFactory(unit=unit, user=filer)
-    workflow.submit(version, filer)
+    workflow.version_submit(version=version, user=filer)
     assert credit_rules(version) == [CreditListKind.ABNORMAL]
     assert ProductVersion.objects.get(pk=version.pk).status == "submitted"  # a flag decides nothing
 

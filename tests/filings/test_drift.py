@@ -236,7 +236,7 @@ def test_a_lapse_flags_the_approved_filing_writes_history_and_mails_filer_and_re
     link = [{"right": right.pk, "is_core": True, "contribution": Decimal(50), "embodiment": ""}]
     draft = new_version(unit_a, filer_a, links=link, name="草稿产品")
     submitted = new_version(unit_a, filer_a, links=link, name="待审产品")
-    workflow.submit(submitted, filer_a)
+    workflow.version_submit(version=submitted, user=filer_a)
     mail.outbox.clear()
 
     job = imported(csv_bytes([[patent.number, "未缴年费终止", "2025-03-01"], [UNKNOWN, "失效", ""]]), "状态.csv")
@@ -318,7 +318,7 @@ def test_a_further_ending_updates_the_open_flag_and_back_to_valid_resolves_it(
 def test_a_lapse_does_not_flag_withdrawn_or_revoked_versions(
     imported: Callable[..., PatentStatusImport], approved_version: ProductVersion, patent: Patent, filer_a: User
 ) -> None:
-    workflow.withdraw(approved_version, filer_a)
+    workflow.version_withdraw(version=approved_version, user=filer_a)
     job = imported(xlsx([[patent.number, "失效", None]]))
     assert (job.changed_count, job.flagged_count) == (1, 0)
     assert not FilingFlag.objects.exists()
@@ -350,7 +350,7 @@ def test_the_filer_sees_the_banner_the_count_and_the_history(
     assert other.get(reverse("enterprise:version", args=[flagged.version_id])).status_code == 404
     assert 'data-testid="flags-summary"' not in other.get(reverse("enterprise:home")).content.decode()
     # resolved: the banner goes, the history stays
-    flags.resolve_flag(flagged.pk, reviewer, "备案单位已更换专利")
+    flags.flag_resolve(flag_id=flagged.pk, user=reviewer, note="备案单位已更换专利")
     page = client.get(reverse("enterprise:version", args=[flagged.version_id])).content.decode()
     assert 'data-testid="flag-banner"' not in page
     assert 'data-testid="flag-history-row"' in page and "备案单位已更换专利" in page
@@ -441,7 +441,7 @@ def test_the_port_dashboard_counts_flagged_filings_of_its_region_only(
         api = client.get("/api/v1/provincial/dashboard/", {"period": "current"})
         assert api.status_code == 200 and api.json()["totals"]["flagged"] == expected
     # resolved flags no longer count
-    flags.resolve_flag(flagged.pk, User.objects.get(role=Role.REVIEWER), "已处理")
+    flags.flag_resolve(flag_id=flagged.pk, user=User.objects.get(role=Role.REVIEWER), note="已处理")
     assert dashboards.totals(dashboards.area_for(port_gd))["flagged"] == 0
 
 

@@ -169,7 +169,7 @@ def test_home_shows_unit_counts_and_products(
 ) -> None:
     new_version(unit_a, filer_a, name="智能焊接机器人")
     submitted = new_version(unit_a, filer_a, name="激光切割头")
-    workflow.submit(submitted, filer_a)
+    workflow.version_submit(version=submitted, user=filer_a)
 
     body = text(filer_client.get(reverse("enterprise:home")))
 
@@ -221,7 +221,7 @@ def test_unit_edit_by_manager_only(
     assert event is not None
     assert event.changes["name"] == [unit_a.name, "广州测试智能装备股份有限公司"]
 
-    colleague = services.add_unit_member(manager=filer_a, unit=unit_a, email="colleague@example.cn")
+    colleague = services.unit_member_add(manager=filer_a, unit=unit_a, email="colleague@example.cn")
     confirmation.email_confirm(user=colleague)  # as its invitation link does
     other = login(Client(), colleague)
     refused = other.post(reverse("enterprise:unit_edit"), {**data, "name": "改名"})
@@ -273,7 +273,7 @@ def test_member_add_duplicate_email_and_non_manager(
     assert "该电子邮箱已注册" in text(response)
     assert not mail.outbox
 
-    colleague = services.add_unit_member(manager=filer_a, unit=unit_a, email="colleague@example.cn")
+    colleague = services.unit_member_add(manager=filer_a, unit=unit_a, email="colleague@example.cn")
     confirmation.email_confirm(user=colleague)  # as its invitation link does
     other = login(Client(), colleague)
     listing = text(other.get(reverse("enterprise:members")))
@@ -303,7 +303,7 @@ def test_patent_add_accepts_messy_number_and_shows_normalised(filer_client: Clie
 
 
 def test_patent_duplicate_and_bad_number(filer_client: Client, unit_a: FilingUnit, filer_a: User) -> None:
-    services.add_patent_right(unit=unit_a, user=filer_a, data={"number": "201710601862.3", "title": "一种焊接方法"})
+    services.patent_right_create(unit=unit_a, user=filer_a, data={"number": "201710601862.3", "title": "一种焊接方法"})
     duplicate = filer_client.post(
         reverse("enterprise:patent_new"), {"number": "ZL201710601862.3", "legal_status": "valid", "kind": "owner"}
     )
@@ -499,7 +499,7 @@ def test_version_edit_replaces_links_and_removes_images(
     filer_client.post(reverse("enterprise:version_edit", args=[version.pk]), data)
     assert not version.images.exists()
 
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     locked = filer_client.get(reverse("enterprise:version_edit", args=[version.pk]), follow=True)
     assert "不能修改" in text(locked)
 
@@ -538,8 +538,10 @@ def test_returned_reasons_shown_next_to_fields_then_resubmit(
     assert submitted.status_code == 302
     version.refresh_from_db()
     assert version.status == FilingStatus.SUBMITTED
-    workflow.return_for_correction(
-        version, reviewer, {"sales": "销售额与年报不符", "": "请补充产品说明书", "patents": "请补充核心专利的证明"}
+    workflow.version_return(
+        version=version,
+        user=reviewer,
+        reasons={"sales": "销售额与年报不符", "": "请补充产品说明书", "patents": "请补充核心专利的证明"},
     )
 
     page = text(filer_client.get(reverse("enterprise:version", args=[version.pk])))
@@ -580,7 +582,7 @@ def test_withdraw_delete_opt_in(
     assert not Product.objects.filter(pk=draft.product_id).exists()
 
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     kept = filer_client.post(reverse("enterprise:version_delete", args=[version.pk]), follow=True)
     assert "只有从未提交过的草稿可以删除" in text(kept)
     assert ProductVersion.objects.filter(pk=version.pk).exists()
@@ -604,15 +606,15 @@ def test_yearly_update(
 ) -> None:
     right = add_right(unit_a, filer_a)
     year = workflow.default_data_year()
-    old = services.create_product(
+    old = services.product_create(
         unit=unit_a,
         user=filer_a,
         data={"name": "旧年产品", "product_class": product_class, "sales": 10, "exports": 1, "output_value": 12},
         links=[{"right": right.pk, "is_core": True, "contribution": 80}],
         data_year=year - 1,
     )
-    workflow.submit(old, filer_a)
-    workflow.approve(old, reviewer)
+    workflow.version_submit(version=old, user=filer_a)
+    workflow.version_approve(version=old, user=reviewer)
     page = text(filer_client.get(reverse("enterprise:version", args=[old.pk])))
     assert 'data-testid="yearly-update-button"' in page
     assert old.product.filing_number in page

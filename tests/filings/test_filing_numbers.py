@@ -33,7 +33,7 @@ def _approve_in_parallel(versions: list[ProductVersion], reviewer_pk: int) -> tu
             reviewer = User.objects.get(pk=reviewer_pk)  # read in this thread's own connection
             version = ProductVersion.objects.get(pk=version_pk)
             barrier.wait()
-            workflow.approve(version, reviewer)
+            workflow.version_approve(version=version, user=reviewer)
         except BaseException as exc:  # every failure is reported by the test
             with lock:
                 errors.append(exc)
@@ -60,7 +60,7 @@ def _submitted(
     versions = []
     for _i in range(n):
         version = new_version(unit, user)
-        workflow.submit(version, user)
+        workflow.version_submit(version=version, user=user)
         versions.append(version)
     return versions
 
@@ -128,5 +128,5 @@ def test_a_later_approval_continues_the_sequence(
     first, errors = _approve_in_parallel(_submitted(new_version, unit_a, filer_a, 3), reviewer.pk)
     assert errors == []
     (version,) = _submitted(new_version, unit_a, filer_a, 1)
-    workflow.approve(version, reviewer)
+    workflow.version_approve(version=version, user=reviewer)
     assert _serials([*first, version.product.filing_number], "44") == [1, 2, 3, 4]

@@ -238,7 +238,9 @@ def test_a_generated_client_works_out_of_the_box(
     assert isinstance(submitted, models.Product), submitted
     no_unknown_fields(submitted)
     assert submitted.current_version.status == "submitted"
-    workflow.approve(ProductVersion.objects.get(pk=submitted.current_version.id), reviewer)  # at the platform
+    workflow.version_approve(
+        version=ProductVersion.objects.get(pk=submitted.current_version.id), user=reviewer
+    )  # at the platform
     webhooks.deliver_due()
     approved = receiver.events("filing.approved")
     assert len(approved) == 1 and approved[0]["signature_ok"], receiver.requests

@@ -155,11 +155,11 @@ def test_a_verified_unit_submits_on_the_page(reference: None) -> None:
 
 
 def test_the_workflow_service_refuses_whoever_calls_it(unverified: tuple[FilingUnit, User]) -> None:
-    """The command line, tasks and the demo loader call workflow.submit like the pages do."""
+    """The command line, tasks and the demo loader call workflow.version_submit like the pages do."""
     unit, filer = unverified
     version = ProductVersionFactory(unit=unit, user=filer)
     with pytest.raises(identity.UnitUnverified):
-        workflow.submit(version, filer)
+        workflow.version_submit(version=version, user=filer)
     assert ProductVersion.objects.get(pk=version.pk).status == FilingStatus.DRAFT
 
 
@@ -337,7 +337,7 @@ def test_a_rejected_claim_tells_the_claimant_why_and_leaves_the_holder_alone(
     unit, holder = impostor
     claimant, claim = open_claim(unit)
     with django_capture_on_commit_callbacks(execute=True):
-        identity.request_decide(request=claim, user=reviewer, accept=False, reason="营业执照名称与单位不符")
+        identity.identity_request_decide(request=claim, user=reviewer, accept=False, reason="营业执照名称与单位不符")
 
     holder.refresh_from_db()
     assert holder.is_active
@@ -437,18 +437,22 @@ def test_a_trusted_identity_provider_asserting_the_uscc_verifies_at_once(
     pending = verification(unit, filer)
 
     with pytest.raises(PermissionDenied):
-        identity.verify_unit_by_identity_provider(unit, unit.uscc, "someone-else", user=filer)
+        identity.unit_verify_by_identity_provider(
+            unit=unit, asserted_uscc=unit.uscc, provider="someone-else", user=filer
+        )
     other = build_uscc(region_code="440106", org_body="MA5QTH01")
     with pytest.raises(ValidationError, match="不一致"):
-        identity.verify_unit_by_identity_provider(unit, other, "gov-idp", user=filer)
+        identity.unit_verify_by_identity_provider(unit=unit, asserted_uscc=other, provider="gov-idp", user=filer)
     assert FilingUnit.objects.get(pk=unit.pk).verified_at is None
 
-    assert identity.verify_unit_by_identity_provider(unit, unit.uscc.lower(), "gov-idp", user=filer)
+    assert identity.unit_verify_by_identity_provider(
+        unit=unit, asserted_uscc=unit.uscc.lower(), provider="gov-idp", user=filer
+    )
     unit.refresh_from_db()
     assert unit.verified_via == VerificationMethod.IDENTITY_PROVIDER
     pending.refresh_from_db()
     assert pending.status == S.WITHDRAWN
-    assert not identity.verify_unit_by_identity_provider(unit, unit.uscc, "gov-idp")  # once
+    assert not identity.unit_verify_by_identity_provider(unit=unit, asserted_uscc=unit.uscc, provider="gov-idp")  # once
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +502,7 @@ def test_the_queue_filters_by_status_kind_province_and_date_and_exports(
     assert rows(kind="claim") == {claim.pk}
     assert rows(province="330000") == {zj.pk}
     assert rows(since="2000-01-01", until="2000-01-31") == set()
-    identity.request_decide(request=zj, user=reviewer, accept=True)
+    identity.identity_request_decide(request=zj, user=reviewer, accept=True)
     assert zj.pk not in rows()
     assert zj.pk in rows(status="accepted")
     assert zj.pk in rows(status="all")
@@ -565,7 +569,7 @@ def test_an_invitation_link_confirms_the_address(reference: None, django_capture
     unit = FilingUnitFactory()
     manager = MemberFactory(unit=unit).user
     with django_capture_on_commit_callbacks(execute=True):
-        colleague = services.add_unit_member(manager=manager, unit=unit, email="colleague@example.cn")
+        colleague = services.unit_member_add(manager=manager, unit=unit, email="colleague@example.cn")
     assert colleague.email_confirmed_at is None
     [invitation] = mails_to("colleague@example.cn")
     client = Client()

@@ -125,7 +125,7 @@ def product_paths(
         data.update({k: v for k, v in figures.items() if v is not None})
         rows = [{**{k: link[k] for k in ("right", "is_core", "contribution")}, "embodiment": ""} for link in links]
         try:
-            return stored_product(services.create_product(unit=unit, user=user, data=data, links=rows))
+            return stored_product(services.product_create(unit=unit, user=user, data=data, links=rows))
         except ValidationError as exc:
             return REFUSED, sorted(exc.message_dict)
 
@@ -338,7 +338,7 @@ def right_paths(unit: FilingUnit, user: User, right: dict[str, str], capture: An
     def service() -> Any:
         data = {"number": number(), "title": "服务专利", **right}
         try:
-            return stored(services.add_patent_right(unit=unit, user=user, data=data).pk)
+            return stored(services.patent_right_create(unit=unit, user=user, data=data).pk)
         except ValidationError as exc:
             return REFUSED, sorted(exc.message_dict)
 

@@ -61,14 +61,16 @@ def api(user: User) -> APIClient:
 def claim_as_owner(unit: FilingUnit, user: User, patent: Patent) -> PatentConflict:
     """Another unit records itself as owner of the same patent; the detection (as after the commit) opens the
     conflict."""
-    services.add_patent_right(unit=unit, user=user, data={"number": patent.number, "title": patent.title})
+    services.patent_right_create(unit=unit, user=user, data={"number": patent.number, "title": patent.title})
     conflicts.detect([patent.pk])
     return PatentConflict.objects.get(patent=patent, status=ConflictStatus.OPEN)
 
 
 def set_status(patent: Patent, status: str, reviewer: User) -> None:
     """The platform's legal-status data changes, through the status import's own writer."""
-    drift.apply([drift.Row(number=2, patent=patent.number, status=status)], source=None, user=reviewer)
+    drift.legal_status_apply(
+        rows=[drift.Row(number=2, patent=patent.number, status=status)], source=None, user=reviewer
+    )
     patent.refresh_from_db()
 
 
@@ -172,7 +174,7 @@ def test_an_ended_patent_cannot_be_overridden_on_any_path(
     unit_a: FilingUnit, filer_a: User, reviewer: User, new_version: Any
 ) -> None:
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     set_status(version.links.get().right.patent, LegalStatus.LAPSED, reviewer)
 
     html = browser(reviewer).get(reverse("review:detail", args=[version.pk])).content.decode()
@@ -186,7 +188,7 @@ def test_an_ended_patent_cannot_be_overridden_on_any_path(
     assert answer.status_code == 409
     assert [(f["code"], f["overridable"]) for f in answer.json()["findings"]] == [("patent_status", False)]
     with pytest.raises(ValidationError):
-        workflow.approve(version, reviewer, override_reason=REASON)
+        workflow.version_approve(version=version, user=reviewer, override_reason=REASON)
     assert status_of(version) == FilingStatus.SUBMITTED and not ReviewOverride.objects.exists()
 
 
@@ -205,13 +207,13 @@ def test_a_lapsed_core_patent_shows_on_the_public_page_and_no_longer_counts_for_
     national = make_user("national-t@example.cn", Role.NATIONAL_ADMIN)
     method = MethodVersion.active()
     assert method is not None
-    bset = methods.create_benchmark_set(
+    bset = methods.benchmark_set_create(
         method=method, product_class=version.product_class, data_year=version.data_year, user=national
     )
     codes = {i.code: i.pk for i in Indicator.objects.filter(method=method)}
     values = {pk: Decimal(1) if code in ("P1", "P2") else Decimal(0) for code, pk in codes.items()}
-    methods.set_values(bset, national, values)
-    methods.fix(bset, national)
+    methods.benchmark_set_update_values(bset=bset, user=national, values=values)
+    methods.benchmark_set_fix(bset=bset, user=national)
 
     public_url = reverse("public:product", args=[version.product.filing_number])
     self_check = reverse("certification:self_check", args=[version.pk])
@@ -249,7 +251,7 @@ PATHS = ("service", "page", "api")
 def submit_via(path: str, version: ProductVersion, filer: User) -> bool:
     if path == "service":
         try:
-            workflow.submit(version, filer)
+            workflow.version_submit(version=version, user=filer)
         except ValidationError:
             return False
         return True
@@ -269,7 +271,7 @@ def submit_via(path: str, version: ProductVersion, filer: User) -> bool:
 def approve_via(path: str, version: ProductVersion, reviewer: User, reason: str) -> bool:
     if path == "service":
         try:
-            workflow.approve(version, reviewer, override_reason=reason)
+            workflow.version_approve(version=version, user=reviewer, override_reason=reason)
         except ValidationError:
             return False
         return True
@@ -329,7 +331,7 @@ def test_submission_and_approval_accept_and_refuse_alike_on_every_path(
             drafts = {p: new_version(unit_a, filer_a, links=link, name=f"提交{p}") for p in PATHS}
             pending = {p: new_version(unit_a, filer_a, links=link, name=f"审核{p}") for p in PATHS}
             for version in pending.values():
-                workflow.submit(version, filer_a)
+                workflow.version_submit(version=version, user=filer_a)
             if conflict:
                 claim_as_owner(unit_b, filer_b, right.patent)
             set_status(right.patent, status, reviewer)

@@ -46,7 +46,7 @@ def via_service(unit: FilingUnit, user: User, right: PatentRight, cls: ProductCl
     links = [{"right": right.pk, "is_core": True, "contribution": Decimal(60), "embodiment": ""}]
     data = {"name": f"服务{year}", "model": "S", "product_class": cls, "sales": 100, "exports": 0, "output_value": 1}
     try:
-        return services.create_product(unit=unit, user=user, data=data, links=links, data_year=year).data_year
+        return services.product_create(unit=unit, user=user, data=data, links=links, data_year=year).data_year
     except ValidationError as exc:
         assert set(exc.message_dict) == {"data_year"}, exc.message_dict
         return None
@@ -158,7 +158,7 @@ def test_the_check_before_review_refuses_a_year_outside_the_window_whatever_wrot
     version.refresh_from_db()
     assert "data_year" in rules.version_rule_errors(version)
     with pytest.raises(ValidationError) as exc:
-        workflow.submit(version, filer_a)
+        workflow.version_submit(version=version, user=filer_a)
     assert "data_year" in exc.value.message_dict
     client = Client()
     client.force_login(filer_a)

@@ -24,8 +24,8 @@ PNG = (
 @pytest.fixture
 def approve(reviewer: User) -> Callable[..., ProductVersion]:
     def do(version: ProductVersion, filer: User) -> ProductVersion:
-        workflow.submit(version, filer)
-        workflow.approve(version, reviewer)
+        workflow.version_submit(version=version, user=filer)
+        workflow.version_approve(version=version, user=reviewer)
         version.refresh_from_db()
         return version
 
@@ -56,7 +56,7 @@ def catalogue(
     )
     film = approve(new_version(unit_b, filer_b, name="石墨烯导热膜", product_class=other_class), filer_b)
     pending = new_version(unit_a, filer_a, name="待审减速器")
-    workflow.submit(pending, filer_a)
+    workflow.version_submit(version=pending, user=filer_a)
     draft = new_version(unit_b, filer_b, name="草稿传感器")
     return {"servo": servo, "film": film, "pending": pending, "draft": draft, "patent": right.patent}
 
@@ -149,7 +149,7 @@ def test_unknown_products_answer_404_and_ended_filings_410_without_their_data(
     assert client.get(reverse("public:product", args=["BA202644999999"])).status_code == 404
     film = catalogue["film"]
     number = film.product.filing_number
-    workflow.withdraw(film, filer_b, "停产")
+    workflow.version_withdraw(version=film, user=filer_b, reason="停产")
     # a printed QR code (receipt, certificate) still leads somewhere: the filing has ended, nothing else
     response = client.get(reverse("public:product", args=[number]))
     assert response.status_code == 410
@@ -193,7 +193,7 @@ def test_a_yearly_update_draft_image_stays_private(
 
     settings.MEDIA_ROOT = str(tmp_path)
     right = add_right(unit_a, filer_a)
-    first = services.create_product(
+    first = services.product_create(
         unit=unit_a,
         user=filer_a,
         data={"name": "年度产品", "product_class": product_class, "sales": Decimal(10), "output_value": Decimal(12)},
@@ -202,7 +202,7 @@ def test_a_yearly_update_draft_image_stays_private(
     )
     ProductImage.objects.create(version=first, file=ContentFile(PNG, name="p.png"), content_type="image/png")
     approve(first, filer_a)
-    update = workflow.start_yearly_update(first.product, filer_a)
+    update = workflow.product_yearly_update_start(product=first.product, user=filer_a)
     copied = update.images.get()
     assert client.get(reverse("public:image", args=[first.images.get().pk])).status_code == 200
     assert client.get(reverse("public:image", args=[copied.pk])).status_code == 404
@@ -225,7 +225,7 @@ def test_the_search_text_follows_approval_revocation_and_a_renamed_unit(
     in_step()
     assert _found(client, q="星河") == ["智能伺服电机"]
     assert _found(client, q="传动有限") == ["智能伺服电机"]
-    workflow.revoke(catalogue["servo"], reviewer, reason="专利已失效")
+    workflow.version_revoke(version=catalogue["servo"], user=reviewer, reason="专利已失效")
     in_step()
     assert _found(client, q="伺服") == []
     assert _found(client, q="星河") == []

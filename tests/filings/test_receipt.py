@@ -149,7 +149,7 @@ def test_a_product_without_filing_number_answers_404(
     client: Any, filer_a: User, unit_a: FilingUnit, new_version: Callable[..., ProductVersion]
 ) -> None:
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     client.force_login(filer_a)
     assert client.get(_url(version)).status_code == 404
 
@@ -157,6 +157,6 @@ def test_a_product_without_filing_number_answers_404(
 def test_a_revoked_product_has_no_receipt(
     client: Any, filer_a: User, reviewer: User, approved_version: ProductVersion
 ) -> None:
-    workflow.revoke(approved_version, reviewer, "专利失效")
+    workflow.version_revoke(version=approved_version, user=reviewer, reason="专利失效")
     client.force_login(filer_a)
     assert client.get(_url(approved_version)).status_code == 404

@@ -51,7 +51,7 @@ def port_guangdong(make_user: Callable[..., User], reference: None) -> User:
 @pytest.fixture
 def submit() -> Callable[..., ProductVersion]:
     def do(version: ProductVersion, user: User, days_ago: int = 0) -> ProductVersion:
-        workflow.submit(version, user)
+        workflow.version_submit(version=version, user=user)
         if days_ago:
             # time passes: the version has been waiting for `days_ago` days
             ProductVersion.objects.filter(pk=version.pk).update(
@@ -82,7 +82,7 @@ def test_queue_lists_waiting_versions_oldest_first_with_age(
     recent = submit(new_version(unit_a, filer_a, name="新产品"), filer_a, days_ago=1)
     new_version(unit_a, filer_a, name="草稿产品")  # a draft is not the reviewer's business
     approved = submit(new_version(unit_a, filer_a, name="已通过产品"), filer_a)
-    workflow.approve(approved, reviewer)
+    workflow.version_approve(version=approved, user=reviewer)
 
     response = _login(client, reviewer).get(reverse("review:queue"))
     assert response.status_code == 200
@@ -100,10 +100,10 @@ def test_queue_status_filters_and_counts(
     client: Any, reviewer: User, unit_a: FilingUnit, filer_a: User, new_version: Callable, submit: Callable
 ) -> None:
     returned = submit(new_version(unit_a, filer_a, name="退回产品"), filer_a)
-    workflow.return_for_correction(returned, reviewer, {"name": "名称不规范"})
+    workflow.version_return(version=returned, user=reviewer, reasons={"name": "名称不规范"})
     revoked = submit(new_version(unit_a, filer_a, name="撤销产品"), filer_a)
-    workflow.approve(revoked, reviewer)
-    workflow.revoke(revoked, reviewer, "数据不实")
+    workflow.version_approve(version=revoked, user=reviewer)
+    workflow.version_revoke(version=revoked, user=reviewer, reason="数据不实")
     pending = submit(new_version(unit_a, filer_a, name="待审产品"), filer_a)
 
     client = _login(client, reviewer)
@@ -131,7 +131,7 @@ def test_queue_filters_by_province_class_year_and_text(
     a = submit(new_version(unit_a, filer_a, name="广州伺服电机"), filer_a)
     b = submit(new_version(unit_b, filer_b, name="杭州石墨烯膜", product_class=other_class), filer_b)
     approved = submit(new_version(unit_a, filer_a, name="广州减速器"), filer_a)
-    workflow.approve(approved, reviewer)
+    workflow.version_approve(version=approved, user=reviewer)
     number = approved.product.filing_number
 
     client = _login(client, reviewer)
@@ -273,7 +273,7 @@ def test_yearly_update_shows_previous_figures_and_change(
     submit: Callable,
 ) -> None:
     right = add_right(unit_a, filer_a)
-    first = services.create_product(
+    first = services.product_create(
         unit=unit_a,
         user=filer_a,
         data={"name": "年度产品", "product_class": product_class, "sales": Decimal(1000), "output_value": Decimal(1)},
@@ -281,9 +281,9 @@ def test_yearly_update_shows_previous_figures_and_change(
         data_year=workflow.default_data_year() - 1,
     )
     submit(first, filer_a)
-    workflow.approve(first, reviewer)
-    update = workflow.start_yearly_update(first.product, filer_a)
-    services.update_version(version=update, user=filer_a, data={"sales": Decimal(1500)})
+    workflow.version_approve(version=first, user=reviewer)
+    update = workflow.product_yearly_update_start(product=first.product, user=filer_a)
+    services.version_update(version=update, user=filer_a, data={"sales": Decimal(1500)})
     submit(update, filer_a)
 
     response = _login(client, reviewer).get(reverse("review:detail", args=[update.pk]))

@@ -44,7 +44,7 @@ def patent_errors(version: ProductVersion) -> list[str]:
 def assert_submit_refused(version: ProductVersion, user: User, field: str, fragment: str) -> None:
     """Submitting fails with the message on `field`, and the version stays a draft without history."""
     with pytest.raises(ValidationError) as exc:
-        workflow.submit(version, user)
+        workflow.version_submit(version=version, user=user)
     assert any(fragment in m for m in exc.value.message_dict[field]), exc.value.message_dict
     version.refresh_from_db()
     assert version.status == S.DRAFT
@@ -70,7 +70,7 @@ def yesterday() -> dt.date:
 def test_a_valid_filing_has_no_errors(new_version: NewVersion, unit_a: FilingUnit, filer_a: User) -> None:
     version = new_version(unit_a, filer_a)
     assert rules.version_rule_errors(version) == {}
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     assert version.status == S.SUBMITTED
 
 
@@ -91,7 +91,7 @@ def test_only_patents_the_unit_has_a_right_to(
 
     version = new_version(unit_a, filer_a)
     with pytest.raises(ValidationError) as exc:
-        services.update_version(
+        services.version_update(
             version=version, user=filer_a, data={}, links=[link(version.links.get().right, 50), link(foreign, 10)]
         )
     assert exc.value.message_dict["patents"] == ["第 2 项：该专利不是本单位登记的专利。"]
@@ -103,7 +103,7 @@ def test_the_same_patent_of_another_unit_is_its_own_right(
 ) -> None:
     """Co-owners each record their right; each unit files with its own right, never with the other's."""
     right_a = add_right(unit_a, filer_a, kind=RightKind.CO_OWNER)
-    right_b = services.add_patent_right(
+    right_b = services.patent_right_create(
         unit=unit_b, user=filer_b, data={"number": right_a.patent.number, "kind": RightKind.CO_OWNER}
     )
     assert right_b.patent_id == right_a.patent_id and Patent.objects.filter(pk=right_a.patent_id).count() == 1
@@ -187,7 +187,7 @@ def test_exports_do_not_exceed_sales(new_version: NewVersion, unit_a: FilingUnit
     assert rules.version_rule_errors(version) == {}
     # editing only the sales below the stored exports is caught too
     with pytest.raises(ValidationError) as exc:
-        services.update_version(version=version, user=filer_a, data={"sales": Decimal(50)})
+        services.version_update(version=version, user=filer_a, data={"sales": Decimal(50)})
     assert "不能大于上年度销售额" in exc.value.message_dict["exports"][0]
     version.refresh_from_db()
     assert version.sales == Decimal(100)
@@ -269,34 +269,36 @@ def test_approval_checks_the_rules_again(
     new_version: NewVersion, unit_a: FilingUnit, filer_a: User, reviewer: User
 ) -> None:
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     patent = version.links.get().right.patent
     patent.legal_status = LegalStatus.LAPSED  # the annual fee was not paid after submission
     patent.save()
     with pytest.raises(ValidationError) as exc:
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
     assert any("失效" in m for m in exc.value.message_dict["patents"])
     version.refresh_from_db()
     assert version.status == S.SUBMITTED
     assert Product.objects.get(pk=version.product_id).filing_number is None
     assert not Transition.objects.filter(version=version, action="approve").exists()
     # the reviewer can still return it with the reason
-    workflow.return_for_correction(version, reviewer, {"patents": f"专利 {patent.number} 已失效，请更换。"})
+    workflow.version_return(
+        version=version, user=reviewer, reasons={"patents": f"专利 {patent.number} 已失效，请更换。"}
+    )
     assert version.status == S.RETURNED
 
     set_policy(allow_design=True)  # unrelated change: still blocked by the lapsed patent
     with pytest.raises(ValidationError):
-        workflow.submit(version, filer_a)
+        workflow.version_submit(version=version, user=filer_a)
 
 
 def test_a_policy_change_after_submission_blocks_approval(
     new_version: NewVersion, add_right: AddRight, unit_a: FilingUnit, filer_a: User, reviewer: User
 ) -> None:
     version = new_version(unit_a, filer_a, links=[link(add_right(unit_a, filer_a, type_digit="3"))])
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     set_policy(allow_design=False)
     with pytest.raises(ValidationError, match="外观设计"):
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
     version.refresh_from_db()
     assert version.status == S.SUBMITTED
 
@@ -326,7 +328,7 @@ def _user_data(email: str = "new-ent@example.cn") -> dict[str, Any]:
 
 
 def test_register_enterprise(reference: None) -> None:
-    user, unit = services.register_enterprise(user_data=_user_data(" New-Ent@Example.CN "), unit_data=_unit_data())
+    user, unit = services.enterprise_register(user_data=_user_data(" New-Ent@Example.CN "), unit_data=_unit_data())
     assert user.email == "new-ent@example.cn" and user.role == Role.ENTERPRISE
     assert user.check_password("Strong-Pass-2026!")
     assert (unit.province_code, unit.city_code) == ("440000", "440300")
@@ -339,9 +341,9 @@ def test_register_enterprise(reference: None) -> None:
 
 
 def test_register_refuses_a_taken_uscc_or_email(reference: None) -> None:
-    services.register_enterprise(user_data=_user_data(), unit_data=_unit_data())
+    services.enterprise_register(user_data=_user_data(), unit_data=_unit_data())
     with pytest.raises(ValidationError) as exc:
-        services.register_enterprise(user_data=_user_data("other@example.cn"), unit_data=_unit_data())
+        services.enterprise_register(user_data=_user_data("other@example.cn"), unit_data=_unit_data())
     assert exc.value.message_dict == {
         "uscc": [
             "该统一社会信用代码已注册。如需加入该单位，请联系单位管理员为您添加账号；"
@@ -349,7 +351,7 @@ def test_register_refuses_a_taken_uscc_or_email(reference: None) -> None:
         ]
     }
     with pytest.raises(ValidationError) as exc:
-        services.register_enterprise(user_data=_user_data("NEW-ENT@example.cn"), unit_data=_unit_data("MA5R0002"))
+        services.enterprise_register(user_data=_user_data("NEW-ENT@example.cn"), unit_data=_unit_data("MA5R0002"))
     assert exc.value.message_dict == {"email": ["该电子邮箱已注册，请直接登录。"]}
     assert User.objects.count() == 1 and FilingUnit.objects.count() == 1  # nothing half-made
 
@@ -357,10 +359,10 @@ def test_register_refuses_a_taken_uscc_or_email(reference: None) -> None:
 def test_register_with_a_uscc_written_loosely(reference: None) -> None:
     data = _unit_data()
     loose = data["uscc"].lower()[:9] + " " + data["uscc"].lower()[9:]
-    _user, unit = services.register_enterprise(user_data=_user_data(), unit_data={**data, "uscc": loose})
+    _user, unit = services.enterprise_register(user_data=_user_data(), unit_data={**data, "uscc": loose})
     assert unit.uscc == data["uscc"]
     with pytest.raises(ValidationError):
-        services.register_enterprise(
+        services.enterprise_register(
             user_data=_user_data("x@example.cn"), unit_data={**data, "uscc": data["uscc"][:-1] + "0"}
         )
 
@@ -370,7 +372,7 @@ def test_register_with_a_uscc_written_loosely(reference: None) -> None:
 
 
 def test_add_patent_right_normalises_a_messy_number(unit_a: FilingUnit, filer_a: User) -> None:
-    right = services.add_patent_right(
+    right = services.patent_right_create(
         unit=unit_a, user=filer_a, data={"number": " cn 2017 1060 1862 3 ", "title": " 一种装置 "}
     )
     patent = right.patent
@@ -384,10 +386,10 @@ def test_add_patent_right_normalises_a_messy_number(unit_a: FilingUnit, filer_a:
     assert right.kind == RightKind.OWNER and right.created_by == filer_a
     # the same patent written another way is a duplicate for this unit
     with pytest.raises(ValidationError) as exc:
-        services.add_patent_right(unit=unit_a, user=filer_a, data={"number": "ZL201710601862.3"})
+        services.patent_right_create(unit=unit_a, user=filer_a, data={"number": "ZL201710601862.3"})
     assert exc.value.message_dict == {"number": ["本单位已登记专利 201710601862.3。"]}
     assert PatentRight.objects.filter(unit=unit_a).count() == 1
-    fullwidth = services.add_patent_right(
+    fullwidth = services.patent_right_create(
         unit=unit_a, user=filer_a, data={"number": "２００７１０３０８４９４Ｘ", "title": "x"}
     )
     assert fullwidth.patent.number == "200710308494.X"
@@ -395,23 +397,23 @@ def test_add_patent_right_normalises_a_messy_number(unit_a: FilingUnit, filer_a:
 
 def test_add_patent_right_errors_are_per_field(unit_a: FilingUnit, filer_a: User) -> None:
     with pytest.raises(ValidationError) as exc:
-        services.add_patent_right(unit=unit_a, user=filer_a, data={"number": "201710601862.4", "title": "x"})
+        services.patent_right_create(unit=unit_a, user=filer_a, data={"number": "201710601862.4", "title": "x"})
     assert "校验位应为 3" in exc.value.message_dict["number"][0]
     with pytest.raises(ValidationError) as exc:
-        services.add_patent_right(unit=unit_a, user=filer_a, data={"number": "201710601862.3"})
+        services.patent_right_create(unit=unit_a, user=filer_a, data={"number": "201710601862.3"})
     assert exc.value.message_dict == {"title": ["请填写专利名称。"]}
     with pytest.raises(ValidationError) as exc:
-        services.add_patent_right(
+        services.patent_right_create(
             unit=unit_a, user=filer_a, data={"number": "201710601862.3", "title": "x", "kind": RightKind.LICENSEE}
         )
     assert exc.value.message_dict == {"licence_kind": ["被许可人须注明许可类型（独占、排他或普通）。"]}
     with pytest.raises(ValidationError) as exc:
-        services.add_patent_right(
+        services.patent_right_create(
             unit=unit_a, user=filer_a, data={"number": "201710601862.3", "title": "x", "licence_kind": "ordinary"}
         )
     assert exc.value.message_dict == {"licence_kind": ["只有被许可人需要填写许可类型和许可备案号。"]}
     assert not PatentRight.objects.exists() and not Patent.objects.exists()
-    right = services.add_patent_right(
+    right = services.patent_right_create(
         unit=unit_a,
         user=filer_a,
         data={"number": "201710601862.3", "title": "x", "kind": RightKind.LICENSEE, "licence_kind": "exclusive"},
@@ -424,12 +426,12 @@ def test_only_the_units_own_filers_record_rights(
 ) -> None:
     for user in (filer_b, reviewer):
         with pytest.raises(Http404):
-            services.add_patent_right(unit=unit_a, user=user, data={"number": "201710601862.3", "title": "x"})
+            services.patent_right_create(unit=unit_a, user=user, data={"number": "201710601862.3", "title": "x"})
     right = add_right(unit_a, filer_a)
     with pytest.raises(Http404):
-        services.delete_patent_right(right=right, user=filer_b)
+        services.patent_right_delete(right=right, user=filer_b)
     with pytest.raises(Http404):
-        services.update_patent_right(right=right, user=filer_b, data={"valid_until": yesterday()})
+        services.patent_right_update(right=right, user=filer_b, data={"valid_until": yesterday()})
     assert PatentRight.objects.filter(pk=right.pk).exists()
 
 
@@ -439,12 +441,12 @@ def test_delete_patent_right_refuses_one_in_use(
     used = add_right(unit_a, filer_a)
     new_version(unit_a, filer_a, links=[link(used)])
     with pytest.raises(ValidationError) as exc:
-        services.delete_patent_right(right=used, user=filer_a)
+        services.patent_right_delete(right=used, user=filer_a)
     assert exc.value.messages == ["该专利已关联到产品，不能删除；请先从产品中移除。"]
     assert PatentRight.objects.filter(pk=used.pk).exists()
 
     unused = add_right(unit_a, filer_a)
-    services.delete_patent_right(right=unused, user=filer_a)
+    services.patent_right_delete(right=unused, user=filer_a)
     assert not PatentRight.objects.filter(pk=unused.pk).exists()
     assert Patent.objects.filter(pk=unused.patent_id).exists()  # the patent record stays for others
     assert AuditEvent.objects.filter(
@@ -461,8 +463,8 @@ def test_delete_a_draft_that_was_never_submitted(
 ) -> None:
     version = new_version(unit_a, filer_a)
     with pytest.raises(Http404):
-        services.delete_draft(version=version, user=filer_b)
-    services.delete_draft(version=version, user=filer_a)
+        services.version_delete(version=version, user=filer_b)
+    services.version_delete(version=version, user=filer_a)
     assert not ProductVersion.objects.filter(pk=version.pk).exists()
     assert not Product.objects.filter(pk=version.product_id).exists()  # no other version, no number
     assert AuditEvent.objects.filter(
@@ -475,13 +477,13 @@ def test_a_draft_with_history_cannot_be_deleted(
     path: str, new_version: NewVersion, unit_a: FilingUnit, filer_a: User, reviewer: User
 ) -> None:
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     if path == "returned":
-        workflow.return_for_correction(version, reviewer, {"": "请补充"})
+        workflow.version_return(version=version, user=reviewer, reasons={"": "请补充"})
     if path == "withdrawn_after_submit":
-        workflow.withdraw(version, filer_a)
+        workflow.version_withdraw(version=version, user=filer_a)
     with pytest.raises(ValidationError) as exc:
-        services.delete_draft(version=version, user=filer_a)
+        services.version_delete(version=version, user=filer_a)
     assert exc.value.messages == ["只有从未提交过的草稿可以删除；已提交的备案请撤回。"]
     assert ProductVersion.objects.filter(pk=version.pk).exists()
 
@@ -490,17 +492,17 @@ def test_deleting_a_yearly_update_draft_keeps_the_product(
     unit_a: FilingUnit, filer_a: User, reviewer: User, add_right: AddRight, product_class: ProductClass
 ) -> None:
     right = add_right(unit_a, filer_a)
-    old = services.create_product(
+    old = services.product_create(
         unit=unit_a,
         user=filer_a,
         data={"name": "旧年度产品", "product_class": product_class, "sales": Decimal(10), "output_value": Decimal(12)},
         links=[link(right)],
         data_year=workflow.default_data_year() - 1,
     )
-    workflow.submit(old, filer_a)
-    workflow.approve(old, reviewer)
-    draft = workflow.start_yearly_update(old.product, filer_a)
-    services.delete_draft(version=draft, user=filer_a)
+    workflow.version_submit(version=old, user=filer_a)
+    workflow.version_approve(version=old, user=reviewer)
+    draft = workflow.product_yearly_update_start(product=old.product, user=filer_a)
+    services.version_delete(version=draft, user=filer_a)
     product = Product.objects.get(pk=old.product_id)
     assert list(product.versions.all()) == [old]
     assert product.filing_number and product.published_version_id == old.pk

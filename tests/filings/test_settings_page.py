@@ -65,7 +65,7 @@ def test_national_admin_disallows_designs_and_a_design_filing_then_fails(
     errors = rules.version_rule_errors(design_version)
     assert any("外观设计" in m and "不接受该类型专利" in m for m in errors["patents"])
     with pytest.raises(workflow.ValidationError):
-        workflow.submit(design_version, filer_a)
+        workflow.version_submit(version=design_version, user=filer_a)
     design_version.refresh_from_db()
     assert design_version.status == FilingStatus.DRAFT
 

@@ -61,7 +61,7 @@ def active_endpoint(receiver: Receiver, unit_a: FilingUnit, filer_a: User) -> We
 @pytest.fixture
 def submitted(new_version: Callable[..., ProductVersion], unit_a: FilingUnit, filer_a: User) -> ProductVersion:
     version = new_version(unit_a, filer_a)
-    workflow.submit(version, filer_a)
+    workflow.version_submit(version=version, user=filer_a)
     return version
 
 
@@ -99,7 +99,7 @@ def test_an_approval_is_delivered_signed_after_failing_twice(
     reviewer: User,
     settings: Any,
 ) -> None:
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     submitted.refresh_from_db()
     delivery = WebhookDelivery.objects.get(endpoint=active_endpoint, event_type="filing.approved")
     receiver.script = [500, 500]
@@ -142,7 +142,7 @@ def test_a_delivery_is_dead_after_the_last_attempt(
     receiver: Receiver, active_endpoint: WebhookEndpoint, submitted: ProductVersion, reviewer: User, settings: Any
 ) -> None:
     settings.WEBHOOK_MAX_ATTEMPTS = 2
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     receiver.script = [503, 503]
     now = timezone.now()
     webhooks.deliver_due(now=now)
@@ -159,13 +159,15 @@ def test_return_revoke_and_flag_are_events_with_their_reasons(
     reviewer: User,
     filer_a: User,
 ) -> None:
-    workflow.return_for_correction(submitted, reviewer, {"sales": "销售额与发票不符"})
-    workflow.submit(submitted, filer_a)
-    workflow.approve(submitted, reviewer)
+    workflow.version_return(version=submitted, user=reviewer, reasons={"sales": "销售额与发票不符"})
+    workflow.version_submit(version=submitted, user=filer_a)
+    workflow.version_approve(version=submitted, user=reviewer)
     patent = PatentRight.objects.get(links__version=submitted).patent
     with transaction.atomic():
-        drift.apply([drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED)], source=None, user=reviewer)
-    workflow.revoke(submitted, reviewer, "专利失效")
+        drift.legal_status_apply(
+            rows=[drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED)], source=None, user=reviewer
+        )
+    workflow.version_revoke(version=submitted, user=reviewer, reason="专利失效")
     webhooks.deliver_due()
     by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.requests}
     assert list(by_type) == ["filing.returned", "filing.approved", "filing.flagged", "filing.revoked"]
@@ -187,7 +189,7 @@ def test_a_certificate_is_an_event_for_the_units_endpoints_only(
 ) -> None:
     # evaluation/rounds.py `finalize` hands its certificates over like this (its walk needs the demo world:
     # tests/evaluation/test_rounds.py runs it)
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     other = new_version(unit_b, filer_b)
     now = timezone.now()
     items = [
@@ -208,7 +210,7 @@ def test_only_subscribed_events_are_recorded(
 ) -> None:
     endpoint = register(receiver, unit_a, filer_a, events=["filing.revoked"])
     webhooks.deliver_due()
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     assert not WebhookDelivery.objects.filter(endpoint=endpoint).exclude(event_type="webhook.verification").exists()
 
 
@@ -222,7 +224,7 @@ def test_a_pending_endpoint_receives_nothing_and_one_that_does_not_echo_stays_pe
     receiver.echo = False  # answers 200 "ok" without the challenge
     endpoint = register(receiver, unit_a, filer_a)
     assert endpoint.status == E.PENDING
-    workflow.approve(submitted, reviewer)  # before any verification: not recorded
+    workflow.version_approve(version=submitted, user=reviewer)  # before any verification: not recorded
     assert webhooks.deliver_due()["dead"] == 1
     endpoint.refresh_from_db()
     assert endpoint.status == E.PENDING and endpoint.verified_at is None
@@ -248,7 +250,7 @@ def test_a_disabled_endpoint_records_nothing_and_enabling_verifies_again(
 ) -> None:
     response = page(filer_a).post(reverse("webhooks:disable", args=[active_endpoint.pk]))
     assert response.status_code == 302
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     assert not WebhookDelivery.objects.filter(event_type="filing.approved").exists()
     page(filer_a).post(reverse("webhooks:enable", args=[active_endpoint.pk]))
     active_endpoint.refresh_from_db()
@@ -269,7 +271,7 @@ def test_a_rolled_back_approval_leaves_no_delivery_and_a_committed_one_asks_for_
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
-        workflow.approve(submitted, reviewer)
+        workflow.version_approve(version=submitted, user=reviewer)
         assert WebhookDelivery.objects.filter(event_type="filing.approved").count() == 1
         raise RuntimeError("the request fails after the approval")
     assert not WebhookDelivery.objects.filter(event_type="filing.approved").exists()
@@ -277,7 +279,7 @@ def test_a_rolled_back_approval_leaves_no_delivery_and_a_committed_one_asks_for_
     assert submitted.status != "approved"
 
     with django_capture_on_commit_callbacks() as callbacks:
-        workflow.approve(submitted, reviewer)
+        workflow.version_approve(version=submitted, user=reviewer)
     assert WebhookDelivery.objects.filter(event_type="filing.approved").count() == 1
     assert webhooks._kick in callbacks  # the worker is asked for once the approval commits
 
@@ -293,7 +295,7 @@ def test_a_replay_resends_the_same_event_with_the_same_webhook_id(
     reviewer: User,
     filer_a: User,
 ) -> None:
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     webhooks.deliver_due()
     delivery = WebhookDelivery.objects.get(event_type="filing.approved")
     assert delivery.status == D.DELIVERED
@@ -370,7 +372,7 @@ def test_only_the_units_own_users_see_its_endpoints(
     make_user: Callable[..., User],
     submitted: ProductVersion,
 ) -> None:
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     delivery = WebhookDelivery.objects.get(event_type="filing.approved")
     port = PortAdminFactory(port_code="440000").user
     national = make_user("national-wh@example.cn", Role.NATIONAL_ADMIN)
@@ -438,7 +440,7 @@ def test_only_https_and_no_internal_hosts_without_the_setting(
 def test_the_sender_refuses_an_address_that_turned_internal(
     receiver: Receiver, active_endpoint: WebhookEndpoint, submitted: ProductVersion, reviewer: User, settings: Any
 ) -> None:
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False  # the host name now resolves to an internal address
     webhooks.deliver_due()
     delivery = WebhookDelivery.objects.get(event_type="filing.approved")
@@ -450,7 +452,7 @@ def test_the_sender_refuses_an_address_that_turned_internal(
 def test_two_senders_never_take_the_same_delivery(
     receiver: Receiver, active_endpoint: WebhookEndpoint, submitted: ProductVersion, reviewer: User
 ) -> None:
-    workflow.approve(submitted, reviewer)
+    workflow.version_approve(version=submitted, user=reviewer)
     now = timezone.now()
     token, ids = webhooks._claim(now, 10)
     assert len(ids) == 1

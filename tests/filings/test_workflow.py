@@ -91,22 +91,25 @@ def reach(
 
     paths: dict[str, list[Callable[[ProductVersion], Any]]] = {
         S.DRAFT: [],
-        S.SUBMITTED: [lambda v: workflow.submit(v, filer_a)],
+        S.SUBMITTED: [lambda v: workflow.version_submit(version=v, user=filer_a)],
         S.RETURNED: [
-            lambda v: workflow.submit(v, filer_a),
-            lambda v: workflow.return_for_correction(v, reviewer, REASONS),
+            lambda v: workflow.version_submit(version=v, user=filer_a),
+            lambda v: workflow.version_return(version=v, user=reviewer, reasons=REASONS),
         ],
         S.RESUBMITTED: [
-            lambda v: workflow.submit(v, filer_a),
-            lambda v: workflow.return_for_correction(v, reviewer, REASONS),
-            lambda v: workflow.submit(v, filer_a),
+            lambda v: workflow.version_submit(version=v, user=filer_a),
+            lambda v: workflow.version_return(version=v, user=reviewer, reasons=REASONS),
+            lambda v: workflow.version_submit(version=v, user=filer_a),
         ],
-        S.APPROVED: [lambda v: workflow.submit(v, filer_a), lambda v: workflow.approve(v, reviewer)],
-        S.WITHDRAWN: [lambda v: workflow.withdraw(v, filer_a, "不再备案")],
+        S.APPROVED: [
+            lambda v: workflow.version_submit(version=v, user=filer_a),
+            lambda v: workflow.version_approve(version=v, user=reviewer),
+        ],
+        S.WITHDRAWN: [lambda v: workflow.version_withdraw(version=v, user=filer_a, reason="不再备案")],
         S.REVOKED: [
-            lambda v: workflow.submit(v, filer_a),
-            lambda v: workflow.approve(v, reviewer),
-            lambda v: workflow.revoke(v, reviewer, "产品已停产"),
+            lambda v: workflow.version_submit(version=v, user=filer_a),
+            lambda v: workflow.version_approve(version=v, user=reviewer),
+            lambda v: workflow.version_revoke(version=v, user=reviewer, reason="产品已停产"),
         ],
     }
 
@@ -135,12 +138,12 @@ def _product(
         **data,
     }
     links = [{"right": right.pk, "is_core": True, "contribution": Decimal("45.5"), "embodiment": "控制模块"}]
-    return services.create_product(unit=unit, user=user, data=fields, links=links, data_year=data_year)
+    return services.product_create(unit=unit, user=user, data=fields, links=links, data_year=data_year)
 
 
 def _approve(version: ProductVersion, filer: User, reviewer: User) -> ProductVersion:
-    workflow.submit(version, filer)
-    workflow.approve(version, reviewer)
+    workflow.version_submit(version=version, user=filer)
+    workflow.version_approve(version=version, user=reviewer)
     version.refresh_from_db()
     return version
 
@@ -160,15 +163,15 @@ def _counts(version: ProductVersion) -> tuple[int, int, int]:
 def _perform(action: str, version: ProductVersion, filer: User, reviewer: User) -> None:
     """The public function a user's action calls, with an actor the rule allows."""
     if action in ("submit", "resubmit"):
-        workflow.submit(version, filer)  # one button: it resubmits a returned version
+        workflow.version_submit(version=version, user=filer)  # one button: it resubmits a returned version
     elif action == "return":
-        workflow.return_for_correction(version, reviewer, {"name": "产品名称与型号不符"})
+        workflow.version_return(version=version, user=reviewer, reasons={"name": "产品名称与型号不符"})
     elif action == "approve":
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
     elif action == "withdraw":
-        workflow.withdraw(version, filer, "企业决定撤回")
+        workflow.version_withdraw(version=version, user=filer, reason="企业决定撤回")
     elif action == "revoke":
-        workflow.revoke(version, reviewer, "发现专利权属争议")
+        workflow.version_revoke(version=version, user=reviewer, reason="发现专利权属争议")
     else:  # pragma: no cover - a new rule needs a line here
         raise AssertionError(f"no test step for {action}")
 
@@ -242,19 +245,19 @@ def test_roles_that_may_not_act_are_refused_and_nothing_changes(
     draft = reach(S.DRAFT)
     for user in (reviewer, port_gd):
         with pytest.raises(PermissionDenied):
-            workflow.submit(draft, user)
+            workflow.version_submit(version=draft, user=user)
         with pytest.raises(PermissionDenied):
-            workflow.withdraw(draft, user)
+            workflow.version_withdraw(version=draft, user=user)
     pending = reach(S.SUBMITTED)
     for user in (filer_a, port_gd):
         with pytest.raises(PermissionDenied):
-            workflow.approve(pending, user)
+            workflow.version_approve(version=pending, user=user)
         with pytest.raises(PermissionDenied):
-            workflow.return_for_correction(pending, user, REASONS)
+            workflow.version_return(version=pending, user=user, reasons=REASONS)
     approved = reach(S.APPROVED)
     for user in (filer_a, port_gd):
         with pytest.raises(PermissionDenied):
-            workflow.revoke(approved, user, "理由")
+            workflow.version_revoke(version=approved, user=user, reason="理由")
     for version, status in ((draft, S.DRAFT), (pending, S.SUBMITTED), (approved, S.APPROVED)):
         version.refresh_from_db()
         assert version.status == status
@@ -266,22 +269,22 @@ def test_another_units_filer_and_an_outside_port_do_not_even_find_the_filing(
 ) -> None:
     draft = reach(S.DRAFT)
     with pytest.raises(Http404):
-        workflow.submit(draft, filer_b)
+        workflow.version_submit(version=draft, user=filer_b)
     with pytest.raises(Http404):
-        workflow.withdraw(draft, filer_b)
+        workflow.version_withdraw(version=draft, user=filer_b)
     with pytest.raises(Http404):
-        workflow.set_certification_opt_in(draft, filer_b, True)
+        workflow.version_set_certification_opt_in(version=draft, user=filer_b, opt_in=True)
     with pytest.raises(Http404):
-        workflow.start_yearly_update(draft.product, filer_b)
+        workflow.product_yearly_update_start(product=draft.product, user=filer_b)
     with pytest.raises((Http404, PermissionDenied)):
-        workflow.approve(reach(S.SUBMITTED), port_zj)
+        workflow.version_approve(version=reach(S.SUBMITTED), user=port_zj)
     draft.refresh_from_db()
     assert draft.status == S.DRAFT and not draft.certification_opt_in
 
 
 def test_a_national_administrator_may_review(reach: Callable[[str], ProductVersion], national: User) -> None:
     version = reach(S.SUBMITTED)
-    workflow.approve(version, national)
+    workflow.version_approve(version=version, user=national)
     assert version.status == S.APPROVED and version.decided_by == national
 
 
@@ -293,10 +296,10 @@ def test_return_needs_at_least_one_reason(reach: Callable[[str], ProductVersion]
     version = reach(S.SUBMITTED)
     for reasons in ({}, {"": "  "}, {"sales": ""}):
         with pytest.raises(ValidationError) as exc:
-            workflow.return_for_correction(version, reviewer, reasons)
+            workflow.version_return(version=version, user=reviewer, reasons=reasons)
         assert exc.value.messages == ["退回时请至少填写一条理由。"]
     with pytest.raises(ValidationError, match="未知字段"):
-        workflow.return_for_correction(version, reviewer, {"password": "x"})
+        workflow.version_return(version=version, user=reviewer, reasons={"password": "x"})
     version.refresh_from_db()
     assert version.status == S.SUBMITTED and version.review_round == 0
     assert not ReturnReason.objects.filter(version=version).exists()
@@ -306,7 +309,7 @@ def test_reasons_are_stored_per_field_with_the_review_round(
     reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
 ) -> None:
     version = reach(S.SUBMITTED)
-    workflow.return_for_correction(version, reviewer, {**REASONS, "": "  请整体核对。 "})
+    workflow.version_return(version=version, user=reviewer, reasons={**REASONS, "": "  请整体核对。 "})
     version.refresh_from_db()
     assert version.status == S.RETURNED and version.review_round == 1
     assert workflow.current_return_reasons(version) == {
@@ -319,22 +322,22 @@ def test_reasons_are_stored_per_field_with_the_review_round(
     }
 
     # the filer corrects and resubmits: the reasons are history, no longer "current"
-    services.update_version(version=version, user=filer_a, data={"sales": Decimal(1500)})
-    workflow.submit(version, filer_a)
+    services.version_update(version=version, user=filer_a, data={"sales": Decimal(1500)})
+    workflow.version_submit(version=version, user=filer_a)
     version.refresh_from_db()
     assert version.status == S.RESUBMITTED
     assert Transition.objects.filter(version=version).latest("id").action == "resubmit"
     assert workflow.current_return_reasons(version) == {}
 
     # a second round: only its own reasons are current
-    workflow.return_for_correction(version, reviewer, {"model": "型号仍未填写完整"})
+    workflow.version_return(version=version, user=reviewer, reasons={"model": "型号仍未填写完整"})
     version.refresh_from_db()
     assert version.review_round == 2
     assert workflow.current_return_reasons(version) == {"model": ["型号仍未填写完整"]}
     assert ReturnReason.objects.filter(version=version, review_round=1).count() == 3
 
-    workflow.submit(version, filer_a)
-    workflow.approve(version, reviewer)
+    workflow.version_submit(version=version, user=filer_a)
+    workflow.version_approve(version=version, user=reviewer)
     version.refresh_from_db()
     assert version.status == S.APPROVED
     assert workflow.current_return_reasons(version) == {}
@@ -346,12 +349,12 @@ def test_a_returned_version_can_be_edited_and_a_submitted_one_cannot(
     reach: Callable[[str], ProductVersion], filer_a: User
 ) -> None:
     returned = reach(S.RETURNED)
-    services.update_version(version=returned, user=filer_a, data={"name": "改正后的名称"})
+    services.version_update(version=returned, user=filer_a, data={"name": "改正后的名称"})
     returned.refresh_from_db()
     assert returned.name == "改正后的名称"
     submitted = reach(S.SUBMITTED)
     with pytest.raises(ValidationError, match="不能修改"):
-        services.update_version(version=submitted, user=filer_a, data={"name": "偷偷修改"})
+        services.version_update(version=submitted, user=filer_a, data={"name": "偷偷修改"})
     submitted.refresh_from_db()
     assert submitted.name == "测试产品"
 
@@ -365,7 +368,7 @@ def test_approval_allocates_a_filing_number_and_publishes(
 ) -> None:
     version = reach(S.SUBMITTED)
     assert version.product.filing_number is None
-    workflow.approve(version, reviewer)
+    workflow.version_approve(version=version, user=reviewer)
     product = Product.objects.get(pk=version.product_id)
     year = workflow.china_today().year
     assert re.fullmatch(rf"BA{year}44\d{{6}}", product.filing_number)
@@ -389,7 +392,7 @@ def test_numbers_are_consecutive_per_province_and_never_reused(
     first = reach(S.APPROVED)
     number = first.product.filing_number
     serial = int(number[-6:])
-    workflow.revoke(first, reviewer, "专利权属存在争议")
+    workflow.version_revoke(version=first, user=reviewer, reason="专利权属存在争议")
     first.product.refresh_from_db()
     assert first.product.filing_number == number  # kept after revocation
     assert first.product.published_version is None
@@ -408,11 +411,11 @@ def test_revoke_requires_a_reason(reach: Callable[[str], ProductVersion], review
     version = reach(S.APPROVED)
     for reason in ("", "   "):
         with pytest.raises(ValidationError) as exc:
-            workflow.revoke(version, reviewer, reason)
+            workflow.version_revoke(version=version, user=reviewer, reason=reason)
         assert exc.value.message_dict == {"reason": ["撤销备案须说明理由。"]}
     version.refresh_from_db()
     assert version.status == S.APPROVED
-    workflow.revoke(version, reviewer, "  提供虚假销售数据  ")
+    workflow.version_revoke(version=version, user=reviewer, reason="  提供虚假销售数据  ")
     assert Transition.objects.filter(version=version).latest("id").reason == "提供虚假销售数据"
 
 
@@ -433,11 +436,11 @@ def test_yearly_update_copies_the_filing_into_a_draft_for_the_next_year(
     old = _product(unit_a, filer_a, right, product_class, data_year=last - 1)
     image = ProductImage(version=old, content_type="image/png", caption="正面")
     image.file.save("front.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
-    workflow.set_certification_opt_in(old, filer_a, True)
+    workflow.version_set_certification_opt_in(version=old, user=filer_a, opt_in=True)
     old = _approve(old, filer_a, reviewer)
     number = old.product.filing_number
 
-    new = workflow.start_yearly_update(old.product, filer_a)
+    new = workflow.product_yearly_update_start(product=old.product, user=filer_a)
     assert new.pk != old.pk and new.product_id == old.product_id
     assert (new.data_year, new.status, new.review_round) == (last, S.DRAFT, 0)
     for field in ("name", "model", "product_class_id", "description", "sales", "exports", "output_value"):
@@ -459,17 +462,17 @@ def test_yearly_update_copies_the_filing_into_a_draft_for_the_next_year(
     assert Product.objects.get(pk=old.product_id).published_version_id == old.pk
 
     # approving the new year keeps the product's number and publishes the new year
-    services.update_version(version=new, user=filer_a, data={"sales": Decimal(3000)})
+    services.version_update(version=new, user=filer_a, data={"sales": Decimal(3000)})
     new = _approve(new, filer_a, reviewer)
     product = Product.objects.get(pk=old.product_id)
     assert product.filing_number == number
     assert product.published_version_id == new.pk
 
     # withdrawing the newest approved year falls back to the older one, then to nothing
-    workflow.withdraw(new, filer_a, "数据有误")
+    workflow.version_withdraw(version=new, user=filer_a, reason="数据有误")
     product.refresh_from_db()
     assert product.published_version_id == old.pk
-    workflow.withdraw(old, filer_a)
+    workflow.version_withdraw(version=old, user=filer_a)
     product.refresh_from_db()
     assert product.published_version is None and product.filing_number == number
     assert not Product.objects.public().filter(pk=product.pk).exists()
@@ -487,8 +490,8 @@ def test_revoking_the_newest_year_also_falls_back(
         filer_a,
         reviewer,
     )
-    new = _approve(workflow.start_yearly_update(old.product, filer_a), filer_a, reviewer)
-    workflow.revoke(new, reviewer, "本年度数据不实")
+    new = _approve(workflow.product_yearly_update_start(product=old.product, user=filer_a), filer_a, reviewer)
+    workflow.version_revoke(version=new, user=reviewer, reason="本年度数据不实")
     assert Product.objects.get(pk=old.product_id).published_version_id == old.pk
 
 
@@ -503,20 +506,20 @@ def test_yearly_update_is_refused_for_a_year_not_over_or_while_pending(
     current = reach(S.APPROVED)  # data of last year: this year is not over
     assert current.data_year == workflow.default_data_year()
     with pytest.raises(WorkflowError) as exc:
-        workflow.start_yearly_update(current.product, filer_a)
+        workflow.product_yearly_update_start(product=current.product, user=filer_a)
     assert exc.value.code == "year_not_over"
     with pytest.raises(WorkflowError) as exc:
-        workflow.start_yearly_update(current.product, filer_a, data_year=current.data_year)
+        workflow.product_yearly_update_start(product=current.product, user=filer_a, data_year=current.data_year)
     assert exc.value.code == "year_exists"
     with pytest.raises(PermissionDenied):
-        workflow.start_yearly_update(current.product, reviewer)
+        workflow.product_yearly_update_start(product=current.product, user=reviewer)
 
     right = add_right(unit_a, filer_a)
     older = _product(unit_a, filer_a, right, product_class, data_year=workflow.default_data_year() - 1)
-    for step in (lambda: None, lambda: workflow.submit(older, filer_a)):  # draft, then pending
+    for step in (lambda: None, lambda: workflow.version_submit(version=older, user=filer_a)):  # draft, then pending
         step()
         with pytest.raises(WorkflowError) as exc:
-            workflow.start_yearly_update(older.product, filer_a)
+            workflow.product_yearly_update_start(product=older.product, user=filer_a)
         assert exc.value.code == "pending_version"
     assert older.product.versions.count() == 1
 
@@ -529,7 +532,7 @@ def test_opt_in_is_audited_and_closed_after_withdrawal(
     reach: Callable[[str], ProductVersion], filer_a: User, reviewer: User
 ) -> None:
     version = reach(S.APPROVED)
-    workflow.set_certification_opt_in(version, filer_a, True)
+    workflow.version_set_certification_opt_in(version=version, user=filer_a, opt_in=True)
     version.refresh_from_db()
     assert version.certification_opt_in is True
     event = AuditEvent.objects.filter(
@@ -538,22 +541,22 @@ def test_opt_in_is_audited_and_closed_after_withdrawal(
     assert event.changes == {"certification_opt_in": [False, True]}
 
     count = AuditEvent.objects.filter(object_id=str(version.pk), action=AuditAction.UPDATE).count()
-    workflow.set_certification_opt_in(version, filer_a, True)  # no change, no record
+    workflow.version_set_certification_opt_in(version=version, user=filer_a, opt_in=True)  # no change, no record
     assert AuditEvent.objects.filter(object_id=str(version.pk), action=AuditAction.UPDATE).count() == count
 
     with pytest.raises(PermissionDenied):
-        workflow.set_certification_opt_in(version, reviewer, False)
+        workflow.version_set_certification_opt_in(version=version, user=reviewer, opt_in=False)
 
-    workflow.withdraw(version, filer_a)
+    workflow.version_withdraw(version=version, user=filer_a)
     with pytest.raises(WorkflowError) as exc:
-        workflow.set_certification_opt_in(version, filer_a, False)
+        workflow.version_set_certification_opt_in(version=version, user=filer_a, opt_in=False)
     assert exc.value.code == "opt_in_closed"
     version.refresh_from_db()
     assert version.certification_opt_in is True
 
     revoked = reach(S.REVOKED)
     with pytest.raises(WorkflowError):
-        workflow.set_certification_opt_in(revoked, filer_a, True)
+        workflow.version_set_certification_opt_in(version=revoked, user=filer_a, opt_in=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -579,11 +582,11 @@ def test_who_hears_about_each_step(
     version = new_version(unit_a, filer_a)
 
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.submit(version, filer_a)
+        workflow.version_submit(version=version, user=filer_a)
     assert mail.outbox == []  # the queue is the reviewers' notice
 
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.return_for_correction(version, reviewer, REASONS)
+        workflow.version_return(version=version, user=reviewer, reasons=REASONS)
     assert _recipients() == members
     assert "已退回修改" in mail.outbox[0].subject
     assert "测试产品" in mail.outbox[0].subject
@@ -591,20 +594,20 @@ def test_who_hears_about_each_step(
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.submit(version, filer_a)
+        workflow.version_submit(version=version, user=filer_a)
     assert _recipients() == [reviewer.email]  # the reviewer who returned it, not every reviewer
     assert "已重新提交" in mail.outbox[0].subject
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.approve(version, other_reviewer)
+        workflow.version_approve(version=version, user=other_reviewer)
     assert _recipients() == members
     number = Product.objects.get(pk=version.product_id).filing_number
     assert all(number in message.body for message in mail.outbox)
 
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.revoke(version, other_reviewer, "专利已被宣告无效")
+        workflow.version_revoke(version=version, user=other_reviewer, reason="专利已被宣告无效")
     assert _recipients() == members
     assert "已撤销" in mail.outbox[0].subject and "专利已被宣告无效" in mail.outbox[0].body
 
@@ -620,11 +623,11 @@ def test_inactive_members_and_withdrawals_send_nothing_extra(
     colleague.save()
     version = reach(S.SUBMITTED)
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
     assert _recipients() == [filer_a.email]
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        workflow.withdraw(version, filer_a, "停产")
+        workflow.version_withdraw(version=version, user=filer_a, reason="停产")
     assert mail.outbox == []
 
 
@@ -638,7 +641,7 @@ def test_nothing_is_sent_or_kept_when_the_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
         raise RuntimeError("something after the approval failed")
     assert callbacks == []
     assert mail.outbox == []
@@ -654,8 +657,8 @@ def test_each_mail_names_the_state_its_step_led_to(
     """The delivery may run after the filing moved on: a return mail still says "returned"."""
     version = reach(S.SUBMITTED)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        workflow.return_for_correction(version, reviewer, REASONS)
-    workflow.submit(version, filer_a)  # the filer resubmits before the delivery ran
+        workflow.version_return(version=version, user=reviewer, reasons=REASONS)
+    workflow.version_submit(version=version, user=filer_a)  # the filer resubmits before the delivery ran
     mail.outbox.clear()
     for callback in callbacks:
         callback()
@@ -671,7 +674,7 @@ def test_submit_acts_on_the_stored_state_not_a_stale_copy(
 ) -> None:
     version = reach(S.SUBMITTED)
     stale = ProductVersion.objects.get(pk=version.pk)  # the filer's page, loaded before the return
-    workflow.return_for_correction(version, reviewer, REASONS)
-    workflow.submit(stale, filer_a)
+    workflow.version_return(version=version, user=reviewer, reasons=REASONS)
+    workflow.version_submit(version=stale, user=filer_a)
     assert stale.status == S.RESUBMITTED
     assert Transition.objects.filter(version=version).latest("id").action == "resubmit"

@@ -93,7 +93,9 @@ def test_home_and_navigation_lead_to_the_roles_own_page(admins: dict[str, User],
 
 
 def test_audit_administrator_reads_the_log(admins: dict[str, User]) -> None:
-    duties.set_active(admins[Role.SECURITY_ADMIN], User.objects.create_user("x@example.cn", PASSWORD), False)
+    duties.user_set_active(
+        actor=admins[Role.SECURITY_ADMIN], user=User.objects.create_user("x@example.cn", PASSWORD), active=False
+    )
     page = client_for(admins[Role.AUDIT_ADMIN]).get(reverse("audit-log")).content.decode()
     assert "account disabled" in page and "security@example.cn" in page
 
@@ -143,13 +145,13 @@ def test_roles_cannot_be_combined(admins: dict[str, User], make_user: Callable[.
         for target in admins.values():
             if target.role != admin_role and target != security:
                 with pytest.raises(ValidationError):
-                    duties.assign_role(security, target, admin_role)
+                    duties.user_assign_role(actor=security, user=target, role=admin_role)
         with pytest.raises(ValidationError):
-            duties.assign_role(security, enterprise, admin_role)
+            duties.user_assign_role(actor=security, user=enterprise, role=admin_role)
     with pytest.raises(ValidationError):
-        duties.assign_role(security, admins[Role.AUDIT_ADMIN], Role.NATIONAL_ADMIN)
+        duties.user_assign_role(actor=security, user=admins[Role.AUDIT_ADMIN], role=Role.NATIONAL_ADMIN)
     with pytest.raises(ValidationError):
-        duties.assign_role(security, security, Role.AUDIT_ADMIN)  # not even on itself
+        duties.user_assign_role(actor=security, user=security, role=Role.AUDIT_ADMIN)  # not even on itself
     assert {u.email: u.role for u in User.objects.all()} == {
         "system@example.cn": Role.SYSTEM_ADMIN,
         "security@example.cn": Role.SECURITY_ADMIN,
@@ -231,7 +233,9 @@ def test_security_administrator_cannot_change_itself_or_superusers(admins: dict[
         assert User.objects.get(pk=target.pk).is_active
     assert 'data-testid="self-note"' in client.get(reverse("security-account", args=[security.pk])).content.decode()
     with pytest.raises(PermissionDenied):
-        duties.set_active(admins[Role.AUDIT_ADMIN], admins[Role.SYSTEM_ADMIN], False)  # the security admin only
+        duties.user_set_active(
+            actor=admins[Role.AUDIT_ADMIN], user=admins[Role.SYSTEM_ADMIN], active=False
+        )  # the security admin only
 
 
 def test_account_list_filters_and_export(admins: dict[str, User]) -> None:

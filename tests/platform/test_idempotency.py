@@ -171,7 +171,7 @@ def test_two_users_with_the_same_key_are_independent(
 def test_a_failed_first_attempt_is_not_kept_and_the_retry_runs(
     unit_a: FilingUnit, filer_a: User, right_a: PatentRight, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = services.create_product
+    original = services.product_create
     calls: list[int] = []
 
     def fail_once(**kwargs: Any) -> ProductVersion:
@@ -180,7 +180,7 @@ def test_a_failed_first_attempt_is_not_kept_and_the_retry_runs(
             raise RuntimeError("the database went away half-way")
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "create_product", fail_once)
+    monkeypatch.setattr(services, "product_create", fail_once)
     client = client_of(filer_a)
     client.raise_request_exception = False
     assert post(client, PRODUCTS, product_body(right_a.pk), key="retry-me").status_code == 500
@@ -346,7 +346,7 @@ def test_concurrent_requests_with_one_key_create_once(
     """(1) A retry that arrives while the first request runs waits for it and replays its answer; (2) four
     requests with one key released at the same moment: one runs, three replay. One transactional test for
     both (each costs a flush of the database)."""
-    original_create, original_pause = services.create_product, idempotency._pause
+    original_create, original_pause = services.product_create, idempotency._pause
     inside, waiting, release = threading.Event(), threading.Event(), threading.Event()
     hold = {"slow": True}
 
@@ -360,7 +360,7 @@ def test_concurrent_requests_with_one_key_create_once(
         waiting.set()
         original_pause()
 
-    monkeypatch.setattr(services, "create_product", slow_create)
+    monkeypatch.setattr(services, "product_create", slow_create)
     monkeypatch.setattr(idempotency, "_pause", pause)
     body = product_body(right_a.pk)
     results: dict[str, Any] = {}

@@ -84,7 +84,7 @@ def _filer(version: ProductVersion) -> User:
 
 def _transition(users: dict[str, User]) -> None:
     version = ProductVersion.objects.filter(status=FilingStatus.SUBMITTED).first()
-    workflow.return_for_correction(version, users["reviewer"], {"": "请补充核心专利的实施说明。"})
+    workflow.version_return(version=version, user=users["reviewer"], reasons={"": "请补充核心专利的实施说明。"})
 
 
 def _flag(users: dict[str, User]) -> None:
@@ -92,22 +92,24 @@ def _flag(users: dict[str, User]) -> None:
     patent = Patent.objects.filter(rights__links__version=version).first()
     with transaction.atomic():
         row = drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED, effective_date=dt.date(2026, 3, 1))
-        drift.apply([row], source=None, user=users["reviewer"])
+        drift.legal_status_apply(rows=[row], source=None, user=users["reviewer"])
 
 
 def _member(users: dict[str, User]) -> None:
     manager = users["ent-gz"]
     unit = FilingUnit.objects.get(memberships__user=manager)
-    services.add_unit_member(manager=manager, unit=unit, email="colleague-outbox@example.cn", full_name="同事")
+    services.unit_member_add(manager=manager, unit=unit, email="colleague-outbox@example.cn", full_name="同事")
 
 
 def _candidate(users: dict[str, User]) -> None:
     rnd = walk_second_round(users["national"], Stage.PATENT)
-    rounds.request_information(rnd, users["national"], workflow.china_today() + dt.timedelta(days=10))
+    rounds.round_request_information(
+        rnd=rnd, user=users["national"], due=workflow.china_today() + dt.timedelta(days=10)
+    )
 
 
 def _expert(users: dict[str, User]) -> None:
-    experts.create_expert(
+    experts.expert_create(
         user=users["national"],
         email="expert-outbox@example.cn",
         full_name="评审专家",
@@ -125,16 +127,16 @@ def _publication(users: dict[str, User]) -> None:
 
 
 def _report(users: dict[str, User]) -> None:
-    reports.submit_report(user=users["shenzhen"], category=ReportCategory.PROGRESS, title="进展", body="本月进展。")
+    reports.report_submit(user=users["shenzhen"], category=ReportCategory.PROGRESS, title="进展", body="本月进展。")
 
 
 def _comment(users: dict[str, User]) -> None:
     with transaction.atomic():
-        report = reports.submit_report(
+        report = reports.report_submit(
             user=users["shenzhen"], category=ReportCategory.PROGRESS, title="进展", body="本月进展。"
         )
         Notice.objects.filter(kind="provincial.report_submitted").delete()  # this sender is the next one
-    reports.add_comment(report_id=report.pk, user=users["national"], body="请补充数据。")
+    reports.report_comment_add(report_id=report.pk, user=users["national"], body="请补充数据。")
 
 
 def _application(guangzhou: str = "440100") -> Any:
@@ -155,17 +157,17 @@ def _receipt(users: dict[str, User]) -> None:
 def _returned(users: dict[str, User]) -> None:
     application = _application()
     Notice.objects.all().delete()
-    applications.return_application(application, users["national"], "申请表未盖章。")
+    applications.application_return(application=application, user=users["national"], reason="申请表未盖章。")
 
 
 def _approved(users: dict[str, User]) -> None:
     application = _application()
     Notice.objects.all().delete()
-    applications.approve_application(application, users["national"])
+    applications.application_approve(application=application, user=users["national"])
 
 
 def _reset(users: dict[str, User]) -> None:
-    duties.send_password_reset(users["secadmin"], users["ent-hz"])
+    duties.user_send_password_reset(actor=users["secadmin"], user=users["ent-hz"])
 
 
 def _forgotten(users: dict[str, User]) -> None:
@@ -178,7 +180,7 @@ def _recovery_code(users: dict[str, User]) -> None:
 
 
 def _two_factor_reset(users: dict[str, User]) -> None:
-    duties.reset_two_factor(users["secadmin"], users["ent-hz"])
+    duties.user_reset_two_factor(actor=users["secadmin"], user=users["ent-hz"])
 
 
 def _email_confirmation(users: dict[str, User]) -> None:
@@ -197,7 +199,7 @@ def _unit_identity(users: dict[str, User]) -> None:
     manager = MemberFactory(unit=unit).user
     with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
         request = identity.verification_submit(user=manager, **_proof())
-    identity.request_decide(request=request, user=users["reviewer"], accept=False, reason="公章不清晰")
+    identity.identity_request_decide(request=request, user=users["reviewer"], accept=False, reason="公章不清晰")
 
 
 def _suspended(users: dict[str, User]) -> None:
@@ -206,7 +208,7 @@ def _suspended(users: dict[str, User]) -> None:
     data = {"email": "claimant@example.cn", "password": "Xk7#pL9!wQ2z"}
     with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
         _user, claim = identity.claim_open(uscc=unit.uscc, user_data=data, **_proof())
-    identity.request_decide(request=claim, user=users["reviewer"], accept=True)
+    identity.identity_request_decide(request=claim, user=users["reviewer"], accept=True)
 
 
 def _follow_up_invitation(users: dict[str, User]) -> None:
@@ -216,7 +218,7 @@ def _follow_up_invitation(users: dict[str, User]) -> None:
 
     rosters.load_demo_rosters(users["national"])
     yuexiu = build_uscc(region_code="440104", org_body="MA5DM002")
-    followup.send(users["guangdong"], usccs=[yuexiu], kind="invitation")
+    followup.follow_up_send(user=users["guangdong"], usccs=[yuexiu], kind="invitation")
 
 
 def _follow_up_reminder(users: dict[str, User]) -> None:
@@ -227,7 +229,7 @@ def _follow_up_reminder(users: dict[str, User]) -> None:
     rosters.load_demo_rosters(users["national"])
     foshan = build_uscc(region_code="440604", org_body="MA5DM001")
     MemberFactory(unit=FilingUnitFactory(uscc=foshan, region_id="440604"))
-    followup.send(users["guangdong"], usccs=[foshan], kind="reminder")
+    followup.follow_up_send(user=users["guangdong"], usccs=[foshan], kind="reminder")
 
 
 def _reminder(users: dict[str, User]) -> None:
@@ -235,7 +237,7 @@ def _reminder(users: dict[str, User]) -> None:
     from evaluation import schedule
 
     rnd = walk_second_round(users["national"], Stage.PATENT)
-    rounds.request_information(rnd, users["national"], workflow.china_today() + dt.timedelta(days=2))
+    rounds.round_request_information(rnd=rnd, user=users["national"], due=workflow.china_today() + dt.timedelta(days=2))
     Notice.objects.all().delete()
     assert schedule.send_reminders(workflow.china_today())
 
@@ -252,7 +254,7 @@ def _month_reminder(users: dict[str, User]) -> None:
 
     with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
         _month_publications()
-    signoff.remind(user=users["national"], period=publications.previous_month())
+    signoff.signoff_remind(user=users["national"], period=publications.previous_month())
 
 
 def _month_reopened(users: dict[str, User]) -> None:
@@ -262,8 +264,10 @@ def _month_reopened(users: dict[str, User]) -> None:
     with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
         _month_publications()
     unit = ManagementUnit.objects.get(code="440300")
-    signoff.sign_off(user=users["shenzhen"], unit=unit, period=publications.previous_month(), edition=1)
-    signoff.reopen(user=users["national"], unit=unit, period=publications.previous_month(), reason="审核时间更正")
+    signoff.signoff_sign(user=users["shenzhen"], unit=unit, period=publications.previous_month(), edition=1)
+    signoff.signoff_reopen(
+        user=users["national"], unit=unit, period=publications.previous_month(), reason="审核时间更正"
+    )
 
 
 def _national_released(users: dict[str, User]) -> None:
@@ -271,7 +275,7 @@ def _national_released(users: dict[str, User]) -> None:
 
     with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
         _month_publications()
-    signoff.release(user=users["national"], period=publications.previous_month(), edition=1)
+    signoff.publication_release(user=users["national"], period=publications.previous_month(), edition=1)
 
 
 def _subscription(users: dict[str, User]) -> None:

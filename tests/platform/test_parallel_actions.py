@@ -280,12 +280,14 @@ def test_round_actions_twice_at_once_on_postgres(
     candidates = list(rnd.candidates.filter(status=CandidateStatus.INFO_REQUESTED).select_related("version"))
     first = candidates[0]
     written = Written()
-    answers = at_once(*[lambda: rounds.submit_information(first.pk, filer_of(first.version), INFO)] * 2)
+    answers = at_once(
+        *[lambda: rounds.information_submit(candidate_id=first.pk, user=filer_of(first.version), data=INFO)] * 2
+    )
     assert not [a for a in answers if isinstance(a, BaseException)], answers
     info = AdditionalInfo.objects.get(candidate=first)
     assert written.events(info, AuditAction.CREATE) + written.events(info, AuditAction.UPDATE) == 1
     for candidate in candidates[1:]:
-        rounds.submit_information(candidate.pk, filer_of(candidate.version), INFO)
+        rounds.information_submit(candidate_id=candidate.pk, user=filer_of(candidate.version), data=INFO)
 
     written = Written()
     one_won_on_api(
@@ -305,11 +307,13 @@ def test_round_actions_twice_at_once_on_postgres(
     one = assignments[0]
     written = Written()
     comments = "技术先进，专利支撑作用明显。"
-    answers = at_once(*[lambda: industry.submit_score(one.pk, one.expert, SCORES, comments)] * 2)
+    answers = at_once(
+        *[lambda: industry.score_submit(assignment_id=one.pk, user=one.expert, scores=SCORES, comments=comments)] * 2
+    )
     assert not [a for a in answers if isinstance(a, BaseException)], answers
     assert written.events(one, AuditAction.SCORE) == 1
     for assignment in assignments[1:]:
-        industry.submit_score(assignment.pk, assignment.expert, SCORES, comments)
+        industry.score_submit(assignment_id=assignment.pk, user=assignment.expert, scores=SCORES, comments=comments)
 
     # publicity that ended yesterday, so that the round can be finalised now
     written = Written()
@@ -320,8 +324,8 @@ def test_round_actions_twice_at_once_on_postgres(
 
     candidate = rnd.candidates.filter(status=CandidateStatus.PROPOSED).first()
     Round.objects.filter(pk=rnd.pk).update(publicity_end=today)  # open for one objection
-    objection = publicity.lodge_objection(
-        candidate.pk, name="某企业", contact="010-1", reasons="核心专利已被宣告无效。"
+    objection = publicity.objection_lodge(
+        candidate_id=candidate.pk, name="某企业", contact="010-1", reasons="核心专利已被宣告无效。"
     )
     Round.objects.filter(pk=rnd.pk).update(publicity_end=today - dt.timedelta(days=1))
     written = Written()

@@ -408,7 +408,7 @@ def _build_world() -> World:
             original_name="i.xlsx",
             created_by=member,
         )
-        statements.issue_statement(unit, national)
+        statements.statement_issue(unit=unit, user=national)
         # a pending identity verification of each unit (its proofs: reviewers and the unit itself only)
         IdentityRequest.objects.create(
             kind=IdentityRequestKind.VERIFICATION,
@@ -445,7 +445,7 @@ def _build_world() -> World:
         _ready_publication(code)
     for code in ("440300", "440000", "330000"):
         unit = ManagementUnit.objects.get(code=code)
-        application_service.add_contact(
+        application_service.contact_add(
             unit=unit, data={"name": "联系人", "email": f"c{code}@example.cn"}, user=national
         )
         Roster.objects.create(
@@ -880,8 +880,10 @@ def _advance_to_publicity() -> None:
     """The live round (at the expert stage in `world`) through scoring to its 公示, through the services."""
     rnd = Round.objects.get(stage=Stage.INDUSTRY)
     for assignment in Assignment.objects.filter(candidate__round=rnd).select_related("expert"):
-        industry.submit_score(assignment.pk, assignment.expert, SCORES, "技术先进，专利支撑作用明显。")
-    publicity.start_publicity(rnd, User.objects.get(email="national@example.cn"), days=5)
+        industry.score_submit(
+            assignment_id=assignment.pk, user=assignment.expert, scores=SCORES, comments="技术先进，专利支撑作用明显。"
+        )
+    publicity.round_publicity_start(rnd=rnd, user=User.objects.get(email="national@example.cn"), days=5)
 
 
 def test_every_object_route_finds_its_object(world: World) -> None:

@@ -301,7 +301,7 @@ def test_approval_reuses_a_port_administrator_without_a_port_but_not_one_of_anot
     spare = make_user("lin.admin@gz.example.cn", Role.PORT_ADMIN)
     application = submit(unit("440100"))
     with django_capture_on_commit_callbacks(execute=True):
-        service.approve_application(application, national)
+        service.application_approve(application=application, user=national)
     assert PortMembership.objects.get(user=spare).unit.code == "440100"
     assert User.objects.filter(email="lin.admin@gz.example.cn").count() == 1
     invitation = next(m for m in mail.outbox if m.to == [spare.email])
@@ -309,7 +309,7 @@ def test_approval_reuses_a_port_administrator_without_a_port_but_not_one_of_anot
 
     other = submit(unit("330100"))  # same administrator e-mail for 杭州市
     with pytest.raises(Exception, match="已是“广州市”的端口管理员"):
-        service.approve_application(other, national)
+        service.application_approve(application=other, user=national)
     other.refresh_from_db()
     assert other.status == ApplicationStatus.SUBMITTED
     assert not unit("330100").is_open
@@ -352,7 +352,7 @@ def test_return_with_reason_mails_the_applicant_who_may_apply_again(
 def test_list_filter_export_and_scan(national: User, reference: None) -> None:
     waiting = submit(unit("440100"))
     returned = submit(unit("330100"))
-    service.return_application(returned, national, "材料不全")
+    service.application_return(application=returned, user=national, reason="材料不全")
     client = login(national)
     page = text(client.get(reverse("national:applications"), {"status": "submitted"}))
     assert f'data-application="{waiting.pk}"' in page and f'data-application="{returned.pk}"' not in page
@@ -377,7 +377,7 @@ def test_ports_page_shows_open_admins_contacts_and_pending(
 ) -> None:
     approved = submit(unit("440100"))
     with django_capture_on_commit_callbacks(execute=True):
-        service.approve_application(approved, national)
+        service.application_approve(application=approved, user=national)
     pending = submit(unit("330100"))
     client = login(national)
     page = text(client.get(reverse("national:ports")))

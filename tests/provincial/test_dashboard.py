@@ -316,7 +316,7 @@ def test_flagged_filings_count_in_the_region_of_the_filing(demo_users: dict[str,
 
     version = ProductVersion.objects.filter(name="电源管理芯片", status="approved").latest("data_year")
     patent = version.links.get().right.patent
-    drift.apply([drift.Row(1, patent.number, "lapsed")], source=None, user=demo_users["reviewer"])
+    drift.legal_status_apply(rows=[drift.Row(1, patent.number, "lapsed")], source=None, user=demo_users["reviewer"])
     user = demo_users[who]
     area = dashboards.area_for(user)
     direct = (

@@ -85,8 +85,8 @@ def test_the_current_period_is_never_kept(world: dict[str, Any]) -> None:
     gd = client_for(world["users"]["guangdong"])
     before = figures(gd.get(reverse("port:home"), {"period": "current"}))
     version = new_product("440106")
-    workflow.submit(version, filer_of(version))
-    workflow.approve(version, UserFactory(role=Role.REVIEWER))
+    workflow.version_submit(version=version, user=filer_of(version))
+    workflow.version_approve(version=version, user=UserFactory(role=Role.REVIEWER))
     after = figures(gd.get(reverse("port:home"), {"period": "current"}))
     assert int(after["approved"]) == int(before["approved"]) + 1
 

@@ -59,12 +59,12 @@ def filer_of_unit(unit: FilingUnit) -> Any:
 
 def submit_at(version: ProductVersion, moment: dt.datetime) -> None:
     with clock(moment):
-        workflow.submit(version, filer_of(version))
+        workflow.version_submit(version=version, user=filer_of(version))
 
 
 def approve_at(version: ProductVersion, moment: dt.datetime, reviewer: Any) -> None:
     with clock(moment):
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
 
 
 def workbook_cells(figs: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
@@ -145,8 +145,8 @@ def test_a_month_rebuilt_twenty_days_later_is_identical(reference: None, port: s
     for v in later:
         approve_at(v, after + dt.timedelta(days=3), reviewer)
     with clock(after + dt.timedelta(days=5)):
-        workflow.revoke(in_month[0], reviewer, "核查发现不符合备案条件")
-        workflow.withdraw(early[1], filer_of(early[1]), "")
+        workflow.version_revoke(version=in_month[0], user=reviewer, reason="核查发现不符合备案条件")
+        workflow.version_withdraw(version=early[1], user=filer_of(early[1]), reason="")
     moved = FilingUnit.objects.get(pk=in_month[1].product.unit_id)
     with clock(after + dt.timedelta(days=8)):
         moved.region_id = "440305"  # 广州天河 → 深圳南山
@@ -269,7 +269,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
     ManagementUnit.objects.filter(pk=shenzhen.pk).update(is_open=True)
     shenzhen.refresh_from_db()
     services.ensure_publications("monthly", november)
-    services.request_rebuild(user=national, kind="monthly", period=november, unit=shenzhen)
+    services.publication_rebuild_request(user=national, kind="monthly", period=november, unit=shenzhen)
     row = Publication.objects.get(scope_key="440300", kind="monthly", period=november)
     assert row.revision == 0  # never built: still the first edition
     build.build_publication(row.pk)
@@ -300,7 +300,7 @@ def test_the_first_build_is_the_first_edition_everywhere(
         "xlsx": "第 1 版",
         "page": True,
     }
-    services.request_rebuild(user=national, kind="monthly", period=november, unit=shenzhen)
+    services.publication_rebuild_request(user=national, kind="monthly", period=november, unit=shenzhen)
     build.build_publication(row.pk)
     row.refresh_from_db()
     assert labels(row) == {

@@ -66,7 +66,7 @@ def sheet(answer: Any) -> list[tuple[Any, ...]]:
 def send(user: User, usccs: list[str], kind: str) -> list[followup.Target]:
     """Send through the service; the notices are delivered once the transaction commits (eager tasks)."""
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return followup.send(user, usccs=usccs, kind=kind)
+        return followup.follow_up_send(user=user, usccs=usccs, kind=kind)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -156,12 +156,12 @@ def test_a_duplicate_roster_is_refused_then_merged_on_confirm(users: dict[str, U
 def test_the_service_refuses_a_duplicate_on_every_path(users: dict[str, User], roster: Roster) -> None:
     file = xlsx([[NANHAI, "佛山南海"]])
     with pytest.raises(svc.DuplicateRoster) as caught:
-        svc.import_roster(
+        svc.roster_import(
             user=users["national"], category=roster.category, year=roster.year, title="再传一次", file=file
         )
     assert caught.value.roster == roster
     file.seek(0)
-    merged = svc.import_roster(
+    merged = svc.roster_import(
         user=users["national"], category=roster.category, year=roster.year, title="再传一次", file=file, merge=True
     )
     assert merged == roster and merged.entry_count == 9
@@ -201,10 +201,14 @@ def test_reminders_go_to_registered_units_and_invitations_to_the_roster_address(
 ) -> None:
     _foshan, foshan_user = register(FOSHAN, "佛山禅城示例精密机械有限公司", "440604")
     port = users["guangdong"]
-    reminder = {t.uscc: t for t in followup.plan(port, usccs=[FOSHAN, YUEXIU], kind=FollowUpKind.REMINDER)}
+    reminder = {
+        t.uscc: t for t in followup.follow_up_plan(user=port, usccs=[FOSHAN, YUEXIU], kind=FollowUpKind.REMINDER)
+    }
     assert reminder[FOSHAN].sendable and reminder[FOSHAN].recipients == [foshan_user.email]  # user = contact here
     assert "请改用“邀请注册”" in reminder[YUEXIU].skip
-    invitation = {t.uscc: t for t in followup.plan(port, usccs=[FOSHAN, YUEXIU], kind=FollowUpKind.INVITATION)}
+    invitation = {
+        t.uscc: t for t in followup.follow_up_plan(user=port, usccs=[FOSHAN, YUEXIU], kind=FollowUpKind.INVITATION)
+    }
     assert "请改用“提醒备案”" in invitation[FOSHAN].skip
     assert invitation[YUEXIU].recipients == ["yueshili@yuexiu-demo.example.cn"]
     assert invitation[YUEXIU].masked == "y***@yuexiu-demo.example.cn"
@@ -250,15 +254,17 @@ def test_skips_filed_no_address_and_a_selection_too_large(
     users: dict[str, User], roster: Roster, register: Callable[..., tuple[FilingUnit, User]]
 ) -> None:
     national = users["national"]
-    [no_mail] = followup.plan(national, usccs=[SHANGCHENG], kind=FollowUpKind.INVITATION)
+    [no_mail] = followup.follow_up_plan(user=national, usccs=[SHANGCHENG], kind=FollowUpKind.INVITATION)
     assert "没有该企业的电子邮箱" in no_mail.skip
     filed = RosterEntry.objects.filter(roster=roster).exclude(uscc__in=[FOSHAN, YUEXIU, FUTIAN, SHANGCHENG, HAISHU])
-    [done] = followup.plan(national, usccs=[filed.first().uscc], kind=FollowUpKind.REMINDER)
+    [done] = followup.follow_up_plan(user=national, usccs=[filed.first().uscc], kind=FollowUpKind.REMINDER)
     assert "已有产品通过备案" in done.skip
     with pytest.raises(Exception, match="请先勾选企业"):
-        followup.plan(national, usccs=[], kind=FollowUpKind.REMINDER)
+        followup.follow_up_plan(user=national, usccs=[], kind=FollowUpKind.REMINDER)
     with pytest.raises(Exception, match="一次最多选择"):
-        followup.plan(national, usccs=[f"X{i}" for i in range(followup.MAX_SELECTION + 1)], kind="reminder")
+        followup.follow_up_plan(
+            user=national, usccs=[f"X{i}" for i in range(followup.MAX_SELECTION + 1)], kind="reminder"
+        )
 
 
 def test_registered_since_the_first_reminder(
@@ -314,7 +320,7 @@ def test_a_port_reminds_only_its_own_enterprises(users: dict[str, User], roster:
         answer = client.post(reverse("rosters:follow_up"), {"uscc": [FOSHAN], "kind": "invitation", "confirm": confirm})
         assert answer.status_code == 404
     with pytest.raises(Http404):
-        followup.send(users[who], usccs=[FOSHAN], kind=FollowUpKind.INVITATION)
+        followup.follow_up_send(user=users[who], usccs=[FOSHAN], kind=FollowUpKind.INVITATION)
     assert not FollowUp.objects.exists()
 
 
@@ -345,7 +351,7 @@ def test_other_roles_get_404(users: dict[str, User], roster: Roster, who: str) -
         assert client.get(reverse(name)).status_code == 404, name
     assert client.post(reverse("rosters:follow_up"), {"uscc": [FOSHAN], "kind": "reminder"}).status_code == 404
     with pytest.raises(Http404):
-        followup.plan(users[who], usccs=[FOSHAN], kind=FollowUpKind.REMINDER)
+        followup.follow_up_plan(user=users[who], usccs=[FOSHAN], kind=FollowUpKind.REMINDER)
 
 
 def test_anonymous_is_sent_to_login(roster: Roster) -> None:

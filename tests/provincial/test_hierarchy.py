@@ -385,15 +385,21 @@ def test_siblings_stand_in_a_provinces_ranking_as_they_stand_among_the_47_ports(
     (its tie-break was the approvals of the last 12 months). One score now ranks both (`dashboards.rank_score`)."""
     reviewer = UserFactory(role=Role.REVIEWER)
     guangzhou = MemberFactory(unit__region_id="440106").unit
-    workflow.approve(
-        workflow.submit(ProductVersionFactory(unit=guangzhou, user=filer_of_unit(guangzhou)), filer_of_unit(guangzhou)),
-        reviewer,
+    workflow.version_approve(
+        version=workflow.version_submit(
+            version=ProductVersionFactory(unit=guangzhou, user=filer_of_unit(guangzhou)), user=filer_of_unit(guangzhou)
+        ),
+        user=reviewer,
     )
-    workflow.submit(ProductVersionFactory(unit=guangzhou, user=filer_of_unit(guangzhou)), filer_of_unit(guangzhou))
+    workflow.version_submit(
+        version=ProductVersionFactory(unit=guangzhou, user=filer_of_unit(guangzhou)), user=filer_of_unit(guangzhou)
+    )
     shenzhen = MemberFactory(unit__region_id="440305").unit
-    workflow.approve(
-        workflow.submit(ProductVersionFactory(unit=shenzhen, user=filer_of_unit(shenzhen)), filer_of_unit(shenzhen)),
-        reviewer,
+    workflow.version_approve(
+        version=workflow.version_submit(
+            version=ProductVersionFactory(unit=shenzhen, user=filer_of_unit(shenzhen)), user=filer_of_unit(shenzhen)
+        ),
+        user=reviewer,
     )
     guangdong = PortAdminFactory(port_code="440000").user
     national = UserFactory(role=Role.NATIONAL_ADMIN)
@@ -406,11 +412,11 @@ def test_siblings_stand_in_a_provinces_ranking_as_they_stand_among_the_47_ports(
     # the national overview: its province ranking and its port ranking order 广东 and 浙江 alike
     zhejiang = MemberFactory(unit__region_id="330106").unit
     for _ in range(2):
-        workflow.approve(
-            workflow.submit(
-                ProductVersionFactory(unit=zhejiang, user=filer_of_unit(zhejiang)), filer_of_unit(zhejiang)
+        workflow.version_approve(
+            version=workflow.version_submit(
+                version=ProductVersionFactory(unit=zhejiang, user=filer_of_unit(zhejiang)), user=filer_of_unit(zhejiang)
             ),
-            reviewer,
+            user=reviewer,
         )
     MemberFactory(unit__region_id="330108")
     provinces = {r["code"]: r for r in dashboards.dashboard(dashboards.area_for(national))["ranking"]}
@@ -432,7 +438,7 @@ def test_a_roster_enterprise_that_moved_away_has_one_state_for_every_port(refere
     guangdong = PortAdminFactory(port_code="440000").user
     shenzhen = PortAdminFactory(port_code="440300").user
     national = UserFactory(role=Role.NATIONAL_ADMIN)
-    rosters.import_roster(
+    rosters.roster_import(
         user=guangdong,
         category=RosterCategory.LITTLE_GIANT,
         year=workflow.china_today().year,
@@ -521,22 +527,22 @@ def build_world(rng: random.Random, reviewer: User, ports: dict[str, User], nati
             if story == "draft":
                 continue
             with clock(old + dt.timedelta(days=1)):
-                workflow.submit(version, filer_of(version))
+                workflow.version_submit(version=version, user=filer_of(version))
             if story == "submitted":
                 continue
             if story == "returned":
                 with clock(before):
-                    workflow.return_for_correction(version, reviewer, {"name": "请补充型号"})
+                    workflow.version_return(version=version, user=reviewer, reasons={"name": "请补充型号"})
                 continue
             approved_at = {"approved_now": after, "approved_old": old + dt.timedelta(days=2)}.get(story, before)
             with clock(approved_at):
-                workflow.approve(version, reviewer)
+                workflow.version_approve(version=version, user=reviewer)
             if story in ("revoked", "withdrawn"):
                 with clock(rng.choice([before + dt.timedelta(days=1), after])):
                     if story == "revoked":
-                        workflow.revoke(version, reviewer, "专利已失效")
+                        workflow.version_revoke(version=version, user=reviewer, reason="专利已失效")
                     else:
-                        workflow.withdraw(version, filer_of(version), "停产")
+                        workflow.version_withdraw(version=version, user=filer_of(version), reason="停产")
     # units moved between cities, before the month's end or after it
     for unit in rng.sample(units, k=min(len(units), rng.randint(0, 3))):
         if unit.region_id in MOVES:
@@ -556,7 +562,7 @@ def build_world(rng: random.Random, reviewer: User, ports: dict[str, User], nati
         extra = [r for r in REGIONS if r.startswith(prefix) and r != "440000"]
         rows = rng.sample(known, k=min(len(known), rng.randint(0, 3)))
         rows += [(build_uscc(region_code=rng.choice(extra), org_body=f"MR{next(_orgs):06d}"), "名单企业")]
-        rosters.import_roster(
+        rosters.roster_import(
             user=uploader,
             category=rng.choice([RosterCategory.LITTLE_GIANT, RosterCategory.values[0]]),
             year=workflow.china_today().year,

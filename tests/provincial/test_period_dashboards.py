@@ -73,7 +73,7 @@ def world(demo_users: dict[str, Any]) -> dict[str, Any]:
     }
     from filings import workflow
 
-    workflow.approve(made["E"], reviewer)  # now: after P
+    workflow.version_approve(version=made["E"], user=reviewer)  # now: after P
     return {"P": p, "Y": y, **made, "users": demo_users, "demo": demo}
 
 

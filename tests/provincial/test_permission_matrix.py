@@ -566,7 +566,7 @@ def roster_file(rows: list[tuple[str, str]]) -> SimpleUploadedFile:
 
 
 def upload_roster(user: User, title: str, rows: list[tuple[str, str]]) -> Roster:
-    return roster_service.import_roster(
+    return roster_service.roster_import(
         user=user,
         category=RosterCategory.LITTLE_GIANT,
         year=china_today().year,
@@ -597,8 +597,8 @@ def approved_unit(make_user: Callable[..., User], uscc: str, name: str, county: 
     user = make_user(f"{uscc.lower()}@example.cn", Role.ENTERPRISE)
     UnitMembership.objects.create(user=user, unit=unit, is_manager=True)
     number = build_patent_number(year=2019, type_digit="1", serial=next(_serials))
-    right = services.add_patent_right(unit=unit, user=user, data={"number": number, "title": f"测试专利 {number}"})
-    version = services.create_product(
+    right = services.patent_right_create(unit=unit, user=user, data={"number": number, "title": f"测试专利 {number}"})
+    version = services.product_create(
         unit=unit,
         user=user,
         data={
@@ -611,8 +611,8 @@ def approved_unit(make_user: Callable[..., User], uscc: str, name: str, county: 
         },
         links=[{"right": right.pk, "is_core": True, "contribution": Decimal(60), "embodiment": "主体结构"}],
     )
-    workflow.submit(version, user)
-    workflow.approve(version, User.objects.get(email="reviewer@example.cn"))
+    workflow.version_submit(version=version, user=user)
+    workflow.version_approve(version=version, user=User.objects.get(email="reviewer@example.cn"))
     return unit
 
 
@@ -697,7 +697,7 @@ def _build_world() -> dict[str, Any]:
     )
     (delivery_pk,) = subscription_service.ensure_deliveries()
     objects["sz_delivery"] = subscription_service.build_delivery(delivery_pk)
-    objects["sz_contact"] = application_service.add_contact(
+    objects["sz_contact"] = application_service.contact_add(
         unit=objects["sz_unit"],
         data={"name": "深联系", "mobile": "13800000000", "email": "contact@sz.example.cn"},
         user=users["national"],
@@ -717,8 +717,8 @@ def _build_world() -> dict[str, Any]:
         ("hz", "杭州西溪新材料科技有限公司"),
     ):
         objects[f"{key}_filing_unit"] = FilingUnit.objects.get(name=name)
-        objects[f"{key}_statement"] = statement_service.issue_statement(
-            objects[f"{key}_filing_unit"], users["national"]
+        objects[f"{key}_statement"] = statement_service.statement_issue(
+            unit=objects[f"{key}_filing_unit"], user=users["national"]
         )
     # the ports' read-only pages (provincial/views/worklists.py): a filed product of each unit and its version
     for key in ("sz", "gz", "hz"):

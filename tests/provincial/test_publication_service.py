@@ -342,9 +342,9 @@ def test_only_a_national_administrator_may_rebuild(
     for role in (Role.PORT_ADMIN, Role.REVIEWER, Role.ENTERPRISE):
         user = make_user(f"{role}@example.cn", role)
         with pytest.raises(PermissionDenied):
-            services.request_rebuild(user=user, kind=K.MONTHLY, period=PERIOD, unit=ports["440300"])
+            services.publication_rebuild_request(user=user, kind=K.MONTHLY, period=PERIOD, unit=ports["440300"])
         with pytest.raises(PermissionDenied):
-            services.request_yearend(user=user, year=2025)
+            services.publication_yearend_request(user=user, year=2025)
     assert set(Publication.objects.values_list("revision", flat=True)) == {0}
     assert not Publication.objects.filter(kind=K.YEAREND).exists()
 
@@ -362,7 +362,7 @@ def test_a_rebuild_replaces_the_files_with_revision_plus_one_and_audits_the_old_
     old_files = [files.publication_name(first, "xlsx"), files.publication_name(first, "pdf")]
 
     with django_capture_on_commit_callbacks(execute=True):  # the build task runs in-process after the commit
-        rows = services.request_rebuild(user=national, kind=K.MONTHLY, period=PERIOD, unit=ports["440300"])
+        rows = services.publication_rebuild_request(user=national, kind=K.MONTHLY, period=PERIOD, unit=ports["440300"])
     assert [r.pk for r in rows] == [first.pk]
     rebuilt = the_row()
     assert rebuilt.status == S.READY and rebuilt.revision == 1 and rebuilt.requested_by == national
@@ -394,7 +394,7 @@ def test_a_rebuild_of_all_ports_creates_missing_rows_and_rebuilds_every_one(
     services.ensure_publications(K.MONTHLY, PERIOD)
     build.build_publication(the_row().pk)
     with django_capture_on_commit_callbacks(execute=True):
-        rows = services.request_rebuild(user=national, kind=K.MONTHLY, period=PERIOD, all_ports=True)
+        rows = services.publication_rebuild_request(user=national, kind=K.MONTHLY, period=PERIOD, all_ports=True)
     assert len(rows) == 4
     # the built row is rebuilt as its second edition; the rows never built stay the first (issue 17)
     revisions = dict(Publication.objects.values_list("scope_key", "revision"))
@@ -407,7 +407,7 @@ def test_a_rebuild_of_a_month_not_yet_ended_is_refused(
 ) -> None:
     national = national_admin(make_user)
     with pytest.raises(services.PublicationError):
-        services.request_rebuild(user=national, kind=K.MONTHLY, period=clock.china_today(), all_ports=True)
+        services.publication_rebuild_request(user=national, kind=K.MONTHLY, period=clock.china_today(), all_ports=True)
     assert not Publication.objects.exists()
 
 
@@ -419,7 +419,7 @@ def test_the_national_administrator_requests_the_yearend_evaluation(
 ) -> None:
     national = national_admin(make_user)
     with django_capture_on_commit_callbacks(execute=True):
-        rows = services.request_yearend(user=national, year=2025)
+        rows = services.publication_yearend_request(user=national, year=2025)
     assert sorted(r.scope_key for r in rows) == sorted([*OPEN, NATIONAL_SCOPE])
     stored = Publication.objects.filter(kind=K.YEAREND, period=dt.date(2025, 1, 1))
     assert stored.count() == 4 and set(stored.values_list("status", flat=True)) == {S.READY}
@@ -427,10 +427,10 @@ def test_the_national_administrator_requests_the_yearend_evaluation(
     assert AuditEvent.objects.filter(message="year-end evaluation 2025 requested", actor_id=national.pk).exists()
     # asking again builds nothing more
     with django_capture_on_commit_callbacks(execute=True):
-        services.request_yearend(user=national, year=2025)
+        services.publication_yearend_request(user=national, year=2025)
     assert len(builder.calls) == 4
     with pytest.raises(services.PublicationError):
-        services.request_yearend(user=national, year=clock.china_today().year + 1)
+        services.publication_yearend_request(user=national, year=clock.china_today().year + 1)
 
 
 # ---------------------------------------------------------------------------------------------

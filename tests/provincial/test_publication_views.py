@@ -248,7 +248,7 @@ def test_nothing_to_download_answers_404(demo_users: dict[str, User], pubs: dict
 def test_while_rebuilt_the_previous_files_stay_downloadable(
     demo_users: dict[str, User], pubs: dict[str, Publication]
 ) -> None:
-    services.request_rebuild(user=demo_users["national"], kind="monthly", period=MONTH, unit=pubs[SZ].unit)
+    services.publication_rebuild_request(user=demo_users["national"], kind="monthly", period=MONTH, unit=pubs[SZ].unit)
     shenzhen = client_for(demo_users, "shenzhen")
     html = shenzhen.get(reverse("port:publications")).content.decode()
     assert 'data-status="pending"' in html and "上一版，新版生成后替换" in html
@@ -417,7 +417,7 @@ def test_a_service_refusal_is_shown_on_the_page(
     def refuse(**kwargs: Any) -> list[Publication]:
         raise ValidationError("该期间正在生成，请稍后再试。")
 
-    monkeypatch.setattr(services, "request_rebuild", refuse)
+    monkeypatch.setattr(services, "publication_rebuild_request", refuse)
     answer = rebuild(client_for(demo_users, "national"), period="2025-03", port=GD)
     assert answer.status_code == 400
     html = answer.content.decode()

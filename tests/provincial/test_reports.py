@@ -184,10 +184,10 @@ def test_the_service_refuses_what_the_form_would(demo_users: dict[str, User]) ->
     from django.core.exceptions import PermissionDenied, ValidationError
 
     with pytest.raises(ValidationError) as info:
-        service.submit_report(user=demo_users["shenzhen"], category="x", title="", body="b")
+        service.report_submit(user=demo_users["shenzhen"], category="x", title="", body="b")
     assert set(info.value.message_dict) == {"category", "title"}
     with pytest.raises(PermissionDenied):
-        service.submit_report(user=demo_users["national"], category="progress", title="t", body="b")
+        service.report_submit(user=demo_users["national"], category="progress", title="t", body="b")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -149,8 +149,8 @@ def register(make_user: Callable[..., User]) -> Callable[..., tuple[FilingUnit, 
 
 def draft(unit: FilingUnit, user: User) -> ProductVersion:
     number = build_patent_number(year=2019, type_digit="1", serial=next(_serials))
-    right = services.add_patent_right(unit=unit, user=user, data={"number": number, "title": f"测试专利 {number}"})
-    return services.create_product(
+    right = services.patent_right_create(unit=unit, user=user, data={"number": number, "title": f"测试专利 {number}"})
+    return services.product_create(
         unit=unit,
         user=user,
         data={
@@ -240,10 +240,10 @@ def test_an_approval_raises_coverage_and_the_trend(
 ) -> None:
     unit, filer = register(FOSHAN, "佛山禅城示例精密机械有限公司", "440604")
     version = draft(unit, filer)
-    workflow.submit(version, filer)
+    workflow.version_submit(version=version, user=filer)
     before = figures(client_for(users["guangdong"]))["total"]
     assert (before.entries, before.covered) == (5, 2)  # submitted is not covered
-    workflow.approve(version, users["reviewer"])
+    workflow.version_approve(version=version, user=users["reviewer"])
     for who, expected in [("guangdong", (5, 3)), ("national", (8, 4)), ("zhejiang", (3, 1)), ("shenzhen", (2, 1))]:
         context = figures(client_for(users[who]))
         assert (context["total"].entries, context["total"].covered) == expected, who
@@ -534,7 +534,7 @@ def test_missing_list_states_and_contacts(
     users: dict[str, User], roster: Roster, register: Callable[..., tuple[FilingUnit, User]]
 ) -> None:
     foshan, foshan_user = register(FOSHAN, "佛山禅城示例精密机械有限公司", "440604")
-    workflow.submit(draft(foshan, foshan_user), foshan_user)
+    workflow.version_submit(version=draft(foshan, foshan_user), user=foshan_user)
     yuexiu, yuexiu_user = register(YUEXIU, "广州越秀示例智能科技有限公司", "440104")
     draft(yuexiu, yuexiu_user)
     # 福田's enterprise registered its address in 杭州: outside 广东's scope, so 广东 sees no contact

@@ -71,7 +71,7 @@ def events(message: str) -> list[AuditEvent]:
 
 
 def sign(users: dict[str, User], who: str, code: str, edition: Any = 1, note: str = "") -> MonthSignoff:
-    return signoff.sign_off(user=users[who], unit=unit(code), period=MONTH, edition=edition, note=note)
+    return signoff.signoff_sign(user=users[who], unit=unit(code), period=MONTH, edition=edition, note=note)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ def test_a_port_signs_no_other_port_s_month(
     with pytest.raises(Http404):
         sign(demo_users, who, code)
     with pytest.raises(Http404):
-        signoff.note_problem(user=demo_users[who], unit=unit(code), period=MONTH, edition=1, note="不对")
+        signoff.signoff_note_problem(user=demo_users[who], unit=unit(code), period=MONTH, edition=1, note="不对")
     assert not MonthSignoff.objects.filter(state=SignoffState.SIGNED).exists()
 
 
@@ -134,7 +134,7 @@ def test_nothing_to_sign_before_the_publication_is_ready(demo_users: dict[str, U
 def test_a_month_not_ended_cannot_be_signed(demo_users: dict[str, User], pubs: dict[str, Publication]) -> None:
     this_month = platform_clock.china_today().replace(day=1)
     with pytest.raises(SignoffError) as refused:
-        signoff.sign_off(user=demo_users["guangdong"], unit=unit(GD), period=this_month, edition=1)
+        signoff.signoff_sign(user=demo_users["guangdong"], unit=unit(GD), period=this_month, edition=1)
     assert "period" in refused.value.message_dict
 
 
@@ -165,22 +165,22 @@ def test_a_problem_is_noted_with_its_description_and_then_signed(
 ) -> None:
     gd = demo_users["guangdong"]
     with pytest.raises(SignoffError) as empty:
-        signoff.note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note="   ")
+        signoff.signoff_note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note="   ")
     assert "note" in empty.value.message_dict
     with pytest.raises(SignoffError):
-        signoff.note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note="长" * 2001)
+        signoff.signoff_note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note="长" * 2001)
     note = "广州市通过备案产品少计 2 件。"
-    row = signoff.note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note=note)
+    row = signoff.signoff_note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note=note)
     assert (row.state, row.note, row.edition) == (SignoffState.PROBLEM, note, 1)
     with pytest.raises(SignoffConflict):  # the same note again: the second click
-        signoff.note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note=note)
+        signoff.signoff_note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note=note)
     more = note + "另，深圳市销售额单位有误。"
-    assert signoff.note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note=more).note == more
+    assert signoff.signoff_note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note=more).note == more
     assert len(events("month problem noted")) == 2
     # once resolved, the port signs
     assert sign(demo_users, "guangdong", GD).state == SignoffState.SIGNED
     with pytest.raises(SignoffConflict):  # and a signed month takes no problem note: only the national office reopens
-        signoff.note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note="又发现问题")
+        signoff.signoff_note_problem(user=gd, unit=unit(GD), period=MONTH, edition=1, note="又发现问题")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -193,15 +193,15 @@ def test_only_the_national_office_reopens_with_a_reason(
     sign(demo_users, "shenzhen", SZ)
     for who in ("shenzhen", "guangdong", "reviewer"):
         with pytest.raises(PermissionDenied):
-            signoff.reopen(user=demo_users[who], unit=unit(SZ), period=MONTH, reason="更正")
+            signoff.signoff_reopen(user=demo_users[who], unit=unit(SZ), period=MONTH, reason="更正")
     with pytest.raises(SignoffError) as no_reason:
-        signoff.reopen(user=demo_users["national"], unit=unit(SZ), period=MONTH, reason=" ")
+        signoff.signoff_reopen(user=demo_users["national"], unit=unit(SZ), period=MONTH, reason=" ")
     assert "reason" in no_reason.value.message_dict
     assert state(SZ).state == SignoffState.SIGNED
 
     mail.outbox.clear()
     reason = "深圳市 3 家企业的审核通过时间登记有误，已更正。"
-    row = signoff.reopen(user=demo_users["national"], unit=unit(SZ), period=MONTH, reason=reason)
+    row = signoff.signoff_reopen(user=demo_users["national"], unit=unit(SZ), period=MONTH, reason=reason)
     assert (row.state, row.reopen_reason, row.reopened_by, row.reopen_count) == (
         SignoffState.OPEN,
         reason,
@@ -213,9 +213,9 @@ def test_only_the_national_office_reopens_with_a_reason(
     (notice,) = Notice.objects.filter(kind="provincial.month_reopened")
     assert notice.recipient == "shenzhen@example.cn" and reason in notice.body
     with pytest.raises(SignoffConflict):  # the second click
-        signoff.reopen(user=demo_users["national"], unit=unit(SZ), period=MONTH, reason=reason)
+        signoff.signoff_reopen(user=demo_users["national"], unit=unit(SZ), period=MONTH, reason=reason)
     with pytest.raises(SignoffError) as not_signed:
-        signoff.reopen(user=demo_users["national"], unit=unit(ZJ), period=MONTH, reason=reason)
+        signoff.signoff_reopen(user=demo_users["national"], unit=unit(ZJ), period=MONTH, reason=reason)
     assert not_signed.value.code == "not_signed"
     # and the port signs again
     assert sign(demo_users, "shenzhen", SZ).state == SignoffState.SIGNED
@@ -227,15 +227,17 @@ def test_a_signed_month_is_not_rebuilt_until_it_is_reopened(
     national = demo_users["national"]
     sign(demo_users, "guangdong", GD)
     with pytest.raises(PublicationError) as refused:
-        services.request_rebuild(user=national, kind=PublicationKind.MONTHLY, period=MONTH, unit=unit(GD))
+        services.publication_rebuild_request(user=national, kind=PublicationKind.MONTHLY, period=MONTH, unit=unit(GD))
     assert refused.value.code == "signed"
     # all ports: every other port's publication is rebuilt, the signed one keeps its edition
-    rows = services.request_rebuild(user=national, kind=PublicationKind.MONTHLY, period=MONTH, all_ports=True)
+    rows = services.publication_rebuild_request(
+        user=national, kind=PublicationKind.MONTHLY, period=MONTH, all_ports=True
+    )
     assert GD not in {r.scope_key for r in rows} and {SZ, ZJ, NATIONAL_SCOPE} <= {r.scope_key for r in rows}
     assert Publication.objects.get(pk=pubs[GD].pk).revision == 0
     # reopened with a rebuild: the next edition is on its way
     enqueued.clear()
-    signoff.reopen(user=national, unit=unit(GD), period=MONTH, reason="数据更正", rebuild=True)
+    signoff.signoff_reopen(user=national, unit=unit(GD), period=MONTH, reason="数据更正", rebuild=True)
     again = Publication.objects.get(pk=pubs[GD].pk)
     assert (again.revision, again.status, enqueued) == (1, PublicationStatus.PENDING, [again.pk])
 
@@ -246,11 +248,13 @@ def test_the_ports_that_have_not_answered_are_reminded_once_a_day(
 ) -> None:
     national = demo_users["national"]
     sign(demo_users, "guangdong", GD)
-    signoff.note_problem(user=demo_users["zhejiang"], unit=unit(ZJ), period=MONTH, edition=1, note="浙江数据有误")
+    signoff.signoff_note_problem(
+        user=demo_users["zhejiang"], unit=unit(ZJ), period=MONTH, edition=1, note="浙江数据有误"
+    )
     for who in ("guangdong", "reviewer"):
         with pytest.raises(PermissionDenied):
-            signoff.remind(user=demo_users[who], period=MONTH)
-    reminded = signoff.remind(user=national, period=MONTH)
+            signoff.signoff_remind(user=demo_users[who], period=MONTH)
+    reminded = signoff.signoff_remind(user=national, period=MONTH)
     assert [r.unit.code for r in reminded] == [SZ]  # signed and problem-noted ports are not reminded
     notices = list(Notice.objects.filter(kind="provincial.month_reminder"))
     assert [n.recipient for n in notices] == ["shenzhen@example.cn"]
@@ -259,25 +263,25 @@ def test_the_ports_that_have_not_answered_are_reminded_once_a_day(
     (event,) = AuditEvent.objects.filter(message="month sign-off reminder")
     assert event.actor_id == national.pk
     with pytest.raises(SignoffConflict):  # the same day again
-        signoff.remind(user=national, period=MONTH)
+        signoff.signoff_remind(user=national, period=MONTH)
     assert Notice.objects.filter(kind="provincial.month_reminder").count() == 1
     # the next day (China date), once more
     tomorrow = platform_clock.china_today() + dt.timedelta(days=1)
     monkeypatch.setattr(platform_clock, "china_today", lambda: tomorrow)
-    assert [r.unit.code for r in signoff.remind(user=national, period=MONTH)] == [SZ]
+    assert [r.unit.code for r in signoff.signoff_remind(user=national, period=MONTH)] == [SZ]
     assert state(SZ).reminded_on == tomorrow
     assert Notice.objects.filter(kind="provincial.month_reminder").count() == 2
     # nobody left to remind
     sign(demo_users, "shenzhen", SZ)
     with pytest.raises(SignoffError) as nobody:
-        signoff.remind(user=national, period=MONTH)
+        signoff.signoff_remind(user=national, period=MONTH)
     assert nobody.value.code == "nobody"
 
 
 def test_a_port_whose_publication_is_not_ready_is_not_reminded(demo_users: dict[str, User]) -> None:
     make_publication(GD)
     make_publication(SZ, status=PublicationStatus.FAILED)
-    assert [r.unit.code for r in signoff.remind(user=demo_users["national"], period=MONTH)] == [GD]
+    assert [r.unit.code for r in signoff.signoff_remind(user=demo_users["national"], period=MONTH)] == [GD]
 
 
 def test_the_national_office_releases_the_national_publication_when_it_chooses(
@@ -290,9 +294,9 @@ def test_the_national_office_releases_the_national_publication_when_it_chooses(
     download = reverse("port:publication_download", args=[pubs[NATIONAL_SCOPE].pk, "xlsx"])
     assert port_client.get(download).status_code == 404  # not released: the national office's own
     with pytest.raises(PermissionDenied):
-        signoff.release(user=demo_users["guangdong"], period=MONTH, edition=1)
+        signoff.publication_release(user=demo_users["guangdong"], period=MONTH, edition=1)
 
-    released = signoff.release(user=national, period=MONTH, edition=1)
+    released = signoff.publication_release(user=national, period=MONTH, edition=1)
     assert released.is_released and released.released_by == national
     event = AuditEvent.objects.get(message="national publication released")
     assert sorted(event.changes["unsigned_ports"]) == [ZJ, SZ] and event.changes["signed_ports"] == 1
@@ -300,20 +304,20 @@ def test_the_national_office_releases_the_national_publication_when_it_chooses(
     assert recipients == {"guangdong@example.cn", "shenzhen@example.cn", "zhejiang@example.cn"}
     assert port_client.get(download).status_code == 200  # every port now sees it
     with pytest.raises(SignoffConflict):
-        signoff.release(user=national, period=MONTH, edition=1)
+        signoff.publication_release(user=national, period=MONTH, edition=1)
 
     # a rebuild is a new edition: hidden from the ports until released again
-    services.request_rebuild(user=national, kind=PublicationKind.MONTHLY, period=MONTH, unit=None)
+    services.publication_rebuild_request(user=national, kind=PublicationKind.MONTHLY, period=MONTH, unit=None)
     assert port_client.get(download).status_code == 404
     with pytest.raises(SignoffError) as not_ready:
-        signoff.release(user=national, period=MONTH, edition=2)
+        signoff.publication_release(user=national, period=MONTH, edition=2)
     assert not_ready.value.code == "not_ready"
 
 
 def test_release_needs_the_edition_shown(demo_users: dict[str, User], pubs: dict[str, Publication]) -> None:
     Publication.objects.filter(pk=pubs[NATIONAL_SCOPE].pk).update(revision=2)
     with pytest.raises(SignoffConflict):
-        signoff.release(user=demo_users["national"], period=MONTH, edition=1)
+        signoff.publication_release(user=demo_users["national"], period=MONTH, edition=1)
     assert not Publication.objects.get(pk=pubs[NATIONAL_SCOPE].pk).is_released
 
 
@@ -342,7 +346,7 @@ def test_a_reopened_and_rebuilt_month_is_a_new_edition_that_says_what_changed(
     first = _build(row)
     assert first.status == PublicationStatus.READY and first.edition == 1
     approved_before = first.figures["totals"]["approved"]
-    signoff.sign_off(user=guangdong, unit=unit(GD), period=MONTH, edition=1)
+    signoff.signoff_sign(user=guangdong, unit=unit(GD), period=MONTH, edition=1)
 
     # a correction: a 广州 product approved in the month had been missed
     with clock(start + dt.timedelta(days=1)):
@@ -350,7 +354,7 @@ def test_a_reopened_and_rebuilt_month_is_a_new_edition_that_says_what_changed(
     submit_at(version, start + dt.timedelta(days=2))
     approve_at(version, start + dt.timedelta(days=3), demo_users["reviewer"])
 
-    signoff.reopen(user=national, unit=unit(GD), period=MONTH, reason="补记一件漏登的审核通过。", rebuild=True)
+    signoff.signoff_reopen(user=national, unit=unit(GD), period=MONTH, reason="补记一件漏登的审核通过。", rebuild=True)
     second = _build(Publication.objects.get(pk=row.pk))
     assert (second.edition, second.figures["previous_edition"]) == (2, 1)
     changes = {c["item"]: c for c in second.figures["changes"]}
@@ -371,7 +375,7 @@ def test_a_reopened_and_rebuilt_month_is_a_new_edition_that_says_what_changed(
     html = page.content.decode()
     assert "与上一版（第 1 版）相比" in html and "+1" in html and "补记一件漏登的审核通过。" in html
     # the port signs the new edition
-    assert signoff.sign_off(user=guangdong, unit=unit(GD), period=MONTH, edition=2).edition == 2
+    assert signoff.signoff_sign(user=guangdong, unit=unit(GD), period=MONTH, edition=2).edition == 2
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -460,7 +464,9 @@ def test_the_national_page_lists_every_port_and_who_has_not_signed(
     demo_users: dict[str, User], pubs: dict[str, Publication]
 ) -> None:
     sign(demo_users, "guangdong", GD)
-    signoff.note_problem(user=demo_users["zhejiang"], unit=unit(ZJ), period=MONTH, edition=1, note="浙江数据少计")
+    signoff.signoff_note_problem(
+        user=demo_users["zhejiang"], unit=unit(ZJ), period=MONTH, edition=1, note="浙江数据少计"
+    )
     client = client_for(demo_users, "national")
     page = client.get(reverse("national:months"), {"period": f"{MONTH:%Y-%m}"})
     assert page.status_code == 200

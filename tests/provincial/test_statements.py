@@ -42,7 +42,7 @@ def unit_of(name_part: str) -> FilingUnit:
 
 
 def issue(name_part: str, users: dict[str, User], who: str = "national") -> FilingStatement:
-    return svc.issue_statement(unit_of(name_part), users[who])
+    return svc.statement_issue(unit=unit_of(name_part), user=users[who])
 
 
 def rows(content: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -349,9 +349,9 @@ def test_verification_shows_a_filing_revoked_since_and_one_approved_since(
 ) -> None:
     statement = issue(GZ, demo_users, "ent-gz")
     revoked = ProductVersion.objects.get(name="智能巡检机器人", status=FilingStatus.APPROVED)
-    workflow.revoke(revoked, demo_users["reviewer"], "核心专利已失效。")
+    workflow.version_revoke(version=revoked, user=demo_users["reviewer"], reason="核心专利已失效。")
     pending = ProductVersion.objects.get(name="精密摆线减速器")
-    workflow.approve(pending, demo_users["reviewer"])
+    workflow.version_approve(version=pending, user=demo_users["reviewer"])
     status, page = verify_page(client, statement)
     assert status == 200 and "有效" in page  # the statement itself is genuine
     assert 'data-testid="change-removed"' in page

@@ -58,13 +58,13 @@ def test_cells_equal_the_live_figures_after_every_kind_of_write(demo_users: dict
 
     # review decisions: approve, return, revoke
     for version in ProductVersion.objects.filter(status__in=[FilingStatus.SUBMITTED, FilingStatus.RESUBMITTED]):
-        workflow.approve(version, reviewer)
+        workflow.version_approve(version=version, user=reviewer)
         assert_same(users)
         break
     else:
         pytest.fail("the demo has no filing waiting for review")
     revoked = approved_in("440000")
-    workflow.revoke(revoked, reviewer, "测试撤销")
+    workflow.version_revoke(version=revoked, user=reviewer, reason="测试撤销")
     assert_same(users)
 
     # a unit moves from 广东 to 浙江 (its products follow by a set-based update)
@@ -105,8 +105,8 @@ def test_the_drift_import_marks_the_products_it_flags(demo_users: dict[str, User
     patent = PatentLink.objects.filter(version=version).first().right.patent
     before = dashboards.dashboard(dashboards.area_for(users["guangdong"]))["totals"]["flagged"]
     with transaction.atomic():
-        outcome = drift.apply(
-            [drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED, effective_date=None)],
+        outcome = drift.legal_status_apply(
+            rows=[drift.Row(number=2, patent=patent.number, status=LegalStatus.LAPSED, effective_date=None)],
             source=None,
             user=users["reviewer"],
         )
@@ -126,8 +126,8 @@ def test_the_drift_import_marks_the_products_it_flags(demo_users: dict[str, User
     assert linked >= 1 and after == before + linked
     assert_same(users)
     with transaction.atomic():
-        drift.apply(
-            [drift.Row(number=2, patent=patent.number, status=LegalStatus.VALID, effective_date=None)],
+        drift.legal_status_apply(
+            rows=[drift.Row(number=2, patent=patent.number, status=LegalStatus.VALID, effective_date=None)],
             source=None,
             user=users["reviewer"],
         )
@@ -140,7 +140,7 @@ def test_a_mark_is_part_of_the_writers_transaction(demo_users: dict[str, User]) 
     assert not SummaryDirty.objects.exists()
     version = approved_in("440000")
     with pytest.raises(RuntimeError), transaction.atomic():
-        workflow.revoke(version, demo_users["reviewer"], "回滚")
+        workflow.version_revoke(version=version, user=demo_users["reviewer"], reason="回滚")
         assert SummaryDirty.objects.filter(province_code="440000").exists()
         raise RuntimeError
     assert not SummaryDirty.objects.exists()
@@ -149,8 +149,8 @@ def test_a_mark_is_part_of_the_writers_transaction(demo_users: dict[str, User]) 
 
 def test_a_read_drains_only_the_dirty_regions_of_its_own_area(demo_users: dict[str, User]) -> None:
     dashboards.dashboard(dashboards.area_for(demo_users["national"]))
-    workflow.revoke(approved_in("440000"), demo_users["reviewer"], "广东")
-    workflow.revoke(approved_in("330000"), demo_users["reviewer"], "浙江")
+    workflow.version_revoke(version=approved_in("440000"), user=demo_users["reviewer"], reason="广东")
+    workflow.version_revoke(version=approved_in("330000"), user=demo_users["reviewer"], reason="浙江")
     assert set(SummaryDirty.objects.values_list("province_code", flat=True)) == {"440000", "330000"}
     zhejiang_cells = list(SummaryCell.objects.filter(province_code="330000").values_list("pk", "approved"))
 
@@ -271,7 +271,7 @@ def test_a_worker_rebuilds_and_drains_the_summary(worker: Any) -> None:
     assert built["cells"] == SummaryCell.objects.count() > 0
     assert SummaryState.objects.get().built_at is not None
     version = approved_in("440000")
-    workflow.revoke(version, User.objects.get(email="reviewer@example.cn"), "worker")
+    workflow.version_revoke(version=version, user=User.objects.get(email="reviewer@example.cn"), reason="worker")
     assert SummaryDirty.objects.exists()
     assert run("provincial.tasks.drain_summary") >= 1
     assert not SummaryDirty.objects.exists()

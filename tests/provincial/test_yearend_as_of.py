@@ -103,8 +103,8 @@ def test_a_year_end_rebuilt_on_20_january_is_identical_to_the_one_built_on_2_jan
     for v in late:
         approve_at(v, dt.datetime(year + 1, 1, 5, 10, tzinfo=CHINA), reviewer)
     with clock(dt.datetime(year + 1, 1, 6, tzinfo=CHINA)):
-        workflow.revoke(during[0], reviewer, "核查发现不符合备案条件")
-        workflow.withdraw(before[1], filer_of(before[1]), "")
+        workflow.version_revoke(version=during[0], user=reviewer, reason="核查发现不符合备案条件")
+        workflow.version_withdraw(version=before[1], user=filer_of(before[1]), reason="")
     moved = FilingUnit.objects.get(pk=during[1].product.unit_id)
     with clock(dt.datetime(year + 1, 1, 8, tzinfo=CHINA)):
         moved.region_id = "440305"  # 广州天河 → 深圳南山

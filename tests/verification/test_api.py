@@ -95,7 +95,7 @@ def test_a_client_registered_on_the_page_verifies_a_filing_a_certificate_and_a_s
     assert registered.application.client_secret != secret  # stored hashed only
     assert secret not in client.get(f"/national/verification-clients/{registered.pk}/").content.decode()
     unit = FilingUnit.objects.get(name="广州云帆智能装备有限公司")
-    statement = statements.issue_statement(unit, national)
+    statement = statements.statement_issue(unit=unit, user=national)
 
     api = Client()
     auth = bearer(api, client_id, secret)
@@ -167,7 +167,7 @@ def test_a_client_limited_to_zhejiang_gets_404_for_a_guangdong_filing(national: 
     problem(api.get(f"/api/v1/verify/certificates/{GD_CERTIFICATE}/", HTTP_AUTHORIZATION=auth), 404)
     gd_unit = FilingUnit.objects.get(name="广州云帆智能装备有限公司")
     problem(api.get(f"/api/v1/verify/units/{gd_unit.uscc}/products/", HTTP_AUTHORIZATION=auth), 404)
-    gd_statement = statements.issue_statement(gd_unit, national)
+    gd_statement = statements.statement_issue(unit=gd_unit, user=national)
     problem(api.get(f"/api/v1/verify/statements/{gd_statement.number}/", HTTP_AUTHORIZATION=auth), 404)
     # its statistics are the province's only
     figures = api.get("/api/v1/verify/statistics/", HTTP_AUTHORIZATION=auth)

@@ -225,7 +225,7 @@ def test_a_statement_verifies_offline_and_on_its_page_and_the_key_is_published(
     from filings.models import FilingUnit
 
     unit = FilingUnit.objects.get(name__contains="广州云帆")
-    statement = statements.issue_statement(unit, demo_users["national"])
+    statement = statements.statement_issue(unit=unit, user=demo_users["national"])
     pdf = statements.render_pdf(statement)
     path = tmp_path / "statement.pdf"
     path.write_bytes(pdf)

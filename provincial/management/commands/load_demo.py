@@ -311,7 +311,7 @@ class Command(BaseCommand):
                 data = {"number": number, "title": title, "kind": kind, "licence_kind": licence}
                 if licence:
                     data["recordal_number"] = f"{year}990000{serial % 1000:03d}"
-                services.add_patent_right(unit=unit, user=user, data=data)
+                services.patent_right_create(unit=unit, user=user, data=data)
 
     def _filings(self) -> None:
         """A dozen products in every state, made through the services and the workflow: the approved ones
@@ -349,7 +349,7 @@ class Command(BaseCommand):
             if model in HISTORY:
                 version = ProductVersion.objects.get(product__unit=unit, model=model, data_year=year)
             else:
-                version = services.create_product(
+                version = services.product_create(
                     unit=unit, user=user, data_year=year, data={**data, **figures}, links=patent_links
                 )
             self._story(version, story, user, reviewer)
@@ -380,35 +380,47 @@ class Command(BaseCommand):
             return ProductVersion.objects.get(product__unit=unit, model=model, data_year=year)
 
         def register() -> None:
-            services.create_product(
+            services.product_create(
                 unit=unit, user=user, data_year=first_year, data={**data, **figures_of(first_year)}, links=links
             )
 
         steps: list[tuple[dt.datetime | None, int, Any]] = [
             (first - dt.timedelta(days=7), 0, register),
-            (first - dt.timedelta(days=5), 1, lambda: workflow.submit(version(first_year), user)),
-            (first, 2, lambda: workflow.approve(version(first_year), reviewer)),
+            (first - dt.timedelta(days=5), 1, lambda: workflow.version_submit(version=version(first_year), user=user)),
+            (first, 2, lambda: workflow.version_approve(version=version(first_year), user=reviewer)),
         ]
         previous = first
         for year in range(first_year + 1, final_year + 1):
             moment = update_moment(year, update_month, previous)
 
             def update(year: int = year) -> None:
-                new = workflow.start_yearly_update(version(year - 1).product, user, data_year=year)
-                services.update_version(version=new, user=user, data=figures_of(year))
+                new = workflow.product_yearly_update_start(product=version(year - 1).product, user=user, data_year=year)
+                services.version_update(version=new, user=user, data=figures_of(year))
 
             if moment is None:  # today, after the dated past
                 steps += [
                     (None, 3 * year, update),
-                    (None, 3 * year + 1, lambda year=year: workflow.submit(version(year), user)),
-                    (None, 3 * year + 2, lambda year=year: workflow.approve(version(year), reviewer)),
+                    (None, 3 * year + 1, lambda year=year: workflow.version_submit(version=version(year), user=user)),
+                    (
+                        None,
+                        3 * year + 2,
+                        lambda year=year: workflow.version_approve(version=version(year), user=reviewer),
+                    ),
                 ]
                 previous = timezone.now()
                 continue
             steps += [
                 (moment - dt.timedelta(days=7), 3 * year, update),
-                (moment - dt.timedelta(days=5), 3 * year + 1, lambda year=year: workflow.submit(version(year), user)),
-                (moment, 3 * year + 2, lambda year=year: workflow.approve(version(year), reviewer)),
+                (
+                    moment - dt.timedelta(days=5),
+                    3 * year + 1,
+                    lambda year=year: workflow.version_submit(version=version(year), user=user),
+                ),
+                (
+                    moment,
+                    3 * year + 2,
+                    lambda year=year: workflow.version_approve(version=version(year), user=reviewer),
+                ),
             ]
             previous = moment
         return steps
@@ -420,26 +432,28 @@ class Command(BaseCommand):
             # the demo's returned filing has no core patent: the reviewer asks for one
             if not version.links.filter(is_core=True).exists():
                 version.links.update(is_core=True)
-            workflow.submit(version, user)
-            workflow.return_for_correction(
-                version, reviewer, {"patents": "请说明核心专利在产品中的具体体现。", "sales": "请核对上年度销售额。"}
+            workflow.version_submit(version=version, user=user)
+            workflow.version_return(
+                version=version,
+                user=reviewer,
+                reasons={"patents": "请说明核心专利在产品中的具体体现。", "sales": "请核对上年度销售额。"},
             )
             if story == "resubmitted":
-                workflow.submit(version, user)
+                workflow.version_submit(version=version, user=user)
             return
         if version.status != FilingStatus.APPROVED:  # the approved ones were approved in their history
-            workflow.submit(version, user)
+            workflow.version_submit(version=version, user=user)
             if story == "submitted":
                 return
-            workflow.approve(version, reviewer)
+            workflow.version_approve(version=version, user=reviewer)
         if story == "approved+opt":
-            workflow.set_certification_opt_in(version, user, True)
+            workflow.version_set_certification_opt_in(version=version, user=user, opt_in=True)
         if story == "updated":
-            new = workflow.start_yearly_update(version.product, user)
-            services.update_version(
+            new = workflow.product_yearly_update_start(product=version.product, user=user)
+            services.version_update(
                 version=new, user=user, data={"sales": Decimal(6100), "output_value": Decimal(6500)}
             )
-            workflow.submit(new, user)
+            workflow.version_submit(version=new, user=user)
 
     def _user(self, email: str, name: str, role: str) -> User:
         user = User.objects.filter(email=email).first()

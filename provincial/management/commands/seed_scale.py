@@ -34,7 +34,7 @@ from provincial import scale
 from provincial.choices import RosterCategory
 from provincial.dashboards import cells
 from provincial.models import ManagementUnit
-from provincial.rosters import ParsedEntry, region_of, save_roster
+from provincial.rosters import ParsedEntry, region_of, roster_save
 
 SCALE_NATIONAL = "scale-national@example.cn"
 
@@ -138,7 +138,7 @@ def seed_rosters(national: User, plan: scale.Plan) -> int:
             codes = region_of(uscc, known)
             if codes is not None:
                 entries.append(ParsedEntry(row, uscc, name, *codes))
-        save_roster(
+        roster_save(
             user=national,
             owner=owner,
             category=category,
@@ -165,4 +165,4 @@ def seed_round(national: User, plan: scale.Plan) -> dict[str, int]:
         created_by=national,
         evaluation_requested_at=plan.now,
     )
-    return rounds.evaluate(rnd.pk)
+    return rounds.round_evaluate(round_id=rnd.pk)
