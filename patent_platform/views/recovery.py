@@ -35,7 +35,7 @@ class PasswordResetRequestForm(forms.Form):
 
 
 @rate_limit("password_reset", account_field="email")
-class PasswordResetRequestView(FormView):
+class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
     """The same page follows for a known and an unknown address: the form gives nothing away."""
 
     scope_policy: ClassVar[str] = "account"
@@ -94,7 +94,7 @@ class RecoveryCodeForm(forms.Form):
         return code
 
 
-class TwoFactorRecoveryView(TwoFactorMixin, FormView):
+class TwoFactorRecoveryView(TwoFactorMixin, FormView[RecoveryCodeForm]):
     """The 2FA step with a recovery code instead of the authenticator's code; a wrong one is a failed login
     (django-axes and the address ceiling count it, like a wrong TOTP code)."""
 
