@@ -158,8 +158,9 @@ class RecoveryCodesView(View):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # The middleware has asked for the second factor already (the account has a device).
-        if request.POST.get("action") != "regenerate" or security.confirmed_device(request.user) is None:
+        user = signed_in(request)
+        if request.POST.get("action") != "regenerate" or security.confirmed_device(user) is None:
             return self.render_page(None, status=400)
-        codes = recovery.recovery_codes_generate(user=signed_in(request))
+        codes = recovery.recovery_codes_generate(user=user)
         messages.success(request, _("已生成新的恢复码，原有恢复码全部作废。"))
         return self.render_page(codes)
