@@ -8,76 +8,86 @@
 - anyone else: nothing (the site itself answers with its login page, patent_platform.adminsite).
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
+from django.contrib.admin.options import BaseModelAdmin, ModelAdmin
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import ForeignObjectRel, Model
 from django.http import HttpRequest
 
 from patent_platform.adminsite import may_use_admin
 from patent_platform.choices import Role
+from patent_platform.models import User
+
+_M = TypeVar("_M", bound=Model)
 
 
-def is_system_admin(user: Any) -> bool:
-    return may_use_admin(user) and not user.is_superuser and user.role == Role.SYSTEM_ADMIN
+def is_system_admin(user: User | AnonymousUser) -> bool:
+    return isinstance(user, User) and may_use_admin(user) and not user.is_superuser and user.role == Role.SYSTEM_ADMIN
 
 
-class DutyAdminMixin:
-    """First base of every ModelAdmin and inline: role-based permissions on top of the class's own rules."""
+class DutyAdminMixin(BaseModelAdmin[_M]):
+    """First base of every ModelAdmin and inline: role-based permissions on top of the class's own rules.
+    (A BaseModelAdmin to the type checker and at run time: first in the bases, its methods come before the
+    ModelAdmin's or the inline's own, whatever else the class derives from.)"""
 
     reference_data = False
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if request.user.is_superuser:
-            allowed: bool = super().has_module_permission(request)  # type: ignore[misc]
-            return allowed
+            return super().has_module_permission(request)
         return is_system_admin(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if request.user.is_superuser:
-            allowed: bool = super().has_view_permission(request, obj)  # type: ignore[misc]
-            return allowed
+            return super().has_view_permission(request, obj)
         return is_system_admin(request.user)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         if request.user.is_superuser:
-            allowed: bool = super().has_add_permission(request, *args)  # type: ignore[misc]
-            return allowed
+            return super().has_add_permission(request, *args)
         return self.reference_data and is_system_admin(request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if request.user.is_superuser:
-            allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
-            return allowed
+            return super().has_change_permission(request, obj)
         return self.reference_data and is_system_admin(request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if request.user.is_superuser:
-            allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
-            return allowed
+            return super().has_delete_permission(request, obj)
         return False
 
 
-class MaskedContactsAdminMixin:
-    """Shows the listed contact fields masked to anyone but a superuser, in lists and on the record."""
+class MaskedContactsAdminMixin(ModelAdmin[_M]):
+    """Shows the listed contact fields masked to anyone but a superuser, in lists and on the record (a
+    ModelAdmin, first in the bases, as DutyAdminMixin)."""
 
     masked_fields: tuple[str, ...] = ()
 
     def get_list_display(self, request: HttpRequest) -> Any:
         from patent_platform.masking import masked_column
 
-        columns = list(super().get_list_display(request))  # type: ignore[misc]
+        columns = list(super().get_list_display(request))
         if request.user.is_superuser:
             return columns
-        meta = self.model._meta  # type: ignore[attr-defined]
-        return [masked_column(c, meta.get_field(c).verbose_name) if c in self.masked_fields else c for c in columns]
+        return [masked_column(c, self._label(c)) if c in self.masked_fields else c for c in columns]
+
+    def _label(self, name: str) -> Any:
+        field = self.model._meta.get_field(name)
+        if isinstance(field, ForeignObjectRel):  # a reverse relation: no column of this model, no label
+            raise ImproperlyConfigured(f"{type(self).__name__}.masked_fields: {name} is not a field of the model")
+        return field.verbose_name
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        exclude = list(super().get_exclude(request, obj) or [])  # type: ignore[misc]
+        exclude = list(super().get_exclude(request, obj) or [])
         if request.user.is_superuser:
             return exclude
         return [*exclude, *self.masked_fields]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = list(super().get_fields(request, obj))  # type: ignore[misc]
+        fields = list(super().get_fields(request, obj))
         if request.user.is_superuser:
             return fields
         return [f for f in fields if f not in self.masked_fields]
@@ -97,7 +107,7 @@ def _register_outbox() -> None:
     from patent_platform.models import Notice, NoticeStatus
 
     @admin.register(Notice)
-    class NoticeAdmin(DutyAdminMixin, admin.ModelAdmin):
+    class NoticeAdmin(DutyAdminMixin[Notice], admin.ModelAdmin[Notice]):
         list_display = ("created_at", "kind", "to", "status", "attempts", "due_at", "sent_at", "last_error")
         list_filter = ("status", "kind")
         date_hierarchy = "created_at"
@@ -156,7 +166,7 @@ def _register_totp_devices() -> None:
     from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin  # registers itself: replaced below
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    class PlatformTOTPDeviceAdmin(TOTPDeviceAdmin):
+    class PlatformTOTPDeviceAdmin(TOTPDeviceAdmin):  # type: ignore[misc]  # django-otp has no types: Any to mypy
         def get_urls(self) -> list[Any]:
             # django-otp's two views with the platform's bounded id (`<id:pk>`, patent_platform/params.py)
             # instead of `<int:pk>`, which a 20-digit number would overflow

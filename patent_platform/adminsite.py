@@ -9,9 +9,11 @@ Every ModelAdmin takes its permissions from `patent_platform.admin.DutyAdminMixi
 Installed in place of `django.contrib.admin` by `PlatformAdminConfig` (INSTALLED_APPS).
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from functools import update_wrapper
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
@@ -20,12 +22,17 @@ from django.http.response import HttpResponseBase
 
 from patent_platform.choices import Role
 
+if TYPE_CHECKING:  # (this module is loaded with the apps, before the models are ready: types only)
+    from django.contrib.auth.models import AnonymousUser
 
-def may_use_admin(user: Any) -> bool:
+    from patent_platform.models import User
+
+
+def may_use_admin(user: User | AnonymousUser) -> bool:
     """Superusers (created by the deploy team) and active system administrators."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not user.is_authenticated or not user.is_active:
         return False
-    return bool(user.is_superuser) or getattr(user, "role", None) == Role.SYSTEM_ADMIN
+    return user.is_superuser or user.role == Role.SYSTEM_ADMIN
 
 
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])

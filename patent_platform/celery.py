@@ -9,9 +9,12 @@ recovery path (the hourly publication sweep builds whatever is missing once the 
 
 import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from celery import Celery, Task
+from celery import shared_task as celery_shared_task
+from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patent_platform.settings.dev")
@@ -34,7 +37,7 @@ def _broker_errors() -> tuple[type[BaseException], ...]:
 BROKER_ERRORS = _broker_errors()
 
 
-class ResilientTask(Task):
+class ResilientTask(Task):  # type: ignore[misc]  # Celery has no types (pyproject.toml): its Task is Any to mypy
     """A task whose enqueueing never raises a broker connection error into the caller."""
 
     def apply_async(self, args: Any = None, kwargs: Any = None, task_id: str | None = None, **options: Any) -> Any:
@@ -58,3 +61,36 @@ class ResilientTask(Task):
 app = Celery("patent_platform", task_cls=ResilientTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+P = ParamSpec("P")
+R = TypeVar("R", covariant=True)
+
+
+class TypedTask(Protocol[P, R]):
+    """A task to the type checker: what Celery's decorator makes of a function, with the function's own
+    arguments kept for a call in-process (`task(…)`) and for `task.delay(…)`."""
+
+    name: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> AsyncResult | None: ...  # None: see ResilientTask
+
+    def apply_async(
+        self, args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None, **options: Any
+    ) -> AsyncResult | None: ...
+
+
+def shared_task(**options: Any) -> Callable[[Callable[P, R]], TypedTask[P, R]]:
+    """Celery's `shared_task(**options)` for the platform's tasks (patent_platform/tasks.py), typed: Celery has
+    no types, so its decorator would leave the task untyped. Not for `bind=True` tasks, whose first argument
+    is the task itself (the function's arguments would not be the task's)."""
+    if options.get("bind"):
+        raise TypeError("patent_platform.celery.shared_task: a bound task takes the task first; use Celery's own")
+
+    def register(function: Callable[P, R]) -> TypedTask[P, R]:
+        task: TypedTask[P, R] = celery_shared_task(**options)(function)
+        return task
+
+    return register

@@ -18,7 +18,7 @@ What a query may ask of an encrypted field (anything else raises `FieldError` at
 """
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.core import validators
@@ -33,8 +33,12 @@ from patent_platform import fieldcrypto
 
 ALLOWED_LOOKUPS = ("exact", "iexact", "in", "isnull")
 
+# The set and get types of a field, as django-stubs' fields take them (its plugin fills them in per field).
+_ST = TypeVar("_ST", contravariant=True)
+_GT = TypeVar("_GT", covariant=True)
 
-def _refuse(field: models.Field, lookup_name: str) -> FieldError:
+
+def _refuse(field: models.Field[Any, Any], lookup_name: str) -> FieldError:
     return FieldError(
         f"{field.model.__name__}.{field.name} is encrypted at rest: '{lookup_name}' cannot be evaluated by the "
         "database. Only exact matches (exact, iexact, in) through its blind index, or a comparison with '' and "
@@ -96,7 +100,7 @@ class _EncryptedMixin(_FieldBase):
         raise _refuse(self, lookup_name)
 
 
-class EncryptedCharField(_EncryptedMixin, models.CharField):
+class EncryptedCharField(_EncryptedMixin, models.CharField[_ST, _GT]):
     """A CharField stored as an SM4-GCM token in a text column. `blind_index` names the companion
     `BlindIndexField` of a field looked up by exact match."""
 
@@ -120,7 +124,7 @@ class EncryptedCharField(_EncryptedMixin, models.CharField):
         return None if value is None else fieldcrypto.decrypt(value)
 
 
-class EncryptedEmailField(EncryptedCharField):
+class EncryptedEmailField(EncryptedCharField[_ST, _GT]):
     """An EmailField stored encrypted: the e-mail validator and form field of Django's EmailField."""
 
     default_validators = [validators.validate_email]  # noqa: RUF012 (Django's Field attribute, a list)
@@ -134,7 +138,7 @@ class EncryptedEmailField(EncryptedCharField):
         return super().formfield(**{"form_class": forms.EmailField, **kwargs})
 
 
-class EncryptedJSONField(_EncryptedMixin, models.TextField):
+class EncryptedJSONField(_EncryptedMixin, models.TextField[_ST, _GT]):
     """A JSON value (lists and dicts of plain data) stored as one SM4-GCM token in a text column."""
 
     description = "JSON encrypted at rest (SM4-GCM)"
@@ -161,7 +165,7 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
         return super().formfield(**{"form_class": forms.JSONField, **kwargs})
 
 
-class BlindIndexField(models.CharField):
+class BlindIndexField(models.CharField[_ST, _GT]):
     """HMAC-SM3 (hex) of the normalised value of the encrypted field `source`; `kind` is the normalisation
     ("email": lower-cased, "phone": digits only, "text": trimmed). Filled on save; never edited."""
 
@@ -212,7 +216,7 @@ def _guard_update_fields(sender: Any, instance: Any, update_fields: Any = None, 
             )
 
 
-def _companion(lookup: Lookup) -> tuple[Col, BlindIndexField | None]:
+def _companion(lookup: Lookup) -> tuple[Col, BlindIndexField[Any, Any] | None]:
     lhs = lookup.lhs
     if not isinstance(lhs, Col):
         raise FieldError("an encrypted field is compared by exact match of the column itself, not of an expression")
@@ -260,12 +264,12 @@ def is_encrypted(field: Any) -> bool:
     return isinstance(field, _EncryptedMixin)
 
 
-def encrypted_fields(model: Any) -> list[models.Field]:
+def encrypted_fields(model: Any) -> list[models.Field[Any, Any]]:
     """The model's encrypted concrete fields (rotate_field_keys, the migrations)."""
     return [f for f in model._meta.concrete_fields if isinstance(f, _EncryptedMixin)]
 
 
-def blind_index_fields(model: Any) -> list[BlindIndexField]:
+def blind_index_fields(model: Any) -> list[BlindIndexField[Any, Any]]:
     return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
 
 
@@ -316,7 +320,7 @@ def encrypt_rows(model: Any, batch_size: int = 1000, reverse: bool = False, usin
 
 
 def _write_rows(
-    model: Any, rows: list[Any], fields: list[models.Field], indexes: list[Any], using: str, plaintext: bool
+    model: Any, rows: list[Any], fields: list[models.Field[Any, Any]], indexes: list[Any], using: str, plaintext: bool
 ) -> None:
     """One UPDATE per row, sent together (executemany): the encrypted fields as tokens under the current key
     (or, `plaintext`, as the values themselves: the migrations' way back) and the blind indexes."""

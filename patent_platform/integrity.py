@@ -20,22 +20,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from patent_platform.signing import constant_time_equal
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 log = logging.getLogger(__name__)
 
 
-def access_tag_ok(user: Any) -> bool:
-    """The account's access-control data match their HMAC-SM3 tag."""
-    expected = getattr(user, "expected_access_tag", None)
-    if expected is None:
-        return True  # not a platform account (AnonymousUser)
-    return constant_time_equal(user.access_tag or "", expected())
+def access_tag_ok(user: User) -> bool:
+    """The account's access-control data match their HMAC-SM3 tag (a signed-in account: the callers check
+    `is_authenticated` first)."""
+    return constant_time_equal(user.access_tag or "", user.expected_access_tag())
 
 
-def report(user: Any, where: str) -> None:
+def report(user: User, where: str) -> None:
     """Record that `user`'s access-control data do not match their tag (audit log and error log)."""
     from patent_platform import audit
     from patent_platform.choices import AuditAction
@@ -50,7 +51,7 @@ def report(user: Any, where: str) -> None:
     )
 
 
-def checked(user: Any, where: str) -> bool:
+def checked(user: User, where: str) -> bool:
     """`access_tag_ok`, reporting a mismatch."""
     if access_tag_ok(user):
         return True
@@ -58,7 +59,7 @@ def checked(user: Any, where: str) -> bool:
     return False
 
 
-def tampered_accounts() -> Iterator[Any]:
+def tampered_accounts() -> Iterator[User]:
     from patent_platform.models import User
 
     for user in User.objects.order_by("pk").iterator(chunk_size=2000):

@@ -1,12 +1,17 @@
 """Links the platform sends by e-mail."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 
 class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
@@ -15,7 +20,7 @@ class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
 
     key_salt = "patent_platform.links.EmailConfirmationTokenGenerator"
 
-    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         confirmed = "" if user.email_confirmed_at is None else user.email_confirmed_at.replace(microsecond=0)
         return f"{user.pk}{user.email}{confirmed}{timestamp}"
 
@@ -26,7 +31,7 @@ email_confirmation_token = EmailConfirmationTokenGenerator()
 TOKEN_GENERATORS: dict[str, PasswordResetTokenGenerator] = {"email_confirm": email_confirmation_token}
 
 
-def activation_link(user: Any, view: str = "activate") -> str:
+def activation_link(user: User, view: str = "activate") -> str:
     """A one-time link to set the password (Django's password-reset token: void once the password is set,
     or after PASSWORD_RESET_TIMEOUT). One activation view serves every kind of account; a forgotten
     password goes to `password_reset_confirm` (no login after it: the password and 2FA are asked next)."""

@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -34,6 +34,9 @@ from django.utils.translation import gettext_lazy as _
 
 from patent_platform.claims import DB_ERRORS, on_fresh_connection
 from patent_platform.models.outbox import Notice, NoticeStatus
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 logger = logging.getLogger("patent_platform.outbox")
 
@@ -99,7 +102,7 @@ def link_days() -> int:
     return max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
 
 
-def link_lines(user: Any, lead: Any = None) -> list[str]:
+def link_lines(user: User, lead: Any = None) -> list[str]:
     """The lines of a notice that carries a one-time link: how long it holds (`lead`, with `%(days)s`;
     default: set your password), the link (made when the notice is sent) and the account it opens."""
     lead = lead or _("请在 %(days)s 天内打开以下链接设置密码（链接只能使用一次）：")
@@ -117,7 +120,7 @@ def enqueue(
     recipients: Iterable[str | None],
     subject: str,
     body: str,
-    link_user: Any = None,
+    link_user: User | None = None,
     kick: bool = True,
 ) -> list[str]:
     """Write the notice for each recipient in the current transaction (or a transaction of its own);
@@ -183,11 +186,12 @@ def _claim(limit: int) -> tuple[uuid.UUID, list[int]]:
 
 
 def _body(notice: Notice) -> str:
-    if notice.link_user_id is None:
+    user = notice.link_user  # None without a query when the notice carries no link
+    if user is None:
         return notice.body
     from patent_platform.links import activation_link
 
-    link = activation_link(notice.link_user, view=LINK_VIEWS.get(notice.kind, "activate"))
+    link = activation_link(user, view=LINK_VIEWS.get(notice.kind, "activate"))
     return notice.body.replace(LINK_PLACEHOLDER, link)
 
 

@@ -19,14 +19,16 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from patent_platform.models import User
+    from patent_platform.scoping import Reader
 
 
-def has_role(user: Any, *roles: str) -> bool:
-    """The user holds one of `roles` (an anonymous visitor holds none)."""
+def has_role(user: Reader, *roles: str) -> bool:
+    """The user holds one of `roles` (an anonymous visitor, or no one, holds none; a task's Principal holds
+    its own)."""
     return getattr(user, "role", None) in roles
 
 
-def require_role(user: Any, *roles: str, message: Any = None, error: type[Exception] = PermissionDenied) -> None:
+def require_role(user: Reader, *roles: str, message: Any = None, error: type[Exception] = PermissionDenied) -> None:
     """Refuse (raise `error`, with `message` when given) unless the user holds one of `roles`."""
     if not has_role(user, *roles):
         raise error() if message is None else error(message)

@@ -49,6 +49,7 @@ from rest_framework.authtoken.models import Token
 from patent_platform import audit, integrity
 from patent_platform.choices import AuditAction, Role
 from patent_platform.models import PasswordHistory, User
+from patent_platform.roles import signed_in
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def must_enrol(user: User) -> bool:
     return otp_required(user) or bool(getattr(user, "otp_enrolment_required", False))
 
 
-def confirmed_device(user: Any) -> TOTPDevice | None:
+def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
@@ -95,7 +96,7 @@ def secret_text(device: TOTPDevice) -> str:
 # ---- password age and reuse -----------------------------------------------------------------------------
 
 
-def password_expired(user: Any, now: datetime | None = None) -> bool:
+def password_expired(user: User, now: datetime | None = None) -> bool:
     days = settings.PASSWORD_MAX_AGE_DAYS
     if days <= 0 or not user.has_usable_password():
         return False
@@ -236,8 +237,9 @@ EMAIL_UNCONFIRMED = gettext_lazy("请先打开确认邮件中的链接确认电�
 
 def session_state(request: HttpRequest, *, refresh: bool = False) -> dict[str, Any]:
     """Computed once per login and kept in the session: has the account enrolled a device (then it must
-    use it), is its password too old."""
-    user = request.user
+    use it), is its password too old. For a signed-in request only (the middleware and the views ask after
+    signing in)."""
+    user = signed_in(request)
     state = request.session.get(STATE_KEY)
     if refresh or not state or state.get("user") != user.pk:
         state = {

@@ -1,7 +1,6 @@
 """Platform-wide tasks."""
 
-from celery import shared_task
-
+from patent_platform.celery import shared_task
 from patent_platform.claims import ClaimingTask
 from patent_platform.models import Region
 

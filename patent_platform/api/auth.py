@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
 from patent_platform import integrity
+from patent_platform.models import User
 from patent_platform.roles import has_role
 from patent_platform.security import EMAIL_UNCONFIRMED, required_roles
 
@@ -40,7 +41,7 @@ def expired(token: Token, now: dt.datetime | None = None) -> bool:
     return days > 0 and token.created < (now or timezone.now()) - dt.timedelta(days=days)
 
 
-def issue_token(user: Any) -> Token:
+def issue_token(user: User) -> Token:
     """The user's token; a new one when the old has expired (the token endpoint)."""
     token, _created = Token.objects.get_or_create(user=user)
     if expired(token):
@@ -60,6 +61,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Authorization 头格式应为：Bearer <令牌>。"))
         if len(key) > KEY_MAX or not key.isascii() or not key.isalnum():  # never a query with a NUL or a megabyte
             raise exceptions.AuthenticationFailed(_("令牌无效或已失效，请重新获取令牌。"))
+        user: User  # the token's account (DRF's stubs say Any)
+        token: Token
         try:
             user, token = self.authenticate_credentials(key)
         except exceptions.AuthenticationFailed as exc:

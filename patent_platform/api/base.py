@@ -1,11 +1,14 @@
 """The base API viewsets: the scoping rule applied once, for every list, detail and action."""
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from django.db.models import Model
 from rest_framework import viewsets
 
 from patent_platform.params import ID_REGEX
 from patent_platform.scoping import ScopedQuerySet
+
+_M = TypeVar("_M", bound=Model)  # the model the viewset serves
 
 
 class ScopedViewSetMixin:
@@ -25,9 +28,9 @@ class ScopedViewSetMixin:
         return qs.visible_to(self.request.user)
 
 
-class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet[_M]):
     pass
 
 
-class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet[_M]):
     pass

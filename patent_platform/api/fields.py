@@ -1,15 +1,18 @@
 """API fields shared by the apps."""
 
 from collections.abc import MutableMapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from patent_platform.params import ID_MAX, int_or_none
 
+_M = TypeVar("_M", bound=Model)  # the model of the related rows, or of the serializer
 
-class CodeRelatedField(serializers.SlugRelatedField):
+
+class CodeRelatedField(serializers.SlugRelatedField[_M]):
     """A writable SlugRelatedField that checks the value before it reaches the database.
 
     SlugRelatedField queries with whatever it is given: a NUL character makes PostgreSQL refuse the query
@@ -21,8 +24,10 @@ class CodeRelatedField(serializers.SlugRelatedField):
         "invalid_code": _("代码格式不正确。"),
     }
 
-    def __init__(self, *args: Any, max_length: int = 50, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_length: int = 50, queryset: QuerySet[_M] | None = None, **kwargs: Any) -> None:
         self.code_max_length = max_length
+        if queryset is not None:  # named here so that the field's model is the queryset's
+            kwargs["queryset"] = queryset
         super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -34,7 +39,7 @@ class CodeRelatedField(serializers.SlugRelatedField):
         return super().to_internal_value(text)
 
 
-class IdRelatedField(serializers.PrimaryKeyRelatedField):
+class IdRelatedField(serializers.PrimaryKeyRelatedField[_M]):
     """A PrimaryKeyRelatedField that takes ids from 1 to ID_MAX only (patent_platform/params.py): a larger
     number is refused with a field error before it reaches the database, and the schema says the range."""
 
@@ -49,7 +54,7 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-class ModelSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer[_M]):
     """The API's ModelSerializer: a read-only choice field of a model field that may be blank keeps its blank
     choice. DRF drops `allow_blank` from fields made read-only in `Meta.read_only_fields`, so the schema said
     the value is one of the choices and a generated client refused the "" the API sends (a unit's scale

@@ -50,7 +50,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from patent_platform.api.problems import PROBLEM_CONTENT_TYPE, problem_json_response
-from patent_platform.models import IdempotencyKey, IdempotencyState
+from patent_platform.models import IdempotencyKey, IdempotencyState, User
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _pause() -> None:
     time.sleep(POLL_SECONDS)
 
 
-def _principal(request: HttpRequest, view_class: type[APIView]) -> Any:
+def _principal(request: HttpRequest, view_class: type[APIView]) -> User | None:
     """The user the view will see: its own authentication classes, run on the request (the token's user, or
     the session's with its CSRF check); None when nobody is authenticated (then nothing is recorded)."""
     authenticators = [auth() for auth in view_class.authentication_classes]
@@ -186,7 +186,7 @@ class IdempotencyMiddleware:
             return None
         return self.claim(request, user, key, fingerprint(request.method, request.get_full_path(), body))
 
-    def claim(self, request: HttpRequest, user: Any, key: str, print_: str) -> HttpResponseBase | None:
+    def claim(self, request: HttpRequest, user: User, key: str, print_: str) -> HttpResponseBase | None:
         """Hold the key for this request (None: run the view), or answer from or about the row that holds it."""
         deadline = time.monotonic() + wait_seconds()
         while True:

@@ -21,7 +21,7 @@ from patent_platform.ratelimit import TokenRateThrottle
 from patent_platform.security import EMAIL_UNCONFIRMED, otp_required
 
 
-class CredentialsSerializer(serializers.Serializer):
+class CredentialsSerializer(serializers.Serializer[None]):  # validates the request only: no instance
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 

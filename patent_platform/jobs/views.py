@@ -46,7 +46,7 @@ class JobViewMixin(ScopedViewMixin):
         return self.scoped_queryset().select_related("created_by")
 
 
-class JobDetailView(JobViewMixin, DetailView):
+class JobDetailView(JobViewMixin, DetailView[Job]):
     """One job: a progress bar that follows the background work, then its result or its errors."""
 
     context_object_name = "job"

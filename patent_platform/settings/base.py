@@ -9,9 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
+
+# Django's generic views, admin and model fields are generic in django-stubs only: this gives them the
+# __class_getitem__ that lets `ListView[Filing]`, `ModelAdmin[User]` run (DRF's classes have their own).
+# Here, in the settings every environment (dev, test, production) imports, before any view or admin loads.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -237,7 +243,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 OBJECT_STORE_BUCKET = env("OBJECT_STORE_BUCKET", default="")
 
 
-def object_store(bucket: str, prefix: str = "") -> dict:
+def object_store(bucket: str, prefix: str = "") -> dict[str, Any]:
     """The STORAGES entry of the object store (OBJECT_STORE_* from the environment)."""
     return {
         "BACKEND": "storages.backends.s3.S3Storage",

@@ -84,7 +84,7 @@ class AuditReaderMixin(ScopedViewMixin):
         return filtered(self.scoped_queryset(), self.filter_form())
 
 
-class AuditLogView(AuditReaderMixin, ScopedListView):
+class AuditLogView(AuditReaderMixin, ScopedListView[AuditEvent]):
     template_name = "audit/list.html"
     context_object_name = "events"
     paginate_by = 50

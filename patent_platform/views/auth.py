@@ -190,7 +190,6 @@ class TwoFactorMixin:
     code is a failed login (django-axes counts it and locks the account like wrong passwords)."""
 
     scope_policy: ClassVar[str] = "account"
-    form_class: type[forms.Form] | None = OTPCodeForm
     request: HttpRequest
     device: Any  # the device the code is checked against (set by dispatch)
 
@@ -251,10 +250,11 @@ class TwoFactorMixin:
         return context
 
 
-class TwoFactorView(TwoFactorMixin, FormView):
+class TwoFactorView(TwoFactorMixin, FormView[OTPCodeForm]):
     """The code form after the password (`SecurityPolicyMiddleware` sends every page here until done)."""
 
     template_name = "registration/two_factor.html"
+    form_class = OTPCodeForm
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not security.is_verified(request.user):
@@ -276,11 +276,12 @@ class TwoFactorView(TwoFactorMixin, FormView):
         return self.verified(device, "totp")
 
 
-class TwoFactorSetupView(TwoFactorMixin, FormView):
+class TwoFactorSetupView(TwoFactorMixin, FormView[OTPCodeForm]):
     """Enrolment: the QR code of the otpauth:// URI (SVG) and the secret as text; confirmed by a code.
     Required roles are sent here until they have a device; anybody else may enrol here."""
 
     template_name = "registration/two_factor_setup.html"
+    form_class = OTPCodeForm
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and security.confirmed_device(request.user) is not None:

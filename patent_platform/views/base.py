@@ -6,7 +6,7 @@
 - "account": the user's own account (login, logout, password), no scoped data.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +16,8 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from patent_platform.roles import require_role
 from patent_platform.scoping import ScopedQuerySet
+
+_M = TypeVar("_M", bound=models.Model)  # the model a list or detail page shows
 
 
 class ScopedViewMixin(LoginRequiredMixin):
@@ -48,11 +50,11 @@ class ScopedViewMixin(LoginRequiredMixin):
         return self.scoped_queryset()
 
 
-class ScopedListView(ScopedViewMixin, ListView):
+class ScopedListView(ScopedViewMixin, ListView[_M]):
     paginate_by = 50
 
 
-class ScopedDetailView(ScopedViewMixin, DetailView):
+class ScopedDetailView(ScopedViewMixin, DetailView[_M]):
     pass
 
 

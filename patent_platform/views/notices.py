@@ -74,7 +74,7 @@ def _row(notice: Notice) -> dict[str, Any]:
     }
 
 
-class NoticeListView(NoticeMixin, ListView):
+class NoticeListView(NoticeMixin, ListView[Notice]):
     template_name = "roles/notices.html"
     context_object_name = "notices"
     paginate_by = 50
@@ -114,7 +114,7 @@ class NoticeListView(NoticeMixin, ListView):
         return HttpResponseRedirect(reverse("security-notices"))
 
 
-class NoticeExportView(NoticeMixin, ListView):
+class NoticeExportView(NoticeMixin, ListView[Notice]):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         rows = (
             (

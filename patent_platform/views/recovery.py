@@ -35,7 +35,7 @@ class PasswordResetRequestForm(forms.Form):
 
 
 @rate_limit("password_reset", account_field="email")
-class PasswordResetRequestView(FormView):
+class PasswordResetRequestView(FormView[PasswordResetRequestForm]):
     """The same page follows for a known and an unknown address: the form gives nothing away."""
 
     scope_policy: ClassVar[str] = "account"
@@ -94,7 +94,7 @@ class RecoveryCodeForm(forms.Form):
         return code
 
 
-class TwoFactorRecoveryView(TwoFactorMixin, FormView):
+class TwoFactorRecoveryView(TwoFactorMixin, FormView[RecoveryCodeForm]):
     """The 2FA step with a recovery code instead of the authenticator's code; a wrong one is a failed login
     (django-axes and the address ceiling count it, like a wrong TOTP code)."""
 
@@ -158,8 +158,9 @@ class RecoveryCodesView(View):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # The middleware has asked for the second factor already (the account has a device).
-        if request.POST.get("action") != "regenerate" or security.confirmed_device(request.user) is None:
+        user = signed_in(request)
+        if request.POST.get("action") != "regenerate" or security.confirmed_device(user) is None:
             return self.render_page(None, status=400)
-        codes = recovery.recovery_codes_generate(user=signed_in(request))
+        codes = recovery.recovery_codes_generate(user=user)
         messages.success(request, _("已生成新的恢复码，原有恢复码全部作废。"))
         return self.render_page(codes)

@@ -92,7 +92,7 @@ class SecurityAdminMixin(ScopedViewMixin):
         return self.accounts()
 
 
-class AccountListView(SecurityAdminMixin, ListView):
+class AccountListView(SecurityAdminMixin, ListView[User]):
     template_name = "roles/list.html"
     context_object_name = "accounts"
     paginate_by = 50
@@ -111,7 +111,7 @@ class AccountListView(SecurityAdminMixin, ListView):
         return context
 
 
-class AccountExportView(SecurityAdminMixin, ListView):
+class AccountExportView(SecurityAdminMixin, ListView[User]):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         accounts = self.accounts()
         rows = (
@@ -137,7 +137,7 @@ class AccountExportView(SecurityAdminMixin, ListView):
         )
 
 
-class AccountDetailView(SecurityAdminMixin, DetailView):
+class AccountDetailView(SecurityAdminMixin, DetailView[User]):
     template_name = "roles/detail.html"
     context_object_name = "account"
 
