@@ -1,15 +1,18 @@
 """E-mails about filings, written to the outbox (patent_platform/outbox.py) in the transaction of the
 transition that causes them."""
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from filings.models import Transition
+from filings.models import FilingUnit, Transition
 from patent_platform import outbox
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 # action → who hears about it
 TO_FILER = {"return", "approve", "revoke"}
@@ -68,7 +71,7 @@ def queue_transition_notice(transition: Transition) -> list[str]:
     )
 
 
-def queue_member_invitation(user: Any, unit: Any, manager: Any) -> list[str]:
+def queue_member_invitation(user: "User", unit: FilingUnit, manager: "User") -> list[str]:
     """The new member's notice: a one-time link to set the password (made when the message is sent: Django's
     password-reset token, void once the password is set)."""
     with translation.override(settings.LANGUAGE_CODE):

@@ -113,6 +113,19 @@ def scope_of(user: Reader) -> Scope:
     return scope
 
 
+def authenticated_reader(user: Reader) -> User | Principal | None:
+    """The reader if it is authenticated (a `User`, or a task's `Principal`), else None (an anonymous visitor,
+    nobody).
+
+    What `getattr(user, "is_authenticated", False)` checks, in a form the type checker follows: the querysets
+    whose `visible_to` reads a reader's `role`, `is_active` or `pk` narrow through this. It does not look at
+    `is_active` (each of them says whether an inactive user counts), and a `Principal` passes as it passes
+    that check."""
+    if user is None or isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
 def forget_scope(user: Reader) -> None:
     """Drop the cached scope after grants or memberships change."""
     if hasattr(user, _SCOPE_ATTR):

@@ -29,7 +29,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -41,6 +41,9 @@ from patent_platform import clock
 from patent_platform.scoping import scope_of
 from provincial import dashboards, periods
 from provincial.periods import Period
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 CACHE_VERSION = "1"
 TOTAL_KEYS = ("units", "filed", "approved", "new", "growth", "sales", "exports", "certified", "flagged")
@@ -93,7 +96,7 @@ def state_at_end(area: dashboards.Area, moment: dt.datetime, start: dt.datetime)
     return cached(area, "state", moment, compute, start.isoformat())
 
 
-def national_ranking_at(user: Any, area: dashboards.Area, moment: dt.datetime) -> list[dict[str, Any]]:
+def national_ranking_at(user: Reader, area: dashboards.Area, moment: dt.datetime) -> list[dict[str, Any]]:
     """`dashboards.national_ranking_at`, cached like the state (national administrators only read it)."""
     return cached(area, "ports", moment, lambda: dashboards.national_ranking_at(user, moment))
 

@@ -5,7 +5,7 @@ attachment, provincial/subscriptions.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,6 +14,10 @@ from patent_platform.choices import Role
 from patent_platform.ranking import rank_label
 from provincial import comparison, dashboards
 from provincial.models import ManagementUnit
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
+    from patent_platform.scoping import Reader
 
 
 def _signed(value: Any) -> str:
@@ -76,7 +80,7 @@ def open_port_codes() -> set[str]:
     return set(ManagementUnit.objects.filter(is_open=True).values_list("code", flat=True))
 
 
-def port_rankings_for(user: Any, area: dashboards.Area, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
+def port_rankings_for(user: Reader, area: dashboards.Area, figures: comparison.PeriodFigures) -> list[dict[str, Any]]:
     if figures.period.is_current:
         ports = dashboards.national_ranking(user)
     else:
@@ -119,7 +123,7 @@ DASHBOARD_SHEET_HEADERS = (
 )
 
 
-def dashboard_sheet(user: Any, area: dashboards.Area, figures: comparison.PeriodFigures) -> list[list[Any]]:
+def dashboard_sheet(user: User, area: dashboards.Area, figures: comparison.PeriodFigures) -> list[list[Any]]:
     """The rows of the dashboard's export for `user` in `area` (the export view's and the subscriptions'):
     every table of the dashboard for the period beside the year before (the 47 ports for the national view)."""
     data, before = figures.state, figures.before

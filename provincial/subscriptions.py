@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -55,6 +55,10 @@ from provincial.choices import DeliveryStatus as S
 from provincial.choices import SubscriptionFormat, SubscriptionFrequency, SubscriptionKind
 from provincial.models import SavedAnalysis, Subscription, SubscriptionDelivery
 from provincial.overview import DASHBOARD_SHEET_HEADERS, dashboard_sheet
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
+    from patent_platform.scoping import Reader
 
 logger = logging.getLogger(__name__)
 
@@ -115,19 +119,19 @@ class Unavailable(Exception):
     """The owner may no longer open what the subscription names; the message says why (kept as its note)."""
 
 
-def _check_owner(owner: Any) -> None:
+def _check_owner(owner: User) -> None:
     if not owner.is_active or owner.role not in ROLES:
         raise Unavailable(_("账号已停用或不再是管理端口、国家局管理员"))
 
 
-def _saved_analysis(owner: Any, analysis_id: int | None) -> SavedAnalysis:
+def _saved_analysis(owner: User, analysis_id: int | None) -> SavedAnalysis:
     saved = analysis.saved_visible_to(owner).filter(pk=analysis_id).first() if analysis_id else None
     if saved is None:
         raise Unavailable(_("保存的分析已删除或不再共享给您"))
     return saved
 
 
-def _area(owner: Any, port_code: str) -> dashboards.Area:
+def _area(owner: User, port_code: str) -> dashboards.Area:
     try:
         return dashboards.area_for(owner, port_code)
     except Http404:
@@ -223,7 +227,7 @@ def pdf_bytes(sheet: Sheet, about: list[list[Any]], subscription_name: str, peri
     return html_to_pdf(html), len(rows)
 
 
-def check_target(owner: Any, kind: str, analysis_id: int | None, port_code: str) -> tuple[str, Any]:
+def check_target(owner: User, kind: str, analysis_id: int | None, port_code: str) -> tuple[str, Any]:
     """(name, saved analysis or None) of what `owner` wants to subscribe to; Http404 if the owner may not
     open it (the pages' rule: out of scope is 404)."""
     try:
@@ -244,7 +248,7 @@ def check_target(owner: Any, kind: str, analysis_id: int | None, port_code: str)
 
 
 def subscribe(
-    owner: Any, *, kind: str, analysis_id: int | None, port_code: str, frequency: str, file_format: str
+    owner: User, *, kind: str, analysis_id: int | None, port_code: str, frequency: str, file_format: str
 ) -> Subscription:
     """A new active subscription (SubscriptionError with field messages for bad input; Http404 for a target
     the owner may not open). The same target, frequency and format twice: refused (the same target as Excel
@@ -281,12 +285,12 @@ def subscribe(
     return subscription
 
 
-def owned(owner: Any) -> QuerySet[Subscription]:
+def owned(owner: Reader) -> QuerySet[Subscription]:
     """The owner's subscriptions (anyone else's: not here, so 404 where asked for)."""
     return Subscription.objects.visible_to(owner).select_related("analysis")
 
 
-def set_active(owner: Any, subscription_id: int, active: bool) -> Subscription:
+def set_active(owner: User, subscription_id: int, active: bool) -> Subscription:
     """Pause or resume one's own subscription (resuming checks that its object can still be opened)."""
     with transaction.atomic():
         subscription = owned(owner).select_for_update(of=("self",)).filter(pk=subscription_id).first()
@@ -304,7 +308,7 @@ def set_active(owner: Any, subscription_id: int, active: bool) -> Subscription:
     return subscription
 
 
-def delete(owner: Any, subscription_id: int) -> None:
+def delete(owner: User, subscription_id: int) -> None:
     """Delete one's own subscription with its deliveries and their files."""
     with transaction.atomic():
         subscription = owned(owner).filter(pk=subscription_id).first()
@@ -316,11 +320,11 @@ def delete(owner: Any, subscription_id: int) -> None:
         transaction.on_commit(partial(_remove, names))
 
 
-def deliveries_of(owner: Any) -> QuerySet[SubscriptionDelivery]:
+def deliveries_of(owner: Reader) -> QuerySet[SubscriptionDelivery]:
     return SubscriptionDelivery.objects.visible_to(owner).select_related("subscription")
 
 
-def open_delivery(user: Any, delivery_id: int) -> tuple[File, str]:
+def open_delivery(user: Reader, delivery_id: int) -> tuple[File, str]:
     """The delivery's file for its owner, opened from the storage, and its download name; 404 for anyone
     else, for a delivery without a file, or a file missing from the storage."""
     delivery = deliveries_of(user).filter(pk=delivery_id, status=S.SENT).exclude(file="").first()

@@ -19,7 +19,7 @@ The rules, in one place (the pages of `provincial/views/worklists.py` read only 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -29,6 +29,9 @@ from evaluation.models import Candidate
 from filings.models import FilingUnit, PatentLink, Product, ProductVersion, ReturnReason, Transition
 from filings.workflow import RULES
 from provincial import dashboards
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 HISTORY_LIMIT = 200
 
@@ -173,7 +176,7 @@ def return_reasons(version: ProductVersion) -> QuerySet[ReturnReason]:
     return version.return_reasons.filter(review_round=version.review_round)
 
 
-def candidacies(user: Any, product: Product) -> QuerySet[Candidate]:
+def candidacies(user: Reader, product: Product) -> QuerySet[Candidate]:
     """The product's certification candidacies the user may see (the certification pages' own rule)."""
     return (
         Candidate.objects.visible_to(user)

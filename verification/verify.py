@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Exists, OuterRef
 from django.http import Http404
@@ -40,6 +40,9 @@ from provincial import statements as statement_rules
 from provincial.dashboards import approved_at_q, approved_on, area_for, dashboard, state_at
 from provincial.models import FilingStatement
 from verification.flags import open_flags
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def _versions_valid_at(versions: Any, at: AsOf) -> Any:
 # A filing
 
 
-def verify_filing(reader: Any, filing_number: str, day: dt.date | None) -> dict[str, Any]:
+def verify_filing(reader: Reader, filing_number: str, day: dt.date | None) -> dict[str, Any]:
     at = as_of(day)
     number = filing_number.strip().upper()
     product = (
@@ -170,12 +173,12 @@ def _certificate(candidate: Candidate, at: AsOf) -> dict[str, Any]:
     }
 
 
-def certified_visible_to(reader: Any) -> CandidateQuerySet:
+def certified_visible_to(reader: Reader) -> CandidateQuerySet:
     """The certificates the public verification page finds, as far as `reader` may see them."""
     return cast("CandidateQuerySet", certified()).visible_to(reader)  # the Candidate manager's queryset
 
 
-def verify_certificate(reader: Any, number: str, day: dt.date | None) -> dict[str, Any]:
+def verify_certificate(reader: Reader, number: str, day: dt.date | None) -> dict[str, Any]:
     at = as_of(day)
     number = number.strip().upper()
     candidate = certified_visible_to(reader).filter(certificate_number=number).first()
@@ -195,7 +198,7 @@ def verify_certificate(reader: Any, number: str, day: dt.date | None) -> dict[st
 # A filing statement
 
 
-def verify_statement(reader: Any, number: str, day: dt.date | None) -> dict[str, Any]:
+def verify_statement(reader: Reader, number: str, day: dt.date | None) -> dict[str, Any]:
     at = as_of(day)
     number = number.strip().upper()
     statement = (
@@ -232,7 +235,7 @@ def verify_statement(reader: Any, number: str, day: dt.date | None) -> dict[str,
 # A unit's products
 
 
-def unit_products(reader: Any, uscc: str, day: dt.date | None, *, with_certificates: bool) -> dict[str, Any]:
+def unit_products(reader: Reader, uscc: str, day: dt.date | None, *, with_certificates: bool) -> dict[str, Any]:
     """The unit's products filed (a version approved) at the moment, each with its valid data years, the patents
     of its newest valid year with their legal status, the open flags, and (with the scope) its certificates."""
     at = as_of(day)
@@ -287,7 +290,7 @@ def unit_products(reader: Any, uscc: str, day: dt.date | None, *, with_certifica
 # A region's figures
 
 
-def region_statistics(reader: Any, day: dt.date | None) -> dict[str, Any]:
+def region_statistics(reader: Reader, day: dt.date | None) -> dict[str, Any]:
     """The dashboard's figures of the client's region (what a port of that region sees on its dashboard): today
     the dashboard's own (`provincial.dashboards.dashboard`), at a past day as they stood then (`state_at`)."""
     at = as_of(day)

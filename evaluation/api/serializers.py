@@ -9,7 +9,7 @@ ports of its region, reviewers) sees the list of totals, without who gave them, 
 evaluation is closed.
 """
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -31,6 +31,9 @@ from filings.models import ProductClass
 from patent_platform.api.fields import CodeRelatedField, IdRelatedField, ModelSerializer
 from patent_platform.choices import Role
 from patent_platform.params import SMALL_MAX
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 # ---------------------------------------------------------------------------------------------
 # Methods
@@ -323,7 +326,7 @@ class ExpertScoreSerializer(ModelSerializer):
 PASSED_FIELDS = {trait: f"passed_{trait}" for trait in Trait.values}
 
 
-def score_view(user: Any) -> str:
+def score_view(user: "Reader") -> str:
     """How much of the expert scores `user` sees: "named", "own" or "totals"."""
     role = getattr(user, "role", None)
     if role == Role.NATIONAL_ADMIN:

@@ -2,7 +2,7 @@
 `Assignment`s of candidates to experts with their scores, and the `Objection`s lodged in a publicity period.
 """
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -17,14 +17,18 @@ from evaluation.models.rounds import Candidate
 from patent_platform.choices import Role
 from patent_platform.encrypted_fields import EncryptedCharField
 from patent_platform.roles import has_role
-from patent_platform.scoping import ScopedQuerySet, scope_of
+from patent_platform.scoping import ScopedQuerySet, authenticated_reader, scope_of
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 class NationalOnlyQuerySet(ScopedQuerySet):
     """Rows only national administrators read (they name people: experts, objectors)."""
 
-    def visible_to(self, user: Any) -> Self:
-        if getattr(user, "is_authenticated", False) and user.is_active and has_role(user, Role.NATIONAL_ADMIN):
+    def visible_to(self, user: "Reader") -> Self:
+        reader = authenticated_reader(user)
+        if reader is not None and reader.is_active and has_role(reader, Role.NATIONAL_ADMIN):
             return self.all()
         return self.none()
 
@@ -59,12 +63,13 @@ CRITERIA = [
 
 
 class AssignmentQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
+    def visible_to(self, user: "Reader") -> Self:
+        reader = authenticated_reader(user)
+        if reader is None or not reader.is_active:
             return self.none()
-        if user.role == Role.EXPERT:
-            return self.filter(expert=user)
-        if scope_of(user).everything and user.role == Role.NATIONAL_ADMIN:
+        if reader.role == Role.EXPERT:
+            return self.filter(expert=reader)
+        if scope_of(reader).everything and reader.role == Role.NATIONAL_ADMIN:
             return self.all()
         return self.none()
 

@@ -3,7 +3,7 @@ product), their `IndicatorResult`s and the `CertificateEvent`s of a certificate'
 """
 
 import datetime as dt
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.apps import apps
 from django.conf import settings
@@ -20,7 +20,10 @@ from evaluation.choices import (
 )
 from evaluation.models.methods import SCORE, VALUE, BenchmarkSet, Indicator, MethodVersion, ReferenceQuerySet
 from patent_platform.choices import Role
-from patent_platform.scoping import ScopedQuerySet
+from patent_platform.scoping import ScopedQuerySet, authenticated_reader
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 class RoundQuerySet(ReferenceQuerySet):
@@ -87,10 +90,11 @@ class CandidateQuerySet(ScopedQuerySet):
     region_prefix = ""
     unit_field = "unit_id"
 
-    def visible_to(self, user: Any) -> Self:
-        if getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.EXPERT:
+    def visible_to(self, user: "Reader") -> Self:
+        reader = authenticated_reader(user)
+        if reader is not None and reader.is_active and reader.role == Role.EXPERT:
             assignments = apps.get_model("evaluation", "Assignment")._default_manager  # evaluation.models.experts
-            return self.filter(pk__in=assignments.filter(expert=user).values("candidate_id"))
+            return self.filter(pk__in=assignments.filter(expert_id=reader.pk).values("candidate_id"))
         return super().visible_to(user)
 
     def public(self) -> Self:
@@ -202,7 +206,7 @@ class IndicatorResultQuerySet(ScopedQuerySet):
     region_prefix = "candidate__"
     unit_field = "candidate__unit_id"
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         return self.filter(candidate__in=Candidate.objects.visible_to(user))
 
 
@@ -228,7 +232,7 @@ class IndicatorResult(models.Model):
 
 
 class CertificateEventQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         return self.filter(candidate__in=Candidate.objects.visible_to(user))
 
 

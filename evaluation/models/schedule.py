@@ -2,7 +2,7 @@
 working-day deadlines skip.
 """
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -15,14 +15,18 @@ from evaluation.models.methods import ReferenceQuerySet
 from evaluation.models.rounds import Candidate, Round
 from patent_platform.choices import Role
 from patent_platform.roles import has_role
-from patent_platform.scoping import ScopedQuerySet
+from patent_platform.scoping import ScopedQuerySet, authenticated_reader
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 class LockExceptionQuerySet(ScopedQuerySet):
     """The national office reads every exception; a filer or a port those of the candidates they may see."""
 
-    def visible_to(self, user: Any) -> Self:
-        if getattr(user, "is_authenticated", False) and user.is_active and has_role(user, Role.NATIONAL_ADMIN):
+    def visible_to(self, user: "Reader") -> Self:
+        reader = authenticated_reader(user)
+        if reader is not None and reader.is_active and has_role(reader, Role.NATIONAL_ADMIN):
             return self.all()
         return self.filter(candidate__in=Candidate.objects.visible_to(user))
 

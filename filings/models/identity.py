@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import PurePosixPath
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
@@ -21,7 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from filings.choices import IdentityRequestKind, IdentityRequestStatus
 from patent_platform.choices import Role
 from patent_platform.roles import has_role
-from patent_platform.scoping import ScopedQuerySet, scope_of
+from patent_platform.scoping import ScopedQuerySet, authenticated_reader, scope_of
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 def proof_name(instance: IdentityRequest, filename: str) -> str:
@@ -30,15 +33,16 @@ def proof_name(instance: IdentityRequest, filename: str) -> str:
 
 
 class IdentityRequestQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: Reader) -> Self:
         scope = scope_of(user)
         if scope.everything:
             return self.all()
         q = Q(pk__in=[])  # deny by default (ports: nothing; identity papers are the reviewers' business)
         if scope.unit_ids:
             q |= Q(kind=IdentityRequestKind.VERIFICATION, unit_id__in=sorted(scope.unit_ids))
-        if getattr(user, "pk", None) is not None and has_role(user, Role.ENTERPRISE):
-            q |= Q(kind=IdentityRequestKind.CLAIM, applicant_id=user.pk)
+        reader = authenticated_reader(user)
+        if reader is not None and reader.pk is not None and has_role(reader, Role.ENTERPRISE):
+            q |= Q(kind=IdentityRequestKind.CLAIM, applicant_id=reader.pk)
         return self.filter(q)
 
 

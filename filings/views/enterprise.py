@@ -163,7 +163,7 @@ class EnterpriseHomeView(EnterpriseMixin, ScopedListView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.scoped_queryset(FilingUnit).first() is None:
-            return render(request, "filings/enterprise/no_unit.html", enterprise_identity_context(request.user))
+            return render(request, "filings/enterprise/no_unit.html", enterprise_identity_context(signed_in(request)))
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Product]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
 from django.contrib import messages
@@ -44,6 +44,9 @@ from patent_platform.exports import xlsx_response
 from patent_platform.ratelimit import rate_limit
 from patent_platform.roles import has_role, signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView, ScopedViewMixin
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 S = IdentityRequestStatus
 ALL = "all"
@@ -342,7 +345,7 @@ class IdentityDecideView(IdentityDetailView):
         return redirect(reverse("review:identity_detail", args=[item.pk]))
 
 
-def enterprise_identity_context(user: Any) -> dict[str, Any]:
+def enterprise_identity_context(user: User) -> dict[str, Any]:
     """For an enterprise account without a unit (the home page): its claims and their state."""
     if not has_role(user, Role.ENTERPRISE):
         return {}

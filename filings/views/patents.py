@@ -5,7 +5,7 @@ Reads go through the scoping rule (`scoped_queryset`); writes through `filings.s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -31,11 +31,14 @@ from patent_platform.exports import xlsx_response
 from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 # ---------------------------------------------------------------------------------------------
 # Patents
 
 
-def _products_by_right(user: Any, right_ids: list[int]) -> dict[int, list[str]]:
+def _products_by_right(user: Reader, right_ids: list[int]) -> dict[int, list[str]]:
     """For each right, the products whose versions embody it (the newest version's name)."""
     names: dict[int, dict[int, tuple[int, str]]] = {}
     rows = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Q,
@@ -19,9 +19,12 @@ from filings.choices import UnitScale
 from filings.industries import industries, industry_name
 from filings.models import FilingUnit, Product, ProductVersion
 from patent_platform.choices import RegionLevel, Role
-from patent_platform.models import Region
+from patent_platform.models import Region, User
 from patent_platform.scoping import EVERYTHING, Scope, principal_for, scope_of
 from provincial.models import ManagementUnit, PortMembership
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 BLANK = "-"  # filter value: "not filled in" (no industry, no scale, no code at that level)
 FILED = "filed"
@@ -36,7 +39,7 @@ MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})  # 直辖�
 class Area:
     """The user's scope, optionally narrowed to the regions of one port inside it (`?port=<code>`)."""
 
-    user: Any
+    user: Reader
     port: ManagementUnit | None = None
     narrowed: Scope | None = None
     level: str = RegionLevel.PROVINCE  # the level of the breakdown by region
@@ -83,7 +86,7 @@ def unit_scope(unit: ManagementUnit) -> Scope:
     )
 
 
-def area_for(user: Any, port_code: str = "") -> Area:
+def area_for(user: Reader, port_code: str = "") -> Area:
     """The user's area; with `port_code`, one port inside the user's scope (any other code: 404)."""
     if port_code:
         unit = ManagementUnit.objects.visible_to(user).filter(code=port_code).prefetch_related("regions").first()
@@ -93,7 +96,7 @@ def area_for(user: Any, port_code: str = "") -> Area:
         return Area(user=user, port=unit, narrowed=narrowed, level=_breakdown_level(narrowed), regions_scope=narrowed)
     scope = scope_of(user)
     port = None
-    if getattr(user, "role", None) == Role.PORT_ADMIN:
+    if isinstance(user, User) and user.role == Role.PORT_ADMIN:  # a port membership is a person's
         membership = PortMembership.objects.filter(user=user).select_related("unit").first()
         port = membership.unit if membership else None
     return Area(user=user, port=port, level=_breakdown_level(scope), regions_scope=scope)

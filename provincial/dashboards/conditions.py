@@ -5,7 +5,7 @@ certified, flagged at T; see `provincial.dashboards.history`)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import (
     Case,
@@ -23,6 +23,8 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
+    from patent_platform.scoping import Reader
+
 from evaluation import lifecycle
 from evaluation.models import Candidate
 from filings.choices import FilingStatus
@@ -39,7 +41,7 @@ def certified_condition() -> Exists:
     return lifecycle.held_by_product(timezone.now())
 
 
-def flagged_condition(user: Any) -> Exists:
+def flagged_condition(user: Reader) -> Exists:
     """An approved version of the product carries an open patent-status flag (read through the scoping rule;
     `user` None: unscoped, for building the summary cells, which are scoped when read)."""
     flags = FilingFlag.objects.all() if user is None else FilingFlag.objects.visible_to(user)
@@ -116,7 +118,7 @@ def certified_at(moment: dt.datetime) -> Exists:
     return lifecycle.held_by_product(moment)
 
 
-def flagged_at(moment: dt.datetime, user: Any) -> Exists:
+def flagged_at(moment: dt.datetime, user: Reader) -> Exists:
     """A version approved at `moment` carried a patent-status flag that was open then (raised before it,
     not resolved before it)."""
     flags = FilingFlag.objects.all() if user is None else FilingFlag.objects.visible_to(user)

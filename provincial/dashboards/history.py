@@ -52,6 +52,8 @@ from django.db.models.functions import TruncMonth
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
+    from patent_platform.scoping import Reader
+
 from filings.industries import industries
 from filings.models import FilingUnit, Product
 from patent_platform import clock
@@ -378,7 +380,7 @@ def state_at(area: Area, moment: dt.datetime, *, at: AsOf | None = None, year_en
     return state
 
 
-def national_ranking_at(user: Any, moment: dt.datetime) -> list[dict[str, Any]]:
+def national_ranking_at(user: Reader, moment: dt.datetime) -> list[dict[str, Any]]:
     """`national_ranking` as it stood at `moment`."""
     at = as_of(Area(user=user), moment)
     product_rows, unit_rows = _region_figures_at(at, ["province_code", "city_code", "county_code"])

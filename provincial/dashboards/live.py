@@ -7,7 +7,7 @@ Definitions: the package's (provincial/dashboards/__init__.py)."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Count,
@@ -43,6 +43,9 @@ from provincial.dashboards.conditions import (
 )
 from provincial.dashboards.period import parse_month, trend_months, trend_start
 from provincial.dashboards.rows import by_region, ordered_counts, rank, rank_ports, totals_of
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 def filter_products(area: Area, filters: Filters) -> QuerySet[Product]:
@@ -200,7 +203,7 @@ def live_dashboard(area: Area) -> dict[str, Any]:
     }
 
 
-def live_national_ranking(user: Any) -> list[dict[str, Any]]:
+def live_national_ranking(user: Reader) -> list[dict[str, Any]]:
     """`national_ranking` computed from the base tables."""
     fields = ["province_code", "city_code", "county_code"]
     product_rows, unit_rows = _region_figures(

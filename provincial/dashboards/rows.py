@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -23,6 +23,9 @@ from provincial.dashboards.area import (
     level_field,
 )
 from provincial.models import ManagementUnit
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 def totals_of(units: int, figures: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +138,7 @@ def by_region(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def rank_ports(user: Any, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
+def rank_ports(user: Reader, product_rows: Any, unit_rows: Any) -> list[dict[str, Any]]:
     """The 47 units' rows from figures grouped by (province, city, county)."""
     fields = ["province_code", "city_code", "county_code"]
     by_code: dict[str, Counter[str]] = defaultdict(Counter)

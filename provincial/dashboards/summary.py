@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     QuerySet,
@@ -29,6 +29,9 @@ from provincial.dashboards.freshness import ensure_fresh
 from provincial.dashboards.period import trend_months, trend_start
 from provincial.dashboards.rows import by_region, class_rows, ordered_counts, rank, rank_ports
 from provincial.models import SummaryCell, SummaryKind
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 
 def cells(area: Area, kind: str) -> QuerySet[SummaryCell]:
@@ -139,7 +142,7 @@ def ranking(area: Area) -> list[dict[str, Any]]:
     return rank(area, product_rows, unit_rows)
 
 
-def national_ranking(user: Any) -> list[dict[str, Any]]:
+def national_ranking(user: Reader) -> list[dict[str, Any]]:
     visible = SummaryCell.objects.visible_to(user)
     ensure_fresh(Area(user=user))
     product_rows, unit_rows = region_figures(

@@ -1,12 +1,12 @@
 """Saved analyses (pivots) of their owners, and the subscriptions that deliver them (or a dashboard) by mail."""
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from patent_platform.scoping import ScopedQuerySet
+from patent_platform.scoping import ScopedQuerySet, authenticated_reader
 from provincial.choices import (
     DeliveryStatus,
     SubscriptionFormat,
@@ -15,6 +15,9 @@ from provincial.choices import (
 )
 from provincial.models.ports import ManagementUnit, PortMembership
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 
 class OwnedQuerySet(ScopedQuerySet):
     """Rows a person keeps for themselves (subscriptions and their deliveries): visible to their owner only,
@@ -22,29 +25,31 @@ class OwnedQuerySet(ScopedQuerySet):
 
     owner_field = "owner_id"
 
-    def visible_to(self, user: Any) -> Self:
-        if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+    def visible_to(self, user: "Reader") -> Self:
+        reader = authenticated_reader(user)
+        if reader is None or reader.pk is None:
             return self.none()
-        return self.filter(**{self.owner_field: user.pk})
+        return self.filter(**{self.owner_field: reader.pk})
 
 
 class SavedAnalysisQuerySet(OwnedQuerySet):
     """A saved analysis: its owner's, and the shared ones of the owner's port (the national office: those
     shared by national administrators, which belong to no port)."""
 
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         from patent_platform.choices import Role
 
-        if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        reader = authenticated_reader(user)
+        if reader is None or reader.pk is None:
             return self.none()
-        membership = PortMembership.objects.filter(user_id=user.pk).values_list("unit_id", flat=True).first()
+        membership = PortMembership.objects.filter(user_id=reader.pk).values_list("unit_id", flat=True).first()
         if membership is not None:
             shared = models.Q(shared=True, unit_id=membership)
-        elif user.role == Role.NATIONAL_ADMIN:
+        elif reader.role == Role.NATIONAL_ADMIN:
             shared = models.Q(shared=True, unit__isnull=True, owner__role=Role.NATIONAL_ADMIN)
         else:
             shared = models.Q(pk__in=[])
-        return self.filter(models.Q(owner_id=user.pk) | shared)
+        return self.filter(models.Q(owner_id=reader.pk) | shared)
 
 
 class SubscriptionQuerySet(OwnedQuerySet):

@@ -7,13 +7,13 @@ GB code) and is granted its county-level cities 659001–659012.
 """
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from patent_platform.choices import RegionLevel
+from patent_platform.choices import RegionLevel, Role
 from patent_platform.encrypted_fields import (
     BlindIndexField,
     EncryptedCharField,
@@ -22,15 +22,18 @@ from patent_platform.encrypted_fields import (
 )
 from patent_platform.i18n import localized_name
 from patent_platform.models import Region
-from patent_platform.scoping import ScopedQuerySet, scope_of
+from patent_platform.scoping import ScopedQuerySet, authenticated_reader, scope_of
 from provincial.choices import (
     ApplicationStatus,
     UnitKind,
 )
 
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
+
 
 class ManagementUnitQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         """National: all ports. A port administrator: the ports whose regions lie inside its scope (a
         province sees itself and the city ports inside it; a city port only itself). 47 rows: the
         check runs on the regions in Python."""
@@ -103,7 +106,7 @@ class PortMembership(models.Model):
 
 
 class PortContactQuerySet(ScopedQuerySet):
-    def visible_to(self, user: Any) -> Self:
+    def visible_to(self, user: "Reader") -> Self:
         return self.filter(unit__in=ManagementUnit.objects.visible_to(user))
 
 
@@ -139,8 +142,9 @@ def application_scan_name(instance: "PortApplication", filename: str) -> str:
 class PortApplicationQuerySet(ScopedQuerySet):
     """Applications are read by the national office only (and the applicant through the e-mail)."""
 
-    def visible_to(self, user: Any) -> Self:
-        return self.all() if getattr(user, "is_authenticated", False) and user.role == "national_admin" else self.none()
+    def visible_to(self, user: "Reader") -> Self:
+        reader = authenticated_reader(user)
+        return self.all() if reader is not None and reader.role == Role.NATIONAL_ADMIN else self.none()
 
 
 class PortApplication(models.Model):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
@@ -42,6 +42,9 @@ from provincial import dashboards, rosters
 from provincial import reports as progress_reports
 from provincial.choices import ReportCategory, RosterCategory
 from provincial.models import ManagementUnit, Roster
+
+if TYPE_CHECKING:
+    from patent_platform.scoping import Reader
 
 TREND_MONTHS = dashboards.TREND_MONTHS
 NATIONAL_CODE = "NATIONAL"
@@ -197,7 +200,7 @@ def _by_unit_kind(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"key": key, "label": str(labels.get(key, key)), "count": n} for key, n in state["by_unit_kind"]]
 
 
-def roster_year_for(user: Any, year: int) -> int | None:
+def roster_year_for(user: Reader, year: int) -> int | None:
     """The roster year a publication of `year` reads: the newest visible roster year up to `year` (the
     rosters in force), else the newest at all; None when the reader sees no roster."""
     years = set(Roster.objects.visible_to(user).values_list("year", flat=True))
@@ -205,7 +208,7 @@ def roster_year_for(user: Any, year: int) -> int | None:
     return max(earlier) if earlier else (max(years) if years else None)
 
 
-def coverage_at(user: Any, year: int, moment: dt.datetime) -> tuple[list[rosters.CoverageRow], rosters.CoverageRow]:
+def coverage_at(user: Reader, year: int, moment: dt.datetime) -> tuple[list[rosters.CoverageRow], rosters.CoverageRow]:
     """`rosters.coverage_by_category`, an enterprise covered when it had a product approved at `moment` (the
     monthly files at the month's end, the year-end at the year's end)."""
     covered = Exists(dashboards.versions_approved_at(moment).filter(product__unit__uscc=OuterRef("uscc")))
@@ -221,7 +224,7 @@ def coverage_at(user: Any, year: int, moment: dt.datetime) -> tuple[list[rosters
     return rows, rosters.CoverageRow(key="", label=_("合计（去重）"), entries=total["n"], covered=total["c"])
 
 
-def _coverage(user: Any, year: int | None, moment: dt.datetime) -> dict[str, Any]:
+def _coverage(user: Reader, year: int | None, moment: dt.datetime) -> dict[str, Any]:
     if year is None:
         return {"year": None, "categories": [], "total": None}
     rows, total_row = coverage_at(user, year, moment)
@@ -466,7 +469,7 @@ def _card(unit: ManagementUnit | None, year: int, moved: dict[dt.datetime, dict[
     }
 
 
-def _report_figures(reader: Any, year: int, unit: ManagementUnit | None) -> dict[str, Any]:
+def _report_figures(reader: Reader, year: int, unit: ManagementUnit | None) -> dict[str, Any]:
     """The port's own progress reports submitted in `year` (a province's card does not count its city
     ports', which have cards of their own; the national card counts every port's), by category, and how
     many of them the national office marked as typical cases."""

@@ -26,7 +26,7 @@ from provincial.rosters.services import unit_scope
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
-    from patent_platform.models import User
+    from patent_platform.scoping import Reader
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -64,7 +64,7 @@ def approved_filing_exists(uscc_ref: str = "uscc") -> Exists:
     return Exists(Product.objects.filter(unit__uscc=OuterRef(uscc_ref), published_version__isnull=False))
 
 
-def visible_rosters(user: User, *, year: int | None = None, category: str | None = None) -> QuerySet[Roster]:
+def visible_rosters(user: Reader, *, year: int | None = None, category: str | None = None) -> QuerySet[Roster]:
     qs = Roster.objects.visible_to(user)
     if year is not None:
         qs = qs.filter(year=year)
@@ -74,7 +74,7 @@ def visible_rosters(user: User, *, year: int | None = None, category: str | None
 
 
 def roster_entries(
-    user: User, *, year: int | None = None, category: str | None = None, roster: Roster | None = None
+    user: Reader, *, year: int | None = None, category: str | None = None, roster: Roster | None = None
 ) -> QuerySet[RosterEntry]:
     """The entries the user sees: of the visible rosters, those inside the user's regions."""
     qs = RosterEntry.objects.visible_to(user).filter(roster__in=visible_rosters(user, year=year, category=category))
@@ -91,7 +91,7 @@ class RosterCounts(TypedDict):
 
 
 def rosters_with_counts(
-    user: User, *, year: int | None = None, category: str | None = None
+    user: Reader, *, year: int | None = None, category: str | None = None
 ) -> QuerySet[WithAnnotations[Roster, RosterCounts]]:
     """The visible rosters, each with `scope_count` (its entries in the user's scope) and `scope_covered`."""
     in_scope = RosterEntry.objects.visible_to(user).filter(roster=OuterRef("pk")).order_by().values("roster")
@@ -115,7 +115,7 @@ def distinct_counts(filter_q: Q | None = None) -> tuple[Count, Count]:
     )
 
 
-def coverage_by_category(user: User, *, year: int | None = None) -> tuple[list[CoverageRow], CoverageRow]:
+def coverage_by_category(user: Reader, *, year: int | None = None) -> tuple[list[CoverageRow], CoverageRow]:
     """Per category: distinct enterprises on the rosters in scope and how many have an approved filing;
     and the total (an enterprise on several categories' rosters counts once)."""
     entries = roster_entries(user, year=year).annotate(covered=approved_filing_exists()).order_by()
@@ -135,7 +135,7 @@ def port_sort_key(unit: ManagementUnit) -> tuple[str, int, str]:
     return parent, 0 if unit.kind != UnitKind.CITY else 1, unit.code
 
 
-def coverage_by_port(user: User, *, year: int | None = None, category: str | None = None) -> list[CoverageRow]:
+def coverage_by_port(user: Reader, *, year: int | None = None, category: str | None = None) -> list[CoverageRow]:
     """Per management unit visible to the user (all 47 for the national office; a province and the city
     ports inside it for a province port): distinct enterprises in the unit's regions and how many are
     covered. One query: two filtered counts per unit."""
@@ -170,7 +170,7 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
-def coverage_trend(user: User, *, year: int | None = None, category: str | None = None) -> list[dict[str, Any]]:
+def coverage_trend(user: Reader, *, year: int | None = None, category: str | None = None) -> list[dict[str, Any]]:
     """The cumulative share of today's roster enterprises covered, by month of their first approval.
 
     The first approval of an enterprise is the earliest `decided_at` of its approved versions (a Min per
@@ -206,7 +206,7 @@ def coverage_trend(user: User, *, year: int | None = None, category: str | None 
     return trend
 
 
-def coverage(user: User, *, year: int | None = None, category: str | None = None) -> dict[str, Any]:
+def coverage(user: Reader, *, year: int | None = None, category: str | None = None) -> dict[str, Any]:
     """Everything the coverage page and the API show, from the selectors above."""
     rows, total = coverage_by_category(user, year=year)
     ports = coverage_by_port(user, year=year, category=category)
@@ -220,7 +220,7 @@ def coverage(user: User, *, year: int | None = None, category: str | None = None
     }
 
 
-def roster_years(user: User) -> list[int]:
+def roster_years(user: Reader) -> list[int]:
     return sorted(set(Roster.objects.visible_to(user).values_list("year", flat=True)), reverse=True)
 
 
@@ -245,7 +245,7 @@ def state_labels() -> dict[str, str]:
 
 
 def missing_entries(
-    user: User, *, year: int | None = None, category: str | None = None, roster: Roster | None = None
+    user: Reader, *, year: int | None = None, category: str | None = None, roster: Roster | None = None
 ) -> QuerySet[RosterEntry, Mapping[str, Any]]:
     """One row per enterprise (distinct USCC) in scope on the chosen rosters without an approved filing,
     ordered by region then USCC: values with uscc, name, province_code, city_code, county_code."""
@@ -264,7 +264,7 @@ def missing_entries(
     )
 
 
-def describe_missing(user: User, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def describe_missing(user: Reader, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Add to each row of `missing_entries` its region names and, if the enterprise is registered, its
     filing state and (when its unit lies in the user's scope) the unit's contact: three queries per page.
 
@@ -321,7 +321,7 @@ def describe_missing(user: User, rows: Sequence[Mapping[str, Any]]) -> list[dict
     return described
 
 
-def units_in_scope(user: User, usccs: Sequence[str]) -> dict[str, int]:
+def units_in_scope(user: Reader, usccs: Sequence[str]) -> dict[str, int]:
     """USCC → id of the registered unit, for the enterprises whose unit lies in the user's scope (the scoping
     rule: the read-only unit page `port:unit` opens these and no other). One query."""
     return dict(FilingUnit.objects.visible_to(user).filter(uscc__in=list(usccs)).values_list("uscc", "pk"))
@@ -330,7 +330,7 @@ def units_in_scope(user: User, usccs: Sequence[str]) -> dict[str, int]:
 EMPTY_CONTACT = {"roster_contact_name": "", "roster_contact_phone": "", "roster_contact_email": ""}
 
 
-def roster_contacts_of(user: User, usccs: Sequence[str]) -> dict[str, dict[str, str]]:
+def roster_contacts_of(user: Reader, usccs: Sequence[str]) -> dict[str, dict[str, str]]:
     """The roster contact of each enterprise, from the rosters the user sees: per field, the value of the latest
     roster (by year, then upload) that fills it in. One query."""
     contacts: dict[str, dict[str, str]] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -15,6 +15,9 @@ from provincial.choices import RosterCategory
 from provincial.models import Roster
 from provincial.rosters.files import ParsedEntry, region_of
 from provincial.rosters.services import roster_save
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 DEMO_FILED = ["广州云帆智能装备有限公司", "深圳鹏芯微电子有限公司", "杭州西溪新材料科技有限公司"]
 
@@ -38,7 +41,7 @@ DEMO_CONTACTS = {
 
 
 @transaction.atomic
-def load_demo_rosters(national_user: Any) -> Roster:
+def load_demo_rosters(national_user: User) -> Roster:
     """A national 国家知识产权优势企业 roster for this year: the three demo enterprises and five made-up
     ones in 广东 and 浙江 that have not filed. Running it twice changes nothing."""
     year = china_today().year

@@ -9,7 +9,7 @@ enterprises is what the list is for. Who may see these pages: `RosterAdminMixin`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -31,6 +31,9 @@ from provincial import rosters as svc
 from provincial.choices import FollowUpKind, RosterCategory
 from provincial.models import FollowUp, RosterEntry
 from provincial.views.rosters import MISSING_PER_PAGE, RosterAdminMixin
+
+if TYPE_CHECKING:
+    from patent_platform.models import User
 
 
 class CoverageView(RosterAdminMixin, ScopedTemplateView):
@@ -125,7 +128,7 @@ def _missing_row(row: dict[str, Any]) -> list[Any]:
     ]
 
 
-def describe_with_follow_ups(user: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def describe_with_follow_ups(user: User, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     described = svc.describe_missing(user, rows)
     status = followup.status_of(user, [row["uscc"] for row in described])
     for row in described:
@@ -146,7 +149,7 @@ class MissingView(RosterAdminMixin, ScopedTemplateView):
         context.update(
             f,
             page_obj=page,
-            rows=describe_with_follow_ups(self.request.user, list(page.object_list)),
+            rows=describe_with_follow_ups(signed_in(self.request), list(page.object_list)),
             max_selection=followup.MAX_SELECTION,
             total=page.paginator.count,
             years=svc.roster_years(signed_in(self.request)),
@@ -168,7 +171,7 @@ class MissingExportView(RosterAdminMixin, View):
         def rows() -> Any:
             chunk = 1000
             for start in range(0, entries.count(), chunk):
-                for row in describe_with_follow_ups(request.user, list(entries[start : start + chunk])):
+                for row in describe_with_follow_ups(signed_in(request), list(entries[start : start + chunk])):
                     yield _missing_row(row)
 
         return xlsx_response(

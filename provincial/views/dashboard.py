@@ -39,7 +39,7 @@ from patent_platform.exports import xlsx_response
 from patent_platform.masking import mask_email, mask_name, mask_phone
 from patent_platform.models import Region
 from patent_platform.replica import ReplicaReadsMixin
-from patent_platform.roles import has_role
+from patent_platform.roles import has_role, signed_in
 from patent_platform.views.base import ScopedListView, ScopedTemplateView
 from provincial import comparison, dashboards
 from provincial.overview import (
@@ -258,7 +258,7 @@ class DashboardExportView(ReplicaReadsMixin, DashboardMixin, View):
             filename=f"{_('统计概览')}-{name}-{figures.period.key}-{timezone.localdate().isoformat()}.xlsx",
             title=_("统计概览"),
             headers=DASHBOARD_SHEET_HEADERS,
-            rows=dashboard_sheet(request.user, area, figures),
+            rows=dashboard_sheet(signed_in(request), area, figures),
             object_type="provincial.Dashboard",
             changes={
                 "port": area.port_code or (area.port.code if area.port else ""),

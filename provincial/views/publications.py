@@ -52,6 +52,8 @@ from provincial.publications import files, services
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
+    from patent_platform.scoping import Reader
+
 PUBLICATION_ROLES = frozenset({Role.PORT_ADMIN, Role.NATIONAL_ADMIN})
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 ALL_PORTS = "ALL"
@@ -142,7 +144,7 @@ class SignoffStateOf(TypedDict):
 
 
 def with_signoff_states(
-    user: Any, publications: QuerySet[Publication]
+    user: Reader, publications: QuerySet[Publication]
 ) -> QuerySet[WithAnnotations[Publication, SignoffStateOf]]:
     """Each port's monthly publication gets `signoff_state` (its month's answer: open, signed, problem) for the
     list's 确认 column; the national publication (the ports do not sign it) and the year-end ones get None."""
@@ -321,7 +323,7 @@ class PeriodForm(forms.Form):
         return clean_past_year(self.cleaned_data.get("year"))
 
 
-def rebuild_port_choices(user: Any) -> list[tuple[str, str]]:
+def rebuild_port_choices(user: Reader) -> list[tuple[str, str]]:
     units = ManagementUnit.objects.visible_to(user).filter(is_open=True).order_by("code")
     return [
         (ALL_PORTS, _("全部端口（含全国）")),
@@ -337,7 +339,7 @@ class RebuildForm(forms.Form):
     period = forms.CharField(label=gettext_lazy("期间"), max_length=7)
     port = forms.ChoiceField(label=gettext_lazy("管理端口"))
 
-    def __init__(self, *args: Any, user: Any, kind: str = PublicationKind.MONTHLY, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Reader, kind: str = PublicationKind.MONTHLY, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["port"]).choices = rebuild_port_choices(user)
         self.for_kind = self.data.get("kind", kind) if self.is_bound else kind
@@ -379,7 +381,7 @@ class YearendForm(forms.Form):
         return clean_past_year(self.cleaned_data.get("year"))
 
 
-def period_rows(user: Any, kind: str, period: dt.date) -> list[dict[str, Any]]:
+def period_rows(user: Reader, kind: str, period: dt.date) -> list[dict[str, Any]]:
     """Every open port and the national office for one period, each with its publication (or None)."""
     found = {
         p.scope_key: p
@@ -391,7 +393,7 @@ def period_rows(user: Any, kind: str, period: dt.date) -> list[dict[str, Any]]:
     return rows
 
 
-def table_context(user: Any, kind: str, period: dt.date) -> dict[str, Any]:
+def table_context(user: Reader, kind: str, period: dt.date) -> dict[str, Any]:
     rows = period_rows(user, kind, period)
     publications = [r["publication"] for r in rows if r["publication"] is not None]
     label = f"{period.year}" if kind == PublicationKind.YEAREND else f"{period:%Y-%m}"

@@ -48,6 +48,8 @@ from provincial.models import ManagementUnit, ProgressReport, ProgressReportAtta
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
+    from patent_platform.scoping import Reader
+
 PORT = frozenset({Role.PORT_ADMIN})
 NATIONAL = frozenset({Role.NATIONAL_ADMIN})
 BOTH = PORT | NATIONAL
@@ -155,7 +157,7 @@ class NationalFilterForm(FilterForm):
     typical = forms.BooleanField(label=gettext_lazy("只看典型案例"), required=False)
     unread = forms.BooleanField(label=gettext_lazy("只看未阅"), required=False)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Reader, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         with_reports = ProgressReport.objects.visible_to(user).values("unit_id")
         units = ManagementUnit.objects.visible_to(user).filter(pk__in=with_reports).order_by("code")

@@ -21,6 +21,7 @@ from django.views import View
 from patent_platform import audit
 from patent_platform.choices import AuditAction
 from patent_platform.exports import xlsx_response
+from patent_platform.roles import signed_in
 from patent_platform.uploads import CONTENT_TYPES
 from patent_platform.views.base import ScopedTemplateView, ScopedViewMixin
 from provincial import subscriptions
@@ -57,7 +58,7 @@ def _target(request: HttpRequest) -> dict[str, Any]:
         kind, analysis_id, port_code = SubscriptionKind.ANALYSIS, int(analysis), ""
     else:
         kind, analysis_id, port_code = SubscriptionKind.DASHBOARD, None, (data.get("port") or "").strip()
-    name, _saved = subscriptions.check_target(request.user, kind, analysis_id, port_code)  # 404 if out of reach
+    name, _saved = subscriptions.check_target(signed_in(request), kind, analysis_id, port_code)  # 404 if out of reach
     return {"kind": kind, "analysis_id": analysis_id, "port_code": port_code, "name": name}
 
 
@@ -127,7 +128,7 @@ class SubscribeView(SubscriptionMixin, View):
         if form.is_valid():
             try:
                 subscriptions.subscribe(
-                    request.user,
+                    signed_in(request),
                     kind=target["kind"],
                     analysis_id=target["analysis_id"],
                     port_code=target["port_code"],
@@ -149,7 +150,7 @@ class SubscriptionToggleView(SubscriptionMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         active = request.POST.get("active") == "1"
-        subscription = subscriptions.set_active(request.user, pk, active)
+        subscription = subscriptions.set_active(signed_in(request), pk, active)
         text = _("已恢复订阅“%(name)s”。") if active else _("已暂停订阅“%(name)s”。")
         messages.success(request, text % {"name": subscription.name})
         return HttpResponseRedirect(reverse("port:subscriptions"))
@@ -165,7 +166,7 @@ class SubscriptionDeleteView(SubscriptionMixin, ScopedTemplateView):
         return self.render_to_response({**self.get_context_data(), "subscription": subscription})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        subscriptions.delete(request.user, pk)
+        subscriptions.delete(signed_in(request), pk)
         messages.success(request, _("订阅已删除。"))
         return HttpResponseRedirect(reverse("port:subscriptions"))
 
