@@ -246,7 +246,7 @@ def _ended_core_patents(candidate: Candidate) -> list[str]:
 def _changed(
     candidate: Candidate,
     status: str,
-    suspension: dict[str, Any],
+    suspension: dict[str, Any] | None,
     events: list[tuple[str, dict[str, Any]]],
     *,
     user: User | None,

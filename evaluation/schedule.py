@@ -330,7 +330,7 @@ def send_reminders(today: dt.date | None = None) -> int:
             .select_related("round", "version", "unit")
         )
         for candidate in due_info:
-            due = candidate.due
+            due: dt.date = candidate.due  # type: ignore[attr-defined]  # the annotation above
             sent += _remind(
                 f"info:{candidate.pk}:{due.isoformat()}",
                 _unit_addresses(candidate),

@@ -136,7 +136,7 @@ def unit_verify_by_identity_provider(
     return done
 
 
-def _checked_proof(file: UploadedFile | None, field: str) -> str:
+def _checked_proof(file: UploadedFile[bytes] | None, field: str) -> str:
     if file is None:
         raise ValidationError({field: _("请上传该文件。")}, code="required")
     try:
@@ -146,7 +146,7 @@ def _checked_proof(file: UploadedFile | None, field: str) -> str:
     return CONTENT_TYPES[kind]
 
 
-def _proofs(letter: UploadedFile | None, licence: UploadedFile | None) -> dict[str, Any]:
+def _proofs(letter: UploadedFile[bytes] | None, licence: UploadedFile[bytes] | None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     types: dict[str, str] = {}
     for field, file in (("letter", letter), ("licence", licence)):
@@ -160,7 +160,7 @@ def _proofs(letter: UploadedFile | None, licence: UploadedFile | None) -> dict[s
 
 
 def verification_submit(
-    *, user: User, letter: UploadedFile | None, licence: UploadedFile | None, note: str = ""
+    *, user: User, letter: UploadedFile[bytes] | None, licence: UploadedFile[bytes] | None, note: str = ""
 ) -> IdentityRequest:
     """A unit's manager sends its proof for review (again after a rejection). Refused when the unit is verified
     or a request is under review."""
@@ -193,8 +193,8 @@ def claim_open(
     *,
     uscc: str,
     user_data: Mapping[str, Any],
-    letter: UploadedFile | None,
-    licence: UploadedFile | None,
+    letter: UploadedFile[bytes] | None,
+    licence: UploadedFile[bytes] | None,
     note: str = "",
 ) -> tuple[User, IdentityRequest]:
     """The real owner of a USCC that another account registered claims it: its own account (e-mail, name,

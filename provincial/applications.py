@@ -110,7 +110,7 @@ def submit_application(
     office_name: str,
     person_in_charge: str,
     applicant_email: str,
-    form_scan: UploadedFile,
+    form_scan: UploadedFile[bytes],
     contacts: Iterable[Mapping[str, Any]],
     person_post: str = "",
     person_phone: str = "",
@@ -292,7 +292,8 @@ def contact_remove(*, contact: PortContact, user: User) -> None:
 
 
 def _site_link(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + path
 
 
 def queue_receipt_notice(application: PortApplication) -> None:

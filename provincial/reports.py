@@ -42,7 +42,8 @@ SUBJECT_PREFIX = "【专利产品备案】"
 
 
 def attachment_max_bytes() -> int:
-    return settings.UPLOAD_MAX_BYTES
+    limit: int = settings.UPLOAD_MAX_BYTES
+    return limit
 
 
 def unit_of(user: User) -> ManagementUnit | None:
@@ -224,7 +225,8 @@ def port_recipients(unit: ManagementUnit) -> list[str]:
 
 
 def _link(name: str, pk: int) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse(name, args=[pk])
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + reverse(name, args=[pk])
 
 
 def _send(kind: str, source: int, subject: str, lines: list[str], recipients: list[str]) -> list[str]:

@@ -245,7 +245,8 @@ def statement_issue(*, unit: FilingUnit, user: User) -> FilingStatement:
 
 def verify_url(statement: FilingStatement) -> str:
     """The public verification address printed (and encoded in the QR code) on the statement."""
-    return settings.SITE_URL.rstrip("/") + reverse("statements:verify", args=[statement.token])
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + reverse("statements:verify", args=[statement.token])
 
 
 def statement_facts(statement: FilingStatement) -> dict[str, Any]:

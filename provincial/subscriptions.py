@@ -125,7 +125,9 @@ def _check_owner(owner: User) -> None:
 
 
 def _saved_analysis(owner: User, analysis_id: int | None) -> SavedAnalysis:
-    saved = analysis.saved_visible_to(owner).filter(pk=analysis_id).first() if analysis_id else None
+    saved: SavedAnalysis | None = (
+        analysis.saved_visible_to(owner).filter(pk=analysis_id).first() if analysis_id else None
+    )
     if saved is None:
         raise Unavailable(_("保存的分析已删除或不再共享给您"))
     return saved
@@ -247,8 +249,8 @@ def check_target(owner: User, kind: str, analysis_id: int | None, port_code: str
 # The owner's actions
 
 
-def subscribe(
-    owner: User, *, kind: str, analysis_id: int | None, port_code: str, frequency: str, file_format: str
+def subscription_create(
+    *, owner: User, kind: str, analysis_id: int | None, port_code: str, frequency: str, file_format: str
 ) -> Subscription:
     """A new active subscription (SubscriptionError with field messages for bad input; Http404 for a target
     the owner may not open). The same target, frequency and format twice: refused (the same target as Excel
@@ -290,7 +292,7 @@ def owned(owner: Reader) -> QuerySet[Subscription]:
     return Subscription.objects.visible_to(owner).select_related("analysis")
 
 
-def set_active(owner: User, subscription_id: int, active: bool) -> Subscription:
+def subscription_set_active(*, owner: User, subscription_id: int, active: bool) -> Subscription:
     """Pause or resume one's own subscription (resuming checks that its object can still be opened)."""
     with transaction.atomic():
         subscription = owned(owner).select_for_update(of=("self",)).filter(pk=subscription_id).first()
@@ -308,7 +310,7 @@ def set_active(owner: User, subscription_id: int, active: bool) -> Subscription:
     return subscription
 
 
-def delete(owner: User, subscription_id: int) -> None:
+def subscription_delete(*, owner: User, subscription_id: int) -> None:
     """Delete one's own subscription with its deliveries and their files."""
     with transaction.atomic():
         subscription = owned(owner).filter(pk=subscription_id).first()
@@ -324,7 +326,7 @@ def deliveries_of(owner: Reader) -> QuerySet[SubscriptionDelivery]:
     return SubscriptionDelivery.objects.visible_to(owner).select_related("subscription")
 
 
-def open_delivery(user: Reader, delivery_id: int) -> tuple[File, str]:
+def open_delivery(user: Reader, delivery_id: int) -> tuple[File[bytes], str]:
     """The delivery's file for its owner, opened from the storage, and its download name; 404 for anyone
     else, for a delivery without a file, or a file missing from the storage."""
     delivery = deliveries_of(user).filter(pk=delivery_id, status=S.SENT).exclude(file="").first()

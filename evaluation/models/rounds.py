@@ -86,7 +86,7 @@ class Round(models.Model):
         return requested is not None and (self.evaluated_at is None or self.evaluated_at < requested)
 
 
-class CandidateQuerySet(ScopedQuerySet):
+class CandidateQuerySet(ScopedQuerySet["Candidate"]):
     region_prefix = ""
     unit_field = "unit_id"
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from filings import webhooks
 from filings.forms import apply_service_errors
 from filings.models import WebhookDelivery, WebhookEndpoint, WebhookEndpointStatus
-from filings.models.webhooks import EVENT_TYPES
+from filings.models.webhooks import EVENT_TYPES, VERIFICATION_EVENT
 from filings.views.mixins import EnterpriseMixin
 from patent_platform.roles import signed_in
 from patent_platform.views.base import ScopedTemplateView
@@ -160,7 +160,7 @@ class WebhookReplayView(_EndpointAction):
         delivery = webhooks.delivery_replay(
             delivery_id=kwargs["delivery_pk"], user=signed_in(request), endpoint=endpoint
         )
-        if endpoint.status == WebhookEndpointStatus.ACTIVE or delivery.event_type == webhooks.VERIFICATION_EVENT:
+        if endpoint.status == WebhookEndpointStatus.ACTIVE or delivery.event_type == VERIFICATION_EVENT:
             messages.success(request, _("已安排重发该事件（相同的 webhook-id）。"))
         else:
             messages.warning(request, _("已安排重发该事件；该地址启用后才会发送。"))

@@ -46,7 +46,7 @@ from patent_platform.concurrency import Conflict, when
 from patent_platform.models import User
 from patent_platform.roles import require_role
 from provincial.choices import PublicationKind, PublicationStatus, SignoffState
-from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, Publication
+from provincial.models import NATIONAL_SCOPE, ManagementUnit, MonthSignoff, PortMembership, Publication
 from provincial.publications import services
 from provincial.publications.mail import SUBJECT_PREFIX
 
@@ -73,7 +73,7 @@ class SignoffConflict(Conflict, SignoffError):
 def own_unit(user: User) -> ManagementUnit:
     """The port the user administers (only a port administrator answers for a month)."""
     require_role(user, Role.PORT_ADMIN, message=PORTS_ONLY)
-    membership = getattr(user, "port_membership", None)
+    membership: PortMembership | None = getattr(user, "port_membership", None)
     if membership is None:
         raise PermissionDenied(PORTS_ONLY)
     return membership.unit
@@ -228,7 +228,8 @@ def _port_users(unit: ManagementUnit) -> list[str]:
 
 
 def _link(name: str, period: dt.date) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse(name, args=[f"{period:%Y-%m}"])
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + reverse(name, args=[f"{period:%Y-%m}"])
 
 
 @transaction.atomic

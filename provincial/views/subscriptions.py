@@ -127,8 +127,8 @@ class SubscribeView(SubscriptionMixin, View):
         form = SubscribeForm(request.POST)
         if form.is_valid():
             try:
-                subscriptions.subscribe(
-                    signed_in(request),
+                subscriptions.subscription_create(
+                    owner=signed_in(request),
                     kind=target["kind"],
                     analysis_id=target["analysis_id"],
                     port_code=target["port_code"],
@@ -150,7 +150,9 @@ class SubscriptionToggleView(SubscriptionMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         active = request.POST.get("active") == "1"
-        subscription = subscriptions.set_active(signed_in(request), pk, active)
+        subscription = subscriptions.subscription_set_active(
+            owner=signed_in(request), subscription_id=pk, active=active
+        )
         text = _("已恢复订阅“%(name)s”。") if active else _("已暂停订阅“%(name)s”。")
         messages.success(request, text % {"name": subscription.name})
         return HttpResponseRedirect(reverse("port:subscriptions"))
@@ -166,7 +168,7 @@ class SubscriptionDeleteView(SubscriptionMixin, ScopedTemplateView):
         return self.render_to_response({**self.get_context_data(), "subscription": subscription})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        subscriptions.delete(signed_in(request), pk)
+        subscriptions.subscription_delete(owner=signed_in(request), subscription_id=pk)
         messages.success(request, _("订阅已删除。"))
         return HttpResponseRedirect(reverse("port:subscriptions"))
 

@@ -281,8 +281,13 @@ def _national_released(users: dict[str, User]) -> None:
 def _subscription(users: dict[str, User]) -> None:
     from provincial import subscriptions
 
-    subscriptions.subscribe(
-        users["guangdong"], kind="dashboard", analysis_id=None, port_code="", frequency="monthly", file_format="xlsx"
+    subscriptions.subscription_create(
+        owner=users["guangdong"],
+        kind="dashboard",
+        analysis_id=None,
+        port_code="",
+        frequency="monthly",
+        file_format="xlsx",
     )
     with override_settings(MEDIA_ROOT=tempfile.mkdtemp()):
         subscriptions.run_due()

@@ -692,8 +692,13 @@ def _build_world() -> dict[str, Any]:
         "zj_publication": ready_publication("330000", settings.MEDIA_ROOT),
         "national_publication": ready_publication(NATIONAL_SCOPE, settings.MEDIA_ROOT),
     }
-    objects["sz_subscription"] = subscription_service.subscribe(
-        users["shenzhen"], kind="dashboard", analysis_id=None, port_code="", frequency="monthly", file_format="xlsx"
+    objects["sz_subscription"] = subscription_service.subscription_create(
+        owner=users["shenzhen"],
+        kind="dashboard",
+        analysis_id=None,
+        port_code="",
+        frequency="monthly",
+        file_format="xlsx",
     )
     (delivery_pk,) = subscription_service.ensure_deliveries()
     objects["sz_delivery"] = subscription_service.build_delivery(delivery_pk)

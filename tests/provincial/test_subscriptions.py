@@ -66,8 +66,8 @@ def subscribe(
     frequency: str = "monthly",
     file_format: str = "xlsx",
 ) -> Any:
-    return subscriptions.subscribe(
-        user,
+    return subscriptions.subscription_create(
+        owner=user,
         kind="analysis" if analysis is not None else "dashboard",
         analysis_id=analysis.pk if analysis is not None else None,
         port_code=port,
@@ -292,7 +292,7 @@ def test_a_subscription_whose_object_cannot_be_opened_is_deactivated_and_sends_n
     saved = shared_analysis(gd, shared=False)
     deleted = subscribe(gd, analysis=saved)
     paused = subscribe(gd, frequency="weekly")
-    subscriptions.set_active(gd, paused.pk, False)
+    subscriptions.subscription_set_active(owner=gd, subscription_id=paused.pk, active=False)
     saved.delete()
     assert subscriptions.run_due(JAN_2026) == {DeliveryStatus.SKIPPED: 1}
     deleted.refresh_from_db()
@@ -303,7 +303,7 @@ def test_a_subscription_whose_object_cannot_be_opened_is_deactivated_and_sends_n
     assert not Notice.objects.filter(kind=KIND).exists()
     assert subscriptions.run_due(JAN_2026) == {}  # deactivated: not tried again
     # the owner disabled: deactivated at the next run
-    subscriptions.set_active(gd, paused.pk, True)
+    subscriptions.subscription_set_active(owner=gd, subscription_id=paused.pk, active=True)
     User.objects.filter(pk=gd.pk).update(is_active=False)
     assert subscriptions.run_due(JAN_2026) == {DeliveryStatus.SKIPPED: 1}
     assert not Subscription.objects.get(pk=paused.pk).active
