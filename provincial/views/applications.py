@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from filings.forms import apply_service_errors
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.concurrency import Conflict
@@ -218,11 +219,7 @@ class ApplyView(View):
                     contacts=formset_contacts(formset),
                 )
             except ValidationError as exc:
-                for key, errors in exc.message_dict.items():
-                    if key in form.fields:
-                        form.add_error(key, errors)
-                    else:
-                        form.add_error(None, errors)
+                apply_service_errors(form, exc)
             else:
                 request.session[SESSION_KEY] = {
                     "unit": localized_name(application.unit),

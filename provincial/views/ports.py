@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from filings.forms import apply_service_errors
 from patent_platform.exports import xlsx_response
 from patent_platform.forms import style_widgets
 from patent_platform.i18n import localized_name
@@ -157,8 +158,7 @@ class PortContactAddView(PortDetailView):
             try:
                 contact = service.contact_add(unit=unit, data=form.cleaned_data, user=signed_in(request))
             except ValidationError as exc:
-                for key, errors in exc.message_dict.items():
-                    form.add_error(key if key in form.fields else None, errors)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已添加联系人 %(name)s。") % {"name": contact.name})
                 return redirect("national:port", pk=unit.pk)

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from filings.forms import apply_service_errors
 from filings.views.documents import attachment_header
 from patent_platform import audit, clock
 from patent_platform.choices import AuditAction, Role
@@ -502,11 +503,8 @@ class _NationalActionView(NationalPublicationsView):
 
     def failed(self, form: forms.Form, exc: Exception | None = None, **forms_: Any) -> HttpResponse:
         """The page again with the posted form, its input and the errors (of the form or of the service)."""
-        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-            for key, errors in exc.message_dict.items():
-                form.add_error(key if key in form.fields else None, errors)
-        elif isinstance(exc, ValidationError):
-            form.add_error(None, exc.messages)
+        if isinstance(exc, ValidationError):
+            apply_service_errors(form, exc)
         elif exc is not None:
             form.add_error(None, str(exc) or _("没有权限执行该操作。"))
         period_form = self.shown()

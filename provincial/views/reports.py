@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from filings.forms import apply_service_errors
 from patent_platform import audit
 from patent_platform.choices import AuditAction, Role
 from patent_platform.clock import china_today
@@ -330,8 +331,7 @@ class ReportNewView(ScopedTemplateView):
             except PermissionDenied as exc:
                 raise Http404 from exc
             except ValidationError as exc:
-                for key, errors in exc.message_dict.items():
-                    form.add_error(key if key in form.fields else None, errors)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("已报送，国家局将收到邮件通知。"))
                 return HttpResponseRedirect(reverse("port:report", args=[report.pk]))

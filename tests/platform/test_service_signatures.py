@@ -10,6 +10,7 @@ The check reads the source (no import), so it also covers modules no test import
 from __future__ import annotations
 
 import ast
+import functools
 import tomllib
 from pathlib import Path
 
@@ -30,6 +31,7 @@ NOT_ACTIONS = {
 }
 
 
+@functools.cache  # read once for the tests below
 def service_modules() -> list[Path]:
     found = []
     for app in APPS:
@@ -43,6 +45,7 @@ def service_modules() -> list[Path]:
     return found
 
 
+@functools.cache
 def services_in(source: str, rel: str) -> list[ast.FunctionDef]:
     """The module's services: public module-level functions that take the acting person and write."""
     found = []
@@ -59,7 +62,7 @@ def services_in(source: str, rel: str) -> list[ast.FunctionDef]:
 
 def positional_services(source: str, rel: str) -> list[str]:
     found = []
-    for node in services_in(source, rel):
+    for node in services_in(source, rel):  # cached: the same sources are scanned by the next test
         positional = [a.arg for a in node.args.posonlyargs + node.args.args]
         if positional:
             found.append(f"{rel}:{node.lineno} {node.name}({', '.join(positional)}, …)")
